@@ -1,0 +1,150 @@
+//! `kafkasim run`: run one scenario and write its outputs.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use clap::{Args, ValueEnum};
+use kafkasim::report::{ChartSelection, RunOptions};
+use kafkasim::sim::TraceLevel;
+
+use super::{EXIT_BAD_INPUT, EXIT_EXPECTATION_FAILED, EXIT_OK, load_scenario, parse_set};
+
+/// Run a scenario and write summary.md, trace.log, metrics.csv and charts to OUT/<scenario>/.
+#[derive(Args, Debug)]
+#[command(
+    after_help = "Examples:\n  kafkasim run scenarios/quickstart.ron\n  kafkasim run quickstart --seed 42 --set producers.checkout.linger_ms=20 --out /tmp/runs\n  kafkasim run scenarios/keyed-partitions.ron --trace all --charts all"
+)]
+pub struct RunArgs {
+    /// A scenario file, or the name of a bundled scenario (see `kafkasim list`).
+    scenario: String,
+    /// Override the scenario's seed.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Output folder; files go to OUT/<scenario name>/.
+    #[arg(long, default_value = "out")]
+    out: PathBuf,
+    /// Override any field: PATH=VALUE, e.g. producers.checkout.linger_ms=20 or producers[0].acks=One.
+    #[arg(long = "set", value_name = "PATH=VALUE", value_parser = parse_set)]
+    set: Vec<(String, String)>,
+    /// How much goes into trace.log.
+    #[arg(long, value_enum, default_value_t = TraceArg::Notable)]
+    trace: TraceArg,
+    /// Which charts to draw: the scenario's list, every chart that applies, or none.
+    #[arg(long, value_enum, default_value_t = ChartsArg::Scenario)]
+    charts: ChartsArg,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum TraceArg {
+    Notable,
+    All,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum ChartsArg {
+    Scenario,
+    All,
+    None,
+}
+
+pub fn run(args: RunArgs) -> u8 {
+    let mut scenario = match load_scenario(&args.scenario, &args.set) {
+        Ok(s) => s,
+        Err(e) => {
+            eprint!("{e}");
+            return EXIT_BAD_INPUT;
+        }
+    };
+    if let Some(seed) = args.seed {
+        scenario.seed = seed;
+    }
+    let options = RunOptions {
+        trace: match args.trace {
+            TraceArg::Notable => TraceLevel::Notable,
+            TraceArg::All => TraceLevel::All,
+        },
+        charts: match args.charts {
+            ChartsArg::Scenario => ChartSelection::Scenario,
+            ChartsArg::All => ChartSelection::All,
+            ChartsArg::None => ChartSelection::None,
+        },
+    };
+    print!("{}", kafkasim::report::summary_header(&scenario));
+    let report = match kafkasim::run(&scenario, &options) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: drawing a chart failed: {e}");
+            return EXIT_BAD_INPUT;
+        }
+    };
+    let f = &report.figures;
+    println!(
+        "\nrecords: produced {} · acknowledged {} · failed {} · consumed {}",
+        f["records_produced"], f["records_acked"], f["records_failed"], f["records_consumed"]
+    );
+    println!(
+        "produce latency ms: p50 {:.3} · p99 {:.3} · p99.9 {:.3} · max {:.3}",
+        f["produce_latency_p50_ms"],
+        f["produce_latency_p99_ms"],
+        f["produce_latency_p999_ms"],
+        f["produce_latency_max_ms"]
+    );
+    println!(
+        "end-to-end latency ms: p50 {:.3} · p99 {:.3} · p99.9 {:.3} · max {:.3}",
+        f["e2e_latency_p50_ms"], f["e2e_latency_p99_ms"], f["e2e_latency_p999_ms"], f["e2e_latency_max_ms"]
+    );
+    let dir = args.out.join(&scenario.name);
+    match write_whole(&dir, &report.artifacts()) {
+        Ok(()) => println!("wrote {}", dir.display()),
+        Err(e) => {
+            eprintln!("error: cannot write {}: {e}", dir.display());
+            return EXIT_BAD_INPUT;
+        }
+    }
+    let failed: Vec<_> = report.verdicts.iter().filter(|v| !v.holds).collect();
+    for v in &report.verdicts {
+        println!(
+            "expect {} {}: actual {:.3} {}",
+            v.figure,
+            v.bound,
+            v.actual,
+            if v.holds { "ok" } else { "FAILED" }
+        );
+    }
+    if failed.is_empty() {
+        return EXIT_OK;
+    }
+    let mut cmd = format!("kafkasim run {} --seed {}", args.scenario, scenario.seed);
+    for (k, v) in &args.set {
+        cmd.push_str(&format!(" --set '{k}={v}'"));
+    }
+    eprintln!("{} expectation(s) failed; reproduce with: {cmd}", failed.len());
+    EXIT_EXPECTATION_FAILED
+}
+
+/// Writes every file into a temporary folder next to `dir`, then renames it into place, so a
+/// reader sees either the old outputs or all of the new ones, never half of them.
+fn write_whole(dir: &Path, files: &[(String, Vec<u8>)]) -> std::io::Result<()> {
+    let parent = dir.parent().unwrap_or(Path::new("."));
+    fs::create_dir_all(parent)?;
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "run".into());
+    let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&tmp);
+    let result = (|| {
+        fs::create_dir_all(&tmp)?;
+        for (file, bytes) in files {
+            fs::write(tmp.join(file), bytes)?;
+        }
+        if dir.exists() {
+            fs::remove_dir_all(dir)?;
+        }
+        fs::rename(&tmp, dir)
+    })();
+    if result.is_err() {
+        let _ = fs::remove_dir_all(&tmp);
+    }
+    result
+}

@@ -1,0 +1,252 @@
+//! The producer's `RecordAccumulator`: per-partition queues of batches being filled.
+//!
+//! Follows kafka-reference §2.3 (`RecordAccumulator.append`/`tryAppend`, `MemoryRecordsBuilder`):
+//! a record goes into the last batch of its partition if `hasRoomFor` (the first record always
+//! fits; otherwise the batch's estimated size plus the record must stay within its write limit,
+//! `max(batch.size, the record's upper bound)`), else a new batch is opened. A partition's first
+//! batch is *sendable* when it is full (or another batch queues behind it) or when `linger.ms`
+//! has passed since it was opened.
+//!
+//! Sizes are Kafka's magic-v2 sizes: a 61-byte batch header plus `DefaultRecord.sizeInBytes` per
+//! record (zigzag varints, no headers). Simplified: no compression, no buffer pool (buffer.memory),
+//! no retries yet; the write limit's upper bound is approximated as the record size + 14 bytes.
+
+use std::collections::VecDeque;
+
+use crate::sim::{SimDuration, SimTime};
+
+/// `DefaultRecordBatch.RECORD_BATCH_OVERHEAD`: the v2 batch header, in bytes.
+pub const RECORD_BATCH_OVERHEAD: u32 = 61;
+
+/// `ByteUtils.sizeOfVarint`: bytes of a zigzag-encoded 32-bit varint.
+fn size_of_varint(v: i32) -> u32 {
+    let mut z = ((v << 1) ^ (v >> 31)) as u32;
+    let mut n = 1;
+    while z >= 0x80 {
+        z >>= 7;
+        n += 1;
+    }
+    n
+}
+
+/// `ByteUtils.sizeOfVarlong`: bytes of a zigzag-encoded 64-bit varint.
+fn size_of_varlong(v: i64) -> u32 {
+    let mut z = ((v << 1) ^ (v >> 63)) as u64;
+    let mut n = 1;
+    while z >= 0x80 {
+        z >>= 7;
+        n += 1;
+    }
+    n
+}
+
+/// `DefaultRecord.sizeInBytes` with no headers: the bytes one record takes in a v2 batch.
+/// `key_bytes` is `None` for a null key.
+pub fn record_size_bytes(offset_delta: u32, timestamp_delta_ms: u64, key_bytes: Option<u32>, value_bytes: u32) -> u32 {
+    let field = |len: Option<u32>| match len {
+        None => 1, // a null key or value is the varint -1
+        Some(n) => size_of_varint(n as i32) + n,
+    };
+    let body = 1 // attributes
+        + size_of_varint(offset_delta as i32)
+        + size_of_varlong(timestamp_delta_ms as i64)
+        + field(key_bytes)
+        + field(Some(value_bytes))
+        + size_of_varint(0); // header count
+    size_of_varint(body as i32) + body
+}
+
+/// A batch being filled (Kafka's `ProducerBatch`).
+#[derive(Debug)]
+pub struct OpenBatch {
+    pub created: SimTime,
+    pub record_times: Vec<SimTime>,
+    /// Estimated bytes written so far (header included).
+    pub size_bytes: u32,
+    /// `max(batch.size, upper bound of the first record)`.
+    pub write_limit: u32,
+}
+
+impl OpenBatch {
+    /// `ProducerBatch.isFull`: it holds records and reached its write limit.
+    pub fn is_full(&self) -> bool {
+        !self.record_times.is_empty() && self.size_bytes >= self.write_limit
+    }
+}
+
+/// What an append did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Appended {
+    /// A new batch was opened for the record.
+    pub new_batch: bool,
+    /// Bytes the record added (with the header, when it opened a batch).
+    pub bytes: u32,
+}
+
+/// Per-partition deques of batches.
+#[derive(Debug)]
+pub struct Accumulator {
+    deques: Vec<VecDeque<OpenBatch>>,
+    /// `max(1, batch.size)`, as `KafkaProducer` uses it.
+    batch_size: u32,
+    linger: SimDuration,
+}
+
+impl Accumulator {
+    pub fn new(partitions: usize, batch_size: u32, linger_ms: u64) -> Accumulator {
+        Accumulator {
+            deques: (0..partitions).map(|_| VecDeque::new()).collect(),
+            batch_size: batch_size.max(1),
+            linger: SimDuration::from_ms(linger_ms),
+        }
+    }
+
+    pub fn partitions(&self) -> usize {
+        self.deques.len()
+    }
+
+    pub fn linger(&self) -> SimDuration {
+        self.linger
+    }
+
+    /// Appends one record created at `t` to partition `p`.
+    pub fn append(&mut self, p: usize, t: SimTime, key_bytes: Option<u32>, value_bytes: u32) -> Appended {
+        let deque = &mut self.deques[p];
+        if let Some(last) = deque.back_mut() {
+            let delta_ms = t.since(last.created).as_nanos() / 1_000_000;
+            let size = record_size_bytes(last.record_times.len() as u32, delta_ms, key_bytes, value_bytes);
+            // MemoryRecordsBuilder.hasRoomFor
+            if !last.is_full() && last.size_bytes + size <= last.write_limit {
+                last.size_bytes += size;
+                last.record_times.push(t);
+                return Appended {
+                    new_batch: false,
+                    bytes: size,
+                };
+            }
+        }
+        let size = record_size_bytes(0, 0, key_bytes, value_bytes);
+        let upper_bound = RECORD_BATCH_OVERHEAD + size + 14;
+        deque.push_back(OpenBatch {
+            created: t,
+            record_times: vec![t],
+            size_bytes: RECORD_BATCH_OVERHEAD + size,
+            write_limit: self.batch_size.max(upper_bound),
+        });
+        Appended {
+            new_batch: true,
+            bytes: RECORD_BATCH_OVERHEAD + size,
+        }
+    }
+
+    /// Whether a record would go into `p`'s last batch (`tryAppend` succeeds) rather than open
+    /// a new one.
+    pub fn fits(&self, p: usize, t: SimTime, key_bytes: Option<u32>, value_bytes: u32) -> bool {
+        self.deques[p].back().is_some_and(|last| {
+            let delta_ms = t.since(last.created).as_nanos() / 1_000_000;
+            let size = record_size_bytes(last.record_times.len() as u32, delta_ms, key_bytes, value_bytes);
+            !last.is_full() && last.size_bytes + size <= last.write_limit
+        })
+    }
+
+    /// `RecordAccumulator.partitionReady`: the first batch of `p` is full, has company, or lingered.
+    pub fn sendable(&self, p: usize, now: SimTime) -> bool {
+        let deque = &self.deques[p];
+        match deque.front() {
+            None => false,
+            Some(first) => deque.len() > 1 || first.is_full() || now.since(first.created) >= self.linger,
+        }
+    }
+
+    /// Whether partition `p`'s last batch is full or absent (the uniform sticky partitioner's
+    /// `allBatchesFull` switch condition).
+    pub fn last_batch_full(&self, p: usize) -> bool {
+        self.deques[p].back().is_none_or(|b| b.is_full())
+    }
+
+    /// Whether `p` has a batch waiting.
+    pub fn has_batch(&self, p: usize) -> bool {
+        !self.deques[p].is_empty()
+    }
+
+    /// Number of batches queued for `p` (the adaptive partitioner's queue size).
+    pub fn queue_len(&self, p: usize) -> usize {
+        self.deques[p].len()
+    }
+
+    /// Removes the first batch of `p`.
+    pub fn take_first(&mut self, p: usize) -> Option<OpenBatch> {
+        self.deques[p].pop_front()
+    }
+
+    /// Size of the first batch of `p`.
+    pub fn first_size(&self, p: usize) -> Option<u32> {
+        self.deques[p].front().map(|b| b.size_bytes)
+    }
+
+    /// The earliest time a first batch's linger runs out, among batches that have not yet.
+    pub fn next_linger_deadline(&self, now: SimTime) -> Option<SimTime> {
+        self.deques
+            .iter()
+            .filter_map(|d| d.front())
+            .map(|b| b.created + self.linger)
+            .filter(|&deadline| deadline > now)
+            .min()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn record_sizes_match_kafka_default_record() {
+        // Varints are zigzag-encoded (ByteUtils.writeVarint), so 64..8191 take 2 bytes.
+        // Null key, 100-byte value, first record: body = 1 (attributes) + 1 (offset delta 0)
+        // + 1 (timestamp delta 0) + 1 (null key) + (2 + 100) (value) + 1 (no headers) = 106,
+        // plus a 2-byte length varint.
+        assert_eq!(record_size_bytes(0, 0, None, 100), 108);
+        // a 5-byte key adds (1 + 5) instead of 1
+        assert_eq!(record_size_bytes(0, 0, Some(5), 100), 114);
+        // offset delta 64 needs a 2-byte varint
+        assert_eq!(record_size_bytes(64, 0, None, 100), 109);
+        // a timestamp delta of 64 ms needs a 2-byte varlong
+        assert_eq!(record_size_bytes(0, 64, None, 100), 109);
+        // small records: 10-byte value, body = 1 + 1 + 1 + 1 + 11 + 1 = 16, 1-byte length
+        assert_eq!(record_size_bytes(0, 0, None, 10), 17);
+    }
+
+    #[test]
+    fn a_batch_fills_to_batch_size_then_a_new_one_opens() {
+        let mut acc = Accumulator::new(1, 1000, 5);
+        let mut opened = 0;
+        for i in 0..20 {
+            if acc.append(0, SimTime(i), None, 100).new_batch {
+                opened += 1;
+            }
+        }
+        // 61 + 8 × 108 = 925 ≤ 1000 < 925 + 108: 8 records per batch
+        assert_eq!(acc.deques[0].front().unwrap().record_times.len(), 8);
+        assert_eq!(opened, 3);
+        assert!(acc.sendable(0, SimTime(20)), "a batch with company is sendable");
+    }
+
+    #[test]
+    fn linger_makes_a_lone_batch_sendable() {
+        let mut acc = Accumulator::new(1, 16_384, 5);
+        acc.append(0, SimTime::from_ms(10), None, 100);
+        assert!(!acc.sendable(0, SimTime::from_ms(14)));
+        assert!(acc.sendable(0, SimTime::from_ms(15)));
+        assert_eq!(
+            acc.next_linger_deadline(SimTime::from_ms(10)),
+            Some(SimTime::from_ms(15))
+        );
+    }
+
+    #[test]
+    fn batch_size_zero_means_one_record_per_batch() {
+        let mut acc = Accumulator::new(1, 0, 5);
+        assert!(acc.append(0, SimTime(0), None, 10).new_batch);
+        assert!(acc.append(0, SimTime(1), None, 10).new_batch);
+    }
+}

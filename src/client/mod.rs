@@ -1,0 +1,10 @@
+//! Kafka clients: the producer (partitioner, RecordAccumulator, sender) and the consumer.
+
+mod accumulator;
+mod consumer;
+pub mod partitioner;
+mod producer;
+
+pub use accumulator::{Accumulator, OpenBatch, RECORD_BATCH_OVERHEAD, record_size_bytes};
+pub use consumer::Consumer;
+pub use producer::Producer;

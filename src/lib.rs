@@ -1,0 +1,52 @@
+//! # kafkasim
+//!
+//! A deterministic discrete-event simulator of Apache Kafka, for teaching and for seeing what
+//! Kafka does and why. Same scenario + seed = byte-identical trace, summary, CSV and charts.
+//!
+//! A tour of the crate, following a record:
+//!
+//! - [`scenario`]: the RON scenario format, its validation and `--set` overrides.
+//! - [`sim`]: the engine: integer virtual time, the `(time, seq)` event queue, random streams
+//!   per component, the actor contract ([`sim::Ctx`]) and [`Simulation`] with `step`/`run`.
+//! - [`workload`]: when records are created (arrival processes) and their keys.
+//! - [`client`]: the producer (partitioners, accumulator, sender) and the consumer.
+//! - [`protocol`]: the requests and responses that cross the network.
+//! - [`net`]: links with latency and jitter, on a petgraph graph.
+//! - [`cluster`]: brokers, partition logs and metadata.
+//! - [`group`]: consumer-group partition assignors (range, roundrobin, sticky, cooperative-sticky).
+//! - [`metrics`]: counters per interval and latency histograms.
+//! - [`report`]: summary, CSV, figures, expectations and charts of a finished run.
+//! - [`render`]: deterministic PNG charts with a bundled font.
+//!
+//! The library never prints or exits; the `kafkasim` binary is a thin CLI over it.
+//!
+//! ```
+//! let scenario = kafkasim::scenario::parse("inline.ron", r#"Scenario(
+//!     name: "tiny", description: "one producer, one topic", seed: 1, duration_ms: 200,
+//!     topics: [(name: "t", partitions: 2)],
+//!     producers: [(name: "p", topic: "t", arrival: Constant(per_sec: 100.0))],
+//! )"#, &[]).unwrap();
+//! let mut sim = kafkasim::Simulation::new(&scenario);
+//! while let Some(step) = sim.step() {
+//!     assert!(step.time <= sim.end());
+//! }
+//! let records: u64 = sim.partitions().iter().map(|p| p.log_end_offset).sum();
+//! assert_eq!(records, 20);
+//! ```
+
+pub mod bundled;
+pub mod client;
+pub mod cluster;
+pub mod group;
+pub mod metrics;
+pub mod net;
+pub mod protocol;
+pub mod render;
+pub mod report;
+pub mod scenario;
+pub mod sim;
+pub mod workload;
+
+pub use report::{Report, RunOptions, run};
+pub use scenario::Scenario;
+pub use sim::Simulation;

@@ -1,0 +1,241 @@
+//! Metrics: counters per time interval and latency histograms.
+//!
+//! Counters live in fixed-width intervals (`sample_interval_ms`), so memory grows with the run's
+//! duration, not with its record count. Latencies go into HdrHistograms (3 significant digits,
+//! microseconds): one for the whole run and one per interval for the over-time charts.
+
+use hdrhistogram::Histogram;
+
+use crate::sim::SimTime;
+
+/// Counts and gauges of one interval.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Interval {
+    pub produced: u64,
+    pub acked: u64,
+    pub failed: u64,
+    pub consumed: u64,
+    pub produce_requests: u64,
+    /// Total consumer lag (log end offset − position, over every group's partitions) at the
+    /// interval's end.
+    pub lag_records: u64,
+    /// Produce latency percentiles of records acknowledged in this interval, in µs.
+    pub produce_latency_us: Percentiles,
+    /// End-to-end latency percentiles of records consumed in this interval, in µs.
+    pub e2e_latency_us: Percentiles,
+}
+
+/// Latency percentiles in µs (0 when there were no samples).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Percentiles {
+    pub count: u64,
+    pub p50: u64,
+    pub p90: u64,
+    pub p99: u64,
+    pub p999: u64,
+    pub max: u64,
+}
+
+impl Percentiles {
+    pub fn of(h: &Histogram<u64>) -> Percentiles {
+        if h.is_empty() {
+            return Percentiles::default();
+        }
+        Percentiles {
+            count: h.len(),
+            p50: h.value_at_quantile(0.5),
+            p90: h.value_at_quantile(0.9),
+            p99: h.value_at_quantile(0.99),
+            p999: h.value_at_quantile(0.999),
+            max: h.max(),
+        }
+    }
+}
+
+/// A latency histogram for one measurement, whole-run and per interval.
+#[derive(Debug)]
+pub struct LatencyRecorder {
+    pub total: Histogram<u64>,
+    interval: Histogram<u64>,
+    interval_index: usize,
+}
+
+impl LatencyRecorder {
+    fn new() -> LatencyRecorder {
+        LatencyRecorder {
+            total: histogram(),
+            interval: histogram(),
+            interval_index: 0,
+        }
+    }
+}
+
+/// Latencies from 1 µs to one day, at 3 significant digits; larger values are clamped.
+const LATENCY_US_MAX: u64 = 86_400_000_000;
+
+fn histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, LATENCY_US_MAX, 3).expect("valid HdrHistogram bounds")
+}
+
+/// Which latency a sample belongs to.
+#[derive(Clone, Copy, Debug)]
+pub enum Latency {
+    /// Intended send time → acknowledgement.
+    Produce,
+    /// Intended send time → processed by a consumer.
+    EndToEnd,
+}
+
+/// Everything the model records while it runs.
+#[derive(Debug)]
+pub struct Recorder {
+    interval_ns: u64,
+    pub intervals: Vec<Interval>,
+    pub produce_latency: LatencyRecorder,
+    pub e2e_latency: LatencyRecorder,
+    pub totals: Totals,
+}
+
+/// Whole-run counters.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Totals {
+    pub produced: u64,
+    pub acked: u64,
+    pub failed: u64,
+    pub consumed: u64,
+    pub produce_requests: u64,
+    pub batches: u64,
+    pub batched_records: u64,
+    pub lag_max_records: u64,
+}
+
+impl Recorder {
+    pub fn new(interval_ms: u64, duration_ms: u64) -> Recorder {
+        let n = duration_ms.div_ceil(interval_ms.max(1)) as usize;
+        Recorder {
+            interval_ns: interval_ms.max(1) * 1_000_000,
+            intervals: vec![Interval::default(); n.max(1)],
+            produce_latency: LatencyRecorder::new(),
+            e2e_latency: LatencyRecorder::new(),
+            totals: Totals::default(),
+        }
+    }
+
+    /// The interval that time `t` falls in (the last one for the run's final instant).
+    fn index(&self, t: SimTime) -> usize {
+        ((t.0 / self.interval_ns) as usize).min(self.intervals.len() - 1)
+    }
+
+    pub fn interval_ns(&self) -> u64 {
+        self.interval_ns
+    }
+
+    pub fn produced(&mut self, t: SimTime, n: u64) {
+        let i = self.index(t);
+        self.intervals[i].produced += n;
+        self.totals.produced += n;
+    }
+
+    pub fn acked(&mut self, t: SimTime, n: u64) {
+        let i = self.index(t);
+        self.intervals[i].acked += n;
+        self.totals.acked += n;
+    }
+
+    pub fn failed(&mut self, t: SimTime, n: u64) {
+        let i = self.index(t);
+        self.intervals[i].failed += n;
+        self.totals.failed += n;
+    }
+
+    pub fn consumed(&mut self, t: SimTime, n: u64) {
+        let i = self.index(t);
+        self.intervals[i].consumed += n;
+        self.totals.consumed += n;
+    }
+
+    pub fn produce_request(&mut self, t: SimTime, batches: u64, records: u64) {
+        let i = self.index(t);
+        self.intervals[i].produce_requests += 1;
+        self.totals.produce_requests += 1;
+        self.totals.batches += batches;
+        self.totals.batched_records += records;
+    }
+
+    /// Records one latency sample of `latency_ns` observed at `t`.
+    pub fn latency(&mut self, which: Latency, t: SimTime, latency_ns: u64) {
+        let i = self.index(t);
+        let (rec, slot) = match which {
+            Latency::Produce => (&mut self.produce_latency, 0),
+            Latency::EndToEnd => (&mut self.e2e_latency, 1),
+        };
+        if i != rec.interval_index {
+            let p = Percentiles::of(&rec.interval);
+            let target = &mut self.intervals[rec.interval_index];
+            if slot == 0 {
+                target.produce_latency_us = p
+            } else {
+                target.e2e_latency_us = p
+            }
+            rec.interval.reset();
+            rec.interval_index = i;
+        }
+        let us = latency_ns / 1_000;
+        rec.total.saturating_record(us);
+        rec.interval.saturating_record(us);
+    }
+
+    /// Stores the lag gauge for the interval ending at `t`.
+    pub fn lag(&mut self, t: SimTime, lag_records: u64) {
+        let i = self.index(SimTime(t.0.saturating_sub(1)));
+        self.intervals[i].lag_records = lag_records;
+        self.totals.lag_max_records = self.totals.lag_max_records.max(lag_records);
+    }
+
+    /// Closes the last open interval histograms (call once at the end of the run).
+    pub fn finish(&mut self) {
+        for (rec, slot) in [(&mut self.produce_latency, 0), (&mut self.e2e_latency, 1)] {
+            let p = Percentiles::of(&rec.interval);
+            let target = &mut self.intervals[rec.interval_index];
+            if slot == 0 {
+                target.produce_latency_us = p
+            } else {
+                target.e2e_latency_us = p
+            }
+            rec.interval.reset();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_land_in_their_interval() {
+        let mut r = Recorder::new(100, 1000);
+        r.produced(SimTime::from_ms(50), 1);
+        r.produced(SimTime::from_ms(150), 2);
+        r.produced(SimTime::from_ms(1000), 4); // the final instant belongs to the last interval
+        assert_eq!(r.intervals[0].produced, 1);
+        assert_eq!(r.intervals[1].produced, 2);
+        assert_eq!(r.intervals[9].produced, 4);
+        assert_eq!(r.totals.produced, 7);
+    }
+
+    #[test]
+    fn interval_percentiles_are_per_interval() {
+        let mut r = Recorder::new(100, 300);
+        for _ in 0..10 {
+            r.latency(Latency::Produce, SimTime::from_ms(10), 1_000_000); // 1 ms
+        }
+        r.latency(Latency::Produce, SimTime::from_ms(150), 9_000_000); // 9 ms
+        r.finish();
+        // HdrHistogram reports the highest value equivalent at 3 significant digits.
+        let close = |a: u64, b: u64| a.abs_diff(b) * 1000 <= b;
+        assert!(close(r.intervals[0].produce_latency_us.max, 1000));
+        assert!(close(r.intervals[1].produce_latency_us.p50, 9000));
+        assert_eq!(r.intervals[2].produce_latency_us.count, 0);
+        assert_eq!(r.produce_latency.total.len(), 11);
+    }
+}

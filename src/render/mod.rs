@@ -1,0 +1,227 @@
+//! Charts as PNG bytes: what a chart shows ([`LineChart`]) and the function that draws it.
+//!
+//! This module is pure: it takes data and returns bytes, and never writes files, prints, reads a
+//! clock or a system font. The same [`LineChart`] always gives byte-identical PNG output, so
+//! charts can be checked in tests by hash and reproduced from a seed.
+//!
+//! * `font` embeds DejaVu Sans and registers it with plotters under `"sans-serif"`.
+//! * `line_chart` cleans the data (drops NaN/∞, downsamples long series), picks axis ranges and
+//!   ticks, and draws title, grid, bands, markers, series and legend.
+//! * `encode` turns the RGB buffer into PNG bytes with the `png` crate.
+//!
+//! Conventions (DESIGN.md §6): fixed size [`CHART_SIZE`], a fixed colour-blind-friendly palette
+//! (Okabe–Ito), x in seconds of simulated time, y in the unit named by the chart's `y_label`.
+
+mod encode;
+mod font;
+mod line_chart;
+
+pub use encode::encode_rgb_png;
+pub use font::{FONT_FAMILY, register_fonts};
+pub use line_chart::{DOWNSAMPLE_BUCKETS, MAX_POINTS_PER_SERIES, downsample};
+
+use std::fmt;
+
+/// Width and height of every chart, in pixels.
+pub const CHART_SIZE: (u32, u32) = (1000, 560);
+
+/// One named line (or set of points) on a chart.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series {
+    /// Shown in the legend.
+    pub label: String,
+    /// `(x, y)`: x in seconds of simulated time, y in the chart's unit. Non-finite points are skipped.
+    pub points: Vec<(f64, f64)>,
+    pub style: SeriesStyle,
+}
+
+impl Series {
+    pub fn new(label: impl Into<String>, style: SeriesStyle, points: Vec<(f64, f64)>) -> Self {
+        Series {
+            label: label.into(),
+            points,
+            style,
+        }
+    }
+}
+
+/// How a series is drawn. Colours come from the fixed palette, in series order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum SeriesStyle {
+    /// Solid line through the points.
+    Line,
+    /// Dashed line, for secondary or reference lines.
+    Dashed,
+    /// Unconnected dots.
+    Points,
+    /// Staircase: each value holds until the next point (offsets, counters).
+    Step,
+}
+
+impl SeriesStyle {
+    /// Every style.
+    pub const ALL: [SeriesStyle; 4] = [
+        SeriesStyle::Line,
+        SeriesStyle::Dashed,
+        SeriesStyle::Points,
+        SeriesStyle::Step,
+    ];
+}
+
+/// What a marker or band stands for; each kind has its own fixed colour and legend entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum MarkerKind {
+    Fault,
+    Rebalance,
+    Leader,
+    Info,
+}
+
+impl MarkerKind {
+    /// Every kind, in legend order.
+    pub const ALL: [MarkerKind; 4] = [
+        MarkerKind::Fault,
+        MarkerKind::Rebalance,
+        MarkerKind::Leader,
+        MarkerKind::Info,
+    ];
+
+    /// The legend text for this kind.
+    pub fn legend_name(self) -> &'static str {
+        match self {
+            MarkerKind::Fault => "fault",
+            MarkerKind::Rebalance => "rebalance",
+            MarkerKind::Leader => "leader change",
+            MarkerKind::Info => "event",
+        }
+    }
+
+    fn text_name(self) -> &'static str {
+        match self {
+            MarkerKind::Fault => "fault",
+            MarkerKind::Rebalance => "rebalance",
+            MarkerKind::Leader => "leader",
+            MarkerKind::Info => "info",
+        }
+    }
+}
+
+/// A vertical dashed line at one instant, with a short label above the plot.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Marker {
+    pub at_s: f64,
+    pub label: String,
+    pub kind: MarkerKind,
+}
+
+/// A shaded vertical band over an interval (e.g. a broker offline), drawn behind the series.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Band {
+    pub from_s: f64,
+    pub to_s: f64,
+    pub label: String,
+    pub kind: MarkerKind,
+}
+
+/// A line chart over simulated time.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct LineChart {
+    pub title: String,
+    /// A second, smaller line under the title, e.g. "seed 7 · 3 brokers · acks=all".
+    pub subtitle: Option<String>,
+    /// X axis title with its unit, e.g. "simulated time (s)".
+    pub x_label: String,
+    /// Y axis title with its unit, e.g. "records/s".
+    pub y_label: String,
+    pub series: Vec<Series>,
+    pub markers: Vec<Marker>,
+    pub bands: Vec<Band>,
+    /// Start the y axis at 0 (or lower, if some value is negative).
+    pub y_min_zero: bool,
+}
+
+/// Why a chart could not be drawn or encoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenderError(String);
+
+impl RenderError {
+    pub(crate) fn new(message: impl Into<String>) -> Self {
+        RenderError(message.into())
+    }
+
+    pub fn message(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for RenderError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "chart rendering failed: {}", self.0)
+    }
+}
+
+impl std::error::Error for RenderError {}
+
+/// Draws `chart` at [`CHART_SIZE`] and returns the PNG file's bytes.
+///
+/// Never panics: empty or degenerate data gives a chart with "no data" or a padded axis.
+pub fn render_line_chart_png(chart: &LineChart) -> Result<Vec<u8>, RenderError> {
+    let rgb = line_chart::render_rgb(chart)?;
+    encode_rgb_png(&rgb, CHART_SIZE.0, CHART_SIZE.1)
+}
+
+/// The data the chart plots, as text with 3 decimals: after dropping non-finite values and
+/// downsampling, exactly what [`render_line_chart_png`] draws. For snapshot tests.
+///
+/// ```text
+/// # series produced
+/// 0.000 12.000
+/// # marker fault 8.000 broker-1 crash
+/// # band fault 8.000 10.000 offline
+/// ```
+pub fn series_as_text(chart: &LineChart) -> String {
+    let data = line_chart::Prepared::new(chart);
+    let mut out = String::new();
+    for s in &data.series {
+        out.push_str("# series ");
+        out.push_str(&one_line(&s.label));
+        out.push('\n');
+        for &(x, y) in &s.points {
+            out.push_str(&fixed3(x));
+            out.push(' ');
+            out.push_str(&fixed3(y));
+            out.push('\n');
+        }
+    }
+    for m in &data.markers {
+        out.push_str(&format!(
+            "# marker {} {} {}\n",
+            m.kind.text_name(),
+            fixed3(m.at_s),
+            one_line(&m.label)
+        ));
+    }
+    for b in &data.bands {
+        out.push_str(&format!(
+            "# band {} {} {} {}\n",
+            b.kind.text_name(),
+            fixed3(b.from_s),
+            fixed3(b.to_s),
+            one_line(&b.label)
+        ));
+    }
+    out
+}
+
+/// `v` with 3 decimals, never "-0.000".
+fn fixed3(v: f64) -> String {
+    let s = format!("{v:.3}");
+    if s == "-0.000" { "0.000".to_string() } else { s }
+}
+
+fn one_line(s: &str) -> String {
+    s.replace(['\n', '\r'], " ")
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,112 @@
+//! The charts a run draws, built from the sampled series (never from individual records), so
+//! drawing costs the same for a thousand records or a billion.
+
+use crate::metrics::Recorder;
+use crate::render::{LineChart, Series, SeriesStyle};
+use crate::scenario::{Chart, Scenario};
+
+/// The line chart for `chart`, from a finished run's metrics.
+pub fn chart_for(chart: &Chart, s: &Scenario, r: &Recorder) -> LineChart {
+    let secs = r.interval_ns() as f64 / 1e9;
+    let x = |i: usize| (i + 1) as f64 * secs;
+    let subtitle = Some(subtitle(s));
+    match chart {
+        Chart::Throughput => {
+            let rate = |f: fn(&crate::metrics::Interval) -> u64| -> Vec<(f64, f64)> {
+                r.intervals
+                    .iter()
+                    .enumerate()
+                    .map(|(i, iv)| (x(i), f(iv) as f64 / secs))
+                    .collect()
+            };
+            let mut series = vec![
+                Series::new("produced", SeriesStyle::Line, rate(|iv| iv.produced)),
+                Series::new("acknowledged", SeriesStyle::Line, rate(|iv| iv.acked)),
+                Series::new("consumed", SeriesStyle::Dashed, rate(|iv| iv.consumed)),
+            ];
+            if r.totals.failed > 0 {
+                series.push(Series::new("failed", SeriesStyle::Line, rate(|iv| iv.failed)));
+            }
+            LineChart {
+                title: format!("Records per second — {}", s.name),
+                subtitle,
+                x_label: "simulated time (s)".into(),
+                y_label: "records per second".into(),
+                series,
+                markers: Vec::new(),
+                bands: Vec::new(),
+                y_min_zero: true,
+            }
+        }
+        Chart::Latency => {
+            let ms = |f: fn(&crate::metrics::Interval) -> (u64, u64)| -> Vec<(f64, f64)> {
+                r.intervals
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, iv)| f(iv).0 > 0) // intervals without samples have no percentile
+                    .map(|(i, iv)| (x(i), f(iv).1 as f64 / 1000.0))
+                    .collect()
+            };
+            let series = vec![
+                Series::new(
+                    "produce p50",
+                    SeriesStyle::Line,
+                    ms(|iv| (iv.produce_latency_us.count, iv.produce_latency_us.p50)),
+                ),
+                Series::new(
+                    "produce p99",
+                    SeriesStyle::Line,
+                    ms(|iv| (iv.produce_latency_us.count, iv.produce_latency_us.p99)),
+                ),
+                Series::new(
+                    "produce p99.9",
+                    SeriesStyle::Line,
+                    ms(|iv| (iv.produce_latency_us.count, iv.produce_latency_us.p999)),
+                ),
+                Series::new(
+                    "end-to-end p50",
+                    SeriesStyle::Dashed,
+                    ms(|iv| (iv.e2e_latency_us.count, iv.e2e_latency_us.p50)),
+                ),
+                Series::new(
+                    "end-to-end p99",
+                    SeriesStyle::Dashed,
+                    ms(|iv| (iv.e2e_latency_us.count, iv.e2e_latency_us.p99)),
+                ),
+                Series::new(
+                    "end-to-end p99.9",
+                    SeriesStyle::Dashed,
+                    ms(|iv| (iv.e2e_latency_us.count, iv.e2e_latency_us.p999)),
+                ),
+            ];
+            LineChart {
+                title: format!("Latency percentiles per {} ms — {}", s.sample_interval_ms, s.name),
+                subtitle,
+                x_label: "simulated time (s)".into(),
+                y_label: "latency (ms)".into(),
+                series,
+                markers: Vec::new(),
+                bands: Vec::new(),
+                y_min_zero: true,
+            }
+        }
+    }
+}
+
+/// "seed 7 · 3 brokers · checkout: Poisson 2000/s acks=all linger_ms=5"
+fn subtitle(s: &Scenario) -> String {
+    let mut parts = vec![format!("seed {}", s.seed), format!("{} brokers", s.cluster.brokers)];
+    for p in &s.producers {
+        let rate = match &p.arrival {
+            crate::scenario::Arrival::Constant { per_sec } => format!("constant {per_sec}/s"),
+            crate::scenario::Arrival::Poisson { per_sec } => format!("Poisson {per_sec}/s"),
+        };
+        parts.push(format!(
+            "{}: {rate} acks={} linger_ms={}",
+            p.name,
+            p.acks.kafka_name(),
+            p.linger_ms
+        ));
+    }
+    parts.join(" · ")
+}

@@ -1,0 +1,167 @@
+//! The report of a run: its header, `summary.md`, `trace.log`, `metrics.csv`, charts, figures and
+//! expectation verdicts, all built in memory so the CLI can write them whole or not at all.
+
+mod charts;
+mod csv;
+mod figures;
+mod summary;
+
+use std::collections::BTreeMap;
+
+use crate::metrics::Recorder;
+use crate::scenario::{Bound, Chart, Scenario};
+use crate::sim::{GroupView, PartitionView, Simulation, TraceLevel};
+
+pub use charts::chart_for;
+pub use figures::figures;
+pub use summary::header as summary_header;
+
+/// Which charts a run draws.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ChartSelection {
+    /// The scenario's `charts` list.
+    #[default]
+    Scenario,
+    /// Every chart that applies.
+    All,
+    /// None (faster, e.g. in sweeps that only need figures).
+    None,
+}
+
+/// How to run.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RunOptions {
+    pub trace: TraceLevel,
+    pub charts: ChartSelection,
+}
+
+/// One expectation and whether it held.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Verdict {
+    pub figure: String,
+    pub bound: Bound,
+    pub actual: f64,
+    pub holds: bool,
+}
+
+/// Everything a run produced.
+#[derive(Clone, Debug)]
+pub struct Report {
+    pub scenario: Scenario,
+    /// The run's header: version, scenario, seed, derived settings.
+    pub header: String,
+    pub summary: String,
+    pub trace: String,
+    pub metrics_csv: String,
+    pub figures: BTreeMap<&'static str, f64>,
+    pub verdicts: Vec<Verdict>,
+    /// `(file name, PNG bytes)`
+    pub charts: Vec<(String, Vec<u8>)>,
+    /// `(chart file name, the series it plots as text)`, for snapshots.
+    pub chart_data: Vec<(String, String)>,
+    pub partitions: Vec<PartitionView>,
+    pub groups: Vec<GroupView>,
+    pub events: u64,
+}
+
+impl Report {
+    /// Whether every expectation held.
+    pub fn expectations_hold(&self) -> bool {
+        self.verdicts.iter().all(|v| v.holds)
+    }
+
+    /// Every output file: `(file name, bytes)`, in a fixed order.
+    pub fn artifacts(&self) -> Vec<(String, Vec<u8>)> {
+        let mut out = vec![
+            ("summary.md".to_string(), self.summary.clone().into_bytes()),
+            ("trace.log".to_string(), self.trace.clone().into_bytes()),
+            ("metrics.csv".to_string(), self.metrics_csv.clone().into_bytes()),
+        ];
+        out.extend(self.charts.iter().cloned());
+        out
+    }
+}
+
+/// Runs a validated scenario to its end and builds the report.
+pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<Report, crate::render::RenderError> {
+    let sim = Simulation::with_trace(scenario, options.trace);
+    let (scenario, recorder, trace, partitions, groups, events) = sim.finish();
+    build(
+        scenario,
+        &recorder,
+        trace.text().to_string(),
+        partitions,
+        groups,
+        events,
+        options,
+    )
+}
+
+fn build(
+    scenario: Scenario,
+    recorder: &Recorder,
+    trace: String,
+    partitions: Vec<PartitionView>,
+    groups: Vec<GroupView>,
+    events: u64,
+    options: &RunOptions,
+) -> Result<Report, crate::render::RenderError> {
+    let figures = figures(&scenario, recorder, &partitions);
+    let verdicts = scenario
+        .expect
+        .iter()
+        .map(|(name, &bound)| {
+            let actual = figures.get(name.as_str()).copied().unwrap_or(f64::NAN);
+            Verdict {
+                figure: name.clone(),
+                bound,
+                actual,
+                holds: bound.holds(actual),
+            }
+        })
+        .collect::<Vec<_>>();
+    let selected: Vec<Chart> = match options.charts {
+        ChartSelection::Scenario => scenario.charts.clone(),
+        ChartSelection::All => Chart::ALL.to_vec(),
+        ChartSelection::None => Vec::new(),
+    };
+    let mut charts = Vec::new();
+    let mut chart_data = Vec::new();
+    for chart in &selected {
+        let line_chart = chart_for(chart, &scenario, recorder);
+        chart_data.push((
+            chart.file_name().to_string(),
+            crate::render::series_as_text(&line_chart),
+        ));
+        charts.push((
+            chart.file_name().to_string(),
+            crate::render::render_line_chart_png(&line_chart)?,
+        ));
+    }
+    let header = summary::header(&scenario);
+    let summary = summary::summary(
+        &scenario,
+        &header,
+        recorder,
+        &figures,
+        &verdicts,
+        &partitions,
+        &groups,
+        events,
+    );
+    let metrics_csv = csv::metrics_csv(recorder);
+    Ok(Report {
+        scenario,
+        header,
+        summary,
+        trace,
+        metrics_csv,
+        figures,
+        verdicts,
+        charts,
+        chart_data,
+        partitions,
+        groups,
+        events,
+    })
+}

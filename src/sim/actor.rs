@@ -1,0 +1,137 @@
+//! The actor contract: how a node's handler talks to the engine.
+//!
+//! A handler gets its own state and a [`Ctx`]. Through the `Ctx` it emits effects (send a message,
+//! set or cancel a timer, record a metric, trace a line); the engine applies each effect as it is
+//! emitted, in order. This is the sans-IO shape of stateright's `Actor` and madsim's brokers:
+//! nothing in a handler can read a clock, do I/O or touch another node.
+
+use std::collections::BTreeSet;
+
+use super::engine::Event;
+use super::queue::EventQueue;
+use super::time::{SimDuration, SimTime};
+use super::trace::{Trace, TraceLevel};
+use crate::metrics::Recorder;
+use crate::net::Network;
+use crate::protocol::Message;
+
+/// Index of a node (broker, producer or consumer) in the simulation.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct NodeId(pub u32);
+
+impl NodeId {
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// Identifies a timer so it can be cancelled.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct TimerId(pub u64);
+
+/// The timers nodes set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Timer {
+    /// The producer's next record is due.
+    Arrival,
+    /// The oldest open batch's `linger.ms` has passed.
+    Linger,
+    /// A parked fetch reached `fetch.max.wait.ms`.
+    FetchExpire { fetch_id: u64 },
+    /// The consumer finished processing and fetches again from this broker.
+    FetchAgain { broker: NodeId },
+}
+
+impl Timer {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Timer::Arrival => "Arrival",
+            Timer::Linger => "Linger",
+            Timer::FetchExpire { .. } => "FetchExpire",
+            Timer::FetchAgain { .. } => "FetchAgain",
+        }
+    }
+}
+
+/// Engine state that effects act on; owned by the simulation, lent to one handler at a time.
+pub(crate) struct Core {
+    pub queue: EventQueue<Event>,
+    pub net: Network,
+    pub recorder: Recorder,
+    pub trace: Trace,
+    pub names: Vec<String>,
+    pub next_timer: u64,
+    pub cancelled: BTreeSet<u64>,
+}
+
+/// What a handler can do: its only window on the world.
+pub struct Ctx<'a> {
+    now: SimTime,
+    me: NodeId,
+    pub(crate) core: &'a mut Core,
+}
+
+impl<'a> Ctx<'a> {
+    pub(crate) fn new(now: SimTime, me: NodeId, core: &'a mut Core) -> Ctx<'a> {
+        Ctx { now, me, core }
+    }
+
+    /// The current simulated time.
+    pub fn now(&self) -> SimTime {
+        self.now
+    }
+
+    /// The node this handler runs for.
+    pub fn me(&self) -> NodeId {
+        self.me
+    }
+
+    /// Sends `msg` to `to`; it arrives after the link's latency, in FIFO order per link.
+    pub fn send(&mut self, to: NodeId, msg: Message) {
+        let at = self.core.net.delivery_time(self.me.index(), to.index(), self.now);
+        self.core.queue.push(at, Event::Deliver { from: self.me, to, msg });
+    }
+
+    /// Sets a timer that fires after `after`.
+    pub fn set_timer(&mut self, after: SimDuration, timer: Timer) -> TimerId {
+        self.set_timer_at(self.now + after, timer)
+    }
+
+    /// Sets a timer that fires at `at` (not before now).
+    pub fn set_timer_at(&mut self, at: SimTime, timer: Timer) -> TimerId {
+        let id = self.core.next_timer;
+        self.core.next_timer += 1;
+        self.core.queue.push(
+            at.max(self.now),
+            Event::Timer {
+                node: self.me,
+                timer,
+                id,
+            },
+        );
+        TimerId(id)
+    }
+
+    /// Cancels a timer that has not fired yet (a fired or unknown id is ignored).
+    pub fn cancel_timer(&mut self, id: TimerId) {
+        self.core.cancelled.insert(id.0);
+    }
+
+    /// The metrics recorder.
+    pub fn metrics(&mut self) -> &mut Recorder {
+        &mut self.core.recorder
+    }
+
+    /// Traces a notable event (always kept).
+    pub fn notable(&mut self, event: &str, detail: impl FnOnce() -> String) {
+        let node = &self.core.names[self.me.index()];
+        self.core.trace.line(self.now, node, event, &detail());
+    }
+
+    /// Traces a detail that is kept only with `--trace all`.
+    pub fn detail(&mut self, event: &str, detail: impl FnOnce() -> String) {
+        if self.core.trace.level == TraceLevel::All {
+            self.notable(event, detail);
+        }
+    }
+}
