@@ -1,1 +1,125 @@
-fn main() {}
+//! `cargo bench`: the event queue against a plain `BinaryHeap`, and the whole model on a
+//! scaled-up quickstart. Prints numbers; asserts nothing (speed is measured here, never in tests).
+#![allow(clippy::disallowed_types)] // a benchmark reads the wall clock
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::hint::black_box;
+use std::time::Instant;
+
+use kafkasim::sim::{EventQueue, SimTime};
+
+/// An inline payload about the size of the engine's events.
+type Payload = [u64; 5];
+
+const PENDING: usize = 1_000;
+const OPS: u64 = 20_000_000;
+
+/// xorshift: cheap deterministic delays so both queues see the same workload.
+fn next(x: &mut u64) -> u64 {
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    *x
+}
+
+fn bench_queue() -> f64 {
+    let mut q: EventQueue<Payload> = EventQueue::new();
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    for i in 0..PENDING as u64 {
+        q.push(SimTime(next(&mut x) % 1_000_000), [i; 5]);
+    }
+    let start = Instant::now();
+    for _ in 0..OPS {
+        let (t, _, p) = q.pop().expect("pending events");
+        q.push(SimTime(t.0 + next(&mut x) % 1_000_000), black_box(p));
+    }
+    black_box(q.len());
+    start.elapsed().as_nanos() as f64 / OPS as f64
+}
+
+fn bench_binary_heap() -> f64 {
+    // The usual pattern: Reverse((time, seq)) with the payload alongside.
+    let mut q: BinaryHeap<Reverse<(u64, u64, Payload)>> = BinaryHeap::with_capacity(1024);
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    let mut seq = 0u64;
+    for i in 0..PENDING as u64 {
+        q.push(Reverse((next(&mut x) % 1_000_000, seq, [i; 5])));
+        seq += 1;
+    }
+    let start = Instant::now();
+    for _ in 0..OPS {
+        let Reverse((t, _, p)) = q.pop().expect("pending events");
+        q.push(Reverse((t + next(&mut x) % 1_000_000, seq, black_box(p))));
+        seq += 1;
+    }
+    black_box(q.len());
+    start.elapsed().as_nanos() as f64 / OPS as f64
+}
+
+/// The quickstart cluster scaled up: 10 producers at 5,000 records/s each (50,000/s), 12
+/// partitions, a group of 4 consumers at 10 µs per record, 60 simulated seconds.
+fn scaled_quickstart() -> kafkasim::Scenario {
+    let src = include_str!("../scenarios/quickstart.ron");
+    let mut set: Vec<(String, String)> = vec![
+        ("duration_ms".into(), "60000".into()),
+        ("topics[0].partitions".into(), "12".into()),
+        ("consumer_groups[0].members".into(), "4".into()),
+        ("consumer_groups[0].processing_us".into(), "10".into()),
+        ("expect".into(), "{}".into()),
+        ("charts".into(), "[]".into()),
+    ];
+    let producers: Vec<String> = (0..10)
+        .map(|i| {
+            format!(
+                "(name: \"p{i}\", topic: \"orders\", arrival: Poisson(per_sec: 5000.0), key: Uniform(keys: 1000), value_bytes: 200)"
+            )
+        })
+        .collect();
+    set.push(("producers".into(), format!("[{}]", producers.join(", "))));
+    kafkasim::scenario::parse("quickstart-scaled.ron", src, &set).expect("valid scaled scenario")
+}
+
+fn bench_model() {
+    let scenario = scaled_quickstart();
+    let start = Instant::now();
+    let mut sim = kafkasim::Simulation::new(&scenario);
+    sim.run();
+    let wall = start.elapsed().as_secs_f64();
+    let events = sim.events();
+    let virtual_s = scenario.duration_ms as f64 / 1000.0;
+    let records: u64 = sim.producers().iter().map(|p| p.records_sent).sum();
+    println!(
+        "model (quickstart ×25: 10 producers × 5,000 records/s, 12 partitions, {virtual_s:.0} s): {events} events, {records} records in {wall:.3} s wall"
+    );
+    println!(
+        "  {:.2} M events/s · {:.1} virtual s per wall s · {:.2} M records/s",
+        events as f64 / wall / 1e6,
+        virtual_s / wall,
+        records as f64 / wall / 1e6
+    );
+}
+
+fn main() {
+    // `cargo bench -- model` or `cargo bench -- queue` runs one part.
+    let only: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
+    let wants = |part: &str| only.is_empty() || only.iter().any(|a| a == part);
+    if wants("queue") {
+        queues();
+    }
+    if wants("model") {
+        bench_model();
+    }
+}
+
+fn queues() {
+    // Warm up both, then measure each twice and keep the better run.
+    bench_queue();
+    bench_binary_heap();
+    let queue = bench_queue().min(bench_queue());
+    let heap = bench_binary_heap().min(bench_binary_heap());
+    println!("queue, {PENDING} pending, 40-byte inline payload, {OPS} pop+push pairs:");
+    println!("  kafkasim EventQueue (4-ary, u128 key): {queue:.1} ns per pop+push");
+    println!("  std BinaryHeap<Reverse<(time, seq, payload)>>: {heap:.1} ns per pop+push");
+    println!("  ratio heap/queue: {:.2}", heap / queue);
+}

@@ -48,5 +48,10 @@ pub mod sim;
 pub mod workload;
 
 pub use report::{Report, RunOptions, run};
+
+// The book's Rust examples compile and run as doctests against this crate.
+#[cfg(doctest)]
+#[doc = include_str!("../book/src/first-run.md")]
+struct BookFirstRun;
 pub use scenario::Scenario;
 pub use sim::Simulation;

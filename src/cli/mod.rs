@@ -67,10 +67,10 @@ fn load_scenario(
     overrides: &[(String, String)],
 ) -> Result<kafkasim::Scenario, kafkasim::scenario::ScenarioError> {
     let path = std::path::Path::new(arg);
-    if !path.exists() {
-        if let Some((file, src)) = kafkasim::bundled::find(arg) {
-            return kafkasim::scenario::parse(&format!("scenarios/{file}"), src, overrides);
-        }
+    if !path.exists()
+        && let Some((file, src)) = kafkasim::bundled::find(arg)
+    {
+        return kafkasim::scenario::parse(&format!("scenarios/{file}"), src, overrides);
     }
     kafkasim::scenario::load(path, overrides)
 }

@@ -203,15 +203,15 @@ mod tests {
     fn record_sizes_match_kafka_default_record() {
         // Varints are zigzag-encoded (ByteUtils.writeVarint), so 64..8191 take 2 bytes.
         // Null key, 100-byte value, first record: body = 1 (attributes) + 1 (offset delta 0)
-        // + 1 (timestamp delta 0) + 1 (null key) + (2 + 100) (value) + 1 (no headers) = 106,
+        // + 1 (timestamp delta 0) + 1 (null key) + (2 + 100) (value) + 1 (no headers) = 107,
         // plus a 2-byte length varint.
-        assert_eq!(record_size_bytes(0, 0, None, 100), 108);
+        assert_eq!(record_size_bytes(0, 0, None, 100), 109);
         // a 5-byte key adds (1 + 5) instead of 1
         assert_eq!(record_size_bytes(0, 0, Some(5), 100), 114);
         // offset delta 64 needs a 2-byte varint
-        assert_eq!(record_size_bytes(64, 0, None, 100), 109);
+        assert_eq!(record_size_bytes(64, 0, None, 100), 110);
         // a timestamp delta of 64 ms needs a 2-byte varlong
-        assert_eq!(record_size_bytes(0, 64, None, 100), 109);
+        assert_eq!(record_size_bytes(0, 64, None, 100), 110);
         // small records: 10-byte value, body = 1 + 1 + 1 + 1 + 11 + 1 = 16, 1-byte length
         assert_eq!(record_size_bytes(0, 0, None, 10), 17);
     }
@@ -225,7 +225,7 @@ mod tests {
                 opened += 1;
             }
         }
-        // 61 + 8 × 108 = 925 ≤ 1000 < 925 + 108: 8 records per batch
+        // 61 + 8 × 109 = 933 ≤ 1000 < 933 + 109: 8 records per batch
         assert_eq!(acc.deques[0].front().unwrap().record_times.len(), 8);
         assert_eq!(opened, 3);
         assert!(acc.sendable(0, SimTime(20)), "a batch with company is sendable");

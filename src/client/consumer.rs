@@ -157,12 +157,11 @@ impl Consumer {
     }
 
     pub fn on_timer(&mut self, timer: Timer, ctx: &mut Ctx) {
-        if let Timer::FetchAgain { broker } = timer {
-            if let Some(session) = self.fetch_sessions.iter().position(|(b, _)| *b == broker) {
-                if self.outstanding[session].is_none() {
-                    self.fetch(session, ctx);
-                }
-            }
+        if let Timer::FetchAgain { broker } = timer
+            && let Some(session) = self.fetch_sessions.iter().position(|(b, _)| *b == broker)
+            && self.outstanding[session].is_none()
+        {
+            self.fetch(session, ctx);
         }
     }
 

@@ -45,8 +45,8 @@ pub struct Producer {
     drain_index: Vec<usize>,
     arrival: ArrivalProcess,
     keys: KeyGenerator,
-    /// Partition of each key (hashing once per key, not per record).
-    key_partition: Vec<u32>,
+    /// Partition and length of each key (hashing once per key, not per record).
+    key_info: Vec<(u32, u32)>,
     stop_at: SimTime,
     accumulator: Accumulator,
     /// Whether the accumulator ever made a deque for the partition (Kafka's batches map entry).
@@ -77,8 +77,8 @@ impl Producer {
         }
         let stream = |what: &str| RandomStream::new(seed, &format!("producer/{}/{what}", config.name));
         let keys = KeyGenerator::new(&config.key, stream("key"));
-        let key_partition = (0..keys.key_count())
-            .map(|k| partition_for_key(keys.key(k), n))
+        let key_info = (0..keys.key_count())
+            .map(|k| (partition_for_key(keys.key(k), n), keys.key(k).len() as u32))
             .collect();
         let start = SimTime::from_ms(config.start_ms);
         let stop_at = config.stop_ms.map_or(end, |ms| SimTime::from_ms(ms).min(end));
@@ -92,7 +92,7 @@ impl Producer {
             partitions_by_broker,
             arrival: ArrivalProcess::new(&config.arrival, start, stream("arrival")),
             keys,
-            key_partition,
+            key_info,
             stop_at,
             accumulator: Accumulator::new(n as usize, config.batch_size, config.linger_ms),
             deque_exists: vec![false; n as usize],
@@ -196,7 +196,7 @@ impl Producer {
         let now = ctx.now();
         let value = self.config.value_bytes;
         let (p, key_len) = match self.keys.next_key() {
-            Some(k) => (self.key_partition[k] as usize, Some(self.keys.key(k).len() as u32)),
+            Some(k) => (self.key_info[k].0 as usize, Some(self.key_info[k].1)),
             None => (self.null_key_partition(now, value), None),
         };
         let appended = self.accumulator.append(p, now, key_len, value);
@@ -226,8 +226,12 @@ impl Producer {
             let broker = self.leaders[p].index();
             self.try_send(broker, ctx);
         }
-        if appended.new_batch && self.accumulator.has_batch(p) {
-            self.arm_linger_timer(ctx);
+        // A new batch's linger deadline is later than every older batch's, so an armed timer
+        // already fires first; otherwise this batch's deadline is the earliest one.
+        if appended.new_batch && self.linger_timer_at.is_none() && self.accumulator.has_batch(p) {
+            let deadline = now + self.accumulator.linger();
+            self.linger_timer_at = Some(deadline);
+            ctx.set_timer_at(deadline, Timer::Linger);
         }
     }
 
@@ -254,13 +258,14 @@ impl Producer {
         p as usize
     }
 
-    /// Sets the linger timer for the earliest batch deadline, if earlier than the armed one.
+    /// Sets the linger timer for the earliest batch deadline still ahead (a scan of every
+    /// partition, done once per timer fire), if earlier than the armed one.
     fn arm_linger_timer(&mut self, ctx: &mut Ctx) {
-        if let Some(deadline) = self.accumulator.next_linger_deadline(ctx.now()) {
-            if self.linger_timer_at.is_none_or(|armed| deadline < armed) {
-                self.linger_timer_at = Some(deadline);
-                ctx.set_timer_at(deadline, Timer::Linger);
-            }
+        if let Some(deadline) = self.accumulator.next_linger_deadline(ctx.now())
+            && self.linger_timer_at.is_none_or(|armed| deadline < armed)
+        {
+            self.linger_timer_at = Some(deadline);
+            ctx.set_timer_at(deadline, Timer::Linger);
         }
     }
 

@@ -16,19 +16,18 @@ use std::rc::Rc;
 use crate::cluster::{Log, Metadata};
 use crate::protocol::{FetchedPartition, Message, ProduceError};
 use crate::scenario::Acks;
-use crate::sim::{Ctx, NodeId, SimDuration, Timer, TimerId};
+use crate::sim::{Ctx, NodeId, SimDuration, SimTime, Timer};
 
 /// A fetch waiting in purgatory for data or for its timeout.
 #[derive(Debug)]
 struct ParkedFetch {
-    fetch_id: u64,
+    /// When `fetch.max.wait.ms` runs out.
+    deadline: SimTime,
     from: NodeId,
     request_id: u64,
-    group: u32,
     partitions: Vec<(u32, u64)>,
     min_bytes: u32,
     max_partition_bytes: u32,
-    timer: TimerId,
 }
 
 /// One broker.
@@ -40,8 +39,11 @@ pub struct Broker {
     logs: Vec<Log>,
     /// Last fetch offset of each subscribed group per partition (drives retention).
     group_offsets: Vec<Vec<u64>>,
+    /// Parked fetches in the order they arrived.
     parked: Vec<ParkedFetch>,
-    next_fetch_id: u64,
+    /// The armed expiry timer: one for the earliest deadline, not one per fetch, so that fetches
+    /// answered early leave nothing behind in the event queue.
+    expiry_armed_at: Option<SimTime>,
     pub produce_requests: u64,
     pub fetch_requests: u64,
 }
@@ -58,7 +60,7 @@ impl Broker {
             metadata,
             group_offsets,
             parked: Vec::new(),
-            next_fetch_id: 0,
+            expiry_armed_at: None,
             produce_requests: 0,
             fetch_requests: 0,
         }
@@ -123,22 +125,18 @@ impl Broker {
                 for &(p, offset) in &partitions {
                     self.note_group_offset(p, group, offset);
                 }
-                let fetch_id = self.next_fetch_id;
-                self.next_fetch_id += 1;
-                let mut fetch = ParkedFetch {
-                    fetch_id,
+                let fetch = ParkedFetch {
+                    deadline: ctx.now() + SimDuration::from_ms(max_wait_ms),
                     from,
                     request_id,
-                    group,
                     partitions,
                     min_bytes,
                     max_partition_bytes,
-                    timer: TimerId(u64::MAX),
                 };
                 if max_wait_ms == 0 || self.available_bytes(&fetch) >= min_bytes as u64 {
                     self.respond(&fetch, ctx);
                 } else {
-                    fetch.timer = ctx.set_timer(SimDuration::from_ms(max_wait_ms), Timer::FetchExpire { fetch_id });
+                    self.arm_expiry(fetch.deadline, ctx);
                     self.parked.push(fetch);
                 }
             }
@@ -147,11 +145,30 @@ impl Broker {
     }
 
     pub fn on_timer(&mut self, timer: Timer, ctx: &mut Ctx) {
-        if let Timer::FetchExpire { fetch_id } = timer {
-            if let Some(i) = self.parked.iter().position(|f| f.fetch_id == fetch_id) {
+        if timer != Timer::FetchExpire || self.expiry_armed_at != Some(ctx.now()) {
+            return; // superseded by an earlier deadline
+        }
+        self.expiry_armed_at = None;
+        let now = ctx.now();
+        let mut i = 0;
+        while i < self.parked.len() {
+            if self.parked[i].deadline <= now {
                 let fetch = self.parked.remove(i);
                 self.respond(&fetch, ctx);
+            } else {
+                i += 1;
             }
+        }
+        if let Some(next) = self.parked.iter().map(|f| f.deadline).min() {
+            self.arm_expiry(next, ctx);
+        }
+    }
+
+    /// Makes sure a `FetchExpire` fires by `deadline`.
+    fn arm_expiry(&mut self, deadline: SimTime, ctx: &mut Ctx) {
+        if self.expiry_armed_at.is_none_or(|armed| deadline < armed) {
+            self.expiry_armed_at = Some(deadline);
+            ctx.set_timer_at(deadline, Timer::FetchExpire);
         }
     }
 
@@ -181,7 +198,6 @@ impl Broker {
             let relevant = f.partitions.iter().any(|(p, _)| touched.contains(p));
             if relevant && self.available_bytes(f) >= f.min_bytes as u64 {
                 let fetch = self.parked.remove(i);
-                ctx.cancel_timer(fetch.timer);
                 self.respond(&fetch, ctx);
             } else {
                 i += 1;
@@ -203,7 +219,6 @@ impl Broker {
                 }
             })
             .collect();
-        let _ = fetch.group;
         ctx.send(
             fetch.from,
             Message::FetchResponse {

@@ -90,6 +90,9 @@ pub enum Latency {
 #[derive(Debug)]
 pub struct Recorder {
     interval_ns: u64,
+    /// The interval of the last lookup and its `[start, end)` in ns: events come in time order,
+    /// so most lookups hit it without a division.
+    cached: (usize, u64, u64),
     pub intervals: Vec<Interval>,
     pub produce_latency: LatencyRecorder,
     pub e2e_latency: LatencyRecorder,
@@ -114,6 +117,7 @@ impl Recorder {
         let n = duration_ms.div_ceil(interval_ms.max(1)) as usize;
         Recorder {
             interval_ns: interval_ms.max(1) * 1_000_000,
+            cached: (0, 0, interval_ms.max(1) * 1_000_000),
             intervals: vec![Interval::default(); n.max(1)],
             produce_latency: LatencyRecorder::new(),
             e2e_latency: LatencyRecorder::new(),
@@ -122,8 +126,15 @@ impl Recorder {
     }
 
     /// The interval that time `t` falls in (the last one for the run's final instant).
-    fn index(&self, t: SimTime) -> usize {
-        ((t.0 / self.interval_ns) as usize).min(self.intervals.len() - 1)
+    fn index(&mut self, t: SimTime) -> usize {
+        let (i, start, end) = self.cached;
+        if start <= t.0 && t.0 < end {
+            return i;
+        }
+        let i = ((t.0 / self.interval_ns) as usize).min(self.intervals.len() - 1);
+        let start = i as u64 * self.interval_ns;
+        self.cached = (i, start, start + self.interval_ns);
+        i
     }
 
     pub fn interval_ns(&self) -> u64 {

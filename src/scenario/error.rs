@@ -67,8 +67,10 @@ impl fmt::Display for ScenarioError {
                 write!(f, "{}: ", p.path)?;
             }
             writeln!(f, "{}", p.message)?;
-            if let (Some((line, col)), false) = (p.line_col, self.source.is_empty()) {
-                if let Some(text) = self.source.lines().nth(line.saturating_sub(1)) {
+            if let (Some((line, col)), false) = (p.line_col, self.source.is_empty())
+                && let Some(text) = self.source.lines().nth(line.saturating_sub(1))
+            {
+                {
                     let width = line.to_string().len();
                     let len = p
                         .span

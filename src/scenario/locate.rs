@@ -125,6 +125,46 @@ impl SourceMap {
         Parser::new(src).line_col(byte)
     }
 
+    /// The path of the innermost value (or field) that contains byte offset `byte`, e.g.
+    /// `topics[0].partitions`; empty at the top level. Used to name the field of a parse error
+    /// that only knows its position. One-element variants such as `Some(x)` are see-through.
+    pub fn path_at(&self, byte: usize) -> String {
+        let mut path = String::new();
+        let mut node = &self.root;
+        loop {
+            let next = match &node.1 {
+                Kind::Scalar => None,
+                Kind::Struct(_, fields) | Kind::Map(fields) => fields
+                    .iter()
+                    .find(|(_, name_at, v)| *name_at <= byte && byte < v.0.end.max(*name_at + 1))
+                    .map(|(name, _, v)| {
+                        if !path.is_empty() {
+                            path.push('.');
+                        }
+                        path.push_str(name);
+                        v
+                    }),
+                Kind::Tuple(items) | Kind::List(items) => {
+                    let see_through = matches!(node.1, Kind::Tuple(_)) && items.len() == 1;
+                    items
+                        .iter()
+                        .enumerate()
+                        .find(|(_, v)| v.0.start <= byte && byte < v.0.end)
+                        .map(|(i, v)| {
+                            if !see_through {
+                                path.push_str(&format!("[{i}]"));
+                            }
+                            v
+                        })
+                }
+            };
+            match next {
+                Some(n) => node = n,
+                None => return path,
+            }
+        }
+    }
+
     fn find(&self, path: &str) -> Option<(&Node, String)> {
         self.walk(&parse_path(path).ok()?).ok()
     }

@@ -43,13 +43,16 @@ pub fn parse(file: &str, src: &str, overrides: &[(String, String)]) -> Result<Sc
     let scenario: Scenario = options.from_str(&text).map_err(|e| {
         let start = byte_offset(&text, e.span.start.line, e.span.start.col);
         let end = byte_offset(&text, e.span.end.line, e.span.end.col).max(start);
+        let path = locate::SourceMap::parse(&text)
+            .map(|m| m.path_at(start))
+            .unwrap_or_default();
         ScenarioError {
             file: file.to_string(),
             source: text.clone(),
             problems: vec![Problem {
-                path: String::new(),
+                path,
+                allowed: parse_hint(&e.code),
                 message: e.code.to_string(),
-                allowed: None,
                 line_col: Some((e.span.start.line, e.span.start.col)),
                 span: Some((start, end)),
             }],
@@ -63,7 +66,19 @@ pub fn parse(file: &str, src: &str, overrides: &[(String, String)]) -> Result<Sc
     let problems = problems
         .into_iter()
         .map(|mut p| {
-            if let Some(loc) = map.as_ref().and_then(|m| m.locate(&p.path)) {
+            // A field left at its default is not in the file: point at the nearest enclosing
+            // value that is.
+            let mut path = p.path.as_str();
+            let found = loop {
+                if let Some(loc) = map.as_ref().and_then(|m| m.locate(path)) {
+                    break Some(loc);
+                }
+                match path.rfind(['.', '[']) {
+                    Some(i) => path = &path[..i],
+                    None => break map.as_ref().and_then(|m| m.locate("")),
+                }
+            };
+            if let Some(loc) = found {
                 p.line_col = Some((loc.line, loc.column));
                 p.span = Some((loc.start, loc.end));
             }
@@ -75,6 +90,20 @@ pub fn parse(file: &str, src: &str, overrides: &[(String, String)]) -> Result<Sc
         source: text,
         problems,
     })
+}
+
+/// What would be accepted, for the parse errors whose message does not already say it.
+fn parse_hint(code: &ron::Error) -> Option<String> {
+    use ron::Error as E;
+    let hint = match code {
+        E::ExpectedInteger | E::IntegerOutOfBounds => "a whole number without sign or quotes, e.g. 1000",
+        E::ExpectedFloat => "a number, e.g. 2000.0",
+        E::ExpectedString | E::ExpectedStringEnd => "a string in double quotes",
+        E::ExpectedBoolean => "true or false",
+        E::MissingStructField { .. } => "add the field; see the schema docs for its meaning and unit",
+        _ => return None,
+    };
+    Some(hint.to_string())
 }
 
 /// ron positions (1-based line, column in chars) to a byte offset.

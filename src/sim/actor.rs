@@ -36,8 +36,8 @@ pub enum Timer {
     Arrival,
     /// The oldest open batch's `linger.ms` has passed.
     Linger,
-    /// A parked fetch reached `fetch.max.wait.ms`.
-    FetchExpire { fetch_id: u64 },
+    /// The earliest parked fetch reaches `fetch.max.wait.ms`.
+    FetchExpire,
     /// The consumer finished processing and fetches again from this broker.
     FetchAgain { broker: NodeId },
 }
@@ -47,7 +47,7 @@ impl Timer {
         match self {
             Timer::Arrival => "Arrival",
             Timer::Linger => "Linger",
-            Timer::FetchExpire { .. } => "FetchExpire",
+            Timer::FetchExpire => "FetchExpire",
             Timer::FetchAgain { .. } => "FetchAgain",
         }
     }
@@ -61,6 +61,7 @@ pub(crate) struct Core {
     pub trace: Trace,
     pub names: Vec<String>,
     pub next_timer: u64,
+    /// Timers cancelled but not yet fired.
     pub cancelled: BTreeSet<u64>,
 }
 
@@ -89,7 +90,14 @@ impl<'a> Ctx<'a> {
     /// Sends `msg` to `to`; it arrives after the link's latency, in FIFO order per link.
     pub fn send(&mut self, to: NodeId, msg: Message) {
         let at = self.core.net.delivery_time(self.me.index(), to.index(), self.now);
-        self.core.queue.push(at, Event::Deliver { from: self.me, to, msg });
+        self.core.queue.push(
+            at,
+            Event::Deliver {
+                from: self.me,
+                to,
+                msg: Box::new(msg),
+            },
+        );
     }
 
     /// Sets a timer that fires after `after`.
@@ -112,7 +120,9 @@ impl<'a> Ctx<'a> {
         TimerId(id)
     }
 
-    /// Cancels a timer that has not fired yet (a fired or unknown id is ignored).
+    /// Cancels a timer that has not fired yet (a fired or unknown id is ignored). Handlers that
+    /// set many short-lived timers should rather ignore a stale timer when it fires (it carries
+    /// enough to recognise it), which costs nothing; cancelling costs a set lookup per timer.
     pub fn cancel_timer(&mut self, id: TimerId) {
         self.core.cancelled.insert(id.0);
     }

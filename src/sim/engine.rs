@@ -23,14 +23,22 @@ use crate::scenario::Scenario;
 /// Something that will happen at a point in simulated time.
 #[derive(Debug)]
 pub(crate) enum Event {
-    /// A message reaches its destination.
-    Deliver { from: NodeId, to: NodeId, msg: Message },
+    /// A message reaches its destination. Boxed so that queue entries stay small: the queue
+    /// moves entries on every push and pop, a message moves once.
+    Deliver {
+        from: NodeId,
+        to: NodeId,
+        msg: Box<Message>,
+    },
     /// A timer a node set fires.
     Timer { node: NodeId, timer: Timer, id: u64 },
     /// The end of a metrics interval: gauges are sampled.
     Sample,
 }
 
+// Nodes are built once and live in one Vec; boxing the big variant would add a pointer chase
+// to every event.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 enum Node {
     Broker(Broker),
@@ -267,9 +275,9 @@ impl Simulation {
                 }
                 let mut ctx = Ctx::new(time, to, &mut self.core);
                 match &mut self.nodes[to.index()] {
-                    Node::Broker(b) => b.on_message(from, msg, &mut ctx),
-                    Node::Producer(p) => p.on_message(from, msg, &mut ctx),
-                    Node::Consumer(c) => c.on_message(from, msg, &mut ctx),
+                    Node::Broker(b) => b.on_message(from, *msg, &mut ctx),
+                    Node::Producer(p) => p.on_message(from, *msg, &mut ctx),
+                    Node::Consumer(c) => c.on_message(from, *msg, &mut ctx),
                 }
             }
             Event::Timer { node, timer, id } => {

@@ -5,7 +5,9 @@
 //! event kind, memory address) ever breaks a tie, so a run is a pure function of its inputs.
 //!
 //! Why 4-ary: a pop visits half as many levels as a binary heap, and the four children of a node
-//! sit next to each other in memory. The payload is stored inline next to its key (no boxing), and
+//! sit next to each other in memory. Entries move into a hole (one move per level) rather than
+//! being swapped, and a pop sinks the hole to the bottom before placing the last entry, as
+//! `std::collections::BinaryHeap` does. The payload is stored inline next to its key (no boxing), and
 //! the key is one `u128` so a comparison is a single integer compare.
 
 use super::time::SimTime;
@@ -66,52 +68,76 @@ impl<T> EventQueue<T> {
 
     /// Removes the earliest event: `(time, seq, payload)`.
     pub fn pop(&mut self) -> Option<(SimTime, u64, T)> {
-        let last = self.heap.pop()?;
-        let top = if self.heap.is_empty() {
-            last
-        } else {
-            let top = std::mem::replace(&mut self.heap[0], last);
-            self.sift_down(0);
-            top
-        };
+        let mut top = self.heap.pop()?;
+        if !self.heap.is_empty() {
+            // The former last entry goes to the root and sinks; `top` is the old root.
+            std::mem::swap(&mut top, &mut self.heap[0]);
+            self.sift_down_to_bottom();
+        }
         Some((SimTime((top.key >> 64) as u64), top.key as u64, top.payload))
     }
 
+    /// Moves the entry at `i` up to its place: parents move down into the hole, and the entry is
+    /// written once at the end (one move per level instead of a swap).
     fn sift_up(&mut self, mut i: usize) {
-        while i > 0 {
-            let parent = (i - 1) / 4;
-            if self.heap[i].key < self.heap[parent].key {
-                self.heap.swap(i, parent);
+        let ptr = self.heap.as_mut_ptr();
+        // SAFETY: `i < len` (the caller just pushed it). The entry is read out, leaving a hole
+        // that is always filled by moving another entry into it (each slot is written exactly once
+        // after being vacated), and the entry is written back into the final hole. Nothing in
+        // between can panic (only `u128` comparisons), so no entry is dropped twice or leaked.
+        unsafe {
+            let entry = std::ptr::read(ptr.add(i));
+            while i > 0 {
+                let parent = (i - 1) / 4;
+                if entry.key >= (*ptr.add(parent)).key {
+                    break;
+                }
+                std::ptr::copy_nonoverlapping(ptr.add(parent), ptr.add(i), 1);
                 i = parent;
-            } else {
-                break;
             }
+            std::ptr::write(ptr.add(i), entry);
         }
     }
 
-    fn sift_down(&mut self, mut i: usize) {
+    /// Sinks the root: the hole first goes all the way down along the smallest children (without
+    /// comparing against the sinking entry, which usually belongs near the bottom anyway), then
+    /// the entry rises from there to its place. This is what `std::collections::BinaryHeap::pop`
+    /// does, on four children per node.
+    fn sift_down_to_bottom(&mut self) {
         let n = self.heap.len();
-        loop {
-            let first = 4 * i + 1;
-            if first >= n {
-                break;
-            }
-            let end = (first + 4).min(n);
-            let mut best = first;
-            let mut best_key = self.heap[first].key;
-            for c in first + 1..end {
-                let k = self.heap[c].key;
-                if k < best_key {
-                    best = c;
-                    best_key = k;
+        let ptr = self.heap.as_mut_ptr();
+        let mut hole = 0;
+        // SAFETY: as in `sift_up`: every index is `< n`, each vacated slot is refilled exactly
+        // once, and the entry read from the root is written into the final hole. No panics.
+        unsafe {
+            let entry = std::ptr::read(ptr);
+            loop {
+                let first = 4 * hole + 1;
+                if first >= n {
+                    break;
                 }
+                let end = (first + 4).min(n);
+                let mut best = first;
+                let mut best_key = (*ptr.add(first)).key;
+                for c in first + 1..end {
+                    let k = (*ptr.add(c)).key;
+                    if k < best_key {
+                        best = c;
+                        best_key = k;
+                    }
+                }
+                std::ptr::copy_nonoverlapping(ptr.add(best), ptr.add(hole), 1);
+                hole = best;
             }
-            if best_key < self.heap[i].key {
-                self.heap.swap(i, best);
-                i = best;
-            } else {
-                break;
+            while hole > 0 {
+                let parent = (hole - 1) / 4;
+                if entry.key >= (*ptr.add(parent)).key {
+                    break;
+                }
+                std::ptr::copy_nonoverlapping(ptr.add(parent), ptr.add(hole), 1);
+                hole = parent;
             }
+            std::ptr::write(ptr.add(hole), entry);
         }
     }
 }

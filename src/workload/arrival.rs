@@ -16,6 +16,8 @@ pub struct ArrivalProcess {
     last: SimTime,
 }
 
+// One per producer, never moved after construction.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 enum Kind {
     Constant { per_sec: f64 },
@@ -44,8 +46,9 @@ impl ArrivalProcess {
     pub fn next_arrival(&mut self) -> SimTime {
         let t = match &mut self.kind {
             // The first record arrives at `start`; record i at start + i/rate.
-            Kind::Constant { per_sec } => SimTime(self.start.0 + (self.count as f64 * 1e9 / *per_sec).round() as u64),
-            Kind::Poisson { mean_gap_ns, rng } => SimTime(self.last.0 + rng.exponential(*mean_gap_ns).round() as u64),
+            // Non-negative values: adding 0.5 and truncating rounds half up, without a libm call.
+            Kind::Constant { per_sec } => SimTime(self.start.0 + (self.count as f64 * 1e9 / *per_sec + 0.5) as u64),
+            Kind::Poisson { mean_gap_ns, rng } => SimTime(self.last.0 + (rng.exponential(*mean_gap_ns) + 0.5) as u64),
         };
         self.count += 1;
         self.last = t;

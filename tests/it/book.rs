@@ -1,0 +1,27 @@
+//! The book: every chapter in SUMMARY.md exists, and every scenario it names exists and is valid.
+
+use crate::support::root;
+
+#[test]
+fn chapters_and_scenarios_named_in_the_book_exist() {
+    let book = root().join("book/src");
+    let summary = std::fs::read_to_string(book.join("SUMMARY.md")).expect("book/src/SUMMARY.md");
+    let mut chapters = 0;
+    for line in summary.lines() {
+        if let Some(start) = line.find("](") {
+            let target = &line[start + 2..line[start..].find(')').map_or(line.len(), |e| start + e)];
+            let text = std::fs::read_to_string(book.join(target)).unwrap_or_else(|e| panic!("chapter {target}: {e}"));
+            chapters += 1;
+            for word in text.split(|c: char| c.is_whitespace() || "`()[]\"'".contains(c)) {
+                if let Some(i) = word.find("scenarios/") {
+                    let name = word[i..].trim_end_matches(['.', ',', ':', ';']);
+                    if name.ends_with(".ron") {
+                        kafkasim::scenario::load(&root().join(name), &[])
+                            .unwrap_or_else(|e| panic!("{target} names {name}: {e}"));
+                    }
+                }
+            }
+        }
+    }
+    assert!(chapters >= 1);
+}

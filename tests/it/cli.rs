@@ -1,0 +1,161 @@
+//! The `kafkasim` binary: commands, outputs and exit codes (0 ok, 1 expectation failed, 2 bad input).
+
+use std::process::{Command, Output};
+
+use crate::support::{root, temp_dir};
+
+fn kafkasim(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_kafkasim"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("run kafkasim")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn run_writes_every_output_and_prints_the_header_first() {
+    let out = temp_dir("run");
+    let o = kafkasim(&["run", "scenarios/keyed-partitions.ron", "--out", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(text.starts_with("kafkasim "), "header first: {text}");
+    assert!(text.contains("seed 11"));
+    for file in ["summary.md", "trace.log", "metrics.csv", "throughput.png"] {
+        let path = out.join("keyed-partitions").join(file);
+        assert!(path.metadata().is_ok_and(|m| m.len() > 0), "{} missing", path.display());
+    }
+    assert!(text.contains("wrote "), "says where the outputs are");
+}
+
+#[test]
+fn a_failed_expectation_exits_1_with_the_command_that_reproduces_it() {
+    let out = temp_dir("expect");
+    let o = kafkasim(&[
+        "run",
+        "keyed-partitions",
+        "--out",
+        out.to_str().unwrap(),
+        "--seed",
+        "5",
+        "--set",
+        "expect.records_produced=AtMost(1)",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stdout(&o).contains("FAILED"));
+    assert!(
+        stderr(&o).contains(
+            "reproduce with: kafkasim run keyed-partitions --seed 5 --set 'expect.records_produced=AtMost(1)'"
+        ),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn bad_input_exits_2_with_a_located_message() {
+    let o = kafkasim(&["check", "tests/invalid/unknown-topic.ron"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(err.contains("tests/invalid/unknown-topic.ron:7:"), "{err}");
+    assert!(err.contains("producers[0].topic: unknown topic \"ordres\""), "{err}");
+    assert!(
+        err.contains("allowed: a topic declared in `topics`: \"orders\", \"payments\""),
+        "{err}"
+    );
+    let o = kafkasim(&["run", "no/such/file.ron"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("cannot read the file"), "{}", stderr(&o));
+    let o = kafkasim(&["run", "quickstart", "--set", "nonsense"]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn an_unwritable_output_folder_exits_2_and_leaves_nothing_half_written() {
+    let dir = temp_dir("unwritable");
+    let blocker = dir.join("file");
+    std::fs::write(&blocker, "not a folder").unwrap();
+    let o = kafkasim(&["run", "keyed-partitions", "--out", blocker.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert_eq!(std::fs::read_to_string(&blocker).unwrap(), "not a folder");
+}
+
+#[test]
+fn check_and_list_cover_every_bundled_scenario() {
+    let o = kafkasim(&["check", "scenarios/quickstart.ron", "keyed-partitions"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = kafkasim(&["list"]);
+    assert_eq!(o.status.code(), Some(0));
+    let text = stdout(&o);
+    assert_eq!(text.lines().count(), kafkasim::bundled::SCENARIOS.len());
+    assert!(text.contains("scenarios/quickstart.ron"));
+}
+
+#[test]
+fn partition_prints_what_kafkas_partitioner_chooses() {
+    // kafka-python's vectors, "compare with output from Kafka's ...Partitioner".
+    let o = kafkasim(&["partition", "--partitions", "1000", "", "a", "ab", "abc", "123456789"]);
+    assert_eq!(stdout(&o), " 681\na 524\nab 434\nabc 107\n123456789 566\n");
+    let o = kafkasim(&["partition", "--partitions", "1000", "--hex", "0020"]);
+    assert_eq!(stdout(&o), "0020 742\n");
+    let o = kafkasim(&["partition", "--partitions", "6", "--hex", "zz"]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn assign_prints_one_line_per_member() {
+    let o = kafkasim(&[
+        "assign",
+        "--strategy",
+        "range",
+        "--topic",
+        "orders:6",
+        "--topic",
+        "payments:2",
+        "--member",
+        "c1:orders,payments",
+        "--member",
+        "c2:orders",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        stdout(&o),
+        "c1: orders-0 orders-1 orders-2 payments-0 payments-1\nc2: orders-3 orders-4 orders-5\n"
+    );
+    let o = kafkasim(&[
+        "assign",
+        "--strategy",
+        "cooperative-sticky",
+        "--topic",
+        "topic:3",
+        "--member",
+        "c1:topic",
+        "--member",
+        "c2:topic",
+        "--owned",
+        "c1:topic-0,topic-1,topic-2",
+    ]);
+    assert_eq!(
+        stdout(&o),
+        "c1: topic-0 topic-1\nc2:\n",
+        "topic-2 is withheld until c1 revokes it"
+    );
+    let o = kafkasim(&["assign", "--strategy", "fastest", "--topic", "t:1", "--member", "c:t"]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn every_command_help_has_an_example() {
+    for cmd in ["run", "check", "list", "partition", "assign"] {
+        let o = kafkasim(&[cmd, "--help"]);
+        assert_eq!(o.status.code(), Some(0));
+        assert!(stdout(&o).contains("Example"), "{cmd} --help has no example");
+    }
+}

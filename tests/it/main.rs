@@ -1,0 +1,19 @@
+//! kafkasim's integration tests: one test binary, one module per concern.
+//!
+//! - `scenarios`: every bundled scenario in `scenarios/` runs, meets its own `expect` block, is
+//!   byte-for-byte deterministic (trace, summary, CSV, PNG), and has its summary, notable trace
+//!   and chart data snapshotted in `snapshots/`.
+//! - `invalid`: every file in `tests/invalid/` is rejected with a clear message (file,
+//!   line:column, field, what is allowed), snapshotted; none panics.
+//! - `cli`: the `kafkasim` binary's commands, outputs and exit codes.
+//! - `book`: the book's chapters and the scenarios it names exist.
+//!
+//! Snapshots are insta snapshots in the top-level `snapshots/` folder. Locally a changed
+//! snapshot fails and writes `*.snap.new` for review (`cargo insta review`, or read the diff);
+//! with `CI` set, a missing or changed snapshot fails and nothing is written.
+
+mod book;
+mod cli;
+mod invalid;
+mod scenarios;
+mod support;
