@@ -82,22 +82,30 @@ fn scaled_quickstart() -> kafkasim::Scenario {
 
 fn bench_model() {
     let scenario = scaled_quickstart();
-    let start = Instant::now();
-    let mut sim = kafkasim::Simulation::new(&scenario);
-    sim.run();
-    let wall = start.elapsed().as_secs_f64();
-    let events = sim.events();
     let virtual_s = scenario.duration_ms as f64 / 1000.0;
-    let records: u64 = sim.producers().iter().map(|p| p.records_sent).sum();
+    // Three runs: the machine may be shared, so report the best and the median.
+    let mut walls = Vec::new();
+    let (mut events, mut records) = (0, 0);
+    for _ in 0..3 {
+        let start = Instant::now();
+        let mut sim = kafkasim::Simulation::new(&scenario);
+        sim.run();
+        walls.push(start.elapsed().as_secs_f64());
+        events = sim.events();
+        records = sim.producers().iter().map(|p| p.records_sent).sum::<u64>();
+    }
+    walls.sort_by(f64::total_cmp);
     println!(
-        "model (quickstart ×25: 10 producers × 5,000 records/s, 12 partitions, {virtual_s:.0} s): {events} events, {records} records in {wall:.3} s wall"
+        "model (quickstart ×25: 10 producers × 5,000 records/s, 12 partitions, {virtual_s:.0} s): {events} events, {records} records"
     );
-    println!(
-        "  {:.2} M events/s · {:.1} virtual s per wall s · {:.2} M records/s",
-        events as f64 / wall / 1e6,
-        virtual_s / wall,
-        records as f64 / wall / 1e6
-    );
+    for (what, wall) in [("best", walls[0]), ("median", walls[1])] {
+        println!(
+            "  {what} of 3: {wall:.3} s wall · {:.2} M events/s · {:.1} virtual s per wall s · {:.2} M records/s",
+            events as f64 / wall / 1e6,
+            virtual_s / wall,
+            records as f64 / wall / 1e6
+        );
+    }
 }
 
 fn main() {

@@ -52,9 +52,12 @@ impl Percentiles {
     }
 }
 
-/// A latency histogram for one measurement, whole-run and per interval.
+/// A latency histogram for one measurement, whole-run and per interval. Samples go into the
+/// interval's histogram only; when the interval closes, its percentiles are taken and it is
+/// added into the whole-run histogram (one add per interval instead of one record per sample).
 #[derive(Debug)]
 pub struct LatencyRecorder {
+    /// The whole run, up to the last closed interval (complete after [`Recorder::finish`]).
     pub total: Histogram<u64>,
     interval: Histogram<u64>,
     interval_index: usize,
@@ -67,6 +70,18 @@ impl LatencyRecorder {
             interval: histogram(),
             interval_index: 0,
         }
+    }
+
+    /// Closes the open interval: its percentiles, folded into the total, then emptied.
+    fn close_interval(&mut self) -> Percentiles {
+        let p = Percentiles::of(&self.interval);
+        if !self.interval.is_empty() {
+            self.total
+                .add(&self.interval)
+                .expect("histograms with equal bounds always add");
+            self.interval.reset();
+        }
+        p
     }
 }
 
@@ -181,19 +196,16 @@ impl Recorder {
             Latency::EndToEnd => (&mut self.e2e_latency, 1),
         };
         if i != rec.interval_index {
-            let p = Percentiles::of(&rec.interval);
+            let p = rec.close_interval();
             let target = &mut self.intervals[rec.interval_index];
             if slot == 0 {
                 target.produce_latency_us = p
             } else {
                 target.e2e_latency_us = p
             }
-            rec.interval.reset();
             rec.interval_index = i;
         }
-        let us = latency_ns / 1_000;
-        rec.total.saturating_record(us);
-        rec.interval.saturating_record(us);
+        rec.interval.saturating_record(latency_ns / 1_000);
     }
 
     /// Stores the lag gauge for the interval ending at `t`.
@@ -206,14 +218,13 @@ impl Recorder {
     /// Closes the last open interval histograms (call once at the end of the run).
     pub fn finish(&mut self) {
         for (rec, slot) in [(&mut self.produce_latency, 0), (&mut self.e2e_latency, 1)] {
-            let p = Percentiles::of(&rec.interval);
+            let p = rec.close_interval();
             let target = &mut self.intervals[rec.interval_index];
             if slot == 0 {
                 target.produce_latency_us = p
             } else {
                 target.e2e_latency_us = p
             }
-            rec.interval.reset();
         }
     }
 }

@@ -19,7 +19,14 @@ struct Entry<T> {
 }
 
 /// A min-priority queue of `T` keyed by `(SimTime, seq)`.
+///
+/// In front of the heap sits one slot holding an entry earlier than every entry in the heap.
+/// A handler often schedules the very next event (pop, then push something sooner than all
+/// else); that entry waits in the slot and the next pop takes it without touching the heap. The
+/// slot keeps the entry's own key, so the pop order is exactly the heap's order.
 pub struct EventQueue<T> {
+    /// Invariant: when `Some`, its key is smaller than every key in `heap`.
+    front: Option<Entry<T>>,
     heap: Vec<Entry<T>>,
     next_seq: u64,
 }
@@ -33,17 +40,18 @@ impl<T> Default for EventQueue<T> {
 impl<T> EventQueue<T> {
     pub fn new() -> Self {
         EventQueue {
+            front: None,
             heap: Vec::with_capacity(1024),
             next_seq: 0,
         }
     }
 
     pub fn len(&self) -> usize {
-        self.heap.len()
+        self.heap.len() + usize::from(self.front.is_some())
     }
 
     pub fn is_empty(&self) -> bool {
-        self.heap.is_empty()
+        self.front.is_none() && self.heap.is_empty()
     }
 
     /// How many events were ever scheduled (the next `seq`).
@@ -56,18 +64,36 @@ impl<T> EventQueue<T> {
         let seq = self.next_seq;
         self.next_seq += 1;
         let key = ((time.0 as u128) << 64) | seq as u128;
-        self.heap.push(Entry { key, payload });
+        let entry = Entry { key, payload };
+        let entry = match &self.front {
+            // Earlier than the slot (and so than the heap): it takes the slot, the old slot
+            // entry goes to the heap.
+            Some(front) if key < front.key => self.front.replace(entry).expect("front is Some"),
+            Some(_) => entry,
+            None if self.heap.first().is_none_or(|top| key < top.key) => {
+                self.front = Some(entry);
+                return seq;
+            }
+            None => entry,
+        };
+        self.heap.push(entry);
         self.sift_up(self.heap.len() - 1);
         seq
     }
 
     /// The time of the earliest event, if any.
     pub fn peek_time(&self) -> Option<SimTime> {
-        self.heap.first().map(|e| SimTime((e.key >> 64) as u64))
+        self.front
+            .as_ref()
+            .or(self.heap.first())
+            .map(|e| SimTime((e.key >> 64) as u64))
     }
 
     /// Removes the earliest event: `(time, seq, payload)`.
     pub fn pop(&mut self) -> Option<(SimTime, u64, T)> {
+        if let Some(front) = self.front.take() {
+            return Some((SimTime((front.key >> 64) as u64), front.key as u64, front.payload));
+        }
         let mut top = self.heap.pop()?;
         if !self.heap.is_empty() {
             // The former last entry goes to the root and sinks; `top` is the old root.
@@ -183,6 +209,29 @@ mod tests {
             assert_eq!((time.0, p), (et, ei));
         }
         assert!(q.pop().is_none());
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 256, failure_persistence: None, ..Default::default() })]
+
+        /// Any interleaving of pushes and pops behaves like a sorted map keyed by (time, seq):
+        /// the front slot and the heap together never change the order.
+        #[test]
+        fn matches_a_sorted_reference(ops in proptest::collection::vec((0u64..50, proptest::bool::ANY), 1..400)) {
+            let mut q = EventQueue::new();
+            let mut reference = std::collections::BTreeMap::new();
+            for (i, (t, pop)) in ops.into_iter().enumerate() {
+                if pop {
+                    let want = reference.pop_first().map(|((t, seq), v)| (SimTime(t), seq, v));
+                    proptest::prop_assert_eq!(q.pop(), want);
+                } else {
+                    let seq = q.push(SimTime(t), i);
+                    reference.insert((t, seq), i);
+                }
+                proptest::prop_assert_eq!(q.len(), reference.len());
+                proptest::prop_assert_eq!(q.peek_time(), reference.keys().next().map(|&(t, _)| SimTime(t)));
+            }
+        }
     }
 
     #[test]
