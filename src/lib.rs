@@ -14,6 +14,7 @@
 //! - [`net`]: links with latency and jitter, on a petgraph graph.
 //! - [`cluster`]: brokers, partition logs and metadata.
 //! - [`group`]: consumer-group partition assignors (range, roundrobin, sticky, cooperative-sticky).
+//! - [`check`]: the record history and end-of-run verdicts (lost writes, duplicates, divergence).
 //! - [`metrics`]: counters per interval and latency histograms.
 //! - [`report`]: summary, CSV, figures, expectations and charts of a finished run.
 //! - [`render`]: deterministic PNG charts with a bundled font.
@@ -35,6 +36,7 @@
 //! ```
 
 pub mod bundled;
+pub mod check;
 pub mod client;
 pub mod cluster;
 pub mod group;

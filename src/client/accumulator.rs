@@ -12,7 +12,9 @@
 //! no retries yet; the write limit's upper bound is approximated as the record size + 14 bytes.
 
 use std::collections::VecDeque;
+use std::rc::Rc;
 
+use crate::protocol::RecordBatch;
 use crate::sim::{SimDuration, SimTime};
 
 /// `DefaultRecordBatch.RECORD_BATCH_OVERHEAD`: the v2 batch header, in bytes.
@@ -56,7 +58,7 @@ pub fn record_size_bytes(offset_delta: u32, timestamp_delta_ms: u64, key_bytes: 
     size_of_varint(body as i32) + body
 }
 
-/// A batch being filled (Kafka's `ProducerBatch`).
+/// A batch being filled (Kafka's `ProducerBatch`), or a sent batch waiting to be retried.
 #[derive(Debug)]
 pub struct OpenBatch {
     pub created: SimTime,
@@ -65,12 +67,17 @@ pub struct OpenBatch {
     pub size_bytes: u32,
     /// `max(batch.size, upper bound of the first record)`.
     pub write_limit: u32,
+    /// A batch that was sent and failed: it keeps its sequence and is never appended to.
+    pub sealed: Option<Rc<RecordBatch>>,
+    /// Attempts so far and when the next one may go (`retry.backoff.ms`).
+    pub attempts: u32,
+    pub retry_at: SimTime,
 }
 
 impl OpenBatch {
-    /// `ProducerBatch.isFull`: it holds records and reached its write limit.
+    /// `ProducerBatch.isFull`: it holds records and reached its write limit (or was sent).
     pub fn is_full(&self) -> bool {
-        !self.record_times.is_empty() && self.size_bytes >= self.write_limit
+        self.sealed.is_some() || (!self.record_times.is_empty() && self.size_bytes >= self.write_limit)
     }
 }
 
@@ -132,6 +139,9 @@ impl Accumulator {
             record_times: vec![t],
             size_bytes: RECORD_BATCH_OVERHEAD + size,
             write_limit: self.batch_size.max(upper_bound),
+            sealed: None,
+            attempts: 0,
+            retry_at: SimTime::ZERO,
         });
         Appended {
             new_batch: true,
@@ -142,20 +152,60 @@ impl Accumulator {
     /// Whether a record would go into `p`'s last batch (`tryAppend` succeeds) rather than open
     /// a new one.
     pub fn fits(&self, p: usize, t: SimTime, key_bytes: Option<u32>, value_bytes: u32) -> bool {
-        self.deques[p].back().is_some_and(|last| {
+        self.deques[p].back().filter(|last| last.sealed.is_none()).is_some_and(|last| {
             let delta_ms = t.since(last.created).as_nanos() / 1_000_000;
             let size = record_size_bytes(last.record_times.len() as u32, delta_ms, key_bytes, value_bytes);
             !last.is_full() && last.size_bytes + size <= last.write_limit
         })
     }
 
-    /// `RecordAccumulator.partitionReady`: the first batch of `p` is full, has company, or lingered.
+    /// `RecordAccumulator.partitionReady`: the first batch of `p` is full, has company, or
+    /// lingered; a retried batch once its backoff has passed.
     pub fn sendable(&self, p: usize, now: SimTime) -> bool {
         let deque = &self.deques[p];
         match deque.front() {
             None => false,
+            Some(first) if first.sealed.is_some() => now >= first.retry_at,
             Some(first) => deque.len() > 1 || first.is_full() || now.since(first.created) >= self.linger,
         }
+    }
+
+    /// Whether `p`'s first batch is a retry still backing off (drain skips it).
+    pub fn backing_off(&self, p: usize, now: SimTime) -> bool {
+        self.deques[p].front().is_some_and(|b| b.sealed.is_some() && now < b.retry_at)
+    }
+
+    /// Puts a failed batch back at the front of its partition (`RecordAccumulator.reenqueue`),
+    /// in sequence order among other retries.
+    pub fn reenqueue(&mut self, p: usize, batch: Rc<RecordBatch>, attempts: u32, retry_at: SimTime) {
+        let deque = &mut self.deques[p];
+        let at = deque
+            .iter()
+            .position(|b| b.sealed.as_ref().is_none_or(|s| s.base_sequence > batch.base_sequence))
+            .unwrap_or(deque.len());
+        deque.insert(
+            at,
+            OpenBatch {
+                created: batch.created,
+                record_times: Vec::new(),
+                size_bytes: batch.size_bytes,
+                write_limit: batch.size_bytes,
+                sealed: Some(batch),
+                attempts,
+                retry_at,
+            },
+        );
+    }
+
+    /// Removes batches created at or before `deadline` (delivery timeout); returns them.
+    pub fn expire(&mut self, deadline: SimTime) -> Vec<(usize, OpenBatch)> {
+        let mut out = Vec::new();
+        for (p, deque) in self.deques.iter_mut().enumerate() {
+            while deque.front().is_some_and(|b| b.created <= deadline) {
+                out.push((p, deque.pop_front().expect("front")));
+            }
+        }
+        out
     }
 
     /// Whether partition `p`'s last batch is full or absent (the uniform sticky partitioner's
@@ -184,12 +234,13 @@ impl Accumulator {
         self.deques[p].front().map(|b| b.size_bytes)
     }
 
-    /// The earliest time a first batch's linger runs out, among batches that have not yet.
+    /// The earliest time a first batch becomes sendable (linger or retry backoff), among those
+    /// that are not yet.
     pub fn next_linger_deadline(&self, now: SimTime) -> Option<SimTime> {
         self.deques
             .iter()
             .filter_map(|d| d.front())
-            .map(|b| b.created + self.linger)
+            .map(|b| if b.sealed.is_some() { b.retry_at } else { b.created + self.linger })
             .filter(|&deadline| deadline > now)
             .min()
     }

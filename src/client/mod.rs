@@ -7,4 +7,4 @@ mod producer;
 
 pub use accumulator::{Accumulator, OpenBatch, RECORD_BATCH_OVERHEAD, record_size_bytes};
 pub use consumer::Consumer;
-pub use producer::Producer;
+pub use producer::{Producer, idempotent};

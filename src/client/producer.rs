@@ -3,23 +3,32 @@
 //! Each record arrives at its intended send time, gets a partition (keyed: murmur2; null key: the
 //! 3.3+ built-in uniform sticky partitioner with adaptive partitioning, KIP-794) and is appended
 //! to that partition's batch in the accumulator. The sender sends to a broker when one of the
-//! partitions it leads has a sendable batch (full, or `linger.ms` passed) and fewer than
-//! `max.in.flight.requests.per.connection` requests are unanswered; the request then carries the
-//! first batch of *every* partition of that broker, up to `max.request.size`, starting at a
-//! rotating index (`RecordAccumulator.drainBatchesForOneNode`).
+//! partitions it leads has a sendable batch (full, lingered, or a retry whose backoff passed) and
+//! fewer than `max.in.flight.requests.per.connection` requests are unanswered; the request then
+//! carries the first batch of *every* partition of that broker, up to `max.request.size`, from a
+//! rotating start (`RecordAccumulator.drainBatchesForOneNode`).
 //!
-//! Simplified for now: no retries, idempotence, buffer.memory or metadata refresh (leaders never
-//! move yet); sending costs no CPU time.
+//! Failures (§2.5): a retriable error puts the batch back at the front of its partition, in
+//! sequence order, after an exponential backoff with ±20% jitter (3.7+); `NOT_LEADER_OR_FOLLOWER`
+//! and timeouts also refresh metadata from a broker. A request unanswered for
+//! `request.timeout.ms` fails; a batch not acknowledged `delivery.timeout.ms` after it opened
+//! fails for good. Idempotence (§2.6, §6.1): batches carry the producer id and per-partition
+//! sequences so brokers drop duplicates; as in Kafka 4.x it is on by default unless acks≠all.
+//!
+//! Simplified: no buffer.memory; metadata only on errors (no `metadata.max.age.ms` refresh);
+//! sending costs no CPU time; the KIP-360 epoch bump after an unrecoverable sequence gap is not
+//! modelled (such batches retry until their delivery timeout).
 
 use std::rc::Rc;
 
 use super::accumulator::Accumulator;
 use super::partitioner::{BuiltInPartitioner, PartitionQueue, partition_for_key};
+use crate::check::AckedBatch;
 use crate::cluster::Metadata;
 use crate::metrics::Latency;
-use crate::protocol::{Message, RecordBatch};
+use crate::protocol::{KafkaError, Message, RecordBatch};
 use crate::scenario::{self, Acks};
-use crate::sim::{Ctx, NodeId, RandomStream, SimTime, Timer};
+use crate::sim::{Ctx, NodeId, RandomStream, SimDuration, SimTime, Timer};
 use crate::workload::{ArrivalProcess, KeyGenerator};
 
 /// A produce request waiting for its response.
@@ -27,7 +36,16 @@ use crate::workload::{ArrivalProcess, KeyGenerator};
 struct InFlight {
     request_id: u64,
     broker: u32,
-    batches: Vec<(u32, Rc<RecordBatch>)>,
+    sent: SimTime,
+    /// `(local partition, batch, attempts so far)`
+    batches: Vec<(u32, Rc<RecordBatch>, u32)>,
+}
+
+/// Whether Kafka 4.x would run this producer idempotent (`postProcessAndValidateIdempotenceConfigs`:
+/// on by default, silently off when acks≠all or retries=0 unless set explicitly; validation
+/// rejects the explicit conflicts).
+pub fn idempotent(config: &scenario::Producer) -> bool {
+    config.enable_idempotence.unwrap_or(config.acks == Acks::All && config.retries > 0)
 }
 
 /// One producer client.
@@ -36,13 +54,19 @@ pub struct Producer {
     pub name: String,
     index: u32,
     config: scenario::Producer,
+    idempotent: bool,
+    metadata: Rc<Metadata>,
     /// Global index of the topic's partition 0, and the partition count.
     first_partition: u32,
     num_partitions: u32,
-    leaders: Vec<NodeId>,
-    /// Local partitions led by each broker.
+    /// The leader of each local partition as this producer knows it, and its epoch.
+    leaders: Vec<Option<u32>>,
+    leader_epochs: Vec<u32>,
+    /// Local partitions led by each broker (from `leaders`).
     partitions_by_broker: Vec<Vec<u32>>,
     drain_index: Vec<usize>,
+    metadata_request: Option<(u64, SimTime)>,
+    metadata_broker: u32,
     arrival: ArrivalProcess,
     keys: KeyGenerator,
     /// Partition and length of each key (hashing once per key, not per record).
@@ -53,6 +77,7 @@ pub struct Producer {
     deque_exists: Vec<bool>,
     builtin: BuiltInPartitioner,
     partitioner_rng: RandomStream,
+    retry_rng: RandomStream,
     available: Vec<u32>,
     linger_timer_at: Option<SimTime>,
     in_flight: Vec<InFlight>,
@@ -61,35 +86,33 @@ pub struct Producer {
     sequences: Vec<u64>,
     pub records_sent: u64,
     pub requests_sent: u64,
+    pub retries_sent: u64,
 }
 
 impl Producer {
-    pub fn new(index: u32, config: &scenario::Producer, metadata: &Metadata, seed: u64, end: SimTime) -> Producer {
-        let t = metadata
-            .topic_index(&config.topic)
-            .expect("validated: the producer's topic exists");
+    pub fn new(index: u32, config: &scenario::Producer, metadata: &Rc<Metadata>, seed: u64, end: SimTime) -> Producer {
+        let t = metadata.topic_index(&config.topic).expect("validated: the producer's topic exists");
         let topic = &metadata.topics[t];
         let n = topic.partitions;
-        let leaders: Vec<NodeId> = (0..n).map(|p| metadata.leaders[(topic.first + p) as usize]).collect();
-        let mut partitions_by_broker = vec![Vec::new(); metadata.brokers as usize];
-        for (p, leader) in leaders.iter().enumerate() {
-            partitions_by_broker[leader.index()].push(p as u32);
-        }
         let stream = |what: &str| RandomStream::new(seed, &format!("producer/{}/{what}", config.name));
         let keys = KeyGenerator::new(&config.key, stream("key"));
-        let key_info = (0..keys.key_count())
-            .map(|k| (partition_for_key(keys.key(k), n), keys.key(k).len() as u32))
-            .collect();
+        let key_info =
+            (0..keys.key_count()).map(|k| (partition_for_key(keys.key(k), n), keys.key(k).len() as u32)).collect();
         let start = SimTime::from_ms(config.start_ms);
         let stop_at = config.stop_ms.map_or(end, |ms| SimTime::from_ms(ms).min(end));
-        Producer {
+        let leaders = (0..n).map(|p| metadata.initial_state(topic.first + p).leader).collect();
+        let mut producer = Producer {
             name: config.name.clone(),
             index,
+            idempotent: idempotent(config),
             first_partition: topic.first,
             num_partitions: n,
             leaders,
-            drain_index: vec![0; partitions_by_broker.len()],
-            partitions_by_broker,
+            leader_epochs: vec![0; n as usize],
+            partitions_by_broker: Vec::new(),
+            drain_index: vec![0; metadata.brokers as usize],
+            metadata_request: None,
+            metadata_broker: 0,
             arrival: ArrivalProcess::new(&config.arrival, start, stream("arrival")),
             keys,
             key_info,
@@ -98,7 +121,8 @@ impl Producer {
             deque_exists: vec![false; n as usize],
             builtin: BuiltInPartitioner::new(config.batch_size.max(1)).expect("validated: batch_size fits a Java int"),
             partitioner_rng: stream("partitioner"),
-            available: (0..n).collect(),
+            retry_rng: stream("retry"),
+            available: Vec::new(),
             linger_timer_at: None,
             in_flight: Vec::new(),
             in_flight_per_broker: vec![0; metadata.brokers as usize],
@@ -106,7 +130,22 @@ impl Producer {
             sequences: vec![0; n as usize],
             records_sent: 0,
             requests_sent: 0,
+            retries_sent: 0,
             config: config.clone(),
+            metadata: metadata.clone(),
+        };
+        producer.index_leaders();
+        producer
+    }
+
+    fn index_leaders(&mut self) {
+        self.partitions_by_broker = vec![Vec::new(); self.metadata.brokers as usize];
+        self.available.clear();
+        for (p, leader) in self.leaders.iter().enumerate() {
+            if let Some(b) = leader {
+                self.partitions_by_broker[*b as usize].push(p as u32);
+                self.available.push(p as u32);
+            }
         }
     }
 
@@ -119,10 +158,11 @@ impl Producer {
         let first = self.arrival.next_arrival();
         ctx.notable("start", || {
             format!(
-                "topic={} partitions={} acks={} linger_ms={} batch_size={} max_in_flight={}",
+                "topic={} partitions={} acks={} idempotent={} linger_ms={} batch_size={} max_in_flight={}",
                 self.config.topic,
                 self.num_partitions,
                 self.config.acks.kafka_name(),
+                self.idempotent,
                 self.config.linger_ms,
                 self.config.batch_size,
                 self.config.max_in_flight_requests_per_connection
@@ -131,6 +171,7 @@ impl Producer {
         if first < self.stop_at {
             ctx.set_timer_at(first, Timer::Arrival);
         }
+        ctx.set_timer(SimDuration::from_ms(WATCHDOG_MS), Timer::RequestTimeouts);
     }
 
     pub fn on_timer(&mut self, timer: Timer, ctx: &mut Ctx) {
@@ -147,48 +188,172 @@ impl Producer {
                     return; // superseded by an earlier deadline
                 }
                 self.linger_timer_at = None;
-                for b in 0..self.partitions_by_broker.len() {
-                    self.try_send(b, ctx);
+                self.send_all(ctx);
+                self.arm_linger_timer(ctx);
+            }
+            Timer::RequestTimeouts => {
+                self.expire(ctx);
+                ctx.set_timer(SimDuration::from_ms(WATCHDOG_MS), Timer::RequestTimeouts);
+            }
+            Timer::MetadataRefresh => self.refresh_metadata(ctx),
+            _ => {}
+        }
+    }
+
+    pub fn on_message(&mut self, from: NodeId, msg: Message, ctx: &mut Ctx) {
+        match msg {
+            Message::ProduceResponse { request_id, results } => {
+                let Some(i) = self.in_flight.iter().position(|r| r.request_id == request_id) else {
+                    return; // timed out earlier
+                };
+                let request = self.in_flight.swap_remove(i);
+                self.in_flight_per_broker[request.broker as usize] -= 1;
+                for ((p, batch, attempts), (_, result)) in request.batches.iter().zip(results) {
+                    match result {
+                        Ok(offset) => self.complete(*p, batch, Some(offset), request.broker, ctx),
+                        Err(e) => self.failed(*p, batch.clone(), *attempts, e, ctx),
+                    }
                 }
+                self.send_to(from.index(), ctx);
+                self.arm_linger_timer(ctx);
+            }
+            Message::MetadataResponse { request_id, leaders } => {
+                if self.metadata_request.map(|m| m.0) != Some(request_id) {
+                    return;
+                }
+                self.metadata_request = None;
+                let mut changed = false;
+                for (global, leader, epoch) in leaders {
+                    if global < self.first_partition || global >= self.first_partition + self.num_partitions {
+                        continue;
+                    }
+                    let p = (global - self.first_partition) as usize;
+                    if epoch >= self.leader_epochs[p] && (self.leaders[p] != leader || epoch != self.leader_epochs[p]) {
+                        self.leaders[p] = leader;
+                        self.leader_epochs[p] = epoch;
+                        changed = true;
+                    }
+                }
+                if changed {
+                    self.index_leaders();
+                    ctx.detail("metadata", || format!("leaders {:?}", self.leaders));
+                }
+                if self.leaders.iter().any(Option::is_none) {
+                    // Keep asking while a partition has no leader (Kafka's metadata refresh on
+                    // an unknown leader, every retry.backoff.ms).
+                    ctx.set_timer(SimDuration::from_ms(self.config.retry_backoff_ms.max(1)), Timer::MetadataRefresh);
+                }
+                self.send_all(ctx);
                 self.arm_linger_timer(ctx);
             }
             _ => {}
         }
     }
 
-    pub fn on_message(&mut self, from: NodeId, msg: Message, ctx: &mut Ctx) {
-        let Message::ProduceResponse { request_id, results } = msg else {
-            return;
-        };
-        let Some(i) = self.in_flight.iter().position(|r| r.request_id == request_id) else {
-            return;
-        };
-        let request = self.in_flight.swap_remove(i);
-        self.in_flight_per_broker[request.broker as usize] -= 1;
+    /// The watchdog: request timeouts, delivery timeouts, stuck metadata requests.
+    fn expire(&mut self, ctx: &mut Ctx) {
         let now = ctx.now();
-        for ((p, batch), (_, result)) in request.batches.iter().zip(results) {
-            debug_assert_eq!(Some(p), Some(p));
-            match result {
-                Ok(_) => self.complete(batch, now, ctx),
-                Err(e) => {
-                    ctx.metrics().failed(now, batch.record_count());
-                    ctx.detail("produce_failed", || format!("{} {e:?}", self.partition_name(*p)));
-                }
+        let request_timeout = SimDuration::from_ms(self.config.request_timeout_ms);
+        let mut timed_out = Vec::new();
+        let mut i = 0;
+        while i < self.in_flight.len() {
+            if now.since(self.in_flight[i].sent) >= request_timeout {
+                timed_out.push(self.in_flight.swap_remove(i));
+            } else {
+                i += 1;
             }
         }
-        self.try_send(from.index(), ctx);
+        for request in timed_out {
+            self.in_flight_per_broker[request.broker as usize] -= 1;
+            ctx.detail("request_timeout", || format!("request {} to broker-{}", request.request_id, request.broker));
+            for (p, batch, attempts) in request.batches {
+                self.failed(p, batch, attempts, KafkaError::RequestTimedOut, ctx);
+            }
+        }
+        if let Some((_, sent)) = self.metadata_request
+            && now.since(sent) >= SimDuration::from_ms(METADATA_TIMEOUT_MS)
+        {
+            self.metadata_request = None;
+            self.metadata_broker = (self.metadata_broker + 1) % self.metadata.brokers;
+            self.refresh_metadata(ctx);
+        }
+        let delivery = SimDuration::from_ms(self.config.delivery_timeout_ms);
+        if now.0 >= delivery.0 {
+            for (p, batch) in self.accumulator.expire(now - delivery) {
+                let records = batch.sealed.as_ref().map_or(batch.record_times.len() as u64, |b| b.record_count());
+                ctx.metrics().failed(now, records);
+                ctx.metrics().error("delivery timeout (TimeoutException)", records);
+                ctx.detail("expired", || format!("{} records of {}", records, self.partition_name(p as u32)));
+            }
+        }
+        self.send_all(ctx);
+        self.arm_linger_timer(ctx);
     }
 
-    fn partition_name(&self, global: u32) -> String {
-        format!("{}-{}", self.config.topic, global - self.first_partition)
+    fn refresh_metadata(&mut self, ctx: &mut Ctx) {
+        if self.metadata_request.is_some() {
+            return;
+        }
+        let request_id = self.next_request_id;
+        self.next_request_id += 1;
+        self.metadata_request = Some((request_id, ctx.now()));
+        ctx.send(Metadata::broker_node(self.metadata_broker), Message::MetadataRequest { request_id });
     }
 
-    fn complete(&mut self, batch: &RecordBatch, now: SimTime, ctx: &mut Ctx) {
+    fn partition_name(&self, local: u32) -> String {
+        format!("{}-{}", self.config.topic, local)
+    }
+
+    fn complete(&mut self, p: u32, batch: &RecordBatch, offset: Option<u64>, broker: u32, ctx: &mut Ctx) {
+        let now = ctx.now();
+        if let Some(offset) = offset {
+            let ack = AckedBatch {
+                offset,
+                records: batch.record_count(),
+                acked_at: now,
+                leader: broker,
+                leader_epoch: self.leader_epochs[p as usize],
+                acks: self.config.acks.kafka_name(),
+            };
+            ctx.history().acked(self.first_partition + p, batch, ack);
+        }
         let metrics = ctx.metrics();
         metrics.acked(now, batch.record_count());
         for &t in &batch.record_times {
             metrics.latency(Latency::Produce, now, now.since(t).as_nanos());
         }
+    }
+
+    /// A batch failed: retry it if Kafka would (`Sender.canRetry`), else count it failed.
+    fn failed(&mut self, p: u32, batch: Rc<RecordBatch>, attempts: u32, e: KafkaError, ctx: &mut Ctx) {
+        let now = ctx.now();
+        ctx.metrics().error(e.name(), batch.record_count());
+        if matches!(e, KafkaError::NotLeaderOrFollower | KafkaError::RequestTimedOut) {
+            self.refresh_metadata(ctx);
+        }
+        let delivery_expired = now.since(batch.created) >= SimDuration::from_ms(self.config.delivery_timeout_ms);
+        if attempts < self.config.retries && !delivery_expired {
+            let backoff = self.backoff(attempts + 1);
+            ctx.detail("retry", || {
+                format!("{} seq {} after {} ({} ms backoff)", self.partition_name(p), batch.base_sequence, e.name(), backoff.0 / 1_000_000)
+            });
+            self.accumulator.reenqueue(p as usize, batch, attempts + 1, now + backoff);
+        } else {
+            ctx.metrics().failed(now, batch.record_count());
+        }
+    }
+
+    /// `ExponentialBackoff.backoff(attempts)` (3.7+): `retry.backoff.ms · 2^(attempts-1)` capped
+    /// at `retry.backoff.max.ms`, with ±20% jitter; constant when max ≤ initial.
+    fn backoff(&mut self, attempts: u32) -> SimDuration {
+        let (initial, max) = (self.config.retry_backoff_ms, self.config.retry_backoff_max_ms);
+        if max <= initial {
+            return SimDuration::from_ms(max);
+        }
+        let exp = (attempts.saturating_sub(1)).min(30);
+        let term = (initial as f64 * 2f64.powi(exp as i32)).min(max as f64);
+        let jitter = 0.8 + 0.4 * self.retry_rng.unit_f64();
+        SimDuration(((term * jitter).min(max as f64) * 1e6) as u64)
     }
 
     /// One record arrives now: choose its partition, append it, maybe send.
@@ -215,16 +380,11 @@ impl Producer {
             );
         }
         ctx.metrics().produced(now, 1);
-        ctx.detail("record", || {
-            format!(
-                "{} new_batch={}",
-                self.partition_name(self.first_partition + p as u32),
-                appended.new_batch
-            )
-        });
-        if self.accumulator.sendable(p, now) {
-            let broker = self.leaders[p].index();
-            self.try_send(broker, ctx);
+        ctx.detail("record", || format!("{} new_batch={}", self.partition_name(p as u32), appended.new_batch));
+        if self.accumulator.sendable(p, now)
+            && let Some(broker) = self.leaders[p]
+        {
+            self.send_to(broker as usize, ctx);
         }
         // A new batch's linger deadline is later than every older batch's, so an armed timer
         // already fires first; otherwise this batch's deadline is the earliest one.
@@ -241,25 +401,18 @@ impl Producer {
     fn null_key_partition(&mut self, now: SimTime, value: u32) -> usize {
         let rng = &mut self.partitioner_rng;
         let mut random = || rng.next_u32();
-        let mut p = self
-            .builtin
-            .peek_current_partition(self.num_partitions, &self.available, &mut random)
-            .unwrap_or(0);
+        let mut p =
+            self.builtin.peek_current_partition(self.num_partitions, &self.available, &mut random).unwrap_or(0);
         if !self.accumulator.fits(p as usize, now, None, value)
-            && self
-                .builtin
-                .update_partition_info(0, true, self.num_partitions, &self.available, &mut random)
+            && self.builtin.update_partition_info(0, true, self.num_partitions, &self.available, &mut random)
         {
-            p = self
-                .builtin
-                .peek_current_partition(self.num_partitions, &self.available, &mut random)
-                .unwrap_or(0);
+            p = self.builtin.peek_current_partition(self.num_partitions, &self.available, &mut random).unwrap_or(0);
         }
         p as usize
     }
 
-    /// Sets the linger timer for the earliest batch deadline still ahead (a scan of every
-    /// partition, done once per timer fire), if earlier than the armed one.
+    /// Sets the linger timer for the earliest deadline still ahead (a scan of every partition,
+    /// done once per timer fire), if earlier than the armed one.
     fn arm_linger_timer(&mut self, ctx: &mut Ctx) {
         if let Some(deadline) = self.accumulator.next_linger_deadline(ctx.now())
             && self.linger_timer_at.is_none_or(|armed| deadline < armed)
@@ -269,94 +422,97 @@ impl Producer {
         }
     }
 
+    fn send_all(&mut self, ctx: &mut Ctx) {
+        for b in 0..self.partitions_by_broker.len() {
+            self.send_to(b, ctx);
+        }
+    }
+
     /// The sender for one broker: while it has a sendable batch and a free in-flight slot, drain
     /// one batch per partition into a request.
-    fn try_send(&mut self, broker: usize, ctx: &mut Ctx) {
+    fn send_to(&mut self, broker: usize, ctx: &mut Ctx) {
         let now = ctx.now();
-        if self.keys.is_keyed() {
-            // keyed producers never consult the adaptive partitioner
-        } else {
+        if !self.keys.is_keyed() {
             self.update_load_stats();
         }
         let max_in_flight = self.config.max_in_flight_requests_per_connection;
         loop {
-            if self.in_flight_per_broker[broker] >= max_in_flight {
+            if self.in_flight_per_broker[broker] >= max_in_flight || self.partitions_by_broker[broker].is_empty() {
                 return;
             }
             let parts = &self.partitions_by_broker[broker];
             if !parts.iter().any(|&p| self.accumulator.sendable(p as usize, now)) {
                 return;
             }
-            // drainBatchesForOneNode: one batch per partition from a rotating start.
+            // drainBatchesForOneNode: one batch per partition from a rotating start, skipping
+            // retries still backing off.
             let mut batches = Vec::new();
             let mut size = 0u32;
             let start = self.drain_index[broker] % parts.len();
             for k in 0..parts.len() {
                 let p = parts[(start + k) % parts.len()] as usize;
-                let Some(first_size) = self.accumulator.first_size(p) else {
+                if self.accumulator.backing_off(p, now) {
                     continue;
-                };
+                }
+                let Some(first_size) = self.accumulator.first_size(p) else { continue };
                 if !batches.is_empty() && size + first_size > self.config.max_request_size {
                     break;
                 }
                 let open = self.accumulator.take_first(p).expect("first_size saw a batch");
                 size += open.size_bytes;
-                let count = open.record_times.len() as u64;
-                let batch = RecordBatch {
-                    producer: self.index,
-                    base_sequence: self.sequences[p],
-                    record_times: open.record_times,
-                    size_bytes: open.size_bytes,
-                    created: open.created,
+                let (batch, attempts) = match open.sealed {
+                    Some(b) => {
+                        self.retries_sent += 1;
+                        ctx.metrics().retry();
+                        (b, open.attempts)
+                    }
+                    None => {
+                        let count = open.record_times.len() as u64;
+                        let batch = RecordBatch {
+                            producer: self.index,
+                            producer_epoch: 0,
+                            base_sequence: self.sequences[p],
+                            idempotent: self.idempotent,
+                            record_times: open.record_times,
+                            size_bytes: open.size_bytes,
+                            created: open.created,
+                        };
+                        self.sequences[p] += count;
+                        (Rc::new(batch), 0)
+                    }
                 };
-                self.sequences[p] += count;
-                batches.push((self.first_partition + p as u32, Rc::new(batch)));
+                batches.push((p as u32, batch, attempts));
                 self.drain_index[broker] = (start + k + 1) % parts.len();
             }
             if batches.is_empty() {
                 return;
             }
-            let records: u64 = batches.iter().map(|(_, b)| b.record_count()).sum();
+            let records: u64 = batches.iter().map(|(_, b, _)| b.record_count()).sum();
             self.records_sent += records;
             self.requests_sent += 1;
             let request_id = self.next_request_id;
             self.next_request_id += 1;
             ctx.metrics().produce_request(now, batches.len() as u64, records);
             ctx.detail("send", || {
-                format!(
-                    "request={request_id} batches={} records={records} bytes={size}",
-                    batches.len()
-                )
+                format!("request={request_id} to broker-{broker} batches={} records={records} bytes={size}", batches.len())
             });
-            let leader = NodeId(broker as u32);
+            let wire: Vec<(u32, Rc<RecordBatch>)> =
+                batches.iter().map(|(p, b, _)| (self.first_partition + p, b.clone())).collect();
+            let msg = Message::ProduceRequest {
+                request_id,
+                acks: self.config.acks,
+                timeout_ms: self.config.request_timeout_ms,
+                batches: wire,
+            };
+            ctx.send(Metadata::broker_node(broker as u32), msg);
             if self.config.acks == Acks::Zero {
-                // acks=0: no response; the record is done once sent.
-                for (_, b) in &batches {
-                    self.complete(b, now, ctx);
+                // acks=0: no response; the record is done once sent (no offset is known).
+                for (p, b, _) in &batches {
+                    self.complete(*p, b, None, broker as u32, ctx);
                 }
-                ctx.send(
-                    leader,
-                    Message::ProduceRequest {
-                        request_id,
-                        acks: self.config.acks,
-                        batches,
-                    },
-                );
             } else {
                 self.in_flight_per_broker[broker] += 1;
-                self.in_flight.push(InFlight {
-                    request_id,
-                    broker: broker as u32,
-                    batches: batches.clone(),
-                });
-                ctx.send(
-                    leader,
-                    Message::ProduceRequest {
-                        request_id,
-                        acks: self.config.acks,
-                        batches,
-                    },
-                );
+                self.in_flight.push(InFlight { request_id, broker: broker as u32, sent: now, batches });
             }
         }
     }
@@ -367,12 +523,16 @@ impl Producer {
             .filter(|&p| self.deque_exists[p as usize])
             .map(|p| PartitionQueue {
                 partition: p,
-                leader_known: true,
+                leader_known: self.leaders[p as usize].is_some(),
                 queue_size: self.accumulator.queue_len(p as usize) as u32,
                 leader_unavailable: false,
             })
             .collect();
-        self.builtin
-            .update_partition_load_stats_from_queues(true, self.num_partitions, &queues);
+        self.builtin.update_partition_load_stats_from_queues(true, self.num_partitions, &queues);
     }
 }
+
+/// How often the producer checks request and delivery timeouts, in ms.
+const WATCHDOG_MS: u64 = 100;
+/// A metadata request unanswered this long goes to the next broker.
+const METADATA_TIMEOUT_MS: u64 = 1000;

@@ -1,33 +1,120 @@
-//! A broker: appends produce requests to the logs of the partitions it leads and answers fetches.
+//! A broker: leads some partitions, follows others, and talks to the controller.
 //!
-//! Produce (`Partition.appendRecordsToLeader`, simplified): a batch for a partition this broker
-//! leads is appended at the log end and the producer is answered with its base offset (`acks=0`
-//! gets no answer). A batch for a partition it does not lead gets `NOT_LEADER_OR_FOLLOWER`.
+//! As leader (`Partition.scala`, kafka-reference §3.2–3.5) it appends produce requests in its
+//! leader epoch, rejects `acks=all` when the ISR is below `min.insync.replicas`
+//! (`NOT_ENOUGH_REPLICAS`), tracks each follower's log end offset and `lastCaughtUpTime`, moves
+//! the high watermark by Kafka's rule (not while the ISR is below min ISR, since 3.7), completes
+//! `acks=all` requests once the high watermark covers them (`DelayedProduce`), proposes ISR shrinks
+//! every `replica.lag.time.max.ms / 2` and expansions on fetch (`AlterPartition`), and answers
+//! fetches from followers (up to its log end) and consumers (up to the high watermark).
 //!
-//! Fetch (`DelayedFetch`): the broker answers once `fetch.min.bytes` are available below the high
-//! watermark, or when `fetch.max.wait.ms` runs out, whichever is first; each partition returns up
-//! to `max.partition.fetch.bytes` (the first batch always).
+//! As follower (`AbstractFetcherThread`, §3.6) it fetches from each leader in one loop, appends
+//! what it gets, sets its high watermark to `min(leader's, own LEO)`, and truncates where its log
+//! diverges: by leader epoch (KIP-101/279, via the fetch's `lastFetchedEpoch`) or, in the pre-0.11
+//! protocol, to its high watermark whenever it starts following.
 //!
-//! Simplified until the replication model lands: the high watermark is the leader's log end
-//! offset, and request handling takes no CPU time.
+//! Idempotent producers (KIP-98): per partition and producer the broker keeps the last five
+//! batches' sequences; a retried duplicate is answered with its original offset and not appended,
+//! a gap is `OUT_OF_ORDER_SEQUENCE_NUMBER`, and followers rebuild the same state as they replicate.
+//!
+//! Simplified: request handling costs no CPU time; one fetch session per leader; the partitions
+//! of a request are answered together; producer state is rebuilt from the retained log only.
 
+use std::collections::{BTreeMap, VecDeque};
 use std::rc::Rc;
 
+use crate::check::TruncationEvent;
 use crate::cluster::{Log, Metadata};
-use crate::protocol::{FetchedPartition, Message, ProduceError};
-use crate::scenario::Acks;
+use crate::protocol::{
+    FetchPartition, FetchedPartition, KafkaError, Message, PartitionState, RecordBatch,
+};
+use crate::scenario::{Acks, Replication, Truncation};
 use crate::sim::{Ctx, NodeId, SimDuration, SimTime, Timer};
 
-/// A fetch waiting in purgatory for data or for its timeout.
+/// `UNDEFINED_EPOCH` in a diverging-epoch answer: the leader has no epoch that old.
+const UNDEFINED_EPOCH: u32 = u32::MAX;
+
+/// The leader's view of one follower (`Replica.scala`).
+#[derive(Clone, Debug)]
+struct FollowerView {
+    broker: u32,
+    log_end_offset: u64,
+    last_caught_up: SimTime,
+    /// Leader LEO and time at this follower's previous fetch (`lastFetchLeaderLogEndOffset`).
+    last_fetch_leader_leo: u64,
+    last_fetch_time: SimTime,
+}
+
+/// This broker's replica of one partition.
+#[derive(Debug, Default)]
+pub struct Replica {
+    pub log: Log,
+    pub high_watermark: u64,
+    /// Last checkpointed high watermark (what a restart starts from).
+    hw_checkpoint: u64,
+    /// The partition as the controller last published it.
+    pub state: Option<PartitionState>,
+    /// Leader side: followers, the epoch start offset, an ISR change in flight.
+    followers: Vec<FollowerView>,
+    epoch_start_offset: u64,
+    alter_in_flight: bool,
+    /// Follower side: fetching from this broker (`None`: not fetching).
+    fetching_from: Option<u32>,
+    /// Follower side, pre-0.11 protocol: truncate to the high watermark before the next fetch.
+    truncate_to_hw_pending: bool,
+    /// Idempotence state per producer: (producer epoch, last sequence, last 5 batches).
+    producers: BTreeMap<u32, ProducerEntry>,
+}
+
+#[derive(Clone, Debug, Default)]
+struct ProducerEntry {
+    epoch: u16,
+    last_sequence: u64,
+    /// `(base sequence, offset)` of the last five batches (`NUM_BATCHES_TO_RETAIN`).
+    recent: VecDeque<(u64, u64)>,
+}
+
+impl Replica {
+    fn is_leader(&self, me: u32) -> bool {
+        self.state.as_ref().is_some_and(|s| s.leader == Some(me)) && self.fetching_from.is_none()
+    }
+}
+
+/// A produce request waiting for the high watermark (`DelayedProduce`).
+#[derive(Debug)]
+struct DelayedProduce {
+    from: NodeId,
+    request_id: u64,
+    deadline: SimTime,
+    /// Per partition: the result so far, or the offset the high watermark must reach.
+    parts: Vec<(u32, Result<u64, KafkaError>, Option<u64>)>,
+}
+
+/// A fetch waiting in purgatory for data or for its timeout (`DelayedFetch`).
 #[derive(Debug)]
 struct ParkedFetch {
-    /// When `fetch.max.wait.ms` runs out.
     deadline: SimTime,
     from: NodeId,
     request_id: u64,
-    partitions: Vec<(u32, u64)>,
+    replica: Option<u32>,
+    partitions: Vec<FetchPartition>,
     min_bytes: u32,
     max_partition_bytes: u32,
+}
+
+/// A follower's fetch session with one leader.
+#[derive(Clone, Debug, Default)]
+struct Fetcher {
+    outstanding: Option<(u64, SimTime)>,
+    backoff_until: SimTime,
+}
+
+/// Counters for the summary.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BrokerStats {
+    pub produce_requests: u64,
+    pub fetch_requests: u64,
+    pub errors: BTreeMap<&'static str, u64>,
 }
 
 /// One broker.
@@ -35,109 +122,277 @@ struct ParkedFetch {
 pub struct Broker {
     pub id: u32,
     metadata: Rc<Metadata>,
-    /// Logs by global partition index (only the partitions this broker leads are ever written).
-    logs: Vec<Log>,
+    settings: Replication,
+    heartbeat_ms: u64,
+    request_timeout: SimDuration,
+    pub incarnation: u32,
+    metadata_version: u64,
+    pub replicas: Vec<Replica>,
+    /// Partition states of the whole cluster, as this broker last heard them.
+    states: Vec<PartitionState>,
+    delayed: Vec<DelayedProduce>,
+    produce_expiry_at: Option<SimTime>,
+    parked: Vec<ParkedFetch>,
+    fetch_expiry_at: Option<SimTime>,
+    fetchers: Vec<Fetcher>,
+    next_request_id: u64,
     /// Last fetch offset of each subscribed group per partition (drives retention).
     group_offsets: Vec<Vec<u64>>,
-    /// Parked fetches in the order they arrived.
-    parked: Vec<ParkedFetch>,
-    /// The armed expiry timer: one for the earliest deadline, not one per fetch, so that fetches
-    /// answered early leave nothing behind in the event queue.
-    expiry_armed_at: Option<SimTime>,
-    pub produce_requests: u64,
-    pub fetch_requests: u64,
+    pub stats: BrokerStats,
 }
 
 impl Broker {
-    pub fn new(id: u32, metadata: Rc<Metadata>) -> Broker {
+    pub fn new(id: u32, metadata: Rc<Metadata>, settings: &Replication, heartbeat_ms: u64) -> Broker {
         let n = metadata.partition_count();
-        let group_offsets = (0..n)
-            .map(|p| vec![0; metadata.topics[metadata.partition_topic[p] as usize].groups.len()])
-            .collect();
+        let group_offsets = (0..n).map(|p| vec![0; metadata.topic_of(p as u32).groups.len()]).collect();
+        let states = (0..n as u32).map(|p| metadata.initial_state(p)).collect();
         Broker {
             id,
-            logs: (0..n).map(|_| Log::default()).collect(),
-            metadata,
-            group_offsets,
+            settings: settings.clone(),
+            heartbeat_ms,
+            request_timeout: SimDuration::from_ms(30_000),
+            incarnation: 0,
+            metadata_version: 0,
+            replicas: (0..n).map(|_| Replica::default()).collect(),
+            states,
+            delayed: Vec::new(),
+            produce_expiry_at: None,
             parked: Vec::new(),
-            expiry_armed_at: None,
-            produce_requests: 0,
-            fetch_requests: 0,
+            fetch_expiry_at: None,
+            fetchers: vec![Fetcher::default(); metadata.brokers as usize],
+            next_request_id: 0,
+            group_offsets,
+            metadata,
+            stats: BrokerStats::default(),
         }
     }
 
-    /// Whether this broker leads the global partition `p`.
+    /// Whether this broker leads partition `p` now.
     pub fn leads(&self, p: u32) -> bool {
-        self.metadata.leaders[p as usize] == NodeId(self.id)
+        self.replicas[p as usize].is_leader(self.id)
     }
 
-    /// The log of global partition `p` on this broker.
-    pub fn log(&self, p: u32) -> &Log {
-        &self.logs[p as usize]
+    /// The partition's state as this broker knows it.
+    pub fn state(&self, p: u32) -> &PartitionState {
+        &self.states[p as usize]
     }
 
-    /// The high watermark of partition `p` (the log end offset until replication lands).
-    pub fn high_watermark(&self, p: u32) -> u64 {
-        self.logs[p as usize].log_end_offset()
+    fn is_replica(&self, p: u32) -> bool {
+        self.metadata.replicas[p as usize].contains(&self.id)
     }
+
+    fn error(&mut self, e: KafkaError) {
+        *self.stats.errors.entry(e.name()).or_default() += 1;
+    }
+
+    // ----- lifecycle -------------------------------------------------------------------------
+
+    /// First start: take the initial partition states and start the periodic tasks.
+    pub fn on_start(&mut self, ctx: &mut Ctx) {
+        let states = self.states.clone();
+        self.apply_states(&states, ctx);
+        self.start_timers(ctx);
+    }
+
+    fn start_timers(&mut self, ctx: &mut Ctx) {
+        self.send_heartbeat(ctx);
+        ctx.set_timer(SimDuration::from_ms(self.heartbeat_ms), Timer::Heartbeat);
+        ctx.set_timer(SimDuration::from_ms((self.settings.replica_lag_time_max_ms / 2).max(1)), Timer::IsrExpiration);
+        ctx.set_timer(
+            SimDuration::from_ms(self.settings.replica_high_watermark_checkpoint_interval_ms.max(1)),
+            Timer::HighWatermarkCheckpoint,
+        );
+        ctx.set_timer(SimDuration::from_ms(1000), Timer::RequestTimeouts);
+    }
+
+    /// The process dies: everything in memory is gone. The logs stay (the page cache survives a
+    /// process crash); `power_loss` also drops what was never written back or flushed.
+    pub fn crash(&mut self, power_loss: bool, now: SimTime) -> u64 {
+        let mut lost = 0;
+        let writeback = SimDuration::from_ms(self.settings.page_cache_writeback_ms);
+        for r in &mut self.replicas {
+            if power_loss {
+                let removed = r.log.lose_unwritten(now, writeback, self.settings.log_flush_interval_ms);
+                lost += removed.iter().map(|b| b.batch.record_count()).sum::<u64>();
+            }
+            r.state = None;
+            r.followers.clear();
+            r.fetching_from = None;
+            r.alter_in_flight = false;
+            r.high_watermark = r.hw_checkpoint.min(r.log.log_end_offset());
+        }
+        self.delayed.clear();
+        self.parked.clear();
+        self.produce_expiry_at = None;
+        self.fetch_expiry_at = None;
+        self.fetchers.iter_mut().for_each(|f| *f = Fetcher::default());
+        self.metadata_version = 0;
+        self.incarnation += 1;
+        lost
+    }
+
+    /// Starts again after a crash: recover, rebuild producer state, register with the controller.
+    pub fn restart(&mut self, ctx: &mut Ctx) {
+        for p in 0..self.replicas.len() {
+            self.rebuild_producer_state(p);
+        }
+        ctx.notable("restart", || format!("incarnation={} registering with the controller", self.incarnation));
+        self.start_timers(ctx);
+    }
+
+    fn rebuild_producer_state(&mut self, p: usize) {
+        let r = &mut self.replicas[p];
+        r.producers.clear();
+        let batches: Vec<(u64, Rc<RecordBatch>)> = r.log.batches().map(|b| (b.base_offset, b.batch.clone())).collect();
+        for (offset, b) in batches {
+            Self::note_producer(r, &b, offset);
+        }
+    }
+
+    fn note_producer(r: &mut Replica, b: &RecordBatch, offset: u64) {
+        if !b.idempotent {
+            return;
+        }
+        let e = r.producers.entry(b.producer).or_default();
+        if b.producer_epoch != e.epoch {
+            *e = ProducerEntry { epoch: b.producer_epoch, ..Default::default() };
+        }
+        e.last_sequence = b.base_sequence + b.record_count() - 1;
+        e.recent.push_back((b.base_sequence, offset));
+        if e.recent.len() > 5 {
+            e.recent.pop_front();
+        }
+    }
+
+    fn send_heartbeat(&mut self, ctx: &mut Ctx) {
+        let controller = self.metadata.controller_node();
+        ctx.send(
+            controller,
+            Message::BrokerHeartbeat { broker: self.id, incarnation: self.incarnation, metadata_version: self.metadata_version },
+        );
+    }
+
+    // ----- metadata and roles ----------------------------------------------------------------
+
+    /// Applies partition states from the controller: become leader, follower, or neither.
+    fn apply_states(&mut self, changes: &[PartitionState], ctx: &mut Ctx) {
+        for s in changes {
+            let p = s.partition;
+            let known = &self.states[p as usize];
+            let stale = (s.leader_epoch, s.partition_epoch) < (known.leader_epoch, known.partition_epoch);
+            if stale && self.replicas[p as usize].state.is_some() {
+                continue;
+            }
+            self.states[p as usize] = s.clone();
+            if self.is_replica(p) {
+                self.apply_replica_state(s.clone(), ctx);
+            }
+        }
+    }
+
+    fn apply_replica_state(&mut self, s: PartitionState, ctx: &mut Ctx) {
+        let p = s.partition;
+        let me = self.id;
+        let now = ctx.now();
+        let was_leader = self.replicas[p as usize].is_leader(me);
+        let old_epoch = self.replicas[p as usize].state.as_ref().map(|o| o.leader_epoch);
+        let new_epoch = old_epoch != Some(s.leader_epoch);
+        let r = &mut self.replicas[p as usize];
+        match s.leader {
+            Some(l) if l == me => {
+                if new_epoch || !was_leader {
+                    // Partition.makeLeader: assign the epoch at our LEO; followers in the ISR
+                    // count as caught up now.
+                    let leo = r.log.log_end_offset();
+                    r.log.assign_epoch(s.leader_epoch, leo);
+                    r.epoch_start_offset = leo;
+                    r.fetching_from = None;
+                    r.truncate_to_hw_pending = false;
+                    r.followers = s
+                        .replicas
+                        .iter()
+                        .filter(|&&b| b != me)
+                        .map(|&b| FollowerView {
+                            broker: b,
+                            log_end_offset: 0,
+                            last_caught_up: if s.isr.contains(&b) { now } else { SimTime::ZERO },
+                            last_fetch_leader_leo: 0,
+                            last_fetch_time: SimTime::ZERO,
+                        })
+                        .collect();
+                    r.alter_in_flight = false;
+                    ctx.notable("become_leader", || {
+                        format!("{} epoch={} isr={:?} leo={leo} hw={}", self.metadata.partition_name(p), s.leader_epoch, s.isr, r.high_watermark)
+                    });
+                }
+                r.state = Some(s);
+            }
+            leader => {
+                if was_leader {
+                    self.fail_delayed_for(p, KafkaError::NotLeaderOrFollower, ctx);
+                }
+                let r = &mut self.replicas[p as usize];
+                let following = r.fetching_from;
+                r.followers.clear();
+                r.state = Some(s.clone());
+                r.fetching_from = leader;
+                if leader.is_some() && (new_epoch || following != leader) {
+                    if self.settings.truncation == Truncation::HighWatermark {
+                        r.truncate_to_hw_pending = true;
+                    }
+                    ctx.notable("become_follower", || {
+                        format!("{} leader=broker-{} epoch={}", self.metadata.partition_name(p), leader.unwrap_or(0), s.leader_epoch)
+                    });
+                }
+                if let Some(l) = leader {
+                    self.fetch_from(l, ctx);
+                }
+            }
+        }
+        self.maybe_increment_hw(p, ctx);
+    }
+
+    // ----- message handling ------------------------------------------------------------------
 
     pub fn on_message(&mut self, from: NodeId, msg: Message, ctx: &mut Ctx) {
         match msg {
-            Message::ProduceRequest {
-                request_id,
-                acks,
-                batches,
-            } => {
-                self.produce_requests += 1;
-                let mut results = Vec::with_capacity(batches.len());
-                let mut touched = Vec::with_capacity(batches.len());
-                for (p, batch) in batches {
-                    if !self.leads(p) {
-                        results.push((p, Err(ProduceError::NotLeaderOrFollower)));
-                        continue;
-                    }
-                    let log = &mut self.logs[p as usize];
-                    let base = log.append(batch);
-                    if self.group_offsets[p as usize].is_empty() {
-                        // Nobody will ever read this topic: keep nothing (bounded memory).
-                        let end = log.log_end_offset();
-                        log.trim_before(end);
-                    }
-                    results.push((p, Ok(base)));
-                    touched.push(p);
-                }
-                if acks != Acks::Zero {
-                    ctx.send(from, Message::ProduceResponse { request_id, results });
-                }
-                if !self.parked.is_empty() {
-                    self.complete_parked(&touched, ctx);
-                }
+            Message::ProduceRequest { request_id, acks, timeout_ms, batches } => {
+                self.on_produce(from, request_id, acks, timeout_ms, batches, ctx)
             }
-            Message::FetchRequest {
-                request_id,
-                group,
-                partitions,
-                min_bytes,
-                max_wait_ms,
-                max_partition_bytes,
-            } => {
-                self.fetch_requests += 1;
-                for &(p, offset) in &partitions {
-                    self.note_group_offset(p, group, offset);
+            Message::FetchRequest { request_id, replica, group, partitions, min_bytes, max_wait_ms, max_partition_bytes } => {
+                self.stats.fetch_requests += 1;
+                if replica.is_none() {
+                    for f in &partitions {
+                        self.note_group_offset(f.partition, group, f.fetch_offset);
+                    }
                 }
                 let fetch = ParkedFetch {
                     deadline: ctx.now() + SimDuration::from_ms(max_wait_ms),
                     from,
                     request_id,
+                    replica,
                     partitions,
                     min_bytes,
                     max_partition_bytes,
                 };
-                if max_wait_ms == 0 || self.available_bytes(&fetch) >= min_bytes as u64 {
-                    self.respond(&fetch, ctx);
-                } else {
-                    self.arm_expiry(fetch.deadline, ctx);
-                    self.parked.push(fetch);
+                self.on_fetch(fetch, max_wait_ms, ctx);
+            }
+            Message::FetchResponse { request_id, partitions } => self.on_fetch_response(from, request_id, partitions, ctx),
+            Message::MetadataRequest { request_id } => {
+                let leaders = self.states.iter().map(|s| (s.partition, s.leader, s.leader_epoch)).collect();
+                ctx.send(from, Message::MetadataResponse { request_id, leaders });
+            }
+            Message::MetadataUpdate { metadata_version, changes }
+            | Message::BrokerHeartbeatResponse { metadata_version, changes, .. } => {
+                if metadata_version > self.metadata_version || !changes.is_empty() {
+                    self.metadata_version = self.metadata_version.max(metadata_version);
+                    self.apply_states(&changes, ctx);
+                }
+            }
+            Message::AlterPartitionResponse { partition, result } => {
+                self.replicas[partition as usize].alter_in_flight = false;
+                if let Ok(s) = result {
+                    self.apply_states(&[s], ctx);
                 }
             }
             other => ctx.notable("unexpected", || format!("{} from node {}", other.kind(), from.0)),
@@ -145,86 +400,590 @@ impl Broker {
     }
 
     pub fn on_timer(&mut self, timer: Timer, ctx: &mut Ctx) {
-        if timer != Timer::FetchExpire || self.expiry_armed_at != Some(ctx.now()) {
-            return; // superseded by an earlier deadline
-        }
-        self.expiry_armed_at = None;
         let now = ctx.now();
-        let mut i = 0;
-        while i < self.parked.len() {
-            if self.parked[i].deadline <= now {
-                let fetch = self.parked.remove(i);
-                self.respond(&fetch, ctx);
-            } else {
-                i += 1;
+        match timer {
+            Timer::Heartbeat => {
+                self.send_heartbeat(ctx);
+                ctx.set_timer(SimDuration::from_ms(self.heartbeat_ms), Timer::Heartbeat);
+            }
+            Timer::IsrExpiration => {
+                self.maybe_shrink_isr(ctx);
+                ctx.set_timer(SimDuration::from_ms((self.settings.replica_lag_time_max_ms / 2).max(1)), Timer::IsrExpiration);
+            }
+            Timer::HighWatermarkCheckpoint => {
+                for r in &mut self.replicas {
+                    r.hw_checkpoint = r.high_watermark;
+                }
+                ctx.set_timer(
+                    SimDuration::from_ms(self.settings.replica_high_watermark_checkpoint_interval_ms.max(1)),
+                    Timer::HighWatermarkCheckpoint,
+                );
+            }
+            Timer::RequestTimeouts => {
+                // Follower fetches unanswered for the request timeout: give up, back off, retry.
+                for l in 0..self.fetchers.len() {
+                    if let Some((_, sent)) = self.fetchers[l].outstanding
+                        && now.since(sent) >= self.request_timeout
+                    {
+                        self.fetchers[l].outstanding = None;
+                        self.fetchers[l].backoff_until = now;
+                        self.fetch_from(l as u32, ctx);
+                    }
+                }
+                ctx.set_timer(SimDuration::from_ms(1000), Timer::RequestTimeouts);
+            }
+            Timer::FetchExpire if self.fetch_expiry_at == Some(now) => {
+                self.fetch_expiry_at = None;
+                let (due, keep): (Vec<_>, Vec<_>) = std::mem::take(&mut self.parked).into_iter().partition(|f| f.deadline <= now);
+                self.parked = keep;
+                for f in due {
+                    self.respond_fetch(&f, ctx);
+                }
+                if let Some(next) = self.parked.iter().map(|f| f.deadline).min() {
+                    self.arm_fetch_expiry(next, ctx);
+                }
+            }
+            Timer::ProduceExpire if self.produce_expiry_at == Some(now) => {
+                self.produce_expiry_at = None;
+                let (due, keep): (Vec<_>, Vec<_>) = std::mem::take(&mut self.delayed).into_iter().partition(|d| d.deadline <= now);
+                self.delayed = keep;
+                for mut d in due {
+                    for part in &mut d.parts {
+                        if part.2.is_some() {
+                            part.1 = Err(KafkaError::RequestTimedOut);
+                            part.2 = None;
+                            self.error(KafkaError::RequestTimedOut);
+                        }
+                    }
+                    self.respond_produce(d, ctx);
+                }
+                if let Some(next) = self.delayed.iter().map(|d| d.deadline).min() {
+                    self.arm_produce_expiry(next, ctx);
+                }
+            }
+            Timer::FetchRetry { broker } => self.fetch_from(broker.0, ctx),
+            _ => {}
+        }
+    }
+
+    // ----- produce ---------------------------------------------------------------------------
+
+    fn on_produce(&mut self, from: NodeId, request_id: u64, acks: Acks, timeout_ms: u64, batches: Vec<(u32, Rc<RecordBatch>)>, ctx: &mut Ctx) {
+        self.stats.produce_requests += 1;
+        let now = ctx.now();
+        let mut parts = Vec::with_capacity(batches.len());
+        let mut appended = Vec::new();
+        for (p, batch) in batches {
+            let result = self.append_as_leader(p, &batch, acks, now, ctx);
+            if let Err(e) = result {
+                self.error(e);
+            }
+            let wait = match (acks, result) {
+                (Acks::All, Ok(base)) => Some(base + batch.record_count()),
+                _ => None,
+            };
+            if result.is_ok() {
+                appended.push(p);
+            }
+            parts.push((p, result, wait));
+        }
+        for &p in &appended {
+            self.maybe_increment_hw(p, ctx);
+        }
+        let mut d = DelayedProduce { from, request_id, deadline: now + SimDuration::from_ms(timeout_ms), parts };
+        self.settle(&mut d);
+        if acks == Acks::Zero {
+            // no response
+        } else if d.parts.iter().all(|part| part.2.is_none()) {
+            self.respond_produce(d, ctx);
+        } else {
+            let deadline = d.deadline;
+            self.delayed.push(d);
+            self.arm_produce_expiry(deadline, ctx);
+        }
+        if !self.parked.is_empty() && !appended.is_empty() {
+            self.complete_parked(&appended, ctx);
+        }
+    }
+
+    /// `Partition.appendRecordsToLeader` with idempotence checks.
+    fn append_as_leader(&mut self, p: u32, batch: &Rc<RecordBatch>, acks: Acks, now: SimTime, ctx: &mut Ctx) -> Result<u64, KafkaError> {
+        if !self.leads(p) {
+            return Err(KafkaError::NotLeaderOrFollower);
+        }
+        let min_isr = self.metadata.effective_min_isr(p);
+        let r = &mut self.replicas[p as usize];
+        let state = r.state.as_ref().expect("a leader knows its state");
+        if acks == Acks::All && state.isr.len() < min_isr {
+            return Err(KafkaError::NotEnoughReplicas);
+        }
+        if batch.idempotent
+            && let Some(e) = r.producers.get(&batch.producer)
+            && e.epoch == batch.producer_epoch
+        {
+            if let Some(&(_, offset)) = e.recent.iter().find(|(seq, _)| *seq == batch.base_sequence) {
+                ctx.detail("duplicate", || format!("producer {} seq {} already at offset {offset}", batch.producer, batch.base_sequence));
+                return Ok(offset);
+            }
+            if batch.base_sequence != e.last_sequence + 1 {
+                return Err(KafkaError::OutOfOrderSequenceNumber);
             }
         }
-        if let Some(next) = self.parked.iter().map(|f| f.deadline).min() {
-            self.arm_expiry(next, ctx);
+        let epoch = state.leader_epoch;
+        let base = r.log.append(epoch, batch.clone(), now);
+        Self::note_producer(r, batch, base);
+        Ok(base)
+    }
+
+    /// Resolves the parts of a delayed produce that the high watermark now covers.
+    fn settle(&self, d: &mut DelayedProduce) {
+        for part in &mut d.parts {
+            if let Some(required) = part.2 {
+                let r = &self.replicas[part.0 as usize];
+                if !r.is_leader(self.id) {
+                    part.1 = Err(KafkaError::NotLeaderOrFollower);
+                    part.2 = None;
+                } else if r.high_watermark >= required {
+                    // Partition.checkEnoughReplicasReachOffset
+                    let isr = r.state.as_ref().map_or(0, |s| s.isr.len());
+                    if isr < self.metadata.effective_min_isr(part.0) {
+                        part.1 = Err(KafkaError::NotEnoughReplicasAfterAppend);
+                    }
+                    part.2 = None;
+                }
+            }
         }
     }
 
-    /// Makes sure a `FetchExpire` fires by `deadline`.
-    fn arm_expiry(&mut self, deadline: SimTime, ctx: &mut Ctx) {
-        if self.expiry_armed_at.is_none_or(|armed| deadline < armed) {
-            self.expiry_armed_at = Some(deadline);
-            ctx.set_timer_at(deadline, Timer::FetchExpire);
+    fn respond_produce(&mut self, d: DelayedProduce, ctx: &mut Ctx) {
+        let results: Vec<(u32, Result<u64, KafkaError>)> = d.parts.iter().map(|(p, r, _)| (*p, *r)).collect();
+        for (p, r) in &results {
+            if let Err(e @ KafkaError::NotEnoughReplicasAfterAppend) = r {
+                let _ = p;
+                self.error(*e);
+            }
+        }
+        ctx.send(d.from, Message::ProduceResponse { request_id: d.request_id, results });
+    }
+
+    fn complete_delayed(&mut self, ctx: &mut Ctx) {
+        if self.delayed.is_empty() {
+            return;
+        }
+        let mut pending = std::mem::take(&mut self.delayed);
+        for d in &mut pending {
+            self.settle(d);
+        }
+        let (done, keep): (Vec<_>, Vec<_>) = pending.into_iter().partition(|d| d.parts.iter().all(|p| p.2.is_none()));
+        self.delayed = keep;
+        for d in done {
+            self.respond_produce(d, ctx);
         }
     }
 
-    fn note_group_offset(&mut self, p: u32, group: u32, offset: u64) {
-        let topic = &self.metadata.topics[self.metadata.partition_topic[p as usize] as usize];
-        if let Some(slot) = topic.groups.iter().position(|&g| g == group) {
-            let offsets = &mut self.group_offsets[p as usize];
-            offsets[slot] = offset;
-            let low = offsets.iter().copied().min().unwrap_or(0);
-            self.logs[p as usize].trim_before(low);
+    fn fail_delayed_for(&mut self, p: u32, e: KafkaError, ctx: &mut Ctx) {
+        for d in &mut self.delayed {
+            for part in &mut d.parts {
+                if part.0 == p && part.2.is_some() {
+                    part.1 = Err(e);
+                    part.2 = None;
+                }
+            }
         }
+        self.complete_delayed(ctx);
+    }
+
+    fn arm_produce_expiry(&mut self, deadline: SimTime, ctx: &mut Ctx) {
+        if self.produce_expiry_at.is_none_or(|armed| deadline < armed) {
+            self.produce_expiry_at = Some(deadline);
+            ctx.set_timer_at(deadline, Timer::ProduceExpire);
+        }
+    }
+
+    // ----- high watermark and ISR (leader) ----------------------------------------------------
+
+    /// `Partition.maybeIncrementLeaderHW` (kafka-reference §3.4).
+    fn maybe_increment_hw(&mut self, p: u32, ctx: &mut Ctx) {
+        if !self.leads(p) {
+            return;
+        }
+        let now = ctx.now();
+        let min_isr = self.metadata.effective_min_isr(p);
+        let lag_max = SimDuration::from_ms(self.settings.replica_lag_time_max_ms);
+        let r = &mut self.replicas[p as usize];
+        let state = r.state.as_ref().expect("leader state");
+        if self.settings.high_watermark_waits_for_min_isr && state.isr.len() < min_isr {
+            return; // KAFKA-15583 (3.7+): no progress while the ISR is below min.insync.replicas
+        }
+        let leo = r.log.log_end_offset();
+        let mut new_hw = leo;
+        for f in &r.followers {
+            let in_isr = state.isr.contains(&f.broker);
+            let caught_up = f.log_end_offset == leo || now.since(f.last_caught_up) <= lag_max;
+            if f.log_end_offset < new_hw && (in_isr || (caught_up && f.log_end_offset >= r.epoch_start_offset && f.last_caught_up > SimTime::ZERO)) {
+                new_hw = f.log_end_offset;
+            }
+        }
+        if new_hw > r.high_watermark {
+            r.high_watermark = new_hw;
+            self.complete_delayed(ctx);
+            self.trim_committed(p, ctx);
+            if !self.parked.is_empty() {
+                self.complete_parked(&[p], ctx);
+            }
+        }
+    }
+
+    /// ISR expiration task: propose removing followers that are not caught up (§3.5).
+    fn maybe_shrink_isr(&mut self, ctx: &mut Ctx) {
+        let now = ctx.now();
+        let lag_max = SimDuration::from_ms(self.settings.replica_lag_time_max_ms);
+        for p in 0..self.replicas.len() as u32 {
+            if !self.leads(p) || self.replicas[p as usize].alter_in_flight {
+                continue;
+            }
+            let r = &self.replicas[p as usize];
+            let state = r.state.as_ref().expect("leader state");
+            let leo = r.log.log_end_offset();
+            let out: Vec<u32> = r
+                .followers
+                .iter()
+                .filter(|f| state.isr.contains(&f.broker) && f.log_end_offset != leo && now.since(f.last_caught_up) > lag_max)
+                .map(|f| f.broker)
+                .collect();
+            if !out.is_empty() {
+                let new_isr: Vec<u32> = state.isr.iter().copied().filter(|b| !out.contains(b)).collect();
+                ctx.notable("isr_shrink_proposed", || format!("{} isr {:?} -> {new_isr:?}", self.metadata.partition_name(p), state.isr));
+                self.propose_isr(p, new_isr, ctx);
+            }
+        }
+    }
+
+    fn propose_isr(&mut self, p: u32, new_isr: Vec<u32>, ctx: &mut Ctx) {
+        let r = &mut self.replicas[p as usize];
+        let state = r.state.as_ref().expect("leader state");
+        r.alter_in_flight = true;
+        let msg = Message::AlterPartition {
+            broker: self.id,
+            partition: p,
+            leader_epoch: state.leader_epoch,
+            partition_epoch: state.partition_epoch,
+            new_isr,
+        };
+        ctx.send(self.metadata.controller_node(), msg);
+    }
+
+    // ----- fetch (leader side) ----------------------------------------------------------------
+
+    fn on_fetch(&mut self, fetch: ParkedFetch, max_wait_ms: u64, ctx: &mut Ctx) {
+        // Followers' fetches update the leader's view of them first (Partition.fetchRecords
+        // reads the log, then updates follower state).
+        let mut errors_or_divergence = false;
+        if let Some(follower) = fetch.replica {
+            for f in &fetch.partitions {
+                match self.check_follower_fetch(follower, f) {
+                    Ok(None) => self.update_follower(f.partition, follower, f.fetch_offset, ctx),
+                    _ => errors_or_divergence = true,
+                }
+            }
+        } else {
+            errors_or_divergence = fetch.partitions.iter().any(|f| !self.leads(f.partition));
+        }
+        let ready = max_wait_ms == 0 || errors_or_divergence || self.available_bytes(&fetch) >= fetch.min_bytes as u64;
+        if ready {
+            self.respond_fetch(&fetch, ctx);
+        } else {
+            let deadline = fetch.deadline;
+            self.parked.push(fetch);
+            self.arm_fetch_expiry(deadline, ctx);
+        }
+    }
+
+    /// Validates a follower's fetch: `Err` for an error, `Ok(Some(..))` for a divergence.
+    fn check_follower_fetch(&self, _follower: u32, f: &FetchPartition) -> Result<Option<(u32, u64)>, KafkaError> {
+        let r = &self.replicas[f.partition as usize];
+        if !r.is_leader(self.id) {
+            return Err(KafkaError::NotLeaderOrFollower);
+        }
+        let epoch = r.state.as_ref().expect("leader state").leader_epoch;
+        if f.current_leader_epoch < epoch {
+            return Err(KafkaError::FencedLeaderEpoch);
+        }
+        if f.current_leader_epoch > epoch {
+            return Err(KafkaError::UnknownLeaderEpoch);
+        }
+        if let Some(last) = f.last_fetched_epoch {
+            // KIP-101/279 via Fetch: does the follower's last epoch end where it thinks?
+            match r.log.end_offset_for_epoch(last) {
+                Some((e, end)) if e == last && end >= f.fetch_offset => {}
+                Some((e, end)) => return Ok(Some((e, end))),
+                None => return Ok(Some((UNDEFINED_EPOCH, 0))),
+            }
+        }
+        if f.fetch_offset > r.log.log_end_offset() || f.fetch_offset < r.log.log_start_offset() {
+            return Err(KafkaError::OffsetOutOfRange);
+        }
+        Ok(None)
+    }
+
+    /// `Replica.updateFetchStateOrThrow` + `maybeExpandIsr` + HW.
+    fn update_follower(&mut self, p: u32, follower: u32, fetch_offset: u64, ctx: &mut Ctx) {
+        let now = ctx.now();
+        let r = &mut self.replicas[p as usize];
+        let leo = r.log.log_end_offset();
+        let hw = r.high_watermark;
+        let Some(f) = r.followers.iter_mut().find(|f| f.broker == follower) else { return };
+        if fetch_offset >= leo {
+            f.last_caught_up = f.last_caught_up.max(now);
+        } else if fetch_offset >= f.last_fetch_leader_leo {
+            f.last_caught_up = f.last_caught_up.max(f.last_fetch_time);
+        }
+        f.log_end_offset = fetch_offset;
+        f.last_fetch_leader_leo = leo;
+        f.last_fetch_time = now;
+        let state = r.state.as_ref().expect("leader state");
+        let can_expand = !state.isr.contains(&follower) && fetch_offset >= hw && fetch_offset >= r.epoch_start_offset && !r.alter_in_flight;
+        if can_expand {
+            let mut new_isr = state.isr.clone();
+            new_isr.push(follower);
+            new_isr.sort_by_key(|b| state.replicas.iter().position(|x| x == b));
+            ctx.notable("isr_expand_proposed", || format!("{} isr {:?} -> {new_isr:?}", self.metadata.partition_name(p), state.isr));
+            self.propose_isr(p, new_isr, ctx);
+        }
+        self.maybe_increment_hw(p, ctx);
     }
 
     fn available_bytes(&self, fetch: &ParkedFetch) -> u64 {
         fetch
             .partitions
             .iter()
-            .map(|&(p, offset)| self.logs[p as usize].bytes_between(offset, self.high_watermark(p)))
+            .map(|f| {
+                let r = &self.replicas[f.partition as usize];
+                let limit = if fetch.replica.is_some() { r.log.log_end_offset() } else { r.high_watermark };
+                r.log.bytes_between(f.fetch_offset, limit)
+            })
             .sum()
     }
 
-    /// Answers parked fetches that the appends to `touched` partitions satisfied.
     fn complete_parked(&mut self, touched: &[u32], ctx: &mut Ctx) {
         let mut i = 0;
         while i < self.parked.len() {
             let f = &self.parked[i];
-            let relevant = f.partitions.iter().any(|(p, _)| touched.contains(p));
-            if relevant && self.available_bytes(f) >= f.min_bytes as u64 {
+            if f.partitions.iter().any(|x| touched.contains(&x.partition)) && self.available_bytes(f) >= f.min_bytes as u64 {
                 let fetch = self.parked.remove(i);
-                self.respond(&fetch, ctx);
+                self.respond_fetch(&fetch, ctx);
             } else {
                 i += 1;
             }
         }
     }
 
-    fn respond(&self, fetch: &ParkedFetch, ctx: &mut Ctx) {
-        let partitions = fetch
-            .partitions
-            .iter()
-            .map(|&(p, offset)| {
-                let high_watermark = self.high_watermark(p);
-                let batches = self.logs[p as usize].read(offset, high_watermark, fetch.max_partition_bytes as u64);
-                FetchedPartition {
-                    partition: p,
-                    high_watermark,
-                    batches,
+    fn arm_fetch_expiry(&mut self, deadline: SimTime, ctx: &mut Ctx) {
+        if self.fetch_expiry_at.is_none_or(|armed| deadline < armed) {
+            self.fetch_expiry_at = Some(deadline);
+            ctx.set_timer_at(deadline, Timer::FetchExpire);
+        }
+    }
+
+    fn respond_fetch(&mut self, fetch: &ParkedFetch, ctx: &mut Ctx) {
+        let mut partitions = Vec::with_capacity(fetch.partitions.len());
+        for f in &fetch.partitions {
+            let r = &self.replicas[f.partition as usize];
+            let mut out = FetchedPartition {
+                partition: f.partition,
+                error: None,
+                high_watermark: r.high_watermark,
+                log_start_offset: r.log.log_start_offset(),
+                diverging_epoch: None,
+                batches: Vec::new(),
+            };
+            match fetch.replica {
+                Some(follower) => match self.check_follower_fetch(follower, f) {
+                    Err(e) => out.error = Some(e),
+                    Ok(Some(diverging)) => out.diverging_epoch = Some(diverging),
+                    Ok(None) => {
+                        out.batches = r.log.read(f.fetch_offset, r.log.log_end_offset(), fetch.max_partition_bytes as u64);
+                    }
+                },
+                None => {
+                    if !r.is_leader(self.id) {
+                        out.error = Some(KafkaError::NotLeaderOrFollower);
+                    } else if f.fetch_offset > r.high_watermark.max(r.log.log_end_offset()) || f.fetch_offset < r.log.log_start_offset() {
+                        out.error = Some(KafkaError::OffsetOutOfRange);
+                    } else {
+                        out.batches = r.log.read(f.fetch_offset, r.high_watermark, fetch.max_partition_bytes as u64);
+                    }
                 }
-            })
-            .collect();
+            }
+            if let Some(e) = out.error {
+                *self.stats.errors.entry(e.name()).or_default() += 1;
+            }
+            partitions.push(out);
+        }
+        ctx.send(fetch.from, Message::FetchResponse { request_id: fetch.request_id, partitions });
+    }
+
+    // ----- fetch (follower side) --------------------------------------------------------------
+
+    /// Sends the next fetch to `leader` for every partition this broker follows from it.
+    fn fetch_from(&mut self, leader: u32, ctx: &mut Ctx) {
+        let now = ctx.now();
+        let fetcher = &self.fetchers[leader as usize];
+        if fetcher.outstanding.is_some() {
+            return;
+        }
+        if fetcher.backoff_until > now {
+            ctx.set_timer_at(fetcher.backoff_until, Timer::FetchRetry { broker: NodeId(leader) });
+            return;
+        }
+        let mut partitions = Vec::new();
+        for p in 0..self.replicas.len() as u32 {
+            let r = &self.replicas[p as usize];
+            if r.fetching_from != Some(leader) {
+                continue;
+            }
+            if r.truncate_to_hw_pending {
+                // The pre-0.11 protocol: truncate to the high watermark, then fetch from there.
+                let hw = r.high_watermark;
+                self.truncate(p, hw, "truncate to high watermark (pre-KIP-101)", ctx);
+                self.replicas[p as usize].truncate_to_hw_pending = false;
+            }
+            let r = &self.replicas[p as usize];
+            let epoch = r.state.as_ref().map_or(0, |s| s.leader_epoch);
+            partitions.push(FetchPartition {
+                partition: p,
+                fetch_offset: r.log.log_end_offset(),
+                current_leader_epoch: epoch,
+                last_fetched_epoch: match self.settings.truncation {
+                    Truncation::LeaderEpoch => r.log.last_epoch(),
+                    Truncation::HighWatermark => None,
+                },
+            });
+        }
+        if partitions.is_empty() {
+            return;
+        }
+        let request_id = self.next_request_id;
+        self.next_request_id += 1;
+        self.fetchers[leader as usize].outstanding = Some((request_id, now));
         ctx.send(
-            fetch.from,
-            Message::FetchResponse {
-                request_id: fetch.request_id,
+            Metadata::broker_node(leader),
+            Message::FetchRequest {
+                request_id,
+                replica: Some(self.id),
+                group: 0,
                 partitions,
+                min_bytes: self.settings.replica_fetch_min_bytes,
+                max_wait_ms: self.settings.replica_fetch_wait_max_ms,
+                max_partition_bytes: self.settings.replica_fetch_max_bytes,
             },
         );
+    }
+
+    fn on_fetch_response(&mut self, from: NodeId, request_id: u64, partitions: Vec<FetchedPartition>, ctx: &mut Ctx) {
+        let leader = from.0;
+        let Some(fetcher) = self.fetchers.get_mut(leader as usize) else { return };
+        if fetcher.outstanding.map(|o| o.0) != Some(request_id) {
+            // A consumer-style response to this broker? Not ours; or a stale one.
+            return;
+        }
+        fetcher.outstanding = None;
+        let now = ctx.now();
+        let mut failed = false;
+        for fp in partitions {
+            let p = fp.partition;
+            if self.replicas[p as usize].fetching_from != Some(leader) {
+                continue;
+            }
+            if let Some(e) = fp.error {
+                failed = true;
+                if e == KafkaError::OffsetOutOfRange {
+                    // Our log is behind the leader's start: start over from it.
+                    let start = fp.log_start_offset;
+                    let r = &mut self.replicas[p as usize];
+                    if r.log.log_end_offset() < start {
+                        r.log.reset_to(start);
+                        r.high_watermark = r.high_watermark.max(start);
+                    }
+                }
+                continue;
+            }
+            if let Some((epoch, leader_end)) = fp.diverging_epoch {
+                // AbstractFetcherThread.getOffsetTruncationState (KIP-279 loop: we fetch again
+                // with our new last epoch until the epochs match).
+                let r = &self.replicas[p as usize];
+                let leo = r.log.log_end_offset();
+                let to = match r.log.end_offset_for_epoch(epoch) {
+                    // The leader knows no epoch this old: truncate to the high watermark.
+                    _ if epoch == UNDEFINED_EPOCH => r.high_watermark.min(leo),
+                    Some((mine, my_end)) if mine == epoch => my_end.min(leader_end).min(leo),
+                    Some((_, my_end)) => my_end.min(leo),
+                    None => r.high_watermark.min(leo),
+                };
+                self.truncate(p, to, "diverging epoch (KIP-101/279)", ctx);
+                continue;
+            }
+            let r = &mut self.replicas[p as usize];
+            for b in &fp.batches {
+                if b.base_offset < r.log.log_end_offset() {
+                    continue;
+                }
+                if r.log.append_replicated(b, now) {
+                    Self::note_producer(r, &b.batch, b.base_offset);
+                }
+            }
+            // Follower HW = min(leader HW, own LEO) (§3.4); it never moves back here.
+            r.high_watermark = r.high_watermark.max(fp.high_watermark.min(r.log.log_end_offset()));
+            // Retention: follow the leader's log start, but keep what we have not committed.
+            let trim = fp.log_start_offset.min(r.high_watermark);
+            r.log.trim_before(trim);
+        }
+        if failed {
+            self.fetchers[leader as usize].backoff_until = now + SimDuration::from_ms(self.settings.replica_fetch_backoff_ms);
+        }
+        self.fetch_from(leader, ctx);
+    }
+
+    fn truncate(&mut self, p: u32, to: u64, reason: &'static str, ctx: &mut Ctx) {
+        let r = &mut self.replicas[p as usize];
+        if to >= r.log.log_end_offset() {
+            return;
+        }
+        let removed = r.log.truncate_to(to);
+        r.high_watermark = r.high_watermark.min(r.log.log_end_offset());
+        let records: u64 = removed.iter().map(|b| b.batch.record_count()).sum();
+        self.rebuild_producer_state(p as usize);
+        let broker = self.id;
+        let to_offset = self.replicas[p as usize].log.log_end_offset();
+        ctx.notable("truncate", || format!("{} to offset {to_offset}: {records} records removed ({reason})", self.metadata.partition_name(p)));
+        let at = ctx.now();
+        ctx.history().truncated(TruncationEvent { at, partition: p, broker, to_offset, records_removed: records, reason });
+    }
+
+    // ----- retention --------------------------------------------------------------------------
+
+    fn note_group_offset(&mut self, p: u32, group: u32, offset: u64) {
+        let topic = self.metadata.topic_of(p);
+        if let Some(slot) = topic.groups.iter().position(|&g| g == group) {
+            self.group_offsets[p as usize][slot] = offset;
+        }
+    }
+
+    /// Drops batches below every group's position, every follower's log end and the high
+    /// watermark: nobody needs them any more.
+    fn trim_committed(&mut self, p: u32, ctx: &mut Ctx) {
+        let r = &mut self.replicas[p as usize];
+        let mut low = r.high_watermark;
+        for f in &r.followers {
+            low = low.min(f.log_end_offset);
+        }
+        for &g in &self.group_offsets[p as usize] {
+            low = low.min(g);
+        }
+        if low > r.log.log_start_offset() {
+            r.log.trim_before(low);
+            let start = r.log.log_start_offset();
+            ctx.history().retired(p, start);
+        }
     }
 }

@@ -1,21 +1,34 @@
-//! A partition's log: batches at offsets (Kafka's `UnifiedLog`, reduced to what the model needs).
+//! A replica's log: batches at offsets, each written in a leader epoch (Kafka's `UnifiedLog` and
+//! `LeaderEpochFileCache`, reduced to what replication needs).
 //!
 //! Offsets are the ones Kafka gives: a batch of `n` records appended at log end offset `o` holds
-//! offsets `o..o+n`. The log holds batches, not records, and batches are shared (`Rc`) with the
-//! requests that carried them. Retention is driven by consumption: batches every subscribed group
-//! has read past are dropped (Kafka drops by time or size; dropping what everyone has read keeps
-//! memory bounded by what is in flight, which is what a simulator needs).
+//! `o..o+n`. The log holds batches, not records, shared (`Rc`) with the requests that carried
+//! them. The epoch cache maps each leader epoch to its start offset, so `end_offset_for_epoch`
+//! answers KIP-101's question "where did epoch E end?".
+//!
+//! Durability: every batch remembers when it was appended. A process crash keeps the page cache
+//! (the whole log); a power loss keeps a batch only if the OS wrote it back
+//! (`page_cache_writeback_ms` after the append) or an fsync (`log.flush.interval.ms`) ran after it.
+//!
+//! Simplified: truncation works on whole batches (a truncation point inside a batch drops the
+//! batch; Kafka's truncation points are batch boundaries in practice); retention drops whole
+//! batches from the front.
 
 use std::collections::VecDeque;
 use std::rc::Rc;
 
-use crate::protocol::RecordBatch;
+use crate::protocol::{RecordBatch, ReplicatedBatch};
+use crate::sim::{SimDuration, SimTime};
 
-/// A batch stored in the log at its base offset.
+/// A batch stored in the log.
 #[derive(Clone, Debug)]
 pub struct LogBatch {
     pub base_offset: u64,
+    /// The leader epoch the batch was first written in.
+    pub epoch: u32,
     pub batch: Rc<RecordBatch>,
+    /// When this replica appended it (for durability on power loss).
+    pub appended_at: SimTime,
 }
 
 impl LogBatch {
@@ -32,7 +45,8 @@ pub struct Log {
     start_offset: u64,
     /// Log end offset: the offset the next record gets.
     end_offset: u64,
-    /// Bytes held.
+    /// `(epoch, start offset)`, epochs increasing (the leader-epoch checkpoint file).
+    epochs: Vec<(u32, u64)>,
     size_bytes: u64,
 }
 
@@ -53,13 +67,93 @@ impl Log {
         self.size_bytes
     }
 
-    /// Appends a batch at the log end; returns its base offset.
-    pub fn append(&mut self, batch: Rc<RecordBatch>) -> u64 {
+    /// Batches in offset order.
+    pub fn batches(&self) -> impl Iterator<Item = &LogBatch> {
+        self.batches.iter()
+    }
+
+    /// The epoch of the last batch (Fetch's `lastFetchedEpoch`), or the latest cached epoch.
+    pub fn last_epoch(&self) -> Option<u32> {
+        self.batches.back().map(|b| b.epoch).or(self.epochs.last().map(|e| e.0))
+    }
+
+    /// The latest epoch in the cache.
+    pub fn latest_epoch(&self) -> Option<u32> {
+        self.epochs.last().map(|e| e.0)
+    }
+
+    /// Records that `epoch` starts at `offset` (`maybeAssignEpochStartOffset`); a new leader does
+    /// this at its log end offset when it takes over.
+    pub fn assign_epoch(&mut self, epoch: u32, offset: u64) {
+        if self.epochs.last().is_none_or(|&(e, _)| epoch > e) {
+            self.epochs.push((epoch, offset));
+        }
+    }
+
+    /// Appends a batch written in `epoch` at the log end; returns its base offset.
+    pub fn append(&mut self, epoch: u32, batch: Rc<RecordBatch>, now: SimTime) -> u64 {
         let base_offset = self.end_offset;
+        self.assign_epoch(epoch, base_offset);
         self.end_offset += batch.record_count();
         self.size_bytes += batch.size_bytes as u64;
-        self.batches.push_back(LogBatch { base_offset, batch });
+        self.batches.push_back(LogBatch { base_offset, epoch, batch, appended_at: now });
         base_offset
+    }
+
+    /// Appends a batch replicated from the leader at its own offset (which must be the LEO).
+    pub fn append_replicated(&mut self, b: &ReplicatedBatch, now: SimTime) -> bool {
+        if b.base_offset != self.end_offset {
+            return false;
+        }
+        self.append(b.epoch, b.batch.clone(), now);
+        true
+    }
+
+    /// `LeaderEpochFileCache.endOffsetFor`: the largest cached epoch ≤ `epoch` and where it ended
+    /// (the start of the next epoch, or the LEO for the latest). `None` if every cached epoch is
+    /// larger (the caller then truncates to its high watermark, as Kafka does for UNDEFINED).
+    pub fn end_offset_for_epoch(&self, epoch: u32) -> Option<(u32, u64)> {
+        let i = self.epochs.partition_point(|&(e, _)| e <= epoch);
+        if i == 0 {
+            return None;
+        }
+        let found = self.epochs[i - 1].0;
+        let end = self.epochs.get(i).map_or(self.end_offset, |&(_, start)| start);
+        Some((found, end))
+    }
+
+    /// Removes every batch at or after `offset` (rounded down to a batch boundary); returns what
+    /// was removed. The epoch cache forgets epochs that start at or after the new end.
+    pub fn truncate_to(&mut self, offset: u64) -> Vec<LogBatch> {
+        let mut removed = Vec::new();
+        while let Some(b) = self.batches.back() {
+            if b.end_offset() <= offset {
+                break;
+            }
+            let b = self.batches.pop_back().expect("peeked");
+            self.size_bytes -= b.batch.size_bytes as u64;
+            removed.push(b);
+        }
+        removed.reverse();
+        self.end_offset = self.batches.back().map_or(self.start_offset.min(offset), |b| b.end_offset());
+        self.start_offset = self.start_offset.min(self.end_offset);
+        // LeaderEpochFileCache.truncateFromEnd: forget epochs starting at or after the new end.
+        let end = self.end_offset;
+        self.epochs.retain(|&(_, start)| start < end);
+        removed
+    }
+
+    /// Drops the batches a power loss at `now` would lose; returns them.
+    pub fn lose_unwritten(&mut self, now: SimTime, writeback: SimDuration, flush_interval_ms: Option<u64>) -> Vec<LogBatch> {
+        let last_flush = flush_interval_ms.filter(|&ms| ms > 0).map(|ms| SimTime((now.0 / (ms * 1_000_000)) * ms * 1_000_000));
+        let durable = |b: &LogBatch| b.appended_at + writeback <= now || last_flush.is_some_and(|f| b.appended_at <= f);
+        match self.batches.iter().position(|b| !durable(b)) {
+            Some(i) => {
+                let offset = self.batches[i].base_offset;
+                self.truncate_to(offset)
+            }
+            None => Vec::new(),
+        }
     }
 
     /// Bytes available from `offset` up to `limit` (exclusive), counting whole batches.
@@ -77,22 +171,28 @@ impl Log {
     }
 
     /// Batches holding offsets from `offset` below `limit`, up to `max_bytes` (the first batch is
-    /// always returned, as Kafka does so that an oversized batch cannot block a consumer).
-    pub fn read(&self, offset: u64, limit: u64, max_bytes: u64) -> Vec<(u64, Rc<RecordBatch>)> {
+    /// always returned, as Kafka does so that an oversized batch cannot block a reader).
+    pub fn read(&self, offset: u64, limit: u64, max_bytes: u64) -> Vec<ReplicatedBatch> {
         let first = self.batches.partition_point(|b| b.end_offset() <= offset);
         let mut out = Vec::new();
         let mut bytes = 0u64;
         for b in self.batches.range(first..) {
-            if b.base_offset >= limit {
+            if b.end_offset() > limit {
                 break;
             }
             if !out.is_empty() && bytes + b.batch.size_bytes as u64 > max_bytes {
                 break;
             }
             bytes += b.batch.size_bytes as u64;
-            out.push((b.base_offset, b.batch.clone()));
+            out.push(ReplicatedBatch { base_offset: b.base_offset, epoch: b.epoch, batch: b.batch.clone() });
         }
         out
+    }
+
+    /// The batch holding `offset`, if retained.
+    pub fn batch_at(&self, offset: u64) -> Option<&LogBatch> {
+        let i = self.batches.partition_point(|b| b.end_offset() <= offset);
+        self.batches.get(i).filter(|b| b.base_offset <= offset)
     }
 
     /// Drops whole batches that end at or before `offset`.
@@ -106,17 +206,27 @@ impl Log {
             self.batches.pop_front();
         }
     }
+
+    /// Empties the log and starts it at `offset` (a follower whose fetch offset fell below the
+    /// leader's log start).
+    pub fn reset_to(&mut self, offset: u64) {
+        self.batches.clear();
+        self.size_bytes = 0;
+        self.start_offset = offset;
+        self.end_offset = offset;
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::SimTime;
 
     fn batch(n: usize) -> Rc<RecordBatch> {
         Rc::new(RecordBatch {
             producer: 0,
+            producer_epoch: 0,
             base_sequence: 0,
+            idempotent: false,
             record_times: vec![SimTime::ZERO; n],
             size_bytes: 100,
             created: SimTime::ZERO,
@@ -126,39 +236,66 @@ mod tests {
     #[test]
     fn offsets_are_assigned_in_append_order() {
         let mut log = Log::default();
-        assert_eq!(log.append(batch(3)), 0);
-        assert_eq!(log.append(batch(2)), 3);
+        assert_eq!(log.append(0, batch(3), SimTime::ZERO), 0);
+        assert_eq!(log.append(0, batch(2), SimTime::ZERO), 3);
         assert_eq!(log.log_end_offset(), 5);
     }
 
     #[test]
-    fn read_starts_at_the_batch_holding_the_offset_and_stops_at_the_limit() {
+    fn read_stops_at_the_limit_and_the_byte_cap() {
         let mut log = Log::default();
         for _ in 0..4 {
-            log.append(batch(10));
+            log.append(0, batch(10), SimTime::ZERO);
         }
-        let got: Vec<u64> = log.read(15, 35, u64::MAX).iter().map(|(o, _)| *o).collect();
+        let got: Vec<u64> = log.read(15, 40, u64::MAX).iter().map(|b| b.base_offset).collect();
         assert_eq!(got, [10, 20, 30]);
-        let capped: Vec<u64> = log.read(0, 40, 150).iter().map(|(o, _)| *o).collect();
-        assert_eq!(capped, [0], "the byte cap stops after the first batch");
-        assert_eq!(
-            log.read(0, 40, 1).len(),
-            1,
-            "the first batch is returned even when too big"
-        );
-        assert_eq!(log.bytes_between(15, 40), 300);
+        let below_hw: Vec<u64> = log.read(0, 25, u64::MAX).iter().map(|b| b.base_offset).collect();
+        assert_eq!(below_hw, [0, 10], "a batch reaching past the limit is not returned");
+        assert_eq!(log.read(0, 40, 150).len(), 1, "the byte cap stops after the first batch");
+        assert_eq!(log.read(0, 40, 1).len(), 1, "the first batch is returned even when too big");
     }
 
     #[test]
-    fn trimming_keeps_offsets_and_drops_read_batches() {
+    fn epoch_end_offsets_follow_kip_101() {
+        let mut log = Log::default();
+        log.append(0, batch(2), SimTime::ZERO); // epoch 0: offsets 0..2
+        log.append(2, batch(3), SimTime::ZERO); // epoch 2: offsets 2..5
+        log.assign_epoch(4, 5); // a new leader in epoch 4 at LEO 5
+        assert_eq!(log.end_offset_for_epoch(0), Some((0, 2)));
+        assert_eq!(log.end_offset_for_epoch(1), Some((0, 2)), "largest epoch ≤ 1 is 0");
+        assert_eq!(log.end_offset_for_epoch(3), Some((2, 5)));
+        assert_eq!(log.end_offset_for_epoch(9), Some((4, 5)));
+        let removed = log.truncate_to(2);
+        assert_eq!(removed.len(), 1);
+        assert_eq!(log.end_offset_for_epoch(9), Some((0, 2)), "truncation forgets later epochs");
+    }
+
+    #[test]
+    fn a_power_loss_keeps_only_written_back_batches() {
+        let mut log = Log::default();
+        log.append(0, batch(1), SimTime::from_ms(0));
+        log.append(0, batch(1), SimTime::from_ms(900));
+        let lost = log.lose_unwritten(SimTime::from_ms(1000), SimDuration::from_ms(500), None);
+        assert_eq!(lost.len(), 1);
+        assert_eq!(log.log_end_offset(), 1);
+        // an fsync every 250 ms covers a batch appended before the last flush
+        let mut log = Log::default();
+        log.append(0, batch(1), SimTime::from_ms(740));
+        log.append(0, batch(1), SimTime::from_ms(760));
+        log.lose_unwritten(SimTime::from_ms(800), SimDuration::from_ms(30_000), Some(250));
+        assert_eq!(log.log_end_offset(), 1, "flushed at 750 ms: the first survives");
+    }
+
+    #[test]
+    fn trimming_keeps_offsets() {
         let mut log = Log::default();
         for _ in 0..3 {
-            log.append(batch(10));
+            log.append(0, batch(10), SimTime::ZERO);
         }
         log.trim_before(25);
         assert_eq!(log.log_start_offset(), 20);
-        assert_eq!(log.retained_batches(), 1);
-        assert_eq!(log.append(batch(1)), 30);
-        assert_eq!(log.read(0, 31, u64::MAX)[0].0, 20);
+        assert_eq!(log.append(0, batch(1), SimTime::ZERO), 30);
+        assert_eq!(log.batch_at(22).map(|b| b.base_offset), Some(20));
+        assert!(log.batch_at(5).is_none());
     }
 }

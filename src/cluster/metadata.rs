@@ -1,11 +1,12 @@
-//! Cluster metadata: topics, their partitions and each partition's leader.
+//! Static cluster facts every node knows from the start: topics, partitions and their replicas.
 //!
-//! Partitions are numbered globally (topic by topic) inside the simulation; `TopicMeta::first`
-//! maps a topic's partition `p` to the global index `first + p`. Leaders are placed as Kafka's
-//! rack-unaware assignment does with a start index of 0: partition `p` of every topic is led by
-//! broker `p mod brokers` (`AdminUtils.assignReplicasToBrokers`; the random start index is fixed
-//! so placement does not depend on the seed).
+//! Partitions are numbered globally (topic by topic); `TopicMeta::first` maps a topic's partition
+//! `p` to the global index `first + p`. Who *leads* a partition changes over time and is not
+//! here: the controller publishes it (`PartitionState`), brokers cache it, and clients learn it
+//! through metadata requests.
 
+use super::placement::assign_replicas;
+use crate::protocol::PartitionState;
 use crate::scenario::Scenario;
 use crate::sim::NodeId;
 
@@ -18,27 +19,28 @@ pub struct TopicMeta {
     pub first: u32,
     pub replication_factor: u32,
     pub min_insync_replicas: u32,
+    pub unclean_leader_election_enable: bool,
     /// Consumer groups subscribed to the topic (indices into the scenario's groups).
     pub groups: Vec<u32>,
 }
 
-/// What every client and broker knows about the cluster.
+/// What every node knows about the cluster's layout.
 #[derive(Clone, Debug)]
 pub struct Metadata {
     pub topics: Vec<TopicMeta>,
     /// Global partition → its topic.
     pub partition_topic: Vec<u32>,
-    /// Global partition → the broker leading it.
-    pub leaders: Vec<NodeId>,
+    /// Global partition → its replicas, preferred leader first.
+    pub replicas: Vec<Vec<u32>>,
     pub brokers: u32,
 }
 
 impl Metadata {
-    /// Metadata for a validated scenario; brokers are nodes `0..brokers`.
+    /// Metadata for a validated scenario.
     pub fn new(s: &Scenario) -> Metadata {
         let mut topics = Vec::new();
         let mut partition_topic = Vec::new();
-        let mut leaders = Vec::new();
+        let mut replicas = Vec::new();
         for (t, topic) in s.topics.iter().enumerate() {
             let groups = s
                 .consumer_groups
@@ -53,19 +55,15 @@ impl Metadata {
                 first: partition_topic.len() as u32,
                 replication_factor: topic.replication_factor,
                 min_insync_replicas: topic.min_insync_replicas,
+                unclean_leader_election_enable: topic.unclean_leader_election_enable,
                 groups,
             });
-            for p in 0..topic.partitions {
+            for r in assign_replicas(topic.partitions, topic.replication_factor, s.cluster.brokers) {
                 partition_topic.push(t as u32);
-                leaders.push(NodeId(p % s.cluster.brokers));
+                replicas.push(r);
             }
         }
-        Metadata {
-            topics,
-            partition_topic,
-            leaders,
-            brokers: s.cluster.brokers,
-        }
+        Metadata { topics, partition_topic, replicas, brokers: s.cluster.brokers }
     }
 
     pub fn topic_index(&self, name: &str) -> Option<usize> {
@@ -73,12 +71,52 @@ impl Metadata {
     }
 
     pub fn partition_count(&self) -> usize {
-        self.leaders.len()
+        self.replicas.len()
+    }
+
+    pub fn topic_of(&self, global: u32) -> &TopicMeta {
+        &self.topics[self.partition_topic[global as usize] as usize]
     }
 
     /// `orders-3` for a global partition index.
     pub fn partition_name(&self, global: u32) -> String {
-        let t = &self.topics[self.partition_topic[global as usize] as usize];
+        let t = self.topic_of(global);
         format!("{}-{}", t.name, global - t.first)
+    }
+
+    /// The global index of a topic's partition, if it exists.
+    pub fn global_partition(&self, topic: &str, partition: u32) -> Option<u32> {
+        let t = &self.topics[self.topic_index(topic)?];
+        (partition < t.partitions).then_some(t.first + partition)
+    }
+
+    /// `min(min.insync.replicas, replication factor)` (`Partition.effectiveMinIsr`).
+    pub fn effective_min_isr(&self, global: u32) -> usize {
+        let t = self.topic_of(global);
+        t.min_insync_replicas.min(t.replication_factor) as usize
+    }
+
+    /// The state every partition starts in: led by its preferred replica in epoch 0, every
+    /// replica in sync.
+    pub fn initial_state(&self, global: u32) -> PartitionState {
+        let replicas = self.replicas[global as usize].clone();
+        PartitionState {
+            partition: global,
+            leader: replicas.first().copied(),
+            isr: replicas.clone(),
+            replicas,
+            leader_epoch: 0,
+            partition_epoch: 0,
+        }
+    }
+
+    /// The engine's node id of broker `b` (brokers are the first nodes).
+    pub fn broker_node(b: u32) -> NodeId {
+        NodeId(b)
+    }
+
+    /// The controller's node id (right after the brokers).
+    pub fn controller_node(&self) -> NodeId {
+        NodeId(self.brokers)
     }
 }

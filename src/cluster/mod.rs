@@ -1,13 +1,14 @@
-//! The cluster: brokers, their partition logs, and the metadata clients use to find leaders.
-//!
-//! Today each partition has one leader that serves produce and fetch requests alone; followers,
-//! the ISR, the high-watermark rule, leader epochs and the controller come with the replication
-//! model (kafka-reference §3). Until then the high watermark equals the leader's log end offset.
+//! The cluster: brokers with their replica logs, the controller, placement and metadata
+//! (kafka-reference §3).
 
 mod broker;
+mod controller;
 mod log;
 mod metadata;
+mod placement;
 
-pub use broker::Broker;
+pub use broker::{Broker, BrokerStats, Replica};
+pub use controller::{ClusterEvent, Controller, Election};
 pub use log::{Log, LogBatch};
 pub use metadata::{Metadata, TopicMeta};
+pub use placement::assign_replicas;

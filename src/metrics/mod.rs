@@ -4,6 +4,8 @@
 //! duration, not with its record count. Latencies go into HdrHistograms (3 significant digits,
 //! microseconds): one for the whole run and one per interval for the over-time charts.
 
+use std::collections::BTreeMap;
+
 use hdrhistogram::Histogram;
 
 use crate::sim::SimTime;
@@ -112,6 +114,8 @@ pub struct Recorder {
     pub produce_latency: LatencyRecorder,
     pub e2e_latency: LatencyRecorder,
     pub totals: Totals,
+    /// Records affected by each produce error, by Kafka's error name.
+    pub errors: BTreeMap<&'static str, u64>,
 }
 
 /// Whole-run counters.
@@ -124,6 +128,8 @@ pub struct Totals {
     pub produce_requests: u64,
     pub batches: u64,
     pub batched_records: u64,
+    /// Batches sent again after an error.
+    pub retries: u64,
     pub lag_max_records: u64,
 }
 
@@ -137,6 +143,7 @@ impl Recorder {
             produce_latency: LatencyRecorder::new(),
             e2e_latency: LatencyRecorder::new(),
             totals: Totals::default(),
+            errors: BTreeMap::new(),
         }
     }
 
@@ -180,6 +187,11 @@ impl Recorder {
         self.totals.consumed += n;
     }
 
+    /// A batch is sent again.
+    pub fn retry(&mut self) {
+        self.totals.retries += 1;
+    }
+
     pub fn produce_request(&mut self, t: SimTime, batches: u64, records: u64) {
         let i = self.index(t);
         self.intervals[i].produce_requests += 1;
@@ -206,6 +218,11 @@ impl Recorder {
             rec.interval_index = i;
         }
         rec.interval.saturating_record(latency_ns / 1_000);
+    }
+
+    /// `records` met produce error `name` (each attempt counts).
+    pub fn error(&mut self, name: &'static str, records: u64) {
+        *self.errors.entry(name).or_default() += records;
     }
 
     /// Stores the lag gauge for the interval ending at `t`.

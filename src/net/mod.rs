@@ -5,7 +5,10 @@
 //! own random stream, and links are FIFO: a message never overtakes an earlier one on the same
 //! directed link, as on one TCP connection.
 //!
-//! Simplified: no bandwidth, loss or cuts yet (they come with network faults); routing is direct.
+//! Faults change links: a cut link drops what is sent on it (in one or both directions), a slow
+//! link adds latency, a lossy link drops a fraction of messages (drawn from the link's own drop
+//! stream). Dropped messages vanish silently, as on a broken connection: senders notice by
+//! timing out. Simplified: no bandwidth limit; routing is direct (no multi-hop paths).
 
 use petgraph::graph::{EdgeIndex, NodeIndex, UnGraph};
 
@@ -28,6 +31,13 @@ pub struct Network {
     last_delivery: Vec<SimTime>,
     /// Jitter streams per directed link (only for links with jitter), keyed by the link's names.
     jitter: Vec<Option<RandomStream>>,
+    /// Fault state per directed link.
+    cut: Vec<bool>,
+    extra_us: Vec<u64>,
+    drop_fraction: Vec<f64>,
+    drop_rng: Vec<Option<RandomStream>>,
+    names: Vec<String>,
+    seed: u64,
     n: usize,
 }
 
@@ -73,8 +83,65 @@ impl Network {
             edge,
             last_delivery: vec![SimTime::ZERO; n * n],
             jitter,
+            cut: vec![false; n * n],
+            extra_us: vec![0; n * n],
+            drop_fraction: vec![0.0; n * n],
+            drop_rng: (0..n * n).map(|_| None).collect(),
+            names: names.to_vec(),
+            seed,
             n,
         }
+    }
+
+    pub fn nodes(&self) -> usize {
+        self.n
+    }
+
+    /// Cuts (or restores) the directed link `from → to`.
+    pub fn set_cut(&mut self, from: usize, to: usize, cut: bool) {
+        self.cut[from * self.n + to] = cut;
+    }
+
+    /// Whether `from → to` is cut.
+    pub fn is_cut(&self, from: usize, to: usize) -> bool {
+        self.cut[from * self.n + to]
+    }
+
+    /// Adds latency to the directed link `from → to`.
+    pub fn set_extra_latency(&mut self, from: usize, to: usize, extra_us: u64) {
+        self.extra_us[from * self.n + to] = extra_us;
+    }
+
+    /// Drops this fraction of messages on `from → to`.
+    pub fn set_drop_fraction(&mut self, from: usize, to: usize, fraction: f64) {
+        let i = from * self.n + to;
+        self.drop_fraction[i] = fraction;
+        if fraction > 0.0 && self.drop_rng[i].is_none() {
+            self.drop_rng[i] = Some(RandomStream::new(self.seed, &format!("drop/{}/{}", self.names[from], self.names[to])));
+        }
+    }
+
+    /// Restores every link.
+    pub fn heal(&mut self) {
+        self.cut.iter_mut().for_each(|c| *c = false);
+        self.extra_us.iter_mut().for_each(|e| *e = 0);
+        self.drop_fraction.iter_mut().for_each(|d| *d = 0.0);
+    }
+
+    /// When a message sent now from `from` reaches `to`, or `None` if the link drops it.
+    pub fn route(&mut self, from: usize, to: usize, now: SimTime) -> Option<SimTime> {
+        let i = from * self.n + to;
+        if self.cut[i] {
+            return None;
+        }
+        if self.drop_fraction[i] > 0.0 {
+            let p = self.drop_fraction[i];
+            if self.drop_rng[i].as_mut().is_some_and(|r| r.bernoulli(p)) {
+                return None;
+            }
+        }
+        let at = self.delivery_time(from, to, now + SimDuration::from_us(self.extra_us[i]));
+        Some(at)
     }
 
     /// The link between two nodes.
@@ -104,15 +171,9 @@ mod tests {
     fn cluster(jitter_us: u64) -> Cluster {
         Cluster {
             brokers: 2,
-            network: Link {
-                latency_us: 100,
-                jitter_us,
-            },
-            links: vec![LinkOverride {
-                between: ("a".into(), "c".into()),
-                latency_us: 7,
-                jitter_us: 0,
-            }],
+            network: Link { latency_us: 100, jitter_us },
+            links: vec![LinkOverride { between: ("a".into(), "c".into()), latency_us: 7, jitter_us: 0 }],
+            ..Default::default()
         }
     }
 
@@ -123,6 +184,17 @@ mod tests {
         assert_eq!(net.link(0, 2).latency_us, 7);
         assert_eq!(net.link(2, 0).latency_us, 7);
         assert_eq!(net.link(0, 1).latency_us, 100);
+    }
+
+    #[test]
+    fn cut_links_drop_and_healed_links_deliver() {
+        let names: Vec<String> = ["a", "b"].iter().map(|s| s.to_string()).collect();
+        let mut net = Network::new(&names, &cluster(0), 1);
+        net.set_cut(0, 1, true);
+        assert_eq!(net.route(0, 1, SimTime::ZERO), None);
+        assert!(net.route(1, 0, SimTime::ZERO).is_some(), "a one-way cut");
+        net.heal();
+        assert_eq!(net.route(0, 1, SimTime::ZERO), Some(SimTime(100_000)));
     }
 
     #[test]

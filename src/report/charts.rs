@@ -1,12 +1,49 @@
 //! The charts a run draws, built from the sampled series (never from individual records), so
 //! drawing costs the same for a thousand records or a billion.
 
-use crate::metrics::Recorder;
-use crate::render::{LineChart, Series, SeriesStyle};
+use crate::cluster::{ClusterEvent, Election};
+use crate::render::{Band, LineChart, Marker, MarkerKind, Series, SeriesStyle};
 use crate::scenario::{Chart, Scenario};
+use crate::sim::Finished;
+
+/// Faults and elections as vertical markers, offline intervals as bands.
+fn markers(run: &Finished) -> (Vec<Marker>, Vec<Band>) {
+    let mut markers: Vec<Marker> = run
+        .faults
+        .iter()
+        .filter(|f| f.fired)
+        .map(|f| Marker { at_s: f.at.as_secs_f64(), label: f.fault.clone(), kind: MarkerKind::Fault })
+        .collect();
+    for e in &run.cluster_events {
+        if let ClusterEvent::Leader { at, partition, to, epoch, election, .. } = e
+            && *election != Election::Offline
+        {
+            let who = to.map_or("none".to_string(), |b| format!("broker-{b}"));
+            markers.push(Marker {
+                at_s: at.as_secs_f64(),
+                label: format!("{} → {who} (epoch {epoch})", run.metadata.partition_name(*partition)),
+                kind: MarkerKind::Leader,
+            });
+        }
+    }
+    let bands = run
+        .offline
+        .iter()
+        .map(|(p, from, to)| Band {
+            from_s: from.as_secs_f64(),
+            to_s: to.as_secs_f64(),
+            label: format!("{} offline", run.metadata.partition_name(*p)),
+            kind: MarkerKind::Fault,
+        })
+        .collect();
+    (markers, bands)
+}
 
 /// The line chart for `chart`, from a finished run's metrics.
-pub fn chart_for(chart: &Chart, s: &Scenario, r: &Recorder) -> LineChart {
+pub fn chart_for(chart: &Chart, run: &Finished) -> LineChart {
+    let s = &run.scenario;
+    let r = &run.recorder;
+    let (markers, bands) = markers(run);
     let secs = r.interval_ns() as f64 / 1e9;
     let x = |i: usize| (i + 1) as f64 * secs;
     let subtitle = Some(subtitle(s));
@@ -33,8 +70,8 @@ pub fn chart_for(chart: &Chart, s: &Scenario, r: &Recorder) -> LineChart {
                 x_label: "simulated time (s)".into(),
                 y_label: "records per second".into(),
                 series,
-                markers: Vec::new(),
-                bands: Vec::new(),
+                markers: markers.clone(),
+                bands: bands.clone(),
                 y_min_zero: true,
             }
         }
@@ -85,8 +122,8 @@ pub fn chart_for(chart: &Chart, s: &Scenario, r: &Recorder) -> LineChart {
                 x_label: "simulated time (s)".into(),
                 y_label: "latency (ms)".into(),
                 series,
-                markers: Vec::new(),
-                bands: Vec::new(),
+                markers: markers.clone(),
+                bands: bands.clone(),
                 y_min_zero: true,
             }
         }

@@ -2,7 +2,9 @@
 
 use std::fmt::Write;
 
+use crate::cluster::ClusterEvent;
 use crate::metrics::Recorder;
+use crate::sim::Finished;
 
 /// The CSV's columns, in order.
 pub const COLUMNS: &str = "time_s,produced_per_sec,acked_per_sec,failed_per_sec,consumed_per_sec,produce_requests_per_sec,consumer_lag_records,produce_latency_p50_ms,produce_latency_p99_ms,produce_latency_max_ms,e2e_latency_p50_ms,e2e_latency_p99_ms,e2e_latency_max_ms";
@@ -33,6 +35,50 @@ pub fn metrics_csv(r: &Recorder) -> String {
             ms(iv.e2e_latency_us.p99),
             ms(iv.e2e_latency_us.max),
         );
+    }
+    out
+}
+
+/// `events.csv`: faults, elections, ISR changes, fencing and truncations, in time order.
+pub fn events_csv(run: &Finished) -> String {
+    let m = &run.metadata;
+    let mut rows: Vec<(u64, String)> = Vec::new();
+    for f in &run.faults {
+        let what = if f.fired { "fault" } else { "fault_not_fired" };
+        rows.push((f.at.0, format!("{what},,\"{}\",\"{}\"", f.fault, f.touched.replace('"', "'"))));
+    }
+    for e in &run.cluster_events {
+        let (at, row) = match e {
+            ClusterEvent::Leader { at, partition, from, to, epoch, election } => {
+                let b = |x: &Option<u32>| x.map_or("none".to_string(), |b| format!("broker-{b}"));
+                (at, format!("election,{},{election:?} epoch {epoch},{} -> {}", m.partition_name(*partition), b(from), b(to)))
+            }
+            ClusterEvent::Isr { at, partition, from, to } => {
+                let kind = if to.len() < from.len() { "isr_shrink" } else { "isr_expand" };
+                (at, format!("{kind},{},{from:?} -> {to:?},", m.partition_name(*partition)).replace(", ", " "))
+            }
+            ClusterEvent::Fenced { at, broker } => (at, format!("fenced,,broker-{broker},")),
+            ClusterEvent::Unfenced { at, broker } => (at, format!("unfenced,,broker-{broker},")),
+        };
+        rows.push((at.0, row));
+    }
+    for t in &run.truncations {
+        rows.push((
+            t.at.0,
+            format!(
+                "truncation,{},broker-{} to offset {},{} records removed ({})",
+                m.partition_name(t.partition),
+                t.broker,
+                t.to_offset,
+                t.records_removed,
+                t.reason
+            ),
+        ));
+    }
+    rows.sort_by_key(|(t, _)| *t); // stable: same-instant rows keep their order
+    let mut out = String::from("time_s,event,partition,what,detail\n");
+    for (t, row) in rows {
+        let _ = writeln!(out, "{}.{:06},{row}", t / 1_000_000_000, (t / 1_000) % 1_000_000);
     }
     out
 }

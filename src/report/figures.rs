@@ -2,28 +2,22 @@
 
 use std::collections::BTreeMap;
 
-use crate::metrics::{Percentiles, Recorder};
-use crate::scenario::Scenario;
-use crate::sim::PartitionView;
+use crate::cluster::{ClusterEvent, Election};
+use crate::metrics::Percentiles;
+use crate::sim::Finished;
 
 /// Every figure listed in [`crate::scenario::FIGURES`], computed from a finished run.
-pub fn figures(s: &Scenario, r: &Recorder, partitions: &[PartitionView]) -> BTreeMap<&'static str, f64> {
+pub fn figures(run: &Finished) -> BTreeMap<&'static str, f64> {
+    let r = &run.recorder;
     let t = &r.totals;
-    let secs = s.duration_ms as f64 / 1000.0;
+    let secs = run.scenario.duration_ms as f64 / 1000.0;
     let mut f = BTreeMap::new();
     f.insert("records_produced", t.produced as f64);
     f.insert("records_acked", t.acked as f64);
     f.insert("records_failed", t.failed as f64);
     f.insert("records_consumed", t.consumed as f64);
     f.insert("produce_requests", t.produce_requests as f64);
-    f.insert(
-        "records_per_batch_mean",
-        if t.batches == 0 {
-            0.0
-        } else {
-            t.batched_records as f64 / t.batches as f64
-        },
-    );
+    f.insert("records_per_batch_mean", if t.batches == 0 { 0.0 } else { t.batched_records as f64 / t.batches as f64 });
     f.insert("acked_per_sec", t.acked as f64 / secs);
     f.insert("consumed_per_sec", t.consumed as f64 / secs);
     f.insert("produce_requests_per_sec", t.produce_requests as f64 / secs);
@@ -41,17 +35,43 @@ pub fn figures(s: &Scenario, r: &Recorder, partitions: &[PartitionView]) -> BTre
     f.insert("e2e_latency_p999_ms", ms(e.p999));
     f.insert("e2e_latency_max_ms", ms(e.max));
     f.insert("consumer_lag_max_records", t.lag_max_records as f64);
-    f.insert(
-        "partition_records_max",
-        partitions.iter().map(|p| p.log_end_offset).max().unwrap_or(0) as f64,
-    );
-    f.insert(
-        "partition_records_min",
-        partitions.iter().map(|p| p.log_end_offset).min().unwrap_or(0) as f64,
-    );
+    let ends = run.partitions.iter().map(|p| p.log_end_offset);
+    f.insert("partition_records_max", ends.clone().max().unwrap_or(0) as f64);
+    f.insert("partition_records_min", ends.min().unwrap_or(0) as f64);
+    let v = &run.verdicts;
+    f.insert("lost_records", v.lost_records as f64);
+    f.insert("unavailable_records", v.unavailable_records as f64);
+    f.insert("duplicate_records", v.duplicate_records as f64);
+    f.insert("diverged_offsets", v.diverged_offsets as f64);
+    f.insert("truncated_records", run.truncations.iter().map(|t| t.records_removed).sum::<u64>() as f64);
+    f.insert("offline_partition_seconds", run.offline.iter().map(|(_, from, to)| to.since(*from).as_nanos() as f64 / 1e9).sum());
+    let mut elections = 0;
+    let mut unclean = 0;
+    let mut shrinks = 0;
+    let mut expansions = 0;
+    for e in &run.cluster_events {
+        match e {
+            ClusterEvent::Leader { election, .. } => {
+                elections += 1;
+                unclean += u64::from(*election == Election::Unclean);
+            }
+            ClusterEvent::Isr { from, to, .. } => {
+                shrinks += u64::from(to.len() < from.len());
+                expansions += u64::from(to.len() > from.len());
+            }
+            _ => {}
+        }
+    }
+    f.insert("leader_elections", elections as f64);
+    f.insert("unclean_elections", unclean as f64);
+    f.insert("isr_shrinks", shrinks as f64);
+    f.insert("isr_expansions", expansions as f64);
+    f.insert("produce_errors", r.errors.values().sum::<u64>() as f64);
+    f.insert("not_enough_replicas_errors", r.errors.get("NOT_ENOUGH_REPLICAS").copied().unwrap_or(0) as f64);
+    f.insert("producer_retries", t.retries as f64);
     // Rounded so that a figure prints the same everywhere it appears.
     for v in f.values_mut() {
-        *v = (*v * 1000.0).round() / 1000.0;
+        *v = (*v * 1000.0).round() / 1000.0 + 0.0; // + 0.0 turns -0.0 into 0.0
     }
     f
 }
@@ -68,8 +88,8 @@ mod tests {
             &[],
         )
         .unwrap();
-        let r = crate::metrics::Recorder::new(100, 100);
-        let f = super::figures(&s, &r, &[]);
+        let run = crate::sim::Simulation::new(&s).finish();
+        let f = super::figures(&run);
         let computed: Vec<&str> = f.keys().copied().collect();
         let mut documented: Vec<&str> = FIGURES.iter().map(|(n, _)| *n).collect();
         documented.sort();

@@ -8,9 +8,8 @@ mod summary;
 
 use std::collections::BTreeMap;
 
-use crate::metrics::Recorder;
 use crate::scenario::{Bound, Chart, Scenario};
-use crate::sim::{GroupView, PartitionView, Simulation, TraceLevel};
+use crate::sim::{FaultRecord, Finished, GroupView, PartitionView, Simulation, TraceLevel};
 
 pub use charts::chart_for;
 pub use figures::figures;
@@ -53,6 +52,8 @@ pub struct Report {
     pub summary: String,
     pub trace: String,
     pub metrics_csv: String,
+    /// Faults, elections, ISR changes and truncations, one per row.
+    pub events_csv: String,
     pub figures: BTreeMap<&'static str, f64>,
     pub verdicts: Vec<Verdict>,
     /// `(file name, PNG bytes)`
@@ -61,6 +62,7 @@ pub struct Report {
     pub chart_data: Vec<(String, String)>,
     pub partitions: Vec<PartitionView>,
     pub groups: Vec<GroupView>,
+    pub faults: Vec<FaultRecord>,
     pub events: u64,
 }
 
@@ -76,6 +78,7 @@ impl Report {
             ("summary.md".to_string(), self.summary.clone().into_bytes()),
             ("trace.log".to_string(), self.trace.clone().into_bytes()),
             ("metrics.csv".to_string(), self.metrics_csv.clone().into_bytes()),
+            ("events.csv".to_string(), self.events_csv.clone().into_bytes()),
         ];
         out.extend(self.charts.iter().cloned());
         out
@@ -85,39 +88,18 @@ impl Report {
 /// Runs a validated scenario to its end and builds the report.
 pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<Report, crate::render::RenderError> {
     let sim = Simulation::with_trace(scenario, options.trace);
-    let (scenario, recorder, trace, partitions, groups, events) = sim.finish();
-    build(
-        scenario,
-        &recorder,
-        trace.text().to_string(),
-        partitions,
-        groups,
-        events,
-        options,
-    )
+    build(sim.finish(), options)
 }
 
-fn build(
-    scenario: Scenario,
-    recorder: &Recorder,
-    trace: String,
-    partitions: Vec<PartitionView>,
-    groups: Vec<GroupView>,
-    events: u64,
-    options: &RunOptions,
-) -> Result<Report, crate::render::RenderError> {
-    let figures = figures(&scenario, recorder, &partitions);
+fn build(f: Finished, options: &RunOptions) -> Result<Report, crate::render::RenderError> {
+    let figures = figures(&f);
+    let scenario = &f.scenario;
     let verdicts = scenario
         .expect
         .iter()
         .map(|(name, &bound)| {
             let actual = figures.get(name.as_str()).copied().unwrap_or(f64::NAN);
-            Verdict {
-                figure: name.clone(),
-                bound,
-                actual,
-                holds: bound.holds(actual),
-            }
+            Verdict { figure: name.clone(), bound, actual, holds: bound.holds(actual) }
         })
         .collect::<Vec<_>>();
     let selected: Vec<Chart> = match options.charts {
@@ -128,40 +110,28 @@ fn build(
     let mut charts = Vec::new();
     let mut chart_data = Vec::new();
     for chart in &selected {
-        let line_chart = chart_for(chart, &scenario, recorder);
-        chart_data.push((
-            chart.file_name().to_string(),
-            crate::render::series_as_text(&line_chart),
-        ));
-        charts.push((
-            chart.file_name().to_string(),
-            crate::render::render_line_chart_png(&line_chart)?,
-        ));
+        let line_chart = chart_for(chart, &f);
+        chart_data.push((chart.file_name().to_string(), crate::render::series_as_text(&line_chart)));
+        charts.push((chart.file_name().to_string(), crate::render::render_line_chart_png(&line_chart)?));
     }
-    let header = summary::header(&scenario);
-    let summary = summary::summary(
-        &scenario,
-        &header,
-        recorder,
-        &figures,
-        &verdicts,
-        &partitions,
-        &groups,
-        events,
-    );
-    let metrics_csv = csv::metrics_csv(recorder);
+    let header = summary::header(scenario);
+    let summary = summary::summary(&f, &header, &figures, &verdicts);
+    let metrics_csv = csv::metrics_csv(&f.recorder);
+    let events_csv = csv::events_csv(&f);
     Ok(Report {
-        scenario,
+        scenario: f.scenario.clone(),
         header,
         summary,
-        trace,
+        trace: f.trace.text().to_string(),
         metrics_csv,
+        events_csv,
         figures,
         verdicts,
         charts,
         chart_data,
-        partitions,
-        groups,
-        events,
+        partitions: f.partitions,
+        groups: f.groups,
+        faults: f.faults,
+        events: f.events,
     })
 }

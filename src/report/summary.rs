@@ -5,9 +5,10 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use super::Verdict;
-use crate::metrics::{Percentiles, Recorder};
-use crate::scenario::{Arrival, Key, Scenario};
-use crate::sim::{GroupView, PartitionView};
+use crate::cluster::ClusterEvent;
+use crate::metrics::Percentiles;
+use crate::scenario::{Arrival, Key, Scenario, Truncation};
+use crate::sim::Finished;
 
 /// The header `run` prints first: version, scenario, seed, and the derived settings.
 pub fn header(s: &Scenario) -> String {
@@ -26,6 +27,9 @@ pub fn header(s: &Scenario) -> String {
         "duration {} ms · {} brokers · network latency {} µs + jitter 0..={} µs · metrics every {} ms",
         s.duration_ms, s.cluster.brokers, net.latency_us, net.jitter_us, s.sample_interval_ms
     );
+    for f in &s.faults {
+        let _ = writeln!(h, "fault at {} ms: {:?}", f.at_ms, f.fault);
+    }
     for l in &s.cluster.links {
         let _ = writeln!(
             h,
@@ -33,11 +37,36 @@ pub fn header(s: &Scenario) -> String {
             l.between.0, l.between.1, l.latency_us, l.jitter_us
         );
     }
+    let r = &s.cluster.replication;
+    let k = &s.cluster.controller;
+    let _ = writeln!(
+        h,
+        "replication: truncation={} replica_lag_time_max_ms={} replica_fetch_wait_max_ms={} hw_checkpoint_ms={} page_cache_writeback_ms={} log_flush_interval_ms={} hw_waits_for_min_isr={}",
+        match r.truncation {
+            Truncation::LeaderEpoch => "leader-epoch (KIP-101/279)",
+            Truncation::HighWatermark => "high-watermark (pre-0.11)",
+        },
+        r.replica_lag_time_max_ms,
+        r.replica_fetch_wait_max_ms,
+        r.replica_high_watermark_checkpoint_interval_ms,
+        r.page_cache_writeback_ms,
+        r.log_flush_interval_ms.map_or("none".to_string(), |v| v.to_string()),
+        r.high_watermark_waits_for_min_isr
+    );
+    let _ = writeln!(
+        h,
+        "controller: heartbeat_ms={} session_timeout_ms={} auto_leader_rebalance={} imbalance_check_ms={} restart_fences_broker={}",
+        k.broker_heartbeat_interval_ms,
+        k.broker_session_timeout_ms,
+        k.auto_leader_rebalance_enable,
+        k.leader_imbalance_check_interval_ms,
+        k.restart_fences_broker
+    );
     for t in &s.topics {
         let _ = writeln!(
             h,
-            "topic {}: partitions={} replication_factor={} min_insync_replicas={} (replication is not modelled yet: the leader alone holds the log)",
-            t.name, t.partitions, t.replication_factor, t.min_insync_replicas
+            "topic {}: partitions={} replication_factor={} min_insync_replicas={} unclean_leader_election_enable={}",
+            t.name, t.partitions, t.replication_factor, t.min_insync_replicas, t.unclean_leader_election_enable
         );
     }
     for p in &s.producers {
@@ -54,15 +83,19 @@ pub fn header(s: &Scenario) -> String {
         let stop = p.stop_ms.map_or(String::new(), |ms| format!(" stop_ms={ms}"));
         let _ = writeln!(
             h,
-            "producer {} → {}: arrival={arrival} key={key} value_bytes={} acks={} linger_ms={} batch_size={} max_in_flight_requests_per_connection={} max_request_size={} start_ms={}{stop}",
+            "producer {} → {}: arrival={arrival} key={key} value_bytes={} acks={} idempotent={} linger_ms={} batch_size={} max_in_flight_requests_per_connection={} max_request_size={} retries={} request_timeout_ms={} delivery_timeout_ms={} start_ms={}{stop}",
             p.name,
             p.topic,
             p.value_bytes,
             p.acks.kafka_name(),
+            crate::client::idempotent(p),
             p.linger_ms,
             p.batch_size,
             p.max_in_flight_requests_per_connection,
             p.max_request_size,
+            p.retries,
+            p.request_timeout_ms,
+            p.delivery_timeout_ms,
             p.start_ms
         );
     }
@@ -99,71 +132,157 @@ fn latency_row(name: &str, p: &Percentiles) -> String {
 }
 
 /// The whole `summary.md`.
-#[allow(clippy::too_many_arguments)]
-pub fn summary(
-    s: &Scenario,
-    header: &str,
-    r: &Recorder,
-    figures: &BTreeMap<&'static str, f64>,
-    verdicts: &[Verdict],
-    partitions: &[PartitionView],
-    groups: &[GroupView],
-    events: u64,
-) -> String {
+pub fn summary(run: &Finished, header: &str, figures: &BTreeMap<&'static str, f64>, verdicts: &[Verdict]) -> String {
+    let s = &run.scenario;
+    let r = &run.recorder;
+    let m = &run.metadata;
     let mut out = String::new();
     let _ = writeln!(out, "# {}\n", s.name);
     let _ = writeln!(out, "{}\n", s.description.trim());
     let _ = writeln!(out, "## Settings\n\n```text\n{header}```\n");
     let t = &r.totals;
     let _ = writeln!(out, "## Records\n");
+    let _ = writeln!(out, "| produced | acknowledged | failed | consumed | produce requests | records per batch | retries |");
+    let _ = writeln!(out, "|---:|---:|---:|---:|---:|---:|---:|");
     let _ = writeln!(
         out,
-        "| produced | acknowledged | failed | consumed | produce requests | records per batch |"
+        "| {} | {} | {} | {} | {} | {:.3} | {} |\n",
+        t.produced, t.acked, t.failed, t.consumed, t.produce_requests, figures["records_per_batch_mean"], t.retries
     );
-    let _ = writeln!(out, "|---:|---:|---:|---:|---:|---:|");
+    let v = &run.verdicts;
+    let _ = writeln!(out, "## What happened to acknowledged records\n");
+    let _ = writeln!(out, "| lost writes | unavailable | duplicates | diverged offsets | truncated from replicas |");
+    let _ = writeln!(out, "|---:|---:|---:|---:|---:|");
     let _ = writeln!(
         out,
-        "| {} | {} | {} | {} | {} | {:.3} |\n",
-        t.produced, t.acked, t.failed, t.consumed, t.produce_requests, figures["records_per_batch_mean"]
+        "| {} | {} | {} | {} | {} |\n",
+        v.lost_records, v.unavailable_records, v.duplicate_records, v.diverged_offsets, figures["truncated_records"]
     );
+    for (p, a) in &v.lost_examples {
+        let _ = writeln!(
+            out,
+            "- lost: {} records of {} at offset {}, acknowledged at {} s by broker-{} (epoch {}, acks={})",
+            a.records,
+            m.partition_name(*p),
+            a.offset,
+            a.acked_at,
+            a.leader,
+            a.leader_epoch,
+            a.acks
+        );
+    }
+    for tr in &run.truncations {
+        let _ = writeln!(
+            out,
+            "- truncated: {} on broker-{} to offset {} at {} s, {} records removed ({})",
+            m.partition_name(tr.partition),
+            tr.broker,
+            tr.to_offset,
+            tr.at,
+            tr.records_removed,
+            tr.reason
+        );
+    }
+    if !v.lost_examples.is_empty() || !run.truncations.is_empty() {
+        out.push('\n');
+    }
+    if !r.errors.is_empty() {
+        let _ = writeln!(out, "## Produce errors (records, each attempt counts)\n");
+        let _ = writeln!(out, "| error | records |");
+        let _ = writeln!(out, "|---|---:|");
+        for (e, n) in &r.errors {
+            let _ = writeln!(out, "| {e} | {n} |");
+        }
+        out.push('\n');
+    }
+    if !run.faults.is_empty() {
+        let _ = writeln!(out, "## Faults\n");
+        let _ = writeln!(out, "| at (s) | fault | fired | what it touched | messages dropped |");
+        let _ = writeln!(out, "|---:|---|---|---|---:|");
+        for f in &run.faults {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} |",
+                f.at,
+                f.fault,
+                if f.fired { "yes" } else { "no" },
+                f.touched,
+                f.messages_dropped
+            );
+        }
+        out.push('\n');
+    }
+    let changes: Vec<String> = run
+        .cluster_events
+        .iter()
+        .filter_map(|e| match e {
+            ClusterEvent::Leader { at, partition, from, to, epoch, election } => Some(format!(
+                "- {at} s {}: {election:?} election, leader {} → {} (epoch {epoch})",
+                m.partition_name(*partition),
+                from.map_or("none".into(), |b| format!("broker-{b}")),
+                to.map_or("none (offline)".into(), |b| format!("broker-{b}"))
+            )),
+            ClusterEvent::Isr { at, partition, from, to } => {
+                Some(format!("- {at} s {}: ISR {from:?} → {to:?}", m.partition_name(*partition)))
+            }
+            ClusterEvent::Fenced { at, broker } => Some(format!("- {at} s broker-{broker} fenced by the controller")),
+            ClusterEvent::Unfenced { at, broker } => Some(format!("- {at} s broker-{broker} registered (unfenced)")),
+        })
+        .collect();
+    if !changes.is_empty() {
+        let _ = writeln!(out, "## Cluster changes\n");
+        for c in changes.iter().take(60) {
+            let _ = writeln!(out, "{c}");
+        }
+        if changes.len() > 60 {
+            let _ = writeln!(out, "- … {} more in events.csv", changes.len() - 60);
+        }
+        out.push('\n');
+    }
+    if !run.offline.is_empty() {
+        let _ = writeln!(out, "## Offline partitions\n");
+        for (p, from, to) in &run.offline {
+            let _ = writeln!(out, "- {} without a leader from {from} s to {to} s", m.partition_name(*p));
+        }
+        out.push('\n');
+    }
     let _ = writeln!(out, "## Latency (ms, from each record's intended send time)\n");
     let _ = writeln!(out, "| | records | p50 | p90 | p99 | p99.9 | max |");
     let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|");
-    out.push_str(&latency_row(
-        "produce (to acknowledgement)",
-        &Percentiles::of(&r.produce_latency.total),
-    ));
-    out.push_str(&latency_row(
-        "end-to-end (to processed)",
-        &Percentiles::of(&r.e2e_latency.total),
-    ));
+    out.push_str(&latency_row("produce (to acknowledgement)", &Percentiles::of(&r.produce_latency.total)));
+    out.push_str(&latency_row("end-to-end (to processed)", &Percentiles::of(&r.e2e_latency.total)));
     out.push('\n');
     let _ = writeln!(out, "## Partitions at the end\n");
-    let _ = writeln!(out, "| partition | leader | log start | high watermark | log end |");
-    let _ = writeln!(out, "|---|---|---:|---:|---:|");
-    for p in partitions {
+    let _ = writeln!(out, "| partition | leader | epoch | ISR | log start | high watermark | log end | replicas (LEO/HW) |");
+    let _ = writeln!(out, "|---|---|---:|---|---:|---:|---:|---|");
+    for p in &run.partitions {
+        let replicas: Vec<String> = p
+            .replica_offsets
+            .iter()
+            .map(|(b, alive, leo, hw)| format!("{b}{}:{leo}/{hw}", if *alive { "" } else { "(down)" }))
+            .collect();
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} |",
-            p.name, p.leader, p.log_start_offset, p.high_watermark, p.log_end_offset
+            "| {} | {} | {} | {:?} | {} | {} | {} | {} |",
+            p.name,
+            p.leader,
+            p.leader_epoch,
+            p.isr,
+            p.log_start_offset,
+            p.high_watermark,
+            p.log_end_offset,
+            replicas.join(" ")
         );
     }
     out.push('\n');
-    if !groups.is_empty() {
+    if !run.groups.is_empty() {
         let _ = writeln!(out, "## Consumer groups at the end\n");
         let _ = writeln!(out, "| group | member | partitions (position) | records consumed |");
         let _ = writeln!(out, "|---|---|---|---:|");
-        for g in groups {
+        for g in &run.groups {
             for m in &g.members {
                 let parts: Vec<String> = m.positions.iter().map(|(p, pos)| format!("{p} ({pos})")).collect();
-                let _ = writeln!(
-                    out,
-                    "| {} | {} | {} | {} |",
-                    g.name,
-                    m.name,
-                    parts.join(", "),
-                    m.records_consumed
-                );
+                let _ = writeln!(out, "| {} | {} | {} | {} |", g.name, m.name, parts.join(", "), m.records_consumed);
             }
             let _ = writeln!(out, "| {} | *lag* | {} records | |", g.name, g.lag_records);
         }
@@ -183,16 +302,9 @@ pub fn summary(
         let _ = writeln!(out, "| figure | expected | actual | verdict |");
         let _ = writeln!(out, "|---|---|---:|---|");
         for v in verdicts {
-            let _ = writeln!(
-                out,
-                "| {} | {} | {:.3} | {} |",
-                v.figure,
-                v.bound,
-                v.actual,
-                if v.holds { "ok" } else { "FAILED" }
-            );
+            let _ = writeln!(out, "| {} | {} | {:.3} | {} |", v.figure, v.bound, v.actual, if v.holds { "ok" } else { "FAILED" });
         }
     }
-    let _ = writeln!(out, "\n{events} events simulated.");
+    let _ = writeln!(out, "\n{} events simulated.", run.events);
     out
 }

@@ -36,6 +36,9 @@ pub struct Scenario {
     /// Consumer groups; default none.
     #[serde(default)]
     pub consumer_groups: Vec<ConsumerGroup>,
+    /// Faults injected at given times; default none.
+    #[serde(default)]
+    pub faults: Vec<FaultAt>,
     /// Bounds on the run's figures, checked at the end (`run` exits 1 when one fails).
     /// Keys are figure names (see `kafkasim run --help` or the summary's Figures table).
     #[serde(default)]
@@ -66,10 +69,148 @@ pub struct Cluster {
     /// Latency and jitter of every link unless a `links` entry says otherwise.
     #[serde(default)]
     pub network: Link,
-    /// Per-link overrides between two named nodes (`broker-1`, a producer's or a group's member's
-    /// name such as `billing-0`). Both directions.
+    /// Per-link overrides between two named nodes (`broker-1`, `controller`, a producer's or a
+    /// group member's name such as `billing-0`). Both directions.
     #[serde(default)]
     pub links: Vec<LinkOverride>,
+    /// Broker replication settings (Kafka broker configs).
+    #[serde(default)]
+    pub replication: Replication,
+    /// The KRaft controller's settings.
+    #[serde(default)]
+    pub controller: ControllerSettings,
+}
+
+/// Broker settings for replication and durability (kafka-reference §1.3, §3).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Replication {
+    /// `replica.fetch.wait.max.ms`: a follower fetch waits at most this long for data. Default 500.
+    #[serde(default = "default_fetch_max_wait_ms")]
+    pub replica_fetch_wait_max_ms: u64,
+    /// `replica.fetch.min.bytes`. Default 1.
+    #[serde(default = "one")]
+    pub replica_fetch_min_bytes: u32,
+    /// `replica.fetch.max.bytes` per partition. Default 1048576.
+    #[serde(default = "default_max_request_size")]
+    pub replica_fetch_max_bytes: u32,
+    /// `replica.fetch.backoff.ms`: a follower waits this long after a failed fetch. Default 1000.
+    #[serde(default = "default_replica_fetch_backoff_ms")]
+    pub replica_fetch_backoff_ms: u64,
+    /// `replica.lag.time.max.ms`: a follower not caught up for this long leaves the ISR; checked
+    /// every half of it. Default 30000 (10000 before Kafka 2.5).
+    #[serde(default = "default_replica_lag_time_max_ms")]
+    pub replica_lag_time_max_ms: u64,
+    /// `replica.high.watermark.checkpoint.interval.ms`: how often the high watermark is written
+    /// to disk (a restarted broker starts from the last checkpoint). Default 5000.
+    #[serde(default = "default_hw_checkpoint_ms")]
+    pub replica_high_watermark_checkpoint_interval_ms: u64,
+    /// How a follower finds where its log diverges after a leader change. Default `LeaderEpoch`.
+    #[serde(default)]
+    pub truncation: Truncation,
+    /// `log.flush.interval.ms`: force an fsync this often. Default none (Kafka's default: never
+    /// forced; the OS writes the page cache back).
+    #[serde(default)]
+    pub log_flush_interval_ms: Option<u64>,
+    /// The operating system writes dirty pages back this long after they were written
+    /// (Linux `vm.dirty_expire_centisecs` = 30 s). A process crash keeps the page cache; a power
+    /// loss keeps only what was written back or flushed. Default 30000.
+    #[serde(default = "default_writeback_ms")]
+    pub page_cache_writeback_ms: u64,
+    /// Kafka ≥ 3.7 (KAFKA-15583): the leader does not advance the high watermark while the ISR is
+    /// below min.insync.replicas. Default true; false models earlier versions.
+    #[serde(default = "yes")]
+    pub high_watermark_waits_for_min_isr: bool,
+}
+
+fn default_replica_fetch_backoff_ms() -> u64 {
+    1000
+}
+fn default_replica_lag_time_max_ms() -> u64 {
+    30_000
+}
+fn default_hw_checkpoint_ms() -> u64 {
+    5000
+}
+fn default_writeback_ms() -> u64 {
+    30_000
+}
+fn yes() -> bool {
+    true
+}
+
+impl Default for Replication {
+    fn default() -> Self {
+        Replication {
+            replica_fetch_wait_max_ms: default_fetch_max_wait_ms(),
+            replica_fetch_min_bytes: 1,
+            replica_fetch_max_bytes: default_max_request_size(),
+            replica_fetch_backoff_ms: default_replica_fetch_backoff_ms(),
+            replica_lag_time_max_ms: default_replica_lag_time_max_ms(),
+            replica_high_watermark_checkpoint_interval_ms: default_hw_checkpoint_ms(),
+            truncation: Truncation::default(),
+            log_flush_interval_ms: None,
+            page_cache_writeback_ms: default_writeback_ms(),
+            high_watermark_waits_for_min_isr: true,
+        }
+    }
+}
+
+/// The follower truncation protocol.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub enum Truncation {
+    /// Kafka ≥ 0.11 (KIP-101, refined by KIP-279): a follower finds the end offset of its last
+    /// epoch on the leader and truncates only what diverges.
+    #[default]
+    LeaderEpoch,
+    /// Kafka < 0.11: a follower truncates to its high watermark whenever it starts following
+    /// (after a restart or a leader change). Loses or diverges logs in KIP-101's scenarios.
+    HighWatermark,
+}
+
+/// The KRaft controller (kafka-reference §3.5, §3.7).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ControllerSettings {
+    /// `broker.heartbeat.interval.ms`. Default 2000.
+    #[serde(default = "default_heartbeat_ms")]
+    pub broker_heartbeat_interval_ms: u64,
+    /// `broker.session.timeout.ms`: a broker without a heartbeat this long is fenced. Default 9000.
+    #[serde(default = "default_session_ms")]
+    pub broker_session_timeout_ms: u64,
+    /// `auto.leader.rebalance.enable`. Default true.
+    #[serde(default = "yes")]
+    pub auto_leader_rebalance_enable: bool,
+    /// `leader.imbalance.check.interval.seconds`, in ms. Default 300000.
+    #[serde(default = "default_imbalance_ms")]
+    pub leader_imbalance_check_interval_ms: u64,
+    /// A restarted broker is fenced (out of every ISR) until it registers again, as in KRaft.
+    /// `false` models ZooKeeper-era clusters (KIP-101's setting), where a broker back within its
+    /// session kept its ISR membership. Default true.
+    #[serde(default = "yes")]
+    pub restart_fences_broker: bool,
+}
+
+fn default_heartbeat_ms() -> u64 {
+    2000
+}
+fn default_session_ms() -> u64 {
+    9000
+}
+fn default_imbalance_ms() -> u64 {
+    300_000
+}
+
+impl Default for ControllerSettings {
+    fn default() -> Self {
+        ControllerSettings {
+            broker_heartbeat_interval_ms: default_heartbeat_ms(),
+            broker_session_timeout_ms: default_session_ms(),
+            auto_leader_rebalance_enable: true,
+            leader_imbalance_check_interval_ms: default_imbalance_ms(),
+            restart_fences_broker: true,
+        }
+    }
 }
 
 fn default_brokers() -> u32 {
@@ -82,6 +223,8 @@ impl Default for Cluster {
             brokers: default_brokers(),
             network: Link::default(),
             links: Vec::new(),
+            replication: Replication::default(),
+            controller: ControllerSettings::default(),
         }
     }
 }
@@ -130,14 +273,17 @@ pub struct Topic {
     /// Number of partitions. Kafka default `num.partitions` = 1.
     #[serde(default = "one")]
     pub partitions: u32,
-    /// Copies of each partition. Kafka default `default.replication.factor` = 1. Must not exceed
-    /// the number of brokers. (Followers replicate once the replication model lands; today the
-    /// leader alone serves the partition.)
+    /// Copies of each partition, placed as Kafka's rack-unaware assignment does. Kafka default
+    /// `default.replication.factor` = 1. Must not exceed the number of brokers.
     #[serde(default = "one")]
     pub replication_factor: u32,
     /// Kafka default `min.insync.replicas` = 1. Must not exceed `replication_factor`.
     #[serde(default = "one")]
     pub min_insync_replicas: u32,
+    /// `unclean.leader.election.enable`: elect a replica outside the ISR when no ISR member is
+    /// available (availability over durability). Default false (since Kafka 0.11).
+    #[serde(default)]
+    pub unclean_leader_election_enable: bool,
 }
 
 fn one() -> u32 {
@@ -173,6 +319,27 @@ pub struct Producer {
     /// `max.request.size` in bytes: a request carries batches up to this size. Default 1048576.
     #[serde(default = "default_max_request_size")]
     pub max_request_size: u32,
+    /// `retries`: how often a failed batch is retried. Default 2147483647.
+    #[serde(default = "default_retries")]
+    pub retries: u32,
+    /// `retry.backoff.ms`: the first retry waits this long. Default 100.
+    #[serde(default = "default_retry_backoff_ms")]
+    pub retry_backoff_ms: u64,
+    /// `retry.backoff.max.ms`: retries back off exponentially up to this (Kafka ≥ 3.7). Default 1000.
+    #[serde(default = "default_retry_backoff_max_ms")]
+    pub retry_backoff_max_ms: u64,
+    /// `request.timeout.ms`: a request unanswered this long fails (and is retried). Default 30000.
+    #[serde(default = "default_request_timeout_ms")]
+    pub request_timeout_ms: u64,
+    /// `delivery.timeout.ms`: a record not acknowledged this long after its batch opened fails.
+    /// Default 120000.
+    #[serde(default = "default_delivery_timeout_ms")]
+    pub delivery_timeout_ms: u64,
+    /// `enable.idempotence`: brokers drop duplicate batches by producer id and sequence. Default:
+    /// on, unless acks is not `All` or retries is 0 (then silently off, as Kafka 4.x does when
+    /// the setting is left unset).
+    #[serde(default)]
+    pub enable_idempotence: Option<bool>,
     /// When the producer starts creating records, in ms. Default 0.
     #[serde(default)]
     pub start_ms: u64,
@@ -181,6 +348,21 @@ pub struct Producer {
     pub stop_ms: Option<u64>,
 }
 
+fn default_retries() -> u32 {
+    i32::MAX as u32
+}
+fn default_retry_backoff_ms() -> u64 {
+    100
+}
+fn default_retry_backoff_max_ms() -> u64 {
+    1000
+}
+fn default_request_timeout_ms() -> u64 {
+    30_000
+}
+fn default_delivery_timeout_ms() -> u64 {
+    120_000
+}
 fn default_value_bytes() -> u32 {
     100
 }
@@ -329,4 +511,59 @@ impl Chart {
             Chart::Latency => "latency.png",
         }
     }
+}
+
+/// A fault and when it happens.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct FaultAt {
+    /// When, in ms from the start.
+    pub at_ms: u64,
+    pub fault: Fault,
+}
+
+/// Something that goes wrong.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub enum Fault {
+    /// The broker process dies; the page cache (everything appended) survives.
+    Crash(Target),
+    /// The machine loses power; only data written back or flushed survives.
+    PowerLoss(Target),
+    /// A crashed broker starts again, recovers its log and registers with the controller.
+    Restart(Target),
+    /// The node stops handling anything for the given ms (a long GC pause); work queues up.
+    Pause(Target, u64),
+    /// Every link of the node is cut, both ways.
+    Isolate(Target),
+    /// The node is cut off from these nodes, both ways (e.g. a leader from its peers and the
+    /// controller, but not from producers).
+    CutOff(Target, Vec<Target>),
+    /// The cluster splits into groups that cannot reach each other; nodes not listed stay with
+    /// the first group.
+    Split(Vec<Vec<Target>>),
+    /// One direction of one link is cut (from, to).
+    CutLink(Target, Target),
+    /// Both directions of a link get this many µs more latency.
+    SlowLink(Target, Target, u64),
+    /// Both directions of a link drop this fraction of messages (0 to 1).
+    DropMessages(Target, Target, f64),
+    /// Every cut, slow or lossy link is restored.
+    Heal,
+}
+
+/// Who a fault hits: by name, or by role at the moment the fault fires.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub enum Target {
+    /// `broker-N`.
+    Broker(u32),
+    /// The KRaft controller.
+    Controller,
+    /// A node by name: a broker, `controller`, a producer or a group member (`billing-0`).
+    Node(String),
+    /// The current leader of a topic's partition.
+    LeaderOf(String, u32),
+    /// The first in-sync follower (in replica order) of a topic's partition.
+    FollowerOf(String, u32),
+    /// The first replica of a topic's partition that is out of the ISR.
+    FollowerOutOfIsr(String, u32),
 }

@@ -40,6 +40,19 @@ pub const FIGURES: &[(&str, &str)] = &[
     ),
     ("partition_records_max", "records in the fullest partition"),
     ("partition_records_min", "records in the emptiest partition"),
+    ("lost_records", "acknowledged records absent from their partition's final log (lost writes)"),
+    ("unavailable_records", "acknowledged records whose partition has no leader at the end"),
+    ("duplicate_records", "records appended more than once to a partition's final log"),
+    ("diverged_offsets", "offsets where two replicas of a partition hold different records"),
+    ("truncated_records", "records removed from replicas by truncation"),
+    ("offline_partition_seconds", "seconds partitions spent without a leader, summed"),
+    ("leader_elections", "leader changes (online, unclean, preferred, or to no leader)"),
+    ("unclean_elections", "leaders elected from outside the ISR"),
+    ("isr_shrinks", "ISR changes that removed replicas"),
+    ("isr_expansions", "ISR changes that added replicas"),
+    ("produce_errors", "records that met a produce error (each attempt counts)"),
+    ("not_enough_replicas_errors", "records rejected with NOT_ENOUGH_REPLICAS"),
+    ("producer_retries", "batches sent again after an error"),
 ];
 
 const MAX_BROKERS: u32 = 1_000;
@@ -361,6 +374,106 @@ pub fn validate(s: &Scenario) -> Vec<Problem> {
             1 << 30,
             "bytes",
         );
+    }
+
+    // Producers: Kafka 4.x config validation (ProducerConfig.postProcessAndValidateIdempotenceConfigs)
+    for (i, p) in s.producers.iter().enumerate() {
+        let at = |f: &str| format!("producers[{i}].{f}");
+        let idempotent = p.enable_idempotence.unwrap_or(p.acks == Acks::All && p.retries > 0);
+        if p.enable_idempotence == Some(true) && p.acks != Acks::All {
+            c.fail(at("enable_idempotence"), "idempotence needs acks=all: a batch the leader alone acknowledged can be lost, and with it the sequence the broker tracks", "acks: All, or enable_idempotence: false");
+        }
+        if p.enable_idempotence == Some(true) && p.retries == 0 {
+            c.fail(at("enable_idempotence"), "idempotence needs retries > 0", "retries of 1 or more, or enable_idempotence: false");
+        }
+        if idempotent && p.max_in_flight_requests_per_connection > 5 {
+            c.fail(
+                at("max_in_flight_requests_per_connection"),
+                format!("{} requests in flight with idempotence: brokers keep only the last 5 batches per producer to detect duplicates (Kafka 4.x rejects this even when idempotence is left at its default)", p.max_in_flight_requests_per_connection),
+                "at most 5, or enable_idempotence: false",
+            );
+        }
+        if p.delivery_timeout_ms < p.linger_ms + p.request_timeout_ms {
+            c.fail(at("delivery_timeout_ms"), format!("{} ms is less than linger_ms + request_timeout_ms ({} ms)", p.delivery_timeout_ms, p.linger_ms + p.request_timeout_ms), "at least linger_ms + request_timeout_ms (KafkaProducer.configureDeliveryTimeout)");
+        }
+        c.range_u64(at("request_timeout_ms"), p.request_timeout_ms, 1, 3_600_000, "ms");
+        c.range_u64(at("retry_backoff_ms"), p.retry_backoff_ms, 0, 3_600_000, "ms");
+        c.range_u64(at("retry_backoff_max_ms"), p.retry_backoff_max_ms, 0, 3_600_000, "ms");
+    }
+
+    // Cluster settings
+    let r = &s.cluster.replication;
+    c.range_u64("cluster.replication.replica_lag_time_max_ms".into(), r.replica_lag_time_max_ms, 2, 3_600_000, "ms");
+    c.range_u64("cluster.replication.replica_fetch_backoff_ms".into(), r.replica_fetch_backoff_ms, 0, 3_600_000, "ms");
+    c.range_u64("cluster.replication.replica_fetch_wait_max_ms".into(), r.replica_fetch_wait_max_ms, 0, 3_600_000, "ms");
+    c.range_u64("cluster.replication.replica_high_watermark_checkpoint_interval_ms".into(), r.replica_high_watermark_checkpoint_interval_ms, 1, 3_600_000, "ms");
+    let k = &s.cluster.controller;
+    c.range_u64("cluster.controller.broker_heartbeat_interval_ms".into(), k.broker_heartbeat_interval_ms, 1, 3_600_000, "ms");
+    if k.broker_session_timeout_ms <= k.broker_heartbeat_interval_ms {
+        c.fail("cluster.controller.broker_session_timeout_ms", format!("{} ms is not longer than the heartbeat interval ({} ms): every broker would be fenced", k.broker_session_timeout_ms, k.broker_heartbeat_interval_ms), "longer than broker_heartbeat_interval_ms (Kafka: 9000 vs 2000)");
+    }
+    c.range_u64("cluster.controller.leader_imbalance_check_interval_ms".into(), k.leader_imbalance_check_interval_ms, 1, u64::MAX, "ms");
+
+    // Faults
+    let partition_exists = |topic: &str, p: u32| s.topics.iter().any(|t| t.name == topic && p < t.partitions);
+    for (i, f) in s.faults.iter().enumerate() {
+        if f.at_ms > s.duration_ms {
+            c.fail(format!("faults[{i}].at_ms"), format!("{} ms is after the run ends", f.at_ms), format!("0 to duration_ms ({})", s.duration_ms));
+        }
+        let mut targets: Vec<(String, &Target)> = Vec::new();
+        let base = format!("faults[{i}].fault");
+        match &f.fault {
+            Fault::Crash(t) | Fault::PowerLoss(t) | Fault::Restart(t) | Fault::Isolate(t) => targets.push((format!("{base}[0]"), t)),
+            Fault::Pause(t, ms) => {
+                targets.push((format!("{base}[0]"), t));
+                if *ms == 0 {
+                    c.fail(format!("{base}[1]"), "a pause of 0 ms", "a pause of 1 ms or more");
+                }
+            }
+            Fault::CutOff(t, others) => {
+                targets.push((format!("{base}[0]"), t));
+                targets.extend(others.iter().enumerate().map(|(j, o)| (format!("{base}[1][{j}]"), o)));
+                if others.is_empty() {
+                    c.fail(format!("{base}[1]"), "cut off from nobody", "at least one node");
+                }
+            }
+            Fault::Split(groups) => {
+                if groups.len() < 2 {
+                    c.fail(base.clone(), "a split needs two sides", "two or more groups of nodes");
+                }
+                for (g, members) in groups.iter().enumerate() {
+                    targets.extend(members.iter().enumerate().map(|(j, m)| (format!("{base}[0][{g}][{j}]"), m)));
+                }
+            }
+            Fault::CutLink(a, b) | Fault::SlowLink(a, b, _) => {
+                targets.push((format!("{base}[0]"), a));
+                targets.push((format!("{base}[1]"), b));
+            }
+            Fault::DropMessages(a, b, fraction) => {
+                targets.push((format!("{base}[0]"), a));
+                targets.push((format!("{base}[1]"), b));
+                if !(0.0..=1.0).contains(fraction) {
+                    c.fail(format!("{base}[2]"), format!("fraction {fraction}"), "a fraction from 0 to 1");
+                }
+            }
+            Fault::Heal => {}
+        }
+        for (path, t) in targets {
+            match t {
+                Target::Broker(b) if *b >= s.cluster.brokers => {
+                    c.fail(path, format!("no broker-{b}"), format!("Broker(0) to Broker({})", s.cluster.brokers.saturating_sub(1)))
+                }
+                Target::Node(name) if !nodes.contains(name) && name != "controller" => {
+                    c.fail(path, format!("unknown node {name:?}"), "a broker (broker-0, ...), controller, a producer's name, or a group member's name (group-0, ...)")
+                }
+                Target::LeaderOf(topic, p) | Target::FollowerOf(topic, p) | Target::FollowerOutOfIsr(topic, p)
+                    if !partition_exists(topic, *p) =>
+                {
+                    c.fail(path, format!("no partition {topic}-{p}"), allowed_topics.clone() + " and a partition number below its count")
+                }
+                _ => {}
+            }
+        }
     }
 
     // Expectations

@@ -11,6 +11,7 @@ use super::engine::Event;
 use super::queue::EventQueue;
 use super::time::{SimDuration, SimTime};
 use super::trace::{Trace, TraceLevel};
+use crate::check::History;
 use crate::metrics::Recorder;
 use crate::net::Network;
 use crate::protocol::Message;
@@ -34,12 +35,30 @@ pub struct TimerId(pub u64);
 pub enum Timer {
     /// The producer's next record is due.
     Arrival,
-    /// The oldest open batch's `linger.ms` has passed.
+    /// The oldest open batch's `linger.ms` (or a retry's backoff) has passed.
     Linger,
-    /// The earliest parked fetch reaches `fetch.max.wait.ms`.
+    /// A client or broker checks its requests for timeouts.
+    RequestTimeouts,
+    /// A client asks for metadata again (a partition has no known leader).
+    MetadataRefresh,
+    /// The earliest parked fetch reaches its max wait.
     FetchExpire,
-    /// The consumer finished processing and fetches again from this broker.
+    /// The earliest delayed `acks=all` produce reaches its timeout.
+    ProduceExpire,
+    /// The consumer finished processing and fetches again.
     FetchAgain { broker: NodeId },
+    /// A follower's fetch backoff after an error has passed.
+    FetchRetry { broker: NodeId },
+    /// A broker's heartbeat to the controller is due.
+    Heartbeat,
+    /// A leader checks its followers for the ISR (every `replica.lag.time.max.ms / 2`).
+    IsrExpiration,
+    /// A broker writes its high watermarks to disk.
+    HighWatermarkCheckpoint,
+    /// The controller checks broker sessions.
+    SessionCheck,
+    /// The controller's automatic preferred-leader election.
+    LeaderRebalance,
 }
 
 impl Timer {
@@ -47,8 +66,17 @@ impl Timer {
         match self {
             Timer::Arrival => "Arrival",
             Timer::Linger => "Linger",
+            Timer::RequestTimeouts => "RequestTimeouts",
+            Timer::MetadataRefresh => "MetadataRefresh",
             Timer::FetchExpire => "FetchExpire",
+            Timer::ProduceExpire => "ProduceExpire",
             Timer::FetchAgain { .. } => "FetchAgain",
+            Timer::FetchRetry { .. } => "FetchRetry",
+            Timer::Heartbeat => "Heartbeat",
+            Timer::IsrExpiration => "IsrExpiration",
+            Timer::HighWatermarkCheckpoint => "HighWatermarkCheckpoint",
+            Timer::SessionCheck => "SessionCheck",
+            Timer::LeaderRebalance => "LeaderRebalance",
         }
     }
 }
@@ -60,6 +88,13 @@ pub(crate) struct Core {
     pub recorder: Recorder,
     pub trace: Trace,
     pub names: Vec<String>,
+    pub history: History,
+    /// Per node: bumped by every crash, so timers set before it are ignored.
+    pub incarnation: Vec<u32>,
+    /// Per directed link: the fault that cut it (to count what it dropped).
+    pub link_fault: Vec<Option<usize>>,
+    /// Messages dropped per fault.
+    pub fault_drops: Vec<u64>,
     pub next_timer: u64,
     /// Timers cancelled but not yet fired.
     pub cancelled: BTreeSet<u64>,
@@ -89,15 +124,18 @@ impl<'a> Ctx<'a> {
 
     /// Sends `msg` to `to`; it arrives after the link's latency, in FIFO order per link.
     pub fn send(&mut self, to: NodeId, msg: Message) {
-        let at = self.core.net.delivery_time(self.me.index(), to.index(), self.now);
-        self.core.queue.push(
-            at,
-            Event::Deliver {
-                from: self.me,
-                to,
-                msg: Box::new(msg),
-            },
-        );
+        match self.core.net.route(self.me.index(), to.index(), self.now) {
+            Some(at) => {
+                self.core.queue.push(at, Event::Deliver { from: self.me, to, msg: Box::new(msg) });
+            }
+            None => {
+                let n = self.core.net.nodes();
+                if let Some(f) = self.core.link_fault[self.me.index() * n + to.index()] {
+                    self.core.fault_drops[f] += 1;
+                }
+                self.detail("dropped", || format!("{} to node {} (link down)", msg.kind(), to.0));
+            }
+        }
     }
 
     /// Sets a timer that fires after `after`.
@@ -109,14 +147,8 @@ impl<'a> Ctx<'a> {
     pub fn set_timer_at(&mut self, at: SimTime, timer: Timer) -> TimerId {
         let id = self.core.next_timer;
         self.core.next_timer += 1;
-        self.core.queue.push(
-            at.max(self.now),
-            Event::Timer {
-                node: self.me,
-                timer,
-                id,
-            },
-        );
+        let incarnation = self.core.incarnation[self.me.index()];
+        self.core.queue.push(at.max(self.now), Event::Timer { node: self.me, timer, id, incarnation });
         TimerId(id)
     }
 
@@ -125,6 +157,11 @@ impl<'a> Ctx<'a> {
     /// enough to recognise it), which costs nothing; cancelling costs a set lookup per timer.
     pub fn cancel_timer(&mut self, id: TimerId) {
         self.core.cancelled.insert(id.0);
+    }
+
+    /// The record history (what the checker reads at the end).
+    pub fn history(&mut self) -> &mut History {
+        &mut self.core.history
     }
 
     /// The metrics recorder.

@@ -1,10 +1,16 @@
-//! The simulation loop: builds the nodes from a scenario and runs events in `(time, seq)` order.
+//! The simulation loop: builds the nodes from a scenario, runs events in `(time, seq)` order, and
+//! applies faults.
 //!
-//! `Simulation::new` builds brokers, producers and consumer-group members, the network and the
-//! recorder, and lets every node start (in node order, at time 0). `step` handles exactly one
-//! event; `run_until` and `run` handle every event due by a time. The read-only views
-//! (`partitions`, `brokers`, `groups`, `producers`, `now`) are what a stepping UI or the book
-//! shows between steps.
+//! `Simulation::new` builds brokers, the controller, producers and consumer-group members, the
+//! network and the recorder, and lets every node start (in node order, at time 0). `step`
+//! handles exactly one event; `run_until` and `run` handle every event due by a time. The
+//! read-only views (`partitions`, `brokers`, `groups`, `producers`, `now`) are what a stepping UI
+//! or the book shows between steps.
+//!
+//! Faults are the engine's business, not the nodes': a crashed node receives nothing (messages
+//! to it are dropped) and its old timers are ignored (each crash bumps its incarnation); a paused
+//! node's events wait until the pause ends; cut links drop messages. Each fault records whether
+//! it fired and what it touched.
 
 use std::collections::BTreeSet;
 use std::rc::Rc;
@@ -13,27 +19,26 @@ use super::actor::{Core, Ctx, NodeId, Timer};
 use super::queue::EventQueue;
 use super::time::{SimDuration, SimTime};
 use super::trace::{Trace, TraceLevel};
+use crate::check::{History, Verdicts};
 use crate::client::{Consumer, Producer};
-use crate::cluster::{Broker, Metadata};
+use crate::cluster::{Broker, ClusterEvent, Controller, Log, Metadata};
 use crate::metrics::Recorder;
 use crate::net::Network;
 use crate::protocol::Message;
-use crate::scenario::Scenario;
+use crate::scenario::{Fault, Scenario, Target};
 
 /// Something that will happen at a point in simulated time.
 #[derive(Debug)]
 pub(crate) enum Event {
     /// A message reaches its destination. Boxed so that queue entries stay small: the queue
     /// moves entries on every push and pop, a message moves once.
-    Deliver {
-        from: NodeId,
-        to: NodeId,
-        msg: Box<Message>,
-    },
-    /// A timer a node set fires.
-    Timer { node: NodeId, timer: Timer, id: u64 },
+    Deliver { from: NodeId, to: NodeId, msg: Box<Message> },
+    /// A timer a node set fires (if the node has not crashed since).
+    Timer { node: NodeId, timer: Timer, id: u64, incarnation: u32 },
     /// The end of a metrics interval: gauges are sampled.
     Sample,
+    /// The scenario's fault number `i` fires.
+    Fault(usize),
 }
 
 // Nodes are built once and live in one Vec; boxing the big variant would add a pointer chase
@@ -42,6 +47,7 @@ pub(crate) enum Event {
 #[derive(Debug)]
 enum Node {
     Broker(Broker),
+    Controller(Controller),
     Producer(Producer),
     Consumer(Consumer),
 }
@@ -50,7 +56,7 @@ enum Node {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StepRecord {
     pub time: SimTime,
-    /// The node that handled the event (`engine` for metric samples).
+    /// The node that handled the event (`engine` for metric samples and faults).
     pub node: String,
     /// What happened, e.g. `ProduceRequest from checkout` or `timer Linger`.
     pub event: String,
@@ -63,16 +69,24 @@ pub struct PartitionView {
     pub name: String,
     pub topic: String,
     pub partition: u32,
+    /// `broker-N`, or `none` while offline.
     pub leader: String,
+    pub leader_epoch: u32,
+    pub replicas: Vec<u32>,
+    pub isr: Vec<u32>,
+    /// The leader's offsets (or, offline, the replicas' largest).
     pub log_start_offset: u64,
     pub log_end_offset: u64,
     pub high_watermark: u64,
+    /// Every replica: `(broker, alive, log end offset, high watermark)`.
+    pub replica_offsets: Vec<(u32, bool, u64, u64)>,
 }
 
 /// A broker now.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BrokerView {
     pub name: String,
+    pub alive: bool,
     pub leads: Vec<String>,
     pub produce_requests: u64,
     pub fetch_requests: u64,
@@ -92,7 +106,7 @@ pub struct MemberView {
 pub struct GroupView {
     pub name: String,
     pub members: Vec<MemberView>,
-    /// Sum over the group's partitions of log end offset − position.
+    /// Sum over the group's partitions of high watermark − position.
     pub lag_records: u64,
 }
 
@@ -102,7 +116,37 @@ pub struct ProducerView {
     pub name: String,
     pub records_sent: u64,
     pub requests_sent: u64,
+    pub retries_sent: u64,
     pub in_flight_requests: usize,
+}
+
+/// What a fault did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FaultRecord {
+    pub at: SimTime,
+    /// The fault as written, e.g. `Crash(LeaderOf("orders", 0))`.
+    pub fault: String,
+    pub fired: bool,
+    /// What it hit, e.g. `broker-1 (led orders-0, orders-3)`, or why it did not fire.
+    pub touched: String,
+    /// Messages dropped because of it (to a down node, or on a link it cut).
+    pub messages_dropped: u64,
+}
+
+/// Everything the report needs from a finished run.
+pub(crate) struct Finished {
+    pub scenario: Scenario,
+    pub recorder: Recorder,
+    pub trace: Trace,
+    pub partitions: Vec<PartitionView>,
+    pub groups: Vec<GroupView>,
+    pub events: u64,
+    pub faults: Vec<FaultRecord>,
+    pub cluster_events: Vec<ClusterEvent>,
+    pub offline: Vec<(u32, SimTime, SimTime)>,
+    pub verdicts: Verdicts,
+    pub metadata: Rc<Metadata>,
+    pub truncations: Vec<crate::check::TruncationEvent>,
 }
 
 /// A running simulation of one scenario.
@@ -114,6 +158,13 @@ pub struct Simulation {
     now: SimTime,
     end: SimTime,
     events: u64,
+    alive: Vec<bool>,
+    paused_until: Vec<SimTime>,
+    /// For a down node, the fault that took it down.
+    node_fault: Vec<Option<usize>>,
+    faults: Vec<FaultRecord>,
+    /// Highest leader epoch seen per partition (invariant: epochs only grow).
+    seen_epochs: Vec<u32>,
 }
 
 impl Simulation {
@@ -129,10 +180,13 @@ impl Simulation {
         let metadata = Rc::new(Metadata::new(scenario));
         let mut nodes = Vec::new();
         let mut names = Vec::new();
+        let heartbeat_ms = scenario.cluster.controller.broker_heartbeat_interval_ms;
         for b in 0..scenario.cluster.brokers {
-            nodes.push(Node::Broker(Broker::new(b, metadata.clone())));
+            nodes.push(Node::Broker(Broker::new(b, metadata.clone(), &scenario.cluster.replication, heartbeat_ms)));
             names.push(format!("broker-{b}"));
         }
+        nodes.push(Node::Controller(Controller::new(metadata.clone(), &scenario.cluster.controller)));
+        names.push("controller".to_string());
         for (i, p) in scenario.producers.iter().enumerate() {
             nodes.push(Node::Producer(Producer::new(i as u32, p, &metadata, seed, end)));
             names.push(p.name.clone());
@@ -144,6 +198,7 @@ impl Simulation {
                 nodes.push(Node::Consumer(c));
             }
         }
+        let n = nodes.len();
         let net = Network::new(&names, &scenario.cluster, seed);
         let mut core = Core {
             queue: EventQueue::new(),
@@ -151,6 +206,10 @@ impl Simulation {
             recorder: Recorder::new(scenario.sample_interval_ms, scenario.duration_ms),
             trace: Trace::new(level),
             names,
+            history: History::new(metadata.partition_count()),
+            incarnation: vec![0; n],
+            link_fault: vec![None; n * n],
+            fault_drops: vec![0; scenario.faults.len()],
             next_timer: 0,
             cancelled: BTreeSet::new(),
         };
@@ -164,32 +223,47 @@ impl Simulation {
             ),
         );
         for t in &metadata.topics {
-            let leaders: Vec<String> = (0..t.partitions)
-                .map(|p| format!("{}-{p}@{}", t.name, metadata.leaders[(t.first + p) as usize].0))
+            let replicas: Vec<String> = (0..t.partitions)
+                .map(|p| format!("{}-{p}:{:?}", t.name, metadata.replicas[(t.first + p) as usize]))
                 .collect();
-            core.trace.line(
-                SimTime::ZERO,
-                "engine",
-                "topic",
-                &format!("leaders {}", leaders.join(" ")),
-            );
+            core.trace.line(SimTime::ZERO, "engine", "topic", &format!("replicas {}", replicas.join(" ")));
         }
         core.queue.push(SimTime(core.recorder.interval_ns()), Event::Sample);
+        for (i, f) in scenario.faults.iter().enumerate() {
+            core.queue.push(SimTime::from_ms(f.at_ms), Event::Fault(i));
+        }
+        let faults = scenario
+            .faults
+            .iter()
+            .map(|f| FaultRecord {
+                at: SimTime::from_ms(f.at_ms),
+                fault: describe_fault(&f.fault),
+                fired: false,
+                touched: if f.at_ms > scenario.duration_ms { "after the end of the run".into() } else { String::new() },
+                messages_dropped: 0,
+            })
+            .collect();
         let mut sim = Simulation {
             scenario: scenario.clone(),
+            seen_epochs: vec![0; metadata.partition_count()],
             metadata,
             nodes,
             core,
             now: SimTime::ZERO,
             end,
             events: 0,
+            alive: vec![true; n],
+            paused_until: vec![SimTime::ZERO; n],
+            node_fault: vec![None; n],
+            faults,
         };
         for i in 0..sim.nodes.len() {
             let mut ctx = Ctx::new(SimTime::ZERO, NodeId(i as u32), &mut sim.core);
             match &mut sim.nodes[i] {
-                Node::Broker(_) => {}
+                Node::Broker(b) => b.on_start(&mut ctx),
+                Node::Controller(c) => c.on_start(&mut ctx),
                 Node::Producer(p) => p.on_start(&mut ctx),
-                Node::Consumer(c) => c.on_start(&sim.metadata, &mut ctx),
+                Node::Consumer(c) => c.on_start(&mut ctx),
             }
         }
         sim
@@ -226,21 +300,15 @@ impl Simulation {
         let time = self.core.queue.peek_time().filter(|&t| t <= self.end)?;
         let (_, _, event) = self.core.queue.pop()?;
         let (node, what) = match &event {
-            Event::Deliver { from, to, msg } => (
-                self.core.names[to.index()].clone(),
-                format!("{} from {}", msg.kind(), self.core.names[from.index()]),
-            ),
-            Event::Timer { node, timer, .. } => {
-                (self.core.names[node.index()].clone(), format!("timer {}", timer.name()))
+            Event::Deliver { from, to, msg } => {
+                (self.core.names[to.index()].clone(), format!("{} from {}", msg.kind(), self.core.names[from.index()]))
             }
+            Event::Timer { node, timer, .. } => (self.core.names[node.index()].clone(), format!("timer {}", timer.name())),
             Event::Sample => ("engine".to_string(), "sample metrics".to_string()),
+            Event::Fault(i) => ("engine".to_string(), format!("fault {}", self.faults[*i].fault)),
         };
         self.dispatch(time, event);
-        Some(StepRecord {
-            time,
-            node,
-            event: what,
-        })
+        Some(StepRecord { time, node, event: what })
     }
 
     /// Handles every event due at or before `t` (capped at the end of the run); the clock then
@@ -267,47 +335,283 @@ impl Simulation {
         self.events += 1;
         match event {
             Event::Deliver { from, to, msg } => {
+                let i = to.index();
+                if !self.alive[i] {
+                    if let Some(f) = self.node_fault[i] {
+                        self.core.fault_drops[f] += 1;
+                    }
+                    return;
+                }
+                if self.paused_until[i] > time {
+                    self.core.queue.push(self.paused_until[i], Event::Deliver { from, to, msg });
+                    return;
+                }
                 if self.core.trace.level == TraceLevel::All {
                     let line = format!("{} from {}", msg.kind(), self.core.names[from.index()]);
-                    self.core
-                        .trace
-                        .line(time, &self.core.names[to.index()].clone(), "deliver", &line);
+                    let name = self.core.names[i].clone();
+                    self.core.trace.line(time, &name, "deliver", &line);
                 }
                 let mut ctx = Ctx::new(time, to, &mut self.core);
-                match &mut self.nodes[to.index()] {
+                match &mut self.nodes[i] {
                     Node::Broker(b) => b.on_message(from, *msg, &mut ctx),
+                    Node::Controller(c) => c.on_message(from, *msg, &mut ctx),
                     Node::Producer(p) => p.on_message(from, *msg, &mut ctx),
                     Node::Consumer(c) => c.on_message(from, *msg, &mut ctx),
                 }
             }
-            Event::Timer { node, timer, id } => {
+            Event::Timer { node, timer, id, incarnation } => {
+                let i = node.index();
+                if !self.alive[i] || incarnation != self.core.incarnation[i] {
+                    return;
+                }
                 if !self.core.cancelled.is_empty() && self.core.cancelled.remove(&id) {
                     return;
                 }
+                if self.paused_until[i] > time {
+                    self.core.queue.push(self.paused_until[i], Event::Timer { node, timer, id, incarnation });
+                    return;
+                }
                 let mut ctx = Ctx::new(time, node, &mut self.core);
-                match &mut self.nodes[node.index()] {
+                match &mut self.nodes[i] {
                     Node::Broker(b) => b.on_timer(timer, &mut ctx),
+                    Node::Controller(c) => c.on_timer(timer, &mut ctx),
                     Node::Producer(p) => p.on_timer(timer, &mut ctx),
                     Node::Consumer(c) => c.on_timer(timer, &mut ctx),
                 }
             }
             Event::Sample => {
-                let lag = self.groups_lag();
+                let lag = self.groups().iter().map(|g| g.lag_records).sum();
                 self.core.recorder.lag(time, lag);
                 let next = time + SimDuration(self.core.recorder.interval_ns());
                 if next <= self.end {
                     self.core.queue.push(next, Event::Sample);
                 }
             }
+            Event::Fault(i) => self.apply_fault(i),
         }
     }
 
-    fn broker(&self, id: NodeId) -> &Broker {
-        match &self.nodes[id.index()] {
-            Node::Broker(b) => b,
-            _ => unreachable!("node {} is a broker: brokers come first", id.0),
+    // ----- faults ----------------------------------------------------------------------------
+
+    fn controller(&self) -> &Controller {
+        match &self.nodes[self.metadata.controller_node().index()] {
+            Node::Controller(c) => c,
+            _ => unreachable!("the controller follows the brokers"),
         }
     }
+
+    fn broker(&self, b: u32) -> &Broker {
+        match &self.nodes[b as usize] {
+            Node::Broker(x) => x,
+            _ => unreachable!("brokers come first"),
+        }
+    }
+
+    /// The node a target names now, or why there is none.
+    fn resolve(&self, t: &Target) -> Result<usize, String> {
+        let by_partition = |topic: &str, p: u32| {
+            self.metadata
+                .global_partition(topic, p)
+                .map(|g| &self.controller().states[g as usize])
+                .ok_or_else(|| format!("no partition {topic}-{p}"))
+        };
+        match t {
+            Target::Broker(b) if *b < self.metadata.brokers => Ok(*b as usize),
+            Target::Broker(b) => Err(format!("no broker-{b}")),
+            Target::Controller => Ok(self.metadata.controller_node().index()),
+            Target::Node(name) => {
+                self.core.names.iter().position(|n| n == name).ok_or_else(|| format!("no node named {name:?}"))
+            }
+            Target::LeaderOf(topic, p) => {
+                let s = by_partition(topic, *p)?;
+                s.leader.map(|l| l as usize).ok_or_else(|| format!("{topic}-{p} has no leader"))
+            }
+            Target::FollowerOf(topic, p) => {
+                let s = by_partition(topic, *p)?;
+                s.replicas
+                    .iter()
+                    .find(|&&b| Some(b) != s.leader && s.isr.contains(&b))
+                    .map(|&b| b as usize)
+                    .ok_or_else(|| format!("{topic}-{p} has no in-sync follower"))
+            }
+            Target::FollowerOutOfIsr(topic, p) => {
+                let s = by_partition(topic, *p)?;
+                s.replicas
+                    .iter()
+                    .find(|b| !s.isr.contains(b))
+                    .map(|&b| b as usize)
+                    .ok_or_else(|| format!("every replica of {topic}-{p} is in sync"))
+            }
+        }
+    }
+
+    /// What a broker is doing now, for fault records: `broker-1 (leads orders-0; follows orders-1)`.
+    fn broker_roles(&self, b: u32) -> String {
+        let states = &self.controller().states;
+        let leads: Vec<String> =
+            states.iter().filter(|s| s.leader == Some(b)).map(|s| self.metadata.partition_name(s.partition)).collect();
+        let follows: Vec<String> = states
+            .iter()
+            .filter(|s| s.leader != Some(b) && s.isr.contains(&b))
+            .map(|s| self.metadata.partition_name(s.partition))
+            .collect();
+        let mut parts = Vec::new();
+        if !leads.is_empty() {
+            parts.push(format!("led {}", leads.join(", ")));
+        }
+        if !follows.is_empty() {
+            parts.push(format!("in sync for {}", follows.join(", ")));
+        }
+        if parts.is_empty() { format!("broker-{b}") } else { format!("broker-{b} ({})", parts.join("; ")) }
+    }
+
+    fn cut(&mut self, a: usize, b: usize, fault: usize) {
+        let n = self.core.net.nodes();
+        self.core.net.set_cut(a, b, true);
+        self.core.link_fault[a * n + b] = Some(fault);
+    }
+
+    fn apply_fault(&mut self, i: usize) {
+        let fault = self.scenario.faults[i].fault.clone();
+        let now = self.now;
+        let result: Result<String, String> = match &fault {
+            Fault::Crash(t) | Fault::PowerLoss(t) => self.resolve(t).and_then(|node| {
+                if !self.alive[node] {
+                    return Err(format!("{} is already down", self.core.names[node]));
+                }
+                if matches!(self.nodes[node], Node::Controller(_)) {
+                    return Err("the controller does not fail in this model".into());
+                }
+                let power = matches!(fault, Fault::PowerLoss(_));
+                let touched = match node < self.metadata.brokers as usize {
+                    true => self.broker_roles(node as u32),
+                    false => self.core.names[node].clone(),
+                };
+                self.alive[node] = false;
+                self.core.incarnation[node] += 1;
+                self.node_fault[node] = Some(i);
+                let lost = match &mut self.nodes[node] {
+                    Node::Broker(b) => b.crash(power, now),
+                    _ => 0,
+                };
+                Ok(if power { format!("{touched}; {lost} records not yet on disk lost") } else { touched })
+            }),
+            Fault::Restart(t) => self.resolve(t).and_then(|node| {
+                if self.alive[node] {
+                    return Err(format!("{} is running", self.core.names[node]));
+                }
+                let Node::Broker(_) = &self.nodes[node] else {
+                    return Err("only brokers restart in this model".into());
+                };
+                self.alive[node] = true;
+                self.node_fault[node] = None;
+                let mut ctx = Ctx::new(now, NodeId(node as u32), &mut self.core);
+                if let Node::Broker(b) = &mut self.nodes[node] {
+                    b.restart(&mut ctx);
+                }
+                Ok(format!("{} restarted", self.core.names[node]))
+            }),
+            Fault::Pause(t, ms) => self.resolve(t).map(|node| {
+                self.paused_until[node] = now + SimDuration::from_ms(*ms);
+                format!("{} paused until {}", self.core.names[node], self.paused_until[node])
+            }),
+            Fault::Isolate(t) => self.resolve(t).map(|node| {
+                for other in 0..self.core.net.nodes() {
+                    if other != node {
+                        self.cut(node, other, i);
+                        self.cut(other, node, i);
+                    }
+                }
+                match node < self.metadata.brokers as usize {
+                    true => format!("{} cut off from every node", self.broker_roles(node as u32)),
+                    false => format!("{} cut off from every node", self.core.names[node]),
+                }
+            }),
+            Fault::CutOff(t, others) => self.resolve(t).and_then(|node| {
+                let mut names = Vec::new();
+                for o in others {
+                    let other = self.resolve(o)?;
+                    self.cut(node, other, i);
+                    self.cut(other, node, i);
+                    names.push(self.core.names[other].clone());
+                }
+                let who = match node < self.metadata.brokers as usize {
+                    true => self.broker_roles(node as u32),
+                    false => self.core.names[node].clone(),
+                };
+                Ok(format!("{who} cut off from {}", names.join(", ")))
+            }),
+            Fault::Split(groups) => {
+                let mut side = vec![0usize; self.core.net.nodes()];
+                let mut err = None;
+                for (g, members) in groups.iter().enumerate() {
+                    for m in members {
+                        match self.resolve(m) {
+                            Ok(node) => side[node] = g,
+                            Err(e) => err = Some(e),
+                        }
+                    }
+                }
+                match err {
+                    Some(e) => Err(e),
+                    None => {
+                        for a in 0..side.len() {
+                            for b in 0..side.len() {
+                                if side[a] != side[b] {
+                                    self.cut(a, b, i);
+                                }
+                            }
+                        }
+                        let sides: Vec<String> = (0..groups.len())
+                            .map(|g| {
+                                let names: Vec<&str> = (0..side.len())
+                                    .filter(|&n| side[n] == g)
+                                    .map(|n| self.core.names[n].as_str())
+                                    .collect();
+                                format!("{{{}}}", names.join(", "))
+                            })
+                            .collect();
+                        Ok(format!("split into {}", sides.join(" | ")))
+                    }
+                }
+            }
+            Fault::CutLink(a, b) => self.resolve(a).and_then(|a| {
+                let b = self.resolve(b)?;
+                self.cut(a, b, i);
+                Ok(format!("{} → {} cut", self.core.names[a], self.core.names[b]))
+            }),
+            Fault::SlowLink(a, b, us) => self.resolve(a).and_then(|a| {
+                let b = self.resolve(b)?;
+                self.core.net.set_extra_latency(a, b, *us);
+                self.core.net.set_extra_latency(b, a, *us);
+                Ok(format!("{} ↔ {} +{us} µs", self.core.names[a], self.core.names[b]))
+            }),
+            Fault::DropMessages(a, b, fraction) => self.resolve(a).and_then(|a| {
+                let b = self.resolve(b)?;
+                self.core.net.set_drop_fraction(a, b, *fraction);
+                self.core.net.set_drop_fraction(b, a, *fraction);
+                Ok(format!("{} ↔ {} drops {:.0}%", self.core.names[a], self.core.names[b], fraction * 100.0))
+            }),
+            Fault::Heal => {
+                self.core.net.heal();
+                let cuts = self.core.link_fault.iter().filter(|f| f.is_some()).count();
+                self.core.link_fault.iter_mut().for_each(|f| *f = None);
+                Ok(format!("network healed ({cuts} cut directed links restored)"))
+            }
+        };
+        let record = &mut self.faults[i];
+        match result {
+            Ok(touched) => {
+                record.fired = true;
+                record.touched = touched;
+            }
+            Err(why) => record.touched = format!("did not fire: {why}"),
+        }
+        let line = format!("{} → {}", record.fault, record.touched);
+        self.core.trace.line(now, "engine", "fault", &line);
+    }
+
+    // ----- views -------------------------------------------------------------------------------
 
     fn consumers(&self) -> impl Iterator<Item = &Consumer> {
         self.nodes.iter().filter_map(|n| match n {
@@ -320,30 +624,55 @@ impl Simulation {
         c.assigned
             .iter()
             .zip(&c.positions)
-            .map(|(&p, &pos)| self.broker(c.leader_of(p)).log(p).log_end_offset().saturating_sub(pos))
+            .map(|(&p, &pos)| {
+                let hw = self.controller().states[p as usize]
+                    .leader
+                    .map(|l| self.broker(l).replicas[p as usize].high_watermark)
+                    .unwrap_or(pos);
+                hw.saturating_sub(pos)
+            })
             .sum()
     }
 
-    fn groups_lag(&self) -> u64 {
-        self.consumers().map(|c| self.member_lag(c)).sum()
-    }
-
-    /// Every partition with its leader and offsets.
+    /// Every partition with its leader, ISR and offsets.
     pub fn partitions(&self) -> Vec<PartitionView> {
-        (0..self.metadata.partition_count() as u32)
-            .map(|p| {
-                let topic = &self.metadata.topics[self.metadata.partition_topic[p as usize] as usize];
-                let leader = self.metadata.leaders[p as usize];
-                let broker = self.broker(leader);
-                let log = broker.log(p);
+        self.controller()
+            .states
+            .iter()
+            .map(|s| {
+                let p = s.partition;
+                let topic = self.metadata.topic_of(p);
+                let replica_offsets: Vec<(u32, bool, u64, u64)> = s
+                    .replicas
+                    .iter()
+                    .map(|&b| {
+                        let r = &self.broker(b).replicas[p as usize];
+                        (b, self.alive[b as usize], r.log.log_end_offset(), r.high_watermark)
+                    })
+                    .collect();
+                let (start, leo, hw) = match s.leader {
+                    Some(l) => {
+                        let r = &self.broker(l).replicas[p as usize];
+                        (r.log.log_start_offset(), r.log.log_end_offset(), r.high_watermark)
+                    }
+                    None => {
+                        let leo = replica_offsets.iter().map(|r| r.2).max().unwrap_or(0);
+                        let hw = replica_offsets.iter().map(|r| r.3).max().unwrap_or(0);
+                        (0, leo, hw)
+                    }
+                };
                 PartitionView {
                     name: self.metadata.partition_name(p),
                     topic: topic.name.clone(),
                     partition: p - topic.first,
-                    leader: self.core.names[leader.index()].clone(),
-                    log_start_offset: log.log_start_offset(),
-                    log_end_offset: log.log_end_offset(),
-                    high_watermark: broker.high_watermark(p),
+                    leader: s.leader.map_or("none".to_string(), |l| format!("broker-{l}")),
+                    leader_epoch: s.leader_epoch,
+                    replicas: s.replicas.clone(),
+                    isr: s.isr.clone(),
+                    log_start_offset: start,
+                    log_end_offset: leo,
+                    high_watermark: hw,
+                    replica_offsets,
                 }
             })
             .collect()
@@ -351,19 +680,19 @@ impl Simulation {
 
     /// Every broker with what it leads.
     pub fn brokers(&self) -> Vec<BrokerView> {
-        self.nodes
-            .iter()
-            .filter_map(|n| match n {
-                Node::Broker(b) => Some(BrokerView {
-                    name: format!("broker-{}", b.id),
+        (0..self.metadata.brokers)
+            .map(|b| {
+                let broker = self.broker(b);
+                BrokerView {
+                    name: format!("broker-{b}"),
+                    alive: self.alive[b as usize],
                     leads: (0..self.metadata.partition_count() as u32)
-                        .filter(|&p| b.leads(p))
+                        .filter(|&p| broker.leads(p))
                         .map(|p| self.metadata.partition_name(p))
                         .collect(),
-                    produce_requests: b.produce_requests,
-                    fetch_requests: b.fetch_requests,
-                }),
-                _ => None,
+                    produce_requests: broker.stats.produce_requests,
+                    fetch_requests: broker.stats.fetch_requests,
+                }
             })
             .collect()
     }
@@ -406,11 +735,21 @@ impl Simulation {
                     name: p.name.clone(),
                     records_sent: p.records_sent,
                     requests_sent: p.requests_sent,
+                    retries_sent: p.retries_sent,
                     in_flight_requests: p.in_flight_requests(),
                 }),
                 _ => None,
             })
             .collect()
+    }
+
+    /// What each fault did so far.
+    pub fn faults(&self) -> Vec<FaultRecord> {
+        let mut out = self.faults.clone();
+        for (i, f) in out.iter_mut().enumerate() {
+            f.messages_dropped = self.core.fault_drops[i];
+        }
+        out
     }
 
     /// The metrics recorded so far.
@@ -423,31 +762,149 @@ impl Simulation {
         &self.core.trace
     }
 
-    /// Ends the run: closes the metrics and traces the end. Returns the recorder and trace.
-    pub(crate) fn finish(mut self) -> (Scenario, Recorder, Trace, Vec<PartitionView>, Vec<GroupView>, u64) {
+    // ----- invariants --------------------------------------------------------------------------
+
+    /// Checks what Kafka guarantees at every instant (kafka-reference §3.4, §3.8): high watermark
+    /// ≤ log end offset on every live replica, the leader is in the ISR, leader epochs only grow,
+    /// and every live in-sync replica holds the leader's committed prefix. Returns violations.
+    pub fn check_invariants(&mut self) -> Vec<String> {
+        let mut out = Vec::new();
+        let states = self.controller().states.clone();
+        for s in &states {
+            let p = s.partition;
+            let name = self.metadata.partition_name(p);
+            for &b in &s.replicas {
+                let r = &self.broker(b).replicas[p as usize];
+                if self.alive[b as usize] && r.high_watermark > r.log.log_end_offset() {
+                    out.push(format!("{name}: broker-{b} hw {} > leo {}", r.high_watermark, r.log.log_end_offset()));
+                }
+            }
+            if let Some(l) = s.leader
+                && !s.isr.contains(&l)
+            {
+                out.push(format!("{name}: leader broker-{l} not in isr {:?}", s.isr));
+            }
+            if s.leader_epoch < self.seen_epochs[p as usize] {
+                out.push(format!("{name}: leader epoch went back to {}", s.leader_epoch));
+            }
+            self.seen_epochs[p as usize] = s.leader_epoch;
+            let Some(l) = s.leader else { continue };
+            if !self.alive[l as usize] || !self.broker(l).leads(p) {
+                continue;
+            }
+            let leader = &self.broker(l).replicas[p as usize];
+            for &m in &s.isr {
+                if m == l || !self.alive[m as usize] {
+                    continue;
+                }
+                let follower = &self.broker(m).replicas[p as usize];
+                let upto = leader.high_watermark.min(follower.log.log_end_offset());
+                if let Some(offset) = first_difference(&leader.log, &follower.log, upto) {
+                    out.push(format!("{name}: in-sync broker-{m} differs from leader broker-{l} at offset {offset} below hw"));
+                }
+            }
+        }
+        out
+    }
+
+    /// Ends the run: closes the metrics, checks the records, traces the end.
+    pub(crate) fn finish(mut self) -> Finished {
         self.run();
         self.now = self.end;
         let partitions = self.partitions();
         let groups = self.groups();
         let t = self.end;
+        let faults = self.faults();
+        let controller = self.controller();
+        let cluster_events = controller.events.clone();
+        let offline = controller.offline_intervals(t);
+        let n = self.metadata.partition_count();
+        let final_logs: Vec<Option<&Log>> = (0..n)
+            .map(|p| {
+                controller.states[p]
+                    .leader
+                    .filter(|&l| self.alive[l as usize])
+                    .map(|l| &self.broker(l).replicas[p].log)
+            })
+            .collect();
+        let replica_logs: Vec<Vec<&Log>> = (0..n)
+            .map(|p| self.metadata.replicas[p].iter().map(|&b| &self.broker(b).replicas[p].log).collect())
+            .collect();
+        let verdicts = self.core.history.verdicts(&final_logs, &replica_logs);
+        let truncations = self.core.history.truncations.clone();
         let totals = self.core.recorder.totals.clone();
         self.core.trace.line(
             t,
             "engine",
             "end",
             &format!(
-                "events={} produced={} acked={} consumed={}",
-                self.events, totals.produced, totals.acked, totals.consumed
+                "events={} produced={} acked={} consumed={} lost={}",
+                self.events, totals.produced, totals.acked, totals.consumed, verdicts.lost_records
             ),
         );
         self.core.recorder.finish();
-        (
-            self.scenario,
-            self.core.recorder,
-            self.core.trace,
+        Finished {
+            scenario: self.scenario,
+            recorder: self.core.recorder,
+            trace: self.core.trace,
             partitions,
             groups,
-            self.events,
-        )
+            events: self.events,
+            faults,
+            cluster_events,
+            offline,
+            verdicts,
+            metadata: self.metadata,
+            truncations,
+        }
+    }
+}
+
+/// The first offset below `upto` where two logs hold different batches (compared over the
+/// offsets both still retain).
+fn first_difference(a: &Log, b: &Log, upto: u64) -> Option<u64> {
+    let from = a.log_start_offset().max(b.log_start_offset());
+    for x in a.batches() {
+        if x.base_offset < from {
+            continue;
+        }
+        if x.base_offset >= upto {
+            break;
+        }
+        match b.batch_at(x.base_offset) {
+            Some(y) if y.base_offset == x.base_offset && Rc::ptr_eq(&y.batch, &x.batch) => {}
+            _ => return Some(x.base_offset),
+        }
+    }
+    None
+}
+
+/// `Crash(LeaderOf("orders", 0))`, as the scenario file says it.
+fn describe_fault(f: &Fault) -> String {
+    let t = |t: &Target| match t {
+        Target::Broker(b) => format!("broker-{b}"),
+        Target::Controller => "controller".into(),
+        Target::Node(n) => n.clone(),
+        Target::LeaderOf(topic, p) => format!("leader of {topic}-{p}"),
+        Target::FollowerOf(topic, p) => format!("in-sync follower of {topic}-{p}"),
+        Target::FollowerOutOfIsr(topic, p) => format!("out-of-sync follower of {topic}-{p}"),
+    };
+    match f {
+        Fault::Crash(x) => format!("crash {}", t(x)),
+        Fault::PowerLoss(x) => format!("power loss {}", t(x)),
+        Fault::Restart(x) => format!("restart {}", t(x)),
+        Fault::Pause(x, ms) => format!("pause {} for {ms} ms", t(x)),
+        Fault::Isolate(x) => format!("isolate {}", t(x)),
+        Fault::CutOff(x, others) => {
+            format!("cut {} off from {}", t(x), others.iter().map(t).collect::<Vec<_>>().join(", "))
+        }
+        Fault::Split(groups) => format!(
+            "split {}",
+            groups.iter().map(|g| format!("{{{}}}", g.iter().map(t).collect::<Vec<_>>().join(", "))).collect::<Vec<_>>().join(" | ")
+        ),
+        Fault::CutLink(a, b) => format!("cut link {} → {}", t(a), t(b)),
+        Fault::SlowLink(a, b, us) => format!("slow link {} ↔ {} by {us} µs", t(a), t(b)),
+        Fault::DropMessages(a, b, f) => format!("drop {:.0}% of messages {} ↔ {}", f * 100.0, t(a), t(b)),
+        Fault::Heal => "heal the network".into(),
     }
 }

@@ -1,0 +1,136 @@
+//! The ledger of acknowledged batches and the truncations that removed records.
+
+use std::collections::BTreeMap;
+
+use crate::cluster::Log;
+use crate::protocol::RecordBatch;
+use crate::sim::SimTime;
+
+/// Identity of a batch: producer, producer epoch, base sequence.
+pub type BatchId = (u32, u16, u64);
+
+/// An acknowledged batch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AckedBatch {
+    pub offset: u64,
+    pub records: u64,
+    pub acked_at: SimTime,
+    /// The broker that acknowledged it and its leader epoch then.
+    pub leader: u32,
+    pub leader_epoch: u32,
+    pub acks: &'static str,
+}
+
+/// A truncation that removed records from a replica.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TruncationEvent {
+    pub at: SimTime,
+    pub partition: u32,
+    pub broker: u32,
+    pub to_offset: u64,
+    pub records_removed: u64,
+    pub reason: &'static str,
+}
+
+/// What the end-of-run check found.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Verdicts {
+    /// Acknowledged records absent from the partition's final log.
+    pub lost_records: u64,
+    /// Acknowledged records whose partition has no leader at the end (neither lost nor readable).
+    pub unavailable_records: u64,
+    /// Records appended more than once (the same batch at two offsets of the final log).
+    pub duplicate_records: u64,
+    /// Offsets where two replicas of a partition hold different batches.
+    pub diverged_offsets: u64,
+    /// The first lost batches, explained: `(partition, batch, truncations of that partition)`.
+    pub lost_examples: Vec<(u32, AckedBatch)>,
+}
+
+/// Acknowledged batches by partition, and truncations.
+#[derive(Debug, Default)]
+pub struct History {
+    acked: Vec<BTreeMap<BatchId, AckedBatch>>,
+    pub truncations: Vec<TruncationEvent>,
+}
+
+impl History {
+    pub fn new(partitions: usize) -> History {
+        History { acked: vec![BTreeMap::new(); partitions], truncations: Vec::new() }
+    }
+
+    fn id(b: &RecordBatch) -> BatchId {
+        (b.producer, b.producer_epoch, b.base_sequence)
+    }
+
+    /// A producer heard that `batch` was written to `partition` at `offset`.
+    pub fn acked(&mut self, partition: u32, batch: &RecordBatch, ack: AckedBatch) {
+        self.acked[partition as usize].entry(Self::id(batch)).or_insert(ack);
+    }
+
+    /// The leader dropped everything below `offset` by retention: those batches are safe.
+    pub fn retired(&mut self, partition: u32, offset: u64) {
+        self.acked[partition as usize].retain(|_, a| a.offset + a.records > offset);
+    }
+
+    /// A replica truncated its log.
+    pub fn truncated(&mut self, event: TruncationEvent) {
+        if event.records_removed > 0 {
+            self.truncations.push(event);
+        }
+    }
+
+    /// Acknowledged batches still tracked (for memory accounting).
+    pub fn tracked(&self) -> usize {
+        self.acked.iter().map(BTreeMap::len).sum()
+    }
+
+    /// Checks every partition: `final_logs[p]` is the leader's log (or `None` if offline), and
+    /// `replica_logs[p]` every replica's log, for divergence.
+    pub fn verdicts(&self, final_logs: &[Option<&Log>], replica_logs: &[Vec<&Log>]) -> Verdicts {
+        let mut v = Verdicts::default();
+        for (p, acked) in self.acked.iter().enumerate() {
+            let Some(log) = final_logs[p] else {
+                v.unavailable_records += acked.values().map(|a| a.records).sum::<u64>();
+                continue;
+            };
+            let mut present: BTreeMap<BatchId, u32> = BTreeMap::new();
+            for b in log.batches() {
+                *present.entry(Self::id(&b.batch)).or_default() += 1;
+                if present[&Self::id(&b.batch)] > 1 {
+                    v.duplicate_records += b.batch.record_count();
+                }
+            }
+            for (id, a) in acked {
+                // Batches the log no longer holds below its start were retired by retention.
+                if !present.contains_key(id) && a.offset >= log.log_start_offset() {
+                    v.lost_records += a.records;
+                    if v.lost_examples.len() < 5 {
+                        v.lost_examples.push((p as u32, a.clone()));
+                    }
+                }
+            }
+        }
+        for logs in replica_logs {
+            v.diverged_offsets += diverged_offsets(logs);
+        }
+        v
+    }
+}
+
+/// Offsets held by at least two replicas with different batches there.
+fn diverged_offsets(logs: &[&Log]) -> u64 {
+    let mut diverged = 0;
+    for (i, a) in logs.iter().enumerate() {
+        for b in &logs[i + 1..] {
+            for batch in a.batches() {
+                if let Some(other) = b.batch_at(batch.base_offset)
+                    && (other.base_offset != batch.base_offset || !std::rc::Rc::ptr_eq(&other.batch, &batch.batch))
+                {
+                    diverged += batch.batch.record_count().min(other.end_offset() - batch.base_offset);
+                }
+            }
+        }
+    }
+    diverged
+}
