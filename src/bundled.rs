@@ -3,23 +3,23 @@
 
 /// `(file name, RON source)` of every bundled scenario, in file-name order.
 pub const SCENARIOS: &[(&str, &str)] = &[
-    (
-        "arrivals-constant-vs-poisson.ron",
-        include_str!("../scenarios/arrivals-constant-vs-poisson.ron"),
-    ),
-    (
-        "keyed-partitions.ron",
-        include_str!("../scenarios/keyed-partitions.ron"),
-    ),
+    ("acks-all-broker-crash.ron", include_str!("../scenarios/acks-all-broker-crash.ron")),
+    ("acks1-leader-crash.ron", include_str!("../scenarios/acks1-leader-crash.ron")),
+    ("arrivals-constant-vs-poisson.ron", include_str!("../scenarios/arrivals-constant-vs-poisson.ron")),
+    ("isr-shrink-clean-election.ron", include_str!("../scenarios/isr-shrink-clean-election.ron")),
+    ("isr-shrink-unclean-election.ron", include_str!("../scenarios/isr-shrink-unclean-election.ron")),
+    ("keyed-partitions.ron", include_str!("../scenarios/keyed-partitions.ron")),
+    ("kip101-scenario1-hw-truncation.ron", include_str!("../scenarios/kip101-scenario1-hw-truncation.ron")),
+    ("kip101-scenario1-leader-epoch.ron", include_str!("../scenarios/kip101-scenario1-leader-epoch.ron")),
+    ("kip101-scenario2-hw-truncation.ron", include_str!("../scenarios/kip101-scenario2-hw-truncation.ron")),
+    ("kip101-scenario2-leader-epoch.ron", include_str!("../scenarios/kip101-scenario2-leader-epoch.ron")),
+    ("min-isr-not-met.ron", include_str!("../scenarios/min-isr-not-met.ron")),
     ("quickstart.ron", include_str!("../scenarios/quickstart.ron")),
+    ("split-brain-acks1.ron", include_str!("../scenarios/split-brain-acks1.ron")),
 ];
 
 /// The source of a bundled scenario by name (`quickstart`) or file name (`quickstart.ron`).
 pub fn find(name: &str) -> Option<(&'static str, &'static str)> {
-    let file = if name.ends_with(".ron") {
-        name.to_string()
-    } else {
-        format!("{name}.ron")
-    };
+    let file = if name.ends_with(".ron") { name.to_string() } else { format!("{name}.ron") };
     SCENARIOS.iter().find(|(f, _)| *f == file).copied()
 }

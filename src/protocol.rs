@@ -125,9 +125,17 @@ pub struct FetchedPartition {
 /// A message between two nodes.
 #[derive(Debug)]
 pub enum Message {
-    ProduceRequest { request_id: u64, acks: Acks, timeout_ms: u64, batches: Vec<(u32, Rc<RecordBatch>)> },
+    ProduceRequest {
+        request_id: u64,
+        acks: Acks,
+        timeout_ms: u64,
+        batches: Vec<(u32, Rc<RecordBatch>)>,
+    },
     /// One result per partition: the base offset given to the batch, or an error.
-    ProduceResponse { request_id: u64, results: Vec<(u32, Result<u64, KafkaError>)> },
+    ProduceResponse {
+        request_id: u64,
+        results: Vec<(u32, Result<u64, KafkaError>)>,
+    },
     /// A fetch by a consumer (`replica: None`, reads below the high watermark) or by a follower.
     FetchRequest {
         request_id: u64,
@@ -139,20 +147,49 @@ pub enum Message {
         max_wait_ms: u64,
         max_partition_bytes: u32,
     },
-    FetchResponse { request_id: u64, partitions: Vec<FetchedPartition> },
+    FetchResponse {
+        request_id: u64,
+        partitions: Vec<FetchedPartition>,
+    },
     /// A client asks a broker for the leaders of every partition.
-    MetadataRequest { request_id: u64 },
+    MetadataRequest {
+        request_id: u64,
+    },
     /// `(partition, leader, leader epoch)` as the answering broker knows them.
-    MetadataResponse { request_id: u64, leaders: Vec<(u32, Option<u32>, u32)> },
+    MetadataResponse {
+        request_id: u64,
+        leaders: Vec<(u32, Option<u32>, u32)>,
+    },
     /// A broker's heartbeat (and, with a new incarnation, its registration).
-    BrokerHeartbeat { broker: u32, incarnation: u32, metadata_version: u64 },
+    BrokerHeartbeat {
+        broker: u32,
+        incarnation: u32,
+        metadata_version: u64,
+    },
     /// The controller's answer: the partitions that changed since the broker's version.
-    BrokerHeartbeatResponse { fenced: bool, metadata_version: u64, changes: Vec<PartitionState> },
-    /// The controller publishes partition changes to brokers (the KRaft metadata log).
-    MetadataUpdate { metadata_version: u64, changes: Vec<PartitionState> },
+    BrokerHeartbeatResponse {
+        metadata_version: u64,
+        changes: Vec<PartitionState>,
+        fenced_brokers: Vec<u32>,
+    },
+    /// The controller publishes partition changes and the fenced brokers (the KRaft metadata log).
+    MetadataUpdate {
+        metadata_version: u64,
+        changes: Vec<PartitionState>,
+        fenced_brokers: Vec<u32>,
+    },
     /// A leader proposes a new ISR (KIP-497).
-    AlterPartition { broker: u32, partition: u32, leader_epoch: u32, partition_epoch: u32, new_isr: Vec<u32> },
-    AlterPartitionResponse { partition: u32, result: Result<PartitionState, ()> },
+    AlterPartition {
+        broker: u32,
+        partition: u32,
+        leader_epoch: u32,
+        partition_epoch: u32,
+        new_isr: Vec<u32>,
+    },
+    AlterPartitionResponse {
+        partition: u32,
+        result: Result<PartitionState, ()>,
+    },
 }
 
 impl Message {

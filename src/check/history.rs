@@ -68,9 +68,14 @@ impl History {
         self.acked[partition as usize].entry(Self::id(batch)).or_insert(ack);
     }
 
-    /// The leader dropped everything below `offset` by retention: those batches are safe.
-    pub fn retired(&mut self, partition: u32, offset: u64) {
-        self.acked[partition as usize].retain(|_, a| a.offset + a.records > offset);
+    /// The leader dropped these batches by retention after every replica and group had them:
+    /// they are safe. (By identity, not offset: after a truncation an offset can be reused by
+    /// another batch, and the lost one must stay in the ledger.)
+    pub fn retired<'a>(&mut self, partition: u32, batches: impl Iterator<Item = &'a RecordBatch>) {
+        let acked = &mut self.acked[partition as usize];
+        for b in batches {
+            acked.remove(&Self::id(b));
+        }
     }
 
     /// A replica truncated its log.
@@ -102,8 +107,7 @@ impl History {
                 }
             }
             for (id, a) in acked {
-                // Batches the log no longer holds below its start were retired by retention.
-                if !present.contains_key(id) && a.offset >= log.log_start_offset() {
+                if !present.contains_key(id) {
                     v.lost_records += a.records;
                     if v.lost_examples.len() < 5 {
                         v.lost_examples.push((p as u32, a.clone()));

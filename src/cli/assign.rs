@@ -43,19 +43,12 @@ pub fn assign(args: AssignArgs) -> u8 {
 
 fn build(args: &AssignArgs) -> Result<String, String> {
     let strategy: Strategy = args.strategy.parse().map_err(|_| {
-        format!(
-            "unknown strategy {:?}; allowed: range, roundrobin, sticky, cooperative-sticky",
-            args.strategy
-        )
+        format!("unknown strategy {:?}; allowed: range, roundrobin, sticky, cooperative-sticky", args.strategy)
     })?;
     let mut topics = BTreeMap::new();
     for t in &args.topics {
-        let (name, n) = t
-            .rsplit_once(':')
-            .ok_or_else(|| format!("--topic {t:?}: expected NAME:PARTITIONS"))?;
-        let n: u32 = n
-            .parse()
-            .map_err(|_| format!("--topic {t:?}: {n:?} is not a partition count"))?;
+        let (name, n) = t.rsplit_once(':').ok_or_else(|| format!("--topic {t:?}: expected NAME:PARTITIONS"))?;
+        let n: u32 = n.parse().map_err(|_| format!("--topic {t:?}: {n:?} is not a partition count"))?;
         if name.is_empty() || n == 0 {
             return Err(format!("--topic {t:?}: a name and at least 1 partition"));
         }
@@ -63,9 +56,7 @@ fn build(args: &AssignArgs) -> Result<String, String> {
     }
     let mut members = Vec::new();
     for m in &args.members {
-        let (id, subs) = m
-            .split_once(':')
-            .ok_or_else(|| format!("--member {m:?}: expected ID:TOPIC[,TOPIC...]"))?;
+        let (id, subs) = m.split_once(':').ok_or_else(|| format!("--member {m:?}: expected ID:TOPIC[,TOPIC...]"))?;
         let (id, instance) = match id.split_once('@') {
             Some((id, inst)) => (id, Some(inst.to_string())),
             None => (id, None),
@@ -88,24 +79,17 @@ fn build(args: &AssignArgs) -> Result<String, String> {
         });
     }
     for o in &args.owned {
-        let (id, parts) = o
-            .split_once(':')
-            .ok_or_else(|| format!("--owned {o:?}: expected ID:TOPIC-P[,TOPIC-P...]"))?;
+        let (id, parts) =
+            o.split_once(':').ok_or_else(|| format!("--owned {o:?}: expected ID:TOPIC-P[,TOPIC-P...]"))?;
         let member = members
             .iter_mut()
             .find(|s| s.member_id == id)
             .ok_or_else(|| format!("--owned {o:?}: no --member {id:?}"))?;
         for p in parts.split(',').filter(|s| !s.is_empty()) {
-            let (topic, n) = p
-                .rsplit_once('-')
-                .ok_or_else(|| format!("--owned {o:?}: {p:?} is not TOPIC-PARTITION"))?;
-            let partition: u32 = n
-                .parse()
-                .map_err(|_| format!("--owned {o:?}: {p:?} is not TOPIC-PARTITION"))?;
-            member.owned_partitions.push(TopicPartition {
-                topic: topic.to_string(),
-                partition,
-            });
+            let (topic, n) =
+                p.rsplit_once('-').ok_or_else(|| format!("--owned {o:?}: {p:?} is not TOPIC-PARTITION"))?;
+            let partition: u32 = n.parse().map_err(|_| format!("--owned {o:?}: {p:?} is not TOPIC-PARTITION"))?;
+            member.owned_partitions.push(TopicPartition { topic: topic.to_string(), partition });
         }
         member.generation = Some(1);
     }

@@ -55,9 +55,7 @@ pub fn main() -> ExitCode {
 fn parse_set(s: &str) -> Result<(String, String), String> {
     match s.split_once('=') {
         Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.trim().to_string())),
-        _ => Err(format!(
-            "expected PATH=VALUE (e.g. producers.checkout.linger_ms=20), got {s:?}"
-        )),
+        _ => Err(format!("expected PATH=VALUE (e.g. producers.checkout.linger_ms=20), got {s:?}")),
     }
 }
 

@@ -103,13 +103,7 @@ pub fn run(args: RunArgs) -> u8 {
     }
     let failed: Vec<_> = report.verdicts.iter().filter(|v| !v.holds).collect();
     for v in &report.verdicts {
-        println!(
-            "expect {} {}: actual {:.3} {}",
-            v.figure,
-            v.bound,
-            v.actual,
-            if v.holds { "ok" } else { "FAILED" }
-        );
+        println!("expect {} {}: actual {:.3} {}", v.figure, v.bound, v.actual, if v.holds { "ok" } else { "FAILED" });
     }
     if failed.is_empty() {
         return EXIT_OK;
@@ -127,10 +121,7 @@ pub fn run(args: RunArgs) -> u8 {
 fn write_whole(dir: &Path, files: &[(String, Vec<u8>)]) -> std::io::Result<()> {
     let parent = dir.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(parent)?;
-    let name = dir
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "run".into());
+    let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "run".into());
     let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
     let _ = fs::remove_dir_all(&tmp);
     let result = (|| {

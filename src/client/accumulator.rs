@@ -126,10 +126,7 @@ impl Accumulator {
             if !last.is_full() && last.size_bytes + size <= last.write_limit {
                 last.size_bytes += size;
                 last.record_times.push(t);
-                return Appended {
-                    new_batch: false,
-                    bytes: size,
-                };
+                return Appended { new_batch: false, bytes: size };
             }
         }
         let size = record_size_bytes(0, 0, key_bytes, value_bytes);
@@ -143,10 +140,7 @@ impl Accumulator {
             attempts: 0,
             retry_at: SimTime::ZERO,
         });
-        Appended {
-            new_batch: true,
-            bytes: RECORD_BATCH_OVERHEAD + size,
-        }
+        Appended { new_batch: true, bytes: RECORD_BATCH_OVERHEAD + size }
     }
 
     /// Whether a record would go into `p`'s last batch (`tryAppend` succeeds) rather than open
@@ -288,10 +282,7 @@ mod tests {
         acc.append(0, SimTime::from_ms(10), None, 100);
         assert!(!acc.sendable(0, SimTime::from_ms(14)));
         assert!(acc.sendable(0, SimTime::from_ms(15)));
-        assert_eq!(
-            acc.next_linger_deadline(SimTime::from_ms(10)),
-            Some(SimTime::from_ms(15))
-        );
+        assert_eq!(acc.next_linger_deadline(SimTime::from_ms(10)), Some(SimTime::from_ms(15)));
     }
 
     #[test]

@@ -46,7 +46,13 @@ pub struct Consumer {
 
 impl Consumer {
     /// Member `member` of group `group` (index `group_index`), with its static share of partitions.
-    pub fn new(group_index: u32, group: &ConsumerGroup, member: u32, metadata: &Rc<Metadata>, end: SimTime) -> Consumer {
+    pub fn new(
+        group_index: u32,
+        group: &ConsumerGroup,
+        member: u32,
+        metadata: &Rc<Metadata>,
+        end: SimTime,
+    ) -> Consumer {
         let mut assigned = Vec::new();
         for name in &group.topics {
             let t = &metadata.topics[metadata.topic_index(name).expect("validated: subscribed topics exist")];

@@ -335,7 +335,13 @@ impl Producer {
         if attempts < self.config.retries && !delivery_expired {
             let backoff = self.backoff(attempts + 1);
             ctx.detail("retry", || {
-                format!("{} seq {} after {} ({} ms backoff)", self.partition_name(p), batch.base_sequence, e.name(), backoff.0 / 1_000_000)
+                format!(
+                    "{} seq {} after {} ({} ms backoff)",
+                    self.partition_name(p),
+                    batch.base_sequence,
+                    e.name(),
+                    backoff.0 / 1_000_000
+                )
             });
             self.accumulator.reenqueue(p as usize, batch, attempts + 1, now + backoff);
         } else {
@@ -401,8 +407,7 @@ impl Producer {
     fn null_key_partition(&mut self, now: SimTime, value: u32) -> usize {
         let rng = &mut self.partitioner_rng;
         let mut random = || rng.next_u32();
-        let mut p =
-            self.builtin.peek_current_partition(self.num_partitions, &self.available, &mut random).unwrap_or(0);
+        let mut p = self.builtin.peek_current_partition(self.num_partitions, &self.available, &mut random).unwrap_or(0);
         if !self.accumulator.fits(p as usize, now, None, value)
             && self.builtin.update_partition_info(0, true, self.num_partitions, &self.available, &mut random)
         {
@@ -494,7 +499,10 @@ impl Producer {
             self.next_request_id += 1;
             ctx.metrics().produce_request(now, batches.len() as u64, records);
             ctx.detail("send", || {
-                format!("request={request_id} to broker-{broker} batches={} records={records} bytes={size}", batches.len())
+                format!(
+                    "request={request_id} to broker-{broker} batches={} records={records} bytes={size}",
+                    batches.len()
+                )
             });
             let wire: Vec<(u32, Rc<RecordBatch>)> =
                 batches.iter().map(|(p, b, _)| (self.first_partition + p, b.clone())).collect();

@@ -25,9 +25,7 @@ use std::rc::Rc;
 
 use crate::check::TruncationEvent;
 use crate::cluster::{Log, Metadata};
-use crate::protocol::{
-    FetchPartition, FetchedPartition, KafkaError, Message, PartitionState, RecordBatch,
-};
+use crate::protocol::{FetchPartition, FetchedPartition, KafkaError, Message, PartitionState, RecordBatch};
 use crate::scenario::{Acks, Replication, Truncation};
 use crate::sim::{Ctx, NodeId, SimDuration, SimTime, Timer};
 
@@ -130,6 +128,8 @@ pub struct Broker {
     pub replicas: Vec<Replica>,
     /// Partition states of the whole cluster, as this broker last heard them.
     states: Vec<PartitionState>,
+    /// Brokers the controller has fenced, as this broker last heard (not ISR-eligible).
+    fenced: Vec<bool>,
     delayed: Vec<DelayedProduce>,
     produce_expiry_at: Option<SimTime>,
     parked: Vec<ParkedFetch>,
@@ -143,6 +143,7 @@ pub struct Broker {
 
 impl Broker {
     pub fn new(id: u32, metadata: Rc<Metadata>, settings: &Replication, heartbeat_ms: u64) -> Broker {
+        let socket_timeout_ms = settings.replica_socket_timeout_ms;
         let n = metadata.partition_count();
         let group_offsets = (0..n).map(|p| vec![0; metadata.topic_of(p as u32).groups.len()]).collect();
         let states = (0..n as u32).map(|p| metadata.initial_state(p)).collect();
@@ -150,11 +151,12 @@ impl Broker {
             id,
             settings: settings.clone(),
             heartbeat_ms,
-            request_timeout: SimDuration::from_ms(30_000),
+            request_timeout: SimDuration::from_ms(socket_timeout_ms),
             incarnation: 0,
             metadata_version: 0,
             replicas: (0..n).map(|_| Replica::default()).collect(),
             states,
+            fenced: vec![false; metadata.brokers as usize],
             delayed: Vec::new(),
             produce_expiry_at: None,
             parked: Vec::new(),
@@ -268,7 +270,11 @@ impl Broker {
         let controller = self.metadata.controller_node();
         ctx.send(
             controller,
-            Message::BrokerHeartbeat { broker: self.id, incarnation: self.incarnation, metadata_version: self.metadata_version },
+            Message::BrokerHeartbeat {
+                broker: self.id,
+                incarnation: self.incarnation,
+                metadata_version: self.metadata_version,
+            },
         );
     }
 
@@ -322,7 +328,13 @@ impl Broker {
                         .collect();
                     r.alter_in_flight = false;
                     ctx.notable("become_leader", || {
-                        format!("{} epoch={} isr={:?} leo={leo} hw={}", self.metadata.partition_name(p), s.leader_epoch, s.isr, r.high_watermark)
+                        format!(
+                            "{} epoch={} isr={:?} leo={leo} hw={}",
+                            self.metadata.partition_name(p),
+                            s.leader_epoch,
+                            s.isr,
+                            r.high_watermark
+                        )
                     });
                 }
                 r.state = Some(s);
@@ -341,7 +353,12 @@ impl Broker {
                         r.truncate_to_hw_pending = true;
                     }
                     ctx.notable("become_follower", || {
-                        format!("{} leader=broker-{} epoch={}", self.metadata.partition_name(p), leader.unwrap_or(0), s.leader_epoch)
+                        format!(
+                            "{} leader=broker-{} epoch={}",
+                            self.metadata.partition_name(p),
+                            leader.unwrap_or(0),
+                            s.leader_epoch
+                        )
                     });
                 }
                 if let Some(l) = leader {
@@ -352,6 +369,12 @@ impl Broker {
         self.maybe_increment_hw(p, ctx);
     }
 
+    fn set_fenced(&mut self, fenced: &[u32]) {
+        for (b, f) in self.fenced.iter_mut().enumerate() {
+            *f = fenced.contains(&(b as u32));
+        }
+    }
+
     // ----- message handling ------------------------------------------------------------------
 
     pub fn on_message(&mut self, from: NodeId, msg: Message, ctx: &mut Ctx) {
@@ -359,7 +382,15 @@ impl Broker {
             Message::ProduceRequest { request_id, acks, timeout_ms, batches } => {
                 self.on_produce(from, request_id, acks, timeout_ms, batches, ctx)
             }
-            Message::FetchRequest { request_id, replica, group, partitions, min_bytes, max_wait_ms, max_partition_bytes } => {
+            Message::FetchRequest {
+                request_id,
+                replica,
+                group,
+                partitions,
+                min_bytes,
+                max_wait_ms,
+                max_partition_bytes,
+            } => {
                 self.stats.fetch_requests += 1;
                 if replica.is_none() {
                     for f in &partitions {
@@ -377,17 +408,28 @@ impl Broker {
                 };
                 self.on_fetch(fetch, max_wait_ms, ctx);
             }
-            Message::FetchResponse { request_id, partitions } => self.on_fetch_response(from, request_id, partitions, ctx),
+            Message::FetchResponse { request_id, partitions } => {
+                self.on_fetch_response(from, request_id, partitions, ctx)
+            }
             Message::MetadataRequest { request_id } => {
                 let leaders = self.states.iter().map(|s| (s.partition, s.leader, s.leader_epoch)).collect();
                 ctx.send(from, Message::MetadataResponse { request_id, leaders });
             }
-            Message::MetadataUpdate { metadata_version, changes }
-            | Message::BrokerHeartbeatResponse { metadata_version, changes, .. } => {
-                if metadata_version > self.metadata_version || !changes.is_empty() {
-                    self.metadata_version = self.metadata_version.max(metadata_version);
-                    self.apply_states(&changes, ctx);
+            Message::MetadataUpdate { metadata_version, changes, fenced_brokers } => {
+                // The metadata log in order: a gap (an update lost on a cut link) leaves our
+                // version behind, so the next heartbeat response brings the whole state.
+                if metadata_version == self.metadata_version + 1 {
+                    self.metadata_version = metadata_version;
                 }
+                self.set_fenced(&fenced_brokers);
+                self.apply_states(&changes, ctx);
+            }
+            Message::BrokerHeartbeatResponse { metadata_version, changes, fenced_brokers } => {
+                if !changes.is_empty() {
+                    self.metadata_version = metadata_version;
+                }
+                self.set_fenced(&fenced_brokers);
+                self.apply_states(&changes, ctx);
             }
             Message::AlterPartitionResponse { partition, result } => {
                 self.replicas[partition as usize].alter_in_flight = false;
@@ -408,7 +450,10 @@ impl Broker {
             }
             Timer::IsrExpiration => {
                 self.maybe_shrink_isr(ctx);
-                ctx.set_timer(SimDuration::from_ms((self.settings.replica_lag_time_max_ms / 2).max(1)), Timer::IsrExpiration);
+                ctx.set_timer(
+                    SimDuration::from_ms((self.settings.replica_lag_time_max_ms / 2).max(1)),
+                    Timer::IsrExpiration,
+                );
             }
             Timer::HighWatermarkCheckpoint => {
                 for r in &mut self.replicas {
@@ -434,7 +479,8 @@ impl Broker {
             }
             Timer::FetchExpire if self.fetch_expiry_at == Some(now) => {
                 self.fetch_expiry_at = None;
-                let (due, keep): (Vec<_>, Vec<_>) = std::mem::take(&mut self.parked).into_iter().partition(|f| f.deadline <= now);
+                let (due, keep): (Vec<_>, Vec<_>) =
+                    std::mem::take(&mut self.parked).into_iter().partition(|f| f.deadline <= now);
                 self.parked = keep;
                 for f in due {
                     self.respond_fetch(&f, ctx);
@@ -445,7 +491,8 @@ impl Broker {
             }
             Timer::ProduceExpire if self.produce_expiry_at == Some(now) => {
                 self.produce_expiry_at = None;
-                let (due, keep): (Vec<_>, Vec<_>) = std::mem::take(&mut self.delayed).into_iter().partition(|d| d.deadline <= now);
+                let (due, keep): (Vec<_>, Vec<_>) =
+                    std::mem::take(&mut self.delayed).into_iter().partition(|d| d.deadline <= now);
                 self.delayed = keep;
                 for mut d in due {
                     for part in &mut d.parts {
@@ -468,7 +515,15 @@ impl Broker {
 
     // ----- produce ---------------------------------------------------------------------------
 
-    fn on_produce(&mut self, from: NodeId, request_id: u64, acks: Acks, timeout_ms: u64, batches: Vec<(u32, Rc<RecordBatch>)>, ctx: &mut Ctx) {
+    fn on_produce(
+        &mut self,
+        from: NodeId,
+        request_id: u64,
+        acks: Acks,
+        timeout_ms: u64,
+        batches: Vec<(u32, Rc<RecordBatch>)>,
+        ctx: &mut Ctx,
+    ) {
         self.stats.produce_requests += 1;
         let now = ctx.now();
         let mut parts = Vec::with_capacity(batches.len());
@@ -507,7 +562,14 @@ impl Broker {
     }
 
     /// `Partition.appendRecordsToLeader` with idempotence checks.
-    fn append_as_leader(&mut self, p: u32, batch: &Rc<RecordBatch>, acks: Acks, now: SimTime, ctx: &mut Ctx) -> Result<u64, KafkaError> {
+    fn append_as_leader(
+        &mut self,
+        p: u32,
+        batch: &Rc<RecordBatch>,
+        acks: Acks,
+        now: SimTime,
+        ctx: &mut Ctx,
+    ) -> Result<u64, KafkaError> {
         if !self.leads(p) {
             return Err(KafkaError::NotLeaderOrFollower);
         }
@@ -522,7 +584,9 @@ impl Broker {
             && e.epoch == batch.producer_epoch
         {
             if let Some(&(_, offset)) = e.recent.iter().find(|(seq, _)| *seq == batch.base_sequence) {
-                ctx.detail("duplicate", || format!("producer {} seq {} already at offset {offset}", batch.producer, batch.base_sequence));
+                ctx.detail("duplicate", || {
+                    format!("producer {} seq {} already at offset {offset}", batch.producer, batch.base_sequence)
+                });
                 return Ok(offset);
             }
             if batch.base_sequence != e.last_sequence + 1 {
@@ -620,7 +684,11 @@ impl Broker {
         for f in &r.followers {
             let in_isr = state.isr.contains(&f.broker);
             let caught_up = f.log_end_offset == leo || now.since(f.last_caught_up) <= lag_max;
-            if f.log_end_offset < new_hw && (in_isr || (caught_up && f.log_end_offset >= r.epoch_start_offset && f.last_caught_up > SimTime::ZERO)) {
+            // isReplicaIsrEligible: a fenced broker cannot join, so it cannot hold the HW back.
+            let eligible = !self.fenced[f.broker as usize]
+                && f.log_end_offset >= r.epoch_start_offset
+                && f.last_caught_up > SimTime::ZERO;
+            if f.log_end_offset < new_hw && (in_isr || (caught_up && eligible)) {
                 new_hw = f.log_end_offset;
             }
         }
@@ -648,12 +716,16 @@ impl Broker {
             let out: Vec<u32> = r
                 .followers
                 .iter()
-                .filter(|f| state.isr.contains(&f.broker) && f.log_end_offset != leo && now.since(f.last_caught_up) > lag_max)
+                .filter(|f| {
+                    state.isr.contains(&f.broker) && f.log_end_offset != leo && now.since(f.last_caught_up) > lag_max
+                })
                 .map(|f| f.broker)
                 .collect();
             if !out.is_empty() {
                 let new_isr: Vec<u32> = state.isr.iter().copied().filter(|b| !out.contains(b)).collect();
-                ctx.notable("isr_shrink_proposed", || format!("{} isr {:?} -> {new_isr:?}", self.metadata.partition_name(p), state.isr));
+                ctx.notable("isr_shrink_proposed", || {
+                    format!("{} isr {:?} -> {new_isr:?}", self.metadata.partition_name(p), state.isr)
+                });
                 self.propose_isr(p, new_isr, ctx);
             }
         }
@@ -742,12 +814,17 @@ impl Broker {
         f.last_fetch_leader_leo = leo;
         f.last_fetch_time = now;
         let state = r.state.as_ref().expect("leader state");
-        let can_expand = !state.isr.contains(&follower) && fetch_offset >= hw && fetch_offset >= r.epoch_start_offset && !r.alter_in_flight;
+        let can_expand = !state.isr.contains(&follower)
+            && fetch_offset >= hw
+            && fetch_offset >= r.epoch_start_offset
+            && !r.alter_in_flight;
         if can_expand {
             let mut new_isr = state.isr.clone();
             new_isr.push(follower);
             new_isr.sort_by_key(|b| state.replicas.iter().position(|x| x == b));
-            ctx.notable("isr_expand_proposed", || format!("{} isr {:?} -> {new_isr:?}", self.metadata.partition_name(p), state.isr));
+            ctx.notable("isr_expand_proposed", || {
+                format!("{} isr {:?} -> {new_isr:?}", self.metadata.partition_name(p), state.isr)
+            });
             self.propose_isr(p, new_isr, ctx);
         }
         self.maybe_increment_hw(p, ctx);
@@ -769,7 +846,9 @@ impl Broker {
         let mut i = 0;
         while i < self.parked.len() {
             let f = &self.parked[i];
-            if f.partitions.iter().any(|x| touched.contains(&x.partition)) && self.available_bytes(f) >= f.min_bytes as u64 {
+            if f.partitions.iter().any(|x| touched.contains(&x.partition))
+                && self.available_bytes(f) >= f.min_bytes as u64
+            {
                 let fetch = self.parked.remove(i);
                 self.respond_fetch(&fetch, ctx);
             } else {
@@ -802,13 +881,16 @@ impl Broker {
                     Err(e) => out.error = Some(e),
                     Ok(Some(diverging)) => out.diverging_epoch = Some(diverging),
                     Ok(None) => {
-                        out.batches = r.log.read(f.fetch_offset, r.log.log_end_offset(), fetch.max_partition_bytes as u64);
+                        out.batches =
+                            r.log.read(f.fetch_offset, r.log.log_end_offset(), fetch.max_partition_bytes as u64);
                     }
                 },
                 None => {
                     if !r.is_leader(self.id) {
                         out.error = Some(KafkaError::NotLeaderOrFollower);
-                    } else if f.fetch_offset > r.high_watermark.max(r.log.log_end_offset()) || f.fetch_offset < r.log.log_start_offset() {
+                    } else if f.fetch_offset > r.high_watermark.max(r.log.log_end_offset())
+                        || f.fetch_offset < r.log.log_start_offset()
+                    {
                         out.error = Some(KafkaError::OffsetOutOfRange);
                     } else {
                         out.batches = r.log.read(f.fetch_offset, r.high_watermark, fetch.max_partition_bytes as u64);
@@ -939,7 +1021,8 @@ impl Broker {
             r.log.trim_before(trim);
         }
         if failed {
-            self.fetchers[leader as usize].backoff_until = now + SimDuration::from_ms(self.settings.replica_fetch_backoff_ms);
+            self.fetchers[leader as usize].backoff_until =
+                now + SimDuration::from_ms(self.settings.replica_fetch_backoff_ms);
         }
         self.fetch_from(leader, ctx);
     }
@@ -955,9 +1038,18 @@ impl Broker {
         self.rebuild_producer_state(p as usize);
         let broker = self.id;
         let to_offset = self.replicas[p as usize].log.log_end_offset();
-        ctx.notable("truncate", || format!("{} to offset {to_offset}: {records} records removed ({reason})", self.metadata.partition_name(p)));
+        ctx.notable("truncate", || {
+            format!("{} to offset {to_offset}: {records} records removed ({reason})", self.metadata.partition_name(p))
+        });
         let at = ctx.now();
-        ctx.history().truncated(TruncationEvent { at, partition: p, broker, to_offset, records_removed: records, reason });
+        ctx.history().truncated(TruncationEvent {
+            at,
+            partition: p,
+            broker,
+            to_offset,
+            records_removed: records,
+            reason,
+        });
     }
 
     // ----- retention --------------------------------------------------------------------------
@@ -969,9 +1061,13 @@ impl Broker {
         }
     }
 
-    /// Drops batches below every group's position, every follower's log end and the high
-    /// watermark: nobody needs them any more.
+    /// Drops batches below every subscribed group's position, every follower's log end and the
+    /// high watermark: nobody needs them any more. A topic no group reads keeps everything (as
+    /// Kafka's 7-day `retention.ms` would over a short run), so its history stays checkable.
     fn trim_committed(&mut self, p: u32, ctx: &mut Ctx) {
+        if self.group_offsets[p as usize].is_empty() {
+            return;
+        }
         let r = &mut self.replicas[p as usize];
         let mut low = r.high_watermark;
         for f in &r.followers {
@@ -981,9 +1077,8 @@ impl Broker {
             low = low.min(g);
         }
         if low > r.log.log_start_offset() {
-            r.log.trim_before(low);
-            let start = r.log.log_start_offset();
-            ctx.history().retired(p, start);
+            let removed = r.log.trim_before(low);
+            ctx.history().retired(p, removed.iter().map(|b| &*b.batch));
         }
     }
 }

@@ -88,7 +88,10 @@ impl Controller {
     pub fn on_start(&mut self, ctx: &mut Ctx) {
         ctx.set_timer(SimDuration::from_ms(500), Timer::SessionCheck);
         if self.settings.auto_leader_rebalance_enable {
-            ctx.set_timer(SimDuration::from_ms(self.settings.leader_imbalance_check_interval_ms.max(1)), Timer::LeaderRebalance);
+            ctx.set_timer(
+                SimDuration::from_ms(self.settings.leader_imbalance_check_interval_ms.max(1)),
+                Timer::LeaderRebalance,
+            );
         }
     }
 
@@ -107,7 +110,10 @@ impl Controller {
             }
             Timer::LeaderRebalance => {
                 self.preferred_elections(ctx);
-                ctx.set_timer(SimDuration::from_ms(self.settings.leader_imbalance_check_interval_ms.max(1)), Timer::LeaderRebalance);
+                ctx.set_timer(
+                    SimDuration::from_ms(self.settings.leader_imbalance_check_interval_ms.max(1)),
+                    Timer::LeaderRebalance,
+                );
             }
             _ => {}
         }
@@ -130,7 +136,11 @@ impl Controller {
                     self.unfence(broker, ctx);
                 }
                 let changes = if metadata_version < self.version { self.states.clone() } else { Vec::new() };
-                ctx.send(from, Message::BrokerHeartbeatResponse { fenced: false, metadata_version: self.version, changes });
+                let fenced_brokers = self.fenced_brokers();
+                ctx.send(
+                    from,
+                    Message::BrokerHeartbeatResponse { metadata_version: self.version, changes, fenced_brokers },
+                );
             }
             Message::AlterPartition { broker, partition, leader_epoch, partition_epoch, new_isr } => {
                 let s = &self.states[partition as usize];
@@ -158,6 +168,7 @@ impl Controller {
         self.brokers[broker as usize].fenced = true;
         self.events.push(ClusterEvent::Fenced { at: ctx.now(), broker });
         ctx.notable("fence", || format!("broker-{broker}: {why}"));
+        self.publish(Vec::new(), ctx);
         for p in 0..self.states.len() {
             let s = &self.states[p];
             if !s.replicas.contains(&broker) {
@@ -180,12 +191,31 @@ impl Controller {
         self.brokers[broker as usize].fenced = false;
         self.events.push(ClusterEvent::Unfenced { at: ctx.now(), broker });
         ctx.notable("unfence", || format!("broker-{broker} registered"));
+        self.publish(Vec::new(), ctx);
         for p in 0..self.states.len() {
             let s = &self.states[p];
             if s.leader.is_none() && s.replicas.contains(&broker) {
                 let next = s.clone();
                 self.elect(next, ctx);
             }
+        }
+    }
+
+    fn fenced_brokers(&self) -> Vec<u32> {
+        (0..self.brokers.len() as u32).filter(|&b| self.brokers[b as usize].fenced).collect()
+    }
+
+    /// Publishes a change that touches no partition (a broker fenced or unfenced).
+    fn publish(&mut self, changes: Vec<PartitionState>, ctx: &mut Ctx) {
+        self.version += 1;
+        let fenced_brokers = self.fenced_brokers();
+        for b in 0..self.metadata.brokers {
+            let msg = Message::MetadataUpdate {
+                metadata_version: self.version,
+                changes: changes.clone(),
+                fenced_brokers: fenced_brokers.clone(),
+            };
+            ctx.send(Metadata::broker_node(b), msg);
         }
     }
 
@@ -243,7 +273,14 @@ impl Controller {
         next.partition_epoch = old.partition_epoch + 1;
         if let Some(e) = election {
             next.leader_epoch = old.leader_epoch + 1;
-            self.events.push(ClusterEvent::Leader { at: now, partition: next.partition, from: old.leader, to: next.leader, epoch: next.leader_epoch, election: e });
+            self.events.push(ClusterEvent::Leader {
+                at: now,
+                partition: next.partition,
+                from: old.leader,
+                to: next.leader,
+                epoch: next.leader_epoch,
+                election: e,
+            });
             let name = self.metadata.partition_name(next.partition);
             ctx.notable("election", || {
                 let to = next.leader.map_or("none (offline)".to_string(), |l| format!("broker-{l}"));
@@ -260,15 +297,17 @@ impl Controller {
             }
         }
         if next.isr != old.isr {
-            self.events.push(ClusterEvent::Isr { at: now, partition: next.partition, from: old.isr.clone(), to: next.isr.clone() });
+            self.events.push(ClusterEvent::Isr {
+                at: now,
+                partition: next.partition,
+                from: old.isr.clone(),
+                to: next.isr.clone(),
+            });
             let name = self.metadata.partition_name(next.partition);
             ctx.notable("isr_change", || format!("{name} isr {:?} -> {:?}", old.isr, next.isr));
         }
         self.states[p] = next.clone();
-        self.version += 1;
-        for b in 0..self.metadata.brokers {
-            ctx.send(Metadata::broker_node(b), Message::MetadataUpdate { metadata_version: self.version, changes: vec![next.clone()] });
-        }
+        self.publish(vec![next], ctx);
     }
 
     /// Closes offline intervals still open at `end`.

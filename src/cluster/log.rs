@@ -72,6 +72,12 @@ impl Log {
         self.batches.iter()
     }
 
+    /// Batches from the one holding `offset` on, in offset order.
+    pub fn batches_from(&self, offset: u64) -> impl Iterator<Item = &LogBatch> {
+        let first = self.batches.partition_point(|b| b.end_offset() <= offset);
+        self.batches.range(first..)
+    }
+
     /// The epoch of the last batch (Fetch's `lastFetchedEpoch`), or the latest cached epoch.
     pub fn last_epoch(&self) -> Option<u32> {
         self.batches.back().map(|b| b.epoch).or(self.epochs.last().map(|e| e.0))
@@ -144,8 +150,14 @@ impl Log {
     }
 
     /// Drops the batches a power loss at `now` would lose; returns them.
-    pub fn lose_unwritten(&mut self, now: SimTime, writeback: SimDuration, flush_interval_ms: Option<u64>) -> Vec<LogBatch> {
-        let last_flush = flush_interval_ms.filter(|&ms| ms > 0).map(|ms| SimTime((now.0 / (ms * 1_000_000)) * ms * 1_000_000));
+    pub fn lose_unwritten(
+        &mut self,
+        now: SimTime,
+        writeback: SimDuration,
+        flush_interval_ms: Option<u64>,
+    ) -> Vec<LogBatch> {
+        let last_flush =
+            flush_interval_ms.filter(|&ms| ms > 0).map(|ms| SimTime((now.0 / (ms * 1_000_000)) * ms * 1_000_000));
         let durable = |b: &LogBatch| b.appended_at + writeback <= now || last_flush.is_some_and(|f| b.appended_at <= f);
         match self.batches.iter().position(|b| !durable(b)) {
             Some(i) => {
@@ -195,16 +207,18 @@ impl Log {
         self.batches.get(i).filter(|b| b.base_offset <= offset)
     }
 
-    /// Drops whole batches that end at or before `offset`.
-    pub fn trim_before(&mut self, offset: u64) {
+    /// Drops whole batches that end at or before `offset`; returns them.
+    pub fn trim_before(&mut self, offset: u64) -> Vec<LogBatch> {
+        let mut removed = Vec::new();
         while let Some(b) = self.batches.front() {
             if b.end_offset() > offset {
                 break;
             }
             self.size_bytes -= b.batch.size_bytes as u64;
             self.start_offset = b.end_offset();
-            self.batches.pop_front();
+            removed.extend(self.batches.pop_front());
         }
+        removed
     }
 
     /// Empties the log and starts it at `offset` (a follower whose fetch offset fell below the

@@ -67,20 +67,14 @@ pub struct LatencyRecorder {
 
 impl LatencyRecorder {
     fn new() -> LatencyRecorder {
-        LatencyRecorder {
-            total: histogram(),
-            interval: histogram(),
-            interval_index: 0,
-        }
+        LatencyRecorder { total: histogram(), interval: histogram(), interval_index: 0 }
     }
 
     /// Closes the open interval: its percentiles, folded into the total, then emptied.
     fn close_interval(&mut self) -> Percentiles {
         let p = Percentiles::of(&self.interval);
         if !self.interval.is_empty() {
-            self.total
-                .add(&self.interval)
-                .expect("histograms with equal bounds always add");
+            self.total.add(&self.interval).expect("histograms with equal bounds always add");
             self.interval.reset();
         }
         p
@@ -237,11 +231,7 @@ impl Recorder {
         for (rec, slot) in [(&mut self.produce_latency, 0), (&mut self.e2e_latency, 1)] {
             let p = rec.close_interval();
             let target = &mut self.intervals[rec.interval_index];
-            if slot == 0 {
-                target.produce_latency_us = p
-            } else {
-                target.e2e_latency_us = p
-            }
+            if slot == 0 { target.produce_latency_us = p } else { target.e2e_latency_us = p }
         }
     }
 }

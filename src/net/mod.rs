@@ -47,10 +47,7 @@ impl Network {
         let n = names.len();
         let mut graph = UnGraph::with_capacity(n, n * n / 2);
         let nodes: Vec<NodeIndex> = names.iter().map(|name| graph.add_node(name.clone())).collect();
-        let default = LinkSpec {
-            latency_us: cluster.network.latency_us,
-            jitter_us: cluster.network.jitter_us,
-        };
+        let default = LinkSpec { latency_us: cluster.network.latency_us, jitter_us: cluster.network.jitter_us };
         let mut edge = vec![EdgeIndex::end(); n * n];
         for a in 0..n {
             for b in a..n {
@@ -62,10 +59,7 @@ impl Network {
                         (l.between.0 == names[a] && l.between.1 == names[b])
                             || (l.between.0 == names[b] && l.between.1 == names[a])
                     })
-                    .map_or(default, |l| LinkSpec {
-                        latency_us: l.latency_us,
-                        jitter_us: l.jitter_us,
-                    });
+                    .map_or(default, |l| LinkSpec { latency_us: l.latency_us, jitter_us: l.jitter_us });
                 let e = graph.add_edge(nodes[a], nodes[b], spec);
                 edge[a * n + b] = e;
                 edge[b * n + a] = e;
@@ -117,7 +111,8 @@ impl Network {
         let i = from * self.n + to;
         self.drop_fraction[i] = fraction;
         if fraction > 0.0 && self.drop_rng[i].is_none() {
-            self.drop_rng[i] = Some(RandomStream::new(self.seed, &format!("drop/{}/{}", self.names[from], self.names[to])));
+            self.drop_rng[i] =
+                Some(RandomStream::new(self.seed, &format!("drop/{}/{}", self.names[from], self.names[to])));
         }
     }
 

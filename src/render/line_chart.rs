@@ -92,22 +92,11 @@ impl Prepared {
             .series
             .iter()
             .map(|s| {
-                let clean: Vec<(f64, f64)> = s
-                    .points
-                    .iter()
-                    .copied()
-                    .filter(|&(x, y)| usable(x) && usable(y))
-                    .collect();
-                let points = if clean.len() > MAX_POINTS_PER_SERIES {
-                    downsample(&clean, DOWNSAMPLE_BUCKETS)
-                } else {
-                    clean
-                };
-                PreparedSeries {
-                    label: s.label.clone(),
-                    style: s.style,
-                    points,
-                }
+                let clean: Vec<(f64, f64)> =
+                    s.points.iter().copied().filter(|&(x, y)| usable(x) && usable(y)).collect();
+                let points =
+                    if clean.len() > MAX_POINTS_PER_SERIES { downsample(&clean, DOWNSAMPLE_BUCKETS) } else { clean };
+                PreparedSeries { label: s.label.clone(), style: s.style, points }
             })
             .collect();
         let mut markers: Vec<Marker> = chart.markers.iter().filter(|m| usable(m.at_s)).cloned().collect();
@@ -116,11 +105,7 @@ impl Prepared {
             .bands
             .iter()
             .filter(|b| usable(b.from_s) && usable(b.to_s))
-            .map(|b| Band {
-                from_s: b.from_s.min(b.to_s),
-                to_s: b.from_s.max(b.to_s),
-                ..b.clone()
-            })
+            .map(|b| Band { from_s: b.from_s.min(b.to_s), to_s: b.from_s.max(b.to_s), ..b.clone() })
             .collect();
         bands.sort_by(|a, b| a.from_s.total_cmp(&b.from_s));
         Prepared { series, markers, bands }
@@ -147,11 +132,7 @@ pub fn downsample(points: &[(f64, f64)], buckets: usize) -> Vec<(f64, f64)> {
             return 0;
         }
         let b = ((x - x_min) / width * buckets as f64).floor();
-        if b.is_nan() || b < 0.0 {
-            0
-        } else {
-            (b as usize).min(buckets - 1)
-        }
+        if b.is_nan() || b < 0.0 { 0 } else { (b as usize).min(buckets - 1) }
     };
     let mut out = Vec::with_capacity(buckets * 4);
     let flush = |out: &mut Vec<(f64, f64)>, idx: [usize; 4]| {
@@ -222,21 +203,13 @@ impl Ranged for Axis {
 
     fn map(&self, value: &f64, limit: (i32, i32)) -> i32 {
         let span = self.range.end - self.range.start;
-        let f = if span > 0.0 {
-            (value - self.range.start) / span
-        } else {
-            0.5
-        };
+        let f = if span > 0.0 { (value - self.range.start) / span } else { 0.5 };
         let f = if f.is_finite() { f.clamp(-4.0, 5.0) } else { 0.0 };
         limit.0 + ((limit.1 - limit.0) as f64 * f).round() as i32
     }
 
     fn key_points<Hint: KeyPointHint>(&self, hint: Hint) -> Vec<f64> {
-        if hint.weight().allow_light_points() {
-            Vec::new()
-        } else {
-            self.ticks.clone()
-        }
+        if hint.weight().allow_light_points() { Vec::new() } else { self.ticks.clone() }
     }
 
     fn range(&self) -> Range<f64> {
@@ -289,11 +262,7 @@ fn x_axis(data: &Prepared) -> Axis {
     }
     let (step, exp) = nice_step((hi - lo) / 10.0);
     let range = lo..hi;
-    Axis {
-        ticks: ticks_in(&range, step),
-        range,
-        format: TickFormat::plain(exp),
-    }
+    Axis { ticks: ticks_in(&range, step), range, format: TickFormat::plain(exp) }
 }
 
 /// Y axis: the data's range with a little headroom, widened to whole tick steps.
@@ -308,11 +277,7 @@ fn y_axis(data: &Prepared, min_zero: bool) -> Axis {
     if lo > hi {
         // no data: a plain 0..1 frame
         let range = 0.0..1.0;
-        return Axis {
-            ticks: ticks_in(&range, 0.2),
-            format: TickFormat::plain(-1),
-            range,
-        };
+        return Axis { ticks: ticks_in(&range, 0.2), format: TickFormat::plain(-1), range };
     }
     let data_non_negative = lo >= 0.0;
     if min_zero {
@@ -322,11 +287,7 @@ fn y_axis(data: &Prepared, min_zero: bool) -> Axis {
     // Below this span the values count as equal (f64 still resolves ~1e-15 relative).
     let min_span = (magnitude * 1e-9).max(1e-9);
     if hi - lo < min_span {
-        let pad = if magnitude == 0.0 {
-            1.0
-        } else {
-            (magnitude * 0.1).max(min_span)
-        };
+        let pad = if magnitude == 0.0 { 1.0 } else { (magnitude * 0.1).max(min_span) };
         if min_zero && lo == 0.0 {
             hi = lo + 2.0 * pad;
         } else {
@@ -350,11 +311,7 @@ fn y_axis(data: &Prepared, min_zero: bool) -> Axis {
         hi = lo + step;
     }
     let range = lo..hi;
-    Axis {
-        ticks: ticks_in(&range, step),
-        format: TickFormat::with_suffix(exp, lo.abs().max(hi.abs())),
-        range,
-    }
+    Axis { ticks: ticks_in(&range, step), format: TickFormat::with_suffix(exp, lo.abs().max(hi.abs())), range }
 }
 
 /// How tick values are printed: divided by a power of 1000 with a suffix, and a fixed number of
@@ -368,11 +325,7 @@ struct TickFormat {
 
 impl TickFormat {
     fn plain(step_exp: i32) -> Self {
-        TickFormat {
-            divisor: 1.0,
-            suffix: "",
-            decimals: (-step_exp).clamp(0, 12) as usize,
-        }
+        TickFormat { divisor: 1.0, suffix: "", decimals: (-step_exp).clamp(0, 12) as usize }
     }
 
     fn with_suffix(step_exp: i32, magnitude: f64) -> Self {
@@ -384,11 +337,7 @@ impl TickFormat {
             let decimals = unit_exp - step_exp;
             // at most 2 decimals and 4 integer digits ("1099.52G"), else plain digits below
             if magnitude >= threshold && decimals <= 2 && magnitude / unit < 1e4 {
-                return TickFormat {
-                    divisor: unit,
-                    suffix,
-                    decimals: decimals.max(0) as usize,
-                };
+                return TickFormat { divisor: unit, suffix, decimals: decimals.max(0) as usize };
             }
         }
         TickFormat::plain(step_exp)
@@ -435,9 +384,7 @@ fn group_thousands(s: &str) -> String {
 
 /// Width of `text` in pixels, as plotters lays it out.
 fn text_width(area: &DrawingArea<BitMapBackend<'_>, Shift>, text: &str, style: &TextStyle) -> Result<i32, RenderError> {
-    area.estimate_text_size(text, style)
-        .map(|(w, _)| w as i32)
-        .map_err(err("measuring text"))
+    area.estimate_text_size(text, style).map(|(w, _)| w as i32).map_err(err("measuring text"))
 }
 
 fn font(size: u32) -> TextStyle<'static> {
@@ -490,17 +437,11 @@ fn draw_chart(root: &DrawingArea<BitMapBackend<'_>, Shift>, chart: &LineChart) -
     let title_style = TextStyle::from((FONT_FAMILY, TITLE_SIZE, FontStyle::Bold).into_font())
         .color(&TEXT)
         .pos(Pos::new(HPos::Left, VPos::Top));
-    root.draw(&Text::new(
-        chart.title.clone(),
-        (MARGIN_LEFT as i32 + 4, 12),
-        title_style,
-    ))
-    .map_err(err("drawing the title"))?;
+    root.draw(&Text::new(chart.title.clone(), (MARGIN_LEFT as i32 + 4, 12), title_style))
+        .map_err(err("drawing the title"))?;
     let mut header = 12 + TITLE_SIZE as i32 + 8;
     if let Some(sub) = chart.subtitle.as_deref().filter(|s| !s.is_empty()) {
-        let style = font(SUBTITLE_SIZE)
-            .color(&SUBTLE_TEXT)
-            .pos(Pos::new(HPos::Left, VPos::Top));
+        let style = font(SUBTITLE_SIZE).color(&SUBTLE_TEXT).pos(Pos::new(HPos::Left, VPos::Top));
         root.draw(&Text::new(sub.to_string(), (MARGIN_LEFT as i32 + 4, header), style))
             .map_err(err("drawing the subtitle"))?;
         header += SUBTITLE_SIZE as i32 + 8;
@@ -618,11 +559,8 @@ fn draw_chart(root: &DrawingArea<BitMapBackend<'_>, Shift>, chart: &LineChart) -
     let strip_top = header + 2;
     for label in &strip {
         if let Some(px) = label.line_x {
-            let top = if label.width == 0 {
-                plot_top
-            } else {
-                strip_top + label.row as i32 * STRIP_ROW + STRIP_ROW - 2
-            };
+            let top =
+                if label.width == 0 { plot_top } else { strip_top + label.row as i32 * STRIP_ROW + STRIP_ROW - 2 };
             dashed_vline(root, px, top, plot_bottom, label.colour)?;
         }
     }
@@ -644,8 +582,7 @@ fn draw_chart(root: &DrawingArea<BitMapBackend<'_>, Shift>, chart: &LineChart) -
         let style = colour.stroke_width(2);
         match s.style {
             SeriesStyle::Line | SeriesStyle::Step => {
-                cc.draw_series(LineSeries::new(path.iter().copied(), style))
-                    .map_err(err("drawing a line"))?;
+                cc.draw_series(LineSeries::new(path.iter().copied(), style)).map_err(err("drawing a line"))?;
             }
             SeriesStyle::Dashed => {
                 cc.draw_series(DashedLineSeries::new(path.iter().copied(), 9, 6, style))
@@ -665,10 +602,7 @@ fn draw_chart(root: &DrawingArea<BitMapBackend<'_>, Shift>, chart: &LineChart) -
             })
             .collect();
         if s.style == SeriesStyle::Points {
-            obstacles.extend(px.into_iter().map(|p| Obstacle {
-                path: vec![p],
-                weight: 1.0,
-            }));
+            obstacles.extend(px.into_iter().map(|p| Obstacle { path: vec![p], weight: 1.0 }));
         } else {
             obstacles.push(Obstacle { path: px, weight: 1.0 });
         }
@@ -678,10 +612,8 @@ fn draw_chart(root: &DrawingArea<BitMapBackend<'_>, Shift>, chart: &LineChart) -
         let (ox, oy) = plot_origin(&cc);
         for m in &data.markers {
             let (top, bottom) = (cc.backend_coord(&(m.at_s, y_hi)), cc.backend_coord(&(m.at_s, y_lo)));
-            obstacles.push(Obstacle {
-                path: vec![(top.0 - ox, top.1 - oy), (bottom.0 - ox, bottom.1 - oy)],
-                weight: 0.3,
-            });
+            obstacles
+                .push(Obstacle { path: vec![(top.0 - ox, top.1 - oy), (bottom.0 - ox, bottom.1 - oy)], weight: 0.3 });
         }
     }
     let mut kinds: Vec<MarkerKind> = data.markers.iter().map(|m| m.kind).collect();
@@ -719,19 +651,14 @@ fn draw_chart(root: &DrawingArea<BitMapBackend<'_>, Shift>, chart: &LineChart) -
         let y_px = strip_top + label.row as i32 * STRIP_ROW;
         // an opaque backing, so lines of markers in upper rows pass behind the text
         root.draw(&Rectangle::new(
-            [
-                (label.left - 2, y_px - 1),
-                (label.left + label.width, y_px + STRIP_ROW - 3),
-            ],
+            [(label.left - 2, y_px - 1), (label.left + label.width, y_px + STRIP_ROW - 3)],
             WHITE.filled(),
         ))
         .map_err(err("drawing a marker label"))?;
         root.draw(&Text::new(
             label.text.clone(),
             (label.left, y_px),
-            font(STRIP_SIZE)
-                .color(&label.colour)
-                .pos(Pos::new(HPos::Left, VPos::Top)),
+            font(STRIP_SIZE).color(&label.colour).pos(Pos::new(HPos::Left, VPos::Top)),
         ))
         .map_err(err("drawing a marker label"))?;
     }
@@ -819,26 +746,20 @@ fn draw_legend(
     let (x0, y0) = spots[best.1];
     area.draw(&Rectangle::new([(x0, y0), (x0 + w, y0 + h)], WHITE.mix(0.88).filled()))
         .map_err(err("drawing the legend"))?;
-    area.draw(&Rectangle::new(
-        [(x0, y0), (x0 + w, y0 + h)],
-        RGBColor(0xBB, 0xBB, 0xBB).stroke_width(1),
-    ))
-    .map_err(err("drawing the legend"))?;
+    area.draw(&Rectangle::new([(x0, y0), (x0 + w, y0 + h)], RGBColor(0xBB, 0xBB, 0xBB).stroke_width(1)))
+        .map_err(err("drawing the legend"))?;
     for (i, (label, sample)) in entries.iter().enumerate() {
         let cy = y0 + LEGEND_PAD + i as i32 * LEGEND_ROW + (LEGEND_ROW - 4) / 2;
         let sx = x0 + LEGEND_PAD;
         let result = match *sample {
-            LegendSample::Series(c, SeriesStyle::Line) | LegendSample::Series(c, SeriesStyle::Step) => area.draw(
-                &PathElement::new(vec![(sx, cy), (sx + LEGEND_SAMPLE, cy)], c.stroke_width(2)),
-            ),
-            LegendSample::Series(c, SeriesStyle::Dashed) => area
-                .draw(&PathElement::new(vec![(sx, cy), (sx + 9, cy)], c.stroke_width(2)))
-                .and_then(|_| {
-                    area.draw(&PathElement::new(
-                        vec![(sx + 15, cy), (sx + LEGEND_SAMPLE, cy)],
-                        c.stroke_width(2),
-                    ))
-                }),
+            LegendSample::Series(c, SeriesStyle::Line) | LegendSample::Series(c, SeriesStyle::Step) => {
+                area.draw(&PathElement::new(vec![(sx, cy), (sx + LEGEND_SAMPLE, cy)], c.stroke_width(2)))
+            }
+            LegendSample::Series(c, SeriesStyle::Dashed) => {
+                area.draw(&PathElement::new(vec![(sx, cy), (sx + 9, cy)], c.stroke_width(2))).and_then(|_| {
+                    area.draw(&PathElement::new(vec![(sx + 15, cy), (sx + LEGEND_SAMPLE, cy)], c.stroke_width(2)))
+                })
+            }
             LegendSample::Series(c, SeriesStyle::Points) => {
                 area.draw(&Circle::new((sx + LEGEND_SAMPLE / 2, cy), 3, c.filled()))
             }
@@ -853,10 +774,9 @@ fn draw_legend(
                         c.stroke_width(2),
                     ))
                 }),
-            LegendSample::Band(c) => area.draw(&Rectangle::new(
-                [(sx + 4, cy - 7), (sx + LEGEND_SAMPLE - 4, cy + 7)],
-                c.mix(0.25).filled(),
-            )),
+            LegendSample::Band(c) => {
+                area.draw(&Rectangle::new([(sx + 4, cy - 7), (sx + LEGEND_SAMPLE - 4, cy + 7)], c.mix(0.25).filled()))
+            }
         };
         result.map_err(err("drawing a legend sample"))?;
         area.draw(&Text::new(
@@ -900,12 +820,8 @@ fn clipped_length(a: (i32, i32), b: (i32, i32), rect: (i32, i32, i32, i32)) -> f
     let (x0, y0) = (a.0 as f64, a.1 as f64);
     let (dx, dy) = ((b.0 - a.0) as f64, (b.1 - a.1) as f64);
     let (mut t0, mut t1) = (0.0f64, 1.0f64);
-    let checks = [
-        (-dx, x0 - rect.0 as f64),
-        (dx, rect.2 as f64 - x0),
-        (-dy, y0 - rect.1 as f64),
-        (dy, rect.3 as f64 - y0),
-    ];
+    let checks =
+        [(-dx, x0 - rect.0 as f64), (dx, rect.2 as f64 - x0), (-dy, y0 - rect.1 as f64), (dy, rect.3 as f64 - y0)];
     for (p, q) in checks {
         if p == 0.0 {
             if q < 0.0 {
@@ -948,15 +864,9 @@ mod tests {
         let narrow = TickFormat::with_suffix(7, 1.0995e12);
         assert_eq!(narrow.format(1_099_520_000_000.0), "1099.52G");
         let narrower = TickFormat::with_suffix(5, 1.0995e12);
-        assert_eq!(
-            narrower.format(1_099_511_600_000.0),
-            "1\u{2009}099\u{2009}511\u{2009}600\u{2009}000"
-        );
+        assert_eq!(narrower.format(1_099_511_600_000.0), "1\u{2009}099\u{2009}511\u{2009}600\u{2009}000");
         assert_eq!(TickFormat::with_suffix(3, 2e6).format(1_234_000.0), "1234k");
-        assert_eq!(
-            TickFormat::with_suffix(-1, 12345.0).format(-12345.5),
-            "-12\u{2009}345.5"
-        );
+        assert_eq!(TickFormat::with_suffix(-1, 12345.0).format(-12345.5), "-12\u{2009}345.5");
         let rate = TickFormat::with_suffix(3, 9000.0);
         assert_eq!(rate.format(5000.0), "5000");
         let rate = TickFormat::with_suffix(4, 60000.0);

@@ -37,11 +37,7 @@ pub struct Series {
 
 impl Series {
     pub fn new(label: impl Into<String>, style: SeriesStyle, points: Vec<(f64, f64)>) -> Self {
-        Series {
-            label: label.into(),
-            points,
-            style,
-        }
+        Series { label: label.into(), points, style }
     }
 }
 
@@ -60,12 +56,7 @@ pub enum SeriesStyle {
 
 impl SeriesStyle {
     /// Every style.
-    pub const ALL: [SeriesStyle; 4] = [
-        SeriesStyle::Line,
-        SeriesStyle::Dashed,
-        SeriesStyle::Points,
-        SeriesStyle::Step,
-    ];
+    pub const ALL: [SeriesStyle; 4] = [SeriesStyle::Line, SeriesStyle::Dashed, SeriesStyle::Points, SeriesStyle::Step];
 }
 
 /// What a marker or band stands for; each kind has its own fixed colour and legend entry.
@@ -79,12 +70,7 @@ pub enum MarkerKind {
 
 impl MarkerKind {
     /// Every kind, in legend order.
-    pub const ALL: [MarkerKind; 4] = [
-        MarkerKind::Fault,
-        MarkerKind::Rebalance,
-        MarkerKind::Leader,
-        MarkerKind::Info,
-    ];
+    pub const ALL: [MarkerKind; 4] = [MarkerKind::Fault, MarkerKind::Rebalance, MarkerKind::Leader, MarkerKind::Info];
 
     /// The legend text for this kind.
     pub fn legend_name(self) -> &'static str {
@@ -194,12 +180,7 @@ pub fn series_as_text(chart: &LineChart) -> String {
         }
     }
     for m in &data.markers {
-        out.push_str(&format!(
-            "# marker {} {} {}\n",
-            m.kind.text_name(),
-            fixed3(m.at_s),
-            one_line(&m.label)
-        ));
+        out.push_str(&format!("# marker {} {} {}\n", m.kind.text_name(), fixed3(m.at_s), one_line(&m.label)));
     }
     for b in &data.bands {
         out.push_str(&format!(

@@ -47,17 +47,8 @@ pub(super) fn quickstart_chart() -> LineChart {
             Series::new("acknowledged", SeriesStyle::Line, acked),
             Series::new("consumed", SeriesStyle::Dashed, consumed),
         ],
-        markers: vec![Marker {
-            at_s: 8.0,
-            label: "broker-1 crashes".into(),
-            kind: MarkerKind::Fault,
-        }],
-        bands: vec![Band {
-            from_s: 8.0,
-            to_s: 10.0,
-            label: "offline".into(),
-            kind: MarkerKind::Fault,
-        }],
+        markers: vec![Marker { at_s: 8.0, label: "broker-1 crashes".into(), kind: MarkerKind::Fault }],
+        bands: vec![Band { from_s: 8.0, to_s: 10.0, label: "offline".into(), kind: MarkerKind::Fault }],
         y_min_zero: true,
     }
 }
@@ -91,26 +82,12 @@ fn degenerate_charts_render() {
     // a series with no points, plus a marker and a band
     renders(&LineChart {
         series: vec![Series::new("empty", SeriesStyle::Line, vec![])],
-        markers: vec![Marker {
-            at_s: 3.0,
-            label: "crash".into(),
-            kind: MarkerKind::Fault,
-        }],
-        bands: vec![Band {
-            from_s: 5.0,
-            to_s: 4.0,
-            label: "reversed".into(),
-            kind: MarkerKind::Info,
-        }],
+        markers: vec![Marker { at_s: 3.0, label: "crash".into(), kind: MarkerKind::Fault }],
+        bands: vec![Band { from_s: 5.0, to_s: 4.0, label: "reversed".into(), kind: MarkerKind::Info }],
         ..LineChart::default()
     });
     // one point, every style
-    for style in [
-        SeriesStyle::Line,
-        SeriesStyle::Dashed,
-        SeriesStyle::Points,
-        SeriesStyle::Step,
-    ] {
+    for style in [SeriesStyle::Line, SeriesStyle::Dashed, SeriesStyle::Points, SeriesStyle::Step] {
         renders(&LineChart {
             title: "one point".into(),
             series: vec![Series::new("p", style, vec![(0.0, 5.0)])],
@@ -121,11 +98,7 @@ fn degenerate_charts_render() {
     for v in [0.0, 42.0, -3.0] {
         for y_min_zero in [false, true] {
             renders(&LineChart {
-                series: vec![Series::new(
-                    "flat",
-                    SeriesStyle::Line,
-                    vec![(0.0, v), (5.0, v), (9.0, v)],
-                )],
+                series: vec![Series::new("flat", SeriesStyle::Line, vec![(0.0, v), (5.0, v), (9.0, v)])],
                 y_min_zero,
                 ..LineChart::default()
             });
@@ -136,29 +109,16 @@ fn degenerate_charts_render() {
         series: vec![Series::new(
             "junk",
             SeriesStyle::Line,
-            vec![
-                (f64::NAN, 1.0),
-                (1.0, f64::INFINITY),
-                (f64::NEG_INFINITY, 2.0),
-                (1.0, 1e300),
-            ],
+            vec![(f64::NAN, 1.0), (1.0, f64::INFINITY), (f64::NEG_INFINITY, 2.0), (1.0, 1e300)],
         )],
-        markers: vec![Marker {
-            at_s: f64::NAN,
-            label: "nan".into(),
-            kind: MarkerKind::Info,
-        }],
+        markers: vec![Marker { at_s: f64::NAN, label: "nan".into(), kind: MarkerKind::Info }],
         ..LineChart::default()
     });
     // many overlapping markers (label rows run out)
     renders(&LineChart {
         series: vec![Series::new("x", SeriesStyle::Step, vec![(0.0, 1.0), (1.0, 2.0)])],
         markers: (0..20)
-            .map(|i| Marker {
-                at_s: i as f64 * 0.05,
-                label: format!("marker {i}"),
-                kind: MarkerKind::ALL[i % 4],
-            })
+            .map(|i| Marker { at_s: i as f64 * 0.05, label: format!("marker {i}"), kind: MarkerKind::ALL[i % 4] })
             .collect(),
         ..LineChart::default()
     });
@@ -181,26 +141,13 @@ fn hostile_inputs_render() {
                 )
             })
             .collect(),
-        markers: vec![Marker {
-            at_s: -1e30,
-            label: long.clone(),
-            kind: MarkerKind::Leader,
-        }],
-        bands: vec![Band {
-            from_s: -1e30,
-            to_s: 1e30,
-            label: long,
-            kind: MarkerKind::Rebalance,
-        }],
+        markers: vec![Marker { at_s: -1e30, label: long.clone(), kind: MarkerKind::Leader }],
+        bands: vec![Band { from_s: -1e30, to_s: 1e30, label: long, kind: MarkerKind::Rebalance }],
         y_min_zero: true,
     });
     // tiny spans and tiny values
     renders(&LineChart {
-        series: vec![Series::new(
-            "tiny",
-            SeriesStyle::Line,
-            vec![(0.0, 1e-12), (1e-9, 2e-12), (2e-9, 1.5e-12)],
-        )],
+        series: vec![Series::new("tiny", SeriesStyle::Line, vec![(0.0, 1e-12), (1e-9, 2e-12), (2e-9, 1.5e-12)])],
         ..LineChart::default()
     });
 }
@@ -220,11 +167,7 @@ fn huge_offsets_render() {
         ..LineChart::default()
     });
     renders(&LineChart {
-        series: vec![Series::new(
-            "from zero",
-            SeriesStyle::Line,
-            vec![(0.0, 0.0), (10.0, base)],
-        )],
+        series: vec![Series::new("from zero", SeriesStyle::Line, vec![(0.0, 0.0), (10.0, base)])],
         y_min_zero: true,
         ..LineChart::default()
     });
@@ -233,13 +176,8 @@ fn huge_offsets_render() {
 #[test]
 fn long_series_render_quickly_and_deterministically() {
     let mut seed = 1u64;
-    let points: Vec<(f64, f64)> = (0..200_000)
-        .map(|i| (i as f64 * 1e-4, 1000.0 * noise(&mut seed)))
-        .collect();
-    let chart = LineChart {
-        series: vec![Series::new("noisy", SeriesStyle::Line, points)],
-        ..LineChart::default()
-    };
+    let points: Vec<(f64, f64)> = (0..200_000).map(|i| (i as f64 * 1e-4, 1000.0 * noise(&mut seed))).collect();
+    let chart = LineChart { series: vec![Series::new("noisy", SeriesStyle::Line, points)], ..LineChart::default() };
     let a = render_line_chart_png(&chart).expect("renders");
     assert_eq!(a, render_line_chart_png(&chart).expect("renders"));
 }
@@ -249,24 +187,11 @@ fn series_as_text_format() {
     let chart = LineChart {
         title: "t".into(),
         series: vec![
-            Series::new(
-                "produced",
-                SeriesStyle::Line,
-                vec![(0.0, 12.0), (0.5, f64::NAN), (1.0, 13.25)],
-            ),
+            Series::new("produced", SeriesStyle::Line, vec![(0.0, 12.0), (0.5, f64::NAN), (1.0, 13.25)]),
             Series::new("two\nlines", SeriesStyle::Step, vec![(-0.0001, 1.0 / 3.0)]),
         ],
-        markers: vec![Marker {
-            at_s: 8.0,
-            label: "broker-1 crash".into(),
-            kind: MarkerKind::Fault,
-        }],
-        bands: vec![Band {
-            from_s: 10.0,
-            to_s: 8.0,
-            label: "offline".into(),
-            kind: MarkerKind::Fault,
-        }],
+        markers: vec![Marker { at_s: 8.0, label: "broker-1 crash".into(), kind: MarkerKind::Fault }],
+        bands: vec![Band { from_s: 10.0, to_s: 8.0, label: "offline".into(), kind: MarkerKind::Fault }],
         ..LineChart::default()
     };
     assert_eq!(
@@ -292,10 +217,8 @@ fn downsampling_keeps_extremes_and_bounds_the_size() {
     assert!(small.windows(2).all(|w| w[0].0 < w[1].0), "order kept");
     // short series are untouched, and the chart text shows the downsampled data
     assert_eq!(downsample(&points[..10], DOWNSAMPLE_BUCKETS), points[..10].to_vec());
-    let chart = LineChart {
-        series: vec![Series::new("long", SeriesStyle::Line, points.clone())],
-        ..LineChart::default()
-    };
+    let chart =
+        LineChart { series: vec![Series::new("long", SeriesStyle::Line, points.clone())], ..LineChart::default() };
     let text = series_as_text(&chart);
     assert_eq!(text.lines().count(), 1 + small.len());
     assert!(text.contains("12345.000 1000000.000"));

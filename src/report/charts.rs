@@ -40,7 +40,7 @@ fn markers(run: &Finished) -> (Vec<Marker>, Vec<Band>) {
 }
 
 /// The line chart for `chart`, from a finished run's metrics.
-pub fn chart_for(chart: &Chart, run: &Finished) -> LineChart {
+pub(crate) fn chart_for(chart: &Chart, run: &Finished) -> LineChart {
     let s = &run.scenario;
     let r = &run.recorder;
     let (markers, bands) = markers(run);
@@ -50,11 +50,7 @@ pub fn chart_for(chart: &Chart, run: &Finished) -> LineChart {
     match chart {
         Chart::Throughput => {
             let rate = |f: fn(&crate::metrics::Interval) -> u64| -> Vec<(f64, f64)> {
-                r.intervals
-                    .iter()
-                    .enumerate()
-                    .map(|(i, iv)| (x(i), f(iv) as f64 / secs))
-                    .collect()
+                r.intervals.iter().enumerate().map(|(i, iv)| (x(i), f(iv) as f64 / secs)).collect()
             };
             let mut series = vec![
                 Series::new("produced", SeriesStyle::Line, rate(|iv| iv.produced)),
@@ -138,12 +134,7 @@ fn subtitle(s: &Scenario) -> String {
             crate::scenario::Arrival::Constant { per_sec } => format!("constant {per_sec}/s"),
             crate::scenario::Arrival::Poisson { per_sec } => format!("Poisson {per_sec}/s"),
         };
-        parts.push(format!(
-            "{}: {rate} acks={} linger_ms={}",
-            p.name,
-            p.acks.kafka_name(),
-            p.linger_ms
-        ));
+        parts.push(format!("{}: {rate} acks={} linger_ms={}", p.name, p.acks.kafka_name(), p.linger_ms));
     }
     parts.join(" · ")
 }

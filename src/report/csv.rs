@@ -51,7 +51,15 @@ pub fn events_csv(run: &Finished) -> String {
         let (at, row) = match e {
             ClusterEvent::Leader { at, partition, from, to, epoch, election } => {
                 let b = |x: &Option<u32>| x.map_or("none".to_string(), |b| format!("broker-{b}"));
-                (at, format!("election,{},{election:?} epoch {epoch},{} -> {}", m.partition_name(*partition), b(from), b(to)))
+                (
+                    at,
+                    format!(
+                        "election,{},{election:?} epoch {epoch},{} -> {}",
+                        m.partition_name(*partition),
+                        b(from),
+                        b(to)
+                    ),
+                )
             }
             ClusterEvent::Isr { at, partition, from, to } => {
                 let kind = if to.len() < from.len() { "isr_shrink" } else { "isr_expand" };

@@ -7,7 +7,7 @@ use crate::metrics::Percentiles;
 use crate::sim::Finished;
 
 /// Every figure listed in [`crate::scenario::FIGURES`], computed from a finished run.
-pub fn figures(run: &Finished) -> BTreeMap<&'static str, f64> {
+pub(crate) fn figures(run: &Finished) -> BTreeMap<&'static str, f64> {
     let r = &run.recorder;
     let t = &r.totals;
     let secs = run.scenario.duration_ms as f64 / 1000.0;
@@ -44,7 +44,14 @@ pub fn figures(run: &Finished) -> BTreeMap<&'static str, f64> {
     f.insert("duplicate_records", v.duplicate_records as f64);
     f.insert("diverged_offsets", v.diverged_offsets as f64);
     f.insert("truncated_records", run.truncations.iter().map(|t| t.records_removed).sum::<u64>() as f64);
-    f.insert("offline_partition_seconds", run.offline.iter().map(|(_, from, to)| to.since(*from).as_nanos() as f64 / 1e9).sum());
+    f.insert(
+        "unreplicated_records",
+        run.partitions.iter().map(|p| p.log_end_offset.saturating_sub(p.high_watermark)).sum::<u64>() as f64,
+    );
+    f.insert(
+        "offline_partition_seconds",
+        run.offline.iter().map(|(_, from, to)| to.since(*from).as_nanos() as f64 / 1e9).sum(),
+    );
     let mut elections = 0;
     let mut unclean = 0;
     let mut shrinks = 0;

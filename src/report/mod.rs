@@ -11,8 +11,8 @@ use std::collections::BTreeMap;
 use crate::scenario::{Bound, Chart, Scenario};
 use crate::sim::{FaultRecord, Finished, GroupView, PartitionView, Simulation, TraceLevel};
 
-pub use charts::chart_for;
-pub use figures::figures;
+pub(crate) use charts::chart_for;
+pub(crate) use figures::figures;
 pub use summary::header as summary_header;
 
 /// Which charts a run draws.
@@ -88,6 +88,11 @@ impl Report {
 /// Runs a validated scenario to its end and builds the report.
 pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<Report, crate::render::RenderError> {
     let sim = Simulation::with_trace(scenario, options.trace);
+    build(sim.finish(), options)
+}
+
+/// Finishes a simulation that was driven by hand (`step`, `run_until`) and builds its report.
+pub fn report_of(sim: Simulation, options: &RunOptions) -> Result<Report, crate::render::RenderError> {
     build(sim.finish(), options)
 }
 

@@ -13,13 +13,7 @@ use crate::sim::Finished;
 /// The header `run` prints first: version, scenario, seed, and the derived settings.
 pub fn header(s: &Scenario) -> String {
     let mut h = String::new();
-    let _ = writeln!(
-        h,
-        "kafkasim {} · scenario {} · seed {}",
-        env!("CARGO_PKG_VERSION"),
-        s.name,
-        s.seed
-    );
+    let _ = writeln!(h, "kafkasim {} · scenario {} · seed {}", env!("CARGO_PKG_VERSION"), s.name, s.seed);
     let _ = writeln!(h, "{}", s.description.trim());
     let net = &s.cluster.network;
     let _ = writeln!(
@@ -142,7 +136,10 @@ pub fn summary(run: &Finished, header: &str, figures: &BTreeMap<&'static str, f6
     let _ = writeln!(out, "## Settings\n\n```text\n{header}```\n");
     let t = &r.totals;
     let _ = writeln!(out, "## Records\n");
-    let _ = writeln!(out, "| produced | acknowledged | failed | consumed | produce requests | records per batch | retries |");
+    let _ = writeln!(
+        out,
+        "| produced | acknowledged | failed | consumed | produce requests | records per batch | retries |"
+    );
     let _ = writeln!(out, "|---:|---:|---:|---:|---:|---:|---:|");
     let _ = writeln!(
         out,
@@ -215,18 +212,18 @@ pub fn summary(run: &Finished, header: &str, figures: &BTreeMap<&'static str, f6
     let changes: Vec<String> = run
         .cluster_events
         .iter()
-        .filter_map(|e| match e {
-            ClusterEvent::Leader { at, partition, from, to, epoch, election } => Some(format!(
+        .map(|e| match e {
+            ClusterEvent::Leader { at, partition, from, to, epoch, election } => format!(
                 "- {at} s {}: {election:?} election, leader {} → {} (epoch {epoch})",
                 m.partition_name(*partition),
                 from.map_or("none".into(), |b| format!("broker-{b}")),
                 to.map_or("none (offline)".into(), |b| format!("broker-{b}"))
-            )),
+            ),
             ClusterEvent::Isr { at, partition, from, to } => {
-                Some(format!("- {at} s {}: ISR {from:?} → {to:?}", m.partition_name(*partition)))
+                format!("- {at} s {}: ISR {from:?} → {to:?}", m.partition_name(*partition))
             }
-            ClusterEvent::Fenced { at, broker } => Some(format!("- {at} s broker-{broker} fenced by the controller")),
-            ClusterEvent::Unfenced { at, broker } => Some(format!("- {at} s broker-{broker} registered (unfenced)")),
+            ClusterEvent::Fenced { at, broker } => format!("- {at} s broker-{broker} fenced by the controller"),
+            ClusterEvent::Unfenced { at, broker } => format!("- {at} s broker-{broker} registered (unfenced)"),
         })
         .collect();
     if !changes.is_empty() {
@@ -253,7 +250,10 @@ pub fn summary(run: &Finished, header: &str, figures: &BTreeMap<&'static str, f6
     out.push_str(&latency_row("end-to-end (to processed)", &Percentiles::of(&r.e2e_latency.total)));
     out.push('\n');
     let _ = writeln!(out, "## Partitions at the end\n");
-    let _ = writeln!(out, "| partition | leader | epoch | ISR | log start | high watermark | log end | replicas (LEO/HW) |");
+    let _ = writeln!(
+        out,
+        "| partition | leader | epoch | ISR | log start | high watermark | log end | replicas (LEO/HW) |"
+    );
     let _ = writeln!(out, "|---|---|---:|---|---:|---:|---:|---|");
     for p in &run.partitions {
         let replicas: Vec<String> = p
@@ -302,7 +302,14 @@ pub fn summary(run: &Finished, header: &str, figures: &BTreeMap<&'static str, f6
         let _ = writeln!(out, "| figure | expected | actual | verdict |");
         let _ = writeln!(out, "|---|---|---:|---|");
         for v in verdicts {
-            let _ = writeln!(out, "| {} | {} | {:.3} | {} |", v.figure, v.bound, v.actual, if v.holds { "ok" } else { "FAILED" });
+            let _ = writeln!(
+                out,
+                "| {} | {} | {:.3} | {} |",
+                v.figure,
+                v.bound,
+                v.actual,
+                if v.holds { "ok" } else { "FAILED" }
+            );
         }
     }
     let _ = writeln!(out, "\n{} events simulated.", run.events);

@@ -33,13 +33,7 @@ impl ScenarioError {
         ScenarioError {
             file: file.to_string(),
             source: String::new(),
-            problems: vec![Problem {
-                path: String::new(),
-                message,
-                allowed: None,
-                line_col: None,
-                span: None,
-            }],
+            problems: vec![Problem { path: String::new(), message, allowed: None, line_col: None, span: None }],
         }
     }
 }
@@ -75,9 +69,7 @@ impl fmt::Display for ScenarioError {
                     let len = p
                         .span
                         .map(|(s, e)| {
-                            self.source
-                                .get(s..e)
-                                .map_or(1, |t| t.lines().next().unwrap_or("").chars().count())
+                            self.source.get(s..e).map_or(1, |t| t.lines().next().unwrap_or("").chars().count())
                         })
                         .unwrap_or(1)
                         .max(1);

@@ -146,16 +146,12 @@ impl SourceMap {
                     }),
                 Kind::Tuple(items) | Kind::List(items) => {
                     let see_through = matches!(node.1, Kind::Tuple(_)) && items.len() == 1;
-                    items
-                        .iter()
-                        .enumerate()
-                        .find(|(_, v)| v.0.start <= byte && byte < v.0.end)
-                        .map(|(i, v)| {
-                            if !see_through {
-                                path.push_str(&format!("[{i}]"));
-                            }
-                            v
-                        })
+                    items.iter().enumerate().find(|(_, v)| v.0.start <= byte && byte < v.0.end).map(|(i, v)| {
+                        if !see_through {
+                            path.push_str(&format!("[{i}]"));
+                        }
+                        v
+                    })
                 }
             };
             match next {
@@ -196,14 +192,12 @@ impl SourceMap {
             };
             let t = transparent(node);
             let found = match (step, &node.1, &t.1) {
-                (Step::Index(k), Kind::List(v) | Kind::Tuple(v), _) => v
-                    .get(*k)
-                    .map(|n| (*k, n))
-                    .ok_or_else(|| out_of_range(*k, &here, v.len())),
-                (Step::Index(k), ..) => Err(format!(
-                    "{here} is `{}`, not a list; `[{k}]` does not apply",
-                    self.short(node)
-                )),
+                (Step::Index(k), Kind::List(v) | Kind::Tuple(v), _) => {
+                    v.get(*k).map(|n| (*k, n)).ok_or_else(|| out_of_range(*k, &here, v.len()))
+                }
+                (Step::Index(k), ..) => {
+                    Err(format!("{here} is `{}`, not a list; `[{k}]` does not apply", self.short(node)))
+                }
                 (Step::Field(f), _, Kind::Struct(_, fs) | Kind::Map(fs)) => {
                     if let Some(x) = fs.iter().find(|x| x.0 == *f) {
                         (canon, list_name, node) = (join_path(&canon, f), f, &x.2);
@@ -217,10 +211,9 @@ impl SourceMap {
                     "{here} is `{}` with positional values only (use `[i]`), no field `{f}`",
                     self.short(t)
                 )),
-                (Step::Field(f), _, Kind::Scalar) => Err(format!(
-                    "{here} is the scalar `{}`; there is no `{f}` inside it",
-                    self.short(t)
-                )),
+                (Step::Field(f), _, Kind::Scalar) => {
+                    Err(format!("{here} is the scalar `{}`; there is no `{f}` inside it", self.short(t)))
+                }
             };
             let (k, next) = found.map_err(|message| (i, message))?;
             (canon, list_name, node) = (format!("{canon}[{k}]"), "element", next);
@@ -254,21 +247,13 @@ fn out_of_range(k: usize, here: &str, len: usize) -> String {
 }
 
 fn available(names: Vec<String>) -> String {
-    if names.is_empty() {
-        "none".to_string()
-    } else {
-        names.join(", ")
-    }
+    if names.is_empty() { "none".to_string() } else { names.join(", ") }
 }
 
 fn join_path(path: &str, name: &str) -> String {
     let odd = name.is_empty() || name.contains(|c: char| ".[]\"".contains(c) || c.is_whitespace());
     let name = if odd { format!("{name:?}") } else { name.to_string() };
-    if path.is_empty() {
-        name
-    } else {
-        format!("{path}.{name}")
-    }
+    if path.is_empty() { name } else { format!("{path}.{name}") }
 }
 
 /// Single-item tuple variants (`Some(x)`, `Crash(x)`) are see-through for field steps.
@@ -284,10 +269,7 @@ fn transparent(mut n: &Node) -> &Node {
 /// The content of a string literal, or `None` if `text` is not one (common escapes only).
 fn unquote(text: &str) -> Option<String> {
     let t = text.strip_prefix('b').unwrap_or(text);
-    if let Some(raw) = t
-        .strip_prefix('r')
-        .filter(|r| r.trim_start_matches('#').starts_with('"'))
-    {
+    if let Some(raw) = t.strip_prefix('r').filter(|r| r.trim_start_matches('#').starts_with('"')) {
         let h = raw.len() - raw.trim_start_matches('#').len();
         return raw.get(h + 1..raw.len().checked_sub(h + 1)?).map(str::to_string);
     }
@@ -349,10 +331,7 @@ fn parse_path(path: &str) -> Result<Vec<Step>, String> {
 /// right after the struct's opening paren (on its own line if the struct is multi-line).
 pub fn apply_override(src: &str, path: &str, value_text: &str) -> Result<String, OverrideError> {
     let path_string = path.to_string();
-    let fail = |message: String| OverrideError {
-        path: path_string.clone(),
-        message,
-    };
+    let fail = |message: String| OverrideError { path: path_string.clone(), message };
     let steps = parse_path(path).map_err(fail)?;
     let value = value_text.trim();
     if value.is_empty() {
@@ -502,10 +481,7 @@ impl<'a> Parser<'a> {
         }
         let start = self.pos;
         if self.peek().is_some_and(is_ident_start) {
-            let len = self
-                .rest()
-                .iter()
-                .take_while(|&&c| is_ident_start(c) || c.is_ascii_digit());
+            let len = self.rest().iter().take_while(|&&c| is_ident_start(c) || c.is_ascii_digit());
             self.pos += len.count();
         }
         Some(self.src.get(start..self.pos)?.to_string()).filter(|s| !s.is_empty())
@@ -515,9 +491,7 @@ impl<'a> Parser<'a> {
     fn at_string(&self) -> bool {
         let r = self.rest();
         let r = r.strip_prefix(b"b").unwrap_or(r);
-        let r = r
-            .strip_prefix(b"r")
-            .map_or(r, |r| &r[r.iter().take_while(|&&c| c == b'#').count()..]);
+        let r = r.strip_prefix(b"r").map_or(r, |r| &r[r.iter().take_while(|&&c| c == b'#').count()..]);
         matches!(r.first(), Some(b'"' | b'\''))
     }
 
@@ -551,15 +525,7 @@ impl<'a> Parser<'a> {
             }
         };
         let end = self.pos;
-        Ok(Node(
-            Location {
-                start,
-                end,
-                line,
-                column,
-            },
-            kind,
-        ))
+        Ok(Node(Location { start, end, line, column }, kind))
     }
 
     /// Comma-separated items up to `close`, trailing comma allowed; `pos` is at the opener.
@@ -660,10 +626,7 @@ impl<'a> Parser<'a> {
     fn number(&mut self) -> Result<Kind, LocateError> {
         let start = self.pos;
         let body = start + usize::from(matches!(self.peek(), Some(b'-' | b'+')));
-        let hex = self
-            .b
-            .get(body..)
-            .is_some_and(|r| r.starts_with(b"0x") || r.starts_with(b"0X"));
+        let hex = self.b.get(body..).is_some_and(|r| r.starts_with(b"0x") || r.starts_with(b"0X"));
         self.pos = body;
         while let Some(c) = self.peek() {
             let after_e = self.pos > body && matches!(self.b[self.pos - 1], b'e' | b'E');
@@ -758,15 +721,7 @@ Scenario(
         assert_eq!(map.canonical_path("tags.\"b c\"").as_deref(), Some("tags.\"b c\""));
         assert_eq!(map.element_name("producers[1]").as_deref(), Some("audit"));
         assert_eq!(map.element_name("faults[0]"), None);
-        for missing in [
-            "nope",
-            "producers.x",
-            "producers[9]",
-            "seed.x",
-            "charts[1].x",
-            "",
-            "a..b",
-        ] {
+        for missing in ["nope", "producers.x", "producers[9]", "seed.x", "charts[1].x", "", "a..b"] {
             assert_eq!(map.locate(missing), None, "{missing}");
         }
     }
@@ -837,10 +792,7 @@ Scenario(
         for (path, value) in sets {
             src = apply_override(&src, path, value).unwrap();
         }
-        assert!(
-            src.contains("Mini(\n    seed: 3 // trailing comment\n,\n    name:"),
-            "{src}"
-        );
+        assert!(src.contains("Mini(\n    seed: 3 // trailing comment\n,\n    name:"), "{src}");
         let mini: Mini = ron::from_str(&src).unwrap_or_else(|e| panic!("{e}\n{src}"));
         let want = r#"Mini { name: "a // (b), [c]", seed: 3, network: (1, 2), producers: [Producer { name: "checkout", arrival: Constant { per_sec: 5.0 }, linger_ms: 7, partition: Some(3) }] }"#;
         assert_eq!(format!("{mini:?}"), want);
@@ -867,10 +819,7 @@ Scenario(
                 "faults.x.at_ms",
                 "no fault named \"x\" in `faults`; available: none (elements have no `name` field; use `[i]`)",
             ),
-            (
-                "charts[1].x",
-                "`charts[1]` is the scalar `Latency`; there is no `x` inside it",
-            ),
+            ("charts[1].x", "`charts[1]` is the scalar `Latency`; there is no `x` inside it"),
             (
                 "faults[0].fault.x",
                 "`faults[0].fault` is `LeaderOf(\"orders\", 0)` with positional values only (use `[i]`), no field `x`",
@@ -904,12 +853,7 @@ Scenario(
             state ^= state << 17;
             (state % n.max(1) as u64) as usize
         };
-        let paths = [
-            "producers.checkout.linger_ms",
-            "faults[0].fault",
-            "cluster.network.x",
-            "x.y",
-        ];
+        let paths = ["producers.checkout.linger_ms", "faults[0].fault", "cluster.network.x", "x.y"];
         let junk: Vec<char> = "()[]{}\"',:/*#r-.\\e“x 0\n".chars().collect();
         let check = |src: &str, path: &str| {
             if let Ok(map) = SourceMap::parse(src) {
@@ -928,11 +872,7 @@ Scenario(
                 let at = rnd(chars.len());
                 chars[at] = junk[rnd(junk.len())];
             }
-            chars.truncate(if round % 2 == 0 {
-                chars.len()
-            } else {
-                rnd(chars.len() + 1)
-            });
+            chars.truncate(if round % 2 == 0 { chars.len() } else { rnd(chars.len() + 1) });
             let src: String = chars.into_iter().collect();
             let path: String = (0..rnd(12)).map(|_| junk[rnd(junk.len())]).collect();
             check(&src, paths[round % paths.len()]);

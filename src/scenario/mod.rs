@@ -27,7 +27,7 @@ pub fn load(path: &Path, overrides: &[(String, String)]) -> Result<Scenario, Sce
 pub fn parse(file: &str, src: &str, overrides: &[(String, String)]) -> Result<Scenario, ScenarioError> {
     let mut text = src.to_string();
     for (path, value) in overrides {
-        text = locate::apply_override(&text, path, value).map_err(|e| ScenarioError {
+        text = apply_nested(&text, path, value).map_err(|e| ScenarioError {
             file: file.to_string(),
             source: String::new(),
             problems: vec![Problem {
@@ -43,9 +43,7 @@ pub fn parse(file: &str, src: &str, overrides: &[(String, String)]) -> Result<Sc
     let scenario: Scenario = options.from_str(&text).map_err(|e| {
         let start = byte_offset(&text, e.span.start.line, e.span.start.col);
         let end = byte_offset(&text, e.span.end.line, e.span.end.col).max(start);
-        let path = locate::SourceMap::parse(&text)
-            .map(|m| m.path_at(start))
-            .unwrap_or_default();
+        let path = locate::SourceMap::parse(&text).map(|m| m.path_at(start)).unwrap_or_default();
         ScenarioError {
             file: file.to_string(),
             source: text.clone(),
@@ -85,11 +83,24 @@ pub fn parse(file: &str, src: &str, overrides: &[(String, String)]) -> Result<Sc
             p
         })
         .collect();
-    Err(ScenarioError {
-        file: file.to_string(),
-        source: text,
-        problems,
-    })
+    Err(ScenarioError { file: file.to_string(), source: text, problems })
+}
+
+/// Applies an override; when the field's parent struct is absent from the file (left at its
+/// defaults), creates it: `cluster.replication.truncation=HighWatermark` on a file without
+/// `replication` inserts `replication: (truncation: HighWatermark)`.
+fn apply_nested(text: &str, path: &str, value: &str) -> Result<String, locate::OverrideError> {
+    match locate::apply_override(text, path, value) {
+        Ok(t) => Ok(t),
+        Err(e) => match path.rsplit_once('.') {
+            Some((parent, field))
+                if !field.contains('[') && locate::SourceMap::parse(text).is_ok_and(|m| m.locate(parent).is_none()) =>
+            {
+                apply_nested(text, parent, &format!("({field}: {value})")).map_err(|_| e)
+            }
+            _ => Err(e),
+        },
+    }
 }
 
 /// What would be accepted, for the parse errors whose message does not already say it.

@@ -97,6 +97,10 @@ pub struct Replication {
     /// `replica.fetch.backoff.ms`: a follower waits this long after a failed fetch. Default 1000.
     #[serde(default = "default_replica_fetch_backoff_ms")]
     pub replica_fetch_backoff_ms: u64,
+    /// `replica.socket.timeout.ms`: a follower's fetch unanswered this long is abandoned and
+    /// retried (a fetch lost to a network partition waits this long). Default 30000.
+    #[serde(default = "default_request_timeout_ms")]
+    pub replica_socket_timeout_ms: u64,
     /// `replica.lag.time.max.ms`: a follower not caught up for this long leaves the ISR; checked
     /// every half of it. Default 30000 (10000 before Kafka 2.5).
     #[serde(default = "default_replica_lag_time_max_ms")]
@@ -146,6 +150,7 @@ impl Default for Replication {
             replica_fetch_min_bytes: 1,
             replica_fetch_max_bytes: default_max_request_size(),
             replica_fetch_backoff_ms: default_replica_fetch_backoff_ms(),
+            replica_socket_timeout_ms: default_request_timeout_ms(),
             replica_lag_time_max_ms: default_replica_lag_time_max_ms(),
             replica_high_watermark_checkpoint_interval_ms: default_hw_checkpoint_ms(),
             truncation: Truncation::default(),
@@ -248,10 +253,7 @@ fn default_latency_us() -> u64 {
 
 impl Default for Link {
     fn default() -> Self {
-        Link {
-            latency_us: default_latency_us(),
-            jitter_us: 0,
-        }
+        Link { latency_us: default_latency_us(), jitter_us: 0 }
     }
 }
 

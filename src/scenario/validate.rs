@@ -18,26 +18,17 @@ pub const FIGURES: &[(&str, &str)] = &[
     ("acked_per_sec", "acknowledged records per simulated second"),
     ("consumed_per_sec", "consumed records per simulated second"),
     ("produce_requests_per_sec", "produce requests per simulated second"),
-    (
-        "produce_latency_p50_ms",
-        "produce latency (intended send to ack), median",
-    ),
+    ("produce_latency_p50_ms", "produce latency (intended send to ack), median"),
     ("produce_latency_p90_ms", "produce latency, 90th percentile"),
     ("produce_latency_p99_ms", "produce latency, 99th percentile"),
     ("produce_latency_p999_ms", "produce latency, 99.9th percentile"),
     ("produce_latency_max_ms", "produce latency, maximum"),
-    (
-        "e2e_latency_p50_ms",
-        "end-to-end latency (intended send to consumer), median",
-    ),
+    ("e2e_latency_p50_ms", "end-to-end latency (intended send to consumer), median"),
     ("e2e_latency_p90_ms", "end-to-end latency, 90th percentile"),
     ("e2e_latency_p99_ms", "end-to-end latency, 99th percentile"),
     ("e2e_latency_p999_ms", "end-to-end latency, 99.9th percentile"),
     ("e2e_latency_max_ms", "end-to-end latency, maximum"),
-    (
-        "consumer_lag_max_records",
-        "largest total consumer lag seen at an interval end",
-    ),
+    ("consumer_lag_max_records", "largest total consumer lag seen at an interval end"),
     ("partition_records_max", "records in the fullest partition"),
     ("partition_records_min", "records in the emptiest partition"),
     ("lost_records", "acknowledged records absent from their partition's final log (lost writes)"),
@@ -45,6 +36,7 @@ pub const FIGURES: &[(&str, &str)] = &[
     ("duplicate_records", "records appended more than once to a partition's final log"),
     ("diverged_offsets", "offsets where two replicas of a partition hold different records"),
     ("truncated_records", "records removed from replicas by truncation"),
+    ("unreplicated_records", "records above the high watermark at the end (written, not committed), summed"),
     ("offline_partition_seconds", "seconds partitions spent without a leader, summed"),
     ("leader_elections", "leader changes (online, unclean, preferred, or to no leader)"),
     ("unclean_elections", "leaders elected from outside the ISR"),
@@ -79,16 +71,8 @@ impl Checker {
     }
 
     fn name(&mut self, path: String, name: &str) {
-        if name.is_empty()
-            || !name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
-        {
-            self.fail(
-                path,
-                format!("invalid name {name:?}"),
-                "a non-empty name of letters, digits, '-', '_' and '.'",
-            );
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.') {
+            self.fail(path, format!("invalid name {name:?}"), "a non-empty name of letters, digits, '-', '_' and '.'");
         }
     }
 
@@ -122,11 +106,7 @@ pub fn validate(s: &Scenario) -> Vec<Problem> {
     let mut c = Checker { problems: Vec::new() };
     c.name("name".into(), &s.name);
     if s.description.trim().is_empty() {
-        c.fail(
-            "description",
-            "the description is empty",
-            "one line saying what the scenario shows",
-        );
+        c.fail("description", "the description is empty", "one line saying what the scenario shows");
     }
     c.range_u64("duration_ms".into(), s.duration_ms, 1, MAX_DURATION_MS, "ms");
     if s.duration_ms == 0 {
@@ -138,40 +118,16 @@ pub fn validate(s: &Scenario) -> Vec<Problem> {
             format!("1 to duration_ms ({}) ms", s.duration_ms),
         );
     } else if s.duration_ms / s.sample_interval_ms > 1_000_000 {
-        c.fail(
-            "sample_interval_ms",
-            "more than 1,000,000 intervals",
-            "an interval of at least duration_ms / 1000000",
-        );
+        c.fail("sample_interval_ms", "more than 1,000,000 intervals", "an interval of at least duration_ms / 1000000");
     }
 
     // Cluster
-    c.range_u64(
-        "cluster.brokers".into(),
-        s.cluster.brokers as u64,
-        1,
-        MAX_BROKERS as u64,
-        "brokers",
-    );
-    c.range_u64(
-        "cluster.network.latency_us".into(),
-        s.cluster.network.latency_us,
-        0,
-        MAX_LATENCY_US,
-        "µs",
-    );
-    c.range_u64(
-        "cluster.network.jitter_us".into(),
-        s.cluster.network.jitter_us,
-        0,
-        MAX_LATENCY_US,
-        "µs",
-    );
+    c.range_u64("cluster.brokers".into(), s.cluster.brokers as u64, 1, MAX_BROKERS as u64, "brokers");
+    c.range_u64("cluster.network.latency_us".into(), s.cluster.network.latency_us, 0, MAX_LATENCY_US, "µs");
+    c.range_u64("cluster.network.jitter_us".into(), s.cluster.network.jitter_us, 0, MAX_LATENCY_US, "µs");
 
     // Node names: brokers, producers, group members share one namespace.
-    let mut nodes: Vec<String> = (0..s.cluster.brokers.min(MAX_BROKERS))
-        .map(|b| format!("broker-{b}"))
-        .collect();
+    let mut nodes: Vec<String> = (0..s.cluster.brokers.min(MAX_BROKERS)).map(|b| format!("broker-{b}")).collect();
     let mut seen_producers = BTreeSet::new();
     for (i, p) in s.producers.iter().enumerate() {
         c.name(format!("producers[{i}].name"), &p.name);
@@ -230,47 +186,21 @@ pub fn validate(s: &Scenario) -> Vec<Problem> {
                 "two different node names",
             );
         }
-        c.range_u64(
-            format!("cluster.links[{i}].latency_us"),
-            l.latency_us,
-            0,
-            MAX_LATENCY_US,
-            "µs",
-        );
-        c.range_u64(
-            format!("cluster.links[{i}].jitter_us"),
-            l.jitter_us,
-            0,
-            MAX_LATENCY_US,
-            "µs",
-        );
+        c.range_u64(format!("cluster.links[{i}].latency_us"), l.latency_us, 0, MAX_LATENCY_US, "µs");
+        c.range_u64(format!("cluster.links[{i}].jitter_us"), l.jitter_us, 0, MAX_LATENCY_US, "µs");
     }
 
     // Topics
     if s.topics.is_empty() {
-        c.fail(
-            "topics",
-            "no topics",
-            "at least one topic, e.g. [(name: \"orders\", partitions: 3)]",
-        );
+        c.fail("topics", "no topics", "at least one topic, e.g. [(name: \"orders\", partitions: 3)]");
     }
     let mut topics = BTreeSet::new();
     for (i, t) in s.topics.iter().enumerate() {
         c.name(format!("topics[{i}].name"), &t.name);
         if !topics.insert(t.name.as_str()) {
-            c.fail(
-                format!("topics[{i}].name"),
-                format!("duplicate topic {:?}", t.name),
-                "a name no other topic uses",
-            );
+            c.fail(format!("topics[{i}].name"), format!("duplicate topic {:?}", t.name), "a name no other topic uses");
         }
-        c.range_u64(
-            format!("topics[{i}].partitions"),
-            t.partitions as u64,
-            1,
-            MAX_PARTITIONS as u64,
-            "partitions",
-        );
+        c.range_u64(format!("topics[{i}].partitions"), t.partitions as u64, 1, MAX_PARTITIONS as u64, "partitions");
         if t.replication_factor == 0 || t.replication_factor > s.cluster.brokers {
             c.fail(
                 format!("topics[{i}].replication_factor"),
@@ -299,11 +229,7 @@ pub fn validate(s: &Scenario) -> Vec<Problem> {
     for (i, p) in s.producers.iter().enumerate() {
         let at = |f: &str| format!("producers[{i}].{f}");
         if !topics.contains(p.topic.as_str()) {
-            c.fail(
-                at("topic"),
-                format!("unknown topic {:?}", p.topic),
-                allowed_topics.clone(),
-            );
+            c.fail(at("topic"), format!("unknown topic {:?}", p.topic), allowed_topics.clone());
         }
         match &p.arrival {
             Arrival::Constant { per_sec } | Arrival::Poisson { per_sec } => c.rate(at("arrival.per_sec"), *per_sec),
@@ -367,13 +293,7 @@ pub fn validate(s: &Scenario) -> Vec<Problem> {
         c.range_u64(at("members"), g.members as u64, 1, MAX_MEMBERS as u64, "members");
         c.range_u64(at("processing_us"), g.processing_us, 0, 60_000_000, "µs");
         c.range_u64(at("fetch_max_wait_ms"), g.fetch_max_wait_ms, 0, 3_600_000, "ms");
-        c.range_u64(
-            at("max_partition_fetch_bytes"),
-            g.max_partition_fetch_bytes as u64,
-            1,
-            1 << 30,
-            "bytes",
-        );
+        c.range_u64(at("max_partition_fetch_bytes"), g.max_partition_fetch_bytes as u64, 1, 1 << 30, "bytes");
     }
 
     // Producers: Kafka 4.x config validation (ProducerConfig.postProcessAndValidateIdempotenceConfigs)
@@ -384,7 +304,11 @@ pub fn validate(s: &Scenario) -> Vec<Problem> {
             c.fail(at("enable_idempotence"), "idempotence needs acks=all: a batch the leader alone acknowledged can be lost, and with it the sequence the broker tracks", "acks: All, or enable_idempotence: false");
         }
         if p.enable_idempotence == Some(true) && p.retries == 0 {
-            c.fail(at("enable_idempotence"), "idempotence needs retries > 0", "retries of 1 or more, or enable_idempotence: false");
+            c.fail(
+                at("enable_idempotence"),
+                "idempotence needs retries > 0",
+                "retries of 1 or more, or enable_idempotence: false",
+            );
         }
         if idempotent && p.max_in_flight_requests_per_connection > 5 {
             c.fail(
@@ -394,7 +318,15 @@ pub fn validate(s: &Scenario) -> Vec<Problem> {
             );
         }
         if p.delivery_timeout_ms < p.linger_ms + p.request_timeout_ms {
-            c.fail(at("delivery_timeout_ms"), format!("{} ms is less than linger_ms + request_timeout_ms ({} ms)", p.delivery_timeout_ms, p.linger_ms + p.request_timeout_ms), "at least linger_ms + request_timeout_ms (KafkaProducer.configureDeliveryTimeout)");
+            c.fail(
+                at("delivery_timeout_ms"),
+                format!(
+                    "{} ms is less than linger_ms + request_timeout_ms ({} ms)",
+                    p.delivery_timeout_ms,
+                    p.linger_ms + p.request_timeout_ms
+                ),
+                "at least linger_ms + request_timeout_ms (KafkaProducer.configureDeliveryTimeout)",
+            );
         }
         c.range_u64(at("request_timeout_ms"), p.request_timeout_ms, 1, 3_600_000, "ms");
         c.range_u64(at("retry_backoff_ms"), p.retry_backoff_ms, 0, 3_600_000, "ms");
@@ -405,25 +337,69 @@ pub fn validate(s: &Scenario) -> Vec<Problem> {
     let r = &s.cluster.replication;
     c.range_u64("cluster.replication.replica_lag_time_max_ms".into(), r.replica_lag_time_max_ms, 2, 3_600_000, "ms");
     c.range_u64("cluster.replication.replica_fetch_backoff_ms".into(), r.replica_fetch_backoff_ms, 0, 3_600_000, "ms");
-    c.range_u64("cluster.replication.replica_fetch_wait_max_ms".into(), r.replica_fetch_wait_max_ms, 0, 3_600_000, "ms");
-    c.range_u64("cluster.replication.replica_high_watermark_checkpoint_interval_ms".into(), r.replica_high_watermark_checkpoint_interval_ms, 1, 3_600_000, "ms");
+    c.range_u64(
+        "cluster.replication.replica_socket_timeout_ms".into(),
+        r.replica_socket_timeout_ms,
+        1,
+        3_600_000,
+        "ms",
+    );
+    c.range_u64(
+        "cluster.replication.replica_fetch_wait_max_ms".into(),
+        r.replica_fetch_wait_max_ms,
+        0,
+        3_600_000,
+        "ms",
+    );
+    c.range_u64(
+        "cluster.replication.replica_high_watermark_checkpoint_interval_ms".into(),
+        r.replica_high_watermark_checkpoint_interval_ms,
+        1,
+        3_600_000,
+        "ms",
+    );
     let k = &s.cluster.controller;
-    c.range_u64("cluster.controller.broker_heartbeat_interval_ms".into(), k.broker_heartbeat_interval_ms, 1, 3_600_000, "ms");
+    c.range_u64(
+        "cluster.controller.broker_heartbeat_interval_ms".into(),
+        k.broker_heartbeat_interval_ms,
+        1,
+        3_600_000,
+        "ms",
+    );
     if k.broker_session_timeout_ms <= k.broker_heartbeat_interval_ms {
-        c.fail("cluster.controller.broker_session_timeout_ms", format!("{} ms is not longer than the heartbeat interval ({} ms): every broker would be fenced", k.broker_session_timeout_ms, k.broker_heartbeat_interval_ms), "longer than broker_heartbeat_interval_ms (Kafka: 9000 vs 2000)");
+        c.fail(
+            "cluster.controller.broker_session_timeout_ms",
+            format!(
+                "{} ms is not longer than the heartbeat interval ({} ms): every broker would be fenced",
+                k.broker_session_timeout_ms, k.broker_heartbeat_interval_ms
+            ),
+            "longer than broker_heartbeat_interval_ms (Kafka: 9000 vs 2000)",
+        );
     }
-    c.range_u64("cluster.controller.leader_imbalance_check_interval_ms".into(), k.leader_imbalance_check_interval_ms, 1, u64::MAX, "ms");
+    c.range_u64(
+        "cluster.controller.leader_imbalance_check_interval_ms".into(),
+        k.leader_imbalance_check_interval_ms,
+        1,
+        u64::MAX,
+        "ms",
+    );
 
     // Faults
     let partition_exists = |topic: &str, p: u32| s.topics.iter().any(|t| t.name == topic && p < t.partitions);
     for (i, f) in s.faults.iter().enumerate() {
         if f.at_ms > s.duration_ms {
-            c.fail(format!("faults[{i}].at_ms"), format!("{} ms is after the run ends", f.at_ms), format!("0 to duration_ms ({})", s.duration_ms));
+            c.fail(
+                format!("faults[{i}].at_ms"),
+                format!("{} ms is after the run ends", f.at_ms),
+                format!("0 to duration_ms ({})", s.duration_ms),
+            );
         }
         let mut targets: Vec<(String, &Target)> = Vec::new();
         let base = format!("faults[{i}].fault");
         match &f.fault {
-            Fault::Crash(t) | Fault::PowerLoss(t) | Fault::Restart(t) | Fault::Isolate(t) => targets.push((format!("{base}[0]"), t)),
+            Fault::Crash(t) | Fault::PowerLoss(t) | Fault::Restart(t) | Fault::Isolate(t) => {
+                targets.push((format!("{base}[0]"), t))
+            }
             Fault::Pause(t, ms) => {
                 targets.push((format!("{base}[0]"), t));
                 if *ms == 0 {
@@ -460,16 +436,24 @@ pub fn validate(s: &Scenario) -> Vec<Problem> {
         }
         for (path, t) in targets {
             match t {
-                Target::Broker(b) if *b >= s.cluster.brokers => {
-                    c.fail(path, format!("no broker-{b}"), format!("Broker(0) to Broker({})", s.cluster.brokers.saturating_sub(1)))
-                }
-                Target::Node(name) if !nodes.contains(name) && name != "controller" => {
-                    c.fail(path, format!("unknown node {name:?}"), "a broker (broker-0, ...), controller, a producer's name, or a group member's name (group-0, ...)")
-                }
+                Target::Broker(b) if *b >= s.cluster.brokers => c.fail(
+                    path,
+                    format!("no broker-{b}"),
+                    format!("Broker(0) to Broker({})", s.cluster.brokers.saturating_sub(1)),
+                ),
+                Target::Node(name) if !nodes.contains(name) && name != "controller" => c.fail(
+                    path,
+                    format!("unknown node {name:?}"),
+                    "a broker (broker-0, ...), controller, a producer's name, or a group member's name (group-0, ...)",
+                ),
                 Target::LeaderOf(topic, p) | Target::FollowerOf(topic, p) | Target::FollowerOutOfIsr(topic, p)
                     if !partition_exists(topic, *p) =>
                 {
-                    c.fail(path, format!("no partition {topic}-{p}"), allowed_topics.clone() + " and a partition number below its count")
+                    c.fail(
+                        path,
+                        format!("no partition {topic}-{p}"),
+                        allowed_topics.clone() + " and a partition number below its count",
+                    )
                 }
                 _ => {}
             }
@@ -503,11 +487,7 @@ pub fn validate(s: &Scenario) -> Vec<Problem> {
     let mut seen_charts = BTreeSet::new();
     for (i, ch) in s.charts.iter().enumerate() {
         if !seen_charts.insert(ch) {
-            c.fail(
-                format!("charts[{i}]"),
-                format!("chart {ch:?} listed twice"),
-                "each chart once",
-            );
+            c.fail(format!("charts[{i}]"), format!("chart {ch:?} listed twice"), "each chart once");
         }
     }
     c.problems

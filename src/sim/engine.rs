@@ -165,6 +165,9 @@ pub struct Simulation {
     faults: Vec<FaultRecord>,
     /// Highest leader epoch seen per partition (invariant: epochs only grow).
     seen_epochs: Vec<u32>,
+    /// `(partition, leader, follower)` → offset up to which the follower's log was verified equal
+    /// to the leader's (logs only grow at the end between checks unless truncated).
+    verified: std::collections::BTreeMap<(u32, u32, u32), u64>,
 }
 
 impl Simulation {
@@ -246,6 +249,7 @@ impl Simulation {
         let mut sim = Simulation {
             scenario: scenario.clone(),
             seen_epochs: vec![0; metadata.partition_count()],
+            verified: std::collections::BTreeMap::new(),
             metadata,
             nodes,
             core,
@@ -303,7 +307,9 @@ impl Simulation {
             Event::Deliver { from, to, msg } => {
                 (self.core.names[to.index()].clone(), format!("{} from {}", msg.kind(), self.core.names[from.index()]))
             }
-            Event::Timer { node, timer, .. } => (self.core.names[node.index()].clone(), format!("timer {}", timer.name())),
+            Event::Timer { node, timer, .. } => {
+                (self.core.names[node.index()].clone(), format!("timer {}", timer.name()))
+            }
             Event::Sample => ("engine".to_string(), "sample metrics".to_string()),
             Event::Fault(i) => ("engine".to_string(), format!("fault {}", self.faults[*i].fault)),
         };
@@ -769,6 +775,7 @@ impl Simulation {
     /// and every live in-sync replica holds the leader's committed prefix. Returns violations.
     pub fn check_invariants(&mut self) -> Vec<String> {
         let mut out = Vec::new();
+        let mut verified = Vec::new();
         let states = self.controller().states.clone();
         for s in &states {
             let p = s.partition;
@@ -799,11 +806,20 @@ impl Simulation {
                 }
                 let follower = &self.broker(m).replicas[p as usize];
                 let upto = leader.high_watermark.min(follower.log.log_end_offset());
-                if let Some(offset) = first_difference(&leader.log, &follower.log, upto) {
-                    out.push(format!("{name}: in-sync broker-{m} differs from leader broker-{l} at offset {offset} below hw"));
+                let key = (p, l, m);
+                let mut from = self.verified.get(&key).copied().unwrap_or(0);
+                if from > leader.log.log_end_offset() || from > follower.log.log_end_offset() {
+                    from = 0; // a log was truncated below what we verified: check again
+                }
+                match first_difference(&leader.log, &follower.log, from, upto) {
+                    Some(offset) => out.push(format!(
+                        "{name}: in-sync broker-{m} differs from leader broker-{l} at offset {offset} below hw"
+                    )),
+                    None => verified.push((key, upto.max(from))),
                 }
             }
         }
+        self.verified.extend(verified);
         out
     }
 
@@ -821,10 +837,7 @@ impl Simulation {
         let n = self.metadata.partition_count();
         let final_logs: Vec<Option<&Log>> = (0..n)
             .map(|p| {
-                controller.states[p]
-                    .leader
-                    .filter(|&l| self.alive[l as usize])
-                    .map(|l| &self.broker(l).replicas[p].log)
+                controller.states[p].leader.filter(|&l| self.alive[l as usize]).map(|l| &self.broker(l).replicas[p].log)
             })
             .collect();
         let replica_logs: Vec<Vec<&Log>> = (0..n)
@@ -862,9 +875,9 @@ impl Simulation {
 
 /// The first offset below `upto` where two logs hold different batches (compared over the
 /// offsets both still retain).
-fn first_difference(a: &Log, b: &Log, upto: u64) -> Option<u64> {
-    let from = a.log_start_offset().max(b.log_start_offset());
-    for x in a.batches() {
+fn first_difference(a: &Log, b: &Log, from: u64, upto: u64) -> Option<u64> {
+    let from = from.max(a.log_start_offset()).max(b.log_start_offset());
+    for x in a.batches_from(from) {
         if x.base_offset < from {
             continue;
         }
@@ -900,7 +913,11 @@ fn describe_fault(f: &Fault) -> String {
         }
         Fault::Split(groups) => format!(
             "split {}",
-            groups.iter().map(|g| format!("{{{}}}", g.iter().map(t).collect::<Vec<_>>().join(", "))).collect::<Vec<_>>().join(" | ")
+            groups
+                .iter()
+                .map(|g| format!("{{{}}}", g.iter().map(t).collect::<Vec<_>>().join(", ")))
+                .collect::<Vec<_>>()
+                .join(" | ")
         ),
         Fault::CutLink(a, b) => format!("cut link {} → {}", t(a), t(b)),
         Fault::SlowLink(a, b, us) => format!("slow link {} ↔ {} by {us} µs", t(a), t(b)),

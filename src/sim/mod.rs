@@ -15,8 +15,8 @@ mod time;
 mod trace;
 
 pub use actor::{Ctx, NodeId, Timer, TimerId};
-pub use engine::{BrokerView, FaultRecord, GroupView, MemberView, PartitionView, ProducerView, Simulation, StepRecord};
 pub(crate) use engine::Finished;
+pub use engine::{BrokerView, FaultRecord, GroupView, MemberView, PartitionView, ProducerView, Simulation, StepRecord};
 pub use queue::EventQueue;
 pub use rng::{RandomStream, stable_id};
 pub use time::{SimDuration, SimTime};

@@ -39,11 +39,7 @@ impl<T> Default for EventQueue<T> {
 
 impl<T> EventQueue<T> {
     pub fn new() -> Self {
-        EventQueue {
-            front: None,
-            heap: Vec::with_capacity(1024),
-            next_seq: 0,
-        }
+        EventQueue { front: None, heap: Vec::with_capacity(1024), next_seq: 0 }
     }
 
     pub fn len(&self) -> usize {
@@ -83,10 +79,7 @@ impl<T> EventQueue<T> {
 
     /// The time of the earliest event, if any.
     pub fn peek_time(&self) -> Option<SimTime> {
-        self.front
-            .as_ref()
-            .or(self.heap.first())
-            .map(|e| SimTime((e.key >> 64) as u64))
+        self.front.as_ref().or(self.heap.first()).map(|e| SimTime((e.key >> 64) as u64))
     }
 
     /// Removes the earliest event: `(time, seq, payload)`.

@@ -28,23 +28,12 @@ pub struct Trace {
 
 impl Trace {
     pub fn new(level: TraceLevel) -> Trace {
-        Trace {
-            level,
-            text: String::new(),
-            lines: 0,
-        }
+        Trace { level, text: String::new(), lines: 0 }
     }
 
     /// Appends `time node event detail` in fixed columns.
     pub fn line(&mut self, time: SimTime, node: &str, event: &str, detail: &str) {
-        let _ = writeln!(
-            self.text,
-            "{:>14} {:<16} {:<18} {}",
-            time.to_string(),
-            node,
-            event,
-            detail
-        );
+        let _ = writeln!(self.text, "{:>14} {:<16} {:<18} {}", time.to_string(), node, event, detail);
         self.lines += 1;
     }
 

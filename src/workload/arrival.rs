@@ -29,17 +29,9 @@ impl ArrivalProcess {
     pub fn new(spec: &Arrival, start: SimTime, rng: RandomStream) -> ArrivalProcess {
         let kind = match *spec {
             Arrival::Constant { per_sec } => Kind::Constant { per_sec },
-            Arrival::Poisson { per_sec } => Kind::Poisson {
-                mean_gap_ns: 1e9 / per_sec,
-                rng,
-            },
+            Arrival::Poisson { per_sec } => Kind::Poisson { mean_gap_ns: 1e9 / per_sec, rng },
         };
-        ArrivalProcess {
-            kind,
-            start,
-            count: 0,
-            last: start,
-        }
+        ArrivalProcess { kind, start, count: 0, last: start }
     }
 
     /// The next record's intended send time.
@@ -62,11 +54,8 @@ mod tests {
 
     #[test]
     fn constant_rate_is_evenly_spaced_without_drift() {
-        let mut a = ArrivalProcess::new(
-            &Arrival::Constant { per_sec: 3.0 },
-            SimTime::from_ms(10),
-            RandomStream::new(1, "a"),
-        );
+        let mut a =
+            ArrivalProcess::new(&Arrival::Constant { per_sec: 3.0 }, SimTime::from_ms(10), RandomStream::new(1, "a"));
         let times: Vec<u64> = (0..4).map(|_| a.next_arrival().0).collect();
         assert_eq!(times, [10_000_000, 343_333_333, 676_666_667, 1_010_000_000]);
         for _ in 4..3_000 {
@@ -77,11 +66,8 @@ mod tests {
 
     #[test]
     fn poisson_rate_matches_on_average() {
-        let mut a = ArrivalProcess::new(
-            &Arrival::Poisson { per_sec: 1000.0 },
-            SimTime::ZERO,
-            RandomStream::new(9, "p"),
-        );
+        let mut a =
+            ArrivalProcess::new(&Arrival::Poisson { per_sec: 1000.0 }, SimTime::ZERO, RandomStream::new(9, "p"));
         let mut last = SimTime::ZERO;
         for _ in 0..100_000 {
             last = a.next_arrival();

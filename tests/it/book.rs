@@ -32,17 +32,9 @@ fn the_readme_chart_is_what_the_quickstart_draws() {
     //   cargo run --release -- run quickstart --out /tmp/q && cp /tmp/q/quickstart/latency.png book/src/images/quickstart-latency.png
     let scenario = kafkasim::scenario::load(&root().join("scenarios/quickstart.ron"), &[]).unwrap();
     let report = kafkasim::run(&scenario, &kafkasim::RunOptions::default()).unwrap();
-    let drawn = report
-        .charts
-        .iter()
-        .find(|(f, _)| f == "latency.png")
-        .map(|(_, b)| b.clone())
-        .unwrap();
+    let drawn = report.charts.iter().find(|(f, _)| f == "latency.png").map(|(_, b)| b.clone()).unwrap();
     let committed = std::fs::read(root().join("book/src/images/quickstart-latency.png")).unwrap();
-    assert!(
-        drawn == committed,
-        "book/src/images/quickstart-latency.png is stale: regenerate it (see the comment)"
-    );
+    assert!(drawn == committed, "book/src/images/quickstart-latency.png is stale: regenerate it (see the comment)");
     let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
     assert!(readme.contains("cargo run --release -- run scenarios/quickstart.ron") && readme.contains("cargo test"));
 }

@@ -5,11 +5,7 @@ use std::process::{Command, Output};
 use crate::support::{root, temp_dir};
 
 fn kafkasim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_kafkasim"))
-        .args(args)
-        .current_dir(root())
-        .output()
-        .expect("run kafkasim")
+    Command::new(env!("CARGO_BIN_EXE_kafkasim")).args(args).current_dir(root()).output().expect("run kafkasim")
 }
 
 fn stdout(o: &Output) -> String {
@@ -66,10 +62,7 @@ fn bad_input_exits_2_with_a_located_message() {
     let err = stderr(&o);
     assert!(err.contains("tests/invalid/unknown-topic.ron:7:"), "{err}");
     assert!(err.contains("producers[0].topic: unknown topic \"ordres\""), "{err}");
-    assert!(
-        err.contains("allowed: a topic declared in `topics`: \"orders\", \"payments\""),
-        "{err}"
-    );
+    assert!(err.contains("allowed: a topic declared in `topics`: \"orders\", \"payments\""), "{err}");
     let o = kafkasim(&["run", "no/such/file.ron"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("cannot read the file"), "{}", stderr(&o));
@@ -125,10 +118,7 @@ fn assign_prints_one_line_per_member() {
         "c2:orders",
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    assert_eq!(
-        stdout(&o),
-        "c1: orders-0 orders-1 orders-2 payments-0 payments-1\nc2: orders-3 orders-4 orders-5\n"
-    );
+    assert_eq!(stdout(&o), "c1: orders-0 orders-1 orders-2 payments-0 payments-1\nc2: orders-3 orders-4 orders-5\n");
     let o = kafkasim(&[
         "assign",
         "--strategy",
@@ -142,11 +132,7 @@ fn assign_prints_one_line_per_member() {
         "--owned",
         "c1:topic-0,topic-1,topic-2",
     ]);
-    assert_eq!(
-        stdout(&o),
-        "c1: topic-0 topic-1\nc2:\n",
-        "topic-2 is withheld until c1 revokes it"
-    );
+    assert_eq!(stdout(&o), "c1: topic-0 topic-1\nc2:\n", "topic-2 is withheld until c1 revokes it");
     let o = kafkasim(&["assign", "--strategy", "fastest", "--topic", "t:1", "--member", "c:t"]);
     assert_eq!(o.status.code(), Some(2));
 }

@@ -6,11 +6,7 @@ use crate::support::{files, root, with_snapshots};
 #[test]
 fn every_invalid_scenario_is_rejected_with_a_located_message() {
     let paths = files("tests/invalid", "ron");
-    assert!(
-        paths.len() >= 15,
-        "keep at least 15 invalid scenarios, found {}",
-        paths.len()
-    );
+    assert!(paths.len() >= 15, "keep at least 15 invalid scenarios, found {}", paths.len());
     with_snapshots(|| {
         for path in paths {
             let rel = path.strip_prefix(root()).unwrap().display().to_string();
@@ -20,15 +16,9 @@ fn every_invalid_scenario_is_rejected_with_a_located_message() {
                 Err(e) => e,
             };
             let text = err.to_string();
-            assert!(
-                text.starts_with(&format!("error: {rel}:")),
-                "{rel}: the message names the file: {text}"
-            );
+            assert!(text.starts_with(&format!("error: {rel}:")), "{rel}: the message names the file: {text}");
             for p in &err.problems {
-                assert!(
-                    p.line_col.is_some(),
-                    "{rel}: every problem has a line and column: {p:?}"
-                );
+                assert!(p.line_col.is_some(), "{rel}: every problem has a line and column: {p:?}");
             }
             let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
             insta::assert_snapshot!(format!("invalid-{stem}"), text);
@@ -70,6 +60,10 @@ fn overrides_go_through_the_same_validation() {
     // A wrong type is rejected by the parser.
     let err = kafkasim::scenario::load(&path, &set("seed", "\"seven\"")).unwrap_err();
     assert!(err.to_string().contains("Expected"), "{err}");
+    // A field inside a struct the file leaves out creates that struct.
+    let s = kafkasim::scenario::load(&path, &set("cluster.replication.truncation", "HighWatermark")).unwrap();
+    assert_eq!(s.cluster.replication.truncation, kafkasim::scenario::Truncation::HighWatermark);
+    assert_eq!(s.cluster.brokers, 3, "the rest of the cluster is untouched");
     // An unknown name in the path says what exists.
     let err = kafkasim::scenario::load(&path, &set("producers.chekout.linger_ms", "1")).unwrap_err();
     assert!(err.to_string().contains("available: checkout"), "{err}");

@@ -6,6 +6,8 @@
 //! - `invalid`: every file in `tests/invalid/` is rejected with a clear message (file,
 //!   line:column, field, what is allowed), snapshotted; none panics.
 //! - `cli`: the `kafkasim` binary's commands, outputs and exit codes.
+//! - `replication`: Kafka's invariants after every event of every bundled scenario, and a property
+//!   test of random fault schedules (acks=all, min.insync.replicas=2: nothing acknowledged is lost).
 //! - `book`: the book's chapters and the scenarios it names exist.
 //!
 //! Snapshots are insta snapshots in the top-level `snapshots/` folder. Locally a changed
@@ -15,5 +17,6 @@
 mod book;
 mod cli;
 mod invalid;
+mod replication;
 mod scenarios;
 mod support;

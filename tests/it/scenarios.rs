@@ -9,21 +9,13 @@ fn load(path: &std::path::Path) -> kafkasim::Scenario {
     kafkasim::scenario::load(path, &[]).unwrap_or_else(|e| panic!("{e}"))
 }
 
-const FULL: RunOptions = RunOptions {
-    trace: TraceLevel::All,
-    charts: ChartSelection::All,
-};
+const FULL: RunOptions = RunOptions { trace: TraceLevel::All, charts: ChartSelection::All };
 
 #[test]
 fn bundled_list_matches_the_scenarios_folder() {
-    let on_disk: Vec<String> = files("scenarios", "ron")
-        .iter()
-        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
-        .collect();
-    let bundled: Vec<String> = kafkasim::bundled::SCENARIOS
-        .iter()
-        .map(|(f, _)| f.to_string())
-        .collect();
+    let on_disk: Vec<String> =
+        files("scenarios", "ron").iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
+    let bundled: Vec<String> = kafkasim::bundled::SCENARIOS.iter().map(|(f, _)| f.to_string()).collect();
     assert_eq!(bundled, on_disk, "src/bundled.rs must list every file in scenarios/");
     for (file, src) in kafkasim::bundled::SCENARIOS {
         let disk = std::fs::read_to_string(root().join("scenarios").join(file)).unwrap();
@@ -36,11 +28,7 @@ fn every_scenario_meets_its_expectations_and_is_snapshotted() {
     with_snapshots(|| {
         for path in files("scenarios", "ron") {
             let scenario = load(&path);
-            assert!(
-                !scenario.expect.is_empty(),
-                "{}: a bundled scenario states what it shows",
-                path.display()
-            );
+            assert!(!scenario.expect.is_empty(), "{}: a bundled scenario states what it shows", path.display());
             let report = kafkasim::run(&scenario, &RunOptions::default()).unwrap();
             let failed: Vec<String> = report
                 .verdicts
@@ -65,10 +53,7 @@ fn every_scenario_gives_identical_bytes_twice() {
         let a = kafkasim::run(&scenario, &FULL).unwrap().artifacts();
         let b = kafkasim::run(&scenario, &FULL).unwrap().artifacts();
         assert_eq!(a.len(), b.len());
-        assert!(
-            a.iter().any(|(f, _)| f.ends_with(".png")),
-            "charts are part of the comparison"
-        );
+        assert!(a.iter().any(|(f, _)| f.ends_with(".png")), "charts are part of the comparison");
         for ((fa, ba), (fb, bb)) in a.iter().zip(&b) {
             assert_eq!(fa, fb);
             assert!(ba == bb, "{}: {fa} differs between two runs", scenario.name);

@@ -74,14 +74,8 @@ mod tests {
     /// ...Partitioner", for a 1000-partition topic. Covers every tail length (0..=3) and a NUL byte.
     #[test]
     fn partitions_of_a_1000_partition_topic() {
-        let cases: [(&[u8], u32); 6] = [
-            (b"", 681),
-            (b"a", 524),
-            (b"ab", 434),
-            (b"abc", 107),
-            (b"123456789", 566),
-            (b"\x00 ", 742),
-        ];
+        let cases: [(&[u8], u32); 6] =
+            [(b"", 681), (b"a", 524), (b"ab", 434), (b"abc", 107), (b"123456789", 566), (b"\x00 ", 742)];
         for (key, want) in cases {
             assert_eq!(partition_for_key(key, 1000), want, "key {key:?}");
         }

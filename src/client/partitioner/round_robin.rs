@@ -24,9 +24,7 @@ impl RoundRobinPartitioner {
     /// when the topic is first seen (`DefaultPartitioner.nextValue`); the simulator passes a draw
     /// from its seeded stream.
     pub fn new(initial_counter: u32) -> Self {
-        Self {
-            counter: initial_counter,
-        }
+        Self { counter: initial_counter }
     }
 
     /// The counter value the next record will use (Java `counter.get()`).

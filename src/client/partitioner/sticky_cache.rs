@@ -121,11 +121,7 @@ impl StickyPartitionCache {
             // partition that differs from the old one, or the old one if the list holds nothing else.
             match chosen {
                 Some(part) => part,
-                None => available
-                    .iter()
-                    .copied()
-                    .find(|&p| Some(p) != old_part)
-                    .unwrap_or(available[0]),
+                None => available.iter().copied().find(|&p| Some(p) != old_part).unwrap_or(available[0]),
             }
         };
         // `putIfAbsent` when unset, else `replace(topic, prevPartition, newPart)` (prevPartition

@@ -129,10 +129,7 @@ pub struct NodeLatencyStats {
 impl NodeLatencyStats {
     /// `new NodeLatencyStats(nowMs)`: created on the node's first `updateNodeLatencyStats`.
     pub fn new(now_ms: i64) -> Self {
-        Self {
-            ready_time_ms: now_ms,
-            drain_time_ms: now_ms,
-        }
+        Self { ready_time_ms: now_ms, drain_time_ms: now_ms }
     }
 
     /// `RecordAccumulator.updateNodeLatencyStats(nodeId, nowMs, canDrain)`, called by
@@ -172,11 +169,7 @@ impl BuiltInPartitioner {
         if batch_size < 1 || batch_size > i32::MAX as u32 {
             return Err(InvalidBatchSize(batch_size));
         }
-        Ok(Self {
-            sticky_batch_size: batch_size,
-            partition_load_stats: None,
-            sticky_partition_info: None,
-        })
+        Ok(Self { sticky_batch_size: batch_size, partition_load_stats: None, sticky_partition_info: None })
     }
 
     /// `stickyBatchSize` in bytes.
@@ -196,9 +189,7 @@ impl BuiltInPartitioner {
 
     /// `loadStatsRangeEnd()`: the last CFT entry (sum of weights), if load stats exist.
     pub fn load_stats_range_end(&self) -> Option<u64> {
-        self.partition_load_stats
-            .as_ref()
-            .and_then(|s| s.cumulative_frequency_table.last().copied())
+        self.partition_load_stats.as_ref().and_then(|s| s.cumulative_frequency_table.last().copied())
     }
 
     /// `peekCurrentPartitionInfo(cluster).partition()`: the partition the next null-key record
@@ -219,10 +210,7 @@ impl BuiltInPartitioner {
         }
         // "We're the first to create it."
         let index = self.next_partition(num_partitions, available, random)?;
-        self.sticky_partition_info = Some(StickyPartitionInfo {
-            index,
-            produced_bytes: 0,
-        });
+        self.sticky_partition_info = Some(StickyPartitionInfo { index, produced_bytes: 0 });
         Some(index)
     }
 
@@ -253,12 +241,9 @@ impl BuiltInPartitioner {
         // (`stickyBatchSize * 2` is Java int arithmetic: it wraps for batch.size >= 2^30).
         if produced_bytes >= sticky_batch_size && enable_switch || produced_bytes >= sticky_batch_size.wrapping_mul(2) {
             // "We've produced enough to this partition, switch to next."
-            self.sticky_partition_info =
-                self.next_partition(num_partitions, available, random)
-                    .map(|index| StickyPartitionInfo {
-                        index,
-                        produced_bytes: 0,
-                    });
+            self.sticky_partition_info = self
+                .next_partition(num_partitions, available, random)
+                .map(|index| StickyPartitionInfo { index, produced_bytes: 0 });
             return true;
         }
         false
@@ -353,10 +338,8 @@ impl BuiltInPartitioner {
             running += max_size_plus1 - u64::from(q);
             cumulative_frequency_table.push(running);
         }
-        self.partition_load_stats = Some(PartitionLoadStats {
-            cumulative_frequency_table,
-            partition_ids: partition_ids[..length].to_vec(),
-        });
+        self.partition_load_stats =
+            Some(PartitionLoadStats { cumulative_frequency_table, partition_ids: partition_ids[..length].to_vec() });
     }
 
     /// The load-stats half of `RecordAccumulator.partitionReady` for this topic, to call on
@@ -451,12 +434,7 @@ mod tests {
     }
 
     fn queue(partition: u32, queue_size: u32) -> PartitionQueue {
-        PartitionQueue {
-            partition,
-            leader_known: true,
-            queue_size,
-            leader_unavailable: false,
-        }
+        PartitionQueue { partition, leader_known: true, queue_size, leader_unavailable: false }
     }
 
     const ALL3: [u32; 3] = [0, 1, 2];
@@ -762,10 +740,7 @@ mod tests {
         p.update_partition_load_stats_from_queues(true, 4, &queues);
         assert!(p.partition_load_stats().is_none());
         p.update_partition_load_stats_from_queues(true, 3, &queues);
-        assert_eq!(
-            p.partition_load_stats().unwrap().cumulative_frequency_table(),
-            [4, 5, 8]
-        );
+        assert_eq!(p.partition_load_stats().unwrap().cumulative_frequency_table(), [4, 5, 8]);
         // Input order does not matter (Kafka visits ascending partition ids).
         let shuffled = [queue(2, 1), queue(0, 0), queue(1, 3)];
         let mut q = BuiltInPartitioner::new(1).unwrap();
@@ -787,10 +762,8 @@ mod tests {
 
     #[test]
     fn queue_helper_latency_exclusion_quirks_match_partition_ready() {
-        let unavailable = |partition, queue_size| PartitionQueue {
-            leader_unavailable: true,
-            ..queue(partition, queue_size)
-        };
+        let unavailable =
+            |partition, queue_size| PartitionQueue { leader_unavailable: true, ..queue(partition, queue_size) };
         // A non-empty deque on an unavailable leader is excluded.
         let mut p = BuiltInPartitioner::new(1).unwrap();
         p.update_partition_load_stats_from_queues(true, 3, &[queue(0, 1), unavailable(1, 4), queue(2, 3)]);

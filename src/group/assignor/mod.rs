@@ -54,10 +54,7 @@ pub struct TopicPartition {
 
 impl TopicPartition {
     pub fn new(topic: impl Into<String>, partition: u32) -> Self {
-        TopicPartition {
-            topic: topic.into(),
-            partition,
-        }
+        TopicPartition { topic: topic.into(), partition }
     }
 
     /// Java `TopicPartition.hashCode()`: `31 * (31 * 1 + partition) + topic.hashCode()`.
@@ -123,12 +120,8 @@ pub enum Strategy {
 }
 
 impl Strategy {
-    pub const ALL: [Strategy; 4] = [
-        Strategy::Range,
-        Strategy::RoundRobin,
-        Strategy::Sticky,
-        Strategy::CooperativeSticky,
-    ];
+    pub const ALL: [Strategy; 4] =
+        [Strategy::Range, Strategy::RoundRobin, Strategy::Sticky, Strategy::CooperativeSticky];
 
     /// The protocol name the assignor advertises in JoinGroup (`ConsumerPartitionAssignor.name()`).
     pub fn name(self) -> &'static str {
@@ -159,11 +152,7 @@ pub struct ParseStrategyError(pub String);
 
 impl fmt::Display for ParseStrategyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "unknown assignment strategy `{}` (expected range, roundrobin, sticky or cooperative-sticky)",
-            self.0
-        )
+        write!(f, "unknown assignment strategy `{}` (expected range, roundrobin, sticky or cooperative-sticky)", self.0)
     }
 }
 
@@ -173,10 +162,7 @@ impl FromStr for Strategy {
     type Err = ParseStrategyError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Strategy::ALL
-            .into_iter()
-            .find(|st| st.name() == s)
-            .ok_or_else(|| ParseStrategyError(s.to_string()))
+        Strategy::ALL.into_iter().find(|st| st.name() == s).ok_or_else(|| ParseStrategyError(s.to_string()))
     }
 }
 
@@ -251,8 +237,7 @@ pub fn java_cmp(a: &str, b: &str) -> Ordering {
 
 /// Java `String.hashCode`: `s[0]*31^(n-1) + ... + s[n-1]` over UTF-16 code units, wrapping i32.
 pub fn java_string_hash(s: &str) -> i32 {
-    s.encode_utf16()
-        .fold(0i32, |h, c| h.wrapping_mul(31).wrapping_add(c as i32))
+    s.encode_utf16().fold(0i32, |h, c| h.wrapping_mul(31).wrapping_add(c as i32))
 }
 
 /// Java `HashMap.hash`: `h ^ (h >>> 16)`.
@@ -279,10 +264,7 @@ pub fn java_hash_map_order(hashes: &[i32]) -> Vec<usize> {
     let mut cap = JAVA_DEFAULT_CAPACITY;
     for i in 0..spread.len() {
         let bucket = spread[i] as usize & (cap - 1);
-        let bin_len = spread[..i]
-            .iter()
-            .filter(|&&s| s as usize & (cap - 1) == bucket)
-            .count();
+        let bin_len = spread[..i].iter().filter(|&&s| s as usize & (cap - 1) == bucket).count();
         if bin_len >= JAVA_TREEIFY_THRESHOLD && cap < JAVA_MIN_TREEIFY_CAPACITY {
             cap *= 2;
         }
@@ -307,11 +289,7 @@ pub(crate) struct JavaHashSet {
 
 impl JavaHashSet {
     pub(crate) fn new() -> Self {
-        JavaHashSet {
-            cap: JAVA_DEFAULT_CAPACITY,
-            next_seq: 0,
-            items: Vec::new(),
-        }
+        JavaHashSet { cap: JAVA_DEFAULT_CAPACITY, next_seq: 0, items: Vec::new() }
     }
 
     pub(crate) fn is_empty(&self) -> bool {
@@ -324,11 +302,7 @@ impl JavaHashSet {
         }
         let spread = java_spread(tp.java_hash());
         let bucket = spread as usize & (self.cap - 1);
-        let bin_len = self
-            .items
-            .iter()
-            .filter(|(_, s, _)| *s as usize & (self.cap - 1) == bucket)
-            .count();
+        let bin_len = self.items.iter().filter(|(_, s, _)| *s as usize & (self.cap - 1) == bucket).count();
         if bin_len >= JAVA_TREEIFY_THRESHOLD && self.cap < JAVA_MIN_TREEIFY_CAPACITY {
             self.cap *= 2;
         }
@@ -345,10 +319,7 @@ impl JavaHashSet {
 
     /// `set.iterator().next()`.
     pub(crate) fn first(&self) -> Option<&TopicPartition> {
-        self.items
-            .iter()
-            .min_by_key(|(_, s, seq)| (*s as usize & (self.cap - 1), *seq))
-            .map(|(t, _, _)| t)
+        self.items.iter().min_by_key(|(_, s, seq)| (*s as usize & (self.cap - 1), *seq)).map(|(t, _, _)| t)
     }
 }
 
@@ -413,11 +384,7 @@ impl Group {
         }
         let hashes: Vec<i32> = deduped.iter().map(|m| java_string_hash(&m.member_id)).collect();
         let hash_order = java_hash_map_order(&hashes);
-        Group {
-            members: deduped,
-            hash_order,
-            partitions_per_topic,
-        }
+        Group { members: deduped, hash_order, partitions_per_topic }
     }
 
     /// Members in Java HashMap order, then stably sorted by `MemberInfo` order (what
@@ -463,11 +430,7 @@ pub(crate) mod test_util {
     }
 
     pub fn config() -> ProptestConfig {
-        ProptestConfig {
-            failure_persistence: None,
-            cases: 256,
-            ..ProptestConfig::default()
-        }
+        ProptestConfig { failure_persistence: None, cases: 256, ..ProptestConfig::default() }
     }
 
     /// Random topics (1–4, 1–8 partitions) and members (1–6) with random subscriptions
@@ -477,21 +440,14 @@ pub(crate) mod test_util {
         (1usize..=4, proptest::collection::vec(1u32..=8, 4)).prop_flat_map(move |(nt, counts)| {
             let topics: BTreeMap<String, u32> = (0..nt).map(|i| (pool[i].to_string(), counts[i])).collect();
             let names: Vec<String> = topics.keys().cloned().collect();
-            let member = (
-                proptest::collection::vec(any::<bool>(), nt + 1),
-                proptest::option::of(0u8..6),
-            );
+            let member = (proptest::collection::vec(any::<bool>(), nt + 1), proptest::option::of(0u8..6));
             proptest::collection::vec(member, 1..=6).prop_map(move |ms| {
                 let members = ms
                     .into_iter()
                     .enumerate()
                     .map(|(i, (mask, inst))| {
-                        let mut topics: Vec<String> = names
-                            .iter()
-                            .zip(&mask)
-                            .filter(|(_, b)| **b)
-                            .map(|(n, _)| n.clone())
-                            .collect();
+                        let mut topics: Vec<String> =
+                            names.iter().zip(&mask).filter(|(_, b)| **b).map(|(n, _)| n.clone()).collect();
                         if mask[nt] {
                             topics.push("unknown".to_string());
                         }
@@ -565,10 +521,7 @@ mod tests {
     #[test]
     fn format_assignment_output() {
         let mut a = BTreeMap::new();
-        a.insert(
-            "c1".to_string(),
-            vec![tp("payments", 0), tp("orders", 1), tp("orders", 0)],
-        );
+        a.insert("c1".to_string(), vec![tp("payments", 0), tp("orders", 1), tp("orders", 0)]);
         a.insert("c2".to_string(), vec![]);
         assert_eq!(format_assignment(&a), "c1: orders-0 orders-1 payments-0\nc2:\n");
         assert_eq!(format_assignment(&BTreeMap::new()), "");

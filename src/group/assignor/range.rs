@@ -19,11 +19,8 @@ pub(crate) fn assign(group: &Group) -> BTreeMap<String, Vec<TopicPartition>> {
     // `Collections.sort`ed by MemberInfo (stable), which is what `member_info_sorted` yields.
     let ordered = group.member_info_sorted();
     for (topic, &num_partitions) in &group.partitions_per_topic {
-        let consumers: Vec<&str> = ordered
-            .iter()
-            .filter(|m| m.topics.contains(topic))
-            .map(|m| m.member_id.as_str())
-            .collect();
+        let consumers: Vec<&str> =
+            ordered.iter().filter(|m| m.topics.contains(topic)).map(|m| m.member_id.as_str()).collect();
         if consumers.is_empty() {
             continue;
         }
@@ -58,19 +55,13 @@ mod tests {
 
     #[test]
     fn test_one_consumer_one_topic() {
-        let out = range(
-            &topics(&[("topic1", 3)]),
-            &[Subscription::new("consumer1", &["topic1"])],
-        );
+        let out = range(&topics(&[("topic1", 3)]), &[Subscription::new("consumer1", &["topic1"])]);
         assert_eq!(out["consumer1"], parts("topic1-0 topic1-1 topic1-2"));
     }
 
     #[test]
     fn test_only_assigns_partitions_from_subscribed_topics() {
-        let out = range(
-            &topics(&[("topic1", 3), ("other", 3)]),
-            &[Subscription::new("consumer1", &["topic1"])],
-        );
+        let out = range(&topics(&[("topic1", 3), ("other", 3)]), &[Subscription::new("consumer1", &["topic1"])]);
         assert_eq!(out["consumer1"], parts("topic1-0 topic1-1 topic1-2"));
     }
 
@@ -84,10 +75,7 @@ mod tests {
     fn test_two_consumers_one_topic_one_partition() {
         let out = range(
             &topics(&[("topic1", 1)]),
-            &[
-                Subscription::new("consumer1", &["topic1"]),
-                Subscription::new("consumer2", &["topic1"]),
-            ],
+            &[Subscription::new("consumer1", &["topic1"]), Subscription::new("consumer2", &["topic1"])],
         );
         assert_eq!(out["consumer1"], parts("topic1-0"));
         assert_eq!(out["consumer2"], vec![]);
@@ -196,14 +184,8 @@ mod tests {
         // kafka-reference §5.2: 5 topics × 2 partitions, 3 consumers ⇒ 5, 5, 0.
         let t = topics(&[("a", 2), ("b", 2), ("c", 2), ("d", 2), ("e", 2)]);
         let all = ["a", "b", "c", "d", "e"];
-        let out = range(
-            &t,
-            &[
-                Subscription::new("c1", &all),
-                Subscription::new("c2", &all),
-                Subscription::new("c3", &all),
-            ],
-        );
+        let out =
+            range(&t, &[Subscription::new("c1", &all), Subscription::new("c2", &all), Subscription::new("c3", &all)]);
         assert_eq!([out["c1"].len(), out["c2"].len(), out["c3"].len()], [5, 5, 0]);
     }
 

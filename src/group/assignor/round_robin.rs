@@ -37,9 +37,7 @@ pub(crate) fn assign(group: &Group) -> BTreeMap<String, Vec<TopicPartition>> {
                 continue; // unreachable: the topic is subscribed by someone
             }
             // `assignment.get(assigner.next().memberId).add(partition);`
-            out.entry(ordered[cursor].member_id.clone())
-                .or_default()
-                .push(TopicPartition::new(topic.clone(), p));
+            out.entry(ordered[cursor].member_id.clone()).or_default().push(TopicPartition::new(topic.clone(), p));
             cursor = (cursor + 1) % ordered.len();
         }
     }
@@ -77,10 +75,7 @@ mod tests {
         let both = ["topic1", "topic2"];
         let out = rr(
             &topics(&[("topic1", 3), ("topic2", 3)]),
-            &[
-                Subscription::new("consumer1", &both),
-                Subscription::new("consumer2", &both),
-            ],
+            &[Subscription::new("consumer1", &both), Subscription::new("consumer2", &both)],
         );
         assert_eq!(out["consumer1"], parts("topic1-0 topic1-2 topic2-1"));
         assert_eq!(out["consumer2"], parts("topic1-1 topic2-0 topic2-2"));
@@ -160,10 +155,7 @@ mod tests {
     fn javadoc_equal_subscriptions() {
         let out = rr(
             &topics(&[("t0", 3), ("t1", 3)]),
-            &[
-                Subscription::new("C0", &["t0", "t1"]),
-                Subscription::new("C1", &["t0", "t1"]),
-            ],
+            &[Subscription::new("C0", &["t0", "t1"]), Subscription::new("C1", &["t0", "t1"])],
         );
         assert_eq!(out["C0"], parts("t0-0 t0-2 t1-1"));
         assert_eq!(out["C1"], parts("t0-1 t1-0 t1-2"));

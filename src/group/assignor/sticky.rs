@@ -66,16 +66,10 @@ pub(crate) fn run(group: &Group) -> StickyOutcome {
     let v = validate_owned(group);
     if v.all_equal {
         let (assignment, transferring) = constrained_assign(group, &v);
-        StickyOutcome {
-            assignment,
-            transferring: Some(transferring),
-        }
+        StickyOutcome { assignment, transferring: Some(transferring) }
     } else {
         let assignment = GeneralBuilder::new(group, v.consumer_to_owned, v.max_generation).build();
-        StickyOutcome {
-            assignment,
-            transferring: None,
-        }
+        StickyOutcome { assignment, transferring: None }
     }
 }
 
@@ -95,10 +89,7 @@ fn generation(s: &Subscription) -> i32 {
 /// Partition exists in metadata of a subscribed topic (Java checks only the topic; we also drop
 /// partition numbers beyond the partition count, which Java would carry as garbage).
 fn partition_exists(group: &Group, tp: &TopicPartition) -> bool {
-    group
-        .partitions_per_topic
-        .get(&tp.topic)
-        .is_some_and(|&n| tp.partition < n)
+    group.partitions_per_topic.get(&tp.topic).is_some_and(|&n| tp.partition < n)
 }
 
 /// `AbstractStickyAssignor.allSubscriptionsEqual`: iterates the subscriptions in Java HashMap
@@ -157,12 +148,7 @@ fn validate_owned(group: &Group) -> Validated {
             }
         }
     }
-    Validated {
-        all_equal,
-        consumer_to_owned,
-        multi_owned,
-        max_generation,
-    }
+    Validated { all_equal, consumer_to_owned, multi_owned, max_generation }
 }
 
 fn push(map: &mut BTreeMap<String, Vec<TopicPartition>>, k: &str, tp: TopicPartition) {
@@ -257,10 +243,8 @@ fn constrained_assign(
     // getUnassignedPartitions: all partitions, topics in String order, minus assigned.
     let mut topics: Vec<&String> = group.partitions_per_topic.keys().collect();
     topics.sort_by(|a, b| java_cmp(a, b));
-    let unassigned: Vec<TopicPartition> = partitions_of(group, &topics)
-        .into_iter()
-        .filter(|tp| !assigned.contains(tp))
-        .collect();
+    let unassigned: Vec<TopicPartition> =
+        partitions_of(group, &topics).into_iter().filter(|tp| !assigned.contains(tp)).collect();
 
     sort_java(&mut under_min);
     sort_java(&mut exactly_min);
@@ -389,11 +373,8 @@ impl<'a> GeneralBuilder<'a> {
         mut current_assignment: BTreeMap<String, Vec<TopicPartition>>,
         max_generation: i32,
     ) -> Self {
-        let mut topic2consumers: BTreeMap<String, Vec<String>> = group
-            .partitions_per_topic
-            .keys()
-            .map(|t| (t.clone(), Vec::new()))
-            .collect();
+        let mut topic2consumers: BTreeMap<String, Vec<String>> =
+            group.partitions_per_topic.keys().map(|t| (t.clone(), Vec::new())).collect();
         let mut consumer2topics: BTreeMap<String, Vec<String>> = BTreeMap::new();
         let mut subscriptions = BTreeMap::new();
         for &idx in &group.hash_order {
@@ -417,12 +398,8 @@ impl<'a> GeneralBuilder<'a> {
         }
         // TopicComparator: number of potential consumers, then topic name
         let mut sorted_topics: Vec<&String> = topic2consumers.keys().collect();
-        sorted_topics.sort_by(|a, b| {
-            topic2consumers[*a]
-                .len()
-                .cmp(&topic2consumers[*b].len())
-                .then_with(|| java_cmp(a, b))
-        });
+        sorted_topics
+            .sort_by(|a, b| topic2consumers[*a].len().cmp(&topic2consumers[*b].len()).then_with(|| java_cmp(a, b)));
         let sorted_all_partitions = partitions_of(group, &sorted_topics);
         GeneralBuilder {
             group,
@@ -458,21 +435,15 @@ impl<'a> GeneralBuilder<'a> {
     }
 
     fn subscribes(&self, consumer: &str, topic: &str) -> bool {
-        self.consumer2topics
-            .get(consumer)
-            .is_some_and(|ts| ts.iter().any(|t| t == topic))
+        self.consumer2topics.get(consumer).is_some_and(|ts| ts.iter().any(|t| t == topic))
     }
 
     fn build(mut self) -> BTreeMap<String, Vec<TopicPartition>> {
         let prev_assignment = self.prepopulate_current_assignments();
         let assigned = self.assign_owned_partitions();
         let assigned: BTreeSet<TopicPartition> = assigned.into_iter().collect();
-        let unassigned: Vec<TopicPartition> = self
-            .sorted_all_partitions
-            .iter()
-            .filter(|tp| !assigned.contains(*tp))
-            .cloned()
-            .collect();
+        let unassigned: Vec<TopicPartition> =
+            self.sorted_all_partitions.iter().filter(|tp| !assigned.contains(*tp)).cloned().collect();
         let consumers: Vec<String> = self.current_assignment.keys().cloned().collect();
         for c in &consumers {
             self.subs_add(c);
@@ -554,10 +525,9 @@ impl<'a> GeneralBuilder<'a> {
         }
         for (count, consumer) in &self.sorted_subs {
             let consumer = consumer.0.as_str();
-            let (Some(topics), Some(mine)) = (
-                self.consumer2topics.get(consumer),
-                self.current_assignment.get(consumer),
-            ) else {
+            let (Some(topics), Some(mine)) =
+                (self.consumer2topics.get(consumer), self.current_assignment.get(consumer))
+            else {
                 continue;
             };
             if *count == self.max_assignment_size(topics) {
@@ -580,10 +550,7 @@ impl<'a> GeneralBuilder<'a> {
     }
 
     fn max_assignment_size(&self, topics: &[String]) -> usize {
-        topics
-            .iter()
-            .map(|t| self.group.partitions_per_topic.get(t).copied().unwrap_or(0) as usize)
-            .sum()
+        topics.iter().map(|t| self.group.partitions_per_topic.get(t).copied().unwrap_or(0) as usize).sum()
     }
 
     fn balance_score(assignment: &BTreeMap<String, Vec<TopicPartition>>) -> usize {
@@ -599,17 +566,10 @@ impl<'a> GeneralBuilder<'a> {
 
     /// `maybeAssignPartition`: give the partition to the least-loaded eligible consumer.
     fn maybe_assign_partition(&mut self, tp: &TopicPartition) {
-        let found = self
-            .sorted_subs
-            .iter()
-            .find(|(_, c)| self.subscribes(&c.0, &tp.topic))
-            .map(|(_, c)| c.0.clone());
+        let found = self.sorted_subs.iter().find(|(_, c)| self.subscribes(&c.0, &tp.topic)).map(|(_, c)| c.0.clone());
         if let Some(consumer) = found {
             self.subs_remove(&consumer);
-            self.current_assignment
-                .entry(consumer.clone())
-                .or_default()
-                .push(tp.clone());
+            self.current_assignment.entry(consumer.clone()).or_default().push(tp.clone());
             self.current_partition_consumer.insert(tp.clone(), consumer.clone());
             self.subs_add(&consumer);
         }
@@ -621,10 +581,7 @@ impl<'a> GeneralBuilder<'a> {
 
     fn can_consumer_participate(&self, consumer: &str) -> bool {
         let parts = self.current_assignment.get(consumer).map(Vec::as_slice).unwrap_or(&[]);
-        let max = self
-            .consumer2topics
-            .get(consumer)
-            .map_or(0, |t| self.max_assignment_size(t));
+        let max = self.consumer2topics.get(consumer).map_or(0, |t| self.max_assignment_size(t));
         if parts.len() < max {
             return true;
         }
@@ -646,14 +603,9 @@ impl<'a> GeneralBuilder<'a> {
         }
 
         // narrow down to partitions of topics with at least two potential consumers
-        let fixed_topics: BTreeSet<String> = self
-            .topic2consumers
-            .keys()
-            .filter(|t| !self.can_topic_participate(t))
-            .cloned()
-            .collect();
-        self.sorted_all_partitions
-            .retain(|tp| !fixed_topics.contains(&tp.topic));
+        let fixed_topics: BTreeSet<String> =
+            self.topic2consumers.keys().filter(|t| !self.can_topic_participate(t)).cloned().collect();
+        self.sorted_all_partitions.retain(|tp| !fixed_topics.contains(&tp.topic));
         unassigned.retain(|tp| !fixed_topics.contains(&tp.topic));
 
         // narrow down to consumers subject to reassignment
@@ -740,11 +692,8 @@ impl<'a> GeneralBuilder<'a> {
 
     /// `reassignPartition(partition)`: to the least-loaded consumer subscribed to its topic.
     fn reassign_partition(&mut self, tp: &TopicPartition) {
-        let new_consumer = self
-            .sorted_subs
-            .iter()
-            .find(|(_, c)| self.subscribes(&c.0, &tp.topic))
-            .map(|(_, c)| c.0.clone());
+        let new_consumer =
+            self.sorted_subs.iter().find(|(_, c)| self.subscribes(&c.0, &tp.topic)).map(|(_, c)| c.0.clone());
         if let Some(new_consumer) = new_consumer {
             self.reassign_partition_to(tp, &new_consumer);
         }
@@ -767,8 +716,7 @@ impl<'a> GeneralBuilder<'a> {
         self.movements.move_partition(tp, &old_consumer, new_consumer);
         remove_first(&mut self.current_assignment, &old_consumer, tp);
         push(&mut self.current_assignment, new_consumer, tp.clone());
-        self.current_partition_consumer
-            .insert(tp.clone(), new_consumer.to_string());
+        self.current_partition_consumer.insert(tp.clone(), new_consumer.to_string());
         self.subs_add(new_consumer);
         self.subs_add(&old_consumer);
     }
@@ -799,10 +747,7 @@ mod tests {
     fn test_two_consumers_two_topics_six_partitions() {
         let both = ["topic1", "topic2"];
         let t = topics(&[("topic1", 3), ("topic2", 3)]);
-        let m = [
-            Subscription::new("consumer1", &both),
-            Subscription::new("consumer2", &both),
-        ];
+        let m = [Subscription::new("consumer1", &both), Subscription::new("consumer2", &both)];
         let out = sticky(&t, &m);
         assert_eq!(out["consumer1"], parts("topic1-0 topic1-2 topic2-1"));
         assert_eq!(out["consumer2"], parts("topic1-1 topic2-0 topic2-2"));
@@ -877,10 +822,7 @@ mod tests {
         let t = topics(&[("topic", 3)]);
         let out = sticky(&t, &[Subscription::new("consumer1", &["topic"])]);
         assert_eq!(out["consumer1"], parts("topic-0 topic-1 topic-2"));
-        let m = [
-            owner("consumer1", &["topic"], &out["consumer1"], 1),
-            owner("consumer2", &["topic"], &[], 1),
-        ];
+        let m = [owner("consumer1", &["topic"], &out["consumer1"], 1), owner("consumer2", &["topic"], &[], 1)];
         let out = sticky(&t, &m);
         assert_eq!(out["consumer1"], parts("topic-0 topic-1"));
         assert_eq!(out["consumer2"], parts("topic-2"));
@@ -896,13 +838,7 @@ mod tests {
     fn test_add_remove_two_consumers_two_topics() {
         let both = ["topic1", "topic2"];
         let t = topics(&[("topic1", 3), ("topic2", 4)]);
-        let out = sticky(
-            &t,
-            &[
-                Subscription::new("consumer1", &both),
-                Subscription::new("consumer2", &both),
-            ],
-        );
+        let out = sticky(&t, &[Subscription::new("consumer1", &both), Subscription::new("consumer2", &both)]);
         assert_eq!(out["consumer1"], parts("topic1-0 topic1-2 topic2-1 topic2-3"));
         assert_eq!(out["consumer2"], parts("topic1-1 topic2-0 topic2-2"));
         // add 2 consumers
@@ -925,10 +861,7 @@ mod tests {
         .into();
         assert_eq!(transferring(&t, &m), Some(expected));
         // remove 2 consumers
-        let m = [
-            owner("consumer3", &both, &out["consumer3"], 1),
-            owner("consumer4", &both, &out["consumer4"], 1),
-        ];
+        let m = [owner("consumer3", &both, &out["consumer3"], 1), owner("consumer4", &both, &out["consumer4"], 1)];
         let out = sticky(&t, &m);
         assert_eq!(out["consumer3"], parts("topic1-2 topic2-3 topic1-0 topic2-1"));
         assert_eq!(out["consumer4"], parts("topic2-2 topic1-1 topic2-0"));
@@ -937,13 +870,7 @@ mod tests {
 
     #[test]
     fn test_poor_round_robin_assignment_scenario() {
-        let t = topics(&[
-            ("topic1", 2),
-            ("topic2", 1),
-            ("topic3", 2),
-            ("topic4", 1),
-            ("topic5", 2),
-        ]);
+        let t = topics(&[("topic1", 2), ("topic2", 1), ("topic3", 2), ("topic4", 1), ("topic5", 2)]);
         let all = ["topic1", "topic2", "topic3", "topic4", "topic5"];
         let odd = ["topic1", "topic3", "topic5"];
         let m = [
@@ -969,37 +896,21 @@ mod tests {
         assert_eq!(out["consumer"], parts("topic1-0 topic2-0 topic2-1"));
         // testOnlyAssignsPartitionsFromSubscribedTopics: owned partitions of "other" are ignored.
         let t = topics(&[("topic", 2)]);
-        let m = [owner(
-            "consumer",
-            &["topic"],
-            &[tp("topic", 0), tp("topic", 1), tp("other", 0), tp("other", 1)],
-            1,
-        )];
+        let m = [owner("consumer", &["topic"], &[tp("topic", 0), tp("topic", 1), tp("other", 0), tp("other", 1)], 1)];
         assert_eq!(sticky(&t, &m)["consumer"], parts("topic-0 topic-1"));
     }
 
     #[test]
     fn test_two_consumers_one_topic_two_partitions() {
         let t = topics(&[("topic", 2)]);
-        let out = sticky(
-            &t,
-            &[
-                Subscription::new("consumer1", &["topic"]),
-                Subscription::new("consumer2", &["topic"]),
-            ],
-        );
+        let out = sticky(&t, &[Subscription::new("consumer1", &["topic"]), Subscription::new("consumer2", &["topic"])]);
         assert_eq!(out["consumer1"], parts("topic-0"));
         assert_eq!(out["consumer2"], parts("topic-1"));
     }
 
     #[test]
     fn test_no_exception_thrown_when_only_subscribed_topic_deleted() {
-        let m = [owner(
-            "consumer",
-            &["topic"],
-            &[tp("topic", 0), tp("topic", 1), tp("topic", 2)],
-            1,
-        )];
+        let m = [owner("consumer", &["topic"], &[tp("topic", 0), tp("topic", 1), tp("topic", 2)], 1)];
         let out = sticky(&BTreeMap::new(), &m);
         assert_eq!(out.len(), 1);
         assert!(out["consumer"].is_empty());
@@ -1058,24 +969,9 @@ mod tests {
         let all = ["topic", "topic2", "topic3"];
         let t = topics(&[("topic", 3), ("topic2", 3), ("topic3", 3)]);
         let m = [
-            owner(
-                "consumer1",
-                &all,
-                &[tp("topic", 0), tp("topic2", 0), tp("topic3", 0)],
-                10,
-            ),
-            owner(
-                "consumer2",
-                &all,
-                &[tp("topic", 1), tp("topic2", 1), tp("topic3", 1)],
-                9,
-            ),
-            owner(
-                "consumer3",
-                &all,
-                &[tp("topic2", 1), tp("topic3", 0), tp("topic3", 2)],
-                8,
-            ),
+            owner("consumer1", &all, &[tp("topic", 0), tp("topic2", 0), tp("topic3", 0)], 10),
+            owner("consumer2", &all, &[tp("topic", 1), tp("topic2", 1), tp("topic3", 1)], 9),
+            owner("consumer3", &all, &[tp("topic2", 1), tp("topic3", 0), tp("topic3", 2)], 8),
         ];
         let out = sticky(&t, &m);
         assert_eq!(out["consumer1"], parts("topic-0 topic2-0 topic3-0"));
@@ -1090,18 +986,8 @@ mod tests {
         let t = topics(&[("topic", 3), ("topic1", 3), ("topic2", 3), ("topic3", 3)]);
         let m = [
             Subscription::new("consumer1", &all).with_owned(vec![], Some(DEFAULT_GENERATION)),
-            owner(
-                "consumer2",
-                &all,
-                &[tp("topic", 0), tp("topic2", 0), tp("topic1", 0)],
-                9,
-            ),
-            owner(
-                "consumer3",
-                &all,
-                &[tp("topic3", 2), tp("topic2", 2), tp("topic1", 1)],
-                8,
-            ),
+            owner("consumer2", &all, &[tp("topic", 0), tp("topic2", 0), tp("topic1", 0)], 9),
+            owner("consumer3", &all, &[tp("topic3", 2), tp("topic2", 2), tp("topic1", 1)], 8),
             owner("consumer4", &all, &[tp("topic3", 1), tp("topic", 1), tp("topic", 2)], 7),
         ];
         let out = sticky(&t, &m);
@@ -1115,18 +1001,8 @@ mod tests {
         let both = ["topic", "topic2"];
         let t = topics(&[("topic", 3), ("topic2", 3)]);
         let m = [
-            owner(
-                "consumer1",
-                &both,
-                &[tp("topic", 0), tp("topic2", 1), tp("topic", 1)],
-                10,
-            ),
-            owner(
-                "consumer2",
-                &both,
-                &[tp("topic", 0), tp("topic2", 1), tp("topic2", 2)],
-                8,
-            ),
+            owner("consumer1", &both, &[tp("topic", 0), tp("topic2", 1), tp("topic", 1)], 10),
+            owner("consumer2", &both, &[tp("topic", 0), tp("topic2", 1), tp("topic2", 2)], 8),
         ];
         let out = sticky(&t, &m);
         assert_eq!(out["consumer1"], parts("topic-0 topic2-1 topic-1"));
@@ -1140,18 +1016,8 @@ mod tests {
         for g in [[1, 2, 3], [1, 3, 2], [2, 1, 3], [2, 3, 1], [3, 1, 2], [3, 2, 1]] {
             let m = [
                 owner("consumer1", &["topic"], &[tp("topic", 0), tp("topic", 2)], g[0]),
-                owner(
-                    "consumer2",
-                    &["topic"],
-                    &[tp("topic", 1), tp("topic", 2), tp("topic", 3)],
-                    g[1],
-                ),
-                owner(
-                    "consumer3",
-                    &["topic"],
-                    &[tp("topic", 2), tp("topic", 4), tp("topic", 5)],
-                    g[2],
-                ),
+                owner("consumer2", &["topic"], &[tp("topic", 1), tp("topic", 2), tp("topic", 3)], g[1]),
+                owner("consumer3", &["topic"], &[tp("topic", 2), tp("topic", 4), tp("topic", 5)], g[2]),
                 owner("consumer4", &["topic1"], &[tp("topic1", 0)], 2),
             ];
             let out = sticky(&t, &m);
@@ -1163,9 +1029,7 @@ mod tests {
     #[test]
     fn test_stickiness() {
         let t = topics(&[("topic1", 3)]);
-        let m: Vec<Subscription> = (1..=4)
-            .map(|i| Subscription::new(format!("consumer{i}"), &["topic1"]))
-            .collect();
+        let m: Vec<Subscription> = (1..=4).map(|i| Subscription::new(format!("consumer{i}"), &["topic1"])).collect();
         let out = sticky(&t, &m);
         assert!(out.values().all(|l| l.len() <= 1));
         let m2: Vec<Subscription> = (2..=4)
@@ -1184,18 +1048,12 @@ mod tests {
     #[test]
     fn test_add_remove_topic_two_consumers() {
         let mut t = topics(&[("topic", 3)]);
-        let m = [
-            Subscription::new("consumer1", &["topic"]),
-            Subscription::new("consumer2", &["topic"]),
-        ];
+        let m = [Subscription::new("consumer1", &["topic"]), Subscription::new("consumer2", &["topic"])];
         let a1 = sticky(&t, &m);
         assert!(counts_spread(&a1) <= 1);
         t.insert("topic2".into(), 3);
         let both = ["topic", "topic2"];
-        let m = [
-            owner("consumer1", &both, &a1["consumer1"], 1),
-            owner("consumer2", &both, &a1["consumer2"], 1),
-        ];
+        let m = [owner("consumer1", &both, &a1["consumer1"], 1), owner("consumer2", &both, &a1["consumer2"], 1)];
         let a2 = sticky(&t, &m);
         assert_eq!((a2["consumer1"].len(), a2["consumer2"].len()), (3, 3));
         assert!(a1["consumer1"].iter().all(|p| a2["consumer1"].contains(p)));
@@ -1216,11 +1074,7 @@ mod tests {
     fn test_uniform_subscription_without_racks() {
         let t = topics(&[("t1", 6), ("t2", 7), ("t3", 2)]);
         let all = ["t1", "t2", "t3"];
-        let expected = [
-            "t1-0, t1-3, t2-0, t2-3, t2-6",
-            "t1-1, t1-4, t2-1, t2-4, t3-0",
-            "t1-2, t1-5, t2-2, t2-5, t3-1",
-        ];
+        let expected = ["t1-0, t1-3, t2-0, t2-3, t2-6", "t1-1, t1-4, t2-1, t2-4, t3-0", "t1-2, t1-5, t2-2, t2-5, t3-1"];
         for owned in [None, Some(expected)] {
             let m: Vec<Subscription> = (0..3)
                 .map(|i| {
@@ -1243,11 +1097,7 @@ mod tests {
     fn test_non_equal_subscription_without_racks() {
         let t = topics(&[("t1", 6), ("t2", 7), ("t3", 2)]);
         let subs: [&[&str]; 3] = [&["t1", "t2", "t3"], &["t1", "t2", "t3"], &["t1", "t3"]];
-        let expected = [
-            "t1-5, t2-0, t2-2, t2-4, t2-6",
-            "t1-3, t2-1, t2-3, t2-5, t3-0",
-            "t1-0, t1-1, t1-2, t1-4, t3-1",
-        ];
+        let expected = ["t1-5, t2-0, t2-2, t2-4, t2-6", "t1-3, t2-1, t2-3, t2-5, t3-0", "t1-0, t1-1, t1-2, t1-4, t3-1"];
         let members = |owned: Option<[&str; 3]>| -> Vec<Subscription> {
             (0..3)
                 .map(|i| {
@@ -1259,11 +1109,7 @@ mod tests {
         let check = |s: Strategy, owned: Option<[&str; 3]>, exp: [&str; 3]| {
             let out = assign_any(s, &t, &members(owned));
             for (i, e) in exp.iter().enumerate() {
-                assert_eq!(
-                    out[&format!("consumer{i}")],
-                    parts(e),
-                    "{s} consumer{i} owned={owned:?}"
-                );
+                assert_eq!(out[&format!("consumer{i}")], parts(e), "{s} consumer{i} owned={owned:?}");
             }
         };
         for s in [Strategy::Sticky, Strategy::CooperativeSticky] {
@@ -1271,17 +1117,9 @@ mod tests {
             check(s, Some(expected), expected);
         }
         // Cooperative with misaligned previous ownership: two rounds (intermediate withholds).
-        let owned = [
-            "t1-0, t1-1, t1-2, t1-3, t1-4",
-            "t1-5, t2-0, t2-1, t2-2, t2-3",
-            "t2-4, t2-5, t2-6, t3-0, t3-1",
-        ];
+        let owned = ["t1-0, t1-1, t1-2, t1-3, t1-4", "t1-5, t2-0, t2-1, t2-2, t2-3", "t2-4, t2-5, t2-6, t3-0, t3-1"];
         let intermediate = ["t1-2, t1-3, t1-4", "t2-0, t2-1, t2-2, t2-3", "t3-0, t3-1"];
-        let fin = [
-            "t1-2, t1-3, t1-4, t2-4, t2-5",
-            "t2-0, t2-1, t2-2, t2-3, t2-6",
-            "t1-0, t1-1, t1-5, t3-0, t3-1",
-        ];
+        let fin = ["t1-2, t1-3, t1-4, t2-4, t2-5", "t2-0, t2-1, t2-2, t2-3, t2-6", "t1-0, t1-1, t1-5, t3-0, t3-1"];
         check(Strategy::CooperativeSticky, Some(owned), intermediate);
         check(Strategy::CooperativeSticky, Some(intermediate), fin);
     }
