@@ -6,6 +6,7 @@ pub const SCENARIOS: &[(&str, &str)] = &[
     ("acks-all-broker-crash.ron", include_str!("../scenarios/acks-all-broker-crash.ron")),
     ("acks1-leader-crash.ron", include_str!("../scenarios/acks1-leader-crash.ron")),
     ("arrivals-constant-vs-poisson.ron", include_str!("../scenarios/arrivals-constant-vs-poisson.ron")),
+    ("bursty-arrivals.ron", include_str!("../scenarios/bursty-arrivals.ron")),
     ("isr-shrink-clean-election.ron", include_str!("../scenarios/isr-shrink-clean-election.ron")),
     ("isr-shrink-unclean-election.ron", include_str!("../scenarios/isr-shrink-unclean-election.ron")),
     ("keyed-partitions.ron", include_str!("../scenarios/keyed-partitions.ron")),
@@ -16,6 +17,7 @@ pub const SCENARIOS: &[(&str, &str)] = &[
     ("min-isr-not-met.ron", include_str!("../scenarios/min-isr-not-met.ron")),
     ("quickstart.ron", include_str!("../scenarios/quickstart.ron")),
     ("split-brain-acks1.ron", include_str!("../scenarios/split-brain-acks1.ron")),
+    ("zipf-hot-partition.ron", include_str!("../scenarios/zipf-hot-partition.ron")),
 ];
 
 /// The source of a bundled scenario by name (`quickstart`) or file name (`quickstart.ron`).

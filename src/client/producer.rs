@@ -29,7 +29,7 @@ use crate::metrics::Latency;
 use crate::protocol::{KafkaError, Message, RecordBatch};
 use crate::scenario::{self, Acks};
 use crate::sim::{Ctx, NodeId, RandomStream, SimDuration, SimTime, Timer};
-use crate::workload::{ArrivalProcess, KeyGenerator};
+use crate::workload::{ArrivalProcess, KeyGenerator, ValueSizeGenerator};
 
 /// A produce request waiting for its response.
 #[derive(Debug)]
@@ -69,6 +69,7 @@ pub struct Producer {
     metadata_broker: u32,
     arrival: ArrivalProcess,
     keys: KeyGenerator,
+    values: ValueSizeGenerator,
     /// Partition and length of each key (hashing once per key, not per record).
     key_info: Vec<(u32, u32)>,
     stop_at: SimTime,
@@ -95,10 +96,11 @@ impl Producer {
         let topic = &metadata.topics[t];
         let n = topic.partitions;
         let stream = |what: &str| RandomStream::new(seed, &format!("producer/{}/{what}", config.name));
-        let keys = KeyGenerator::new(&config.key, stream("key"));
+        let start = SimTime::from_ms(config.start_ms);
+        let arrival = ArrivalProcess::new(&config.arrival, start, stream("arrival"), stream("arrival-state"));
+        let keys = KeyGenerator::new(&config.key, stream("key")).with_extra_keys(arrival.replay_keys());
         let key_info =
             (0..keys.key_count()).map(|k| (partition_for_key(keys.key(k), n), keys.key(k).len() as u32)).collect();
-        let start = SimTime::from_ms(config.start_ms);
         let stop_at = config.stop_ms.map_or(end, |ms| SimTime::from_ms(ms).min(end));
         let leaders = (0..n).map(|p| metadata.initial_state(topic.first + p).leader).collect();
         let mut producer = Producer {
@@ -113,8 +115,9 @@ impl Producer {
             drain_index: vec![0; metadata.brokers as usize],
             metadata_request: None,
             metadata_broker: 0,
-            arrival: ArrivalProcess::new(&config.arrival, start, stream("arrival")),
+            arrival,
             keys,
+            values: ValueSizeGenerator::new(config.value_bytes, config.value_size, stream("value")),
             key_info,
             stop_at,
             accumulator: Accumulator::new(n as usize, config.batch_size, config.linger_ms),
@@ -365,8 +368,17 @@ impl Producer {
     /// One record arrives now: choose its partition, append it, maybe send.
     fn on_arrival(&mut self, ctx: &mut Ctx) {
         let now = ctx.now();
-        let value = self.config.value_bytes;
-        let (p, key_len) = match self.keys.next_key() {
+        // A replayed record may name its own key and value size.
+        let row = self.arrival.replay_row().copied();
+        let value = match row.and_then(|r| r.value_bytes) {
+            Some(bytes) => bytes,
+            None => self.values.next_bytes(),
+        };
+        let key = match row.and_then(|r| r.key) {
+            Some(k) => Some(self.keys.extra_key(k as usize)),
+            None => self.keys.next_key(),
+        };
+        let (p, key_len) = match key {
             Some(k) => (self.key_info[k].0 as usize, Some(self.key_info[k].1)),
             None => (self.null_key_partition(now, value), None),
         };
@@ -498,6 +510,10 @@ impl Producer {
             let request_id = self.next_request_id;
             self.next_request_id += 1;
             ctx.metrics().produce_request(now, batches.len() as u64, records);
+            ctx.metrics().drained(
+                now,
+                batches.iter().filter(|(_, _, attempts)| *attempts == 0).flat_map(|(_, b, _)| &b.record_times),
+            );
             ctx.detail("send", || {
                 format!(
                     "request={request_id} to broker-{broker} batches={} records={records} bytes={size}",

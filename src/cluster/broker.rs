@@ -1029,12 +1029,18 @@ impl Broker {
 
     fn truncate(&mut self, p: u32, to: u64, reason: &'static str, ctx: &mut Ctx) {
         let r = &mut self.replicas[p as usize];
-        if to >= r.log.log_end_offset() {
+        if to > r.log.log_end_offset() {
             return;
         }
+        // Even when no batch goes, the epoch cache forgets epochs starting at or after `to`
+        // (`LeaderEpochFileCache.truncateFromEnd`); otherwise a follower that once led an empty
+        // epoch would ask about it for ever.
         let removed = r.log.truncate_to(to);
         r.high_watermark = r.high_watermark.min(r.log.log_end_offset());
         let records: u64 = removed.iter().map(|b| b.batch.record_count()).sum();
+        if records == 0 {
+            return;
+        }
         self.rebuild_producer_state(p as usize);
         let broker = self.id;
         let to_offset = self.replicas[p as usize].log.log_end_offset();

@@ -124,6 +124,11 @@ pub struct Totals {
     pub batched_records: u64,
     /// Batches sent again after an error.
     pub retries: u64,
+    /// Sum over drained records of (drain time − intended send time), in ns: the time records
+    /// wait in the producer's accumulator.
+    pub accumulator_wait_ns: u128,
+    /// Records counted in `accumulator_wait_ns`.
+    pub accumulator_drained: u64,
     pub lag_max_records: u64,
 }
 
@@ -194,6 +199,22 @@ impl Recorder {
         self.totals.batched_records += records;
     }
 
+    /// Records drained from the accumulator into a request at `t`, created at `record_times`.
+    pub fn drained<'a>(&mut self, t: SimTime, record_times: impl IntoIterator<Item = &'a SimTime>) {
+        for &created in record_times {
+            self.totals.accumulator_wait_ns += t.since(created).as_nanos() as u128;
+            self.totals.accumulator_drained += 1;
+        }
+    }
+
+    /// Mean accumulator wait in ms (0 before any drain), unrounded.
+    pub fn accumulator_wait_mean_ms(&self) -> f64 {
+        match self.totals.accumulator_drained {
+            0 => 0.0,
+            n => self.totals.accumulator_wait_ns as f64 / n as f64 / 1e6,
+        }
+    }
+
     /// Records one latency sample of `latency_ns` observed at `t`.
     pub fn latency(&mut self, which: Latency, t: SimTime, latency_ns: u64) {
         let i = self.index(t);
@@ -250,6 +271,16 @@ mod tests {
         assert_eq!(r.intervals[1].produced, 2);
         assert_eq!(r.intervals[9].produced, 4);
         assert_eq!(r.totals.produced, 7);
+    }
+
+    #[test]
+    fn accumulator_wait_is_the_mean_from_creation_to_drain() {
+        let mut r = Recorder::new(100, 1000);
+        assert_eq!(r.accumulator_wait_mean_ms(), 0.0);
+        r.drained(SimTime::from_ms(10), &[SimTime::from_ms(5), SimTime::from_ms(8)]);
+        r.drained(SimTime::from_ms(20), &[SimTime::from_ms(19)]);
+        // (5 + 2 + 1) / 3 ms
+        assert!((r.accumulator_wait_mean_ms() - 8.0 / 3.0).abs() < 1e-12);
     }
 
     #[test]

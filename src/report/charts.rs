@@ -126,13 +126,23 @@ pub(crate) fn chart_for(chart: &Chart, run: &Finished) -> LineChart {
     }
 }
 
-/// "seed 7 · 3 brokers · checkout: Poisson 2000/s acks=all linger_ms=5"
+/// "seed 7 · 3 brokers · checkout: Poisson 2000/s acks=all linger_ms=5" (one part per producer,
+/// naming its arrival process: constant, Poisson, on/off, MMPP, schedule or replay).
 fn subtitle(s: &Scenario) -> String {
     let mut parts = vec![format!("seed {}", s.seed), format!("{} brokers", s.cluster.brokers)];
     for p in &s.producers {
+        use crate::scenario::Arrival;
         let rate = match &p.arrival {
-            crate::scenario::Arrival::Constant { per_sec } => format!("constant {per_sec}/s"),
-            crate::scenario::Arrival::Poisson { per_sec } => format!("Poisson {per_sec}/s"),
+            Arrival::Constant { per_sec } => format!("constant {per_sec}/s"),
+            Arrival::Poisson { per_sec } => format!("Poisson {per_sec}/s"),
+            Arrival::OnOff { on_ms, off_ms, per_sec, .. } => format!("on/off {per_sec}/s {on_ms}/{off_ms} ms"),
+            a @ Arrival::Mmpp { rates, .. } => {
+                format!("MMPP {} states mean {:.0}/s", rates.len(), a.mean_per_sec().unwrap_or(0.0))
+            }
+            Arrival::Schedule { steps, ramp } => {
+                format!("{} of {} steps", if *ramp { "ramps" } else { "schedule" }, steps.len())
+            }
+            Arrival::Replay { file, .. } => format!("replay {file}"),
         };
         parts.push(format!("{}: {rate} acks={} linger_ms={}", p.name, p.acks.kafka_name(), p.linger_ms));
     }

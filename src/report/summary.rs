@@ -7,7 +7,7 @@ use std::fmt::Write;
 use super::Verdict;
 use crate::cluster::ClusterEvent;
 use crate::metrics::Percentiles;
-use crate::scenario::{Arrival, Key, Scenario, Truncation};
+use crate::scenario::{Arrival, Key, Scenario, Truncation, ValueSize};
 use crate::sim::Finished;
 
 /// The header `run` prints first: version, scenario, seed, and the derived settings.
@@ -64,23 +64,32 @@ pub fn header(s: &Scenario) -> String {
         );
     }
     for p in &s.producers {
-        let arrival = match &p.arrival {
-            Arrival::Constant { per_sec } => format!("Constant({per_sec}/s)"),
-            Arrival::Poisson { per_sec } => format!("Poisson({per_sec}/s)"),
-        };
+        let arrival = arrival_text(&p.arrival);
         let key = match &p.key {
             Key::Null => "null (uniform sticky partitioner)".to_string(),
             Key::Fixed(k) => format!("fixed {k:?}"),
             Key::Uniform { keys, prefix } => format!("uniform over {keys} keys \"{prefix}0\".. (murmur2)"),
             Key::OneOf(list) => format!("one of {} keys (murmur2)", list.len()),
+            Key::Zipf { keys, s, prefix } => {
+                format!("Zipf s={s} over {keys} keys \"{prefix}0\" (most frequent).. (murmur2)")
+            }
+        };
+        let value = match p.value_size {
+            None => format!("value_bytes={}", p.value_bytes),
+            Some(ValueSize::Fixed(b)) => format!("value_size=Fixed({b} bytes)"),
+            Some(ValueSize::Uniform { min_bytes, max_bytes }) => {
+                format!("value_size=Uniform({min_bytes}..={max_bytes} bytes)")
+            }
+            Some(ValueSize::LogNormal { median_bytes, sigma }) => {
+                format!("value_size=LogNormal(median {median_bytes} bytes, sigma {sigma}, at most 1048576)")
+            }
         };
         let stop = p.stop_ms.map_or(String::new(), |ms| format!(" stop_ms={ms}"));
         let _ = writeln!(
             h,
-            "producer {} → {}: arrival={arrival} key={key} value_bytes={} acks={} idempotent={} linger_ms={} batch_size={} max_in_flight_requests_per_connection={} max_request_size={} retries={} request_timeout_ms={} delivery_timeout_ms={} start_ms={}{stop}",
+            "producer {} → {}: arrival={arrival} key={key} {value} acks={} idempotent={} linger_ms={} batch_size={} max_in_flight_requests_per_connection={} max_request_size={} retries={} request_timeout_ms={} delivery_timeout_ms={} start_ms={}{stop}",
             p.name,
             p.topic,
-            p.value_bytes,
             p.acks.kafka_name(),
             crate::client::idempotent(p),
             p.linger_ms,
@@ -107,6 +116,40 @@ pub fn header(s: &Scenario) -> String {
         );
     }
     h
+}
+
+/// An arrival process with its parameters, e.g. `Poisson(1000/s)`.
+fn arrival_text(a: &Arrival) -> String {
+    let mean = a.mean_per_sec().map_or(String::new(), |m| format!("; mean {m:.1}/s"));
+    match a {
+        Arrival::Constant { per_sec } => format!("Constant({per_sec}/s)"),
+        Arrival::Poisson { per_sec } => format!("Poisson({per_sec}/s)"),
+        Arrival::OnOff { on_ms, off_ms, per_sec, exponential_periods } => format!(
+            "OnOff(Poisson {per_sec}/s for {on_ms} ms, silent for {off_ms} ms, {} periods{mean})",
+            if *exponential_periods { "exponential" } else { "fixed" }
+        ),
+        Arrival::Mmpp { rates, mean_dwell_ms } => {
+            let list = |v: &[f64]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(", ");
+            format!(
+                "Mmpp(rates [{}]/s, mean dwell [{}] ms, uniform switch to another state{mean})",
+                list(rates),
+                list(mean_dwell_ms)
+            )
+        }
+        Arrival::Schedule { steps, ramp } => {
+            let mut points: Vec<String> =
+                steps.iter().take(8).map(|st| format!("{} ms → {}/s", st.at_ms, st.per_sec)).collect();
+            if steps.len() > 8 {
+                points.push(format!("… {} steps in all", steps.len()));
+            }
+            format!("Schedule({}: {})", if *ramp { "linear ramps" } else { "steps" }, points.join(", "))
+        }
+        Arrival::Replay { file, records } => {
+            let keyed = records.rows.iter().filter(|r| r.key.is_some()).count();
+            let sized = records.rows.iter().filter(|r| r.value_bytes.is_some()).count();
+            format!("Replay({file}: {} records, {keyed} with a key, {sized} with a value size)", records.rows.len())
+        }
+    }
 }
 
 fn ms(us: u64) -> String {

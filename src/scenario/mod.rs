@@ -5,10 +5,12 @@
 
 mod error;
 pub mod locate;
+pub mod replay;
 mod schema;
 mod validate;
 
 use std::path::Path;
+use std::sync::Arc;
 
 pub use error::{Problem, ScenarioError};
 pub use schema::*;
@@ -23,7 +25,8 @@ pub fn load(path: &Path, overrides: &[(String, String)]) -> Result<Scenario, Sce
     parse(&label, &src, overrides)
 }
 
-/// Parses and validates scenario text; `file` names it in error messages.
+/// Parses and validates scenario text; `file` names it in error messages, and `Replay` files are
+/// read relative to its folder (so a label relative to the working directory finds them).
 pub fn parse(file: &str, src: &str, overrides: &[(String, String)]) -> Result<Scenario, ScenarioError> {
     let mut text = src.to_string();
     for (path, value) in overrides {
@@ -40,7 +43,7 @@ pub fn parse(file: &str, src: &str, overrides: &[(String, String)]) -> Result<Sc
         })?;
     }
     let options = ron::Options::default().with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME);
-    let scenario: Scenario = options.from_str(&text).map_err(|e| {
+    let mut scenario: Scenario = options.from_str(&text).map_err(|e| {
         let start = byte_offset(&text, e.span.start.line, e.span.start.col);
         let end = byte_offset(&text, e.span.end.line, e.span.end.col).max(start);
         let path = locate::SourceMap::parse(&text).map(|m| m.path_at(start)).unwrap_or_default();
@@ -56,11 +59,25 @@ pub fn parse(file: &str, src: &str, overrides: &[(String, String)]) -> Result<Sc
             }],
         }
     })?;
-    let problems = validate::validate(&scenario);
+    let map = locate::SourceMap::parse(&text).ok();
+    let mut problems = read_replay_files(&mut scenario, Path::new(file).parent().unwrap_or(Path::new("")));
+    problems.extend(validate::validate(&scenario));
+    // `value_bytes` has a default, so only the text says whether it was given as well.
+    for (i, p) in scenario.producers.iter().enumerate() {
+        let given = |f: &str| map.as_ref().and_then(|m| m.locate(&format!("producers[{i}].{f}"))).is_some();
+        if p.value_size.is_some() && given("value_bytes") {
+            problems.push(Problem {
+                path: format!("producers[{i}].value_size"),
+                message: "both value_bytes and value_size are set".to_string(),
+                allowed: Some("one of them: value_bytes for a fixed size, value_size for a distribution".to_string()),
+                line_col: None,
+                span: None,
+            });
+        }
+    }
     if problems.is_empty() {
         return Ok(scenario);
     }
-    let map = locate::SourceMap::parse(&text).ok();
     let problems = problems
         .into_iter()
         .map(|mut p| {
@@ -101,6 +118,36 @@ fn apply_nested(text: &str, path: &str, value: &str) -> Result<String, locate::O
             _ => Err(e),
         },
     }
+}
+
+/// Reads the CSV file of every `Replay` arrival into the scenario; a file that cannot be read or
+/// parsed is a problem at `producers[i].arrival.file` naming the CSV line.
+fn read_replay_files(scenario: &mut Scenario, dir: &Path) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    for (i, p) in scenario.producers.iter_mut().enumerate() {
+        let Arrival::Replay { file, records } = &mut p.arrival else {
+            continue;
+        };
+        let path = dir.join(&*file);
+        let shown = path.display();
+        let result = std::fs::read_to_string(&path)
+            .map_err(|e| format!("cannot read the replay file {shown}: {e}"))
+            .and_then(|text| replay::parse_csv(&text).map_err(|e| format!("{shown} line {}: {}", e.line, e.message)));
+        match result {
+            Ok(data) => *records = Arc::new(data),
+            Err(message) => problems.push(Problem {
+                path: format!("producers[{i}].arrival.file"),
+                message,
+                allowed: Some(
+                    "a CSV file, relative to the scenario's folder, of time_ms[,key][,value_bytes] rows with non-decreasing times"
+                        .to_string(),
+                ),
+                line_col: None,
+                span: None,
+            }),
+        }
+    }
+    problems
 }
 
 /// What would be accepted, for the parse errors whose message does not already say it.

@@ -5,11 +5,13 @@
 //! (kafka-reference §1) unless the field is kafkasim's own. Unknown fields are errors.
 //!
 //! What is modelled so far (the rest of the format grows with the model): brokers that each lead
-//! some partitions, producers with constant or Poisson arrivals, keyed or unkeyed records placed
+//! some partitions, producers with constant, Poisson, on/off, Markov-modulated, scheduled or
+//! replayed arrivals, keyed (uniform, Zipf, listed) or unkeyed records of fixed or random size placed
 //! by Kafka's partitioner, batching by `batch_size`/`linger_ms`, `acks`, consumer groups whose
 //! members fetch an even share of the partitions, and a network of per-link latency and jitter.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -303,9 +305,14 @@ pub struct Producer {
     /// Record keys. Default `Null` (no key).
     #[serde(default)]
     pub key: Key,
-    /// Size of each record's value in bytes. Default 100.
+    /// Size of each record's value in bytes. Default 100. `value_size` replaces it with a
+    /// distribution; setting both is an error.
     #[serde(default = "default_value_bytes")]
     pub value_bytes: u32,
+    /// Random value sizes (overrides `value_bytes`, which must then be left out). Default: none,
+    /// every value is `value_bytes` long.
+    #[serde(default)]
+    pub value_size: Option<ValueSize>,
     /// `acks`: Kafka 4.x default `All`.
     #[serde(default)]
     pub acks: Acks,
@@ -381,7 +388,10 @@ fn default_max_request_size() -> u32 {
     1_048_576
 }
 
-/// The arrival process of a producer's records.
+/// The arrival process of a producer's records: when each record is created (its intended send
+/// time, from which latency is measured). Rates are records per second; times are milliseconds.
+/// Times inside a process (`Schedule` steps, `Replay` rows, on/off periods) count from the
+/// producer's `start_ms`.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub enum Arrival {
@@ -389,6 +399,104 @@ pub enum Arrival {
     Constant { per_sec: f64 },
     /// A Poisson process: exponential gaps with mean `1 / per_sec` seconds.
     Poisson { per_sec: f64 },
+    /// Bursts: a Poisson process at `per_sec` during on-periods of `on_ms`, nothing during
+    /// off-periods of `off_ms`, starting with an on-period. Mean rate
+    /// `per_sec × on_ms / (on_ms + off_ms)`. With `exponential_periods: true` each period's
+    /// length is exponential with mean `on_ms` (or `off_ms`) instead of fixed. Default false.
+    OnOff {
+        on_ms: u64,
+        off_ms: u64,
+        per_sec: f64,
+        #[serde(default)]
+        exponential_periods: bool,
+    },
+    /// A Markov-modulated Poisson process. In state `i` records arrive as a Poisson process at
+    /// `rates[i]` per second; the process stays in state `i` for an exponential time with mean
+    /// `mean_dwell_ms[i]`, then jumps to one of the *other* states, chosen uniformly. It starts in
+    /// state 0. In the long run state `i` holds a share `mean_dwell_ms[i] / Σ mean_dwell_ms` of
+    /// the time, so the mean rate is `Σ rates[i]·mean_dwell_ms[i] / Σ mean_dwell_ms`.
+    Mmpp { rates: Vec<f64>, mean_dwell_ms: Vec<f64> },
+    /// A Poisson process whose rate changes over time. Without `ramp` (default false) the rate
+    /// is `steps[k].per_sec` from `steps[k].at_ms` until the next step (a staircase); with
+    /// `ramp: true` it moves linearly from one step's rate to the next step's. Before the first
+    /// step the rate is 0; after the last it stays at the last rate. Times are exact: each gap
+    /// inverts the integrated rate (no thinning).
+    Schedule {
+        steps: Vec<RateStep>,
+        #[serde(default)]
+        ramp: bool,
+    },
+    /// Replays a CSV file of records: columns `time_ms[,key][,value_bytes]`, one record per
+    /// row, times in ms from the producer's start (fractions allowed) and non-decreasing. A
+    /// header row naming the columns is optional (without one the columns are positional; with
+    /// one, `time_ms,value_bytes` is allowed). An empty cell, or a missing column, leaves the
+    /// record to the producer's `key` and `value_bytes`/`value_size`. Cells are not quoted (no
+    /// commas in keys); blank lines and lines starting with `#` are skipped. `file` is relative
+    /// to the scenario file's folder and is read when the scenario is loaded.
+    Replay {
+        file: String,
+        /// The file's records, filled in by [`crate::scenario::load`]/[`crate::scenario::parse`].
+        #[serde(skip)]
+        records: Arc<ReplayData>,
+    },
+}
+
+impl Arrival {
+    /// The long-run mean rate in records per second, where the process has one (`Schedule` and
+    /// `Replay` do not: their rate depends on how long the producer runs).
+    pub fn mean_per_sec(&self) -> Option<f64> {
+        match self {
+            Arrival::Constant { per_sec } | Arrival::Poisson { per_sec } => Some(*per_sec),
+            Arrival::OnOff { on_ms, off_ms, per_sec, .. } => Some(per_sec * *on_ms as f64 / (on_ms + off_ms) as f64),
+            Arrival::Mmpp { rates, mean_dwell_ms } => {
+                let total: f64 = mean_dwell_ms.iter().sum();
+                Some(rates.iter().zip(mean_dwell_ms).map(|(r, d)| r * d).sum::<f64>() / total)
+            }
+            Arrival::Schedule { .. } | Arrival::Replay { .. } => None,
+        }
+    }
+}
+
+/// One point of a [`Arrival::Schedule`]: from `at_ms` (after the producer's start) the rate is
+/// `per_sec` records per second (or, with `ramp`, the rate passes through `per_sec` at `at_ms`).
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RateStep {
+    pub at_ms: u64,
+    pub per_sec: f64,
+}
+
+/// The records of a replayed CSV file.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ReplayData {
+    pub rows: Vec<ReplayRow>,
+    /// The distinct keys of the file, in order of first appearance; rows refer to them by index.
+    pub keys: Vec<String>,
+}
+
+/// One replayed record.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ReplayRow {
+    /// Intended send time after the producer's start, in ns.
+    pub at_ns: u64,
+    /// Index into [`ReplayData::keys`], or `None` to use the producer's `key`.
+    pub key: Option<u32>,
+    /// Value size, or `None` to use the producer's `value_bytes`/`value_size`.
+    pub value_bytes: Option<u32>,
+}
+
+/// A distribution of value sizes, in bytes.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub enum ValueSize {
+    /// Every value has this many bytes.
+    Fixed(u32),
+    /// Uniform over `min_bytes..=max_bytes` (both included).
+    Uniform { min_bytes: u32, max_bytes: u32 },
+    /// Log-normal: `median_bytes × e^(sigma·Z)`, Z standard normal, rounded to whole bytes and
+    /// clamped to `0..=1048576`. `sigma` 0 gives always the median; 1 gives a long right tail
+    /// (mean ≈ 1.65 × median).
+    LogNormal { median_bytes: u32, sigma: f64 },
 }
 
 /// How records get their keys.
@@ -408,6 +516,15 @@ pub enum Key {
     },
     /// One of these keys, uniformly.
     OneOf(Vec<String>),
+    /// Keys `"{prefix}0".."{prefix}{keys-1}"` with Zipf popularity: key `k` (0-based rank) has
+    /// probability ∝ `1 / (k+1)^s`, so `"{prefix}0"` is the most frequent. `s` > 0; around 1 is
+    /// typical of real popularity skew. `prefix` defaults to `"key-"`.
+    Zipf {
+        keys: u32,
+        s: f64,
+        #[serde(default = "default_key_prefix")]
+        prefix: String,
+    },
 }
 
 fn default_key_prefix() -> String {

@@ -15,6 +15,10 @@ pub const FIGURES: &[(&str, &str)] = &[
     ("records_consumed", "records delivered to consumer applications"),
     ("produce_requests", "produce requests sent"),
     ("records_per_batch_mean", "mean records per produce batch"),
+    (
+        "accumulator_wait_mean_ms",
+        "mean time a record waits in the accumulator (intended send to its batch leaving in a request)",
+    ),
     ("acked_per_sec", "acknowledged records per simulated second"),
     ("consumed_per_sec", "consumed records per simulated second"),
     ("produce_requests_per_sec", "produce requests per simulated second"),
@@ -53,6 +57,10 @@ const MAX_MEMBERS: u32 = 1_000;
 const MAX_RATE_PER_SEC: f64 = 10_000_000.0;
 const MAX_LATENCY_US: u64 = 60_000_000;
 const MAX_DURATION_MS: u64 = 365 * 24 * 3_600_000;
+const MAX_VALUE_BYTES: u64 = 1_048_576;
+const MAX_ZIPF_KEYS: u64 = 1_000_000;
+const MAX_MMPP_STATES: usize = 100;
+const MAX_SCHEDULE_STEPS: usize = 100_000;
 
 struct Checker {
     problems: Vec<Problem>,
@@ -94,6 +102,93 @@ impl Checker {
                 format!("a rate above 0 and at most {MAX_RATE_PER_SEC} records per second"),
             );
         }
+    }
+}
+
+/// The arrival process: rates, periods and lists in range.
+fn arrival(c: &mut Checker, at: &dyn Fn(&str) -> String, a: &Arrival) {
+    match a {
+        Arrival::Constant { per_sec } | Arrival::Poisson { per_sec } => c.rate(at("arrival.per_sec"), *per_sec),
+        Arrival::OnOff { on_ms, off_ms, per_sec, .. } => {
+            c.rate(at("arrival.per_sec"), *per_sec);
+            if *on_ms == 0 {
+                c.fail(
+                    at("arrival.on_ms"),
+                    "an on-period of 0 ms: the producer would never send",
+                    format!("1 to {MAX_DURATION_MS} ms"),
+                );
+            } else {
+                c.range_u64(at("arrival.on_ms"), *on_ms, 1, MAX_DURATION_MS, "ms");
+            }
+            c.range_u64(at("arrival.off_ms"), *off_ms, 0, MAX_DURATION_MS, "ms");
+        }
+        Arrival::Mmpp { rates, mean_dwell_ms } => {
+            if rates.len() < 2 || rates.len() > MAX_MMPP_STATES {
+                c.fail(
+                    at("arrival.rates"),
+                    format!("{} states", rates.len()),
+                    format!("2 to {MAX_MMPP_STATES} states (one rate each); one state is Poisson"),
+                );
+            } else if mean_dwell_ms.len() != rates.len() {
+                c.fail(
+                    at("arrival.mean_dwell_ms"),
+                    format!("{} mean dwell times for {} rates", mean_dwell_ms.len(), rates.len()),
+                    "one mean dwell time per state: as many as `rates`",
+                );
+            }
+            for (k, r) in rates.iter().enumerate() {
+                if !r.is_finite() || *r < 0.0 || *r > MAX_RATE_PER_SEC {
+                    c.fail(
+                        at(&format!("arrival.rates[{k}]")),
+                        format!("rate {r} is not allowed"),
+                        format!("0 to {MAX_RATE_PER_SEC} records per second"),
+                    );
+                }
+            }
+            if rates.iter().all(|r| *r <= 0.0) {
+                c.fail(at("arrival.rates"), "every state is silent", "at least one rate above 0");
+            }
+            for (k, d) in mean_dwell_ms.iter().enumerate() {
+                if !d.is_finite() || *d < 0.001 || *d > MAX_DURATION_MS as f64 {
+                    c.fail(
+                        at(&format!("arrival.mean_dwell_ms[{k}]")),
+                        format!("mean dwell {d} ms is not allowed"),
+                        format!("0.001 to {MAX_DURATION_MS} ms"),
+                    );
+                }
+            }
+        }
+        Arrival::Schedule { steps, .. } => {
+            if steps.is_empty() || steps.len() > MAX_SCHEDULE_STEPS {
+                c.fail(
+                    at("arrival.steps"),
+                    format!("{} steps", steps.len()),
+                    format!("1 to {MAX_SCHEDULE_STEPS} steps, e.g. [(at_ms: 0, per_sec: 100.0)]"),
+                );
+            }
+            for (k, st) in steps.iter().enumerate() {
+                if !st.per_sec.is_finite() || st.per_sec < 0.0 || st.per_sec > MAX_RATE_PER_SEC {
+                    c.fail(
+                        at(&format!("arrival.steps[{k}].per_sec")),
+                        format!("rate {} is not allowed", st.per_sec),
+                        format!("0 to {MAX_RATE_PER_SEC} records per second"),
+                    );
+                }
+                c.range_u64(at(&format!("arrival.steps[{k}].at_ms")), st.at_ms, 0, MAX_DURATION_MS, "ms");
+                if k > 0 && st.at_ms <= steps[k - 1].at_ms {
+                    c.fail(
+                        at(&format!("arrival.steps[{k}].at_ms")),
+                        format!("at_ms {} is not after the previous step's {}", st.at_ms, steps[k - 1].at_ms),
+                        "steps in increasing at_ms order",
+                    );
+                }
+            }
+            if !steps.is_empty() && steps.iter().all(|st| st.per_sec <= 0.0) {
+                c.fail(at("arrival.steps"), "every step has rate 0", "at least one rate above 0");
+            }
+        }
+        // The file was read and checked row by row when the scenario was loaded.
+        Arrival::Replay { .. } => {}
     }
 }
 
@@ -231,15 +326,52 @@ pub fn validate(s: &Scenario) -> Vec<Problem> {
         if !topics.contains(p.topic.as_str()) {
             c.fail(at("topic"), format!("unknown topic {:?}", p.topic), allowed_topics.clone());
         }
-        match &p.arrival {
-            Arrival::Constant { per_sec } | Arrival::Poisson { per_sec } => c.rate(at("arrival.per_sec"), *per_sec),
-        }
+        arrival(&mut c, &at, &p.arrival);
         match &p.key {
             Key::Uniform { keys, .. } if *keys == 0 => c.fail(at("key.keys"), "zero keys", "1 or more keys"),
             Key::OneOf(list) if list.is_empty() => c.fail(at("key"), "an empty key list", "at least one key"),
+            Key::Zipf { keys, s, .. } => {
+                c.range_u64(at("key.keys"), *keys as u64, 1, MAX_ZIPF_KEYS, "keys");
+                if !s.is_finite() || *s <= 0.0 || *s > 100.0 {
+                    c.fail(
+                        at("key.s"),
+                        format!("Zipf exponent {s} is not allowed"),
+                        "a number above 0 and at most 100 (about 1 is typical)",
+                    );
+                }
+            }
             _ => {}
         }
-        c.range_u64(at("value_bytes"), p.value_bytes as u64, 0, 1_048_576, "bytes");
+        match p.value_size {
+            None | Some(ValueSize::Fixed(_)) => {}
+            Some(ValueSize::Uniform { min_bytes, max_bytes }) => {
+                if min_bytes > max_bytes {
+                    c.fail(
+                        at("value_size"),
+                        format!("min_bytes {min_bytes} is above max_bytes {max_bytes}"),
+                        "min_bytes ≤ max_bytes",
+                    );
+                }
+            }
+            Some(ValueSize::LogNormal { median_bytes, sigma }) => {
+                c.range_u64(at("value_size.median_bytes"), median_bytes as u64, 1, MAX_VALUE_BYTES, "bytes");
+                if !sigma.is_finite() || !(0.0..=10.0).contains(&sigma) {
+                    c.fail(
+                        at("value_size.sigma"),
+                        format!("sigma {sigma} is not allowed"),
+                        "a number from 0 to 10 (1 is already a long tail)",
+                    );
+                }
+            }
+        }
+        match p.value_size {
+            Some(ValueSize::Fixed(b)) => c.range_u64(at("value_size"), b as u64, 0, MAX_VALUE_BYTES, "bytes"),
+            Some(ValueSize::Uniform { max_bytes, .. }) => {
+                c.range_u64(at("value_size.max_bytes"), max_bytes as u64, 0, MAX_VALUE_BYTES, "bytes")
+            }
+            _ => {}
+        }
+        c.range_u64(at("value_bytes"), p.value_bytes as u64, 0, MAX_VALUE_BYTES, "bytes");
         c.range_u64(at("linger_ms"), p.linger_ms, 0, 3_600_000, "ms");
         c.range_u64(at("batch_size"), p.batch_size as u64, 0, 64 * 1_048_576, "bytes");
         c.range_u64(

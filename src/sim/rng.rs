@@ -70,6 +70,14 @@ impl RandomStream {
         -u.ln() * mean
     }
 
+    /// Standard normal (mean 0, variance 1), by the Box–Muller transform of two uniform draws.
+    pub fn standard_normal(&mut self) -> f64 {
+        // u in (0, 1]: never ln(0)
+        let u = ((self.next_u64() >> 11) as f64 + 1.0) * (1.0 / (1u64 << 53) as f64);
+        let v = self.unit_f64();
+        (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
+    }
+
     /// True with probability `p`.
     pub fn bernoulli(&mut self, p: f64) -> bool {
         self.unit_f64() < p
@@ -115,6 +123,19 @@ mod tests {
         let n = 200_000;
         let mean: f64 = (0..n).map(|_| r.exponential(2.0)).sum::<f64>() / n as f64;
         assert!((mean - 2.0).abs() < 0.02, "mean {mean}");
+    }
+
+    #[test]
+    fn standard_normal_has_mean_0_and_variance_1() {
+        let mut r = RandomStream::new(6, "normal");
+        let n = 200_000;
+        let xs: Vec<f64> = (0..n).map(|_| r.standard_normal()).collect();
+        let mean = xs.iter().sum::<f64>() / n as f64;
+        let var = xs.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / n as f64;
+        assert!(mean.abs() < 0.01, "mean {mean}");
+        assert!((var - 1.0).abs() < 0.01, "variance {var}");
+        let below_1 = xs.iter().filter(|&&x| x < 1.0).count() as f64 / n as f64;
+        assert!((below_1 - 0.8413).abs() < 0.005, "P(Z < 1) = {below_1}");
     }
 
     #[test]

@@ -9,6 +9,9 @@
 //! - `replication`: Kafka's invariants after every event of every bundled scenario, and a property
 //!   test of random fault schedules (acks=all, min.insync.replicas=2: nothing acknowledged is lost).
 //! - `book`: the book's chapters and the scenarios it names exist.
+//! - `workload`: arrival processes, keys and value sizes end to end: the accumulator against
+//!   queueing theory (records per batch and accumulator wait under Poisson arrivals), common
+//!   random numbers across key/value settings, bursty versus Poisson latency, replayed records.
 //!
 //! Snapshots are insta snapshots in the top-level `snapshots/` folder. Locally a changed
 //! snapshot fails and writes `*.snap.new` for review (`cargo insta review`, or read the diff);
@@ -20,3 +23,4 @@ mod invalid;
 mod replication;
 mod scenarios;
 mod support;
+mod workload;
