@@ -3,9 +3,12 @@
 
 mod assign;
 mod check;
+mod compare;
 mod list;
+mod output;
 mod partition;
 mod run;
+mod sweep;
 
 use std::process::ExitCode;
 
@@ -26,6 +29,8 @@ enum Command {
     List(list::ListArgs),
     Partition(partition::PartitionArgs),
     Assign(assign::AssignArgs),
+    Sweep(sweep::SweepArgs),
+    Compare(compare::CompareArgs),
 }
 
 /// Exit codes.
@@ -47,6 +52,8 @@ pub fn main() -> ExitCode {
         Command::List(args) => list::list(args),
         Command::Partition(args) => partition::partition(args),
         Command::Assign(args) => assign::assign(args),
+        Command::Sweep(args) => sweep::sweep(args),
+        Command::Compare(args) => compare::compare(args),
     };
     ExitCode::from(code)
 }
@@ -64,11 +71,21 @@ fn load_scenario(
     arg: &str,
     overrides: &[(String, String)],
 ) -> Result<kafkasim::Scenario, kafkasim::scenario::ScenarioError> {
+    let (label, src) = scenario_source(arg)?;
+    kafkasim::scenario::parse(&label, &src, overrides)
+}
+
+/// The text of a scenario file, or of a bundled one by name when no such file exists, with the
+/// label that names it in messages.
+fn scenario_source(arg: &str) -> Result<(String, String), kafkasim::scenario::ScenarioError> {
     let path = std::path::Path::new(arg);
     if !path.exists()
         && let Some((file, src)) = kafkasim::bundled::find(arg)
     {
-        return kafkasim::scenario::parse(&format!("scenarios/{file}"), src, overrides);
+        return Ok((format!("scenarios/{file}"), src.to_string()));
     }
-    kafkasim::scenario::load(path, overrides)
+    let label = path.display().to_string();
+    let src = std::fs::read_to_string(path)
+        .map_err(|e| kafkasim::scenario::ScenarioError::io(&label, format!("cannot read the file: {e}")))?;
+    Ok((label, src))
 }

@@ -1,12 +1,12 @@
 //! `kafkasim run`: run one scenario and write its outputs.
 
-use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 use kafkasim::report::{ChartSelection, RunOptions};
 use kafkasim::sim::TraceLevel;
 
+use super::output::write_whole;
 use super::{EXIT_BAD_INPUT, EXIT_EXPECTATION_FAILED, EXIT_OK, load_scenario, parse_set};
 
 /// Run a scenario and write summary.md, trace.log, metrics.csv and charts to OUT/<scenario>/.
@@ -114,28 +114,4 @@ pub fn run(args: RunArgs) -> u8 {
     }
     eprintln!("{} expectation(s) failed; reproduce with: {cmd}", failed.len());
     EXIT_EXPECTATION_FAILED
-}
-
-/// Writes every file into a temporary folder next to `dir`, then renames it into place, so a
-/// reader sees either the old outputs or all of the new ones, never half of them.
-fn write_whole(dir: &Path, files: &[(String, Vec<u8>)]) -> std::io::Result<()> {
-    let parent = dir.parent().unwrap_or(Path::new("."));
-    fs::create_dir_all(parent)?;
-    let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "run".into());
-    let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
-    let _ = fs::remove_dir_all(&tmp);
-    let result = (|| {
-        fs::create_dir_all(&tmp)?;
-        for (file, bytes) in files {
-            fs::write(tmp.join(file), bytes)?;
-        }
-        if dir.exists() {
-            fs::remove_dir_all(dir)?;
-        }
-        fs::rename(&tmp, dir)
-    })();
-    if result.is_err() {
-        let _ = fs::remove_dir_all(&tmp);
-    }
-    result
 }

@@ -72,6 +72,10 @@ pub(crate) struct PreparedSeries {
     pub label: String,
     pub style: SeriesStyle,
     pub points: Vec<(f64, f64)>,
+    /// One per point, or empty (no labels, or dropped by downsampling).
+    pub point_labels: Vec<String>,
+    pub colour: Option<usize>,
+    pub in_legend: bool,
 }
 
 /// The chart's data after cleaning: finite values only, long series downsampled, markers and
@@ -92,11 +96,31 @@ impl Prepared {
             .series
             .iter()
             .map(|s| {
-                let clean: Vec<(f64, f64)> =
-                    s.points.iter().copied().filter(|&(x, y)| usable(x) && usable(y)).collect();
-                let points =
-                    if clean.len() > MAX_POINTS_PER_SERIES { downsample(&clean, DOWNSAMPLE_BUCKETS) } else { clean };
-                PreparedSeries { label: s.label.clone(), style: s.style, points }
+                let mut labels = Vec::new();
+                let mut clean: Vec<(f64, f64)> = Vec::with_capacity(s.points.len());
+                for (i, &(x, y)) in s.points.iter().enumerate() {
+                    if usable(x) && usable(y) {
+                        clean.push((x, y));
+                        labels.push(s.point_labels.get(i).cloned().unwrap_or_default());
+                    }
+                }
+                if labels.iter().all(|l| l.is_empty()) {
+                    labels.clear();
+                }
+                let (points, point_labels) = if clean.len() > MAX_POINTS_PER_SERIES {
+                    // labels belong to measured points; a series this long has none worth reading
+                    (downsample(&clean, DOWNSAMPLE_BUCKETS), Vec::new())
+                } else {
+                    (clean, labels)
+                };
+                PreparedSeries {
+                    label: s.label.clone(),
+                    style: s.style,
+                    points,
+                    point_labels,
+                    colour: s.colour,
+                    in_legend: s.in_legend,
+                }
             })
             .collect();
         let mut markers: Vec<Marker> = chart.markers.iter().filter(|m| usable(m.at_s)).cloned().collect();
@@ -113,6 +137,12 @@ impl Prepared {
 
     fn has_points(&self) -> bool {
         self.series.iter().any(|s| !s.points.is_empty())
+    }
+
+    /// Whether the chart shows measured points (dots joined by lines, or labelled points) rather
+    /// than time series: such charts get room around the outermost points for dots and labels.
+    fn is_point_chart(&self) -> bool {
+        self.series.iter().any(|s| (s.style.has_dots() && s.style != SeriesStyle::Points) || !s.point_labels.is_empty())
     }
 }
 
@@ -259,6 +289,11 @@ fn x_axis(data: &Prepared) -> Axis {
     let min_span = (lo.abs().max(hi.abs()) * 1e-6).max(1e-6);
     if hi - lo < min_span {
         hi = lo + min_span;
+    }
+    if data.is_point_chart() {
+        // room right of the last point for its dot and label, on a whole tick step
+        let (step, _) = nice_step((hi - lo) / 10.0);
+        hi = ((hi + (hi - lo) * 0.08) / step).ceil() * step;
     }
     let (step, exp) = nice_step((hi - lo) / 10.0);
     let range = lo..hi;
@@ -569,9 +604,14 @@ fn draw_chart(root: &DrawingArea<BitMapBackend<'_>, Shift>, chart: &LineChart) -
     let plot_area = cc.plotting_area().strip_coord_spec();
     let mut legend: Vec<(String, LegendSample)> = Vec::new();
     let mut obstacles: Vec<Obstacle> = Vec::new();
+    // dots (plot pixels) and the labels to place beside them
+    let mut dots: Vec<(i32, i32)> = Vec::new();
+    let mut point_labels: Vec<((i32, i32), &str, RGBColor)> = Vec::new();
     for (i, s) in data.series.iter().enumerate() {
-        let colour = PALETTE[i % PALETTE.len()];
-        legend.push((s.label.clone(), LegendSample::Series(colour, s.style)));
+        let colour = PALETTE[s.colour.unwrap_or(i) % PALETTE.len()];
+        if s.in_legend {
+            legend.push((s.label.clone(), LegendSample::Series(colour, s.style)));
+        }
         if s.points.is_empty() {
             continue;
         }
@@ -592,6 +632,18 @@ fn draw_chart(root: &DrawingArea<BitMapBackend<'_>, Shift>, chart: &LineChart) -
                 cc.draw_series(path.iter().map(|&p| Circle::new(p, 3, colour.filled())))
                     .map_err(err("drawing points"))?;
             }
+            SeriesStyle::LinePoints | SeriesStyle::DashedPoints | SeriesStyle::DottedPoints => {
+                match s.style {
+                    SeriesStyle::LinePoints => cc.draw_series(LineSeries::new(path.iter().copied(), style)),
+                    SeriesStyle::DashedPoints => {
+                        cc.draw_series(DashedLineSeries::new(path.iter().copied(), 9, 6, style))
+                    }
+                    _ => cc.draw_series(DashedLineSeries::new(path.iter().copied(), 2, 5, style)),
+                }
+                .map_err(err("drawing a line"))?;
+                cc.draw_series(path.iter().map(|&p| Circle::new(p, 4, colour.filled())))
+                    .map_err(err("drawing points"))?;
+            }
         }
         let (ox, oy) = plot_origin(&cc);
         let px: Vec<(i32, i32)> = path
@@ -601,6 +653,14 @@ fn draw_chart(root: &DrawingArea<BitMapBackend<'_>, Shift>, chart: &LineChart) -
                 (a - ox, b - oy)
             })
             .collect();
+        if s.style.has_dots() {
+            dots.extend(px.iter().copied());
+            for (j, label) in s.point_labels.iter().enumerate() {
+                if !label.is_empty() {
+                    point_labels.push((px[j], label.as_str(), darker(colour)));
+                }
+            }
+        }
         if s.style == SeriesStyle::Points {
             obstacles.extend(px.into_iter().map(|p| Obstacle { path: vec![p], weight: 1.0 }));
         } else {
@@ -641,7 +701,8 @@ fn draw_chart(root: &DrawingArea<BitMapBackend<'_>, Shift>, chart: &LineChart) -
             .map_err(err("drawing the no-data text"))?;
     }
 
-    draw_legend(&plot_area, &legend, &obstacles)?;
+    let legend_rect = draw_legend(&plot_area, &legend, &obstacles, data.is_point_chart())?;
+    draw_point_labels(&plot_area, &point_labels, &dots, legend_rect)?;
 
     // Strip labels last, so nothing covers them.
     for label in &strip {
@@ -708,13 +769,17 @@ const LEGEND_INSET: i32 = 10;
 
 /// Draws the legend box in the plot corner crossed by the fewest series segments
 /// (ties: upper left, upper right, lower left, lower right).
+/// With `sliding`, spots along the top and bottom edges are tried after those (for point charts,
+/// whose curves may stand in every corner). Returns the box it drew, `(x0, y0, x1, y1)` in plot
+/// pixels, if any.
 fn draw_legend(
     area: &DrawingArea<BitMapBackend<'_>, Shift>,
     entries: &[(String, LegendSample)],
     obstacles: &[Obstacle],
-) -> Result<(), RenderError> {
+    sliding: bool,
+) -> Result<Option<Rect>, RenderError> {
     if entries.is_empty() {
-        return Ok(());
+        return Ok(None);
     }
     let style = font(LEGEND_SIZE);
     let mut text_w = 0;
@@ -727,7 +792,7 @@ fn draw_legend(
     let (aw, ah) = (aw as i32, ah as i32);
     // Candidate spots, in order of preference: the four corners, then top and bottom centre.
     let centre = (aw - w) / 2;
-    let spots = [
+    let mut spots = vec![
         (LEGEND_INSET, LEGEND_INSET),
         (aw - LEGEND_INSET - w, LEGEND_INSET),
         (LEGEND_INSET, ah - LEGEND_INSET - h),
@@ -735,6 +800,13 @@ fn draw_legend(
         (centre, LEGEND_INSET),
         (centre, ah - LEGEND_INSET - h),
     ];
+    if sliding {
+        const STEPS: i32 = 16;
+        let span = (aw - 2 * LEGEND_INSET - w).max(0);
+        for y in [LEGEND_INSET, ah - LEGEND_INSET - h] {
+            spots.extend((1..STEPS).map(|k| (LEGEND_INSET + span * k / STEPS, y)));
+        }
+    }
     let mut best = (f64::INFINITY, 0);
     for (i, &(x0, y0)) in spots.iter().enumerate() {
         let rect = (x0 - 4, y0 - 4, x0 + w + 4, y0 + h + 4);
@@ -763,6 +835,24 @@ fn draw_legend(
             LegendSample::Series(c, SeriesStyle::Points) => {
                 area.draw(&Circle::new((sx + LEGEND_SAMPLE / 2, cy), 3, c.filled()))
             }
+            LegendSample::Series(c, SeriesStyle::LinePoints) => area
+                .draw(&PathElement::new(vec![(sx, cy), (sx + LEGEND_SAMPLE, cy)], c.stroke_width(2)))
+                .and_then(|_| area.draw(&Circle::new((sx + LEGEND_SAMPLE / 2, cy), 4, c.filled()))),
+            LegendSample::Series(c, SeriesStyle::DashedPoints) => area
+                .draw(&PathElement::new(vec![(sx, cy), (sx + 7, cy)], c.stroke_width(2)))
+                .and_then(|_| {
+                    area.draw(&PathElement::new(
+                        vec![(sx + LEGEND_SAMPLE - 7, cy), (sx + LEGEND_SAMPLE, cy)],
+                        c.stroke_width(2),
+                    ))
+                })
+                .and_then(|_| area.draw(&Circle::new((sx + LEGEND_SAMPLE / 2, cy), 4, c.filled()))),
+            LegendSample::Series(c, SeriesStyle::DottedPoints) => [0, 4, 20, 24]
+                .into_iter()
+                .try_for_each(|dx| {
+                    area.draw(&PathElement::new(vec![(sx + dx, cy), (sx + dx + 2, cy)], c.stroke_width(2)))
+                })
+                .and_then(|_| area.draw(&Circle::new((sx + LEGEND_SAMPLE / 2, cy), 4, c.filled()))),
             LegendSample::Marker(c) => area
                 .draw(&PathElement::new(
                     vec![(sx + LEGEND_SAMPLE / 2, cy - 7), (sx + LEGEND_SAMPLE / 2, cy - 2)],
@@ -785,6 +875,75 @@ fn draw_legend(
             style.clone().pos(Pos::new(HPos::Left, VPos::Center)),
         ))
         .map_err(err("drawing a legend label"))?;
+    }
+    Ok(Some((x0 - 2, y0 - 2, x0 + w + 2, y0 + h + 2)))
+}
+
+/// `(x0, y0, x1, y1)` in pixels.
+type Rect = (i32, i32, i32, i32);
+
+const POINT_LABEL_SIZE: u32 = 12;
+
+/// `c` darkened for text on white (the palette's lighter colours are thin as small text).
+fn darker(c: RGBColor) -> RGBColor {
+    let d = |v: u8| (v as u32 * 7 / 10) as u8;
+    RGBColor(d(c.0), d(c.1), d(c.2))
+}
+
+fn overlaps(a: Rect, b: Rect) -> bool {
+    a.0 < b.2 && b.0 < a.2 && a.1 < b.3 && b.1 < a.3
+}
+
+/// Draws each point's label at the first of eight spots around it (above, right, left, below,
+/// then the diagonals) that stays inside the plot and overlaps no dot, no label placed before
+/// it and not the legend. A label with no free spot is left out rather than overprinted.
+fn draw_point_labels(
+    area: &DrawingArea<BitMapBackend<'_>, Shift>,
+    labels: &[((i32, i32), &str, RGBColor)],
+    dots: &[(i32, i32)],
+    legend: Option<Rect>,
+) -> Result<(), RenderError> {
+    if labels.is_empty() {
+        return Ok(());
+    }
+    let style = font(POINT_LABEL_SIZE);
+    let (aw, ah) = area.dim_in_pixel();
+    let (aw, ah) = (aw as i32, ah as i32);
+    let mut taken: Vec<Rect> = legend.into_iter().collect();
+    let dot_rects: Vec<Rect> = dots.iter().map(|&(x, y)| (x - 5, y - 5, x + 5, y + 5)).collect();
+    for &((px, py), text, colour) in labels {
+        let w = text_width(area, text, &style)?;
+        let w = w + w / 16 + 2;
+        let h = POINT_LABEL_SIZE as i32 + 2;
+        let g = 7;
+        let spots = [
+            (px - w / 2, py - g - h),
+            (px + g, py - h / 2),
+            (px - g - w, py - h / 2),
+            (px - w / 2, py + g),
+            (px + g - 2, py - g - h + 2),
+            (px - g - w + 2, py - g - h + 2),
+            (px + g - 2, py + g - 2),
+            (px - g - w + 2, py + g - 2),
+        ];
+        let free = spots.into_iter().map(|(x, y)| (x, y, x + w, y + h)).find(|&r| {
+            r.0 >= 0
+                && r.1 >= 0
+                && r.2 <= aw
+                && r.3 <= ah
+                && !taken.iter().any(|&t| overlaps(r, t))
+                && !dot_rects.iter().any(|&d| overlaps(r, d))
+        });
+        let Some(r) = free else { continue };
+        taken.push(r);
+        area.draw(&Rectangle::new([(r.0, r.1), (r.2, r.3)], WHITE.mix(0.8).filled()))
+            .map_err(err("drawing a point label"))?;
+        area.draw(&Text::new(
+            text.to_string(),
+            (r.0 + 1, r.1 + 1),
+            style.clone().color(&colour).pos(Pos::new(HPos::Left, VPos::Top)),
+        ))
+        .map_err(err("drawing a point label"))?;
     }
     Ok(())
 }

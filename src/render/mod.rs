@@ -30,14 +30,43 @@ pub const CHART_SIZE: (u32, u32) = (1000, 560);
 pub struct Series {
     /// Shown in the legend.
     pub label: String,
-    /// `(x, y)`: x in seconds of simulated time, y in the chart's unit. Non-finite points are skipped.
+    /// `(x, y)`: x in seconds of simulated time (or the chart's x unit), y in the chart's unit.
+    /// Non-finite points are skipped.
     pub points: Vec<(f64, f64)>,
     pub style: SeriesStyle,
+    /// A short text beside each point (same length as `points`; empty strings and an empty list
+    /// mean no labels). Labels that would overlap another label, a point or the legend are left
+    /// out of the picture (`series_as_text` still lists them).
+    pub point_labels: Vec<String>,
+    /// Palette slot; `None` uses the series' position. Series that share a slot share a colour
+    /// (e.g. p50, p99 and p99.9 of one setting, told apart by their style).
+    pub colour: Option<usize>,
+    /// Whether the legend lists this series (e.g. `false` for the p50 and p99.9 companions of a
+    /// p99 curve whose styles the subtitle explains).
+    pub in_legend: bool,
 }
 
 impl Series {
     pub fn new(label: impl Into<String>, style: SeriesStyle, points: Vec<(f64, f64)>) -> Self {
-        Series { label: label.into(), points, style }
+        Series { label: label.into(), points, style, point_labels: Vec::new(), colour: None, in_legend: true }
+    }
+
+    /// The same series with a label beside each point (in point order).
+    pub fn with_point_labels(mut self, labels: Vec<String>) -> Self {
+        self.point_labels = labels;
+        self
+    }
+
+    /// The same series, left out of the legend.
+    pub fn without_legend(mut self) -> Self {
+        self.in_legend = false;
+        self
+    }
+
+    /// The same series drawn in palette slot `slot`.
+    pub fn with_colour(mut self, slot: usize) -> Self {
+        self.colour = Some(slot);
+        self
     }
 }
 
@@ -52,11 +81,33 @@ pub enum SeriesStyle {
     Points,
     /// Staircase: each value holds until the next point (offsets, counters).
     Step,
+    /// Solid line with a dot on every point (measured points joined, e.g. a sweep's runs).
+    LinePoints,
+    /// Dashed line with a dot on every point.
+    DashedPoints,
+    /// Dotted line with a dot on every point.
+    DottedPoints,
 }
 
 impl SeriesStyle {
     /// Every style.
-    pub const ALL: [SeriesStyle; 4] = [SeriesStyle::Line, SeriesStyle::Dashed, SeriesStyle::Points, SeriesStyle::Step];
+    pub const ALL: [SeriesStyle; 7] = [
+        SeriesStyle::Line,
+        SeriesStyle::Dashed,
+        SeriesStyle::Points,
+        SeriesStyle::Step,
+        SeriesStyle::LinePoints,
+        SeriesStyle::DashedPoints,
+        SeriesStyle::DottedPoints,
+    ];
+
+    /// Whether points are drawn as dots.
+    pub fn has_dots(self) -> bool {
+        matches!(
+            self,
+            SeriesStyle::Points | SeriesStyle::LinePoints | SeriesStyle::DashedPoints | SeriesStyle::DottedPoints
+        )
+    }
 }
 
 /// What a marker or band stands for; each kind has its own fixed colour and legend entry.
@@ -162,6 +213,8 @@ pub fn render_line_chart_png(chart: &LineChart) -> Result<Vec<u8>, RenderError> 
 /// ```text
 /// # series produced
 /// 0.000 12.000
+/// # series p99 (a series with point labels)
+/// 1990.000 6.200 linger_ms=5
 /// # marker fault 8.000 broker-1 crash
 /// # band fault 8.000 10.000 offline
 /// ```
@@ -172,10 +225,14 @@ pub fn series_as_text(chart: &LineChart) -> String {
         out.push_str("# series ");
         out.push_str(&one_line(&s.label));
         out.push('\n');
-        for &(x, y) in &s.points {
+        for (i, &(x, y)) in s.points.iter().enumerate() {
             out.push_str(&fixed3(x));
             out.push(' ');
             out.push_str(&fixed3(y));
+            if let Some(label) = s.point_labels.get(i).filter(|l| !l.is_empty()) {
+                out.push(' ');
+                out.push_str(&one_line(label));
+            }
             out.push('\n');
         }
     }

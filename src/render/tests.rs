@@ -223,3 +223,43 @@ fn downsampling_keeps_extremes_and_bounds_the_size() {
     assert_eq!(text.lines().count(), 1 + small.len());
     assert!(text.contains("12345.000 1000000.000"));
 }
+
+#[test]
+fn labelled_points_render_deterministically_and_show_in_the_text() {
+    let labels = |n: usize| (0..n).map(|i| format!("linger_ms={i}")).collect::<Vec<_>>();
+    let mut series = Vec::new();
+    for (slot, style) in [(0, SeriesStyle::LinePoints), (0, SeriesStyle::DashedPoints), (1, SeriesStyle::DottedPoints)]
+    {
+        // crowded points: most labels cannot all fit, and must not be overprinted
+        let points: Vec<(f64, f64)> = (0..12).map(|i| (1000.0 + i as f64, 5.0 + i as f64 * 0.01)).collect();
+        let s = Series::new(format!("{style:?}"), style, points).with_colour(slot);
+        series.push(if style == SeriesStyle::LinePoints {
+            s.with_point_labels(labels(12))
+        } else {
+            s.without_legend()
+        });
+    }
+    let chart = LineChart {
+        title: "trade-off".into(),
+        x_label: "throughput (records/s)".into(),
+        y_label: "latency (ms)".into(),
+        series,
+        y_min_zero: true,
+        ..LineChart::default()
+    };
+    let a = render_line_chart_png(&chart).expect("renders");
+    assert_eq!(a, render_line_chart_png(&chart).expect("renders"));
+    let text = series_as_text(&chart);
+    assert!(text.contains("1000.000 5.000 linger_ms=0\n"), "{text}");
+    assert!(text.contains("# series DashedPoints\n1000.000 5.000\n"), "{text}");
+    // a point dropped as non-finite takes its label with it
+    let chart = LineChart {
+        series: vec![
+            Series::new("p", SeriesStyle::LinePoints, vec![(f64::NAN, 1.0), (2.0, 3.0)])
+                .with_point_labels(vec!["gone".into(), "kept".into()]),
+        ],
+        ..LineChart::default()
+    };
+    assert_eq!(series_as_text(&chart), "# series p\n2.000 3.000 kept\n");
+    renders(&chart);
+}

@@ -2,9 +2,12 @@
 //! expectation verdicts, all built in memory so the CLI can write them whole or not at all.
 
 mod charts;
+pub mod compare;
 mod csv;
 mod figures;
 mod summary;
+pub mod sweep;
+mod tradeoff;
 
 use std::collections::BTreeMap;
 
@@ -14,6 +17,7 @@ use crate::sim::{FaultRecord, Finished, GroupView, PartitionView, Simulation, Tr
 pub(crate) use charts::chart_for;
 pub(crate) use figures::figures;
 pub use summary::header as summary_header;
+pub use tradeoff::tradeoff_chart;
 
 /// Which charts a run draws.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -87,16 +91,27 @@ impl Report {
 
 /// Runs a validated scenario to its end and builds the report.
 pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<Report, crate::render::RenderError> {
+    run_with_charts(scenario, options).map(|(report, _)| report)
+}
+
+/// [`run`], also returning the line chart behind each drawn chart (for side-by-side charts).
+fn run_with_charts(
+    scenario: &Scenario,
+    options: &RunOptions,
+) -> Result<(Report, Vec<(Chart, crate::render::LineChart)>), crate::render::RenderError> {
     let sim = Simulation::with_trace(scenario, options.trace);
     build(sim.finish(), options)
 }
 
 /// Finishes a simulation that was driven by hand (`step`, `run_until`) and builds its report.
 pub fn report_of(sim: Simulation, options: &RunOptions) -> Result<Report, crate::render::RenderError> {
-    build(sim.finish(), options)
+    build(sim.finish(), options).map(|(report, _)| report)
 }
 
-fn build(f: Finished, options: &RunOptions) -> Result<Report, crate::render::RenderError> {
+fn build(
+    f: Finished,
+    options: &RunOptions,
+) -> Result<(Report, Vec<(Chart, crate::render::LineChart)>), crate::render::RenderError> {
     let figures = figures(&f);
     let scenario = &f.scenario;
     let verdicts = scenario
@@ -114,16 +129,18 @@ fn build(f: Finished, options: &RunOptions) -> Result<Report, crate::render::Ren
     };
     let mut charts = Vec::new();
     let mut chart_data = Vec::new();
+    let mut line_charts = Vec::new();
     for chart in &selected {
         let line_chart = chart_for(chart, &f);
         chart_data.push((chart.file_name().to_string(), crate::render::series_as_text(&line_chart)));
         charts.push((chart.file_name().to_string(), crate::render::render_line_chart_png(&line_chart)?));
+        line_charts.push((chart.clone(), line_chart));
     }
     let header = summary::header(scenario);
     let summary = summary::summary(&f, &header, &figures, &verdicts);
     let metrics_csv = csv::metrics_csv(&f.recorder);
     let events_csv = csv::events_csv(&f);
-    Ok(Report {
+    let report = Report {
         scenario: f.scenario.clone(),
         header,
         summary,
@@ -138,5 +155,6 @@ fn build(f: Finished, options: &RunOptions) -> Result<Report, crate::render::Ren
         groups: f.groups,
         faults: f.faults,
         events: f.events,
-    })
+    };
+    Ok((report, line_charts))
 }

@@ -139,9 +139,110 @@ fn assign_prints_one_line_per_member() {
 
 #[test]
 fn every_command_help_has_an_example() {
-    for cmd in ["run", "check", "list", "partition", "assign"] {
+    for cmd in ["run", "check", "list", "partition", "assign", "sweep", "compare"] {
         let o = kafkasim(&[cmd, "--help"]);
         assert_eq!(o.status.code(), Some(0));
         assert!(stdout(&o).contains("Example"), "{cmd} --help has no example");
     }
+}
+
+#[test]
+fn sweep_writes_the_csv_and_chart_whole_and_identically_twice() {
+    let out = temp_dir("sweep");
+    let args = [
+        "sweep",
+        "quickstart",
+        "--vary",
+        "producers.checkout.linger_ms=0,5,50",
+        "--set",
+        "duration_ms=3000",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    let o = kafkasim(&args);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(text.starts_with("kafkasim "), "{text}");
+    assert!(text.contains("3 runs"), "{text}");
+    assert!(!text.contains('\u{1b}'), "no progress bar when stdout is not a terminal: {text:?}");
+    let dir = out.join("quickstart-sweep");
+    let csv = std::fs::read(dir.join("sweep.csv")).unwrap();
+    let png = std::fs::read(dir.join("tradeoff.png")).unwrap();
+    assert_eq!(String::from_utf8_lossy(&csv).lines().count(), 4);
+    let o = kafkasim(&args);
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(std::fs::read(dir.join("sweep.csv")).unwrap(), csv);
+    assert_eq!(std::fs::read(dir.join("tradeoff.png")).unwrap(), png);
+    let leftovers: Vec<_> = std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(leftovers, ["quickstart-sweep"], "no temporary folder left behind");
+}
+
+#[test]
+fn bad_sweeps_exit_2_and_write_nothing() {
+    let out = temp_dir("bad-sweep");
+    let target = out.join("runs");
+    let o_dir = target.to_str().unwrap();
+    for (bad, says) in [
+        (vec!["--vary", "producers.checkout.lingr_ms=0,5"], "lingr_ms"),
+        (vec!["--vary", "producers.checkout.linger_ms"], "PATH=V1,V2"),
+        (vec!["--vary", "producers.checkout.linger_ms=0,-1"], "--vary producers.checkout.linger_ms=-1"),
+        (vec!["--vary", "producers.checkout.linger_ms=0,5", "--shard", "0/3"], "1 ≤ I ≤ N"),
+        (vec!["--vary", "producers.checkout.linger_ms=0,5", "--shard", "4/3"], "1 ≤ I ≤ N"),
+        (vec!["--vary", "producers.checkout.linger_ms=0,5", "--seeds", "0"], "--seeds 0"),
+        (vec![], "--vary"),
+    ] {
+        let mut args = vec!["sweep", "quickstart", "--out", o_dir];
+        args.extend(bad.iter().copied());
+        let o = kafkasim(&args);
+        assert_eq!(o.status.code(), Some(2), "{bad:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(says), "{bad:?}: {}", stderr(&o));
+        assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
+        assert!(!target.exists(), "{bad:?} wrote something");
+    }
+}
+
+#[test]
+fn compare_writes_both_runs_the_table_and_shared_charts() {
+    let out = temp_dir("compare");
+    let o = kafkasim(&[
+        "compare",
+        "quickstart",
+        "--set",
+        "producers.checkout.acks=One",
+        "--both",
+        "duration_ms=3000",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(text.contains("| figure | A | B | B − A |"), "{text}");
+    assert!(text.contains("| produce_latency_p99_ms |"), "{text}");
+    let dir = out.join("compare-quickstart-vs-quickstart-acks-One");
+    for f in ["compare.md", "throughput.png", "latency.png", "a/summary.md", "b/summary.md", "b/trace.log"] {
+        assert!(dir.join(f).metadata().is_ok_and(|m| m.len() > 0), "{f} missing");
+    }
+    let md = std::fs::read_to_string(dir.join("compare.md")).unwrap();
+    assert!(md.contains("producers.checkout.acks=One"), "{md}");
+    let a = std::fs::read_to_string(dir.join("a/summary.md")).unwrap();
+    let b = std::fs::read_to_string(dir.join("b/summary.md")).unwrap();
+    assert_ne!(a, b);
+}
+
+#[test]
+fn bad_compares_exit_2() {
+    let out = temp_dir("bad-compare");
+    let o_dir = out.join("x");
+    let o_dir = o_dir.to_str().unwrap();
+    for args in [
+        vec!["compare", "quickstart", "--out", o_dir],
+        vec!["compare", "quickstart", "keyed-partitions", "--set", "duration_ms=1", "--out", o_dir],
+        vec!["compare", "quickstart", "--set", "producers.checkout.acks=Some", "--out", o_dir],
+        vec!["compare", "no/such.ron", "quickstart", "--out", o_dir],
+    ] {
+        let o = kafkasim(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains("error"), "{args:?}: {}", stderr(&o));
+    }
+    assert!(!out.join("x").exists());
 }

@@ -12,6 +12,8 @@
 //! - `workload`: arrival processes, keys and value sizes end to end: the accumulator against
 //!   queueing theory (records per batch and accumulator wait under Poisson arrivals), common
 //!   random numbers across key/value settings, bursty versus Poisson latency, replayed records.
+//! - `sweep`: grids of settings and seeds, sharding, the trade-off chart (library level).
+//! - `compare`: A/B runs with the same seed, the table of differences, side-by-side charts.
 //!
 //! Snapshots are insta snapshots in the top-level `snapshots/` folder. Locally a changed
 //! snapshot fails and writes `*.snap.new` for review (`cargo insta review`, or read the diff);
@@ -19,8 +21,10 @@
 
 mod book;
 mod cli;
+mod compare;
 mod invalid;
 mod replication;
 mod scenarios;
 mod support;
+mod sweep;
 mod workload;
