@@ -35,6 +35,11 @@ fn the_readme_chart_is_what_the_quickstart_draws() {
     let drawn = report.charts.iter().find(|(f, _)| f == "latency.png").map(|(_, b)| b.clone()).unwrap();
     let committed = std::fs::read(root().join("book/src/images/quickstart-latency.png")).unwrap();
     assert!(drawn == committed, "book/src/images/quickstart-latency.png is stale: regenerate it (see the comment)");
+    let scenario = kafkasim::scenario::load(&root().join("scenarios/acks1-leader-crash.ron"), &[]).unwrap();
+    let report = kafkasim::run(&scenario, &kafkasim::RunOptions::default()).unwrap();
+    let drawn = report.charts.iter().find(|(f, _)| f == "latency.png").map(|(_, b)| b.clone()).unwrap();
+    let committed = std::fs::read(root().join("book/src/images/acks1-leader-crash-latency.png")).unwrap();
+    assert!(drawn == committed, "book/src/images/acks1-leader-crash-latency.png is stale: regenerate it");
     let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
     assert!(readme.contains("cargo run --release -- run scenarios/quickstart.ron") && readme.contains("cargo test"));
 }
