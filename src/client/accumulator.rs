@@ -191,6 +191,29 @@ impl Accumulator {
         );
     }
 
+    /// Removes every retry (sealed batch) of `p`, in order: `(batch, attempts, retry_at)`.
+    pub fn take_sealed(&mut self, p: usize) -> Vec<(Rc<RecordBatch>, u32, SimTime)> {
+        let deque = &mut self.deques[p];
+        let mut out = Vec::new();
+        let mut keep = VecDeque::with_capacity(deque.len());
+        for b in deque.drain(..) {
+            match b.sealed {
+                Some(batch) => out.push((batch, b.attempts, b.retry_at)),
+                None => keep.push_back(b),
+            }
+        }
+        *deque = keep;
+        out
+    }
+
+    /// Whether a retry of `p` from `epoch` waits with a sequence below `sequence`.
+    pub fn has_earlier_retry(&self, p: usize, epoch: u16, sequence: u64) -> bool {
+        self.deques[p]
+            .iter()
+            .filter_map(|b| b.sealed.as_ref())
+            .any(|s| s.producer_epoch == epoch && s.base_sequence < sequence)
+    }
+
     /// Removes batches created at or before `deadline` (delivery timeout); returns them.
     pub fn expire(&mut self, deadline: SimTime) -> Vec<(usize, OpenBatch)> {
         let mut out = Vec::new();

@@ -15,9 +15,12 @@
 //! fails for good. Idempotence (§2.6, §6.1): batches carry the producer id and per-partition
 //! sequences so brokers drop duplicates; as in Kafka 4.x it is on by default unless acks≠all.
 //!
+//! After an unrecoverable sequence gap (`OUT_OF_ORDER_SEQUENCE_NUMBER` with nothing earlier
+//! pending, e.g. after the leader's log was truncated) the producer bumps its epoch and restarts
+//! that partition's sequences (KIP-360, Kafka ≥ 2.5).
+//!
 //! Simplified: no buffer.memory; metadata only on errors (no `metadata.max.age.ms` refresh);
-//! sending costs no CPU time; the KIP-360 epoch bump after an unrecoverable sequence gap is not
-//! modelled (such batches retry until their delivery timeout).
+//! sending costs no CPU time.
 
 use std::rc::Rc;
 
@@ -85,6 +88,8 @@ pub struct Producer {
     in_flight_per_broker: Vec<u32>,
     next_request_id: u64,
     sequences: Vec<u64>,
+    /// The producer epoch (bumped after an unrecoverable sequence gap, KIP-360).
+    producer_epoch: u16,
     pub records_sent: u64,
     pub requests_sent: u64,
     pub retries_sent: u64,
@@ -131,6 +136,7 @@ impl Producer {
             in_flight_per_broker: vec![0; metadata.brokers as usize],
             next_request_id: 0,
             sequences: vec![0; n as usize],
+            producer_epoch: 0,
             records_sent: 0,
             requests_sent: 0,
             retries_sent: 0,
@@ -334,6 +340,33 @@ impl Producer {
         if matches!(e, KafkaError::NotLeaderOrFollower | KafkaError::RequestTimedOut) {
             self.refresh_metadata(ctx);
         }
+        let batch = if !self.idempotent {
+            batch
+        } else if batch.producer_epoch < self.producer_epoch {
+            // Sent before an epoch bump: it continues under the new epoch.
+            self.renumber(p, &batch)
+        } else if e == KafkaError::OutOfOrderSequenceNumber && !self.earlier_batch_pending(p, &batch) {
+            // KIP-360 (Kafka ≥ 2.5): the broker lost the sequence this batch follows (a truncated
+            // log). With nothing earlier still on its way, bump the producer epoch and restart
+            // this partition's sequence from this batch; the broker accepts a new epoch afresh.
+            self.producer_epoch += 1;
+            self.sequences[p as usize] = 0;
+            let epoch = self.producer_epoch;
+            ctx.notable("epoch_bump", || {
+                format!(
+                    "{} producer epoch {epoch}: sequences restart after OUT_OF_ORDER_SEQUENCE_NUMBER",
+                    self.partition_name(p)
+                )
+            });
+            let first = self.renumber(p, &batch);
+            for (queued, attempts, retry_at) in self.accumulator.take_sealed(p as usize) {
+                let renumbered = self.renumber(p, &queued);
+                self.accumulator.reenqueue(p as usize, renumbered, attempts, retry_at);
+            }
+            first
+        } else {
+            batch
+        };
         let delivery_expired = now.since(batch.created) >= SimDuration::from_ms(self.config.delivery_timeout_ms);
         if attempts < self.config.retries && !delivery_expired {
             let backoff = self.backoff(attempts + 1);
@@ -350,6 +383,30 @@ impl Producer {
         } else {
             ctx.metrics().failed(now, batch.record_count());
         }
+    }
+
+    /// The same records as a new batch under the current epoch, at this partition's next sequence.
+    fn renumber(&mut self, p: u32, batch: &RecordBatch) -> Rc<RecordBatch> {
+        let base_sequence = self.sequences[p as usize];
+        self.sequences[p as usize] += batch.record_count();
+        Rc::new(RecordBatch {
+            producer: batch.producer,
+            producer_epoch: self.producer_epoch,
+            base_sequence,
+            idempotent: batch.idempotent,
+            record_times: batch.record_times.clone(),
+            size_bytes: batch.size_bytes,
+            created: batch.created,
+        })
+    }
+
+    /// Whether a batch of `p` with a lower sequence in the same epoch is still in flight or
+    /// waiting to be retried (then this batch's gap is that one's, not the broker's).
+    fn earlier_batch_pending(&self, p: u32, batch: &RecordBatch) -> bool {
+        let in_flight = self.in_flight.iter().flat_map(|r| &r.batches).any(|(q, b, _)| {
+            *q == p && b.producer_epoch == batch.producer_epoch && b.base_sequence < batch.base_sequence
+        });
+        in_flight || self.accumulator.has_earlier_retry(p as usize, batch.producer_epoch, batch.base_sequence)
     }
 
     /// `ExponentialBackoff.backoff(attempts)` (3.7+): `retry.backoff.ms · 2^(attempts-1)` capped
@@ -487,7 +544,7 @@ impl Producer {
                         let count = open.record_times.len() as u64;
                         let batch = RecordBatch {
                             producer: self.index,
-                            producer_epoch: 0,
+                            producer_epoch: self.producer_epoch,
                             base_sequence: self.sequences[p],
                             idempotent: self.idempotent,
                             record_times: open.record_times,

@@ -97,6 +97,20 @@ pub enum Latency {
     EndToEnd,
 }
 
+/// One replica's offsets at the end of an interval.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReplicaSample {
+    /// Interval index.
+    pub interval: u32,
+    pub partition: u32,
+    pub broker: u32,
+    pub alive: bool,
+    pub leader: bool,
+    pub log_end_offset: u64,
+    pub high_watermark: u64,
+    pub isr_size: u32,
+}
+
 /// Everything the model records while it runs.
 #[derive(Debug)]
 pub struct Recorder {
@@ -110,6 +124,8 @@ pub struct Recorder {
     pub totals: Totals,
     /// Records affected by each produce error, by Kafka's error name.
     pub errors: BTreeMap<&'static str, u64>,
+    /// Every replica's LEO and HW at every interval end (intervals × replicas entries).
+    pub replicas: Vec<ReplicaSample>,
 }
 
 /// Whole-run counters.
@@ -143,6 +159,7 @@ impl Recorder {
             e2e_latency: LatencyRecorder::new(),
             totals: Totals::default(),
             errors: BTreeMap::new(),
+            replicas: Vec::new(),
         }
     }
 
@@ -238,6 +255,11 @@ impl Recorder {
     /// `records` met produce error `name` (each attempt counts).
     pub fn error(&mut self, name: &'static str, records: u64) {
         *self.errors.entry(name).or_default() += records;
+    }
+
+    /// The interval that ends at `t` (for gauges sampled at interval ends).
+    pub fn interval_ending(&mut self, t: SimTime) -> u32 {
+        self.index(SimTime(t.0.saturating_sub(1))) as u32
     }
 
     /// Stores the lag gauge for the interval ending at `t`.

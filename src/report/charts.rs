@@ -123,6 +123,42 @@ pub(crate) fn chart_for(chart: &Chart, run: &Finished) -> LineChart {
                 y_min_zero: true,
             }
         }
+        Chart::Offsets { topic, partition } => {
+            let m = &run.metadata;
+            let global = m.global_partition(topic, *partition).unwrap_or(0);
+            let samples: Vec<&crate::metrics::ReplicaSample> =
+                r.replicas.iter().filter(|x| x.partition == global).collect();
+            let mut series = Vec::new();
+            for &b in &m.replicas[global as usize] {
+                let points = samples
+                    .iter()
+                    .filter(|v| v.broker == b)
+                    .map(|v| (x(v.interval as usize), v.log_end_offset as f64))
+                    .collect();
+                series.push(Series::new(format!("broker-{b} log end offset"), SeriesStyle::Step, points));
+            }
+            let hw = samples
+                .iter()
+                .filter(|v| v.leader)
+                .map(|v| (x(v.interval as usize), v.high_watermark as f64))
+                .collect();
+            series.push(Series::new("high watermark (leader)", SeriesStyle::Dashed, hw));
+            let name = format!("{topic}-{partition}");
+            LineChart {
+                title: format!("Offsets of {name} — {}", s.name),
+                subtitle,
+                x_label: "simulated time (s)".into(),
+                y_label: "offset".into(),
+                series,
+                markers: markers
+                    .iter()
+                    .filter(|mk| mk.kind != MarkerKind::Leader || mk.label.starts_with(&name))
+                    .cloned()
+                    .collect(),
+                bands: bands.iter().filter(|b| b.label.starts_with(&name)).cloned().collect(),
+                y_min_zero: true,
+            }
+        }
     }
 }
 

@@ -58,6 +58,8 @@ pub struct Report {
     pub metrics_csv: String,
     /// Faults, elections, ISR changes and truncations, one per row.
     pub events_csv: String,
+    /// Every replica's LEO and HW at every interval end.
+    pub offsets_csv: String,
     pub figures: BTreeMap<&'static str, f64>,
     pub verdicts: Vec<Verdict>,
     /// `(file name, PNG bytes)`
@@ -83,6 +85,7 @@ impl Report {
             ("trace.log".to_string(), self.trace.clone().into_bytes()),
             ("metrics.csv".to_string(), self.metrics_csv.clone().into_bytes()),
             ("events.csv".to_string(), self.events_csv.clone().into_bytes()),
+            ("offsets.csv".to_string(), self.offsets_csv.clone().into_bytes()),
         ];
         out.extend(self.charts.iter().cloned());
         out
@@ -124,7 +127,7 @@ fn build(
         .collect::<Vec<_>>();
     let selected: Vec<Chart> = match options.charts {
         ChartSelection::Scenario => scenario.charts.clone(),
-        ChartSelection::All => Chart::ALL.to_vec(),
+        ChartSelection::All => Chart::all_for(scenario),
         ChartSelection::None => Vec::new(),
     };
     let mut charts = Vec::new();
@@ -140,6 +143,7 @@ fn build(
     let summary = summary::summary(&f, &header, &figures, &verdicts);
     let metrics_csv = csv::metrics_csv(&f.recorder);
     let events_csv = csv::events_csv(&f);
+    let offsets_csv = csv::offsets_csv(&f);
     let report = Report {
         scenario: f.scenario.clone(),
         header,
@@ -147,6 +151,7 @@ fn build(
         trace: f.trace.text().to_string(),
         metrics_csv,
         events_csv,
+        offsets_csv,
         figures,
         verdicts,
         charts,

@@ -620,14 +620,25 @@ pub enum Chart {
     Throughput,
     /// Produce and end-to-end latency percentiles per interval over time.
     Latency,
+    /// One partition over time: every replica's log end offset and the high watermark, with
+    /// faults, leader changes and offline time marked.
+    Offsets { topic: String, partition: u32 },
 }
 
 impl Chart {
-    pub const ALL: [Chart; 2] = [Chart::Throughput, Chart::Latency];
-    pub fn file_name(&self) -> &'static str {
+    /// Every chart that applies to a scenario (`run --charts all`): throughput, latency, and the
+    /// offsets timeline of each topic's partition 0.
+    pub fn all_for(s: &Scenario) -> Vec<Chart> {
+        let mut all = vec![Chart::Throughput, Chart::Latency];
+        all.extend(s.topics.iter().map(|t| Chart::Offsets { topic: t.name.clone(), partition: 0 }));
+        all
+    }
+
+    pub fn file_name(&self) -> String {
         match self {
-            Chart::Throughput => "throughput.png",
-            Chart::Latency => "latency.png",
+            Chart::Throughput => "throughput.png".into(),
+            Chart::Latency => "latency.png".into(),
+            Chart::Offsets { topic, partition } => format!("offsets-{topic}-{partition}.png"),
         }
     }
 }

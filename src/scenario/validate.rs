@@ -621,6 +621,15 @@ pub fn validate(s: &Scenario) -> Vec<Problem> {
         if !seen_charts.insert(ch) {
             c.fail(format!("charts[{i}]"), format!("chart {ch:?} listed twice"), "each chart once");
         }
+        if let Chart::Offsets { topic, partition } = ch
+            && !s.topics.iter().any(|t| &t.name == topic && *partition < t.partitions)
+        {
+            c.fail(
+                format!("charts[{i}]"),
+                format!("no partition {topic}-{partition} to chart"),
+                allowed_topics.clone() + " and a partition number below its count",
+            );
+        }
     }
     c.problems
 }

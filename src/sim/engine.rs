@@ -388,6 +388,7 @@ impl Simulation {
             Event::Sample => {
                 let lag = self.groups().iter().map(|g| g.lag_records).sum();
                 self.core.recorder.lag(time, lag);
+                self.sample_replicas(time);
                 let next = time + SimDuration(self.core.recorder.interval_ns());
                 if next <= self.end {
                     self.core.queue.push(next, Event::Sample);
@@ -395,6 +396,28 @@ impl Simulation {
             }
             Event::Fault(i) => self.apply_fault(i),
         }
+    }
+
+    /// Records every replica's log end offset and high watermark (for offsets.csv and charts).
+    fn sample_replicas(&mut self, time: SimTime) {
+        let interval = self.core.recorder.interval_ending(time);
+        let mut samples = Vec::new();
+        for s in &self.controller().states {
+            for &b in &s.replicas {
+                let r = &self.broker(b).replicas[s.partition as usize];
+                samples.push(crate::metrics::ReplicaSample {
+                    interval,
+                    partition: s.partition,
+                    broker: b,
+                    alive: self.alive[b as usize],
+                    leader: s.leader == Some(b),
+                    log_end_offset: r.log.log_end_offset(),
+                    high_watermark: r.high_watermark,
+                    isr_size: s.isr.len() as u32,
+                });
+            }
+        }
+        self.core.recorder.replicas.extend(samples);
     }
 
     // ----- faults ----------------------------------------------------------------------------
