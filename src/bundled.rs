@@ -16,6 +16,8 @@ pub const SCENARIOS: &[(&str, &str)] = &[
     ("kip101-scenario2-leader-epoch.ron", include_str!("../scenarios/kip101-scenario2-leader-epoch.ron")),
     ("min-isr-not-met.ron", include_str!("../scenarios/min-isr-not-met.ron")),
     ("quickstart.ron", include_str!("../scenarios/quickstart.ron")),
+    ("retries-with-idempotence.ron", include_str!("../scenarios/retries-with-idempotence.ron")),
+    ("retries-without-idempotence.ron", include_str!("../scenarios/retries-without-idempotence.ron")),
     ("split-brain-acks1.ron", include_str!("../scenarios/split-brain-acks1.ron")),
     ("zipf-hot-partition.ron", include_str!("../scenarios/zipf-hot-partition.ron")),
 ];

@@ -193,6 +193,19 @@ pub enum Message {
 }
 
 impl Message {
+    /// Approximate bytes on the wire: the batches carried plus a fixed header (for bandwidth).
+    pub fn size_bytes(&self) -> u64 {
+        const HEADER: u64 = 64;
+        HEADER
+            + match self {
+                Message::ProduceRequest { batches, .. } => batches.iter().map(|(_, b)| b.size_bytes as u64).sum(),
+                Message::FetchResponse { partitions, .. } => {
+                    partitions.iter().flat_map(|p| &p.batches).map(|b| b.batch.size_bytes as u64).sum()
+                }
+                _ => 0,
+            }
+    }
+
     /// The Kafka API name, for the trace.
     pub fn kind(&self) -> &'static str {
         match self {

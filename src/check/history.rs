@@ -43,6 +43,9 @@ pub struct Verdicts {
     pub duplicate_records: u64,
     /// Offsets where two replicas of a partition hold different batches.
     pub diverged_offsets: u64,
+    /// Records that sit after records their producer sent later (per partition and producer, a
+    /// batch whose sequence is below one already seen earlier in the log), duplicates excepted.
+    pub reordered_records: u64,
     /// The first lost batches, explained: `(partition, batch, truncations of that partition)`.
     pub lost_examples: Vec<(u32, AckedBatch)>,
 }
@@ -100,11 +103,20 @@ impl History {
                 continue;
             };
             let mut present: BTreeMap<BatchId, u32> = BTreeMap::new();
+            // Highest sequence seen so far per (producer, producer epoch).
+            let mut highest: BTreeMap<(u32, u16), u64> = BTreeMap::new();
             for b in log.batches() {
-                *present.entry(Self::id(&b.batch)).or_default() += 1;
-                if present[&Self::id(&b.batch)] > 1 {
+                let id = Self::id(&b.batch);
+                *present.entry(id).or_default() += 1;
+                if present[&id] > 1 {
                     v.duplicate_records += b.batch.record_count();
+                    continue;
                 }
+                let top = highest.entry((b.batch.producer, b.batch.producer_epoch)).or_insert(0);
+                if b.batch.base_sequence < *top {
+                    v.reordered_records += b.batch.record_count();
+                }
+                *top = (*top).max(b.batch.base_sequence + b.batch.record_count());
             }
             for (id, a) in acked {
                 if !present.contains_key(id) {

@@ -20,6 +20,8 @@ use crate::sim::{RandomStream, SimDuration, SimTime};
 pub struct LinkSpec {
     pub latency_us: u64,
     pub jitter_us: u64,
+    /// Megabits per second; `None`: unlimited.
+    pub bandwidth_mbps: Option<u64>,
 }
 
 /// The links between the simulation's nodes, indexed like the engine's `NodeId`s.
@@ -31,6 +33,8 @@ pub struct Network {
     last_delivery: Vec<SimTime>,
     /// Jitter streams per directed link (only for links with jitter), keyed by the link's names.
     jitter: Vec<Option<RandomStream>>,
+    /// When each directed link finishes sending what it has (bandwidth).
+    sending_until: Vec<SimTime>,
     /// Fault state per directed link.
     cut: Vec<bool>,
     extra_us: Vec<u64>,
@@ -47,7 +51,9 @@ impl Network {
         let n = names.len();
         let mut graph = UnGraph::with_capacity(n, n * n / 2);
         let nodes: Vec<NodeIndex> = names.iter().map(|name| graph.add_node(name.clone())).collect();
-        let default = LinkSpec { latency_us: cluster.network.latency_us, jitter_us: cluster.network.jitter_us };
+        let net = &cluster.network;
+        let default =
+            LinkSpec { latency_us: net.latency_us, jitter_us: net.jitter_us, bandwidth_mbps: net.bandwidth_mbps };
         let mut edge = vec![EdgeIndex::end(); n * n];
         for a in 0..n {
             for b in a..n {
@@ -59,7 +65,11 @@ impl Network {
                         (l.between.0 == names[a] && l.between.1 == names[b])
                             || (l.between.0 == names[b] && l.between.1 == names[a])
                     })
-                    .map_or(default, |l| LinkSpec { latency_us: l.latency_us, jitter_us: l.jitter_us });
+                    .map_or(default, |l| LinkSpec {
+                        latency_us: l.latency_us,
+                        jitter_us: l.jitter_us,
+                        bandwidth_mbps: net.bandwidth_mbps,
+                    });
                 let e = graph.add_edge(nodes[a], nodes[b], spec);
                 edge[a * n + b] = e;
                 edge[b * n + a] = e;
@@ -77,6 +87,7 @@ impl Network {
             edge,
             last_delivery: vec![SimTime::ZERO; n * n],
             jitter,
+            sending_until: vec![SimTime::ZERO; n * n],
             cut: vec![false; n * n],
             extra_us: vec![0; n * n],
             drop_fraction: vec![0.0; n * n],
@@ -123,8 +134,10 @@ impl Network {
         self.drop_fraction.iter_mut().for_each(|d| *d = 0.0);
     }
 
-    /// When a message sent now from `from` reaches `to`, or `None` if the link drops it.
-    pub fn route(&mut self, from: usize, to: usize, now: SimTime) -> Option<SimTime> {
+    /// When a message of `size_bytes` sent now from `from` reaches `to`, or `None` if the link
+    /// drops it. With a bandwidth, the message first waits for the link to finish sending earlier
+    /// ones, then takes `size / bandwidth` to send.
+    pub fn route(&mut self, from: usize, to: usize, now: SimTime, size_bytes: u64) -> Option<SimTime> {
         let i = from * self.n + to;
         if self.cut[i] {
             return None;
@@ -135,7 +148,14 @@ impl Network {
                 return None;
             }
         }
-        let at = self.delivery_time(from, to, now + SimDuration::from_us(self.extra_us[i]));
+        let mut start = now;
+        if let Some(mbps) = self.graph[self.edge[i]].bandwidth_mbps {
+            // bits / (Mbit/s) = µs; in ns: bytes · 8 · 1000 / mbps
+            let send_ns = size_bytes * 8_000 / mbps.max(1);
+            start = now.max(self.sending_until[i]) + SimDuration(send_ns);
+            self.sending_until[i] = start;
+        }
+        let at = self.delivery_time(from, to, start + SimDuration::from_us(self.extra_us[i]));
         Some(at)
     }
 
@@ -166,7 +186,7 @@ mod tests {
     fn cluster(jitter_us: u64) -> Cluster {
         Cluster {
             brokers: 2,
-            network: Link { latency_us: 100, jitter_us },
+            network: Link { latency_us: 100, jitter_us, bandwidth_mbps: None },
             links: vec![LinkOverride { between: ("a".into(), "c".into()), latency_us: 7, jitter_us: 0 }],
             ..Default::default()
         }
@@ -186,10 +206,24 @@ mod tests {
         let names: Vec<String> = ["a", "b"].iter().map(|s| s.to_string()).collect();
         let mut net = Network::new(&names, &cluster(0), 1);
         net.set_cut(0, 1, true);
-        assert_eq!(net.route(0, 1, SimTime::ZERO), None);
-        assert!(net.route(1, 0, SimTime::ZERO).is_some(), "a one-way cut");
+        assert_eq!(net.route(0, 1, SimTime::ZERO, 100), None);
+        assert!(net.route(1, 0, SimTime::ZERO, 100).is_some(), "a one-way cut");
         net.heal();
-        assert_eq!(net.route(0, 1, SimTime::ZERO), Some(SimTime(100_000)));
+        assert_eq!(net.route(0, 1, SimTime::ZERO, 100), Some(SimTime(100_000)));
+    }
+
+    #[test]
+    fn bandwidth_queues_messages_behind_each_other() {
+        let names: Vec<String> = ["a", "b"].iter().map(|s| s.to_string()).collect();
+        let mut c = cluster(0);
+        c.network.bandwidth_mbps = Some(8); // 1 byte per µs
+        let mut net = Network::new(&names, &c, 1);
+        // 1000 bytes take 1 ms to send, then 100 µs of latency.
+        assert_eq!(net.route(0, 1, SimTime::ZERO, 1000), Some(SimTime(1_100_000)));
+        // The next one waits for the first to be sent.
+        assert_eq!(net.route(0, 1, SimTime::ZERO, 1000), Some(SimTime(2_100_000)));
+        // The other direction is its own link.
+        assert_eq!(net.route(1, 0, SimTime::ZERO, 1000), Some(SimTime(1_100_000)));
     }
 
     #[test]

@@ -43,6 +43,7 @@ pub(crate) fn figures(run: &Finished) -> BTreeMap<&'static str, f64> {
     f.insert("lost_records", v.lost_records as f64);
     f.insert("unavailable_records", v.unavailable_records as f64);
     f.insert("duplicate_records", v.duplicate_records as f64);
+    f.insert("reordered_records", v.reordered_records as f64);
     f.insert("diverged_offsets", v.diverged_offsets as f64);
     f.insert("truncated_records", run.truncations.iter().map(|t| t.records_removed).sum::<u64>() as f64);
     f.insert(

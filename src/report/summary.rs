@@ -191,12 +191,20 @@ pub fn summary(run: &Finished, header: &str, figures: &BTreeMap<&'static str, f6
     );
     let v = &run.verdicts;
     let _ = writeln!(out, "## What happened to acknowledged records\n");
-    let _ = writeln!(out, "| lost writes | unavailable | duplicates | diverged offsets | truncated from replicas |");
-    let _ = writeln!(out, "|---:|---:|---:|---:|---:|");
     let _ = writeln!(
         out,
-        "| {} | {} | {} | {} | {} |\n",
-        v.lost_records, v.unavailable_records, v.duplicate_records, v.diverged_offsets, figures["truncated_records"]
+        "| lost writes | unavailable | duplicates | reordered | diverged offsets | truncated from replicas |"
+    );
+    let _ = writeln!(out, "|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(
+        out,
+        "| {} | {} | {} | {} | {} | {} |\n",
+        v.lost_records,
+        v.unavailable_records,
+        v.duplicate_records,
+        v.reordered_records,
+        v.diverged_offsets,
+        figures["truncated_records"]
     );
     for (p, a) in &v.lost_examples {
         let _ = writeln!(

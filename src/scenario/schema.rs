@@ -247,6 +247,10 @@ pub struct Link {
     /// link stay in order (FIFO) whatever the jitter, as on a TCP connection.
     #[serde(default)]
     pub jitter_us: u64,
+    /// Bandwidth in megabits per second: a message takes `size / bandwidth` to send and queues
+    /// behind earlier ones on the link. Default none (unlimited).
+    #[serde(default)]
+    pub bandwidth_mbps: Option<u64>,
 }
 
 fn default_latency_us() -> u64 {
@@ -255,7 +259,7 @@ fn default_latency_us() -> u64 {
 
 impl Default for Link {
     fn default() -> Self {
-        Link { latency_us: default_latency_us(), jitter_us: 0 }
+        Link { latency_us: default_latency_us(), jitter_us: 0, bandwidth_mbps: None }
     }
 }
 
@@ -677,6 +681,9 @@ pub enum Fault {
     SlowLink(Target, Target, u64),
     /// Both directions of a link drop this fraction of messages (0 to 1).
     DropMessages(Target, Target, f64),
+    /// Every log append on the broker takes this many more ms (a slow or saturated disk):
+    /// produce requests and replicated batches wait their turn. `SlowDisk(target, 0)` restores it.
+    SlowDisk(Target, u64),
     /// Every cut, slow or lossy link is restored.
     Heal,
 }

@@ -38,6 +38,7 @@ pub const FIGURES: &[(&str, &str)] = &[
     ("lost_records", "acknowledged records absent from their partition's final log (lost writes)"),
     ("unavailable_records", "acknowledged records whose partition has no leader at the end"),
     ("duplicate_records", "records appended more than once to a partition's final log"),
+    ("reordered_records", "records in a partition's final log after records their producer sent later"),
     ("diverged_offsets", "offsets where two replicas of a partition hold different records"),
     ("truncated_records", "records removed from replicas by truncation"),
     ("unreplicated_records", "records above the high watermark at the end (written, not committed), summed"),
@@ -220,6 +221,9 @@ pub fn validate(s: &Scenario) -> Vec<Problem> {
     c.range_u64("cluster.brokers".into(), s.cluster.brokers as u64, 1, MAX_BROKERS as u64, "brokers");
     c.range_u64("cluster.network.latency_us".into(), s.cluster.network.latency_us, 0, MAX_LATENCY_US, "µs");
     c.range_u64("cluster.network.jitter_us".into(), s.cluster.network.jitter_us, 0, MAX_LATENCY_US, "µs");
+    if let Some(b) = s.cluster.network.bandwidth_mbps {
+        c.range_u64("cluster.network.bandwidth_mbps".into(), b, 1, 1_000_000, "Mbit/s");
+    }
 
     // Node names: brokers, producers, group members share one namespace.
     let mut nodes: Vec<String> = (0..s.cluster.brokers.min(MAX_BROKERS)).map(|b| format!("broker-{b}")).collect();
@@ -529,7 +533,7 @@ pub fn validate(s: &Scenario) -> Vec<Problem> {
         let mut targets: Vec<(String, &Target)> = Vec::new();
         let base = format!("faults[{i}].fault");
         match &f.fault {
-            Fault::Crash(t) | Fault::PowerLoss(t) | Fault::Restart(t) | Fault::Isolate(t) => {
+            Fault::Crash(t) | Fault::PowerLoss(t) | Fault::Restart(t) | Fault::Isolate(t) | Fault::SlowDisk(t, _) => {
                 targets.push((format!("{base}[0]"), t))
             }
             Fault::Pause(t, ms) => {

@@ -124,7 +124,7 @@ impl<'a> Ctx<'a> {
 
     /// Sends `msg` to `to`; it arrives after the link's latency, in FIFO order per link.
     pub fn send(&mut self, to: NodeId, msg: Message) {
-        match self.core.net.route(self.me.index(), to.index(), self.now) {
+        match self.core.net.route(self.me.index(), to.index(), self.now, msg.size_bytes()) {
             Some(at) => {
                 self.core.queue.push(at, Event::Deliver { from: self.me, to, msg: Box::new(msg) });
             }

@@ -39,6 +39,8 @@ pub(crate) enum Event {
     Sample,
     /// The scenario's fault number `i` fires.
     Fault(usize),
+    /// A message whose handling waited for a slow disk is handled now.
+    AfterDisk { from: NodeId, to: NodeId, msg: Box<Message> },
 }
 
 // Nodes are built once and live in one Vec; boxing the big variant would add a pointer chase
@@ -162,6 +164,9 @@ pub struct Simulation {
     paused_until: Vec<SimTime>,
     /// For a down node, the fault that took it down.
     node_fault: Vec<Option<usize>>,
+    /// Per node: extra time each log append takes (a slow disk), and when the disk is free.
+    disk_delay: Vec<SimDuration>,
+    disk_free: Vec<SimTime>,
     faults: Vec<FaultRecord>,
     /// Highest leader epoch seen per partition (invariant: epochs only grow).
     seen_epochs: Vec<u32>,
@@ -259,6 +264,8 @@ impl Simulation {
             alive: vec![true; n],
             paused_until: vec![SimTime::ZERO; n],
             node_fault: vec![None; n],
+            disk_delay: vec![SimDuration::ZERO; n],
+            disk_free: vec![SimTime::ZERO; n],
             faults,
         };
         for i in 0..sim.nodes.len() {
@@ -312,6 +319,10 @@ impl Simulation {
             }
             Event::Sample => ("engine".to_string(), "sample metrics".to_string()),
             Event::Fault(i) => ("engine".to_string(), format!("fault {}", self.faults[*i].fault)),
+            Event::AfterDisk { from, to, msg } => (
+                self.core.names[to.index()].clone(),
+                format!("{} from {} (after the disk)", msg.kind(), self.core.names[from.index()]),
+            ),
         };
         self.dispatch(time, event);
         Some(StepRecord { time, node, event: what })
@@ -336,6 +347,23 @@ impl Simulation {
         self.run_until(self.end);
     }
 
+    /// Hands a message to its node.
+    fn deliver(&mut self, time: SimTime, from: NodeId, to: NodeId, msg: Message) {
+        let i = to.index();
+        if self.core.trace.level == TraceLevel::All {
+            let line = format!("{} from {}", msg.kind(), self.core.names[from.index()]);
+            let name = self.core.names[i].clone();
+            self.core.trace.line(time, &name, "deliver", &line);
+        }
+        let mut ctx = Ctx::new(time, to, &mut self.core);
+        match &mut self.nodes[i] {
+            Node::Broker(b) => b.on_message(from, msg, &mut ctx),
+            Node::Controller(c) => c.on_message(from, msg, &mut ctx),
+            Node::Producer(p) => p.on_message(from, msg, &mut ctx),
+            Node::Consumer(c) => c.on_message(from, msg, &mut ctx),
+        }
+    }
+
     fn dispatch(&mut self, time: SimTime, event: Event) {
         self.now = time;
         self.events += 1;
@@ -352,17 +380,19 @@ impl Simulation {
                     self.core.queue.push(self.paused_until[i], Event::Deliver { from, to, msg });
                     return;
                 }
-                if self.core.trace.level == TraceLevel::All {
-                    let line = format!("{} from {}", msg.kind(), self.core.names[from.index()]);
-                    let name = self.core.names[i].clone();
-                    self.core.trace.line(time, &name, "deliver", &line);
+                let appends = matches!(*msg, Message::ProduceRequest { .. } | Message::FetchResponse { .. });
+                if self.disk_delay[i] > SimDuration::ZERO && appends && i < self.metadata.brokers as usize {
+                    // A slow disk: appends queue for the disk, each taking the extra time.
+                    let done = self.disk_free[i].max(time) + self.disk_delay[i];
+                    self.disk_free[i] = done;
+                    self.core.queue.push(done, Event::AfterDisk { from, to, msg });
+                    return;
                 }
-                let mut ctx = Ctx::new(time, to, &mut self.core);
-                match &mut self.nodes[i] {
-                    Node::Broker(b) => b.on_message(from, *msg, &mut ctx),
-                    Node::Controller(c) => c.on_message(from, *msg, &mut ctx),
-                    Node::Producer(p) => p.on_message(from, *msg, &mut ctx),
-                    Node::Consumer(c) => c.on_message(from, *msg, &mut ctx),
+                self.deliver(time, from, to, *msg);
+            }
+            Event::AfterDisk { from, to, msg } => {
+                if self.alive[to.index()] {
+                    self.deliver(time, from, to, *msg);
                 }
             }
             Event::Timer { node, timer, id, incarnation } => {
@@ -620,6 +650,16 @@ impl Simulation {
                 self.core.net.set_drop_fraction(a, b, *fraction);
                 self.core.net.set_drop_fraction(b, a, *fraction);
                 Ok(format!("{} ↔ {} drops {:.0}%", self.core.names[a], self.core.names[b], fraction * 100.0))
+            }),
+            Fault::SlowDisk(t, ms) => self.resolve(t).and_then(|node| {
+                if node >= self.metadata.brokers as usize {
+                    return Err(format!("{} has no log", self.core.names[node]));
+                }
+                self.disk_delay[node] = SimDuration::from_ms(*ms);
+                Ok(match ms {
+                    0 => format!("{} disk back to normal", self.broker_roles(node as u32)),
+                    _ => format!("{}: every append takes {ms} ms more", self.broker_roles(node as u32)),
+                })
             }),
             Fault::Heal => {
                 self.core.net.heal();
@@ -945,6 +985,7 @@ fn describe_fault(f: &Fault) -> String {
         Fault::CutLink(a, b) => format!("cut link {} → {}", t(a), t(b)),
         Fault::SlowLink(a, b, us) => format!("slow link {} ↔ {} by {us} µs", t(a), t(b)),
         Fault::DropMessages(a, b, f) => format!("drop {:.0}% of messages {} ↔ {}", f * 100.0, t(a), t(b)),
+        Fault::SlowDisk(x, ms) => format!("slow disk on {} (+{ms} ms per append)", t(x)),
         Fault::Heal => "heal the network".into(),
     }
 }

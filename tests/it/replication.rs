@@ -124,3 +124,39 @@ proptest! {
         }
     }
 }
+
+fn quick(extra: &str) -> kafkasim::Report {
+    let src = format!(
+        r#"Scenario(
+            name: "disk", description: "one producer, one partition", seed: 3, duration_ms: 4000,
+            cluster: (brokers: 3{extra}),
+            topics: [(name: "t", partitions: 1, replication_factor: 3, min_insync_replicas: 2)],
+            producers: [(name: "p", topic: "t", arrival: Constant(per_sec: 200.0), acks: One, linger_ms: 0, value_bytes: 1000)],
+            faults: [(at_ms: 2000, fault: SlowDisk(LeaderOf("t", 0), 20))],
+        )"#
+    );
+    let s = kafkasim::scenario::parse("disk.ron", &src, &[]).unwrap_or_else(|e| panic!("{e}"));
+    kafkasim::run(&s, &Default::default()).unwrap()
+}
+
+#[test]
+fn a_slow_disk_delays_every_append_on_that_broker() {
+    let r = quick("");
+    // Before the fault an acks=1 produce takes one round trip (1 ms); after it, 20 ms more.
+    assert!(r.figures["produce_latency_p50_ms"] < 2.0, "{}", r.figures["produce_latency_p50_ms"]);
+    assert!(r.figures["produce_latency_p99_ms"] >= 20.0, "{}", r.figures["produce_latency_p99_ms"]);
+    assert!(r.faults[0].fired && r.faults[0].touched.contains("every append takes 20 ms more"), "{:?}", r.faults);
+}
+
+#[test]
+fn bandwidth_adds_serialization_time() {
+    // 1 Mbit/s: a ~1.1 KB request takes ~9 ms to send.
+    let slow = quick(", network: (latency_us: 500, bandwidth_mbps: 1)");
+    let fast = quick("");
+    assert!(
+        slow.figures["produce_latency_p50_ms"] > fast.figures["produce_latency_p50_ms"] + 8.0,
+        "{} vs {}",
+        slow.figures["produce_latency_p50_ms"],
+        fast.figures["produce_latency_p50_ms"]
+    );
+}
