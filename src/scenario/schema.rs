@@ -81,6 +81,24 @@ pub struct Cluster {
     /// The KRaft controller's settings.
     #[serde(default)]
     pub controller: ControllerSettings,
+    /// CPU time brokers spend on each produce request, so throughput saturates as on real
+    /// hardware. Default: none (requests cost nothing).
+    #[serde(default)]
+    pub broker_cpu: BrokerCpu,
+}
+
+/// What a produce request costs a broker's request handler: requests are handled one at a time,
+/// each taking `request_us + per_kib_us × KiB`. Many small requests saturate a broker long
+/// before a few large ones do (the reason batching raises throughput).
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct BrokerCpu {
+    /// Fixed cost per produce request, in µs. Default 0.
+    #[serde(default)]
+    pub request_us: u64,
+    /// Cost per KiB of batches in the request, in µs. Default 0.
+    #[serde(default)]
+    pub per_kib_us: u64,
 }
 
 /// Broker settings for replication and durability (kafka-reference §1.3, §3).
@@ -232,6 +250,7 @@ impl Default for Cluster {
             links: Vec::new(),
             replication: Replication::default(),
             controller: ControllerSettings::default(),
+            broker_cpu: BrokerCpu::default(),
         }
     }
 }

@@ -494,6 +494,8 @@ pub fn validate(s: &Scenario) -> Vec<Problem> {
         3_600_000,
         "ms",
     );
+    c.range_u64("cluster.broker_cpu.request_us".into(), s.cluster.broker_cpu.request_us, 0, 1_000_000, "µs");
+    c.range_u64("cluster.broker_cpu.per_kib_us".into(), s.cluster.broker_cpu.per_kib_us, 0, 1_000_000, "µs");
     let k = &s.cluster.controller;
     c.range_u64(
         "cluster.controller.broker_heartbeat_interval_ms".into(),

@@ -39,7 +39,7 @@ pub(crate) enum Event {
     Sample,
     /// The scenario's fault number `i` fires.
     Fault(usize),
-    /// A message whose handling waited for a slow disk is handled now.
+    /// A message whose handling waited for a slow disk or a busy request handler is handled now.
     AfterDisk { from: NodeId, to: NodeId, msg: Box<Message> },
 }
 
@@ -381,9 +381,20 @@ impl Simulation {
                     return;
                 }
                 let appends = matches!(*msg, Message::ProduceRequest { .. } | Message::FetchResponse { .. });
-                if self.disk_delay[i] > SimDuration::ZERO && appends && i < self.metadata.brokers as usize {
-                    // A slow disk: appends queue for the disk, each taking the extra time.
-                    let done = self.disk_free[i].max(time) + self.disk_delay[i];
+                let is_broker = i < self.metadata.brokers as usize;
+                let cpu = self.scenario.cluster.broker_cpu;
+                let handling = match &*msg {
+                    Message::ProduceRequest { .. } if cpu.request_us + cpu.per_kib_us > 0 => {
+                        SimDuration::from_us(cpu.request_us)
+                            + SimDuration(msg.size_bytes() * cpu.per_kib_us * 1000 / 1024)
+                    }
+                    _ => SimDuration::ZERO,
+                };
+                let cost = handling + if appends { self.disk_delay[i] } else { SimDuration::ZERO };
+                if is_broker && cost > SimDuration::ZERO {
+                    // One request handler (and disk) per broker: requests queue, each taking its
+                    // CPU cost and, on a slow disk, the extra append time.
+                    let done = self.disk_free[i].max(time) + cost;
                     self.disk_free[i] = done;
                     self.core.queue.push(done, Event::AfterDisk { from, to, msg });
                     return;

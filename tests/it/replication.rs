@@ -160,3 +160,28 @@ fn bandwidth_adds_serialization_time() {
         fast.figures["produce_latency_p50_ms"]
     );
 }
+
+#[test]
+fn broker_cpu_costs_queue_requests_and_batching_absorbs_them() {
+    let run = |cpu: &str, linger: u64| {
+        let src = format!(
+            r#"Scenario(
+                name: "cpu", description: "request handler costs", seed: 2, duration_ms: 4000,
+                cluster: (brokers: 1, broker_cpu: ({cpu})),
+                topics: [(name: "t", partitions: 1)],
+                producers: [(name: "p", topic: "t", arrival: Poisson(per_sec: 2000.0), acks: One, linger_ms: {linger})],
+            )"#
+        );
+        let s = kafkasim::scenario::parse("cpu.ron", &src, &[]).unwrap_or_else(|e| panic!("{e}"));
+        kafkasim::run(&s, &Default::default()).unwrap().figures
+    };
+    let free = run("", 0);
+    let costly = run("request_us: 1500", 0);
+    // 1.5 ms per request caps a broker at ~667 requests/s: requests queue, latency grows, and the
+    // producer's batches grow while it waits (Kafka's batching under backpressure).
+    assert!(costly["produce_latency_p50_ms"] > free["produce_latency_p50_ms"] + 1.0, "{costly:?}");
+    assert!(costly["produce_requests_per_sec"] < 700.0, "{}", costly["produce_requests_per_sec"]);
+    assert!(costly["records_per_batch_mean"] > 2.5 * free["records_per_batch_mean"]);
+    // The same records get through (but for the few still queued when the run ends).
+    assert!((costly["records_acked"] - free["records_acked"]).abs() < 0.01 * free["records_acked"]);
+}
