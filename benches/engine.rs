@@ -118,6 +118,39 @@ fn main() {
     if wants("model") {
         bench_model();
     }
+    if wants("bench100k") {
+        bench_100k();
+    }
+}
+
+/// Peak resident memory of this process so far, in MiB (Linux `VmHWM`).
+fn peak_rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).map(str::to_string))
+        .and_then(|l| l.split_whitespace().nth(1).and_then(|kb| kb.parse::<f64>().ok()))
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+/// `scenarios/bench-100k.ron` for 60 s, then for 600 s: speed, and whether memory stays flat.
+fn bench_100k() {
+    let src = include_str!("../scenarios/bench-100k.ron");
+    for duration_ms in [60_000u64, 600_000] {
+        let set = vec![("duration_ms".to_string(), duration_ms.to_string())];
+        let scenario = kafkasim::scenario::parse("bench-100k.ron", src, &set).expect("valid bench scenario");
+        let start = Instant::now();
+        let mut sim = kafkasim::Simulation::new(&scenario);
+        sim.run();
+        let wall = start.elapsed().as_secs_f64();
+        let events = sim.events();
+        let virtual_s = duration_ms as f64 / 1000.0;
+        println!(
+            "bench-100k, {virtual_s:.0} s simulated: {events} events in {wall:.2} s wall · {:.2} M events/s · {:.1} virtual s per wall s · peak RSS so far {:.1} MiB",
+            events as f64 / wall / 1e6,
+            virtual_s / wall,
+            peak_rss_mib()
+        );
+    }
 }
 
 fn queues() {

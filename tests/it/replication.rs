@@ -24,7 +24,7 @@ fn violations(scenario: &kafkasim::Scenario) -> Vec<String> {
 #[test]
 fn invariants_hold_after_every_event_of_every_bundled_scenario() {
     for path in files("scenarios", "ron") {
-        let scenario = kafkasim::scenario::load(&path, &[]).unwrap();
+        let scenario = crate::support::load_bundled(&path);
         if scenario.cluster.replication.truncation == kafkasim::scenario::Truncation::HighWatermark {
             continue; // the pre-0.11 protocol is there to break them: see the next test
         }

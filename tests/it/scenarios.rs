@@ -6,7 +6,7 @@ use kafkasim::sim::TraceLevel;
 use crate::support::{files, root, with_snapshots};
 
 fn load(path: &std::path::Path) -> kafkasim::Scenario {
-    kafkasim::scenario::load(path, &[]).unwrap_or_else(|e| panic!("{e}"))
+    crate::support::load_bundled(path)
 }
 
 const FULL: RunOptions = RunOptions { trace: TraceLevel::All, charts: ChartSelection::All };

@@ -33,3 +33,11 @@ pub fn temp_dir(name: &str) -> PathBuf {
     std::fs::create_dir_all(&dir).expect("create temp dir");
     dir
 }
+
+/// Loads a bundled scenario. Benchmark workloads (`bench-*`, millions of records) run for 2
+/// simulated seconds in the tests; their expectations are rates, which hold at any duration.
+pub fn load_bundled(path: &Path) -> kafkasim::Scenario {
+    let bench = path.file_name().is_some_and(|f| f.to_string_lossy().starts_with("bench-"));
+    let set: Vec<(String, String)> = if bench { vec![("duration_ms".into(), "2000".into())] } else { Vec::new() };
+    kafkasim::scenario::load(path, &set).unwrap_or_else(|e| panic!("{e}"))
+}
