@@ -46,11 +46,21 @@ fn every_scenario_meets_its_expectations_and_is_snapshotted() {
     });
 }
 
+/// SHA-256 of `bytes` as hex.
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
 #[test]
 fn every_scenario_gives_identical_bytes_twice() {
+    let mut hashes = String::new();
     for path in files("scenarios", "ron") {
         let scenario = load(&path);
-        let a = kafkasim::run(&scenario, &FULL).unwrap().artifacts();
+        let first = kafkasim::run(&scenario, &FULL).unwrap();
+        // The full trace (every event) is pinned by its hash: any change in behaviour shows.
+        hashes.push_str(&format!("{} {} ({} lines)\n", scenario.name, sha256_hex(first.trace.as_bytes()), first.trace.lines().count()));
+        let a = first.artifacts();
         let b = kafkasim::run(&scenario, &FULL).unwrap().artifacts();
         assert_eq!(a.len(), b.len());
         assert!(a.iter().any(|(f, _)| f.ends_with(".png")), "charts are part of the comparison");
@@ -60,6 +70,7 @@ fn every_scenario_gives_identical_bytes_twice() {
             assert!(!ba.is_empty(), "{}: {fa} is empty", scenario.name);
         }
     }
+    with_snapshots(|| insta::assert_snapshot!("full-trace-hashes", hashes));
 }
 
 #[test]
