@@ -205,10 +205,7 @@ mod tests {
             clean.append(0, x.clone(), SimTime::ZERO);
         }
         let v = history.verdicts(&[Some(&clean)], &[vec![&clean, &clean]]);
-        assert_eq!(
-            (v.lost_records, v.duplicate_records, v.reordered_records, v.diverged_offsets),
-            (0, 0, 0, 0)
-        );
+        assert_eq!((v.lost_records, v.duplicate_records, v.reordered_records, v.diverged_offsets), (0, 0, 0, 0));
     }
 
     #[test]

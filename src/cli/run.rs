@@ -32,6 +32,10 @@ pub struct RunArgs {
     /// Which charts to draw: the scenario's list, every chart that applies, or none.
     #[arg(long, value_enum, default_value_t = ChartsArg::Scenario)]
     charts: ChartsArg,
+    /// Check Kafka's invariants after every event (HW ≤ LEO, the leader in the ISR, epochs only
+    /// grow, in-sync replicas hold the committed prefix); a violation exits 1. Slower.
+    #[arg(long)]
+    check_invariants: bool,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -70,7 +74,19 @@ pub fn run(args: RunArgs) -> u8 {
         },
     };
     print!("{}", kafkasim::report::summary_header(&scenario));
-    let report = match kafkasim::run(&scenario, &options) {
+    let mut violations = Vec::new();
+    let result = if args.check_invariants {
+        let mut sim = kafkasim::Simulation::with_trace(&scenario, options.trace);
+        while let Some(step) = sim.step() {
+            for v in sim.check_invariants() {
+                violations.push(format!("{} after {} on {}: {v}", step.time, step.event, step.node));
+            }
+        }
+        kafkasim::report::report_of(sim, &options)
+    } else {
+        kafkasim::run(&scenario, &options)
+    };
+    let report = match result {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: drawing a chart failed: {e}");
@@ -101,17 +117,30 @@ pub fn run(args: RunArgs) -> u8 {
             return EXIT_BAD_INPUT;
         }
     }
+    if args.check_invariants {
+        println!("invariants: {} violation(s) after every event", violations.len());
+        for v in violations.iter().take(10) {
+            println!("  violated at {v}");
+        }
+    }
     let failed: Vec<_> = report.verdicts.iter().filter(|v| !v.holds).collect();
     for v in &report.verdicts {
         println!("expect {} {}: actual {:.3} {}", v.figure, v.bound, v.actual, if v.holds { "ok" } else { "FAILED" });
     }
-    if failed.is_empty() {
+    if failed.is_empty() && violations.is_empty() {
         return EXIT_OK;
     }
     let mut cmd = format!("kafkasim run {} --seed {}", args.scenario, scenario.seed);
     for (k, v) in &args.set {
         cmd.push_str(&format!(" --set '{k}={v}'"));
     }
-    eprintln!("{} expectation(s) failed; reproduce with: {cmd}", failed.len());
+    if args.check_invariants {
+        cmd.push_str(" --check-invariants");
+    }
+    eprintln!(
+        "{} expectation(s) failed, {} invariant violation(s); reproduce with: {cmd}",
+        failed.len(),
+        violations.len()
+    );
     EXIT_EXPECTATION_FAILED
 }

@@ -159,6 +159,44 @@ pub(crate) fn chart_for(chart: &Chart, run: &Finished) -> LineChart {
                 y_min_zero: true,
             }
         }
+        Chart::Lag => LineChart {
+            title: format!("Consumer lag — {}", s.name),
+            subtitle,
+            x_label: "simulated time (s)".into(),
+            y_label: "records behind the high watermark".into(),
+            series: vec![Series::new(
+                "lag, all groups",
+                SeriesStyle::Step,
+                r.intervals.iter().enumerate().map(|(i, iv)| (x(i), iv.lag_records as f64)).collect(),
+            )],
+            markers: markers.clone(),
+            bands: bands.clone(),
+            y_min_zero: true,
+        },
+        Chart::Isr => {
+            let m = &run.metadata;
+            let series = (0..m.partition_count() as u32)
+                .map(|p| {
+                    let points = r
+                        .replicas
+                        .iter()
+                        .filter(|v| v.partition == p && v.broker == m.replicas[p as usize][0])
+                        .map(|v| (x(v.interval as usize), v.isr_size as f64))
+                        .collect();
+                    Series::new(m.partition_name(p), SeriesStyle::Step, points)
+                })
+                .collect();
+            LineChart {
+                title: format!("In-sync replicas per partition — {}", s.name),
+                subtitle,
+                x_label: "simulated time (s)".into(),
+                y_label: "ISR size (replicas)".into(),
+                series,
+                markers: markers.clone(),
+                bands: bands.clone(),
+                y_min_zero: true,
+            }
+        }
     }
 }
 

@@ -646,6 +646,10 @@ pub enum Chart {
     /// One partition over time: every replica's log end offset and the high watermark, with
     /// faults, leader changes and offline time marked.
     Offsets { topic: String, partition: u32 },
+    /// Total consumer lag (high watermark − position, over every group's partitions) over time.
+    Lag,
+    /// The ISR size of every partition over time.
+    Isr,
 }
 
 impl Chart {
@@ -654,6 +658,10 @@ impl Chart {
     pub fn all_for(s: &Scenario) -> Vec<Chart> {
         let mut all = vec![Chart::Throughput, Chart::Latency];
         all.extend(s.topics.iter().map(|t| Chart::Offsets { topic: t.name.clone(), partition: 0 }));
+        if !s.consumer_groups.is_empty() {
+            all.push(Chart::Lag);
+        }
+        all.push(Chart::Isr);
         all
     }
 
@@ -662,6 +670,8 @@ impl Chart {
             Chart::Throughput => "throughput.png".into(),
             Chart::Latency => "latency.png".into(),
             Chart::Offsets { topic, partition } => format!("offsets-{topic}-{partition}.png"),
+            Chart::Lag => "lag.png".into(),
+            Chart::Isr => "isr.png".into(),
         }
     }
 }

@@ -246,3 +246,15 @@ fn bad_compares_exit_2() {
     }
     assert!(!out.join("x").exists());
 }
+
+#[test]
+fn check_invariants_passes_a_sound_run_and_flags_the_pre_kip_101_bug() {
+    let out = temp_dir("invariants");
+    let o = kafkasim(&["run", "kip101-scenario2-leader-epoch", "--check-invariants", "--out", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("invariants: 0 violation(s)"), "{}", stdout(&o));
+    let o = kafkasim(&["run", "kip101-scenario2-hw-truncation", "--check-invariants", "--out", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stdout(&o).contains("differs from leader"), "{}", stdout(&o));
+    assert!(stderr(&o).contains("--check-invariants"), "the reproduce command keeps the flag");
+}

@@ -59,7 +59,12 @@ fn every_scenario_gives_identical_bytes_twice() {
         let scenario = load(&path);
         let first = kafkasim::run(&scenario, &FULL).unwrap();
         // The full trace (every event) is pinned by its hash: any change in behaviour shows.
-        hashes.push_str(&format!("{} {} ({} lines)\n", scenario.name, sha256_hex(first.trace.as_bytes()), first.trace.lines().count()));
+        hashes.push_str(&format!(
+            "{} {} ({} lines)\n",
+            scenario.name,
+            sha256_hex(first.trace.as_bytes()),
+            first.trace.lines().count()
+        ));
         let a = first.artifacts();
         let b = kafkasim::run(&scenario, &FULL).unwrap().artifacts();
         assert_eq!(a.len(), b.len());
