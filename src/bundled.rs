@@ -20,6 +20,11 @@ pub const SCENARIOS: &[(&str, &str)] = &[
     ("retries-with-idempotence.ron", include_str!("../scenarios/retries-with-idempotence.ron")),
     ("retries-without-idempotence.ron", include_str!("../scenarios/retries-without-idempotence.ron")),
     ("split-brain-acks1.ron", include_str!("../scenarios/split-brain-acks1.ron")),
+    ("stream-bursty-arrivals.ron", include_str!("../scenarios/stream-bursty-arrivals.ron")),
+    ("stream-min-max.ron", include_str!("../scenarios/stream-min-max.ron")),
+    ("stream-moving-average.ron", include_str!("../scenarios/stream-moving-average.ron")),
+    ("stream-three-producers.ron", include_str!("../scenarios/stream-three-producers.ron")),
+    ("stream-values.ron", include_str!("../scenarios/stream-values.ron")),
     ("zipf-hot-partition.ron", include_str!("../scenarios/zipf-hot-partition.ron")),
 ];
 

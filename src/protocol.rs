@@ -26,6 +26,8 @@ pub struct RecordBatch {
     pub idempotent: bool,
     /// Intended send time of each record, in order.
     pub record_times: Vec<SimTime>,
+    /// Each record's value when the producer draws values (`payload`), else empty.
+    pub values: Vec<i64>,
     /// Size on the wire: the 61-byte batch header plus every record's `DefaultRecord` size.
     pub size_bytes: u32,
     /// When the batch was opened in the accumulator.

@@ -165,6 +165,7 @@ mod tests {
             base_sequence,
             idempotent: false,
             record_times: vec![SimTime::ZERO; records],
+            values: Vec::new(),
             size_bytes: 100,
             created: SimTime::ZERO,
         })

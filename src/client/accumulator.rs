@@ -63,6 +63,8 @@ pub fn record_size_bytes(offset_delta: u32, timestamp_delta_ms: u64, key_bytes: 
 pub struct OpenBatch {
     pub created: SimTime,
     pub record_times: Vec<SimTime>,
+    /// Record values (when the producer draws them).
+    pub values: Vec<i64>,
     /// Estimated bytes written so far (header included).
     pub size_bytes: u32,
     /// `max(batch.size, upper bound of the first record)`.
@@ -134,6 +136,7 @@ impl Accumulator {
         deque.push_back(OpenBatch {
             created: t,
             record_times: vec![t],
+            values: Vec::new(),
             size_bytes: RECORD_BATCH_OVERHEAD + size,
             write_limit: self.batch_size.max(upper_bound),
             sealed: None,
@@ -141,6 +144,13 @@ impl Accumulator {
             retry_at: SimTime::ZERO,
         });
         Appended { new_batch: true, bytes: RECORD_BATCH_OVERHEAD + size }
+    }
+
+    /// Attaches a value to the record just appended to `p` (it is always in the last batch).
+    pub fn push_value(&mut self, p: usize, value: i64) {
+        if let Some(last) = self.deques[p].back_mut() {
+            last.values.push(value);
+        }
     }
 
     /// Whether a record would go into `p`'s last batch (`tryAppend` succeeds) rather than open
@@ -182,6 +192,7 @@ impl Accumulator {
             OpenBatch {
                 created: batch.created,
                 record_times: Vec::new(),
+                values: Vec::new(),
                 size_bytes: batch.size_bytes,
                 write_limit: batch.size_bytes,
                 sealed: Some(batch),

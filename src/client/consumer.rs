@@ -184,7 +184,15 @@ impl Consumer {
                     }
                     for b in &fetched.batches {
                         let skip = self.positions[i].saturating_sub(b.base_offset) as usize;
-                        for &t in b.batch.record_times.iter().skip(skip) {
+                        for (k, &t) in b.batch.record_times.iter().enumerate().skip(skip) {
+                            if let Some(&value) = b.batch.values.get(k) {
+                                ctx.metrics().stream_sample(crate::metrics::StreamSample {
+                                    arrived: now,
+                                    created: t,
+                                    producer: b.batch.producer,
+                                    value,
+                                });
+                            }
                             done = done + per_record;
                             if done <= self.end {
                                 // Filed under the interval the poll returned in (metrics run in

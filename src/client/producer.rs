@@ -73,6 +73,8 @@ pub struct Producer {
     arrival: ArrivalProcess,
     keys: KeyGenerator,
     values: ValueSizeGenerator,
+    /// Draws each record's value (`payload`), from its own stream.
+    payload: Option<(crate::scenario::Payload, RandomStream)>,
     /// Partition and length of each key (hashing once per key, not per record).
     key_info: Vec<(u32, u32)>,
     stop_at: SimTime,
@@ -122,6 +124,7 @@ impl Producer {
             metadata_broker: 0,
             arrival,
             keys,
+            payload: config.payload.clone().map(|p| (p, stream("payload"))),
             values: ValueSizeGenerator::new(config.value_bytes, config.value_size, stream("value")),
             key_info,
             stop_at,
@@ -395,6 +398,7 @@ impl Producer {
             base_sequence,
             idempotent: batch.idempotent,
             record_times: batch.record_times.clone(),
+            values: batch.values.clone(),
             size_bytes: batch.size_bytes,
             created: batch.created,
         })
@@ -440,6 +444,11 @@ impl Producer {
             None => (self.null_key_partition(now, value), None),
         };
         let appended = self.accumulator.append(p, now, key_len, value);
+        if let Some((crate::scenario::Payload::UniformInt { min, max }, rng)) = &mut self.payload {
+            let span = (*max - *min) as u64 + 1;
+            let v = *min + rng.below(span) as i64;
+            self.accumulator.push_value(p, v);
+        }
         self.deque_exists[p] = true;
         if key_len.is_none() {
             // RecordAccumulator.append → builtInPartitioner.updatePartitionInfo(appendedBytes,
@@ -548,6 +557,7 @@ impl Producer {
                             base_sequence: self.sequences[p],
                             idempotent: self.idempotent,
                             record_times: open.record_times,
+                            values: open.values,
                             size_bytes: open.size_bytes,
                             created: open.created,
                         };

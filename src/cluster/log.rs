@@ -242,6 +242,7 @@ mod tests {
             base_sequence: 0,
             idempotent: false,
             record_times: vec![SimTime::ZERO; n],
+            values: Vec::new(),
             size_bytes: 100,
             created: SimTime::ZERO,
         })

@@ -111,6 +111,20 @@ pub struct ReplicaSample {
     pub isr_size: u32,
 }
 
+/// A record with a value, as a consumer received it (the streaming charts' data).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StreamSample {
+    /// When the consumer's poll returned it.
+    pub arrived: SimTime,
+    /// Its intended send time at the producer.
+    pub created: SimTime,
+    pub producer: u32,
+    pub value: i64,
+}
+
+/// At most this many stream samples are kept (the streaming charts are for small lab runs).
+pub const STREAM_SAMPLES_MAX: usize = 200_000;
+
 /// Everything the model records while it runs.
 #[derive(Debug)]
 pub struct Recorder {
@@ -126,6 +140,8 @@ pub struct Recorder {
     pub errors: BTreeMap<&'static str, u64>,
     /// Every replica's LEO and HW at every interval end (intervals × replicas entries).
     pub replicas: Vec<ReplicaSample>,
+    /// Consumed records with values, in consumption order (capped at `STREAM_SAMPLES_MAX`).
+    pub stream: Vec<StreamSample>,
 }
 
 /// Whole-run counters.
@@ -160,6 +176,7 @@ impl Recorder {
             totals: Totals::default(),
             errors: BTreeMap::new(),
             replicas: Vec::new(),
+            stream: Vec::new(),
         }
     }
 
@@ -250,6 +267,13 @@ impl Recorder {
             rec.interval_index = i;
         }
         rec.interval.saturating_record(latency_ns / 1_000);
+    }
+
+    /// A consumer received a record carrying a value.
+    pub fn stream_sample(&mut self, sample: StreamSample) {
+        if self.stream.len() < STREAM_SAMPLES_MAX {
+            self.stream.push(sample);
+        }
     }
 
     /// `records` met produce error `name` (each attempt counts).

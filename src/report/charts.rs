@@ -197,13 +197,122 @@ pub(crate) fn chart_for(chart: &Chart, run: &Finished) -> LineChart {
                 y_min_zero: true,
             }
         }
+        Chart::StreamValues | Chart::StreamMinMax => {
+            let points: Vec<(f64, f64)> = r.stream.iter().map(|v| (v.arrived.as_secs_f64(), v.value as f64)).collect();
+            let mut series = Series::new("value", SeriesStyle::Line, points.clone());
+            let mut title = format!("Values as they arrive — {}", s.name);
+            if *chart == Chart::StreamMinMax && !points.is_empty() {
+                // Label the first minimum and the first maximum.
+                let min_i = (0..points.len()).min_by(|&a, &b| points[a].1.total_cmp(&points[b].1)).unwrap_or(0);
+                let max_i =
+                    (0..points.len()).max_by(|&a, &b| points[a].1.total_cmp(&points[b].1).then(b.cmp(&a))).unwrap_or(0);
+                let mut labels = vec![String::new(); points.len()];
+                labels[min_i] = format!("min {}", points[min_i].1);
+                labels[max_i] = format!("max {}", points[max_i].1);
+                series = Series::new("value", SeriesStyle::LinePoints, points).with_point_labels(labels);
+                title = format!("Values with their minimum and maximum — {}", s.name);
+            }
+            LineChart {
+                title,
+                subtitle,
+                x_label: "arrival time at the consumer (s)".into(),
+                y_label: "value".into(),
+                series: vec![series],
+                markers: markers.clone(),
+                bands: bands.clone(),
+                y_min_zero: false,
+            }
+        }
+        Chart::StreamArrivals => {
+            let points: Vec<(f64, f64)> =
+                r.stream.iter().map(|v| (v.created.as_secs_f64(), v.arrived.as_secs_f64())).collect();
+            let end = s.duration_ms as f64 / 1000.0;
+            LineChart {
+                title: format!("Creation time against arrival time — {}", s.name),
+                subtitle,
+                x_label: "created at the producer (s)".into(),
+                y_label: "arrived at the consumer (s)".into(),
+                series: vec![
+                    Series::new("records", SeriesStyle::Points, points),
+                    Series::new("no delay (arrival = creation)", SeriesStyle::Dashed, vec![(0.0, 0.0), (end, end)]),
+                ],
+                markers: Vec::new(),
+                bands: Vec::new(),
+                y_min_zero: true,
+            }
+        }
+        Chart::StreamMovingAverage { window } => {
+            let w = (*window).max(1) as usize;
+            let raw: Vec<(f64, f64)> = r.stream.iter().map(|v| (v.arrived.as_secs_f64(), v.value as f64)).collect();
+            let mut sum = 0.0;
+            let mut avg = Vec::with_capacity(raw.len());
+            for (i, &(t, v)) in raw.iter().enumerate() {
+                sum += v;
+                if i >= w {
+                    sum -= raw[i - w].1;
+                }
+                avg.push((t, sum / (i + 1).min(w) as f64));
+            }
+            LineChart {
+                title: format!("Values and their moving average over {w} — {}", s.name),
+                subtitle,
+                x_label: "arrival time at the consumer (s)".into(),
+                y_label: "value".into(),
+                series: vec![
+                    Series::new("value", SeriesStyle::Line, raw),
+                    Series::new(format!("moving average of the last {w}"), SeriesStyle::Line, avg),
+                ],
+                markers: markers.clone(),
+                bands: bands.clone(),
+                y_min_zero: false,
+            }
+        }
+        Chart::StreamProducers => {
+            let mut series: Vec<Series> = s
+                .producers
+                .iter()
+                .enumerate()
+                .filter(|(_, p)| p.payload.is_some())
+                .map(|(i, p)| {
+                    let points = r
+                        .stream
+                        .iter()
+                        .filter(|v| v.producer == i as u32)
+                        .map(|v| (v.arrived.as_secs_f64(), v.value as f64))
+                        .collect();
+                    Series::new(p.name.clone(), SeriesStyle::Line, points)
+                })
+                .collect();
+            // The average: the mean of each producer's latest value, as the lab computes it live.
+            let mut latest: Vec<Option<f64>> = vec![None; s.producers.len()];
+            let mut avg = Vec::new();
+            for v in &r.stream {
+                latest[v.producer as usize] = Some(v.value as f64);
+                let known: Vec<f64> = latest.iter().flatten().copied().collect();
+                avg.push((v.arrived.as_secs_f64(), known.iter().sum::<f64>() / known.len() as f64));
+            }
+            series.push(Series::new("average of the producers", SeriesStyle::Dashed, avg));
+            LineChart {
+                title: format!("Values from each producer and their average — {}", s.name),
+                subtitle,
+                x_label: "arrival time at the consumer (s)".into(),
+                y_label: "value".into(),
+                series,
+                markers: markers.clone(),
+                bands: bands.clone(),
+                y_min_zero: false,
+            }
+        }
     }
 }
 
 /// "seed 7 · 3 brokers · checkout: Poisson 2000/s acks=all linger_ms=5" (one part per producer,
 /// naming its arrival process: constant, Poisson, on/off, MMPP, schedule or replay).
 fn subtitle(s: &Scenario) -> String {
-    let mut parts = vec![format!("seed {}", s.seed), format!("{} brokers", s.cluster.brokers)];
+    let mut parts = vec![
+        format!("seed {}", s.seed),
+        format!("{} broker{}", s.cluster.brokers, if s.cluster.brokers == 1 { "" } else { "s" }),
+    ];
     for p in &s.producers {
         use crate::scenario::Arrival;
         let rate = match &p.arrival {

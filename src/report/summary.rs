@@ -84,7 +84,10 @@ pub fn header(s: &Scenario) -> String {
                 format!("value_size=LogNormal(median {median_bytes} bytes, sigma {sigma}, at most 1048576)")
             }
         };
-        let stop = p.stop_ms.map_or(String::new(), |ms| format!(" stop_ms={ms}"));
+        let mut stop = p.stop_ms.map_or(String::new(), |ms| format!(" stop_ms={ms}"));
+        if let Some(crate::scenario::Payload::UniformInt { min, max }) = &p.payload {
+            stop.push_str(&format!(" payload=UniformInt({min}..={max})"));
+        }
         let _ = writeln!(
             h,
             "producer {} → {}: arrival={arrival} key={key} {value} acks={} idempotent={} linger_ms={} batch_size={} max_in_flight_requests_per_connection={} max_request_size={} retries={} request_timeout_ms={} delivery_timeout_ms={} start_ms={}{stop}",

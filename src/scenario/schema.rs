@@ -372,6 +372,10 @@ pub struct Producer {
     /// the setting is left unset).
     #[serde(default)]
     pub enable_idempotence: Option<bool>,
+    /// A value drawn for each record, which consumers see (for the streaming charts). Default
+    /// none.
+    #[serde(default)]
+    pub payload: Option<Payload>,
     /// When the producer starts creating records, in ms. Default 0.
     #[serde(default)]
     pub start_ms: u64,
@@ -650,6 +654,18 @@ pub enum Chart {
     Lag,
     /// The ISR size of every partition over time.
     Isr,
+    /// Streaming lab charts, from values producers draw (`payload`) as a consumer receives them:
+    /// the values as a line over arrival time.
+    StreamValues,
+    /// The same, with the minimum and maximum labelled.
+    StreamMinMax,
+    /// Each record's creation time against its arrival time at the consumer (bursts show as
+    /// steps above the no-delay diagonal).
+    StreamArrivals,
+    /// The values beside their moving average over the last `window` values.
+    StreamMovingAverage { window: u32 },
+    /// Each producer's values, and their average (the mean of each producer's latest value).
+    StreamProducers,
 }
 
 impl Chart {
@@ -662,6 +678,15 @@ impl Chart {
             all.push(Chart::Lag);
         }
         all.push(Chart::Isr);
+        if s.producers.iter().any(|p| p.payload.is_some()) && !s.consumer_groups.is_empty() {
+            all.extend([
+                Chart::StreamValues,
+                Chart::StreamMinMax,
+                Chart::StreamArrivals,
+                Chart::StreamMovingAverage { window: 10 },
+                Chart::StreamProducers,
+            ]);
+        }
         all
     }
 
@@ -672,6 +697,11 @@ impl Chart {
             Chart::Offsets { topic, partition } => format!("offsets-{topic}-{partition}.png"),
             Chart::Lag => "lag.png".into(),
             Chart::Isr => "isr.png".into(),
+            Chart::StreamValues => "stream-values.png".into(),
+            Chart::StreamMinMax => "stream-min-max.png".into(),
+            Chart::StreamArrivals => "stream-arrivals.png".into(),
+            Chart::StreamMovingAverage { window } => format!("stream-moving-average-{window}.png"),
+            Chart::StreamProducers => "stream-producers.png".into(),
         }
     }
 }
@@ -732,4 +762,11 @@ pub enum Target {
     FollowerOf(String, u32),
     /// The first replica of a topic's partition that is out of the ISR.
     FollowerOutOfIsr(String, u32),
+}
+
+/// A value each record carries, drawn by the producer from its own random stream.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub enum Payload {
+    /// A whole number uniform in `min..=max` (a count, a temperature, a price in cents).
+    UniformInt { min: i64, max: i64 },
 }

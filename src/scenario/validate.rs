@@ -376,6 +376,11 @@ pub fn validate(s: &Scenario) -> Vec<Problem> {
             _ => {}
         }
         c.range_u64(at("value_bytes"), p.value_bytes as u64, 0, MAX_VALUE_BYTES, "bytes");
+        if let Some(Payload::UniformInt { min, max }) = &p.payload
+            && min > max
+        {
+            c.fail(at("payload"), format!("min {min} is above max {max}"), "UniformInt(min: a, max: b) with a ≤ b");
+        }
         c.range_u64(at("linger_ms"), p.linger_ms, 0, 3_600_000, "ms");
         c.range_u64(at("batch_size"), p.batch_size as u64, 0, 64 * 1_048_576, "bytes");
         c.range_u64(
@@ -626,6 +631,24 @@ pub fn validate(s: &Scenario) -> Vec<Problem> {
     for (i, ch) in s.charts.iter().enumerate() {
         if !seen_charts.insert(ch) {
             c.fail(format!("charts[{i}]"), format!("chart {ch:?} listed twice"), "each chart once");
+        }
+        if let Chart::StreamMovingAverage { window: 0 } = ch {
+            c.fail(format!("charts[{i}].window"), "a moving average over 0 values", "a window of 1 or more values");
+        }
+        if matches!(
+            ch,
+            Chart::StreamValues
+                | Chart::StreamMinMax
+                | Chart::StreamArrivals
+                | Chart::StreamMovingAverage { .. }
+                | Chart::StreamProducers
+        ) && (s.producers.iter().all(|p| p.payload.is_none()) || s.consumer_groups.is_empty())
+        {
+            c.fail(
+                format!("charts[{i}]"),
+                "a streaming chart needs values to stream",
+                "a producer with a `payload` and a consumer group reading its topic",
+            );
         }
         if let Chart::Offsets { topic, partition } = ch
             && !s.topics.iter().any(|t| &t.name == topic && *partition < t.partitions)

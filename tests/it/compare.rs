@@ -54,7 +54,7 @@ fn acks_one_vs_all_same_arrivals_other_latency() {
 
     // Side-by-side charts: both runs' series on one chart per chart kind.
     let names: Vec<&str> = c.charts.iter().map(|(n, _)| n.as_str()).collect();
-    assert_eq!(names, ["throughput.png", "latency.png"]);
+    assert_eq!(names, ["throughput.png", "latency.png", "lag.png"], "every chart quickstart draws");
     let (_, throughput) = &c.chart_data[0];
     assert!(throughput.contains("# series A: produced") && throughput.contains("# series B: produced"));
     let files: Vec<String> = c.artifacts().into_iter().map(|(n, _)| n).collect();
