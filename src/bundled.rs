@@ -7,6 +7,7 @@ pub const SCENARIOS: &[(&str, &str)] = &[
     ("acks1-leader-crash.ron", include_str!("../scenarios/acks1-leader-crash.ron")),
     ("arrivals-constant-vs-poisson.ron", include_str!("../scenarios/arrivals-constant-vs-poisson.ron")),
     ("bench-100k.ron", include_str!("../scenarios/bench-100k.ron")),
+    ("buffer-memory-exhausted.ron", include_str!("../scenarios/buffer-memory-exhausted.ron")),
     ("bursty-arrivals.ron", include_str!("../scenarios/bursty-arrivals.ron")),
     ("isr-shrink-clean-election.ron", include_str!("../scenarios/isr-shrink-clean-election.ron")),
     ("isr-shrink-unclean-election.ron", include_str!("../scenarios/isr-shrink-unclean-election.ron")),

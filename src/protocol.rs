@@ -32,6 +32,8 @@ pub struct RecordBatch {
     pub size_bytes: u32,
     /// When the batch was opened in the accumulator.
     pub created: SimTime,
+    /// Bytes it holds in the producer's `buffer.memory` until it is acknowledged or fails.
+    pub allocated_bytes: u32,
 }
 
 impl RecordBatch {

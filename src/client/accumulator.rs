@@ -99,6 +99,8 @@ pub struct Accumulator {
     /// `max(1, batch.size)`, as `KafkaProducer` uses it.
     batch_size: u32,
     linger: SimDuration,
+    /// `BufferPool` has waiters: every first batch is sendable (`RecordAccumulator.ready`).
+    pub exhausted: bool,
 }
 
 impl Accumulator {
@@ -107,6 +109,7 @@ impl Accumulator {
             deques: (0..partitions).map(|_| VecDeque::new()).collect(),
             batch_size: batch_size.max(1),
             linger: SimDuration::from_ms(linger_ms),
+            exhausted: false,
         }
     }
 
@@ -153,6 +156,13 @@ impl Accumulator {
         }
     }
 
+    /// Bytes a new batch for this record takes from `buffer.memory`: `max(batch.size, the
+    /// record's upper bound)`, as `RecordAccumulator.append` allocates.
+    pub fn new_batch_bytes(&self, key_bytes: Option<u32>, value_bytes: u32) -> u32 {
+        let size = record_size_bytes(0, 0, key_bytes, value_bytes);
+        self.batch_size.max(RECORD_BATCH_OVERHEAD + size + 14)
+    }
+
     /// Whether a record would go into `p`'s last batch (`tryAppend` succeeds) rather than open
     /// a new one.
     pub fn fits(&self, p: usize, t: SimTime, key_bytes: Option<u32>, value_bytes: u32) -> bool {
@@ -170,7 +180,9 @@ impl Accumulator {
         match deque.front() {
             None => false,
             Some(first) if first.sealed.is_some() => now >= first.retry_at,
-            Some(first) => deque.len() > 1 || first.is_full() || now.since(first.created) >= self.linger,
+            Some(first) => {
+                deque.len() > 1 || first.is_full() || self.exhausted || now.since(first.created) >= self.linger
+            }
         }
     }
 

@@ -34,6 +34,15 @@ use crate::scenario::{self, Acks};
 use crate::sim::{Ctx, NodeId, RandomStream, SimDuration, SimTime, Timer};
 use crate::workload::{ArrivalProcess, KeyGenerator, ValueSizeGenerator};
 
+/// A record drawn at its arrival, waiting to be appended (while `send()` blocks on memory).
+#[derive(Clone, Copy, Debug)]
+struct PendingRecord {
+    created: SimTime,
+    key: Option<usize>,
+    value: u32,
+    payload: Option<i64>,
+}
+
 /// A produce request waiting for its response.
 #[derive(Debug)]
 struct InFlight {
@@ -92,6 +101,12 @@ pub struct Producer {
     sequences: Vec<u64>,
     /// The producer epoch (bumped after an unrecoverable sequence gap, KIP-360).
     producer_epoch: u16,
+    /// Bytes of `buffer.memory` held by batches not yet done.
+    pool_used: u64,
+    /// Records whose `send()` is blocked waiting for memory, in order.
+    blocked: std::collections::VecDeque<PendingRecord>,
+    /// Draining `blocked`: append without sending until the backlog is in.
+    appending_backlog: bool,
     pub records_sent: u64,
     pub requests_sent: u64,
     pub retries_sent: u64,
@@ -140,6 +155,9 @@ impl Producer {
             next_request_id: 0,
             sequences: vec![0; n as usize],
             producer_epoch: 0,
+            pool_used: 0,
+            blocked: std::collections::VecDeque::new(),
+            appending_backlog: false,
             records_sent: 0,
             requests_sent: 0,
             retries_sent: 0,
@@ -293,10 +311,15 @@ impl Producer {
         if now.0 >= delivery.0 {
             for (p, batch) in self.accumulator.expire(now - delivery) {
                 let records = batch.sealed.as_ref().map_or(batch.record_times.len() as u64, |b| b.record_count());
+                let bytes = batch.sealed.as_ref().map_or(batch.write_limit, |b| b.allocated_bytes);
+                self.release(bytes, ctx);
                 ctx.metrics().failed(now, records);
                 ctx.metrics().error("delivery timeout (TimeoutException)", records);
                 ctx.detail("expired", || format!("{} records of {}", records, self.partition_name(p as u32)));
             }
+        }
+        if !self.blocked.is_empty() {
+            self.unblock(ctx);
         }
         self.send_all(ctx);
         self.arm_linger_timer(ctx);
@@ -329,6 +352,7 @@ impl Producer {
             };
             ctx.history().acked(self.first_partition + p, batch, ack);
         }
+        self.release(batch.allocated_bytes, ctx);
         let metrics = ctx.metrics();
         metrics.acked(now, batch.record_count());
         for &t in &batch.record_times {
@@ -385,6 +409,7 @@ impl Producer {
             self.accumulator.reenqueue(p as usize, batch, attempts + 1, now + backoff);
         } else {
             ctx.metrics().failed(now, batch.record_count());
+            self.release(batch.allocated_bytes, ctx);
         }
     }
 
@@ -399,6 +424,7 @@ impl Producer {
             idempotent: batch.idempotent,
             record_times: batch.record_times.clone(),
             values: batch.values.clone(),
+            allocated_bytes: batch.allocated_bytes,
             size_bytes: batch.size_bytes,
             created: batch.created,
         })
@@ -429,7 +455,8 @@ impl Producer {
     /// One record arrives now: choose its partition, append it, maybe send.
     fn on_arrival(&mut self, ctx: &mut Ctx) {
         let now = ctx.now();
-        // A replayed record may name its own key and value size.
+        // Everything random about the record is drawn now, at its intended send time, so the
+        // streams stay the same whether or not the producer blocks (common random numbers).
         let row = self.arrival.replay_row().copied();
         let value = match row.and_then(|r| r.value_bytes) {
             Some(bytes) => bytes,
@@ -439,14 +466,62 @@ impl Producer {
             Some(k) => Some(self.keys.extra_key(k as usize)),
             None => self.keys.next_key(),
         };
-        let (p, key_len) = match key {
+        let payload = self.payload.as_mut().map(|(crate::scenario::Payload::UniformInt { min, max }, rng)| {
+            *min + rng.below((*max - *min) as u64 + 1) as i64
+        });
+        ctx.metrics().produced(now, 1);
+        let record = PendingRecord { created: now, key, value, payload };
+        if !self.blocked.is_empty() || !self.try_append(&record, ctx) {
+            // send() blocks the application thread: this record and every later one wait.
+            self.blocked.push_back(record);
+            self.accumulator.exhausted = true;
+        }
+    }
+
+    /// Records waiting for `buffer.memory` go in, in order, while it allows; those that waited
+    /// `max.block.ms` fail (`TimeoutException`).
+    fn unblock(&mut self, ctx: &mut Ctx) {
+        let now = ctx.now();
+        let max_block = SimDuration::from_ms(self.config.max_block_ms);
+        // The woken application thread appends what fits before the sender drains anything
+        // (appends take microseconds; the sender runs after).
+        self.appending_backlog = true;
+        while let Some(record) = self.blocked.front() {
+            if now.since(record.created) >= max_block {
+                ctx.metrics().failed(now, 1);
+                ctx.metrics().error("buffer.memory exhausted for max.block.ms (TimeoutException)", 1);
+                self.blocked.pop_front();
+                continue;
+            }
+            let record = *record;
+            if !self.try_append(&record, ctx) {
+                break;
+            }
+            self.blocked.pop_front();
+        }
+        self.appending_backlog = false;
+        self.accumulator.exhausted = !self.blocked.is_empty();
+        self.send_all(ctx);
+        self.arm_linger_timer(ctx);
+    }
+
+    /// Appends a record unless it needs a new batch and `buffer.memory` cannot hold one.
+    fn try_append(&mut self, record: &PendingRecord, ctx: &mut Ctx) -> bool {
+        let now = ctx.now();
+        let value = record.value;
+        let (p, key_len) = match record.key {
             Some(k) => (self.key_info[k].0 as usize, Some(self.key_info[k].1)),
             None => (self.null_key_partition(now, value), None),
         };
-        let appended = self.accumulator.append(p, now, key_len, value);
-        if let Some((crate::scenario::Payload::UniformInt { min, max }, rng)) = &mut self.payload {
-            let span = (*max - *min) as u64 + 1;
-            let v = *min + rng.below(span) as i64;
+        if !self.accumulator.fits(p, now, key_len, value) {
+            let bytes = self.accumulator.new_batch_bytes(key_len, value) as u64;
+            if self.pool_used + bytes > self.config.buffer_memory {
+                return false;
+            }
+            self.pool_used += bytes;
+        }
+        let appended = self.accumulator.append(p, record.created, key_len, value);
+        if let Some(v) = record.payload {
             self.accumulator.push_value(p, v);
         }
         self.deque_exists[p] = true;
@@ -463,9 +538,9 @@ impl Producer {
                 &mut || rng.next_u32(),
             );
         }
-        ctx.metrics().produced(now, 1);
         ctx.detail("record", || format!("{} new_batch={}", self.partition_name(p as u32), appended.new_batch));
-        if self.accumulator.sendable(p, now)
+        if !self.appending_backlog
+            && self.accumulator.sendable(p, now)
             && let Some(broker) = self.leaders[p]
         {
             self.send_to(broker as usize, ctx);
@@ -476,6 +551,16 @@ impl Producer {
             let deadline = now + self.accumulator.linger();
             self.linger_timer_at = Some(deadline);
             ctx.set_timer_at(deadline, Timer::Linger);
+        }
+        true
+    }
+
+    /// A batch is done (acknowledged or failed for good): its `buffer.memory` comes back, and
+    /// blocked records may go in.
+    fn release(&mut self, batch_bytes: u32, ctx: &mut Ctx) {
+        self.pool_used = self.pool_used.saturating_sub(batch_bytes as u64);
+        if !self.blocked.is_empty() {
+            self.unblock(ctx);
         }
     }
 
@@ -558,6 +643,7 @@ impl Producer {
                             idempotent: self.idempotent,
                             record_times: open.record_times,
                             values: open.values,
+                            allocated_bytes: open.write_limit,
                             size_bytes: open.size_bytes,
                             created: open.created,
                         };

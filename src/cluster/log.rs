@@ -243,6 +243,7 @@ mod tests {
             idempotent: false,
             record_times: vec![SimTime::ZERO; n],
             values: Vec::new(),
+            allocated_bytes: 0,
             size_bytes: 100,
             created: SimTime::ZERO,
         })

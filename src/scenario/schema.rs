@@ -367,6 +367,13 @@ pub struct Producer {
     /// Default 120000.
     #[serde(default = "default_delivery_timeout_ms")]
     pub delivery_timeout_ms: u64,
+    /// `buffer.memory`: bytes for batches waiting to be sent or acknowledged; a record that needs
+    /// a new batch when it is used up blocks `send()`. Default 33554432.
+    #[serde(default = "default_buffer_memory")]
+    pub buffer_memory: u64,
+    /// `max.block.ms`: a record blocked that long fails (`TimeoutException`). Default 60000.
+    #[serde(default = "default_max_block_ms")]
+    pub max_block_ms: u64,
     /// `enable.idempotence`: brokers drop duplicate batches by producer id and sequence. Default:
     /// on, unless acks is not `All` or retries is 0 (then silently off, as Kafka 4.x does when
     /// the setting is left unset).
@@ -384,6 +391,12 @@ pub struct Producer {
     pub stop_ms: Option<u64>,
 }
 
+fn default_buffer_memory() -> u64 {
+    33_554_432
+}
+fn default_max_block_ms() -> u64 {
+    60_000
+}
 fn default_retries() -> u32 {
     i32::MAX as u32
 }

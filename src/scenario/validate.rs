@@ -470,6 +470,14 @@ pub fn validate(s: &Scenario) -> Vec<Problem> {
             );
         }
         c.range_u64(at("request_timeout_ms"), p.request_timeout_ms, 1, 3_600_000, "ms");
+        c.range_u64(at("max_block_ms"), p.max_block_ms, 0, 3_600_000, "ms");
+        if p.buffer_memory < p.batch_size as u64 {
+            c.fail(
+                at("buffer_memory"),
+                format!("{} bytes cannot hold one batch of batch_size {}", p.buffer_memory, p.batch_size),
+                "at least batch_size bytes",
+            );
+        }
         c.range_u64(at("retry_backoff_ms"), p.retry_backoff_ms, 0, 3_600_000, "ms");
         c.range_u64(at("retry_backoff_max_ms"), p.retry_backoff_max_ms, 0, 3_600_000, "ms");
     }
