@@ -16,6 +16,7 @@ pub const SCENARIOS: &[(&str, &str)] = &[
     ("kip101-scenario1-leader-epoch.ron", include_str!("../scenarios/kip101-scenario1-leader-epoch.ron")),
     ("kip101-scenario2-hw-truncation.ron", include_str!("../scenarios/kip101-scenario2-hw-truncation.ron")),
     ("kip101-scenario2-leader-epoch.ron", include_str!("../scenarios/kip101-scenario2-leader-epoch.ron")),
+    ("linger-tradeoff.ron", include_str!("../scenarios/linger-tradeoff.ron")),
     ("min-isr-not-met.ron", include_str!("../scenarios/min-isr-not-met.ron")),
     ("quickstart.ron", include_str!("../scenarios/quickstart.ron")),
     ("retries-with-idempotence.ron", include_str!("../scenarios/retries-with-idempotence.ron")),

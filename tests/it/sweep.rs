@@ -167,3 +167,35 @@ fn bad_sweeps_are_refused_before_anything_runs() {
         assert!(e.contains("PATH=V1,V2"), "{bad}: {e}");
     }
 }
+
+/// The bundled batching trade-off, swept as its comment says: linger.ms × arrival rate.
+#[test]
+fn the_linger_sweep_shows_the_batching_trade_off() {
+    let file = "scenarios/linger-tradeoff.ron";
+    let src = std::fs::read_to_string(root().join(file)).unwrap();
+    let spec = SweepSpec {
+        vary: vec![
+            Vary::parse("producers.app.arrival=Poisson(per_sec: 200.0),Poisson(per_sec: 20000.0)").unwrap(),
+            Vary::parse("producers.app.linger_ms=0,5,50").unwrap(),
+        ],
+        seeds: 1,
+        shard: None,
+    };
+    let plan = sweep::plan(file, &src, &[], &spec).unwrap_or_else(|e| panic!("{e}"));
+    let rows = sweep::run(&plan, &|| {}).unwrap().rows;
+    assert_eq!(rows.len(), 6);
+    let (low, high) = rows.split_at(3);
+    let figure = |rows: &[sweep::SweepRow], name: &str| -> Vec<f64> { rows.iter().map(|r| r.figures[name]).collect() };
+    // Low rate: linger only adds waiting.
+    let p50 = figure(low, "produce_latency_p50_ms");
+    assert!(p50[0] < p50[1] && p50[1] < p50[2], "latency rises with linger.ms at a low rate: {p50:?}");
+    // High rate: fewer, fuller requests as linger grows...
+    let requests = figure(high, "produce_requests_per_sec");
+    assert!(requests[0] > requests[1] && requests[1] > requests[2], "requests/s fall with linger.ms: {requests:?}");
+    let per_batch = figure(high, "records_per_batch_mean");
+    assert!(per_batch[2] > 5.0 * per_batch[0], "batches fill: {per_batch:?}");
+    // ...while the offered rate gets through at every linger (batching under backpressure).
+    for acked in figure(high, "acked_per_sec") {
+        assert!(acked > 19_500.0, "{acked}");
+    }
+}
