@@ -35,8 +35,7 @@ pub struct Consumer {
     leader_epochs: Vec<u32>,
     /// Outstanding fetch per broker: `(request id, sent)`.
     outstanding: Vec<Option<(u64, SimTime)>>,
-    metadata_request: Option<(u64, SimTime)>,
-    metadata_broker: u32,
+    metadata_requests: super::MetadataRequests,
     busy_until: SimTime,
     end: SimTime,
     next_request_id: u64,
@@ -73,8 +72,7 @@ impl Consumer {
             leaders: (0..n).map(|p| metadata.initial_state(p).leader).collect(),
             leader_epochs: vec![0; n as usize],
             outstanding: vec![None; metadata.brokers as usize],
-            metadata_request: None,
-            metadata_broker: member % metadata.brokers,
+            metadata_requests: super::MetadataRequests::new(member, metadata.brokers),
             busy_until: SimTime::ZERO,
             end,
             next_request_id: 0,
@@ -143,13 +141,7 @@ impl Consumer {
     }
 
     fn refresh_metadata(&mut self, ctx: &mut Ctx) {
-        if self.metadata_request.is_some() {
-            return;
-        }
-        let request_id = self.next_request_id;
-        self.next_request_id += 1;
-        self.metadata_request = Some((request_id, ctx.now()));
-        ctx.send(Metadata::broker_node(self.metadata_broker), Message::MetadataRequest { request_id });
+        self.metadata_requests.send(&mut self.next_request_id, ctx);
     }
 
     pub fn on_message(&mut self, from: NodeId, msg: Message, ctx: &mut Ctx) {
@@ -221,10 +213,9 @@ impl Consumer {
                 }
             }
             Message::MetadataResponse { request_id, leaders } => {
-                if self.metadata_request.map(|m| m.0) != Some(request_id) {
+                if !self.metadata_requests.answered(request_id) {
                     return;
                 }
-                self.metadata_request = None;
                 for (p, leader, epoch) in leaders {
                     if epoch >= self.leader_epochs[p as usize] {
                         self.leaders[p as usize] = leader;
@@ -254,9 +245,7 @@ impl Consumer {
                         expired = true;
                     }
                 }
-                if self.metadata_request.is_some_and(|(_, sent)| now.since(sent) >= SimDuration::from_ms(1000)) {
-                    self.metadata_request = None;
-                    self.metadata_broker = (self.metadata_broker + 1) % self.metadata.brokers;
+                if self.metadata_requests.expire(now, SimDuration::from_ms(1000)) {
                     expired = true;
                 }
                 if expired {

@@ -77,8 +77,7 @@ pub struct Producer {
     /// Local partitions led by each broker (from `leaders`).
     partitions_by_broker: Vec<Vec<u32>>,
     drain_index: Vec<usize>,
-    metadata_request: Option<(u64, SimTime)>,
-    metadata_broker: u32,
+    metadata_requests: super::MetadataRequests,
     arrival: ArrivalProcess,
     keys: KeyGenerator,
     values: ValueSizeGenerator,
@@ -135,8 +134,7 @@ impl Producer {
             leader_epochs: vec![0; n as usize],
             partitions_by_broker: Vec::new(),
             drain_index: vec![0; metadata.brokers as usize],
-            metadata_request: None,
-            metadata_broker: 0,
+            metadata_requests: super::MetadataRequests::new(0, metadata.brokers),
             arrival,
             keys,
             payload: config.payload.clone().map(|p| (p, stream("payload"))),
@@ -248,10 +246,9 @@ impl Producer {
                 self.arm_linger_timer(ctx);
             }
             Message::MetadataResponse { request_id, leaders } => {
-                if self.metadata_request.map(|m| m.0) != Some(request_id) {
+                if !self.metadata_requests.answered(request_id) {
                     return;
                 }
-                self.metadata_request = None;
                 let mut changed = false;
                 for (global, leader, epoch) in leaders {
                     if global < self.first_partition || global >= self.first_partition + self.num_partitions {
@@ -300,11 +297,7 @@ impl Producer {
                 self.failed(p, batch, attempts, KafkaError::RequestTimedOut, ctx);
             }
         }
-        if let Some((_, sent)) = self.metadata_request
-            && now.since(sent) >= SimDuration::from_ms(METADATA_TIMEOUT_MS)
-        {
-            self.metadata_request = None;
-            self.metadata_broker = (self.metadata_broker + 1) % self.metadata.brokers;
+        if self.metadata_requests.expire(now, SimDuration::from_ms(METADATA_TIMEOUT_MS)) {
             self.refresh_metadata(ctx);
         }
         let delivery = SimDuration::from_ms(self.config.delivery_timeout_ms);
@@ -326,13 +319,7 @@ impl Producer {
     }
 
     fn refresh_metadata(&mut self, ctx: &mut Ctx) {
-        if self.metadata_request.is_some() {
-            return;
-        }
-        let request_id = self.next_request_id;
-        self.next_request_id += 1;
-        self.metadata_request = Some((request_id, ctx.now()));
-        ctx.send(Metadata::broker_node(self.metadata_broker), Message::MetadataRequest { request_id });
+        self.metadata_requests.send(&mut self.next_request_id, ctx);
     }
 
     fn partition_name(&self, local: u32) -> String {
