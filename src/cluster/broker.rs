@@ -601,16 +601,25 @@ impl Broker {
 
     /// Resolves the parts of a delayed produce that the high watermark now covers.
     fn settle(&self, d: &mut DelayedProduce) {
-        for part in &mut d.parts {
+        Self::settle_parts(self.id, &self.replicas, &self.metadata, &mut d.parts);
+    }
+
+    fn settle_parts(
+        me: u32,
+        replicas: &[Replica],
+        metadata: &Metadata,
+        parts: &mut [(u32, Result<u64, KafkaError>, Option<u64>)],
+    ) {
+        for part in parts {
             if let Some(required) = part.2 {
-                let r = &self.replicas[part.0 as usize];
-                if !r.is_leader(self.id) {
+                let r = &replicas[part.0 as usize];
+                if !r.is_leader(me) {
                     part.1 = Err(KafkaError::NotLeaderOrFollower);
                     part.2 = None;
                 } else if r.high_watermark >= required {
                     // Partition.checkEnoughReplicasReachOffset
                     let isr = r.state.as_ref().map_or(0, |s| s.isr.len());
-                    if isr < self.metadata.effective_min_isr(part.0) {
+                    if isr < metadata.effective_min_isr(part.0) {
                         part.1 = Err(KafkaError::NotEnoughReplicasAfterAppend);
                     }
                     part.2 = None;
@@ -630,18 +639,23 @@ impl Broker {
         ctx.send(d.from, Message::ProduceResponse { request_id: d.request_id, results });
     }
 
-    fn complete_delayed(&mut self, ctx: &mut Ctx) {
-        if self.delayed.is_empty() {
-            return;
-        }
-        let mut pending = std::mem::take(&mut self.delayed);
-        for d in &mut pending {
-            self.settle(d);
-        }
-        let (done, keep): (Vec<_>, Vec<_>) = pending.into_iter().partition(|d| d.parts.iter().all(|p| p.2.is_none()));
-        self.delayed = keep;
-        for d in done {
-            self.respond_produce(d, ctx);
+    /// Answers the delayed produces that are now complete: those waiting on `partition` (whose
+    /// high watermark moved), or all of them (`None`: leadership changed). Answers go out in the
+    /// order the requests arrived.
+    fn complete_delayed(&mut self, partition: Option<u32>, ctx: &mut Ctx) {
+        let mut i = 0;
+        while i < self.delayed.len() {
+            let d = &mut self.delayed[i];
+            let relevant = partition.is_none_or(|p| d.parts.iter().any(|x| x.0 == p && x.2.is_some()));
+            if relevant {
+                Self::settle_parts(self.id, &self.replicas, &self.metadata, &mut d.parts);
+            }
+            if relevant && d.parts.iter().all(|p| p.2.is_none()) {
+                let done = self.delayed.remove(i);
+                self.respond_produce(done, ctx);
+            } else {
+                i += 1;
+            }
         }
     }
 
@@ -654,7 +668,7 @@ impl Broker {
                 }
             }
         }
-        self.complete_delayed(ctx);
+        self.complete_delayed(None, ctx);
     }
 
     fn arm_produce_expiry(&mut self, deadline: SimTime, ctx: &mut Ctx) {
@@ -694,7 +708,7 @@ impl Broker {
         }
         if new_hw > r.high_watermark {
             r.high_watermark = new_hw;
-            self.complete_delayed(ctx);
+            self.complete_delayed(Some(p), ctx);
             self.trim_committed(p, ctx);
             if !self.parked.is_empty() {
                 self.complete_parked(&[p], ctx);
