@@ -30,6 +30,8 @@ pub struct TruncationEvent {
     pub to_offset: u64,
     pub records_removed: u64,
     pub reason: &'static str,
+    /// The batches it removed (to name the cause of each lost write).
+    pub batches: Vec<BatchId>,
 }
 
 /// What the end-of-run check found.
@@ -46,8 +48,11 @@ pub struct Verdicts {
     /// Records that sit after records their producer sent later (per partition and producer, a
     /// batch whose sequence is below one already seen earlier in the log), duplicates excepted.
     pub reordered_records: u64,
-    /// The first lost batches, explained: `(partition, batch, truncations of that partition)`.
+    /// The first lost batches: `(partition, batch)`.
     pub lost_examples: Vec<(u32, AckedBatch)>,
+    /// Lost writes grouped by what removed them: `(cause, records, first lost (partition, batch))`,
+    /// largest first.
+    pub lost_by_cause: Vec<(String, u64, (u32, AckedBatch))>,
 }
 
 /// Acknowledged batches by partition, and truncations.
@@ -62,7 +67,8 @@ impl History {
         History { acked: vec![BTreeMap::new(); partitions], truncations: Vec::new() }
     }
 
-    fn id(b: &RecordBatch) -> BatchId {
+    /// Identity of a batch: producer, producer epoch, base sequence.
+    pub fn id(b: &RecordBatch) -> BatchId {
         (b.producer, b.producer_epoch, b.base_sequence)
     }
 
@@ -97,6 +103,7 @@ impl History {
     /// `replica_logs[p]` every replica's log, for divergence.
     pub fn verdicts(&self, final_logs: &[Option<&Log>], replica_logs: &[Vec<&Log>]) -> Verdicts {
         let mut v = Verdicts::default();
+        let mut causes: Vec<(String, u64, (u32, AckedBatch))> = Vec::new();
         for (p, acked) in self.acked.iter().enumerate() {
             let Some(log) = final_logs[p] else {
                 v.unavailable_records += acked.values().map(|a| a.records).sum::<u64>();
@@ -124,13 +131,40 @@ impl History {
                     if v.lost_examples.len() < 5 {
                         v.lost_examples.push((p as u32, a.clone()));
                     }
+                    let cause = self.cause(p as u32, id, a);
+                    match causes.iter_mut().find(|(c, _, _)| *c == cause) {
+                        Some(entry) => entry.1 += a.records,
+                        None => causes.push((cause, a.records, (p as u32, a.clone()))),
+                    }
                 }
             }
         }
         for logs in replica_logs {
             v.diverged_offsets += diverged_offsets(logs);
         }
+        causes.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        v.lost_by_cause = causes;
         v
+    }
+
+    /// What removed an acknowledged batch: every truncation that took a copy of it after the
+    /// acknowledgement, in time order (`power loss on broker-1 at 1.3 s → truncated on broker-0
+    /// at 10.0 s (diverging epoch)`).
+    fn cause(&self, partition: u32, id: &BatchId, a: &AckedBatch) -> String {
+        let chain: Vec<String> = self
+            .truncations
+            .iter()
+            .filter(|t| t.partition == partition && t.at >= a.acked_at && t.batches.contains(id))
+            .map(|t| format!("removed from broker-{} at {} s ({})", t.broker, t.at, t.reason))
+            .collect();
+        if chain.is_empty() {
+            format!(
+                "acknowledged by broker-{} (epoch {}) but absent from the final leader's log",
+                a.leader, a.leader_epoch
+            )
+        } else {
+            chain.join(" → ")
+        }
     }
 }
 

@@ -209,13 +209,23 @@ impl Broker {
 
     /// The process dies: everything in memory is gone. The logs stay (the page cache survives a
     /// process crash); `power_loss` also drops what was never written back or flushed.
-    pub fn crash(&mut self, power_loss: bool, now: SimTime) -> u64 {
-        let mut lost = 0;
+    pub fn crash(&mut self, power_loss: bool, now: SimTime) -> Vec<TruncationEvent> {
+        let mut lost = Vec::new();
         let writeback = SimDuration::from_ms(self.settings.page_cache_writeback_ms);
-        for r in &mut self.replicas {
+        for (p, r) in self.replicas.iter_mut().enumerate() {
             if power_loss {
                 let removed = r.log.lose_unwritten(now, writeback, self.settings.log_flush_interval_ms);
-                lost += removed.iter().map(|b| b.batch.record_count()).sum::<u64>();
+                if !removed.is_empty() {
+                    lost.push(TruncationEvent {
+                        at: now,
+                        partition: p as u32,
+                        broker: self.id,
+                        to_offset: r.log.log_end_offset(),
+                        records_removed: removed.iter().map(|b| b.batch.record_count()).sum(),
+                        reason: "power loss: not yet on disk",
+                        batches: removed.iter().map(|b| crate::check::History::id(&b.batch)).collect(),
+                    });
+                }
             }
             r.state = None;
             r.followers.clear();
@@ -1055,6 +1065,7 @@ impl Broker {
         if records == 0 {
             return;
         }
+        let batches = removed.iter().map(|b| crate::check::History::id(&b.batch)).collect();
         self.rebuild_producer_state(p as usize);
         let broker = self.id;
         let to_offset = self.replicas[p as usize].log.log_end_offset();
@@ -1063,6 +1074,7 @@ impl Broker {
         });
         let at = ctx.now();
         ctx.history().truncated(TruncationEvent {
+            batches,
             at,
             partition: p,
             broker,

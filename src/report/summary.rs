@@ -209,11 +209,10 @@ pub fn summary(run: &Finished, header: &str, figures: &BTreeMap<&'static str, f6
         v.diverged_offsets,
         figures["truncated_records"]
     );
-    for (p, a) in &v.lost_examples {
+    for (cause, records, (p, a)) in &v.lost_by_cause {
         let _ = writeln!(
             out,
-            "- lost: {} records of {} at offset {}, acknowledged at {} s by broker-{} (epoch {}, acks={})",
-            a.records,
+            "- lost: {records} records {cause}; the first: {} at offset {}, acknowledged at {} s by broker-{} (epoch {}, acks={})",
             m.partition_name(*p),
             a.offset,
             a.acked_at,

@@ -560,10 +560,14 @@ impl Simulation {
                 self.alive[node] = false;
                 self.core.incarnation[node] += 1;
                 self.node_fault[node] = Some(i);
-                let lost = match &mut self.nodes[node] {
+                let dropped = match &mut self.nodes[node] {
                     Node::Broker(b) => b.crash(power, now),
-                    _ => 0,
+                    _ => Vec::new(),
                 };
+                let lost: u64 = dropped.iter().map(|t| t.records_removed).sum();
+                for t in dropped {
+                    self.core.history.truncated(t);
+                }
                 Ok(if power { format!("{touched}; {lost} records not yet on disk lost") } else { touched })
             }),
             Fault::Restart(t) => self.resolve(t).and_then(|node| {
