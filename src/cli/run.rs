@@ -32,6 +32,9 @@ pub struct RunArgs {
     /// Which charts to draw: the scenario's list, every chart that applies, or none.
     #[arg(long, value_enum, default_value_t = ChartsArg::Scenario)]
     charts: ChartsArg,
+    /// Also write every chart as SVG (text drawn by the viewer's sans-serif font).
+    #[arg(long)]
+    svg: bool,
     /// Check Kafka's invariants after every event (HW ≤ LEO, the leader in the ISR, epochs only
     /// grow, in-sync replicas hold the committed prefix); a violation exits 1. Slower.
     #[arg(long)]
@@ -72,6 +75,7 @@ pub fn run(args: RunArgs) -> u8 {
             ChartsArg::All => ChartSelection::All,
             ChartsArg::None => ChartSelection::None,
         },
+        svg: args.svg,
     };
     print!("{}", kafkasim::report::summary_header(&scenario));
     let mut violations = Vec::new();

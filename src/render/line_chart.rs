@@ -418,7 +418,11 @@ fn group_thousands(s: &str) -> String {
 }
 
 /// Width of `text` in pixels, as plotters lays it out.
-fn text_width(area: &DrawingArea<BitMapBackend<'_>, Shift>, text: &str, style: &TextStyle) -> Result<i32, RenderError> {
+fn text_width<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    text: &str,
+    style: &TextStyle,
+) -> Result<i32, RenderError> {
     area.estimate_text_size(text, style).map(|(w, _)| w as i32).map_err(err("measuring text"))
 }
 
@@ -462,7 +466,10 @@ enum LegendSample {
     Band(RGBColor),
 }
 
-fn draw_chart(root: &DrawingArea<BitMapBackend<'_>, Shift>, chart: &LineChart) -> Result<(), RenderError> {
+pub(crate) fn draw_chart<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    chart: &LineChart,
+) -> Result<(), RenderError> {
     root.fill(&WHITE).map_err(err("filling the background"))?;
     let data = Prepared::new(chart);
     let x = x_axis(&data);
@@ -726,10 +733,10 @@ fn draw_chart(root: &DrawingArea<BitMapBackend<'_>, Shift>, chart: &LineChart) -
     Ok(())
 }
 
-type Chart<'a, 'b> = ChartContext<'a, BitMapBackend<'b>, Cartesian2d<Axis, Axis>>;
+type Chart<'a, DB> = ChartContext<'a, DB, Cartesian2d<Axis, Axis>>;
 
 /// Top-left pixel of the plotting area, in root coordinates.
-fn plot_origin(cc: &Chart<'_, '_>) -> (i32, i32) {
+fn plot_origin<DB: DrawingBackend>(cc: &Chart<'_, DB>) -> (i32, i32) {
     let (xr, yr) = cc.plotting_area().get_pixel_range();
     (xr.start, yr.start)
 }
@@ -745,8 +752,8 @@ fn staircase(points: &[(f64, f64)]) -> Vec<(f64, f64)> {
     out
 }
 
-fn dashed_vline(
-    root: &DrawingArea<BitMapBackend<'_>, Shift>,
+fn dashed_vline<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
     x: i32,
     top: i32,
     bottom: i32,
@@ -772,8 +779,8 @@ const LEGEND_INSET: i32 = 10;
 /// With `sliding`, spots along the top and bottom edges are tried after those (for point charts,
 /// whose curves may stand in every corner). Returns the box it drew, `(x0, y0, x1, y1)` in plot
 /// pixels, if any.
-fn draw_legend(
-    area: &DrawingArea<BitMapBackend<'_>, Shift>,
+fn draw_legend<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
     entries: &[(String, LegendSample)],
     obstacles: &[Obstacle],
     sliding: bool,
@@ -897,8 +904,8 @@ fn overlaps(a: Rect, b: Rect) -> bool {
 /// Draws each point's label at the first of eight spots around it (above, right, left, below,
 /// then the diagonals) that stays inside the plot and overlaps no dot, no label placed before
 /// it and not the legend. A label with no free spot is left out rather than overprinted.
-fn draw_point_labels(
-    area: &DrawingArea<BitMapBackend<'_>, Shift>,
+fn draw_point_labels<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
     labels: &[((i32, i32), &str, RGBColor)],
     dots: &[(i32, i32)],
     legend: Option<Rect>,

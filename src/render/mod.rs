@@ -207,6 +207,21 @@ pub fn render_line_chart_png(chart: &LineChart) -> Result<Vec<u8>, RenderError> 
     encode_rgb_png(&rgb, CHART_SIZE.0, CHART_SIZE.1)
 }
 
+/// Draws `chart` at [`CHART_SIZE`] as SVG. Text is laid out with the bundled font but emitted as
+/// `<text font-family="sans-serif">`, so a viewer draws it with its own sans-serif font; the bytes
+/// are still the same on every run.
+pub fn render_line_chart_svg(chart: &LineChart) -> Result<String, RenderError> {
+    register_fonts()?;
+    let mut out = String::new();
+    {
+        use plotters::prelude::{IntoDrawingArea, SVGBackend};
+        let root = SVGBackend::with_string(&mut out, CHART_SIZE).into_drawing_area();
+        line_chart::draw_chart(&root, chart)?;
+        root.present().map_err(|e| RenderError::new(format!("finishing the SVG: {e:?}")))?;
+    }
+    Ok(out)
+}
+
 /// The data the chart plots, as text with 3 decimals: after dropping non-finite values and
 /// downsampling, exactly what [`render_line_chart_png`] draws. For snapshot tests.
 ///

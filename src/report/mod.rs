@@ -36,6 +36,8 @@ pub enum ChartSelection {
 pub struct RunOptions {
     pub trace: TraceLevel,
     pub charts: ChartSelection,
+    /// Also draw every chart as SVG.
+    pub svg: bool,
 }
 
 /// One expectation and whether it held.
@@ -137,6 +139,10 @@ fn build(
         let line_chart = chart_for(chart, &f);
         chart_data.push((chart.file_name().to_string(), crate::render::series_as_text(&line_chart)));
         charts.push((chart.file_name().to_string(), crate::render::render_line_chart_png(&line_chart)?));
+        if options.svg {
+            let name = chart.file_name().replace(".png", ".svg");
+            charts.push((name, crate::render::render_line_chart_svg(&line_chart)?.into_bytes()));
+        }
         line_charts.push((chart.clone(), line_chart));
     }
     let header = summary::header(scenario);

@@ -299,7 +299,7 @@ pub struct SweepResult {
 /// Runs every planned run in parallel on rayon's pool (all cores unless `RAYON_NUM_THREADS`
 /// says otherwise), calling `on_done` after each run, from whichever thread ran it.
 pub fn run(plan: &SweepPlan, on_done: &(dyn Fn() + Sync)) -> Result<SweepResult, RenderError> {
-    let options = RunOptions { trace: TraceLevel::Notable, charts: ChartSelection::None };
+    let options = RunOptions { trace: TraceLevel::Notable, charts: ChartSelection::None, svg: false };
     let mut rows = plan
         .runs
         .par_iter()

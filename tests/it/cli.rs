@@ -24,7 +24,7 @@ fn run_writes_every_output_and_prints_the_header_first() {
     let text = stdout(&o);
     assert!(text.starts_with("kafkasim "), "header first: {text}");
     assert!(text.contains("seed 11"));
-    for file in ["summary.md", "trace.log", "metrics.csv", "throughput.png"] {
+    for file in ["summary.md", "trace.log", "metrics.csv", "events.csv", "offsets.csv", "throughput.png"] {
         let path = out.join("keyed-partitions").join(file);
         assert!(path.metadata().is_ok_and(|m| m.len() > 0), "{} missing", path.display());
     }
@@ -257,4 +257,13 @@ fn check_invariants_passes_a_sound_run_and_flags_the_pre_kip_101_bug() {
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(stdout(&o).contains("differs from leader"), "{}", stdout(&o));
     assert!(stderr(&o).contains("--check-invariants"), "the reproduce command keeps the flag");
+}
+
+#[test]
+fn svg_charts_on_request() {
+    let out = temp_dir("svg");
+    let o = kafkasim(&["run", "keyed-partitions", "--svg", "--out", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let svg = std::fs::read_to_string(out.join("keyed-partitions").join("throughput.svg")).unwrap();
+    assert!(svg.starts_with("<svg") && svg.contains("Records per second"), "{}", &svg[..svg.len().min(200)]);
 }

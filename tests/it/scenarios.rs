@@ -9,7 +9,8 @@ fn load(path: &std::path::Path) -> kafkasim::Scenario {
     crate::support::load_bundled(path)
 }
 
-const FULL: RunOptions = RunOptions { trace: TraceLevel::All, charts: ChartSelection::All };
+/// Everything a run can write: the full trace, every chart, PNG and SVG.
+const FULL: RunOptions = RunOptions { trace: TraceLevel::All, charts: ChartSelection::All, svg: true };
 
 #[test]
 fn bundled_list_matches_the_scenarios_folder() {
