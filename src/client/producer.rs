@@ -623,6 +623,10 @@ impl Producer {
                     }
                     None => {
                         let count = open.record_times.len() as u64;
+                        // compression.type: the records shrink, the batch header does not.
+                        let ratio = self.config.compression_type.ratio();
+                        let records_bytes = open.size_bytes.saturating_sub(super::RECORD_BATCH_OVERHEAD);
+                        let wire_bytes = super::RECORD_BATCH_OVERHEAD + (records_bytes as f64 * ratio).ceil() as u32;
                         let batch = RecordBatch {
                             producer: self.index,
                             producer_epoch: self.producer_epoch,
@@ -631,7 +635,7 @@ impl Producer {
                             record_times: open.record_times,
                             values: open.values,
                             allocated_bytes: open.write_limit,
-                            size_bytes: open.size_bytes,
+                            size_bytes: wire_bytes,
                             created: open.created,
                         };
                         self.sequences[p] += count;

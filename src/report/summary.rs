@@ -90,11 +90,12 @@ pub fn header(s: &Scenario) -> String {
         }
         let _ = writeln!(
             h,
-            "producer {} → {}: arrival={arrival} key={key} {value} acks={} idempotent={} linger_ms={} batch_size={} max_in_flight_requests_per_connection={} max_request_size={} retries={} request_timeout_ms={} delivery_timeout_ms={} start_ms={}{stop}",
+            "producer {} → {}: arrival={arrival} key={key} {value} acks={} idempotent={} compression_type={} linger_ms={} batch_size={} max_in_flight_requests_per_connection={} max_request_size={} retries={} request_timeout_ms={} delivery_timeout_ms={} start_ms={}{stop}",
             p.name,
             p.topic,
             p.acks.kafka_name(),
             crate::client::idempotent(p),
+            p.compression_type.kafka_name(),
             p.linger_ms,
             p.batch_size,
             p.max_in_flight_requests_per_connection,
