@@ -9,6 +9,7 @@
 
 use std::rc::Rc;
 
+use crate::group::assignor::Strategy;
 use crate::scenario::Acks;
 use crate::sim::SimTime;
 
@@ -61,6 +62,26 @@ pub enum KafkaError {
     UnknownLeaderEpoch,
     /// `OFFSET_OUT_OF_RANGE`: the fetch offset is outside the log.
     OffsetOutOfRange,
+    /// `NOT_COORDINATOR`: this broker is not the group's coordinator (find it again).
+    NotCoordinator,
+    /// `COORDINATOR_NOT_AVAILABLE`: the group's coordinator is not known (e.g. every replica of
+    /// its offsets partition is fenced).
+    CoordinatorNotAvailable,
+    /// `MEMBER_ID_REQUIRED`: a new dynamic member must rejoin with the member id given (KIP-394).
+    MemberIdRequired,
+    /// `UNKNOWN_MEMBER_ID`: the member is not in the group (removed, or the group is empty).
+    UnknownMemberId,
+    /// `ILLEGAL_GENERATION`: the member's generation is not the group's.
+    IllegalGeneration,
+    /// `REBALANCE_IN_PROGRESS`: the group is rebalancing; rejoin.
+    RebalanceInProgress,
+    /// `INVALID_SESSION_TIMEOUT`: outside `group.min/max.session.timeout.ms`.
+    InvalidSessionTimeout,
+    /// `FENCED_INSTANCE_ID`: another member now holds this `group.instance.id` (KIP-345).
+    FencedInstanceId,
+    /// `NO_OFFSET` (the client's `NoOffsetForPartitionException`): no committed offset and
+    /// `auto.offset.reset=none`.
+    NoOffsetForPartition,
 }
 
 impl KafkaError {
@@ -75,6 +96,15 @@ impl KafkaError {
             KafkaError::FencedLeaderEpoch => "FENCED_LEADER_EPOCH",
             KafkaError::UnknownLeaderEpoch => "UNKNOWN_LEADER_EPOCH",
             KafkaError::OffsetOutOfRange => "OFFSET_OUT_OF_RANGE",
+            KafkaError::NotCoordinator => "NOT_COORDINATOR",
+            KafkaError::CoordinatorNotAvailable => "COORDINATOR_NOT_AVAILABLE",
+            KafkaError::MemberIdRequired => "MEMBER_ID_REQUIRED",
+            KafkaError::UnknownMemberId => "UNKNOWN_MEMBER_ID",
+            KafkaError::IllegalGeneration => "ILLEGAL_GENERATION",
+            KafkaError::RebalanceInProgress => "REBALANCE_IN_PROGRESS",
+            KafkaError::InvalidSessionTimeout => "INVALID_SESSION_TIMEOUT",
+            KafkaError::FencedInstanceId => "FENCED_INSTANCE_ID",
+            KafkaError::NoOffsetForPartition => "NO_OFFSET_FOR_PARTITION",
         }
     }
 }
@@ -194,6 +224,124 @@ pub enum Message {
         partition: u32,
         result: Result<PartitionState, ()>,
     },
+    /// A consumer's request to a group coordinator (or, `FindCoordinator`, to any broker).
+    GroupRequest {
+        request_id: u64,
+        /// The group's index in the scenario.
+        group: u32,
+        body: GroupRequest,
+    },
+    GroupResponse {
+        request_id: u64,
+        group: u32,
+        body: GroupResponse,
+    },
+    /// `ListOffsets` to a partition's leader: the offset `auto.offset.reset` resets to.
+    ListOffsetsRequest {
+        request_id: u64,
+        partitions: Vec<(u32, OffsetSpec)>,
+    },
+    ListOffsetsResponse {
+        request_id: u64,
+        offsets: Vec<(u32, Result<u64, KafkaError>)>,
+    },
+}
+
+/// What `ListOffsets` asks for: the log start offset or, for `read_uncommitted`, the high
+/// watermark (kafka-reference §4.5).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OffsetSpec {
+    Earliest,
+    Latest,
+}
+
+/// The classic group protocol's requests (kafka-reference §4.3) plus the offset requests.
+#[derive(Debug)]
+pub enum GroupRequest {
+    FindCoordinator,
+    JoinGroup {
+        /// Empty for a new member.
+        member_id: String,
+        group_instance_id: Option<String>,
+        session_timeout_ms: u64,
+        /// `max.poll.interval.ms` for consumers.
+        rebalance_timeout_ms: u64,
+        /// `partition.assignment.strategy` in preference order, with the subscription they all carry.
+        protocols: Vec<Strategy>,
+        subscription: MemberSubscription,
+    },
+    SyncGroup {
+        member_id: String,
+        generation: i32,
+        /// Only the leader's carries assignments: member id → global partitions.
+        assignments: Vec<(String, Vec<u32>)>,
+    },
+    Heartbeat {
+        member_id: String,
+        generation: i32,
+    },
+    LeaveGroup {
+        member_id: String,
+    },
+    OffsetCommit {
+        member_id: String,
+        generation: i32,
+        /// `(global partition, offset)`: the next offset to consume.
+        offsets: Vec<(u32, u64)>,
+    },
+    OffsetFetch {
+        partitions: Vec<u32>,
+    },
+}
+
+/// The subscription a member sends in JoinGroup (`ConsumerProtocolSubscription`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MemberSubscription {
+    pub topics: Vec<String>,
+    /// Global partitions the member owns now (empty for eager members, which revoked them).
+    pub owned: Vec<u32>,
+    /// The generation of `owned` (-1 if none).
+    pub generation: i32,
+}
+
+/// What a JoinGroup returns when the join completes.
+#[derive(Clone, Debug)]
+pub struct JoinGroupResult {
+    pub generation: i32,
+    pub protocol: Strategy,
+    pub leader: String,
+    pub member_id: String,
+    /// For the leader: every member's id, instance id and subscription; empty for followers.
+    pub members: Vec<(String, Option<String>, MemberSubscription)>,
+}
+
+#[derive(Debug)]
+pub enum GroupResponse {
+    /// The coordinator's broker, or `COORDINATOR_NOT_AVAILABLE`.
+    FindCoordinator(Result<u32, KafkaError>),
+    /// On `MEMBER_ID_REQUIRED` the error carries the member id to rejoin with.
+    JoinGroup(Result<JoinGroupResult, (KafkaError, String)>),
+    /// The member's assignment (global partitions).
+    SyncGroup(Result<Vec<u32>, KafkaError>),
+    Heartbeat(Result<(), KafkaError>),
+    LeaveGroup(Result<(), KafkaError>),
+    OffsetCommit(Result<(), KafkaError>),
+    /// Committed offset per asked partition (`None`: no committed offset).
+    OffsetFetch(Result<Vec<(u32, Option<u64>)>, KafkaError>),
+}
+
+impl GroupRequest {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            GroupRequest::FindCoordinator => "FindCoordinator",
+            GroupRequest::JoinGroup { .. } => "JoinGroup",
+            GroupRequest::SyncGroup { .. } => "SyncGroup",
+            GroupRequest::Heartbeat { .. } => "Heartbeat",
+            GroupRequest::LeaveGroup { .. } => "LeaveGroup",
+            GroupRequest::OffsetCommit { .. } => "OffsetCommit",
+            GroupRequest::OffsetFetch { .. } => "OffsetFetch",
+        }
+    }
 }
 
 impl Message {
@@ -225,6 +373,10 @@ impl Message {
             Message::MetadataUpdate { .. } => "MetadataUpdate",
             Message::AlterPartition { .. } => "AlterPartition",
             Message::AlterPartitionResponse { .. } => "AlterPartitionResponse",
+            Message::GroupRequest { body, .. } => body.kind(),
+            Message::GroupResponse { .. } => "GroupResponse",
+            Message::ListOffsetsRequest { .. } => "ListOffsetsRequest",
+            Message::ListOffsetsResponse { .. } => "ListOffsetsResponse",
         }
     }
 }

@@ -25,7 +25,7 @@ use std::rc::Rc;
 
 use crate::check::TruncationEvent;
 use crate::cluster::{Log, Metadata};
-use crate::protocol::{FetchPartition, FetchedPartition, KafkaError, Message, PartitionState, RecordBatch};
+use crate::protocol::{FetchPartition, FetchedPartition, KafkaError, Message, OffsetSpec, PartitionState, RecordBatch};
 use crate::scenario::{Acks, Replication, Truncation};
 use crate::sim::{Ctx, NodeId, SimDuration, SimTime, Timer};
 
@@ -139,10 +139,18 @@ pub struct Broker {
     /// Last fetch offset of each subscribed group per partition (drives retention).
     group_offsets: Vec<Vec<u64>>,
     pub stats: BrokerStats,
+    /// The group coordinator role (for the groups whose offsets partition this broker leads).
+    pub coordinator: crate::group::CoordinatorHost,
 }
 
 impl Broker {
-    pub fn new(id: u32, metadata: Rc<Metadata>, settings: &Replication, heartbeat_ms: u64) -> Broker {
+    pub fn new(
+        id: u32,
+        metadata: Rc<Metadata>,
+        settings: &Replication,
+        heartbeat_ms: u64,
+        coordinator: crate::group::CoordinatorHost,
+    ) -> Broker {
         let socket_timeout_ms = settings.replica_socket_timeout_ms;
         let n = metadata.partition_count();
         let group_offsets = (0..n).map(|p| vec![0; metadata.topic_of(p as u32).groups.len()]).collect();
@@ -166,6 +174,7 @@ impl Broker {
             group_offsets,
             metadata,
             stats: BrokerStats::default(),
+            coordinator,
         }
     }
 
@@ -240,6 +249,7 @@ impl Broker {
         self.fetchers.iter_mut().for_each(|f| *f = Fetcher::default());
         self.metadata_version = 0;
         self.incarnation += 1;
+        self.coordinator.crash();
         lost
     }
 
@@ -421,6 +431,25 @@ impl Broker {
             Message::FetchResponse { request_id, partitions } => {
                 self.on_fetch_response(from, request_id, partitions, ctx)
             }
+            Message::GroupRequest { request_id, group, body } => {
+                self.coordinator.on_request(self.id, &self.fenced, from, request_id, group, body, ctx)
+            }
+            Message::ListOffsetsRequest { request_id, partitions } => {
+                // `ListOffsets` from the leader: the log start offset, or the high watermark.
+                let offsets = partitions
+                    .into_iter()
+                    .map(|(p, spec)| {
+                        let r = &self.replicas[p as usize];
+                        let result = match (r.is_leader(self.id), spec) {
+                            (false, _) => Err(KafkaError::NotLeaderOrFollower),
+                            (true, OffsetSpec::Earliest) => Ok(r.log.log_start_offset()),
+                            (true, OffsetSpec::Latest) => Ok(r.high_watermark),
+                        };
+                        (p, result)
+                    })
+                    .collect();
+                ctx.send(from, Message::ListOffsetsResponse { request_id, offsets });
+            }
             Message::MetadataRequest { request_id } => {
                 let leaders = self.states.iter().map(|s| (s.partition, s.leader, s.leader_epoch)).collect();
                 ctx.send(from, Message::MetadataResponse { request_id, leaders });
@@ -458,6 +487,7 @@ impl Broker {
                 self.send_heartbeat(ctx);
                 ctx.set_timer(SimDuration::from_ms(self.heartbeat_ms), Timer::Heartbeat);
             }
+            Timer::GroupDeadline { group } => self.coordinator.on_deadline(self.id, group, ctx),
             Timer::IsrExpiration => {
                 self.maybe_shrink_isr(ctx);
                 ctx.set_timer(
@@ -1086,10 +1116,13 @@ impl Broker {
 
     // ----- retention --------------------------------------------------------------------------
 
+    /// A group read `p` from `offset`. Retention keeps what the group has not committed yet
+    /// (a new owner restarts from the committed offset after a rebalance).
     fn note_group_offset(&mut self, p: u32, group: u32, offset: u64) {
         let topic = self.metadata.topic_of(p);
         if let Some(slot) = topic.groups.iter().position(|&g| g == group) {
-            self.group_offsets[p as usize][slot] = offset;
+            let committed = self.coordinator.committed(group, p).unwrap_or(0);
+            self.group_offsets[p as usize][slot] = offset.min(committed);
         }
     }
 

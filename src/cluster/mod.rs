@@ -5,7 +5,7 @@ mod broker;
 mod controller;
 mod log;
 mod metadata;
-mod placement;
+pub(crate) mod placement;
 
 pub use broker::{Broker, BrokerStats, Replica};
 pub use controller::{ClusterEvent, Controller, Election};

@@ -1,4 +1,10 @@
-//! Consumer groups. Today: Kafka's client-side partition assignors, exact to Kafka's source
-//! (kafka-reference §5). The group coordinator and the rebalance protocol build on them.
+//! Consumer groups: Kafka's client-side partition assignors, exact to Kafka's source
+//! (kafka-reference §5), and the group coordinator of the classic protocol (§4) with its home on
+//! a broker.
 
 pub mod assignor;
+pub mod coordinator;
+mod host;
+
+pub use coordinator::{Group, GroupState, Groups, Rebalance};
+pub use host::CoordinatorHost;

@@ -8,6 +8,9 @@ use std::collections::BTreeMap;
 
 use hdrhistogram::Histogram;
 
+mod groups;
+pub use groups::{CommitRecord, GroupOffsetSample, GroupRecords, OwnershipSpan, Processed, RangeSet};
+
 use crate::sim::SimTime;
 
 /// Counts and gauges of one interval.
@@ -142,6 +145,8 @@ pub struct Recorder {
     pub replicas: Vec<ReplicaSample>,
     /// Consumed records with values, in consumption order (capped at `STREAM_SAMPLES_MAX`).
     pub stream: Vec<StreamSample>,
+    /// Consumer groups: ownership, processing, commits, offsets over time.
+    pub groups: GroupRecords,
 }
 
 /// Whole-run counters.
@@ -177,6 +182,7 @@ impl Recorder {
             errors: BTreeMap::new(),
             replicas: Vec::new(),
             stream: Vec::new(),
+            groups: GroupRecords::default(),
         }
     }
 

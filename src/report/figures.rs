@@ -78,11 +78,47 @@ pub(crate) fn figures(run: &Finished) -> BTreeMap<&'static str, f64> {
     f.insert("produce_errors", r.errors.values().sum::<u64>() as f64);
     f.insert("not_enough_replicas_errors", r.errors.get("NOT_ENOUGH_REPLICAS").copied().unwrap_or(0) as f64);
     f.insert("producer_retries", t.retries as f64);
+    let g = &r.groups;
+    let groups = 0..run.group_states.len() as u32;
+    f.insert("rebalances", run.group_states.iter().map(|g| g.rebalances.len()).sum::<usize>() as f64);
+    f.insert("processed_twice_records", groups.clone().map(|i| g.duplicates(i)).sum::<u64>() as f64);
+    f.insert("skipped_records", groups.clone().map(|i| g.skipped(i)).sum::<u64>() as f64);
+    f.insert("paused_partition_seconds", groups.map(|i| paused_partition_seconds(run, i)).sum::<f64>());
+    f.insert("commit_failures", g.commits.iter().filter(|c| c.error.is_some()).count() as f64);
+    f.insert(
+        "offsets_expired",
+        run.group_states.iter().flat_map(|g| &g.expirations).map(|e| e.1).sum::<usize>() as f64,
+    );
+    f.insert("offset_resets", g.resets.len() as f64);
     // Rounded so that a figure prints the same everywhere it appears.
     for v in f.values_mut() {
         *v = (*v * 1000.0).round() / 1000.0 + 0.0; // + 0.0 turns -0.0 into 0.0
     }
     f
+}
+
+/// Partition-seconds during which a partition of group `g`'s topics had no owner, from the
+/// group's first assignment to the end of the run (rebalances, dead members not yet expired).
+pub(crate) fn paused_partition_seconds(run: &Finished, g: u32) -> f64 {
+    let records = &run.recorder.groups;
+    let Some(first) = records.spans.iter().filter(|s| s.group == g).map(|s| s.from).min() else {
+        return 0.0;
+    };
+    let end = crate::sim::SimTime::from_ms(run.scenario.duration_ms);
+    let partitions = group_partitions(run, g);
+    records.unowned_seconds(g, &partitions, first, end)
+}
+
+/// The global partitions of group `g`'s topics.
+pub(crate) fn group_partitions(run: &Finished, g: u32) -> Vec<u32> {
+    let mut out = Vec::new();
+    for t in &run.scenario.consumer_groups[g as usize].topics {
+        if let Some(i) = run.metadata.topic_index(t) {
+            let m = &run.metadata.topics[i];
+            out.extend(m.first..m.first + m.partitions);
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -107,12 +107,22 @@ pub fn header(s: &Scenario) -> String {
         );
     }
     for g in &s.consumer_groups {
+        let strategies: Vec<&str> = g.partition_assignment_strategy.iter().map(|s| s.strategy().name()).collect();
         let _ = writeln!(
             h,
-            "group {}: members={} topics=[{}] processing_us={} fetch_min_bytes={} fetch_max_wait_ms={} max_partition_fetch_bytes={} (static even split)",
+            "group {}: members={} topics=[{}] partition.assignment.strategy=[{}] static_membership={} session_timeout_ms={} heartbeat_interval_ms={} max_poll_interval_ms={} max_poll_records={} commit={:?} auto_commit_interval_ms={} auto_offset_reset={:?} processing_us={} fetch_min_bytes={} fetch_max_wait_ms={} max_partition_fetch_bytes={}",
             g.name,
             g.members,
             g.topics.join(", "),
+            strategies.join(", "),
+            g.static_membership,
+            g.session_timeout_ms,
+            g.heartbeat_interval_ms,
+            g.max_poll_interval_ms,
+            g.max_poll_records,
+            g.commit,
+            g.auto_commit_interval_ms,
+            g.auto_offset_reset,
             g.processing_us,
             g.fetch_min_bytes,
             g.fetch_max_wait_ms,
@@ -330,17 +340,7 @@ pub fn summary(run: &Finished, header: &str, figures: &BTreeMap<&'static str, f6
     }
     out.push('\n');
     if !run.groups.is_empty() {
-        let _ = writeln!(out, "## Consumer groups at the end\n");
-        let _ = writeln!(out, "| group | member | partitions (position) | records consumed |");
-        let _ = writeln!(out, "|---|---|---|---:|");
-        for g in &run.groups {
-            for m in &g.members {
-                let parts: Vec<String> = m.positions.iter().map(|(p, pos)| format!("{p} ({pos})")).collect();
-                let _ = writeln!(out, "| {} | {} | {} | {} |", g.name, m.name, parts.join(", "), m.records_consumed);
-            }
-            let _ = writeln!(out, "| {} | *lag* | {} records | |", g.name, g.lag_records);
-        }
-        out.push('\n');
+        write_groups(&mut out, run);
     }
     let _ = writeln!(out, "## Figures\n");
     let _ = writeln!(out, "| figure | value |");
@@ -368,4 +368,100 @@ pub fn summary(run: &Finished, header: &str, figures: &BTreeMap<&'static str, f6
     }
     let _ = writeln!(out, "\n{} events simulated.", run.events);
     out
+}
+
+/// The consumer-group section: each group's rebalances, what they cost, commits, and its
+/// members at the end.
+fn write_groups(out: &mut String, run: &Finished) {
+    let records = &run.recorder.groups;
+    for (g, (view, state)) in run.groups.iter().zip(&run.group_states).enumerate() {
+        let g = g as u32;
+        let _ = writeln!(out, "## Consumer group {}\n", view.name);
+        let _ = writeln!(
+            out,
+            "State {} at generation {}, coordinator {}, protocol {}.\n",
+            view.state,
+            view.generation,
+            view.coordinator.as_deref().unwrap_or("never found"),
+            state.protocol.map_or("none", |p| p.name())
+        );
+        let commits = records.commits.iter().filter(|c| c.group == g);
+        let failed = commits.clone().filter(|c| c.error.is_some()).count();
+        let _ = writeln!(
+            out,
+            "Rebalances {} · paused partition-seconds {:.3} · processed twice {} · skipped {} · commits {} ({} refused) · lag at the end {} records\n",
+            state.rebalances.len(),
+            super::figures::paused_partition_seconds(run, g),
+            records.duplicates(g),
+            records.skipped(g),
+            commits.count(),
+            failed,
+            view.lag_records
+        );
+        if !state.rebalances.is_empty() {
+            let _ =
+                writeln!(out, "| started (s) | reason | generation | joined (s) | stable (s) | protocol | members |");
+            let _ = writeln!(out, "|---:|---|---:|---:|---:|---|---|");
+            for r in &state.rebalances {
+                let t =
+                    |x: Option<crate::sim::SimTime>| x.map_or("-".to_string(), |t| format!("{:.3}", t.as_secs_f64()));
+                let _ = writeln!(
+                    out,
+                    "| {:.3} | {} | {} | {} | {} | {} | {} |",
+                    r.started.as_secs_f64(),
+                    r.reason,
+                    r.generation.map_or("-".to_string(), |g| g.to_string()),
+                    t(r.joined),
+                    t(r.stable),
+                    r.protocol.map_or("-", |p| p.name()),
+                    r.members.join(" ")
+                );
+            }
+            out.push('\n');
+        }
+        for (at, n) in &state.expirations {
+            let _ = writeln!(
+                out,
+                "At {:.3} s, {n} committed offsets expired (offsets.retention.minutes).\n",
+                at.as_secs_f64()
+            );
+        }
+        // The first few processed-twice and skipped offsets, per partition.
+        for p in records.processed.iter().filter(|p| p.group == g) {
+            let name = run.metadata.partition_name(p.partition);
+            if p.duplicates > 0 {
+                let ranges: Vec<String> =
+                    p.again.ranges.iter().take(3).map(|(a, b)| format!("{a}..{}", b - 1)).collect();
+                let _ = writeln!(
+                    out,
+                    "- {name}: {} records processed more than once, offsets {}",
+                    p.duplicates,
+                    ranges.join(", ")
+                );
+            }
+            let start = p.first_position.unwrap_or(0);
+            let end = p.once.ranges.last().map_or(start, |r| r.1);
+            let gaps = p.once.gaps(start, end, 5);
+            if !gaps.is_empty() {
+                let skipped = end - start - p.once.covered(start, end);
+                let first: Vec<String> = gaps.iter().map(|o| o.to_string()).collect();
+                let _ = writeln!(out, "- {name}: {skipped} records skipped, first offsets {}", first.join(", "));
+            }
+        }
+        let _ = writeln!(out, "\n| member | running | generation | partitions (position) | records processed |");
+        let _ = writeln!(out, "|---|---|---:|---|---:|");
+        for m in &view.members {
+            let parts: Vec<String> = m.positions.iter().map(|(p, pos)| format!("{p} ({pos})")).collect();
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} |",
+                m.name,
+                if m.running { "yes" } else { "no" },
+                m.generation,
+                parts.join(", "),
+                m.records_consumed
+            );
+        }
+        out.push('\n');
+    }
 }

@@ -85,6 +85,75 @@ pub struct Cluster {
     /// hardware. Default: none (requests cost nothing).
     #[serde(default)]
     pub broker_cpu: BrokerCpu,
+    /// The brokers' group coordinator settings (kafka-reference §1.3, §4).
+    #[serde(default)]
+    pub group_coordinator: GroupCoordinatorSettings,
+}
+
+/// Broker configs of the group coordinator (classic protocol).
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct GroupCoordinatorSettings {
+    /// `offsets.topic.num.partitions`: a group's coordinator is the leader of partition
+    /// `abs(hash(group.id)) % this` of `__consumer_offsets`. Default 50.
+    #[serde(default = "default_offsets_partitions")]
+    pub offsets_topic_num_partitions: u32,
+    /// `offsets.topic.replication.factor` (capped at the broker count). Default 3.
+    #[serde(default = "default_offsets_rf")]
+    pub offsets_topic_replication_factor: u32,
+    /// `group.initial.rebalance.delay.ms`: an empty group's first rebalance waits this long for
+    /// more members. Default 3000 (Kafka's docs suggest 0 for development and tests).
+    #[serde(default = "default_initial_delay_ms")]
+    pub group_initial_rebalance_delay_ms: u64,
+    /// `group.min.session.timeout.ms`. Default 6000.
+    #[serde(default = "default_min_session_ms")]
+    pub group_min_session_timeout_ms: u64,
+    /// `group.max.session.timeout.ms`. Default 1800000.
+    #[serde(default = "default_max_session_ms")]
+    pub group_max_session_timeout_ms: u64,
+    /// `offsets.retention.minutes`: an empty group's committed offsets are deleted this long
+    /// after it became empty (KIP-211). Default 10080 (7 days).
+    #[serde(default = "default_offsets_retention_minutes")]
+    pub offsets_retention_minutes: u64,
+    /// `offsets.retention.check.interval.ms`: how often expired offsets are removed. Default 600000.
+    #[serde(default = "default_retention_check_ms")]
+    pub offsets_retention_check_interval_ms: u64,
+}
+
+fn default_offsets_partitions() -> u32 {
+    50
+}
+fn default_offsets_rf() -> u32 {
+    3
+}
+fn default_initial_delay_ms() -> u64 {
+    3000
+}
+fn default_min_session_ms() -> u64 {
+    6000
+}
+fn default_max_session_ms() -> u64 {
+    1_800_000
+}
+fn default_offsets_retention_minutes() -> u64 {
+    10_080
+}
+fn default_retention_check_ms() -> u64 {
+    600_000
+}
+
+impl Default for GroupCoordinatorSettings {
+    fn default() -> Self {
+        GroupCoordinatorSettings {
+            offsets_topic_num_partitions: default_offsets_partitions(),
+            offsets_topic_replication_factor: default_offsets_rf(),
+            group_initial_rebalance_delay_ms: default_initial_delay_ms(),
+            group_min_session_timeout_ms: default_min_session_ms(),
+            group_max_session_timeout_ms: default_max_session_ms(),
+            offsets_retention_minutes: default_offsets_retention_minutes(),
+            offsets_retention_check_interval_ms: default_retention_check_ms(),
+        }
+    }
 }
 
 /// What a produce request costs a broker's request handler: requests are handled one at a time,
@@ -251,6 +320,7 @@ impl Default for Cluster {
             replication: Replication::default(),
             controller: ControllerSettings::default(),
             broker_cpu: BrokerCpu::default(),
+            group_coordinator: GroupCoordinatorSettings::default(),
         }
     }
 }
@@ -600,16 +670,63 @@ impl Acks {
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct ConsumerGroup {
-    /// `group.id`. Members are named `{name}-0`, `{name}-1`, ...
+    /// `group.id`. Members are named `{name}-0`, `{name}-1`, ... (their `client.id`).
     pub name: String,
     pub topics: Vec<String>,
-    /// Number of members. Default 1. Partitions are split evenly, in order (a range-like split;
-    /// the group protocol and Kafka's assignors replace it when consumer groups land).
+    /// Number of members at the start. Default 1.
     #[serde(default = "one")]
     pub members: u32,
+    /// Changes in the member count over time: at `at_ms` the group has `members` members. New
+    /// members start (and join); the highest-numbered ones close (leaving the group as
+    /// `KafkaConsumer.close()` does). Default none.
+    #[serde(default)]
+    pub scale: Vec<Scale>,
+    /// When the members start, in ms. Default 0.
+    #[serde(default)]
+    pub start_ms: u64,
+    /// `partition.assignment.strategy`, in preference order. Default `[Range, CooperativeSticky]`
+    /// (Kafka 3.0+), which every member votes `Range` on: eager rebalancing. `[CooperativeSticky]`
+    /// gives cooperative (KIP-429) rebalancing.
+    #[serde(default = "default_strategies")]
+    pub partition_assignment_strategy: Vec<AssignmentStrategy>,
+    /// `group.instance.id` = the member's name for every member: static membership (KIP-345).
+    /// Default false.
+    #[serde(default)]
+    pub static_membership: bool,
+    /// `session.timeout.ms`. Default 45000.
+    #[serde(default = "default_session_timeout_ms")]
+    pub session_timeout_ms: u64,
+    /// `heartbeat.interval.ms`. Default 3000.
+    #[serde(default = "default_heartbeat_interval_ms")]
+    pub heartbeat_interval_ms: u64,
+    /// `max.poll.interval.ms` (also the rebalance timeout the member sends). Default 300000.
+    #[serde(default = "default_max_poll_interval_ms")]
+    pub max_poll_interval_ms: u64,
+    /// `max.poll.records`. Default 500.
+    #[serde(default = "default_max_poll_records")]
+    pub max_poll_records: u32,
+    /// How the application commits offsets. Default `Auto` (`enable.auto.commit=true`).
+    #[serde(default)]
+    pub commit: CommitMode,
+    /// `auto.commit.interval.ms`. Default 5000.
+    #[serde(default = "default_auto_commit_interval_ms")]
+    pub auto_commit_interval_ms: u64,
+    /// With a manual commit mode: also `commitSync()` in `onPartitionsRevoked`, the usual fix for
+    /// duplicates after a rebalance. Default false.
+    #[serde(default)]
+    pub commit_on_revoke: bool,
+    /// `auto.offset.reset`: where a partition without a committed offset starts. Default `Latest`.
+    #[serde(default)]
+    pub auto_offset_reset: AutoOffsetReset,
     /// Application time to process one record, in microseconds. Default 0.
     #[serde(default)]
     pub processing_us: u64,
+    /// If set, each record's processing time is uniform in `[processing_us, processing_us_max]`.
+    #[serde(default)]
+    pub processing_us_max: Option<u64>,
+    /// Application time per `poll()` batch (e.g. a database write), in ms. Default 0.
+    #[serde(default)]
+    pub poll_processing_ms: u64,
     /// `fetch.min.bytes`: the broker answers once this much data is there. Default 1.
     #[serde(default = "one")]
     pub fetch_min_bytes: u32,
@@ -619,6 +736,82 @@ pub struct ConsumerGroup {
     /// `max.partition.fetch.bytes`: per partition per fetch. Default 1048576.
     #[serde(default = "default_max_request_size")]
     pub max_partition_fetch_bytes: u32,
+}
+
+/// A change in a group's member count.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Scale {
+    pub at_ms: u64,
+    pub members: u32,
+}
+
+/// `partition.assignment.strategy` values (kafka-reference §5).
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub enum AssignmentStrategy {
+    Range,
+    RoundRobin,
+    Sticky,
+    CooperativeSticky,
+}
+
+impl AssignmentStrategy {
+    pub fn strategy(self) -> crate::group::assignor::Strategy {
+        use crate::group::assignor::Strategy;
+        match self {
+            AssignmentStrategy::Range => Strategy::Range,
+            AssignmentStrategy::RoundRobin => Strategy::RoundRobin,
+            AssignmentStrategy::Sticky => Strategy::Sticky,
+            AssignmentStrategy::CooperativeSticky => Strategy::CooperativeSticky,
+        }
+    }
+}
+
+fn default_strategies() -> Vec<AssignmentStrategy> {
+    vec![AssignmentStrategy::Range, AssignmentStrategy::CooperativeSticky]
+}
+fn default_session_timeout_ms() -> u64 {
+    45_000
+}
+fn default_heartbeat_interval_ms() -> u64 {
+    3000
+}
+fn default_max_poll_interval_ms() -> u64 {
+    300_000
+}
+fn default_max_poll_records() -> u32 {
+    500
+}
+fn default_auto_commit_interval_ms() -> u64 {
+    5000
+}
+
+/// When offsets are committed (kafka-reference §4.5).
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub enum CommitMode {
+    /// `enable.auto.commit=true`: inside `poll()`, every `auto.commit.interval.ms`, the positions
+    /// of what earlier polls returned (asynchronously); synchronously before a rebalance revokes
+    /// partitions and on close. At-least-once.
+    #[default]
+    Auto,
+    /// `commitSync()` after processing each poll's records. At-least-once.
+    AfterProcessing,
+    /// `commitSync()` right after `poll()` returns, before processing. At-most-once.
+    BeforeProcessing,
+    /// `commitSync(offset + 1)` after each record.
+    PerRecord,
+}
+
+/// `auto.offset.reset`.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub enum AutoOffsetReset {
+    /// The log start offset.
+    Earliest,
+    /// The high watermark (`read_uncommitted`).
+    #[default]
+    Latest,
+    /// No reset: the member cannot consume the partition (`NoOffsetForPartitionException`).
+    None,
 }
 
 fn default_fetch_max_wait_ms() -> u64 {
@@ -734,11 +927,13 @@ pub struct FaultAt {
 /// Something that goes wrong.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub enum Fault {
-    /// The broker process dies; the page cache (everything appended) survives.
+    /// The process dies. A broker's page cache (everything appended) survives; a consumer loses
+    /// whatever it was processing.
     Crash(Target),
     /// The machine loses power; only data written back or flushed survives.
     PowerLoss(Target),
-    /// A crashed broker starts again, recovers its log and registers with the controller.
+    /// A crashed broker starts again, recovers its log and registers with the controller; a
+    /// crashed consumer starts again as a new process and rejoins its group.
     Restart(Target),
     /// The node stops handling anything for the given ms (a long GC pause); work queues up.
     Pause(Target, u64),
@@ -761,6 +956,9 @@ pub enum Fault {
     SlowDisk(Target, u64),
     /// Every cut, slow or lossy link is restored.
     Heal,
+    /// A consumer group member's application now takes this many µs per record (a slow
+    /// downstream, e.g. a database). `SlowProcessing(member, processing_us)` restores it.
+    SlowProcessing(Target, u64),
 }
 
 /// Who a fault hits: by name, or by role at the moment the fault fires.

@@ -49,6 +49,16 @@ pub const FIGURES: &[(&str, &str)] = &[
     ("isr_expansions", "ISR changes that added replicas"),
     ("produce_errors", "records that met a produce error (each attempt counts)"),
     ("not_enough_replicas_errors", "records rejected with NOT_ENOUGH_REPLICAS"),
+    ("rebalances", "consumer group rebalances started (PreparingRebalance entered)"),
+    ("processed_twice_records", "extra processings of records a group had already processed (duplicate processing)"),
+    ("skipped_records", "records a group never processed although it read past them (skipped processing)"),
+    (
+        "paused_partition_seconds",
+        "seconds partitions spent with no owner in their group, from its first assignment, summed",
+    ),
+    ("commit_failures", "offset commits the coordinator refused (CommitFailedException and the like)"),
+    ("offsets_expired", "committed offsets deleted by offsets.retention.minutes"),
+    ("offset_resets", "positions set by auto.offset.reset (no committed offset, or out of range)"),
     ("producer_retries", "batches sent again after an error"),
 ];
 
@@ -255,7 +265,8 @@ pub fn validate(s: &Scenario) -> Vec<Problem> {
                 "a name no other group uses",
             );
         }
-        for m in 0..g.members.min(MAX_MEMBERS) {
+        let most = g.scale.iter().map(|x| x.members).fold(g.members, u32::max);
+        for m in 0..most.min(MAX_MEMBERS) {
             let member = format!("{}-{m}", g.name);
             if nodes.contains(&member) {
                 c.fail(
@@ -431,8 +442,74 @@ pub fn validate(s: &Scenario) -> Vec<Problem> {
                 );
             }
         }
-        c.range_u64(at("members"), g.members as u64, 1, MAX_MEMBERS as u64, "members");
+        c.range_u64(at("members"), g.members as u64, 0, MAX_MEMBERS as u64, "members");
+        if g.members == 0 && g.scale.is_empty() {
+            c.fail(at("members"), "a group with no members and no scale-up", "1 or more members, or a scale entry");
+        }
+        let mut last_at = None;
+        for (j, x) in g.scale.iter().enumerate() {
+            c.range_u64(
+                format!("consumer_groups[{i}].scale[{j}].members"),
+                x.members as u64,
+                0,
+                MAX_MEMBERS as u64,
+                "members",
+            );
+            if x.at_ms > s.duration_ms {
+                c.fail(
+                    format!("consumer_groups[{i}].scale[{j}].at_ms"),
+                    format!("{} ms is after the run ends", x.at_ms),
+                    format!("0 to duration_ms ({})", s.duration_ms),
+                );
+            }
+            if last_at.is_some_and(|l| x.at_ms <= l) {
+                c.fail(
+                    format!("consumer_groups[{i}].scale[{j}].at_ms"),
+                    format!("{} ms is not after the previous entry", x.at_ms),
+                    "entries in increasing at_ms order",
+                );
+            }
+            last_at = Some(x.at_ms);
+        }
+        if g.partition_assignment_strategy.is_empty() {
+            c.fail(
+                at("partition_assignment_strategy"),
+                "no strategy",
+                "one or more of Range, RoundRobin, Sticky, CooperativeSticky",
+            );
+        }
+        let gc = &s.cluster.group_coordinator;
+        if g.session_timeout_ms < gc.group_min_session_timeout_ms
+            || g.session_timeout_ms > gc.group_max_session_timeout_ms
+        {
+            // The coordinator answers INVALID_SESSION_TIMEOUT (kafka-reference §4.3).
+            c.fail(
+                at("session_timeout_ms"),
+                format!("{} ms is outside the brokers' group.min/max.session.timeout.ms: JoinGroup would fail with INVALID_SESSION_TIMEOUT", g.session_timeout_ms),
+                format!("{} to {} ms", gc.group_min_session_timeout_ms, gc.group_max_session_timeout_ms),
+            );
+        }
+        if g.heartbeat_interval_ms == 0 || g.heartbeat_interval_ms >= g.session_timeout_ms {
+            c.fail(
+                at("heartbeat_interval_ms"),
+                format!("{} ms with session_timeout_ms {}", g.heartbeat_interval_ms, g.session_timeout_ms),
+                "1 ms to below session_timeout_ms (Kafka advises at most a third of it)",
+            );
+        }
+        c.range_u64(at("max_poll_interval_ms"), g.max_poll_interval_ms, 1, i32::MAX as u64, "ms");
+        c.range_u64(at("max_poll_records"), g.max_poll_records as u64, 1, 1_000_000, "records");
+        c.range_u64(at("auto_commit_interval_ms"), g.auto_commit_interval_ms, 1, 3_600_000_000, "ms");
+        c.range_u64(at("poll_processing_ms"), g.poll_processing_ms, 0, 3_600_000, "ms");
         c.range_u64(at("processing_us"), g.processing_us, 0, 60_000_000, "µs");
+        if let Some(max) = g.processing_us_max
+            && (max < g.processing_us || max > 60_000_000)
+        {
+            c.fail(
+                at("processing_us_max"),
+                format!("{max} µs"),
+                format!("processing_us ({}) to 60000000 µs", g.processing_us),
+            );
+        }
         c.range_u64(at("fetch_max_wait_ms"), g.fetch_max_wait_ms, 0, 3_600_000, "ms");
         c.range_u64(at("max_partition_fetch_bytes"), g.max_partition_fetch_bytes as u64, 1, 1 << 30, "bytes");
     }
@@ -551,6 +628,7 @@ pub fn validate(s: &Scenario) -> Vec<Problem> {
             Fault::Crash(t) | Fault::PowerLoss(t) | Fault::Restart(t) | Fault::Isolate(t) | Fault::SlowDisk(t, _) => {
                 targets.push((format!("{base}[0]"), t))
             }
+            Fault::SlowProcessing(t, _) => targets.push((format!("{base}[0]"), t)),
             Fault::Pause(t, ms) => {
                 targets.push((format!("{base}[0]"), t));
                 if *ms == 0 {

@@ -59,6 +59,16 @@ pub enum Timer {
     SessionCheck,
     /// The controller's automatic preferred-leader election.
     LeaderRebalance,
+    /// A group coordinator's next deadline (session expiry, join or sync timeout, retention).
+    GroupDeadline { group: u32 },
+    /// A consumer's application finished processing (a poll's records, or one record).
+    ProcessingDone,
+    /// A consumer looks for its group coordinator again.
+    FindCoordinator,
+    /// A consumer group member starts (a scale-up).
+    MemberStart,
+    /// A consumer group member closes (a scale-down).
+    MemberClose,
 }
 
 impl Timer {
@@ -77,6 +87,11 @@ impl Timer {
             Timer::HighWatermarkCheckpoint => "HighWatermarkCheckpoint",
             Timer::SessionCheck => "SessionCheck",
             Timer::LeaderRebalance => "LeaderRebalance",
+            Timer::GroupDeadline { .. } => "GroupDeadline",
+            Timer::ProcessingDone => "ProcessingDone",
+            Timer::FindCoordinator => "FindCoordinator",
+            Timer::MemberStart => "MemberStart",
+            Timer::MemberClose => "MemberClose",
         }
     }
 }

@@ -22,6 +22,7 @@ use super::trace::{Trace, TraceLevel};
 use crate::check::{History, Verdicts};
 use crate::client::{Consumer, Producer};
 use crate::cluster::{Broker, ClusterEvent, Controller, Log, Metadata};
+use crate::group::{CoordinatorHost, Groups};
 use crate::metrics::Recorder;
 use crate::net::Network;
 use crate::protocol::Message;
@@ -98,6 +99,10 @@ pub struct BrokerView {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MemberView {
     pub name: String,
+    /// Started and neither closed nor crashed.
+    pub running: bool,
+    /// The generation it last joined (-1: not in the group).
+    pub generation: i32,
     /// `(partition name, position)`
     pub positions: Vec<(String, u64)>,
     pub records_consumed: u64,
@@ -107,8 +112,13 @@ pub struct MemberView {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GroupView {
     pub name: String,
+    /// `Empty`, `PreparingRebalance`, `CompletingRebalance`, `Stable` or `Dead`.
+    pub state: &'static str,
+    pub generation: i32,
+    /// The broker that coordinates it now (`None` before any member found it).
+    pub coordinator: Option<String>,
     pub members: Vec<MemberView>,
-    /// Sum over the group's partitions of high watermark − position.
+    /// Sum over the group's partitions of high watermark − position (or, unowned, − committed).
     pub lag_records: u64,
 }
 
@@ -149,6 +159,8 @@ pub(crate) struct Finished {
     pub verdicts: Verdicts,
     pub metadata: Rc<Metadata>,
     pub truncations: Vec<crate::check::TruncationEvent>,
+    /// Every group's coordinator state at the end (rebalances, committed offsets, ...).
+    pub group_states: Vec<crate::group::Group>,
 }
 
 /// A running simulation of one scenario.
@@ -173,6 +185,8 @@ pub struct Simulation {
     /// `(partition, leader, follower)` → offset up to which the follower's log was verified equal
     /// to the leader's (logs only grow at the end between checks unless truncated).
     verified: std::collections::BTreeMap<(u32, u32, u32), u64>,
+    /// The consumer groups' coordinator state (shared with the brokers).
+    groups: Groups,
 }
 
 impl Simulation {
@@ -189,8 +203,17 @@ impl Simulation {
         let mut nodes = Vec::new();
         let mut names = Vec::new();
         let heartbeat_ms = scenario.cluster.controller.broker_heartbeat_interval_ms;
+        let first_member = scenario.cluster.brokers + 1 + scenario.producers.len() as u32;
+        let groups = crate::group::coordinator::groups_of(scenario, first_member);
         for b in 0..scenario.cluster.brokers {
-            nodes.push(Node::Broker(Broker::new(b, metadata.clone(), &scenario.cluster.replication, heartbeat_ms)));
+            let host = CoordinatorHost::new(scenario, groups.clone());
+            nodes.push(Node::Broker(Broker::new(
+                b,
+                metadata.clone(),
+                &scenario.cluster.replication,
+                heartbeat_ms,
+                host,
+            )));
             names.push(format!("broker-{b}"));
         }
         nodes.push(Node::Controller(Controller::new(metadata.clone(), &scenario.cluster.controller)));
@@ -200,8 +223,9 @@ impl Simulation {
             names.push(p.name.clone());
         }
         for (g, group) in scenario.consumer_groups.iter().enumerate() {
-            for m in 0..group.members {
-                let c = Consumer::new(g as u32, group, m, &metadata, end);
+            let members = group.scale.iter().map(|s| s.members).fold(group.members, u32::max);
+            for m in 0..members {
+                let c = Consumer::new(g as u32, group, m, &metadata, seed, end);
                 names.push(c.name.clone());
                 nodes.push(Node::Consumer(c));
             }
@@ -253,6 +277,7 @@ impl Simulation {
             .collect();
         let mut sim = Simulation {
             scenario: scenario.clone(),
+            groups,
             seen_epochs: vec![0; metadata.partition_count()],
             verified: std::collections::BTreeMap::new(),
             metadata,
@@ -427,7 +452,21 @@ impl Simulation {
                 }
             }
             Event::Sample => {
-                let lag = self.groups().iter().map(|g| g.lag_records).sum();
+                let interval = self.core.recorder.interval_ending(time);
+                let mut lag = 0;
+                for g in 0..self.scenario.consumer_groups.len() as u32 {
+                    for (partition, committed, position, high_watermark) in self.group_offsets(g) {
+                        lag += position.or(committed).map_or(0, |c| high_watermark.saturating_sub(c));
+                        self.core.recorder.groups.offsets.push(crate::metrics::GroupOffsetSample {
+                            interval,
+                            group: g,
+                            partition,
+                            committed,
+                            position,
+                            high_watermark,
+                        });
+                    }
+                }
                 self.core.recorder.lag(time, lag);
                 self.sample_replicas(time);
                 let next = time + SimDuration(self.core.recorder.interval_ns());
@@ -562,6 +601,11 @@ impl Simulation {
                 self.node_fault[node] = Some(i);
                 let dropped = match &mut self.nodes[node] {
                     Node::Broker(b) => b.crash(power, now),
+                    Node::Consumer(c) => {
+                        let mut ctx = Ctx::new(now, NodeId(node as u32), &mut self.core);
+                        c.crash(&mut ctx);
+                        Vec::new()
+                    }
                     _ => Vec::new(),
                 };
                 let lost: u64 = dropped.iter().map(|t| t.records_removed).sum();
@@ -574,14 +618,16 @@ impl Simulation {
                 if self.alive[node] {
                     return Err(format!("{} is running", self.core.names[node]));
                 }
-                let Node::Broker(_) = &self.nodes[node] else {
-                    return Err("only brokers restart in this model".into());
-                };
+                if !matches!(self.nodes[node], Node::Broker(_) | Node::Consumer(_)) {
+                    return Err("only brokers and consumers restart in this model".into());
+                }
                 self.alive[node] = true;
                 self.node_fault[node] = None;
                 let mut ctx = Ctx::new(now, NodeId(node as u32), &mut self.core);
-                if let Node::Broker(b) = &mut self.nodes[node] {
-                    b.restart(&mut ctx);
+                match &mut self.nodes[node] {
+                    Node::Broker(b) => b.restart(&mut ctx),
+                    Node::Consumer(c) => c.restart(&mut ctx),
+                    _ => {}
                 }
                 Ok(format!("{} restarted", self.core.names[node]))
             }),
@@ -676,6 +722,13 @@ impl Simulation {
                     _ => format!("{}: every append takes {ms} ms more", self.broker_roles(node as u32)),
                 })
             }),
+            Fault::SlowProcessing(t, us) => self.resolve(t).and_then(|node| match &mut self.nodes[node] {
+                Node::Consumer(c) => {
+                    c.set_processing_us(*us);
+                    Ok(format!("{} now takes {us} µs per record", self.core.names[node]))
+                }
+                _ => Err(format!("{} is not a consumer", self.core.names[node])),
+            }),
             Fault::Heal => {
                 self.core.net.heal();
                 let cuts = self.core.link_fault.iter().filter(|f| f.is_some()).count();
@@ -704,17 +757,39 @@ impl Simulation {
         })
     }
 
-    fn member_lag(&self, c: &Consumer) -> u64 {
-        c.assigned
+    /// A partition's high watermark now (its leader's; `None` while offline).
+    fn high_watermark(&self, p: u32) -> Option<u64> {
+        self.controller().states[p as usize].leader.map(|l| self.broker(l).replicas[p as usize].high_watermark)
+    }
+
+    /// Per partition of group `g`'s topics: `(partition, committed, owner's position, HW)`.
+    fn group_offsets(&self, g: u32) -> Vec<(u32, Option<u64>, Option<u64>, u64)> {
+        let groups = self.groups.borrow();
+        let state = &groups[g as usize];
+        let mut out = Vec::new();
+        for t in &self.scenario.consumer_groups[g as usize].topics {
+            let Some(ti) = self.metadata.topic_index(t) else { continue };
+            let meta = &self.metadata.topics[ti];
+            for p in meta.first..meta.first + meta.partitions {
+                let committed = state.committed.binary_search_by_key(&p, |c| c.0).ok().map(|i| state.committed[i].1);
+                let position = self
+                    .consumers()
+                    .filter(|c| c.group == g && c.is_running())
+                    .find_map(|c| c.positions().find(|&(q, _)| q == p).and_then(|(_, pos)| pos));
+                let hw = self.high_watermark(p).unwrap_or(0);
+                out.push((p, committed, position, hw));
+            }
+        }
+        out
+    }
+
+    /// A group's lag: the consumer's `records-lag` (high watermark − position) summed over its
+    /// partitions; an unowned partition counts from its committed offset (what
+    /// `kafka-consumer-groups` shows), a partition with neither not at all.
+    fn group_lag(&self, g: u32) -> u64 {
+        self.group_offsets(g)
             .iter()
-            .zip(&c.positions)
-            .map(|(&p, &pos)| {
-                let hw = self.controller().states[p as usize]
-                    .leader
-                    .map(|l| self.broker(l).replicas[p as usize].high_watermark)
-                    .unwrap_or(pos);
-                hw.saturating_sub(pos)
-            })
+            .map(|&(_, committed, position, hw)| position.or(committed).map_or(0, |c| hw.saturating_sub(c)))
             .sum()
     }
 
@@ -789,18 +864,23 @@ impl Simulation {
             .enumerate()
             .map(|(g, group)| {
                 let members: Vec<&Consumer> = self.consumers().filter(|c| c.group == g as u32).collect();
+                let state = self.groups.borrow();
+                let state = &state[g];
                 GroupView {
                     name: group.name.clone(),
-                    lag_records: members.iter().map(|c| self.member_lag(c)).sum(),
+                    state: state.state.name(),
+                    generation: state.generation,
+                    coordinator: state.owner.map(|b| format!("broker-{b}")),
+                    lag_records: self.group_lag(g as u32),
                     members: members
                         .iter()
                         .map(|c| MemberView {
                             name: c.name.clone(),
+                            running: c.is_running(),
+                            generation: c.generation,
                             positions: c
-                                .assigned
-                                .iter()
-                                .zip(&c.positions)
-                                .map(|(&p, &pos)| (self.metadata.partition_name(p), pos))
+                                .positions()
+                                .filter_map(|(p, pos)| pos.map(|pos| (self.metadata.partition_name(p), pos)))
                                 .collect(),
                             records_consumed: c.records_consumed,
                         })
@@ -934,7 +1014,9 @@ impl Simulation {
             ),
         );
         self.core.recorder.finish();
+        let group_states = std::mem::take(&mut *self.groups.borrow_mut());
         Finished {
+            group_states,
             scenario: self.scenario,
             recorder: self.core.recorder,
             trace: self.core.trace,
@@ -1002,5 +1084,6 @@ fn describe_fault(f: &Fault) -> String {
         Fault::DropMessages(a, b, f) => format!("drop {:.0}% of messages {} ↔ {}", f * 100.0, t(a), t(b)),
         Fault::SlowDisk(x, ms) => format!("slow disk on {} (+{ms} ms per append)", t(x)),
         Fault::Heal => "heal the network".into(),
+        Fault::SlowProcessing(x, us) => format!("slow processing on {} ({us} µs per record)", t(x)),
     }
 }

@@ -14,6 +14,8 @@
 //!   random numbers across key/value settings, bursty versus Poisson latency, replayed records.
 //! - `sweep`: grids of settings and seeds, sharding, the trade-off chart (library level).
 //! - `compare`: A/B runs with the same seed, the table of differences, side-by-side charts.
+//! - `groups`: consumer groups: eager vs cooperative rebalances, static membership, offset
+//!   expiry, the coordinator's placement.
 //!
 //! Snapshots are insta snapshots in the top-level `snapshots/` folder. Locally a changed
 //! snapshot fails and writes `*.snap.new` for review (`cargo insta review`, or read the diff);
@@ -22,6 +24,7 @@
 mod book;
 mod cli;
 mod compare;
+mod groups;
 mod invalid;
 mod replication;
 mod scenarios;

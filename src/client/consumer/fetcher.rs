@@ -1,0 +1,298 @@
+//! The member's fetcher (`Fetcher`/`FetchCollector` of the Java client, kafka-reference §4.4):
+//! one fetch per leader broker for the owned partitions that have a position and nothing
+//! buffered, a buffer `poll()` drains up to `max.poll.records`, metadata refresh on
+//! `NOT_LEADER_OR_FOLLOWER` or a timeout, and position resets (`auto.offset.reset`) through
+//! ListOffsets or on `OFFSET_OUT_OF_RANGE`.
+
+use std::rc::Rc;
+
+use super::{Consumer, Polled, REQUEST_TIMEOUT_MS};
+use crate::cluster::Metadata;
+use crate::protocol::{FetchPartition, FetchedPartition, KafkaError, Message, OffsetSpec, RecordBatch};
+use crate::scenario::AutoOffsetReset;
+use crate::sim::{Ctx, NodeId, SimDuration, Timer};
+
+impl Consumer {
+    /// Takes up to `max.poll.records` buffered records, partition after partition, starting
+    /// with a different partition each time.
+    pub(super) fn take_records(&mut self) -> Vec<Polled> {
+        let mut left = self.config.max_poll_records as usize;
+        let mut polled = Vec::new();
+        let n = self.owned.len();
+        for k in 0..n {
+            if left == 0 {
+                break;
+            }
+            let o = &mut self.owned[(self.poll_rotation + k) % n];
+            let Some(mut position) = o.position else { continue };
+            while left > 0 {
+                let Some((base, batch)) = o.buffer.front() else { break };
+                let (base, batch): (u64, Rc<RecordBatch>) = (*base, batch.clone());
+                let end = base + batch.record_count();
+                if end <= position {
+                    o.buffer.pop_front();
+                    continue;
+                }
+                let skip = position.saturating_sub(base) as usize;
+                let count = ((end - position) as usize).min(left);
+                polled.push(Polled { partition: o.partition, first_offset: position, batch, skip, count });
+                position += count as u64;
+                left -= count;
+                if position >= end {
+                    o.buffer.pop_front();
+                }
+            }
+            o.position = Some(position);
+        }
+        if n > 0 {
+            self.poll_rotation = (self.poll_rotation + 1) % n;
+        }
+        polled
+    }
+
+    /// Fetches from every leader of owned, positioned partitions with nothing buffered.
+    pub(super) fn fetch_all(&mut self, ctx: &mut Ctx) {
+        for b in 0..self.outstanding.len() as u32 {
+            self.fetch(b, ctx);
+        }
+    }
+
+    fn fetch(&mut self, broker: u32, ctx: &mut Ctx) {
+        if self.outstanding[broker as usize].is_some() {
+            return;
+        }
+        let partitions: Vec<FetchPartition> = self
+            .owned
+            .iter()
+            .filter(|o| o.position.is_some() && o.buffer.is_empty())
+            .filter(|o| self.leaders[o.partition as usize] == Some(broker))
+            .map(|o| FetchPartition {
+                partition: o.partition,
+                fetch_offset: o.fetch_position,
+                current_leader_epoch: self.leader_epochs[o.partition as usize],
+                last_fetched_epoch: None,
+            })
+            .collect();
+        if partitions.is_empty() {
+            return;
+        }
+        let request_id = self.next_request_id;
+        self.next_request_id += 1;
+        self.outstanding[broker as usize] = Some((request_id, ctx.now()));
+        ctx.send(
+            Metadata::broker_node(broker),
+            Message::FetchRequest {
+                request_id,
+                replica: None,
+                group: self.group,
+                partitions,
+                min_bytes: self.config.fetch_min_bytes,
+                max_wait_ms: self.config.fetch_max_wait_ms,
+                max_partition_bytes: self.config.max_partition_fetch_bytes,
+            },
+        );
+    }
+
+    pub(super) fn refresh_metadata(&mut self, ctx: &mut Ctx) {
+        self.metadata_requests.send(&mut self.next_request_id, ctx);
+    }
+
+    pub(super) fn on_fetch_response(
+        &mut self,
+        from: NodeId,
+        request_id: u64,
+        partitions: Vec<FetchedPartition>,
+        ctx: &mut Ctx,
+    ) {
+        let broker = from.0 as usize;
+        if self.outstanding.get(broker).copied().flatten().map(|o| o.0) != Some(request_id) {
+            return;
+        }
+        self.outstanding[broker] = None;
+        let mut refresh = false;
+        let mut reset = Vec::new();
+        for fetched in partitions {
+            let Some(o) = self.owned.iter_mut().find(|o| o.partition == fetched.partition) else { continue };
+            if o.position.is_none() {
+                continue;
+            }
+            match fetched.error {
+                Some(KafkaError::OffsetOutOfRange) => {
+                    reset.push((o.partition, fetched.log_start_offset, fetched.high_watermark));
+                    continue;
+                }
+                Some(_) => {
+                    refresh = true;
+                    continue;
+                }
+                None => {}
+            }
+            for b in fetched.batches {
+                let end = b.base_offset + b.batch.record_count();
+                if end > o.fetch_position && b.base_offset <= o.fetch_position {
+                    o.fetch_position = end;
+                    o.buffer.push_back((b.base_offset, b.batch));
+                }
+            }
+        }
+        for (p, log_start, hw) in reset {
+            // `auto.offset.reset` on OFFSET_OUT_OF_RANGE.
+            let to = match self.config.auto_offset_reset {
+                AutoOffsetReset::Earliest => log_start,
+                AutoOffsetReset::Latest => hw.max(log_start),
+                AutoOffsetReset::None => {
+                    if let Some(o) = self.owned.iter_mut().find(|o| o.partition == p) {
+                        o.no_offset = true;
+                        o.position = None;
+                    }
+                    continue;
+                }
+            };
+            self.set_position(p, to, true, ctx);
+        }
+        if refresh {
+            self.refresh_metadata(ctx);
+        }
+    }
+
+    /// Gives partition `p` a position (`reset`: by `auto.offset.reset`).
+    fn set_position(&mut self, p: u32, offset: u64, reset: bool, ctx: &mut Ctx) {
+        let Some(o) = self.owned.iter_mut().find(|o| o.partition == p) else { return };
+        let from = o.position;
+        o.position = Some(offset);
+        o.fetch_position = offset;
+        o.buffer.clear();
+        o.positioning = false;
+        let group = self.group;
+        ctx.metrics().groups.position_known(group, p, offset);
+        if reset {
+            self.position_resets += 1;
+            let now = ctx.now();
+            ctx.metrics().groups.resets.push((now, group, p, from, offset));
+            let name = self.metadata.partition_name(p);
+            ctx.notable("offset reset", || {
+                format!(
+                    "group={} {name} position {} → {offset} (auto.offset.reset={:?})",
+                    self.config.name,
+                    from.map_or("none".to_string(), |f| f.to_string()),
+                    self.config.auto_offset_reset
+                )
+            });
+        }
+    }
+
+    /// Partitions without a committed offset: `auto.offset.reset` through ListOffsets.
+    pub(super) fn reset_positions(&mut self, partitions: &[u32], ctx: &mut Ctx) {
+        let spec = match self.config.auto_offset_reset {
+            AutoOffsetReset::Earliest => OffsetSpec::Earliest,
+            AutoOffsetReset::Latest => OffsetSpec::Latest,
+            AutoOffsetReset::None => {
+                for &p in partitions {
+                    if let Some(o) = self.owned.iter_mut().find(|o| o.partition == p) {
+                        o.no_offset = true;
+                    }
+                    let name = self.metadata.partition_name(p);
+                    ctx.notable("no offset", || {
+                        format!(
+                            "group={} {name}: NoOffsetForPartitionException (auto.offset.reset=none)",
+                            self.config.name
+                        )
+                    });
+                }
+                return;
+            }
+        };
+        for b in 0..self.metadata.brokers {
+            if self.list_offsets_pending[b as usize].is_some() {
+                continue;
+            }
+            let asked: Vec<(u32, OffsetSpec)> =
+                partitions.iter().filter(|&&p| self.leaders[p as usize] == Some(b)).map(|&p| (p, spec)).collect();
+            if asked.is_empty() {
+                continue;
+            }
+            for o in &mut self.owned {
+                if asked.iter().any(|a| a.0 == o.partition) {
+                    o.positioning = true;
+                }
+            }
+            let request_id = self.next_request_id;
+            self.next_request_id += 1;
+            self.list_offsets_pending[b as usize] = Some((request_id, ctx.now()));
+            ctx.send(Metadata::broker_node(b), Message::ListOffsetsRequest { request_id, partitions: asked });
+        }
+        // Partitions whose leader is unknown (or whose broker has a request out) try again on
+        // the next OffsetFetch round.
+    }
+
+    pub(super) fn on_list_offsets(
+        &mut self,
+        from: NodeId,
+        request_id: u64,
+        offsets: Vec<(u32, Result<u64, KafkaError>)>,
+        ctx: &mut Ctx,
+    ) {
+        let b = from.0 as usize;
+        if self.list_offsets_pending.get(b).copied().flatten().map(|p| p.0) != Some(request_id) {
+            return;
+        }
+        self.list_offsets_pending[b] = None;
+        for (p, result) in offsets {
+            match result {
+                Ok(offset) => {
+                    let unset = self.owned.iter().any(|o| o.partition == p && o.position.is_none());
+                    if unset {
+                        self.set_position(p, offset, true, ctx);
+                    }
+                }
+                Err(_) => {
+                    if let Some(o) = self.owned.iter_mut().find(|o| o.partition == p) {
+                        o.positioning = false;
+                    }
+                    self.refresh_metadata(ctx);
+                }
+            }
+        }
+    }
+
+    pub(super) fn on_metadata(&mut self, request_id: u64, leaders: Vec<(u32, Option<u32>, u32)>, ctx: &mut Ctx) {
+        if !self.metadata_requests.answered(request_id) {
+            return;
+        }
+        for (p, leader, epoch) in leaders {
+            if epoch >= self.leader_epochs[p as usize] {
+                self.leaders[p as usize] = leader;
+                self.leader_epochs[p as usize] = epoch;
+            }
+        }
+        if self.owned.iter().any(|o| self.leaders[o.partition as usize].is_none()) {
+            ctx.set_timer(SimDuration::from_ms(100), Timer::MetadataRefresh);
+        }
+    }
+
+    /// Fetches, ListOffsets and metadata requests unanswered for the request timeout.
+    pub(super) fn expire_fetches(&mut self, ctx: &mut Ctx) {
+        let now = ctx.now();
+        let timeout = SimDuration::from_ms(REQUEST_TIMEOUT_MS);
+        let mut expired = false;
+        for o in self.outstanding.iter_mut().chain(self.list_offsets_pending.iter_mut()) {
+            if o.is_some_and(|(_, sent)| now.since(sent) >= timeout) {
+                *o = None;
+                expired = true;
+            }
+        }
+        if expired {
+            for o in &mut self.owned {
+                if o.position.is_none() {
+                    o.positioning = false;
+                }
+            }
+        }
+        if self.metadata_requests.expire(now, SimDuration::from_ms(1000)) {
+            expired = true;
+        }
+        if expired {
+            self.refresh_metadata(ctx);
+        }
+    }
+}

@@ -1,0 +1,550 @@
+//! The member's side of the classic group protocol (`AbstractCoordinator` and
+//! `ConsumerCoordinator` of the Java client, kafka-reference §4.3–4.7): finding the coordinator,
+//! JoinGroup (with `MEMBER_ID_REQUIRED`), the leader running the assignor, SyncGroup, eager and
+//! cooperative revocation, heartbeats and the poll-timeout leave, LeaveGroup, offset commits.
+
+use std::collections::BTreeMap;
+
+use super::{App, Consumer, Membership, Owned, REQUEST_TIMEOUT_MS, RETRY_BACKOFF_MS};
+use crate::cluster::Metadata;
+use crate::group::assignor::{self, Subscription, TopicPartition};
+use crate::protocol::{GroupRequest, GroupResponse, JoinGroupResult, KafkaError, MemberSubscription, Message};
+use crate::scenario::CommitMode;
+use crate::sim::{Ctx, NodeId, SimDuration, Timer};
+
+impl Consumer {
+    fn group_request(&mut self, to: u32, body: GroupRequest, ctx: &mut Ctx) -> u64 {
+        let request_id = self.next_request_id;
+        self.next_request_id += 1;
+        ctx.send(Metadata::broker_node(to), Message::GroupRequest { request_id, group: self.group, body });
+        request_id
+    }
+
+    /// FindCoordinator to one broker after another until one answers.
+    pub(super) fn find_coordinator(&mut self, ctx: &mut Ctx) {
+        if self.coordinator.is_some() || self.find_pending.is_some() {
+            return;
+        }
+        let broker = self.find_broker;
+        let id = self.group_request(broker, GroupRequest::FindCoordinator, ctx);
+        self.find_pending = Some((id, ctx.now()));
+    }
+
+    /// The coordinator is gone or moved (`markCoordinatorUnknown`): find it again; a join or
+    /// sync in progress starts over.
+    fn coordinator_unknown(&mut self, why: &str, ctx: &mut Ctx) {
+        if self.coordinator.is_some() {
+            ctx.notable("coordinator unknown", || format!("group={} ({why})", self.config.name));
+        }
+        self.coordinator = None;
+        self.heartbeat_pending = None;
+        if matches!(self.membership, Membership::Joining(_) | Membership::Syncing(_)) {
+            self.membership = Membership::Unjoined;
+            self.rejoin_needed = true;
+        }
+        ctx.set_timer(SimDuration::from_ms(RETRY_BACKOFF_MS), Timer::FindCoordinator);
+    }
+
+    /// Starts (or restarts) joining the group: `onJoinPrepare`, then JoinGroup.
+    pub(super) fn join_group(&mut self, ctx: &mut Ctx) {
+        if matches!(self.membership, Membership::Joining(_) | Membership::Syncing(_)) {
+            return;
+        }
+        let Some(coordinator) = self.coordinator else {
+            self.find_coordinator(ctx);
+            return;
+        };
+        if !self.cooperative {
+            // Eager: commit (auto-commit, or the application's onPartitionsRevoked), then revoke
+            // everything before joining.
+            if self.generation >= 0 && (self.config.commit == CommitMode::Auto || self.config.commit_on_revoke) {
+                self.commit_positions(false, ctx);
+            }
+            self.revoke_all("eager rebalance", ctx);
+        }
+        let subscription = MemberSubscription {
+            topics: self.config.topics.clone(),
+            owned: self.owned.iter().map(|o| o.partition).collect(),
+            generation: self.generation,
+        };
+        let body = GroupRequest::JoinGroup {
+            member_id: self.member_id.clone(),
+            group_instance_id: self.instance_id(),
+            session_timeout_ms: self.config.session_timeout_ms,
+            rebalance_timeout_ms: self.config.max_poll_interval_ms,
+            protocols: self.strategies.clone(),
+            subscription,
+        };
+        let id = self.group_request(coordinator, body, ctx);
+        self.membership = Membership::Joining(id);
+        self.membership_sent = ctx.now();
+        self.rejoin_needed = false;
+        self.left_on_poll_timeout = false;
+    }
+
+    fn instance_id(&self) -> Option<String> {
+        self.config.static_membership.then(|| self.name.clone())
+    }
+
+    /// Gives up every owned partition (eager rebalance, close). Ownership ends now.
+    pub(super) fn revoke_all(&mut self, why: &str, ctx: &mut Ctx) {
+        if self.owned.is_empty() {
+            return;
+        }
+        let names: Vec<String> = self.owned.iter().map(|o| self.metadata.partition_name(o.partition)).collect();
+        ctx.notable("revoked", || format!("group={} partitions=[{}] ({why})", self.config.name, names.join(" ")));
+        let now = ctx.now();
+        for o in self.owned.drain(..) {
+            ctx.metrics().groups.release(self.group, self.member, o.partition, now);
+        }
+    }
+
+    /// The partitions are lost, not revoked (`onPartitionsLost`): no commit.
+    fn lose_all(&mut self, why: KafkaError, ctx: &mut Ctx) {
+        if !self.owned.is_empty() {
+            let names: Vec<String> = self.owned.iter().map(|o| self.metadata.partition_name(o.partition)).collect();
+            ctx.notable("partitions lost", || {
+                format!("group={} partitions=[{}] ({})", self.config.name, names.join(" "), why.name())
+            });
+        }
+        let now = ctx.now();
+        for o in self.owned.drain(..) {
+            ctx.metrics().groups.release(self.group, self.member, o.partition, now);
+        }
+        // `resetStateAndGeneration`: only UNKNOWN_MEMBER_ID also forgets the member id.
+        if why == KafkaError::UnknownMemberId {
+            self.member_id.clear();
+        }
+        self.generation = -1;
+        self.membership = Membership::Unjoined;
+        self.pending_assignment = None;
+        self.rejoin_needed = true;
+    }
+
+    /// LeaveGroup, unless static (static members never send it, KIP-345).
+    pub(super) fn leave_group(&mut self, why: &str, ctx: &mut Ctx) {
+        if !self.member_id.is_empty()
+            && self.instance_id().is_none()
+            && let Some(c) = self.coordinator
+        {
+            let member_id = self.member_id.clone();
+            ctx.notable("leave group", || format!("group={} ({why})", self.config.name));
+            self.group_request(c, GroupRequest::LeaveGroup { member_id }, ctx);
+            self.member_id.clear();
+        }
+        self.generation = -1;
+        self.membership = Membership::Unjoined;
+        self.pending_assignment = None;
+        self.heartbeat_pending = None;
+    }
+
+    pub(super) fn on_group_response(&mut self, from: NodeId, request_id: u64, body: GroupResponse, ctx: &mut Ctx) {
+        match body {
+            GroupResponse::FindCoordinator(result) => {
+                if self.find_pending.map(|p| p.0) != Some(request_id) {
+                    return;
+                }
+                self.find_pending = None;
+                match result {
+                    Ok(b) => {
+                        if self.coordinator != Some(b) {
+                            ctx.notable("coordinator", || {
+                                format!(
+                                    "group={} coordinator is broker-{b} (asked broker-{})",
+                                    self.config.name, from.0
+                                )
+                            });
+                        }
+                        self.coordinator = Some(b);
+                    }
+                    Err(_) => {
+                        self.find_broker = (self.find_broker + 1) % self.metadata.brokers.max(1);
+                        ctx.set_timer(SimDuration::from_ms(RETRY_BACKOFF_MS), Timer::FindCoordinator);
+                    }
+                }
+            }
+            GroupResponse::JoinGroup(result) => {
+                if self.membership != Membership::Joining(request_id) {
+                    return;
+                }
+                self.membership = Membership::Unjoined;
+                match result {
+                    Ok(join) => self.on_joined(join, ctx),
+                    Err((KafkaError::MemberIdRequired, member_id)) => {
+                        self.member_id = member_id;
+                        self.join_group(ctx);
+                    }
+                    Err((e, _)) => self.on_group_error(e, ctx),
+                }
+            }
+            GroupResponse::SyncGroup(result) => {
+                if self.membership != Membership::Syncing(request_id) {
+                    return;
+                }
+                self.membership = Membership::Unjoined;
+                match result {
+                    // `onJoinComplete` runs in the application thread, inside poll().
+                    Ok(assignment) => {
+                        self.membership = Membership::Stable;
+                        self.last_heartbeat_ok = ctx.now();
+                        self.pending_assignment = Some(assignment);
+                    }
+                    Err(e) => self.on_group_error(e, ctx),
+                }
+            }
+            GroupResponse::Heartbeat(result) => {
+                if self.heartbeat_pending.map(|p| p.0) != Some(request_id) {
+                    return;
+                }
+                self.heartbeat_pending = None;
+                self.last_heartbeat_ok = ctx.now();
+                match result {
+                    Ok(()) => {}
+                    Err(KafkaError::RebalanceInProgress) => {
+                        if !self.rejoin_needed {
+                            ctx.notable("rejoin needed", || {
+                                format!("group={} (REBALANCE_IN_PROGRESS)", self.config.name)
+                            });
+                        }
+                        self.rejoin_needed = true;
+                    }
+                    Err(e) => self.on_group_error(e, ctx),
+                }
+            }
+            GroupResponse::LeaveGroup(_) => {}
+            GroupResponse::OffsetCommit(result) => {
+                let Some(i) = self.commits.iter().position(|c| c.0 == request_id) else { return };
+                let (_, sync, _) = self.commits.remove(i);
+                let now = ctx.now();
+                let error = result.err().map(|e| e.name());
+                ctx.metrics().groups.commits.push(crate::metrics::CommitRecord {
+                    at: now,
+                    group: self.group,
+                    member: self.member,
+                    error,
+                });
+                if let Err(e) = result {
+                    self.commit_failures += 1;
+                    ctx.notable("commit failed", || {
+                        format!(
+                            "group={} CommitFailedException ({}){}",
+                            self.config.name,
+                            e.name(),
+                            if sync { "" } else { " [async]" }
+                        )
+                    });
+                    if matches!(e, KafkaError::UnknownMemberId | KafkaError::IllegalGeneration) {
+                        self.lose_all(e, ctx);
+                    } else if matches!(e, KafkaError::NotCoordinator | KafkaError::CoordinatorNotAvailable) {
+                        self.coordinator_unknown(e.name(), ctx);
+                    } else if e == KafkaError::RebalanceInProgress {
+                        self.rejoin_needed = true;
+                    }
+                }
+                if sync && !self.commits.iter().any(|c| c.1) {
+                    self.after_sync_commit(ctx);
+                }
+            }
+            GroupResponse::OffsetFetch(result) => {
+                if self.offset_fetch_pending.map(|p| p.0) != Some(request_id) {
+                    return;
+                }
+                self.offset_fetch_pending = None;
+                match result {
+                    Ok(offsets) => self.on_committed_offsets(offsets, ctx),
+                    Err(e) => {
+                        for o in &mut self.owned {
+                            o.positioning = false;
+                        }
+                        if matches!(e, KafkaError::NotCoordinator | KafkaError::CoordinatorNotAvailable) {
+                            self.coordinator_unknown(e.name(), ctx);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// An error from JoinGroup, SyncGroup or Heartbeat.
+    fn on_group_error(&mut self, e: KafkaError, ctx: &mut Ctx) {
+        match e {
+            KafkaError::NotCoordinator | KafkaError::CoordinatorNotAvailable => self.coordinator_unknown(e.name(), ctx),
+            KafkaError::RebalanceInProgress => self.rejoin_needed = true,
+            KafkaError::UnknownMemberId | KafkaError::IllegalGeneration => self.lose_all(e, ctx),
+            _ => {
+                // INVALID_SESSION_TIMEOUT, FENCED_INSTANCE_ID: fatal for this consumer.
+                ctx.notable("consumer failed", || format!("group={} {}", self.config.name, e.name()));
+                self.failed = Some(e);
+                self.lose_all(e, ctx);
+                self.rejoin_needed = false;
+            }
+        }
+    }
+
+    /// The join completed: the leader runs the assignor; everyone sends SyncGroup.
+    fn on_joined(&mut self, join: JoinGroupResult, ctx: &mut Ctx) {
+        self.member_id = join.member_id;
+        self.generation = join.generation;
+        let assignments = if join.leader == self.member_id && !join.members.is_empty() {
+            self.assign(join.protocol, &join.members, ctx)
+        } else {
+            Vec::new()
+        };
+        let Some(coordinator) = self.coordinator else { return };
+        let body =
+            GroupRequest::SyncGroup { member_id: self.member_id.clone(), generation: self.generation, assignments };
+        let id = self.group_request(coordinator, body, ctx);
+        self.membership = Membership::Syncing(id);
+        self.membership_sent = ctx.now();
+    }
+
+    /// The group leader's assignment (`ConsumerCoordinator.onLeaderElected`).
+    fn assign(
+        &self,
+        strategy: assignor::Strategy,
+        members: &[(String, Option<String>, MemberSubscription)],
+        ctx: &mut Ctx,
+    ) -> Vec<(String, Vec<u32>)> {
+        let mut topics = BTreeMap::new();
+        for (_, _, s) in members {
+            for t in &s.topics {
+                if let Some(i) = self.metadata.topic_index(t) {
+                    topics.insert(t.clone(), self.metadata.topics[i].partitions);
+                }
+            }
+        }
+        let subscriptions: Vec<Subscription> = members
+            .iter()
+            .map(|(id, instance, s)| Subscription {
+                member_id: id.clone(),
+                group_instance_id: instance.clone(),
+                topics: s.topics.clone(),
+                owned_partitions: s.owned.iter().map(|&p| self.topic_partition(p)).collect(),
+                generation: (s.generation >= 0).then_some(s.generation),
+            })
+            .collect();
+        let result = assignor::assign(strategy, &topics, &subscriptions);
+        ctx.detail("assignment", || assignor::format_assignment(&result).replace('\n', "; "));
+        result
+            .into_iter()
+            .map(|(member, parts)| {
+                let global =
+                    parts.iter().filter_map(|tp| self.metadata.global_partition(&tp.topic, tp.partition)).collect();
+                (member, global)
+            })
+            .collect()
+    }
+
+    fn topic_partition(&self, global: u32) -> TopicPartition {
+        let t = self.metadata.topic_of(global);
+        TopicPartition::new(t.name.clone(), global - t.first)
+    }
+
+    /// The assignment SyncGroup returned takes effect (`onJoinComplete`, called from poll()).
+    pub(super) fn on_assignment(&mut self, mut assignment: Vec<u32>, ctx: &mut Ctx) {
+        assignment.sort_unstable();
+        let now = ctx.now();
+        // Cooperative: revoke only what moved, then rejoin so the partitions can be handed out.
+        let revoked: Vec<u32> =
+            self.owned.iter().map(|o| o.partition).filter(|p| assignment.binary_search(p).is_err()).collect();
+        if !revoked.is_empty() {
+            if self.config.commit == CommitMode::Auto || self.config.commit_on_revoke {
+                let offsets: Vec<(u32, u64)> = self
+                    .owned
+                    .iter()
+                    .filter(|o| revoked.contains(&o.partition))
+                    .filter_map(|o| o.position.map(|p| (o.partition, p)))
+                    .collect();
+                if !offsets.is_empty() {
+                    self.send_commit(offsets, false, ctx);
+                }
+            }
+            let names: Vec<String> = revoked.iter().map(|&p| self.metadata.partition_name(p)).collect();
+            ctx.notable("revoked", || {
+                format!("group={} partitions=[{}] (cooperative: moving)", self.config.name, names.join(" "))
+            });
+            for &p in &revoked {
+                ctx.metrics().groups.release(self.group, self.member, p, now);
+            }
+            self.owned.retain(|o| !revoked.contains(&o.partition));
+            self.rejoin_needed = true;
+        }
+        let added: Vec<u32> =
+            assignment.iter().copied().filter(|p| !self.owned.iter().any(|o| o.partition == *p)).collect();
+        for &p in &added {
+            ctx.metrics().groups.own(self.group, self.member, p, self.generation, now);
+            self.owned.push(Owned {
+                partition: p,
+                position: None,
+                fetch_position: 0,
+                buffer: Default::default(),
+                positioning: false,
+                no_offset: false,
+            });
+        }
+        self.owned.sort_by_key(|o| o.partition);
+        let names: Vec<String> = assignment.iter().map(|&p| self.metadata.partition_name(p)).collect();
+        ctx.notable("assigned", || {
+            format!("group={} generation={} partitions=[{}]", self.config.name, self.generation, names.join(" "))
+        });
+    }
+
+    /// The heartbeat thread's tick: the poll-timeout check, then a heartbeat.
+    pub(super) fn on_heartbeat_timer(&mut self, ctx: &mut Ctx) {
+        let now = ctx.now();
+        ctx.set_timer(SimDuration::from_ms(self.config.heartbeat_interval_ms), Timer::Heartbeat);
+        let in_group = self.generation >= 0 && matches!(self.membership, Membership::Stable | Membership::Syncing(_));
+        let poll_overdue = self.app != App::Polling
+            && now.since(self.last_poll) > SimDuration::from_ms(self.config.max_poll_interval_ms);
+        if in_group && poll_overdue && !self.left_on_poll_timeout {
+            // `AbstractCoordinator`: "consumer poll timeout has expired" → maybeLeaveGroup.
+            ctx.notable("poll timeout", || {
+                format!(
+                    "group={} no poll() for {} ms > max.poll.interval.ms={}: leaving the group",
+                    self.config.name,
+                    now.since(self.last_poll).0 / 1_000_000,
+                    self.config.max_poll_interval_ms
+                )
+            });
+            self.left_on_poll_timeout = true;
+            self.lose_ownership_records(ctx);
+            self.leave_group("poll timeout", ctx);
+            self.rejoin_needed = true;
+            return;
+        }
+        if !in_group || self.left_on_poll_timeout {
+            return;
+        }
+        let Some(c) = self.coordinator else {
+            self.find_coordinator(ctx);
+            return;
+        };
+        if self.heartbeat_pending.is_some() {
+            return;
+        }
+        let body = GroupRequest::Heartbeat { member_id: self.member_id.clone(), generation: self.generation };
+        let id = self.group_request(c, body, ctx);
+        self.heartbeat_pending = Some((id, now));
+    }
+
+    /// After leaving on a poll timeout the member no longer owns anything as far as the group is
+    /// concerned; its application still holds the records it is processing.
+    fn lose_ownership_records(&mut self, ctx: &mut Ctx) {
+        let now = ctx.now();
+        for o in self.owned.drain(..) {
+            ctx.metrics().groups.release(self.group, self.member, o.partition, now);
+        }
+    }
+
+    /// Commits the owned partitions' positions (`sync`: the application waits).
+    pub(super) fn commit_positions(&mut self, sync: bool, ctx: &mut Ctx) {
+        let offsets: Vec<(u32, u64)> = match (&self.work, sync, self.config.commit) {
+            (Some(w), _, CommitMode::BeforeProcessing) => w.positions.clone(),
+            _ => self.owned.iter().filter_map(|o| o.position.map(|p| (o.partition, p))).collect(),
+        };
+        if offsets.is_empty() && !sync {
+            return;
+        }
+        self.send_commit(offsets, sync, ctx);
+    }
+
+    /// OffsetCommit with this generation. A member that left (generation -1) still sends it, and
+    /// the coordinator refuses it, as `CommitFailedException` says.
+    pub(super) fn send_commit(&mut self, offsets: Vec<(u32, u64)>, sync: bool, ctx: &mut Ctx) {
+        let Some(c) = self.coordinator else {
+            if sync {
+                self.commit_failures += 1;
+                ctx.notable("commit failed", || format!("group={} coordinator unknown", self.config.name));
+            }
+            return;
+        };
+        let body =
+            GroupRequest::OffsetCommit { member_id: self.member_id.clone(), generation: self.generation, offsets };
+        let id = self.group_request(c, body, ctx);
+        self.commits.push((id, sync, ctx.now()));
+        if sync {
+            self.app = App::Committing;
+        }
+    }
+
+    /// Asks the coordinator for the committed offsets of owned partitions without a position.
+    pub(super) fn ensure_positions(&mut self, ctx: &mut Ctx) {
+        if self.offset_fetch_pending.is_some() || self.membership != Membership::Stable {
+            return;
+        }
+        let Some(c) = self.coordinator else { return };
+        let partitions: Vec<u32> = self
+            .owned
+            .iter()
+            .filter(|o| o.position.is_none() && !o.positioning && !o.no_offset)
+            .map(|o| o.partition)
+            .collect();
+        if partitions.is_empty() {
+            return;
+        }
+        for o in &mut self.owned {
+            if partitions.contains(&o.partition) {
+                o.positioning = true;
+            }
+        }
+        let id = self.group_request(c, GroupRequest::OffsetFetch { partitions }, ctx);
+        self.offset_fetch_pending = Some((id, ctx.now()));
+    }
+
+    /// Requests unanswered too long: fetches and metadata as before; group requests make the
+    /// coordinator unknown.
+    pub(super) fn expire_requests(&mut self, ctx: &mut Ctx) {
+        let now = ctx.now();
+        let timeout = SimDuration::from_ms(REQUEST_TIMEOUT_MS);
+        self.expire_fetches(ctx);
+        if self.find_pending.is_some_and(|(_, sent)| now.since(sent) >= SimDuration::from_ms(1000)) {
+            self.find_pending = None;
+            self.find_broker = (self.find_broker + 1) % self.metadata.brokers.max(1);
+            self.find_coordinator(ctx);
+        }
+        let session = SimDuration::from_ms(self.config.session_timeout_ms);
+        let heartbeat_lost = self.heartbeat_pending.is_some_and(|(_, sent)| now.since(sent) >= session.min(timeout));
+        let membership_lost = matches!(self.membership, Membership::Joining(_) | Membership::Syncing(_))
+            && now.since(self.membership_sent) >= timeout.max(SimDuration::from_ms(self.config.max_poll_interval_ms));
+        let fetch_lost = self.offset_fetch_pending.is_some_and(|(_, sent)| now.since(sent) >= timeout);
+        let commit_lost = self.commits.iter().any(|&(_, _, sent)| now.since(sent) >= timeout);
+        if heartbeat_lost || membership_lost || fetch_lost || commit_lost {
+            if fetch_lost {
+                self.offset_fetch_pending = None;
+                for o in &mut self.owned {
+                    o.positioning = false;
+                }
+            }
+            let sync_lost = self.commits.iter().any(|&(_, sync, sent)| sync && now.since(sent) >= timeout);
+            let lost: Vec<u64> = self.commits.iter().filter(|c| now.since(c.2) >= timeout).map(|c| c.0).collect();
+            self.commits.retain(|c| !lost.contains(&c.0));
+            self.commit_failures += lost.len() as u64;
+            self.coordinator_unknown("request timed out", ctx);
+            if sync_lost {
+                self.after_sync_commit(ctx);
+            }
+        }
+    }
+
+    /// OffsetFetch answered: positions from committed offsets, else `auto.offset.reset`.
+    fn on_committed_offsets(&mut self, offsets: Vec<(u32, Option<u64>)>, ctx: &mut Ctx) {
+        let mut reset = Vec::new();
+        for (p, committed) in offsets {
+            let Some(o) = self.owned.iter_mut().find(|o| o.partition == p) else { continue };
+            o.positioning = false;
+            if o.position.is_some() {
+                continue;
+            }
+            match committed {
+                Some(offset) => {
+                    o.position = Some(offset);
+                    o.fetch_position = offset;
+                    o.buffer.clear();
+                    ctx.metrics().groups.position_known(self.group, p, offset);
+                }
+                None => reset.push(p),
+            }
+        }
+        self.reset_positions(&reset, ctx);
+    }
+}

@@ -1,0 +1,552 @@
+//! A consumer group member: Kafka's `KafkaConsumer` with its application poll loop.
+//!
+//! Three parts run side by side, as in the Java client:
+//! * the **application thread** ([`App`]): `poll()` returns up to `max.poll.records` buffered
+//!   records, the application processes them one after another (`processing_us` each, plus
+//!   `poll_processing_ms` per poll) and commits as its [`CommitMode`] says, then polls again.
+//!   Rebalances happen inside `poll()`: an eager member revokes everything and waits for the new
+//!   assignment there; a cooperative member keeps processing what it still owns.
+//! * the **heartbeat thread** ([`membership`]): a heartbeat every `heartbeat.interval.ms`, and
+//!   the `max.poll.interval.ms` check that makes a member whose processing overran leave the
+//!   group (KIP-62);
+//! * the **fetcher** ([`fetcher`]): one fetch per leader broker for owned partitions with
+//!   nothing buffered, reading only below the high watermark.
+//!
+//! A record's end-to-end latency runs from its intended send time to the end of its
+//! processing. Simplified: `fetch.max.bytes` is not modelled (only the per-partition cap); a
+//! member's requests to a broker that is down are dropped (no connection errors), so they end by
+//! timing out; `close()` takes no time.
+
+mod fetcher;
+mod membership;
+
+use std::collections::VecDeque;
+use std::rc::Rc;
+
+use crate::cluster::Metadata;
+use crate::group::assignor::Strategy;
+use crate::metrics::{Latency, StreamSample};
+use crate::protocol::{KafkaError, Message, RecordBatch};
+use crate::scenario::{CommitMode, ConsumerGroup};
+use crate::sim::{Ctx, NodeId, RandomStream, SimDuration, SimTime, Timer};
+
+/// What the application thread is doing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum App {
+    /// Not started, closed, or crashed.
+    Stopped,
+    /// Inside `poll()`: waiting for records or for the group.
+    Polling,
+    /// Processing the records the last poll returned.
+    Processing,
+    /// Blocked in `commitSync()`.
+    Committing,
+}
+
+/// The group membership as the member sees it (`MemberState` of `AbstractCoordinator`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Membership {
+    Unjoined,
+    Joining(u64),
+    Syncing(u64),
+    Stable,
+}
+
+/// A partition the member owns.
+#[derive(Debug)]
+struct Owned {
+    partition: u32,
+    /// The next offset `poll()` returns (`None` until the committed offset or a reset gives it).
+    position: Option<u64>,
+    /// The next offset to fetch.
+    fetch_position: u64,
+    /// Fetched batches not yet returned by `poll()`.
+    buffer: VecDeque<(u64, Rc<RecordBatch>)>,
+    /// An OffsetFetch or ListOffsets is out for it.
+    positioning: bool,
+    /// `auto.offset.reset=none` and no committed offset: it cannot be consumed.
+    no_offset: bool,
+}
+
+/// Records one poll returned, from one partition.
+#[derive(Debug)]
+struct Polled {
+    partition: u32,
+    first_offset: u64,
+    batch: Rc<RecordBatch>,
+    /// Index of the first returned record in `batch`, and how many.
+    skip: usize,
+    count: usize,
+}
+
+/// The records being processed, and when each is done.
+#[derive(Debug)]
+struct Work {
+    polled: Vec<Polled>,
+    /// Per record (in order): when its processing ends.
+    done: Vec<SimTime>,
+    /// Records already recorded as processed.
+    recorded: usize,
+    /// Positions to commit (after the poll).
+    positions: Vec<(u32, u64)>,
+}
+
+/// One member of a consumer group.
+#[derive(Debug)]
+pub struct Consumer {
+    /// Its `client.id`, e.g. `billing-2`.
+    pub name: String,
+    pub group: u32,
+    /// Index in its group.
+    pub member: u32,
+    config: ConsumerGroup,
+    metadata: Rc<Metadata>,
+    end: SimTime,
+    processing_rng: RandomStream,
+    /// `partition.assignment.strategy` and whether they all support COOPERATIVE.
+    strategies: Vec<Strategy>,
+    cooperative: bool,
+    /// When it starts and, if scaled down, closes.
+    starts: Vec<SimTime>,
+    closes: Vec<SimTime>,
+
+    pub app: App,
+    last_poll: SimTime,
+    last_auto_commit: SimTime,
+    work: Option<Work>,
+    /// The next poll starts with this owned partition (the fetch buffer's round robin).
+    poll_rotation: usize,
+
+    // Membership (see `membership.rs`).
+    coordinator: Option<u32>,
+    find_pending: Option<(u64, SimTime)>,
+    find_broker: u32,
+    member_id: String,
+    pub generation: i32,
+    membership: Membership,
+    membership_sent: SimTime,
+    /// The assignment SyncGroup returned, applied at the next poll().
+    pending_assignment: Option<Vec<u32>>,
+    rejoin_needed: bool,
+    /// Left the group because `max.poll.interval.ms` passed.
+    left_on_poll_timeout: bool,
+    heartbeat_pending: Option<(u64, SimTime)>,
+    last_heartbeat_ok: SimTime,
+    /// Outstanding commits: `(request id, sync, sent)`.
+    commits: Vec<(u64, bool, SimTime)>,
+    offset_fetch_pending: Option<(u64, SimTime)>,
+    /// A fatal error stopped the member (e.g. FENCED_INSTANCE_ID).
+    failed: Option<KafkaError>,
+
+    // Fetching (see `fetcher.rs`).
+    owned: Vec<Owned>,
+    leaders: Vec<Option<u32>>,
+    leader_epochs: Vec<u32>,
+    outstanding: Vec<Option<(u64, SimTime)>>,
+    list_offsets_pending: Vec<Option<(u64, SimTime)>>,
+    metadata_requests: super::MetadataRequests,
+    next_request_id: u64,
+
+    pub records_consumed: u64,
+    pub position_resets: u64,
+    pub commit_failures: u64,
+}
+
+impl Consumer {
+    /// Member `member` of group `group` (index `group_index`).
+    pub fn new(
+        group_index: u32,
+        group: &ConsumerGroup,
+        member: u32,
+        metadata: &Rc<Metadata>,
+        seed: u64,
+        end: SimTime,
+    ) -> Consumer {
+        let n = metadata.partition_count() as u32;
+        let name = format!("{}-{member}", group.name);
+        let strategies: Vec<Strategy> = group.partition_assignment_strategy.iter().map(|s| s.strategy()).collect();
+        // `ConsumerCoordinator`: COOPERATIVE only if every configured assignor supports it.
+        let cooperative = !strategies.is_empty() && strategies.iter().all(|s| s.is_cooperative());
+        // Start and close times from the member count over time.
+        let (mut starts, mut closes) = (Vec::new(), Vec::new());
+        let mut active = member < group.members;
+        if active {
+            starts.push(SimTime::ZERO + SimDuration::from_ms(group.start_ms));
+        }
+        for s in &group.scale {
+            let now_active = member < s.members;
+            let at = SimTime::ZERO + SimDuration::from_ms(s.at_ms.max(group.start_ms));
+            if now_active && !active {
+                starts.push(at);
+            } else if !now_active && active {
+                closes.push(at);
+            }
+            active = now_active;
+        }
+        Consumer {
+            processing_rng: RandomStream::new(seed, &format!("consumer/{name}/processing")),
+            name,
+            group: group_index,
+            member,
+            config: group.clone(),
+            end,
+            strategies,
+            cooperative,
+            starts,
+            closes,
+            app: App::Stopped,
+            last_poll: SimTime::ZERO,
+            last_auto_commit: SimTime::ZERO,
+            work: None,
+            poll_rotation: 0,
+            coordinator: None,
+            find_pending: None,
+            find_broker: member % metadata.brokers.max(1),
+            member_id: String::new(),
+            generation: -1,
+            membership: Membership::Unjoined,
+            membership_sent: SimTime::ZERO,
+            pending_assignment: None,
+            rejoin_needed: false,
+            left_on_poll_timeout: false,
+            heartbeat_pending: None,
+            last_heartbeat_ok: SimTime::ZERO,
+            commits: Vec::new(),
+            offset_fetch_pending: None,
+            failed: None,
+            owned: Vec::new(),
+            leaders: (0..n).map(|p| metadata.initial_state(p).leader).collect(),
+            leader_epochs: vec![0; n as usize],
+            outstanding: vec![None; metadata.brokers as usize],
+            list_offsets_pending: vec![None; metadata.brokers as usize],
+            metadata_requests: super::MetadataRequests::new(member, metadata.brokers),
+            next_request_id: 0,
+            records_consumed: 0,
+            position_resets: 0,
+            commit_failures: 0,
+            metadata: metadata.clone(),
+        }
+    }
+
+    pub fn on_start(&mut self, ctx: &mut Ctx) {
+        for &t in &self.starts {
+            ctx.set_timer_at(t, Timer::MemberStart);
+        }
+        for &t in &self.closes {
+            ctx.set_timer_at(t, Timer::MemberClose);
+        }
+    }
+
+    /// A slow-processing fault: every record from now on takes `us` (no more jitter).
+    pub fn set_processing_us(&mut self, us: u64) {
+        self.config.processing_us = us;
+        self.config.processing_us_max = None;
+    }
+
+    /// Whether the member runs now.
+    pub fn is_running(&self) -> bool {
+        self.app != App::Stopped
+    }
+
+    /// The owned partitions and their positions.
+    pub fn positions(&self) -> impl Iterator<Item = (u32, Option<u64>)> + '_ {
+        self.owned.iter().map(|o| (o.partition, o.position))
+    }
+
+    /// The leader of global partition `p` as this member knows it.
+    pub fn leader_of(&self, p: u32) -> Option<u32> {
+        self.leaders[p as usize]
+    }
+
+    fn start(&mut self, ctx: &mut Ctx) {
+        if self.app != App::Stopped {
+            return;
+        }
+        ctx.notable("consumer start", || {
+            format!(
+                "group={} strategies=[{}] ({})",
+                self.config.name,
+                self.strategies.iter().map(|s| s.name()).collect::<Vec<_>>().join(","),
+                if self.cooperative { "cooperative" } else { "eager" }
+            )
+        });
+        self.app = App::Polling;
+        self.last_poll = ctx.now();
+        self.last_auto_commit = ctx.now();
+        self.rejoin_needed = true;
+        ctx.set_timer(SimDuration::from_ms(self.config.heartbeat_interval_ms), Timer::Heartbeat);
+        ctx.set_timer(SimDuration::from_ms(WATCHDOG_MS), Timer::RequestTimeouts);
+        self.poll(ctx);
+    }
+
+    /// `KafkaConsumer.close()`: auto-commit, revoke, LeaveGroup (dynamic members only).
+    fn close(&mut self, ctx: &mut Ctx) {
+        if self.app == App::Stopped {
+            return;
+        }
+        self.finish_work_until(ctx.now(), ctx);
+        if self.config.commit == CommitMode::Auto || self.config.commit_on_revoke {
+            self.commit_positions(false, ctx);
+        }
+        self.revoke_all("close", ctx);
+        self.leave_group("closing", ctx);
+        self.app = App::Stopped;
+        ctx.notable("consumer close", || format!("group={}", self.config.name));
+    }
+
+    /// The process dies: what was processed by now counts, the rest of its work is lost.
+    pub fn crash(&mut self, ctx: &mut Ctx) {
+        if self.app == App::Stopped {
+            return;
+        }
+        self.finish_work_until(ctx.now(), ctx);
+        self.work = None;
+        let now = ctx.now();
+        for o in self.owned.drain(..) {
+            ctx.metrics().groups.release(self.group, self.member, o.partition, now);
+        }
+        self.app = App::Stopped;
+    }
+
+    /// Starts again after a crash, as a new process: a dynamic member joins with a new member
+    /// id, a static one with its `group.instance.id`.
+    pub fn restart(&mut self, ctx: &mut Ctx) {
+        let fresh = Consumer::new(self.group, &self.config, self.member, &self.metadata, 0, self.end);
+        let rng = std::mem::replace(&mut self.processing_rng, fresh.processing_rng.clone());
+        *self = Consumer { processing_rng: rng, next_request_id: self.next_request_id, ..fresh };
+        self.start(ctx);
+    }
+
+    pub fn on_message(&mut self, from: NodeId, msg: Message, ctx: &mut Ctx) {
+        if self.app == App::Stopped {
+            return;
+        }
+        match msg {
+            Message::FetchResponse { request_id, partitions } => {
+                self.on_fetch_response(from, request_id, partitions, ctx)
+            }
+            Message::MetadataResponse { request_id, leaders } => self.on_metadata(request_id, leaders, ctx),
+            Message::ListOffsetsResponse { request_id, offsets } => {
+                self.on_list_offsets(from, request_id, offsets, ctx)
+            }
+            Message::GroupResponse { request_id, body, .. } => self.on_group_response(from, request_id, body, ctx),
+            _ => {}
+        }
+        self.resume(ctx);
+    }
+
+    pub fn on_timer(&mut self, timer: Timer, ctx: &mut Ctx) {
+        match timer {
+            Timer::MemberStart => self.start(ctx),
+            Timer::MemberClose => self.close(ctx),
+            _ if self.app == App::Stopped => {}
+            Timer::ProcessingDone => self.on_processing_done(ctx),
+            Timer::Heartbeat => self.on_heartbeat_timer(ctx),
+            Timer::FindCoordinator => self.find_coordinator(ctx),
+            Timer::FetchAgain { .. } => self.fetch_all(ctx),
+            Timer::MetadataRefresh => self.refresh_metadata(ctx),
+            Timer::RequestTimeouts => {
+                self.expire_requests(ctx);
+                ctx.set_timer(SimDuration::from_ms(WATCHDOG_MS), Timer::RequestTimeouts);
+            }
+            _ => {}
+        }
+        self.resume(ctx);
+    }
+
+    /// After anything happened: a polling application tries again.
+    fn resume(&mut self, ctx: &mut Ctx) {
+        if self.app == App::Polling {
+            self.poll(ctx);
+        }
+        if self.app != App::Stopped {
+            self.fetch_all(ctx);
+        }
+    }
+
+    // ----- the application thread ---------------------------------------------------------------
+
+    /// `KafkaConsumer.poll()`: auto-commit, rebalance if needed, return buffered records.
+    fn poll(&mut self, ctx: &mut Ctx) {
+        let now = ctx.now();
+        self.app = App::Polling;
+        self.last_poll = now;
+        if self.failed.is_some() {
+            return;
+        }
+        // `maybeAutoCommitOffsetsAsync`: the positions of what earlier polls returned.
+        if self.config.commit == CommitMode::Auto
+            && self.membership == Membership::Stable
+            && now.since(self.last_auto_commit) >= SimDuration::from_ms(self.config.auto_commit_interval_ms)
+        {
+            self.last_auto_commit = now;
+            self.commit_positions(false, ctx);
+        }
+        if let Some(assignment) = self.pending_assignment.take() {
+            self.on_assignment(assignment, ctx);
+        }
+        if self.rejoin_needed || self.membership == Membership::Unjoined {
+            self.join_group(ctx);
+        }
+        if self.membership != Membership::Stable && !self.cooperative {
+            return; // an eager member waits for its assignment inside poll()
+        }
+        self.ensure_positions(ctx);
+        let polled = self.take_records();
+        if polled.is_empty() {
+            return;
+        }
+        let positions: Vec<(u32, u64)> =
+            self.owned.iter().filter_map(|o| o.position.map(|p| (o.partition, p))).collect();
+        let records: usize = polled.iter().map(|p| p.count).sum();
+        ctx.detail("poll", || format!("records={records} generation={}", self.generation));
+        // Processing times, record by record.
+        let mut t = now + SimDuration::from_ms(self.config.poll_processing_ms);
+        let mut done = Vec::with_capacity(records);
+        for _ in 0..records {
+            t = t + self.record_processing_time();
+            done.push(t);
+        }
+        self.work = Some(Work { polled, done, recorded: 0, positions });
+        match self.config.commit {
+            CommitMode::BeforeProcessing => {
+                // At-most-once: the positions after this poll are committed before processing.
+                self.commit_positions(true, ctx);
+            }
+            _ => self.process_next(ctx),
+        }
+    }
+
+    fn record_processing_time(&mut self) -> SimDuration {
+        let base = self.config.processing_us;
+        let us = match self.config.processing_us_max {
+            Some(max) if max > base => base + self.processing_rng.below(max - base + 1),
+            _ => base,
+        };
+        SimDuration::from_us(us)
+    }
+
+    /// Processes the current work: to its end, or (per-record commits) its next record.
+    fn process_next(&mut self, ctx: &mut Ctx) {
+        let Some(work) = &self.work else {
+            self.poll(ctx);
+            return;
+        };
+        self.app = App::Processing;
+        let at = match self.config.commit {
+            CommitMode::PerRecord => work.done[work.recorded],
+            _ => *work.done.last().expect("a poll returns at least one record"),
+        };
+        ctx.set_timer_at(at, Timer::ProcessingDone);
+    }
+
+    fn on_processing_done(&mut self, ctx: &mut Ctx) {
+        if self.app != App::Processing {
+            return;
+        }
+        let now = ctx.now();
+        self.finish_work_until(now, ctx);
+        let Some(work) = &self.work else { return };
+        match self.config.commit {
+            CommitMode::PerRecord => {
+                // commitSync(offset + 1) of the record just processed.
+                let (p, offset) = work_record(work, work.recorded - 1);
+                let left = work.recorded < work.done.len();
+                if !left {
+                    self.work = None;
+                }
+                self.send_commit(vec![(p, offset + 1)], true, ctx);
+                if self.app != App::Committing && left {
+                    self.process_next(ctx);
+                }
+            }
+            CommitMode::AfterProcessing => {
+                self.work = None;
+                self.commit_positions(true, ctx);
+                if self.app != App::Committing {
+                    self.poll(ctx);
+                }
+            }
+            _ => {
+                self.work = None;
+                self.poll(ctx);
+            }
+        }
+    }
+
+    /// Records as processed every record of the current work whose processing has ended by `t`.
+    fn finish_work_until(&mut self, t: SimTime, ctx: &mut Ctx) {
+        let Some(work) = &mut self.work else { return };
+        let start = work.recorded;
+        let mut k = start;
+        while k < work.done.len() && work.done[k] <= t {
+            k += 1;
+        }
+        if k == start {
+            return;
+        }
+        work.recorded = k;
+        let (group, end) = (self.group, self.end);
+        // Walk the polled chunks covering records [start, k).
+        let mut index = 0;
+        for chunk in &work.polled {
+            let (lo, hi) = (index, index + chunk.count);
+            index = hi;
+            let (a, b) = (start.max(lo), k.min(hi));
+            if a >= b {
+                continue;
+            }
+            let first = chunk.first_offset + (a - lo) as u64;
+            ctx.metrics().groups.processed(group, chunk.partition, first, (b - a) as u64);
+            for r in a..b {
+                let i = chunk.skip + (r - lo);
+                let done = work.done[r];
+                let created = chunk.batch.record_times[i];
+                if let Some(&value) = chunk.batch.values.get(i) {
+                    ctx.metrics().stream_sample(StreamSample {
+                        arrived: done,
+                        created,
+                        producer: chunk.batch.producer,
+                        value,
+                    });
+                }
+                if done <= end {
+                    let metrics = ctx.metrics();
+                    metrics.consumed(t, 1);
+                    metrics.latency(Latency::EndToEnd, t, done.since(created).as_nanos());
+                }
+            }
+        }
+        self.records_consumed += (k - start) as u64;
+    }
+
+    /// Called when a synchronous commit has its answer.
+    fn after_sync_commit(&mut self, ctx: &mut Ctx) {
+        if self.app != App::Committing {
+            return;
+        }
+        match (&self.work, self.config.commit) {
+            (Some(_), CommitMode::BeforeProcessing | CommitMode::PerRecord) => self.process_next(ctx),
+            _ => self.poll(ctx),
+        }
+    }
+}
+
+/// The partition and offset of record `r` of `work`.
+fn work_record(work: &Work, r: usize) -> (u32, u64) {
+    let mut index = 0;
+    for chunk in &work.polled {
+        if r < index + chunk.count {
+            return (chunk.partition, chunk.first_offset + (r - index) as u64);
+        }
+        index += chunk.count;
+    }
+    unreachable!("record {r} is in the work")
+}
+
+/// How often the member checks for timed-out requests, in ms.
+const WATCHDOG_MS: u64 = 1000;
+/// `request.timeout.ms` (consumer default 30000).
+const REQUEST_TIMEOUT_MS: u64 = 30_000;
+/// `retry.backoff.ms` (default 100).
+const RETRY_BACKOFF_MS: u64 = 100;

@@ -1,0 +1,269 @@
+//! What consumer groups did, recorded for the checker, the summary and the charts: which member
+//! owned which partition when (with its generation), which offsets were processed how often,
+//! commits and their failures, and committed offset and lag over time.
+//!
+//! Processed offsets are kept as disjoint ranges per group and partition, so memory follows the
+//! number of gaps and re-processed stretches, not the number of records.
+
+use crate::sim::SimTime;
+
+/// A member owned a partition from `from` to `to` (`None`: still at the end of the run).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OwnershipSpan {
+    pub group: u32,
+    /// The member's index in its group (`billing-2` is 2).
+    pub member: u32,
+    pub partition: u32,
+    pub generation: i32,
+    pub from: SimTime,
+    pub to: Option<SimTime>,
+}
+
+/// Disjoint, sorted, half-open ranges of offsets.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RangeSet {
+    pub ranges: Vec<(u64, u64)>,
+}
+
+impl RangeSet {
+    /// Adds `[a, b)`; returns the sub-ranges that were already present.
+    pub fn insert(&mut self, a: u64, b: u64) -> Vec<(u64, u64)> {
+        if a >= b {
+            return Vec::new();
+        }
+        // Fast path: appending at (or after) the end.
+        if let Some(last) = self.ranges.last_mut() {
+            if a == last.1 {
+                last.1 = b;
+                return Vec::new();
+            }
+            if a > last.1 {
+                self.ranges.push((a, b));
+                return Vec::new();
+            }
+        } else {
+            self.ranges.push((a, b));
+            return Vec::new();
+        }
+        let mut overlap = Vec::new();
+        let (mut lo, mut hi) = (a, b);
+        let mut kept = Vec::with_capacity(self.ranges.len() + 1);
+        for &(x, y) in &self.ranges {
+            if y < lo || x > hi {
+                kept.push((x, y));
+            } else {
+                if x.max(a) < y.min(b) {
+                    overlap.push((x.max(a), y.min(b)));
+                }
+                lo = lo.min(x);
+                hi = hi.max(y);
+            }
+        }
+        kept.push((lo, hi));
+        kept.sort_unstable();
+        self.ranges = kept;
+        overlap
+    }
+
+    pub fn len(&self) -> u64 {
+        self.ranges.iter().map(|(a, b)| b - a).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ranges.is_empty()
+    }
+
+    /// How many offsets of `[a, b)` are in the set.
+    pub fn covered(&self, a: u64, b: u64) -> u64 {
+        self.ranges.iter().map(|&(x, y)| y.min(b).saturating_sub(x.max(a))).sum()
+    }
+
+    /// The first `n` offsets of `[a, b)` not in the set.
+    pub fn gaps(&self, a: u64, b: u64, n: usize) -> Vec<u64> {
+        let mut out = Vec::new();
+        let mut at = a;
+        for &(x, y) in &self.ranges {
+            while at < x.min(b) && out.len() < n {
+                out.push(at);
+                at += 1;
+            }
+            at = at.max(y);
+        }
+        while at < b && out.len() < n {
+            out.push(at);
+            at += 1;
+        }
+        out
+    }
+}
+
+/// One group's processing of one partition.
+#[derive(Clone, Debug, Default)]
+pub struct Processed {
+    pub group: u32,
+    pub partition: u32,
+    /// Offsets processed at least once.
+    pub once: RangeSet,
+    /// Offsets processed more than once.
+    pub again: RangeSet,
+    /// Extra processings (a record processed three times counts two).
+    pub duplicates: u64,
+    /// Where the group first started reading the partition (its first position); gaps after it
+    /// are skips.
+    pub first_position: Option<u64>,
+}
+
+/// A commit, successful or not.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CommitRecord {
+    pub at: SimTime,
+    pub group: u32,
+    pub member: u32,
+    /// `None`: accepted; else Kafka's error name.
+    pub error: Option<&'static str>,
+}
+
+/// A group's committed offset, position and lag on one partition at the end of an interval.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GroupOffsetSample {
+    pub interval: u32,
+    pub group: u32,
+    pub partition: u32,
+    pub committed: Option<u64>,
+    /// The owner's position (`None`: unowned or not yet known).
+    pub position: Option<u64>,
+    pub high_watermark: u64,
+}
+
+/// Everything recorded about consumer groups.
+#[derive(Clone, Debug, Default)]
+pub struct GroupRecords {
+    pub spans: Vec<OwnershipSpan>,
+    pub processed: Vec<Processed>,
+    pub commits: Vec<CommitRecord>,
+    pub offsets: Vec<GroupOffsetSample>,
+    /// Positions reset by `auto.offset.reset`: `(time, group, partition, from, to)`.
+    pub resets: Vec<(SimTime, u32, u32, Option<u64>, u64)>,
+}
+
+impl GroupRecords {
+    pub fn own(&mut self, group: u32, member: u32, partition: u32, generation: i32, now: SimTime) {
+        self.spans.push(OwnershipSpan { group, member, partition, generation, from: now, to: None });
+    }
+
+    pub fn release(&mut self, group: u32, member: u32, partition: u32, now: SimTime) {
+        if let Some(s) = self
+            .spans
+            .iter_mut()
+            .rev()
+            .find(|s| s.group == group && s.member == member && s.partition == partition && s.to.is_none())
+        {
+            s.to = Some(now);
+        }
+    }
+
+    fn entry(&mut self, group: u32, partition: u32) -> &mut Processed {
+        let i = match self.processed.binary_search_by_key(&(group, partition), |p| (p.group, p.partition)) {
+            Ok(i) => i,
+            Err(i) => {
+                self.processed.insert(i, Processed { group, partition, ..Processed::default() });
+                i
+            }
+        };
+        &mut self.processed[i]
+    }
+
+    /// Offsets `[first, first + count)` of `partition` were processed by the group.
+    pub fn processed(&mut self, group: u32, partition: u32, first: u64, count: u64) {
+        let e = self.entry(group, partition);
+        for (a, b) in e.once.insert(first, first + count) {
+            e.duplicates += b - a;
+            e.again.insert(a, b);
+        }
+    }
+
+    /// The group has a position on the partition (its first one is the baseline for skips).
+    pub fn position_known(&mut self, group: u32, partition: u32, offset: u64) {
+        let e = self.entry(group, partition);
+        e.first_position.get_or_insert(offset);
+    }
+
+    /// Records skipped by the group: never processed, between its first position and the
+    /// furthest offset it processed.
+    pub fn skipped(&self, group: u32) -> u64 {
+        self.processed
+            .iter()
+            .filter(|p| p.group == group)
+            .map(|p| {
+                let start = p.first_position.unwrap_or(0);
+                let end = p.once.ranges.last().map_or(start, |r| r.1);
+                end.saturating_sub(start) - p.once.covered(start, end)
+            })
+            .sum()
+    }
+
+    pub fn duplicates(&self, group: u32) -> u64 {
+        self.processed.iter().filter(|p| p.group == group).map(|p| p.duplicates).sum()
+    }
+
+    /// Partition-seconds in `[from, to]` during which a partition of `partitions` had no owner.
+    pub fn unowned_seconds(&self, group: u32, partitions: &[u32], from: SimTime, to: SimTime) -> f64 {
+        let mut total = 0u64;
+        for &p in partitions {
+            let mut owned = RangeSet::default();
+            let mut spans: Vec<(u64, u64)> = self
+                .spans
+                .iter()
+                .filter(|s| s.group == group && s.partition == p)
+                .map(|s| (s.from.0.max(from.0), s.to.unwrap_or(to).0.min(to.0)))
+                .filter(|(a, b)| a < b)
+                .collect();
+            spans.sort_unstable();
+            for (a, b) in spans {
+                owned.insert(a, b);
+            }
+            total += (to.0 - from.0) - owned.covered(from.0, to.0);
+        }
+        total as f64 / 1e9
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn range_set_reports_overlaps_and_merges() {
+        let mut s = RangeSet::default();
+        assert!(s.insert(0, 10).is_empty());
+        assert!(s.insert(10, 20).is_empty());
+        assert!(s.insert(30, 40).is_empty());
+        assert_eq!(s.insert(15, 35), vec![(15, 20), (30, 35)]);
+        assert_eq!(s.ranges, vec![(0, 40)]);
+        assert_eq!(s.len(), 40);
+        assert_eq!(s.gaps(0, 45, 10), vec![40, 41, 42, 43, 44]);
+    }
+
+    #[test]
+    fn skips_and_duplicates_are_counted_from_the_first_position() {
+        let mut g = GroupRecords::default();
+        g.position_known(0, 3, 100);
+        g.processed(0, 3, 100, 50); // 100..150
+        g.processed(0, 3, 120, 50); // 120..170: 30 processed again
+        g.processed(0, 3, 200, 10); // 170..200 skipped
+        assert_eq!(g.duplicates(0), 30);
+        assert_eq!(g.skipped(0), 30);
+        assert_eq!(g.duplicates(1), 0);
+    }
+
+    #[test]
+    fn unowned_time_is_what_no_span_covers() {
+        let mut g = GroupRecords::default();
+        let s = |x: u64| SimTime(x * 1_000_000_000);
+        g.own(0, 0, 7, 1, s(0));
+        g.release(0, 0, 7, s(4));
+        g.own(0, 1, 7, 2, s(6));
+        assert!((g.unowned_seconds(0, &[7], s(0), s(10)) - 2.0).abs() < 1e-9);
+        assert!((g.unowned_seconds(0, &[7, 8], s(0), s(10)) - 12.0).abs() < 1e-9);
+    }
+}
