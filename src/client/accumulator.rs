@@ -8,8 +8,10 @@
 //! has passed since it was opened.
 //!
 //! Sizes are Kafka's magic-v2 sizes: a 61-byte batch header plus `DefaultRecord.sizeInBytes` per
-//! record (zigzag varints, no headers). Simplified: no compression, no buffer pool (buffer.memory),
-//! no retries yet; the write limit's upper bound is approximated as the record size + 14 bytes.
+//! record (zigzag varints, no headers). A first batch is also sendable while the `BufferPool` has
+//! waiters or a `flush()` is in progress (`flushInProgress`). Simplified: compression is applied
+//! when a batch is drained (the size estimate ignores it); the write limit's upper bound is
+//! approximated as the record size + 14 bytes.
 
 use std::collections::VecDeque;
 use std::rc::Rc;
@@ -101,6 +103,9 @@ pub struct Accumulator {
     linger: SimDuration,
     /// `BufferPool` has waiters: every first batch is sendable (`RecordAccumulator.ready`).
     pub exhausted: bool,
+    /// A `flush()` is in progress (`RecordAccumulator.flushInProgress`): every first batch is
+    /// sendable.
+    pub flushing: bool,
 }
 
 impl Accumulator {
@@ -110,6 +115,7 @@ impl Accumulator {
             batch_size: batch_size.max(1),
             linger: SimDuration::from_ms(linger_ms),
             exhausted: false,
+            flushing: false,
         }
     }
 
@@ -121,8 +127,16 @@ impl Accumulator {
         self.linger
     }
 
-    /// Appends one record created at `t` to partition `p`.
-    pub fn append(&mut self, p: usize, t: SimTime, key_bytes: Option<u32>, value_bytes: u32) -> Appended {
+    /// Appends one record to partition `p` at `t` (a new batch is created then, and lingers
+    /// from then); `created` is the record's intended send time, from which latency counts.
+    pub fn append(
+        &mut self,
+        p: usize,
+        t: SimTime,
+        created: SimTime,
+        key_bytes: Option<u32>,
+        value_bytes: u32,
+    ) -> Appended {
         let deque = &mut self.deques[p];
         if let Some(last) = deque.back_mut() {
             let delta_ms = t.since(last.created).as_nanos() / 1_000_000;
@@ -130,7 +144,7 @@ impl Accumulator {
             // MemoryRecordsBuilder.hasRoomFor
             if !last.is_full() && last.size_bytes + size <= last.write_limit {
                 last.size_bytes += size;
-                last.record_times.push(t);
+                last.record_times.push(created);
                 return Appended { new_batch: false, bytes: size };
             }
         }
@@ -138,7 +152,7 @@ impl Accumulator {
         let upper_bound = RECORD_BATCH_OVERHEAD + size + 14;
         deque.push_back(OpenBatch {
             created: t,
-            record_times: vec![t],
+            record_times: vec![created],
             values: Vec::new(),
             size_bytes: RECORD_BATCH_OVERHEAD + size,
             write_limit: self.batch_size.max(upper_bound),
@@ -181,7 +195,11 @@ impl Accumulator {
             None => false,
             Some(first) if first.sealed.is_some() => now >= first.retry_at,
             Some(first) => {
-                deque.len() > 1 || first.is_full() || self.exhausted || now.since(first.created) >= self.linger
+                deque.len() > 1
+                    || first.is_full()
+                    || self.exhausted
+                    || self.flushing
+                    || now.since(first.created) >= self.linger
             }
         }
     }
@@ -312,7 +330,7 @@ mod tests {
         let mut acc = Accumulator::new(1, 1000, 5);
         let mut opened = 0;
         for i in 0..20 {
-            if acc.append(0, SimTime(i), None, 100).new_batch {
+            if acc.append(0, SimTime(i), SimTime(i), None, 100).new_batch {
                 opened += 1;
             }
         }
@@ -325,7 +343,7 @@ mod tests {
     #[test]
     fn linger_makes_a_lone_batch_sendable() {
         let mut acc = Accumulator::new(1, 16_384, 5);
-        acc.append(0, SimTime::from_ms(10), None, 100);
+        acc.append(0, SimTime::from_ms(10), SimTime::from_ms(10), None, 100);
         assert!(!acc.sendable(0, SimTime::from_ms(14)));
         assert!(acc.sendable(0, SimTime::from_ms(15)));
         assert_eq!(acc.next_linger_deadline(SimTime::from_ms(10)), Some(SimTime::from_ms(15)));
@@ -334,7 +352,7 @@ mod tests {
     #[test]
     fn batch_size_zero_means_one_record_per_batch() {
         let mut acc = Accumulator::new(1, 0, 5);
-        assert!(acc.append(0, SimTime(0), None, 10).new_batch);
-        assert!(acc.append(0, SimTime(1), None, 10).new_batch);
+        assert!(acc.append(0, SimTime(0), SimTime(0), None, 10).new_batch);
+        assert!(acc.append(0, SimTime(1), SimTime(1), None, 10).new_batch);
     }
 }

@@ -19,8 +19,19 @@
 //! pending, e.g. after the leader's log was truncated) the producer bumps its epoch and restarts
 //! that partition's sequences (KIP-360, Kafka ≥ 2.5).
 //!
-//! Simplified: no buffer.memory; metadata only on errors (no `metadata.max.age.ms` refresh);
-//! sending costs no CPU time.
+//! CPU (kafkasim's [`scenario::ProducerCpu`], off by default): the application thread's
+//! `send()` costs time per record (and compression per KiB), the `Sender` thread per request,
+//! batch and KiB. Records wait for the application thread in `pending`; the sender builds one
+//! request per ready broker in a pass (`Sender.sendProducerData`) and each request leaves when it
+//! is built. On one shared core the sender runs first whenever it has a request to build (it is
+//! woken by new and full batches, linger deadlines and responses); a `send()` is never
+//! interrupted. Work that costs nothing takes no turn on the core.
+//!
+//! `flush()` (`KafkaProducer.flush`): at each of `flush_at_ms` every batch becomes sendable
+//! (`RecordAccumulator.beginFlush`) and the application thread blocks until every record it
+//! appended before is done (`awaitFlushCompletion`); records created meanwhile wait.
+//!
+//! Simplified: metadata only on errors (no `metadata.max.age.ms` refresh).
 
 use std::rc::Rc;
 
@@ -34,13 +45,37 @@ use crate::scenario::{self, Acks};
 use crate::sim::{Ctx, NodeId, RandomStream, SimDuration, SimTime, Timer};
 use crate::workload::{ArrivalProcess, KeyGenerator, ValueSizeGenerator};
 
-/// A record drawn at its arrival, waiting to be appended (while `send()` blocks on memory).
+/// A record drawn at its arrival, waiting to be appended (while `send()` blocks on memory, the
+/// application thread is busy, or a `flush()` blocks it).
 #[derive(Clone, Copy, Debug)]
 struct PendingRecord {
     created: SimTime,
+    /// When the application calls `send()` for it (`max.block.ms` counts from here): its
+    /// creation, or the end of the `flush()` it waited for.
+    send_called: SimTime,
     key: Option<usize>,
     value: u32,
     payload: Option<i64>,
+}
+
+/// The CPU costs of [`scenario::ProducerCpu`], in ns.
+#[derive(Clone, Copy, Debug)]
+struct CpuCosts {
+    /// One core for both threads.
+    shared: bool,
+    per_record_ns: u64,
+    compression_per_kib_ns: u64,
+    request_ns: u64,
+    per_batch_ns: u64,
+    per_kib_ns: u64,
+}
+
+/// A request the sender is building: it leaves at `at`.
+#[derive(Debug)]
+struct Building {
+    at: SimTime,
+    broker: usize,
+    msg: Message,
 }
 
 /// A produce request waiting for its response.
@@ -106,6 +141,25 @@ pub struct Producer {
     blocked: std::collections::VecDeque<PendingRecord>,
     /// Draining `blocked`: append without sending until the backlog is in.
     appending_backlog: bool,
+    /// CPU costs (`None`: producing costs no time).
+    cpu: Option<CpuCosts>,
+    /// When the application thread and the sender are free (with one core, both wait for it).
+    app_free_at: SimTime,
+    sender_free_at: SimTime,
+    /// `send()` was first called for the record at the front of `blocked` (with CPU costs).
+    front_send_called: Option<SimTime>,
+    /// Requests being built, in the order they leave.
+    building: std::collections::VecDeque<Building>,
+    /// Times a `Timer::ProducerCpu` is armed for.
+    cpu_timers: std::collections::BTreeSet<SimTime>,
+    /// Inside the CPU scheduler (wake-ups from within it are picked up by its loop).
+    scheduling: bool,
+    /// Records appended and not yet acknowledged or failed.
+    unfinished_records: u64,
+    /// The `flush()` in progress: when it was called.
+    flushing: Option<SimTime>,
+    /// `flush()` calls due while another was in progress.
+    flushes_due: u32,
     pub records_sent: u64,
     pub requests_sent: u64,
     pub retries_sent: u64,
@@ -156,6 +210,25 @@ impl Producer {
             pool_used: 0,
             blocked: std::collections::VecDeque::new(),
             appending_backlog: false,
+            cpu: config.cpu.map(|c| CpuCosts {
+                shared: c.cores <= 1,
+                per_record_ns: c.per_record_ns,
+                compression_per_kib_ns: c
+                    .compression_per_kib_ns
+                    .unwrap_or_else(|| config.compression_type.cpu_per_kib_ns()),
+                request_ns: c.request_us * 1000,
+                per_batch_ns: c.per_batch_us * 1000,
+                per_kib_ns: c.per_kib_ns,
+            }),
+            app_free_at: SimTime::ZERO,
+            sender_free_at: SimTime::ZERO,
+            front_send_called: None,
+            building: std::collections::VecDeque::new(),
+            cpu_timers: std::collections::BTreeSet::new(),
+            scheduling: false,
+            unfinished_records: 0,
+            flushing: None,
+            flushes_due: 0,
             records_sent: 0,
             requests_sent: 0,
             retries_sent: 0,
@@ -196,10 +269,26 @@ impl Producer {
                 self.config.max_in_flight_requests_per_connection
             )
         });
+        if let Some(c) = self.cpu {
+            ctx.notable("cpu", || {
+                format!(
+                    "cores={} per_record_ns={} compression_per_kib_ns={} request_ns={} per_batch_ns={} per_kib_ns={}",
+                    if c.shared { 1 } else { 2 },
+                    c.per_record_ns,
+                    c.compression_per_kib_ns,
+                    c.request_ns,
+                    c.per_batch_ns,
+                    c.per_kib_ns
+                )
+            });
+        }
         if first < self.stop_at {
             ctx.set_timer_at(first, Timer::Arrival);
         }
         ctx.set_timer(SimDuration::from_ms(WATCHDOG_MS), Timer::RequestTimeouts);
+        for &ms in &self.config.flush_at_ms {
+            ctx.set_timer_at(SimTime::from_ms(ms), Timer::Flush);
+        }
     }
 
     pub fn on_timer(&mut self, timer: Timer, ctx: &mut Ctx) {
@@ -224,7 +313,62 @@ impl Producer {
                 ctx.set_timer(SimDuration::from_ms(WATCHDOG_MS), Timer::RequestTimeouts);
             }
             Timer::MetadataRefresh => self.refresh_metadata(ctx),
+            Timer::ProducerCpu => {
+                self.cpu_timers.remove(&ctx.now());
+                self.run_threads(ctx);
+            }
+            Timer::Flush => self.begin_flush(ctx),
             _ => {}
+        }
+    }
+
+    /// `KafkaProducer.flush`: every batch becomes sendable and the application thread waits for
+    /// every record appended so far.
+    fn begin_flush(&mut self, ctx: &mut Ctx) {
+        if self.flushing.is_some() {
+            // The application thread is still in the previous flush(): it calls this one as
+            // soon as that one returns.
+            self.flushes_due += 1;
+            return;
+        }
+        let now = ctx.now();
+        let records = self.unfinished_records;
+        ctx.notable("flush", || format!("flush() called with {records} records unfinished"));
+        self.flushing = Some(now);
+        self.accumulator.flushing = true;
+        if records == 0 {
+            self.end_flush(ctx);
+        } else {
+            self.send_all(ctx);
+        }
+    }
+
+    /// Records are done (acknowledged or failed for good); a flush waiting for them ends.
+    fn finished(&mut self, records: u64, ctx: &mut Ctx) {
+        self.unfinished_records = self.unfinished_records.saturating_sub(records);
+        if self.unfinished_records == 0 && self.flushing.is_some() {
+            self.end_flush(ctx);
+        }
+    }
+
+    fn end_flush(&mut self, ctx: &mut Ctx) {
+        let Some(started) = self.flushing.take() else { return };
+        let now = ctx.now();
+        self.accumulator.flushing = false;
+        let took = now.since(started);
+        ctx.metrics().flushed(took.as_nanos());
+        ctx.notable("flush_done", || format!("flush() returned after {:.3} ms", took.as_nanos() as f64 / 1e6));
+        // The application thread calls send() again for the records that waited.
+        if self.flushes_due > 0 {
+            self.flushes_due -= 1;
+            self.begin_flush(ctx);
+            return;
+        }
+        for r in self.blocked.iter_mut() {
+            r.send_called = r.send_called.max(now);
+        }
+        if !self.blocked.is_empty() {
+            self.unblock(ctx);
         }
     }
 
@@ -309,6 +453,7 @@ impl Producer {
                 ctx.metrics().failed(now, records);
                 ctx.metrics().error("delivery timeout (TimeoutException)", records);
                 ctx.detail("expired", || format!("{} records of {}", records, self.partition_name(p as u32)));
+                self.finished(records, ctx);
             }
         }
         if !self.blocked.is_empty() {
@@ -345,6 +490,7 @@ impl Producer {
         for &t in &batch.record_times {
             metrics.latency(Latency::Produce, now, now.since(t).as_nanos());
         }
+        self.finished(batch.record_count(), ctx);
     }
 
     /// A batch failed: retry it if Kafka would (`Sender.canRetry`), else count it failed.
@@ -397,6 +543,7 @@ impl Producer {
         } else {
             ctx.metrics().failed(now, batch.record_count());
             self.release(batch.allocated_bytes, ctx);
+            self.finished(batch.record_count(), ctx);
         }
     }
 
@@ -457,8 +604,15 @@ impl Producer {
             *min + rng.below((*max - *min) as u64 + 1) as i64
         });
         ctx.metrics().produced(now, 1);
-        let record = PendingRecord { created: now, key, value, payload };
-        if !self.blocked.is_empty() || !self.try_append(&record, ctx) {
+        let record = PendingRecord { created: now, send_called: now, key, value, payload };
+        if self.cpu.is_some() {
+            // The application thread takes records in order, one send() at a time.
+            self.blocked.push_back(record);
+            self.run_threads(ctx);
+        } else if self.flushing.is_some() {
+            // flush() blocks the application thread: the record waits for it to return.
+            self.blocked.push_back(record);
+        } else if !self.blocked.is_empty() || self.try_append(&record, ctx).is_none() {
             // send() blocks the application thread: this record and every later one wait.
             self.blocked.push_back(record);
             self.accumulator.exhausted = true;
@@ -468,20 +622,27 @@ impl Producer {
     /// Records waiting for `buffer.memory` go in, in order, while it allows; those that waited
     /// `max.block.ms` fail (`TimeoutException`).
     fn unblock(&mut self, ctx: &mut Ctx) {
+        if self.cpu.is_some() {
+            self.run_threads(ctx);
+            return;
+        }
+        if self.flushing.is_some() {
+            return; // the application thread is inside flush()
+        }
         let now = ctx.now();
         let max_block = SimDuration::from_ms(self.config.max_block_ms);
         // The woken application thread appends what fits before the sender drains anything
         // (appends take microseconds; the sender runs after).
         self.appending_backlog = true;
         while let Some(record) = self.blocked.front() {
-            if now.since(record.created) >= max_block {
+            if now.since(record.send_called) >= max_block {
                 ctx.metrics().failed(now, 1);
                 ctx.metrics().error("buffer.memory exhausted for max.block.ms (TimeoutException)", 1);
                 self.blocked.pop_front();
                 continue;
             }
             let record = *record;
-            if !self.try_append(&record, ctx) {
+            if self.try_append(&record, ctx).is_none() {
                 break;
             }
             self.blocked.pop_front();
@@ -492,8 +653,9 @@ impl Producer {
         self.arm_linger_timer(ctx);
     }
 
-    /// Appends a record unless it needs a new batch and `buffer.memory` cannot hold one.
-    fn try_append(&mut self, record: &PendingRecord, ctx: &mut Ctx) -> bool {
+    /// Appends a record unless it needs a new batch and `buffer.memory` cannot hold one; returns
+    /// the bytes it added to its batch.
+    fn try_append(&mut self, record: &PendingRecord, ctx: &mut Ctx) -> Option<u32> {
         let now = ctx.now();
         let value = record.value;
         let (p, key_len) = match record.key {
@@ -503,11 +665,15 @@ impl Producer {
         if !self.accumulator.fits(p, now, key_len, value) {
             let bytes = self.accumulator.new_batch_bytes(key_len, value) as u64;
             if self.pool_used + bytes > self.config.buffer_memory {
-                return false;
+                return None;
             }
             self.pool_used += bytes;
         }
-        let appended = self.accumulator.append(p, record.created, key_len, value);
+        // A batch opens when send() appends to it. Records appended at their creation (or after
+        // blocking on buffer.memory) date the batch from their creation, as before the CPU model.
+        let at = if self.cpu.is_some() || record.send_called > record.created { now } else { record.created };
+        let appended = self.accumulator.append(p, at, record.created, key_len, value);
+        self.unfinished_records += 1;
         if let Some(v) = record.payload {
             self.accumulator.push_value(p, v);
         }
@@ -539,7 +705,7 @@ impl Producer {
             self.linger_timer_at = Some(deadline);
             ctx.set_timer_at(deadline, Timer::Linger);
         }
-        true
+        Some(appended.bytes)
     }
 
     /// A batch is done (acknowledged or failed for good): its `buffer.memory` comes back, and
@@ -578,110 +744,234 @@ impl Producer {
     }
 
     fn send_all(&mut self, ctx: &mut Ctx) {
+        if self.cpu.is_some() {
+            self.run_threads(ctx);
+            return;
+        }
         for b in 0..self.partitions_by_broker.len() {
             self.send_to(b, ctx);
         }
     }
 
     /// The sender for one broker: while it has a sendable batch and a free in-flight slot, drain
-    /// one batch per partition into a request.
+    /// one batch per partition into a request. With CPU costs the sender's own loop decides.
     fn send_to(&mut self, broker: usize, ctx: &mut Ctx) {
-        let now = ctx.now();
+        if self.cpu.is_some() {
+            self.run_threads(ctx);
+            return;
+        }
         if !self.keys.is_keyed() {
             self.update_load_stats();
         }
-        let max_in_flight = self.config.max_in_flight_requests_per_connection;
+        while let Some((msg, _)) = self.drain_request(broker, ctx) {
+            self.dispatch(broker, msg, ctx);
+        }
+    }
+
+    /// The CPU scheduler (with [`CpuCosts`]): while a thread is free and has work, it does one
+    /// unit of it, the sender first (a pass building one request per ready broker), then the
+    /// application thread (one `send()`); on one core each waits for the other. Requests whose
+    /// building is over leave. Arms a timer for when a busy thread frees up.
+    fn run_threads(&mut self, ctx: &mut Ctx) {
+        let Some(cpu) = self.cpu else { return };
+        if self.scheduling {
+            return; // a wake-up from inside the loop below: it looks again anyway
+        }
+        self.scheduling = true;
+        let now = ctx.now();
+        while self.building.front().is_some_and(|b| b.at <= now) {
+            let b = self.building.pop_front().expect("front");
+            self.dispatch(b.broker, b.msg, ctx);
+        }
         loop {
-            if self.in_flight_per_broker[broker] >= max_in_flight || self.partitions_by_broker[broker].is_empty() {
-                return;
-            }
-            let parts = &self.partitions_by_broker[broker];
-            if !parts.iter().any(|&p| self.accumulator.sendable(p as usize, now)) {
-                return;
-            }
-            // drainBatchesForOneNode: one batch per partition from a rotating start, skipping
-            // retries still backing off.
-            let mut batches = Vec::new();
-            let mut size = 0u32;
-            let start = self.drain_index[broker] % parts.len();
-            for k in 0..parts.len() {
-                let p = parts[(start + k) % parts.len()] as usize;
-                if self.accumulator.backing_off(p, now) {
+            if self.sender_free_at <= now {
+                if !self.keys.is_keyed() {
+                    self.update_load_stats();
+                }
+                let mut busy = 0u64;
+                for broker in 0..self.partitions_by_broker.len() {
+                    if let Some((msg, cost)) = self.drain_request(broker, ctx) {
+                        busy += cost;
+                        self.building.push_back(Building { at: now + SimDuration(busy), broker, msg });
+                    }
+                }
+                if busy > 0 {
+                    ctx.metrics().producer_cpu(true, busy);
+                    self.sender_free_at = now + SimDuration(busy);
+                    if cpu.shared {
+                        self.app_free_at = self.app_free_at.max(self.sender_free_at);
+                    }
+                    if let Some(first) = self.building.front() {
+                        let at = first.at;
+                        self.arm_cpu_timer(at, ctx);
+                    }
+                    self.arm_cpu_timer(self.sender_free_at, ctx);
                     continue;
                 }
-                let Some(first_size) = self.accumulator.first_size(p) else { continue };
-                if !batches.is_empty() && size + first_size > self.config.max_request_size {
-                    break;
+                // Requests that cost nothing went out at once.
+                while let Some(b) = self.building.pop_front() {
+                    self.dispatch(b.broker, b.msg, ctx);
                 }
-                let open = self.accumulator.take_first(p).expect("first_size saw a batch");
-                size += open.size_bytes;
-                let (batch, attempts) = match open.sealed {
-                    Some(b) => {
-                        self.retries_sent += 1;
-                        ctx.metrics().retry();
-                        (b, open.attempts)
-                    }
-                    None => {
-                        let count = open.record_times.len() as u64;
-                        // compression.type: the records shrink, the batch header does not.
-                        let ratio = self.config.compression_type.ratio();
-                        let records_bytes = open.size_bytes.saturating_sub(super::RECORD_BATCH_OVERHEAD);
-                        let wire_bytes = super::RECORD_BATCH_OVERHEAD + (records_bytes as f64 * ratio).ceil() as u32;
-                        let batch = RecordBatch {
-                            producer: self.index,
-                            producer_epoch: self.producer_epoch,
-                            base_sequence: self.sequences[p],
-                            idempotent: self.idempotent,
-                            record_times: open.record_times,
-                            values: open.values,
-                            allocated_bytes: open.write_limit,
-                            size_bytes: wire_bytes,
-                            created: open.created,
-                        };
-                        self.sequences[p] += count;
-                        (Rc::new(batch), 0)
-                    }
-                };
-                batches.push((p as u32, batch, attempts));
-                self.drain_index[broker] = (start + k + 1) % parts.len();
             }
-            if batches.is_empty() {
-                return;
+            if self.app_free_at <= now && self.flushing.is_none() && !self.blocked.is_empty() {
+                match self.app_send(cpu, ctx) {
+                    Some(0) => continue,
+                    Some(cost) => {
+                        ctx.metrics().producer_cpu(false, cost);
+                        self.app_free_at = now + SimDuration(cost);
+                        if cpu.shared {
+                            self.sender_free_at = self.sender_free_at.max(self.app_free_at);
+                        }
+                        self.arm_cpu_timer(self.app_free_at, ctx);
+                        continue;
+                    }
+                    None => {} // blocked on buffer.memory
+                }
             }
-            let records: u64 = batches.iter().map(|(_, b, _)| b.record_count()).sum();
-            self.records_sent += records;
-            self.requests_sent += 1;
-            let request_id = self.next_request_id;
-            self.next_request_id += 1;
-            ctx.metrics().produce_request(now, batches.len() as u64, records);
-            ctx.metrics().drained(
-                now,
-                batches.iter().filter(|(_, _, attempts)| *attempts == 0).flat_map(|(_, b, _)| &b.record_times),
-            );
-            ctx.detail("send", || {
-                format!(
-                    "request={request_id} to broker-{broker} batches={} records={records} bytes={size}",
-                    batches.len()
-                )
-            });
-            let wire: Vec<(u32, Rc<RecordBatch>)> =
-                batches.iter().map(|(p, b, _)| (self.first_partition + p, b.clone())).collect();
-            let msg = Message::ProduceRequest {
-                request_id,
-                acks: self.config.acks,
-                timeout_ms: self.config.request_timeout_ms,
-                batches: wire,
+            break;
+        }
+        self.scheduling = false;
+        self.arm_linger_timer(ctx);
+    }
+
+    fn arm_cpu_timer(&mut self, at: SimTime, ctx: &mut Ctx) {
+        if at > ctx.now() && self.cpu_timers.insert(at) {
+            ctx.set_timer_at(at, Timer::ProducerCpu);
+        }
+    }
+
+    /// The application thread's next `send()`: appends the first waiting record and returns its
+    /// CPU time; `None` while `buffer.memory` has no room for it (after `max.block.ms` it fails).
+    fn app_send(&mut self, cpu: CpuCosts, ctx: &mut Ctx) -> Option<u64> {
+        let now = ctx.now();
+        let record = *self.blocked.front()?;
+        let called = *self.front_send_called.get_or_insert(record.send_called.max(now));
+        match self.try_append(&record, ctx) {
+            Some(bytes) => {
+                self.blocked.pop_front();
+                self.front_send_called = None;
+                self.accumulator.exhausted = false;
+                Some(cpu.per_record_ns + cpu.compression_per_kib_ns * bytes as u64 / 1024)
+            }
+            None if now.since(called) >= SimDuration::from_ms(self.config.max_block_ms) => {
+                ctx.metrics().failed(now, 1);
+                ctx.metrics().error("buffer.memory exhausted for max.block.ms (TimeoutException)", 1);
+                self.blocked.pop_front();
+                self.front_send_called = None;
+                Some(0)
+            }
+            None => {
+                self.accumulator.exhausted = true;
+                None
+            }
+        }
+    }
+
+    /// Drains one request for `broker` if one of its partitions has a sendable batch and it has
+    /// a free in-flight slot (`drainBatchesForOneNode`: one batch per partition from a rotating
+    /// start, skipping retries still backing off). Returns the request and the sender's CPU time
+    /// to build it (0 without CPU costs). The request counts as in flight from now.
+    fn drain_request(&mut self, broker: usize, ctx: &mut Ctx) -> Option<(Message, u64)> {
+        let now = ctx.now();
+        let max_in_flight = self.config.max_in_flight_requests_per_connection;
+        if self.in_flight_per_broker[broker] >= max_in_flight || self.partitions_by_broker[broker].is_empty() {
+            return None;
+        }
+        let parts = &self.partitions_by_broker[broker];
+        if !parts.iter().any(|&p| self.accumulator.sendable(p as usize, now)) {
+            return None;
+        }
+        let mut batches = Vec::new();
+        let mut size = 0u32;
+        let start = self.drain_index[broker] % parts.len();
+        for k in 0..parts.len() {
+            let p = parts[(start + k) % parts.len()] as usize;
+            if self.accumulator.backing_off(p, now) {
+                continue;
+            }
+            let Some(first_size) = self.accumulator.first_size(p) else { continue };
+            if !batches.is_empty() && size + first_size > self.config.max_request_size {
+                break;
+            }
+            let open = self.accumulator.take_first(p).expect("first_size saw a batch");
+            size += open.size_bytes;
+            let (batch, attempts) = match open.sealed {
+                Some(b) => {
+                    self.retries_sent += 1;
+                    ctx.metrics().retry();
+                    (b, open.attempts)
+                }
+                None => {
+                    let count = open.record_times.len() as u64;
+                    // compression.type: the records shrink, the batch header does not.
+                    let ratio = self.config.compression_type.ratio();
+                    let records_bytes = open.size_bytes.saturating_sub(super::RECORD_BATCH_OVERHEAD);
+                    let wire_bytes = super::RECORD_BATCH_OVERHEAD + (records_bytes as f64 * ratio).ceil() as u32;
+                    let batch = RecordBatch {
+                        producer: self.index,
+                        producer_epoch: self.producer_epoch,
+                        base_sequence: self.sequences[p],
+                        idempotent: self.idempotent,
+                        record_times: open.record_times,
+                        values: open.values,
+                        allocated_bytes: open.write_limit,
+                        size_bytes: wire_bytes,
+                        created: open.created,
+                    };
+                    self.sequences[p] += count;
+                    (Rc::new(batch), 0)
+                }
             };
-            ctx.send(Metadata::broker_node(broker as u32), msg);
-            if self.config.acks == Acks::Zero {
-                // acks=0: no response; the record is done once sent (no offset is known).
-                for (p, b, _) in &batches {
-                    self.complete(*p, b, None, broker as u32, ctx);
-                }
-            } else {
-                self.in_flight_per_broker[broker] += 1;
-                self.in_flight.push(InFlight { request_id, broker: broker as u32, sent: now, batches });
+            batches.push((p as u32, batch, attempts));
+            self.drain_index[broker] = (start + k + 1) % parts.len();
+        }
+        if batches.is_empty() {
+            return None;
+        }
+        let records: u64 = batches.iter().map(|(_, b, _)| b.record_count()).sum();
+        self.records_sent += records;
+        self.requests_sent += 1;
+        let request_id = self.next_request_id;
+        self.next_request_id += 1;
+        ctx.metrics().produce_request(now, batches.len() as u64, records);
+        ctx.metrics().drained(
+            now,
+            batches.iter().filter(|(_, _, attempts)| *attempts == 0).flat_map(|(_, b, _)| &b.record_times),
+        );
+        ctx.detail("send", || {
+            format!("request={request_id} to broker-{broker} batches={} records={records} bytes={size}", batches.len())
+        });
+        let cost = self.cpu.map_or(0, |c| {
+            let wire: u64 = batches.iter().map(|(_, b, _)| b.size_bytes as u64).sum();
+            c.request_ns + c.per_batch_ns * batches.len() as u64 + c.per_kib_ns * wire / 1024
+        });
+        let wire: Vec<(u32, Rc<RecordBatch>)> =
+            batches.iter().map(|(p, b, _)| (self.first_partition + p, b.clone())).collect();
+        let msg = Message::ProduceRequest {
+            request_id,
+            acks: self.config.acks,
+            timeout_ms: self.config.request_timeout_ms,
+            batches: wire,
+        };
+        if self.config.acks != Acks::Zero {
+            self.in_flight_per_broker[broker] += 1;
+            self.in_flight.push(InFlight { request_id, broker: broker as u32, sent: now, batches });
+        }
+        Some((msg, cost))
+    }
+
+    /// A built request leaves for its broker. With `acks=0` its records are done once sent (no
+    /// response; no offset is known).
+    fn dispatch(&mut self, broker: usize, msg: Message, ctx: &mut Ctx) {
+        let acks_zero: Vec<(u32, Rc<RecordBatch>)> = match (&msg, self.config.acks) {
+            (Message::ProduceRequest { batches, .. }, Acks::Zero) => {
+                batches.iter().map(|(g, b)| (g - self.first_partition, b.clone())).collect()
             }
+            _ => Vec::new(),
+        };
+        ctx.send(Metadata::broker_node(broker as u32), msg);
+        for (p, b) in acks_zero {
+            self.complete(p, &b, None, broker as u32, ctx);
         }
     }
 

@@ -167,6 +167,12 @@ pub struct Totals {
     /// Records counted in `accumulator_wait_ns`.
     pub accumulator_drained: u64,
     pub lag_max_records: u64,
+    /// Producer `flush()` calls that completed, and their longest duration in ns.
+    pub flushes: u64,
+    pub flush_max_ns: u64,
+    /// CPU time producers spent, in ns: application threads (`send()`, compression) and senders.
+    pub producer_app_cpu_ns: u64,
+    pub producer_sender_cpu_ns: u64,
 }
 
 impl Recorder {
@@ -227,6 +233,21 @@ impl Recorder {
     }
 
     /// A batch is sent again.
+    /// A producer's `flush()` completed after `duration_ns`.
+    pub fn flushed(&mut self, duration_ns: u64) {
+        self.totals.flushes += 1;
+        self.totals.flush_max_ns = self.totals.flush_max_ns.max(duration_ns);
+    }
+
+    /// A producer thread spent `ns` of CPU time (`sender`: the Sender thread, else `send()`).
+    pub fn producer_cpu(&mut self, sender: bool, ns: u64) {
+        if sender {
+            self.totals.producer_sender_cpu_ns += ns;
+        } else {
+            self.totals.producer_app_cpu_ns += ns;
+        }
+    }
+
     pub fn retry(&mut self) {
         self.totals.retries += 1;
     }

@@ -90,6 +90,10 @@ pub(crate) fn figures(run: &Finished) -> BTreeMap<&'static str, f64> {
         run.group_states.iter().flat_map(|g| &g.expirations).map(|e| e.1).sum::<usize>() as f64,
     );
     f.insert("offset_resets", g.resets.len() as f64);
+    f.insert("producer_app_cpu_ms", t.producer_app_cpu_ns as f64 / 1e6);
+    f.insert("producer_sender_cpu_ms", t.producer_sender_cpu_ns as f64 / 1e6);
+    f.insert("flushes", t.flushes as f64);
+    f.insert("flush_time_max_ms", t.flush_max_ns as f64 / 1e6);
     // Rounded so that a figure prints the same everywhere it appears.
     for v in f.values_mut() {
         *v = (*v * 1000.0).round() / 1000.0 + 0.0; // + 0.0 turns -0.0 into 0.0

@@ -88,6 +88,21 @@ pub fn header(s: &Scenario) -> String {
         if let Some(crate::scenario::Payload::UniformInt { min, max }) = &p.payload {
             stop.push_str(&format!(" payload=UniformInt({min}..={max})"));
         }
+        if !p.flush_at_ms.is_empty() {
+            let times: Vec<String> = p.flush_at_ms.iter().map(u64::to_string).collect();
+            stop.push_str(&format!(" flush_at_ms=[{}]", times.join(", ")));
+        }
+        if let Some(c) = &p.cpu {
+            stop.push_str(&format!(
+                " cpu=(cores={} per_record_ns={} compression_per_kib_ns={} request_us={} per_batch_us={} per_kib_ns={})",
+                c.cores,
+                c.per_record_ns,
+                c.compression_per_kib_ns.unwrap_or_else(|| p.compression_type.cpu_per_kib_ns()),
+                c.request_us,
+                c.per_batch_us,
+                c.per_kib_ns
+            ));
+        }
         let _ = writeln!(
             h,
             "producer {} → {}: arrival={arrival} key={key} {value} acks={} idempotent={} compression_type={} linger_ms={} batch_size={} max_in_flight_requests_per_connection={} max_request_size={} retries={} request_timeout_ms={} delivery_timeout_ms={} start_ms={}{stop}",

@@ -462,6 +462,72 @@ pub struct Producer {
     /// When it stops creating records, in ms. Default: the end of the run.
     #[serde(default)]
     pub stop_ms: Option<u64>,
+    /// Times (ms from the start of the run, increasing) at which the application calls
+    /// `flush()`: every batch becomes sendable at once (`RecordAccumulator.beginFlush`), and the
+    /// call blocks the application thread, so records created meanwhile wait, until every record
+    /// appended before it is acknowledged or failed (`awaitFlushCompletion`). A flush due while
+    /// another is in progress is called as soon as that one returns. Each flush is traced, and
+    /// the figures count them and give the longest. Default none.
+    #[serde(default)]
+    pub flush_at_ms: Vec<u64>,
+    /// The client's CPU: what `send()` and the `Sender` thread cost. Default none: producing
+    /// costs no CPU time (and compression no time either).
+    #[serde(default)]
+    pub cpu: Option<ProducerCpu>,
+}
+
+/// CPU time a producer client spends (kafkasim's own setting; Kafka has no such config). Two
+/// threads do the work: the application thread calling `send()` (serialize, choose a partition,
+/// append to a batch, and compress: `MemoryRecordsBuilder` writes records through the codec's
+/// stream as they are appended) and the single `Sender` I/O thread, which drains ready batches
+/// and builds one produce request per broker (`Sender.sendProducerData`). While the sender builds
+/// a request it sends nothing else, and records keep collecting in batches.
+///
+/// With `cores: 1` both threads share one core, and the sender, woken by a new or full batch, a
+/// linger deadline or a response (`KafkaProducer.doSend` → `sender.wakeup()`), runs before the
+/// application's next `send()`, as a woken thread usually preempts a busy one on Linux. With
+/// `linger_ms: 0` every record then wakes the sender and, while an in-flight slot is free, leaves
+/// in a request of its own: the per-request cost is paid per record, and throughput is capped
+/// far below what fewer, fuller requests carry. With `cores: 2` each thread has a core: the
+/// sender's cost only delays requests, and records that arrive meanwhile batch by themselves
+/// (Kafka's `linger.ms` doc: "normally this occurs only under load"). Costs default to 0.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ProducerCpu {
+    /// Cores for the two threads: 1 (shared) or 2 (one each). Default 1.
+    #[serde(default = "one")]
+    pub cores: u32,
+    /// Application thread, per record `send()` (serialize, partition, append), in ns. Default 0.
+    #[serde(default)]
+    pub per_record_ns: u64,
+    /// Sender, per produce request built and written to the socket, in µs. Default 0.
+    #[serde(default)]
+    pub request_us: u64,
+    /// Sender, per batch closed into a request (`ProducerBatch.close`: header, CRC32C), in µs.
+    /// Default 0.
+    #[serde(default)]
+    pub per_batch_us: u64,
+    /// Sender, per KiB of batches (as sent, after compression) copied into a request, in ns.
+    /// Default 0.
+    #[serde(default)]
+    pub per_kib_ns: u64,
+    /// Application thread, compression per KiB of uncompressed records, in ns. Default: the
+    /// codec's figure, [`Compression::cpu_per_kib_ns`] (0 for `None`).
+    #[serde(default)]
+    pub compression_per_kib_ns: Option<u64>,
+}
+
+impl Default for ProducerCpu {
+    fn default() -> Self {
+        ProducerCpu {
+            cores: 1,
+            per_record_ns: 0,
+            request_us: 0,
+            per_batch_us: 0,
+            per_kib_ns: 0,
+            compression_per_kib_ns: None,
+        }
+    }
 }
 
 fn default_buffer_memory() -> u64 {
@@ -986,8 +1052,9 @@ pub enum Payload {
 }
 
 /// `compression.type`, modelled as the size a batch's records shrink to on the wire and on disk
-/// (the 61-byte batch header stays uncompressed). The ratios are typical of repetitive text or
-/// JSON payloads; real ratios depend on the data. The CPU cost of each codec is not modelled yet.
+/// (the 61-byte batch header stays uncompressed) and, when the producer has a [`ProducerCpu`],
+/// as CPU time per KiB compressed. The ratios are typical of repetitive text or JSON payloads;
+/// real ratios depend on the data.
 #[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub enum Compression {
     #[default]
@@ -1011,6 +1078,22 @@ impl Compression {
             Compression::Snappy => 0.50,
             Compression::Lz4 => 0.45,
             Compression::Zstd => 0.27,
+        }
+    }
+
+    /// Compression time per KiB of uncompressed records, in ns: `1024 / speed`, with the
+    /// single-core compression speeds of the zstd project's lzbench table (Core i7-9700K,
+    /// Silesia corpus, <https://facebook.github.io/zstd/#benchmarks>): lz4 1.9.4 700 MB/s,
+    /// snappy 1.1.9 about 530 MB/s, zstd 1.5.6 level 1 510 MB/s, zlib 1.2.11 level 1 95 MB/s.
+    /// Kafka's default levels are slower (gzip 6, zstd 3), and the Java codecs add some overhead,
+    /// so read these as the codecs' relative costs on one fast core, not as measurements of Kafka.
+    pub fn cpu_per_kib_ns(self) -> u64 {
+        match self {
+            Compression::None => 0,
+            Compression::Gzip => 10_800,
+            Compression::Snappy => 1_900,
+            Compression::Lz4 => 1_500,
+            Compression::Zstd => 2_000,
         }
     }
 

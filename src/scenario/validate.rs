@@ -60,6 +60,10 @@ pub const FIGURES: &[(&str, &str)] = &[
     ("offsets_expired", "committed offsets deleted by offsets.retention.minutes"),
     ("offset_resets", "positions set by auto.offset.reset (no committed offset, or out of range)"),
     ("producer_retries", "batches sent again after an error"),
+    ("producer_app_cpu_ms", "CPU time producers' application threads spent in send() (with `cpu` costs), summed"),
+    ("producer_sender_cpu_ms", "CPU time producers' Sender threads spent building requests (with `cpu` costs), summed"),
+    ("flushes", "producer flush() calls that completed"),
+    ("flush_time_max_ms", "the longest producer flush(), from the call to every earlier record done"),
 ];
 
 const MAX_BROKERS: u32 = 1_000;
@@ -557,6 +561,38 @@ pub fn validate(s: &Scenario) -> Vec<Problem> {
         }
         c.range_u64(at("retry_backoff_ms"), p.retry_backoff_ms, 0, 3_600_000, "ms");
         c.range_u64(at("retry_backoff_max_ms"), p.retry_backoff_max_ms, 0, 3_600_000, "ms");
+        for (k, &ms) in p.flush_at_ms.iter().enumerate() {
+            let path = at(&format!("flush_at_ms[{k}]"));
+            if ms >= s.duration_ms {
+                c.fail(
+                    path,
+                    format!("flush() at {ms} ms, when the run is over"),
+                    format!("0 to duration_ms - 1 ({}) ms", s.duration_ms.saturating_sub(1)),
+                );
+            } else if k > 0 && ms <= p.flush_at_ms[k - 1] {
+                c.fail(
+                    path,
+                    format!("flush() at {ms} ms is not after the previous one ({} ms)", p.flush_at_ms[k - 1]),
+                    "times in increasing order",
+                );
+            }
+        }
+        if let Some(cpu) = &p.cpu {
+            if !(1..=2).contains(&cpu.cores) {
+                c.fail(
+                    at("cpu.cores"),
+                    format!("{} cores", cpu.cores),
+                    "1 (send() and the Sender share a core) or 2 (a core each)",
+                );
+            }
+            c.range_u64(at("cpu.per_record_ns"), cpu.per_record_ns, 0, 1_000_000_000, "ns");
+            c.range_u64(at("cpu.request_us"), cpu.request_us, 0, 1_000_000, "µs");
+            c.range_u64(at("cpu.per_batch_us"), cpu.per_batch_us, 0, 1_000_000, "µs");
+            c.range_u64(at("cpu.per_kib_ns"), cpu.per_kib_ns, 0, 1_000_000_000, "ns");
+            if let Some(ns) = cpu.compression_per_kib_ns {
+                c.range_u64(at("cpu.compression_per_kib_ns"), ns, 0, 1_000_000_000, "ns");
+            }
+        }
     }
 
     // Cluster settings

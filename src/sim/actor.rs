@@ -69,6 +69,11 @@ pub enum Timer {
     MemberStart,
     /// A consumer group member closes (a scale-down).
     MemberClose,
+    /// A producer's application thread or sender finishes its CPU work (or a request it built
+    /// is ready to go).
+    ProducerCpu,
+    /// The producer's application calls `flush()`.
+    Flush,
 }
 
 impl Timer {
@@ -92,6 +97,8 @@ impl Timer {
             Timer::FindCoordinator => "FindCoordinator",
             Timer::MemberStart => "MemberStart",
             Timer::MemberClose => "MemberClose",
+            Timer::ProducerCpu => "ProducerCpu",
+            Timer::Flush => "Flush",
         }
     }
 }

@@ -13,6 +13,8 @@
 //!   queueing theory (records per batch and accumulator wait under Poisson arrivals), common
 //!   random numbers across key/value settings, bursty versus Poisson latency, replayed records.
 //! - `sweep`: grids of settings and seeds, sharding, the trade-off chart (library level).
+//! - `producer`: the producer's CPU model (one shared core against a core per thread, the
+//!   codecs' compression costs, zero costs changing nothing) and `flush()`.
 //! - `compare`: A/B runs with the same seed, the table of differences, side-by-side charts.
 //! - `groups`: consumer groups: eager vs cooperative rebalances, static membership, offset
 //!   expiry, the coordinator's placement.
@@ -26,6 +28,7 @@ mod cli;
 mod compare;
 mod groups;
 mod invalid;
+mod producer;
 mod replication;
 mod scenarios;
 mod support;
