@@ -1,4 +1,9 @@
-//! The ledger of acknowledged batches and the truncations that removed records.
+//! The ledger of acknowledged batches and the truncations that removed records, and the
+//! end-of-run verdicts, named as Jepsen's Kafka and queue checkers name them: *lost write*
+//! (acknowledged, absent from the log after recovery), *duplicate* (appended twice), *reordered*,
+//! *unobserved* (acknowledged and still in the log, but no consumer read it) and *inconsistent
+//! offset* (one offset of a partition held two different records over time: a truncated record
+//! whose offset a different record took, or replicas that disagree).
 
 use std::collections::BTreeMap;
 
@@ -32,6 +37,8 @@ pub struct TruncationEvent {
     pub reason: &'static str,
     /// The batches it removed (to name the cause of each lost write).
     pub batches: Vec<BatchId>,
+    /// Where those batches were: `(base offset, records)`, in the order of `batches`.
+    pub ranges: Vec<(u64, u64)>,
 }
 
 /// What the end-of-run check found.
@@ -45,6 +52,13 @@ pub struct Verdicts {
     pub duplicate_records: u64,
     /// Offsets where two replicas of a partition hold different batches.
     pub diverged_offsets: u64,
+    /// Jepsen's *inconsistent offsets*: offsets that held two different records over time (a
+    /// replica truncated a record and a different one took its offset on some replica, or the
+    /// replicas disagree at the end), each offset counted once.
+    pub inconsistent_offsets: u64,
+    /// Per partition, where the acknowledged batches still in the final log are: `(base offset,
+    /// records)` in offset order (for *unobserved*, see [`Verdicts::unobserved_from`]).
+    pub acked_in_log: Vec<Vec<(u64, u64)>>,
     /// Records that sit after records their producer sent later (per partition and producer, a
     /// batch whose sequence is below one already seen earlier in the log), duplicates excepted.
     pub reordered_records: u64,
@@ -102,13 +116,18 @@ impl History {
     /// Checks every partition: `final_logs[p]` is the leader's log (or `None` if offline), and
     /// `replica_logs[p]` every replica's log, for divergence.
     pub fn verdicts(&self, final_logs: &[Option<&Log>], replica_logs: &[Vec<&Log>]) -> Verdicts {
-        let mut v = Verdicts::default();
+        let mut v = Verdicts { acked_in_log: vec![Vec::new(); self.acked.len()], ..Verdicts::default() };
         let mut causes: Vec<(String, u64, (u32, AckedBatch))> = Vec::new();
         for (p, acked) in self.acked.iter().enumerate() {
             let Some(log) = final_logs[p] else {
                 v.unavailable_records += acked.values().map(|a| a.records).sum::<u64>();
                 continue;
             };
+            for b in log.batches() {
+                if acked.contains_key(&Self::id(&b.batch)) {
+                    v.acked_in_log[p].push((b.base_offset, b.batch.record_count()));
+                }
+            }
             let mut present: BTreeMap<BatchId, u32> = BTreeMap::new();
             // Highest sequence seen so far per (producer, producer epoch).
             let mut highest: BTreeMap<(u32, u16), u64> = BTreeMap::new();
@@ -139,12 +158,56 @@ impl History {
                 }
             }
         }
-        for logs in replica_logs {
+        for (p, logs) in replica_logs.iter().enumerate() {
             v.diverged_offsets += diverged_offsets(logs);
+            v.inconsistent_offsets += self.inconsistent_offsets(p as u32, logs);
         }
         causes.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
         v.lost_by_cause = causes;
         v
+    }
+
+    /// Offsets of partition `p` that held two different records over time: where a truncated
+    /// batch was, and another batch (or the same one at another offset) is now on a replica or
+    /// was truncated too; and where the replicas disagree at the end.
+    fn inconsistent_offsets(&self, p: u32, logs: &[&Log]) -> u64 {
+        // Every (batch, base offset) seen at each offset range: truncated ones, then final ones.
+        let mut seen: Vec<(u64, u64, BatchId)> = Vec::new();
+        for t in self.truncations.iter().filter(|t| t.partition == p) {
+            for (id, &(base, records)) in t.batches.iter().zip(&t.ranges) {
+                seen.push((base, records, *id));
+            }
+        }
+        let mut offsets: std::collections::BTreeSet<u64> = std::collections::BTreeSet::new();
+        let mut mark = |a: (u64, u64, BatchId), b: (u64, u64, BatchId)| {
+            if (a.0, a.2) != (b.0, b.2) {
+                offsets.extend(a.0.max(b.0)..(a.0 + a.1).min(b.0 + b.1));
+            }
+        };
+        for (i, &a) in seen.iter().enumerate() {
+            for &b in &seen[i + 1..] {
+                mark(a, b);
+            }
+            for log in logs {
+                for b in log.batches_from(a.0).take_while(|b| b.base_offset < a.0 + a.1) {
+                    mark(a, (b.base_offset, b.batch.record_count(), Self::id(&b.batch)));
+                }
+            }
+        }
+        // Replicas that disagree at the end (each offset once, whichever pair disagrees).
+        for (i, a) in logs.iter().enumerate() {
+            for b in &logs[i + 1..] {
+                for x in a.batches() {
+                    let end = x.end_offset();
+                    for y in b.batches_from(x.base_offset).take_while(|y| y.base_offset < end) {
+                        if (x.base_offset, Self::id(&x.batch)) != (y.base_offset, Self::id(&y.batch)) {
+                            offsets.extend(x.base_offset.max(y.base_offset)..end.min(y.end_offset()));
+                        }
+                    }
+                }
+            }
+        }
+        offsets.len() as u64
     }
 
     /// What removed an acknowledged batch: every truncation that took a copy of it after the
@@ -165,6 +228,18 @@ impl History {
         } else {
             chain.join(" → ")
         }
+    }
+}
+
+impl Verdicts {
+    /// Jepsen's *unobserved*: acknowledged records still in partition `p`'s final log at or after
+    /// `position`, the furthest any consumer of the partition got (records below it were
+    /// delivered to a consumer; those above it, never).
+    pub fn unobserved_from(&self, p: u32, position: u64) -> u64 {
+        self.acked_in_log[p as usize]
+            .iter()
+            .map(|&(base, records)| (base + records).saturating_sub(position.max(base)))
+            .sum()
     }
 }
 
@@ -225,23 +300,74 @@ mod tests {
         log.append(0, c.clone(), SimTime::ZERO);
         log.append(0, b.clone(), SimTime::ZERO);
         log.append(0, c.clone(), SimTime::ZERO);
-        // A second replica that disagrees at offset 2 (diverged).
+        // A second replica that disagrees at offsets 2..5 (diverged): b where the final log has c
+        // at 2, and b at 2..5 where the final log has b at 3..6.
         let mut other = Log::default();
         other.append(0, a.clone(), SimTime::ZERO);
         other.append(0, b.clone(), SimTime::ZERO);
+        // A third replica once held another producer's batch `e` at offsets 6..8 and truncated
+        // it; the final log's second `c` took offset 6 (an inconsistent offset), nothing took 7.
+        let e = batch(1, 0, 2);
+        history.truncated(TruncationEvent {
+            at: SimTime::ZERO,
+            partition: 0,
+            broker: 2,
+            to_offset: 6,
+            records_removed: 2,
+            reason: "test",
+            batches: vec![History::id(&e)],
+            ranges: vec![(6, 2)],
+        });
         let v = history.verdicts(&[Some(&log)], &[vec![&log, &other]]);
         assert_eq!(v.lost_records, 4, "d is lost");
         assert_eq!(v.duplicate_records, 1, "c appears twice");
         assert_eq!(v.reordered_records, 3, "b comes after c, which its producer sent later");
         assert!(v.diverged_offsets > 0, "the replicas disagree");
+        assert_eq!(v.inconsistent_offsets, 4, "offsets 2, 3, 4 (replicas disagree) and 6 (e, then c)");
         assert_eq!(v.lost_examples[0].1.offset, 6);
+        // A consumer that got to offset 3 never saw b (3..6) or the second c (6).
+        assert_eq!(v.unobserved_from(0, 3), 4);
+        assert_eq!(v.unobserved_from(0, 7), 0);
         // And a clean history reports nothing.
         let mut clean = Log::default();
         for x in [&a, &b, &c, &d] {
             clean.append(0, x.clone(), SimTime::ZERO);
         }
-        let v = history.verdicts(&[Some(&clean)], &[vec![&clean, &clean]]);
+        let mut clean_history = History::new(1);
+        for (batch, offset) in [(&a, 0), (&b, 2), (&c, 5), (&d, 6)] {
+            clean_history.acked(0, batch, ack(offset, batch.record_count()));
+        }
+        let v = clean_history.verdicts(&[Some(&clean)], &[vec![&clean, &clean]]);
         assert_eq!((v.lost_records, v.duplicate_records, v.reordered_records, v.diverged_offsets), (0, 0, 0, 0));
+        assert_eq!(v.inconsistent_offsets, 0);
+        assert_eq!(v.unobserved_from(0, 0), 10, "every record, if no consumer read any");
+    }
+
+    /// A follower that truncates a batch and fetches the same batch back to the same offsets
+    /// (KIP-101's high-watermark truncation, when nothing diverged) reuses no offset.
+    #[test]
+    fn a_batch_truncated_and_fetched_back_at_the_same_offset_is_consistent() {
+        let (a, b) = (batch(0, 0, 2), batch(0, 2, 3));
+        let mut history = History::new(1);
+        history.truncated(TruncationEvent {
+            at: SimTime::ZERO,
+            partition: 0,
+            broker: 1,
+            to_offset: 2,
+            records_removed: 3,
+            reason: "test",
+            batches: vec![History::id(&b)],
+            ranges: vec![(2, 3)],
+        });
+        let mut log = Log::default();
+        log.append(0, a.clone(), SimTime::ZERO);
+        log.append(0, b.clone(), SimTime::ZERO);
+        assert_eq!(history.verdicts(&[Some(&log)], &[vec![&log, &log]]).inconsistent_offsets, 0);
+        // Had another batch taken offset 2 instead, all three offsets would be inconsistent.
+        let mut other = Log::default();
+        other.append(0, a.clone(), SimTime::ZERO);
+        other.append(0, batch(2, 0, 5), SimTime::ZERO);
+        assert_eq!(history.verdicts(&[Some(&other)], &[vec![&other]]).inconsistent_offsets, 3);
     }
 
     #[test]

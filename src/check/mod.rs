@@ -1,5 +1,6 @@
 //! Checking what happened to records: the acknowledged-batch ledger and the end-of-run verdicts
-//! (lost writes, duplicates, diverged replicas), named as Jepsen names them.
+//! (lost writes, duplicates, reordered, unobserved and inconsistent offsets, diverged replicas),
+//! named as Jepsen names them.
 //!
 //! The ledger keeps every acknowledged batch until the leader's retention drops it (by then every
 //! replica and every subscribed group has it), so memory follows what is in flight. At the end of

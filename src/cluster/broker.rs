@@ -233,6 +233,7 @@ impl Broker {
                         records_removed: removed.iter().map(|b| b.batch.record_count()).sum(),
                         reason: "power loss: not yet on disk",
                         batches: removed.iter().map(|b| crate::check::History::id(&b.batch)).collect(),
+                        ranges: removed.iter().map(|b| (b.base_offset, b.batch.record_count())).collect(),
                     });
                 }
             }
@@ -1096,6 +1097,7 @@ impl Broker {
             return;
         }
         let batches = removed.iter().map(|b| crate::check::History::id(&b.batch)).collect();
+        let ranges = removed.iter().map(|b| (b.base_offset, b.batch.record_count())).collect();
         self.rebuild_producer_state(p as usize);
         let broker = self.id;
         let to_offset = self.replicas[p as usize].log.log_end_offset();
@@ -1105,6 +1107,7 @@ impl Broker {
         let at = ctx.now();
         ctx.history().truncated(TruncationEvent {
             batches,
+            ranges,
             at,
             partition: p,
             broker,

@@ -45,6 +45,8 @@ pub(crate) fn figures(run: &Finished) -> BTreeMap<&'static str, f64> {
     f.insert("duplicate_records", v.duplicate_records as f64);
     f.insert("reordered_records", v.reordered_records as f64);
     f.insert("diverged_offsets", v.diverged_offsets as f64);
+    f.insert("inconsistent_offsets", v.inconsistent_offsets as f64);
+    f.insert("unobserved_records", unobserved(run).unwrap_or(0) as f64);
     f.insert("truncated_records", run.truncations.iter().map(|t| t.records_removed).sum::<u64>() as f64);
     f.insert(
         "unreplicated_records",
@@ -123,6 +125,50 @@ pub(crate) fn group_partitions(run: &Finished, g: u32) -> Vec<u32> {
         }
     }
     out
+}
+
+/// Jepsen's *unobserved*, over the partitions of topics some consumer group reads: acknowledged
+/// records still in the final log beyond the furthest position any of those groups reached.
+/// `None` when no group reads any topic (not applicable). A record at an offset a consumer had
+/// passed before a truncation made another record take it counts as observed (consumers' reads
+/// are not recorded one by one; the inconsistent offset shows there).
+pub(crate) fn unobserved(run: &Finished) -> Option<u64> {
+    let groups = &run.scenario.consumer_groups;
+    if groups.is_empty() {
+        return None;
+    }
+    let m = &run.metadata;
+    let mut total = 0;
+    for p in 0..m.partition_count() as u32 {
+        let topic = &m.topic_of(p).name;
+        let name = m.partition_name(p);
+        let readers: Vec<&str> = groups.iter().filter(|g| g.topics.contains(topic)).map(|g| g.name.as_str()).collect();
+        if readers.is_empty() {
+            continue;
+        }
+        let position = run
+            .groups
+            .iter()
+            .filter(|g| readers.contains(&g.name.as_str()))
+            .flat_map(|g| &g.members)
+            .flat_map(|m| &m.positions)
+            .filter(|(partition, _)| *partition == name)
+            .map(|(_, position)| *position)
+            .max()
+            .unwrap_or(0);
+        // Or the furthest offset a reading group processed (its partition may be unowned at the end).
+        let processed = run
+            .recorder
+            .groups
+            .processed
+            .iter()
+            .filter(|x| x.partition == p && readers.contains(&groups[x.group as usize].name.as_str()))
+            .filter_map(|x| x.once.ranges.last().map(|r| r.1))
+            .max()
+            .unwrap_or(0);
+        total += run.verdicts.unobserved_from(p, position.max(processed));
+    }
+    Some(total)
 }
 
 #[cfg(test)]

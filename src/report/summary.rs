@@ -220,21 +220,46 @@ pub fn summary(run: &Finished, header: &str, figures: &BTreeMap<&'static str, f6
     );
     let v = &run.verdicts;
     let _ = writeln!(out, "## What happened to acknowledged records\n");
-    let _ = writeln!(
-        out,
-        "| lost writes | unavailable | duplicates | reordered | diverged offsets | truncated from replicas |"
-    );
-    let _ = writeln!(out, "|---:|---:|---:|---:|---:|---:|");
-    let _ = writeln!(
-        out,
-        "| {} | {} | {} | {} | {} | {} |\n",
-        v.lost_records,
-        v.unavailable_records,
-        v.duplicate_records,
-        v.reordered_records,
-        v.diverged_offsets,
-        figures["truncated_records"]
-    );
+    let _ = writeln!(out, "Verdicts as Jepsen's Kafka and queue checkers name them.\n");
+    let _ = writeln!(out, "| verdict | count | what it means |");
+    let _ = writeln!(out, "|---|---:|---|");
+    let unobserved = match super::figures::unobserved(run) {
+        Some(n) => n.to_string(),
+        None => "n/a".to_string(),
+    };
+    for (name, count, meaning) in [
+        ("lost write", v.lost_records.to_string(), "acknowledged records absent from the final log (records)"),
+        ("duplicate", v.duplicate_records.to_string(), "records appended twice to the final log (records)"),
+        ("reordered", v.reordered_records.to_string(), "records after records their producer sent later (records)"),
+        (
+            "unobserved",
+            unobserved,
+            "acknowledged records still in the log that no consumer got to (records; n/a without a consumer group)",
+        ),
+        (
+            "inconsistent offset",
+            v.inconsistent_offsets.to_string(),
+            "offsets that held two different records over time: truncated and reused, or replicas disagreeing (offsets)",
+        ),
+        (
+            "unavailable",
+            v.unavailable_records.to_string(),
+            "acknowledged records of partitions without a leader (records)",
+        ),
+        (
+            "diverged",
+            v.diverged_offsets.to_string(),
+            "offsets where two replicas disagree at the end, per pair (offsets)",
+        ),
+        (
+            "truncated",
+            figures["truncated_records"].to_string(),
+            "records removed from replicas by truncation or power loss (records)",
+        ),
+    ] {
+        let _ = writeln!(out, "| {name} | {count} | {meaning} |");
+    }
+    out.push('\n');
     for (cause, records, (p, a)) in &v.lost_by_cause {
         let _ = writeln!(
             out,

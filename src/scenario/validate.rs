@@ -35,10 +35,21 @@ pub const FIGURES: &[(&str, &str)] = &[
     ("consumer_lag_max_records", "largest total consumer lag seen at an interval end"),
     ("partition_records_max", "records in the fullest partition"),
     ("partition_records_min", "records in the emptiest partition"),
-    ("lost_records", "acknowledged records absent from their partition's final log (lost writes)"),
+    ("lost_records", "Jepsen's lost write: acknowledged records absent from their partition's final log"),
     ("unavailable_records", "acknowledged records whose partition has no leader at the end"),
-    ("duplicate_records", "records appended more than once to a partition's final log"),
-    ("reordered_records", "records in a partition's final log after records their producer sent later"),
+    ("duplicate_records", "Jepsen's duplicate: records appended more than once to a partition's final log"),
+    (
+        "reordered_records",
+        "Jepsen's reordered: records in a partition's final log after records their producer sent later",
+    ),
+    (
+        "unobserved_records",
+        "Jepsen's unobserved: acknowledged records still in the final log that no consumer group reading their topic got to (needs a consumer group)",
+    ),
+    (
+        "inconsistent_offsets",
+        "Jepsen's inconsistent offsets: partition offsets that held two different records over time (truncated and reused, or replicas disagreeing)",
+    ),
     ("diverged_offsets", "offsets where two replicas of a partition hold different records"),
     ("truncated_records", "records removed from replicas by truncation"),
     ("unreplicated_records", "records above the high watermark at the end (written, not committed), summed"),
@@ -728,6 +739,13 @@ pub fn validate(s: &Scenario) -> Vec<Problem> {
     // Expectations
     let figure_names: Vec<&str> = FIGURES.iter().map(|(n, _)| *n).collect();
     for (name, bound) in &s.expect {
+        if name == "unobserved_records" && s.consumer_groups.is_empty() {
+            c.fail(
+                format!("expect.{name}"),
+                "unobserved records are not applicable without a consumer group: no record can be observed",
+                "a consumer group reading the topic, or no bound on unobserved_records",
+            );
+        }
         if !figure_names.contains(&name.as_str()) {
             c.fail(
                 format!("expect.{name}"),
