@@ -10,6 +10,7 @@ pub const SCENARIOS: &[(&str, &str)] = &[
     ("buffer-memory-exhausted.ron", include_str!("../scenarios/buffer-memory-exhausted.ron")),
     ("bursty-arrivals.ron", include_str!("../scenarios/bursty-arrivals.ron")),
     ("group-commit-before-processing.ron", include_str!("../scenarios/group-commit-before-processing.ron")),
+    ("group-coordinator-failover.ron", include_str!("../scenarios/group-coordinator-failover.ron")),
     ("group-duplicates-after-crash.ron", include_str!("../scenarios/group-duplicates-after-crash.ron")),
     ("group-offsets-expire.ron", include_str!("../scenarios/group-offsets-expire.ron")),
     ("group-scale-out-cooperative.ron", include_str!("../scenarios/group-scale-out-cooperative.ron")),

@@ -112,3 +112,48 @@ pub fn offsets_csv(run: &Finished) -> String {
     }
     out
 }
+
+/// `ownership.csv`: which member of which group owned which partition when, with the generation
+/// it was assigned in (an empty `to_s`: still owned at the end).
+pub fn ownership_csv(run: &Finished) -> String {
+    let m = &run.metadata;
+    let mut out = String::from("group,member,partition,generation,from_s,to_s\n");
+    for s in &run.recorder.groups.spans {
+        let group = &run.scenario.consumer_groups[s.group as usize].name;
+        let _ = writeln!(
+            out,
+            "{group},{group}-{},{},{},{:.6},{}",
+            s.member,
+            m.partition_name(s.partition),
+            s.generation,
+            s.from.as_secs_f64(),
+            s.to.map_or(String::new(), |t| format!("{:.6}", t.as_secs_f64()))
+        );
+    }
+    out
+}
+
+/// `group_offsets.csv`: per group and partition at every interval end, the committed offset,
+/// the owner's position, the high watermark and the lag (HW − position, or − committed when
+/// unowned). Empty cells: unknown.
+pub fn group_offsets_csv(run: &Finished) -> String {
+    let m = &run.metadata;
+    let secs = run.recorder.interval_ns() as f64 / 1e9;
+    let mut out = String::from("time_s,group,partition,committed_offset,position,high_watermark,lag_records\n");
+    let cell = |x: Option<u64>| x.map_or(String::new(), |v| v.to_string());
+    for s in &run.recorder.groups.offsets {
+        let lag = s.position.or(s.committed).map(|c| s.high_watermark.saturating_sub(c));
+        let _ = writeln!(
+            out,
+            "{:.3},{},{},{},{},{},{}",
+            (s.interval + 1) as f64 * secs,
+            run.scenario.consumer_groups[s.group as usize].name,
+            m.partition_name(s.partition),
+            cell(s.committed),
+            cell(s.position),
+            s.high_watermark,
+            cell(lag)
+        );
+    }
+    out
+}

@@ -62,6 +62,10 @@ pub struct Report {
     pub events_csv: String,
     /// Every replica's LEO and HW at every interval end.
     pub offsets_csv: String,
+    /// Consumer groups: who owned which partition when (`ownership.csv`), and committed
+    /// offset, position and lag per partition over time (`group_offsets.csv`).
+    pub ownership_csv: String,
+    pub group_offsets_csv: String,
     pub figures: BTreeMap<&'static str, f64>,
     pub verdicts: Vec<Verdict>,
     /// `(file name, PNG bytes)`
@@ -88,6 +92,8 @@ impl Report {
             ("metrics.csv".to_string(), self.metrics_csv.clone().into_bytes()),
             ("events.csv".to_string(), self.events_csv.clone().into_bytes()),
             ("offsets.csv".to_string(), self.offsets_csv.clone().into_bytes()),
+            ("ownership.csv".to_string(), self.ownership_csv.clone().into_bytes()),
+            ("group_offsets.csv".to_string(), self.group_offsets_csv.clone().into_bytes()),
         ];
         out.extend(self.charts.iter().cloned());
         out
@@ -150,6 +156,8 @@ fn build(
     let metrics_csv = csv::metrics_csv(&f.recorder);
     let events_csv = csv::events_csv(&f);
     let offsets_csv = csv::offsets_csv(&f);
+    let ownership_csv = csv::ownership_csv(&f);
+    let group_offsets_csv = csv::group_offsets_csv(&f);
     let report = Report {
         scenario: f.scenario.clone(),
         header,
@@ -158,6 +166,8 @@ fn build(
         metrics_csv,
         events_csv,
         offsets_csv,
+        ownership_csv,
+        group_offsets_csv,
         figures,
         verdicts,
         charts,

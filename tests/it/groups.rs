@@ -86,3 +86,14 @@ fn the_coordinator_is_the_leader_of_the_groups_offsets_partition() {
     let report = kafkasim::run(&bundled("quickstart"), &RunOptions::default()).unwrap();
     assert_eq!(report.groups[0].coordinator.as_deref(), Some("broker-0"));
 }
+
+#[test]
+fn the_coordinator_moves_with_the_offsets_partition_without_a_rebalance() {
+    let report = kafkasim::run(&bundled("group-coordinator-failover"), &RunOptions::default()).unwrap();
+    // broker-0 led __consumer_offsets partition 9 and crashed; another replica coordinates now.
+    let coordinator = report.groups[0].coordinator.clone().unwrap();
+    assert_ne!(coordinator, "broker-0");
+    assert!(report.trace.contains(&format!("{coordinator:<16} coordinator        group=billing loaded")));
+    assert_eq!(report.figures["rebalances"], 1.0);
+    assert_eq!(report.figures["processed_twice_records"], 0.0);
+}
