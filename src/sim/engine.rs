@@ -930,7 +930,8 @@ impl Simulation {
 
     /// Checks what Kafka guarantees at every instant (kafka-reference §3.4, §3.8): high watermark
     /// ≤ log end offset on every live replica, the leader is in the ISR, leader epochs only grow,
-    /// and every live in-sync replica holds the leader's committed prefix. Returns violations.
+    /// every live in-sync replica holds the leader's committed prefix, and no consumer was served
+    /// records above the high watermark. Returns violations.
     pub fn check_invariants(&mut self) -> Vec<String> {
         let mut out = Vec::new();
         let mut verified = Vec::new();
@@ -978,6 +979,12 @@ impl Simulation {
             }
         }
         self.verified.extend(verified);
+        for c in self.consumers() {
+            for &(p, end, hw) in &c.read_past_high_watermark {
+                let name = self.metadata.partition_name(p);
+                out.push(format!("{name}: {} fetched up to offset {end} above the high watermark {hw}", c.name));
+            }
+        }
         out
     }
 

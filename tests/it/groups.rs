@@ -97,3 +97,24 @@ fn the_coordinator_moves_with_the_offsets_partition_without_a_rebalance() {
     assert_eq!(report.figures["rebalances"], 1.0);
     assert_eq!(report.figures["processed_twice_records"], 0.0);
 }
+
+#[test]
+fn a_static_member_restarting_within_its_session_gets_its_partitions_back_without_a_rebalance() {
+    use kafkasim::scenario::{Fault, FaultAt, Target};
+    let mut s = bundled("group-static-member-pause");
+    let member = Target::Node("analytics-2".into());
+    s.faults = vec![
+        FaultAt { at_ms: 15_000, fault: Fault::Crash(member.clone()) },
+        FaultAt { at_ms: 25_000, fault: Fault::Restart(member) },
+    ];
+    let report = kafkasim::run(&s, &RunOptions::default()).unwrap();
+    assert_eq!(report.figures["rebalances"], 1.0, "KIP-345: same instance id, no rebalance");
+    assert!(report.trace.contains("static member rejoined"));
+    let view = &report.groups[0];
+    let restarted = view.members.iter().find(|m| m.name == "analytics-2").unwrap();
+    assert!(restarted.running && !restarted.positions.is_empty(), "it owns partitions again: {restarted:?}");
+    // A dynamic member restarting is a new member: its old one is removed, then it joins.
+    s.consumer_groups[0].static_membership = false;
+    s.consumer_groups[0].session_timeout_ms = 10_000;
+    assert!(figure(&s, "rebalances") >= 2.0);
+}

@@ -129,6 +129,11 @@ impl Consumer {
             }
             for b in fetched.batches {
                 let end = b.base_offset + b.batch.record_count();
+                if end > fetched.high_watermark {
+                    // Invariant: a consumer (read_uncommitted) never gets records at or above the
+                    // high watermark of the leader that served them.
+                    self.read_past_high_watermark.push((fetched.partition, end, fetched.high_watermark));
+                }
                 if end > o.fetch_position && b.base_offset <= o.fetch_position {
                     o.fetch_position = end;
                     o.buffer.push_back((b.base_offset, b.batch));

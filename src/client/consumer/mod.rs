@@ -150,6 +150,9 @@ pub struct Consumer {
     pub records_consumed: u64,
     pub position_resets: u64,
     pub commit_failures: u64,
+    /// Fetched batches that ended above the serving leader's high watermark:
+    /// `(partition, batch end, high watermark)` (an invariant violation; always empty).
+    pub read_past_high_watermark: Vec<(u32, u64, u64)>,
 }
 
 impl Consumer {
@@ -224,6 +227,7 @@ impl Consumer {
             records_consumed: 0,
             position_resets: 0,
             commit_failures: 0,
+            read_past_high_watermark: Vec::new(),
             metadata: metadata.clone(),
         }
     }
@@ -314,7 +318,20 @@ impl Consumer {
         let fresh = Consumer::new(self.group, &self.config, self.member, &self.metadata, 0, self.end);
         let rng = std::mem::replace(&mut self.processing_rng, fresh.processing_rng.clone());
         *self = Consumer { processing_rng: rng, next_request_id: self.next_request_id, ..fresh };
-        self.start(ctx);
+        // Timers set before the crash died with it: schedule the later starts and closes again,
+        // and start now only if the member count says this member should be running.
+        let now = ctx.now();
+        for &t in self.starts.iter().filter(|&&t| t > now) {
+            ctx.set_timer_at(t, Timer::MemberStart);
+        }
+        for &t in self.closes.iter().filter(|&&t| t > now) {
+            ctx.set_timer_at(t, Timer::MemberClose);
+        }
+        let started = self.starts.iter().copied().filter(|&t| t <= now).max();
+        let closed = self.closes.iter().copied().filter(|&t| t <= now).max();
+        if started.is_some_and(|s| closed.is_none_or(|c| c < s)) {
+            self.start(ctx);
+        }
     }
 
     pub fn on_message(&mut self, from: NodeId, msg: Message, ctx: &mut Ctx) {
