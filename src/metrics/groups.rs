@@ -113,6 +113,22 @@ pub struct Processed {
     pub first_position: Option<u64>,
 }
 
+/// A stretch of offsets one member processed in one generation, contiguously: the unit in which
+/// the summary explains duplicates and skips. Runs follow ownership changes, not records.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProcessingRun {
+    pub group: u32,
+    pub partition: u32,
+    pub member: u32,
+    pub generation: i32,
+    /// Offsets `[from, to)`.
+    pub from: u64,
+    pub to: u64,
+    /// When its first and last records were processed.
+    pub first_at: SimTime,
+    pub last_at: SimTime,
+}
+
 /// A commit, successful or not.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CommitRecord {
@@ -140,6 +156,7 @@ pub struct GroupOffsetSample {
 pub struct GroupRecords {
     pub spans: Vec<OwnershipSpan>,
     pub processed: Vec<Processed>,
+    pub runs: Vec<ProcessingRun>,
     pub commits: Vec<CommitRecord>,
     pub offsets: Vec<GroupOffsetSample>,
     /// Positions reset by `auto.offset.reset`: `(time, group, partition, from, to)`.
@@ -173,8 +190,36 @@ impl GroupRecords {
         &mut self.processed[i]
     }
 
-    /// Offsets `[first, first + count)` of `partition` were processed by the group.
-    pub fn processed(&mut self, group: u32, partition: u32, first: u64, count: u64) {
+    /// Offsets `[first, first + count)` of `partition` were processed by the group's member
+    /// `member` in `generation`, the last of them at `at`.
+    #[allow(clippy::too_many_arguments)] // one processing step, as the member knows it
+    pub fn processed(
+        &mut self,
+        group: u32,
+        partition: u32,
+        first: u64,
+        count: u64,
+        member: u32,
+        generation: i32,
+        at: SimTime,
+    ) {
+        let run = self.runs.iter_mut().rev().find(|r| r.group == group && r.partition == partition);
+        match run {
+            Some(r) if r.member == member && r.generation == generation && r.to == first => {
+                r.to = first + count;
+                r.last_at = at;
+            }
+            _ => self.runs.push(ProcessingRun {
+                group,
+                partition,
+                member,
+                generation,
+                from: first,
+                to: first + count,
+                first_at: at,
+                last_at: at,
+            }),
+        }
         let e = self.entry(group, partition);
         for (a, b) in e.once.insert(first, first + count) {
             e.duplicates += b - a;
@@ -248,12 +293,16 @@ mod tests {
     fn skips_and_duplicates_are_counted_from_the_first_position() {
         let mut g = GroupRecords::default();
         g.position_known(0, 3, 100);
-        g.processed(0, 3, 100, 50); // 100..150
-        g.processed(0, 3, 120, 50); // 120..170: 30 processed again
-        g.processed(0, 3, 200, 10); // 170..200 skipped
+        let t = SimTime::ZERO;
+        g.processed(0, 3, 100, 50, 0, 1, t); // 100..150
+        g.processed(0, 3, 120, 50, 1, 2, t); // 120..170: 30 processed again
+        g.processed(0, 3, 200, 10, 1, 2, t); // 170..200 skipped
         assert_eq!(g.duplicates(0), 30);
         assert_eq!(g.skipped(0), 30);
         assert_eq!(g.duplicates(1), 0);
+        // Member 0 in generation 1, then member 1 in generation 2 (two stretches).
+        let runs: Vec<(u32, i32, u64, u64)> = g.runs.iter().map(|r| (r.member, r.generation, r.from, r.to)).collect();
+        assert_eq!(runs, vec![(0, 1, 100, 150), (1, 2, 120, 170), (1, 2, 200, 210)]);
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use hdrhistogram::Histogram;
 
 mod groups;
-pub use groups::{CommitRecord, GroupOffsetSample, GroupRecords, OwnershipSpan, Processed, RangeSet};
+pub use groups::{CommitRecord, GroupOffsetSample, GroupRecords, OwnershipSpan, Processed, ProcessingRun, RangeSet};
 
 use crate::sim::SimTime;
 

@@ -466,28 +466,7 @@ fn write_groups(out: &mut String, run: &Finished) {
                 at.as_secs_f64()
             );
         }
-        // The first few processed-twice and skipped offsets, per partition.
-        for p in records.processed.iter().filter(|p| p.group == g) {
-            let name = run.metadata.partition_name(p.partition);
-            if p.duplicates > 0 {
-                let ranges: Vec<String> =
-                    p.again.ranges.iter().take(3).map(|(a, b)| format!("{a}..{}", b - 1)).collect();
-                let _ = writeln!(
-                    out,
-                    "- {name}: {} records processed more than once, offsets {}",
-                    p.duplicates,
-                    ranges.join(", ")
-                );
-            }
-            let start = p.first_position.unwrap_or(0);
-            let end = p.once.ranges.last().map_or(start, |r| r.1);
-            let gaps = p.once.gaps(start, end, 5);
-            if !gaps.is_empty() {
-                let skipped = end - start - p.once.covered(start, end);
-                let first: Vec<String> = gaps.iter().map(|o| o.to_string()).collect();
-                let _ = writeln!(out, "- {name}: {skipped} records skipped, first offsets {}", first.join(", "));
-            }
-        }
+        explain_processing(out, run, g, state);
         let _ = writeln!(out, "\n| member | running | generation | partitions (position) | records processed |");
         let _ = writeln!(out, "|---|---|---:|---|---:|");
         for m in &view.members {
@@ -503,5 +482,95 @@ fn write_groups(out: &mut String, run: &Finished) {
             );
         }
         out.push('\n');
+    }
+}
+
+/// Each stretch of records processed twice or skipped, as the chain of events behind it: who
+/// processed what in which generation, and the rebalance or reset in between.
+fn explain_processing(out: &mut String, run: &Finished, g: u32, state: &crate::group::Group) {
+    let records = &run.recorder.groups;
+    let name_of = |m: u32| format!("{}-{m}", state.name);
+    let t = |x: crate::sim::SimTime| format!("{:.3} s", x.as_secs_f64());
+    // The rebalance that completed between two times, if any.
+    let rebalance_between = |a: crate::sim::SimTime, b: crate::sim::SimTime| {
+        state.rebalances.iter().rev().find(|r| r.stable.or(r.joined).is_some_and(|s| a <= s && s <= b))
+    };
+    const SHOWN: usize = 3;
+    for p in records.processed.iter().filter(|p| p.group == g) {
+        let name = run.metadata.partition_name(p.partition);
+        let runs: Vec<&crate::metrics::ProcessingRun> =
+            records.runs.iter().filter(|r| r.group == g && r.partition == p.partition).collect();
+        if p.duplicates > 0 {
+            let _ = writeln!(out, "- {name}: {} records processed more than once", p.duplicates);
+            for &(a, b) in p.again.ranges.iter().take(SHOWN) {
+                let mut covering: Vec<&&crate::metrics::ProcessingRun> =
+                    runs.iter().filter(|r| r.from < b && a < r.to).collect();
+                covering.sort_by_key(|r| r.first_at);
+                let mut chain: Vec<String> = covering
+                    .iter()
+                    .map(|r| {
+                        format!(
+                            "{} (generation {}) at {}–{}",
+                            name_of(r.member),
+                            r.generation,
+                            t(r.first_at),
+                            t(r.last_at)
+                        )
+                    })
+                    .collect();
+                if let (Some(first), Some(last)) = (covering.first(), covering.last())
+                    && let Some(r) = rebalance_between(first.first_at, last.first_at)
+                {
+                    chain.insert(1, format!("rebalance to generation {} ({})", r.generation.unwrap_or(-1), r.reason));
+                }
+                let _ = writeln!(out, "  - offsets {a}..{}: {}", b - 1, chain.join(" → "));
+            }
+        }
+        let start = p.first_position.unwrap_or(0);
+        let end = p.once.ranges.last().map_or(start, |r| r.1);
+        let skipped = end - start - p.once.covered(start, end);
+        if skipped > 0 {
+            let _ = writeln!(out, "- {name}: {skipped} records skipped (never processed)");
+            let gaps: Vec<(u64, u64)> = p
+                .once
+                .ranges
+                .windows(2)
+                .map(|w| (w[0].1, w[1].0))
+                .chain(p.once.ranges.first().filter(|r| r.0 > start).map(|r| (start, r.0)))
+                .take(SHOWN)
+                .collect();
+            for (a, b) in gaps {
+                let before = runs.iter().filter(|r| r.to == a).max_by_key(|r| r.last_at);
+                let after = runs.iter().filter(|r| r.from == b).min_by_key(|r| r.first_at);
+                let mut chain = Vec::new();
+                if let Some(r) = before {
+                    chain.push(format!(
+                        "{} (generation {}) processed up to offset {} by {}",
+                        name_of(r.member),
+                        r.generation,
+                        a.saturating_sub(1),
+                        t(r.last_at)
+                    ));
+                }
+                if let Some(x) = after.zip(before).and_then(|(r, x)| rebalance_between(x.last_at, r.first_at)) {
+                    chain.push(format!("rebalance to generation {} ({})", x.generation.unwrap_or(-1), x.reason));
+                }
+                if let Some(&(at, _, _, from, to)) =
+                    records.resets.iter().find(|x| x.1 == g && x.2 == p.partition && x.4 == b)
+                {
+                    let from = from.map_or("no committed offset".to_string(), |f| format!("position {f}"));
+                    chain.push(format!("auto.offset.reset at {} moved it from {from} to {to}", t(at)));
+                }
+                if let Some(r) = after {
+                    chain.push(format!(
+                        "{} (generation {}) started at offset {b} at {}",
+                        name_of(r.member),
+                        r.generation,
+                        t(r.first_at)
+                    ));
+                }
+                let _ = writeln!(out, "  - offsets {a}..{}: {}", b - 1, chain.join(" → "));
+            }
+        }
     }
 }

@@ -89,6 +89,8 @@ struct Work {
     recorded: usize,
     /// Positions to commit (after the poll).
     positions: Vec<(u32, u64)>,
+    /// The generation the member was in when it polled them.
+    generation: i32,
 }
 
 /// One member of a consumer group.
@@ -424,7 +426,7 @@ impl Consumer {
             t = t + self.record_processing_time();
             done.push(t);
         }
-        self.work = Some(Work { polled, done, recorded: 0, positions });
+        self.work = Some(Work { polled, done, recorded: 0, positions, generation: self.generation });
         match self.config.commit {
             CommitMode::BeforeProcessing => {
                 // At-most-once: the positions after this poll are committed before processing.
@@ -514,7 +516,8 @@ impl Consumer {
                 continue;
             }
             let first = chunk.first_offset + (a - lo) as u64;
-            ctx.metrics().groups.processed(group, chunk.partition, first, (b - a) as u64);
+            let (member, generation, at) = (self.member, work.generation, work.done[b - 1]);
+            ctx.metrics().groups.processed(group, chunk.partition, first, (b - a) as u64, member, generation, at);
             for r in a..b {
                 let i = chunk.skip + (r - lo);
                 let done = work.done[r];
