@@ -118,3 +118,87 @@ fn a_static_member_restarting_within_its_session_gets_its_partitions_back_withou
     s.consumer_groups[0].session_timeout_ms = 10_000;
     assert!(figure(&s, "rebalances") >= 2.0);
 }
+
+/// A group under random member crashes, restarts and scale changes (no pauses, so no member can
+/// be a zombie that still thinks it owns a partition).
+fn random_group(cooperative: bool, commit: &str, events: &[(u64, u8, u32)]) -> kafkasim::Scenario {
+    let mut faults = Vec::new();
+    let mut scale = Vec::new();
+    let mut last_scale = 0;
+    for &(at, kind, member) in events {
+        let m = format!("g-{}", member % 3);
+        match kind {
+            0 => faults.push(format!("(at_ms: {at}, fault: Crash(Node(\"{m}\")))")),
+            1 => faults.push(format!("(at_ms: {at}, fault: Restart(Node(\"{m}\")))")),
+            _ if at > last_scale => {
+                scale.push(format!("(at_ms: {at}, members: {})", 1 + member));
+                last_scale = at;
+            }
+            _ => {}
+        }
+    }
+    let strategy = if cooperative { "[CooperativeSticky]" } else { "[Range]" };
+    let src = format!(
+        r#"Scenario(
+            name: "random-group", description: "members come and go", seed: 5, duration_ms: 60000,
+            cluster: (brokers: 3, group_coordinator: (group_initial_rebalance_delay_ms: 0)),
+            topics: [(name: "t", partitions: 6, replication_factor: 3, min_insync_replicas: 2)],
+            producers: [(name: "p", topic: "t", arrival: Poisson(per_sec: 200.0), key: Uniform(keys: 100), acks: All)],
+            consumer_groups: [(name: "g", topics: ["t"], members: 3, scale: [{}],
+                partition_assignment_strategy: {strategy}, commit: {commit}, auto_offset_reset: Earliest,
+                session_timeout_ms: 6000, heartbeat_interval_ms: 1000, processing_us: 2000)],
+            faults: [{}],
+        )"#,
+        scale.join(", "),
+        faults.join(", ")
+    );
+    kafkasim::scenario::parse("random-group.ron", &src, &[]).unwrap_or_else(|e| panic!("{e}\n{src}"))
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig {
+        cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(12),
+        failure_persistence: None,
+        ..proptest::prelude::ProptestConfig::default()
+    })]
+
+    /// Kafka's group guarantees under member failures: no partition is owned by two members at
+    /// once, committing after processing never skips a record (at-least-once), and once the
+    /// members settle every partition has exactly one running owner.
+    #[test]
+    fn members_coming_and_going_never_share_a_partition_nor_skip_a_record(
+        cooperative in proptest::bool::ANY,
+        after_processing in proptest::bool::ANY,
+        events in proptest::collection::vec((1000u64..40000, 0u8..3, 0u32..4), 0..6),
+    ) {
+        let commit = if after_processing { "AfterProcessing" } else { "Auto" };
+        let s = random_group(cooperative, commit, &events);
+        let report = kafkasim::run(&s, &RunOptions::default()).unwrap();
+        let ctx = format!("cooperative={cooperative} commit={commit} events={events:?}");
+        proptest::prop_assert_eq!(report.figures["skipped_records"], 0.0, "{}\n{}", ctx, report.summary);
+        // ownership.csv: group,member,partition,generation,from_s,to_s
+        let mut spans: Vec<(String, String, f64, f64)> = report
+            .ownership_csv
+            .lines()
+            .skip(1)
+            .map(|l| {
+                let c: Vec<&str> = l.split(',').collect();
+                let to = if c[5].is_empty() { f64::INFINITY } else { c[5].parse().unwrap() };
+                (c[2].to_string(), c[1].to_string(), c[4].parse().unwrap(), to)
+            })
+            .collect();
+        spans.sort_by(|a, b| a.0.cmp(&b.0).then(a.2.total_cmp(&b.2)));
+        for w in spans.windows(2) {
+            if w[0].0 == w[1].0 {
+                proptest::prop_assert!(w[0].3 <= w[1].2, "{} owned by {} until {} and by {} from {}: {}", w[0].0, w[0].1, w[0].3, w[1].1, w[1].2, ctx);
+            }
+        }
+        // Quiet for the last 20 s: every partition has one running owner at the end.
+        let g = &report.groups[0];
+        if g.members.iter().any(|m| m.running) {
+            let mut owned: Vec<&str> = g.members.iter().filter(|m| m.running).flat_map(|m| m.positions.iter().map(|(p, _)| p.as_str())).collect();
+            owned.sort();
+            proptest::prop_assert_eq!(owned, vec!["t-0", "t-1", "t-2", "t-3", "t-4", "t-5"], "{}\n{}", ctx, report.summary);
+        }
+    }
+}

@@ -137,6 +137,8 @@ pub struct Consumer {
     /// Outstanding commits: `(request id, sync, sent)`.
     commits: Vec<(u64, bool, SimTime)>,
     offset_fetch_pending: Option<(u64, SimTime)>,
+    /// The application will close at its next poll (it is finishing a batch).
+    close_requested: bool,
     /// A fatal error stopped the member (e.g. FENCED_INSTANCE_ID).
     failed: Option<KafkaError>,
 
@@ -218,6 +220,7 @@ impl Consumer {
             last_heartbeat_ok: SimTime::ZERO,
             commits: Vec::new(),
             offset_fetch_pending: None,
+            close_requested: false,
             failed: None,
             owned: Vec::new(),
             leaders: (0..n).map(|p| metadata.initial_state(p).leader).collect(),
@@ -285,12 +288,17 @@ impl Consumer {
         self.poll(ctx);
     }
 
-    /// `KafkaConsumer.close()`: auto-commit, revoke, LeaveGroup (dynamic members only).
+    /// `KafkaConsumer.close()`: auto-commit, revoke, LeaveGroup (dynamic members only). The
+    /// application calls it from its poll loop, so a batch being processed is finished first.
     fn close(&mut self, ctx: &mut Ctx) {
         if self.app == App::Stopped {
             return;
         }
-        self.finish_work_until(ctx.now(), ctx);
+        if matches!(self.app, App::Processing | App::Committing) {
+            self.close_requested = true;
+            return;
+        }
+        self.close_requested = false;
         if self.config.commit == CommitMode::Auto || self.config.commit_on_revoke {
             self.commit_positions(false, ctx);
         }
@@ -388,6 +396,11 @@ impl Consumer {
     /// `KafkaConsumer.poll()`: auto-commit, rebalance if needed, return buffered records.
     fn poll(&mut self, ctx: &mut Ctx) {
         let now = ctx.now();
+        if self.close_requested {
+            self.app = App::Polling;
+            self.close(ctx);
+            return;
+        }
         self.app = App::Polling;
         self.last_poll = now;
         if self.failed.is_some() {
