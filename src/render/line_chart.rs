@@ -38,7 +38,7 @@ const PALETTE: [RGBColor; 8] = [
     RGBColor(0x99, 0x99, 0x99), // grey
 ];
 
-fn kind_colour(kind: MarkerKind) -> RGBColor {
+pub(super) fn kind_colour(kind: MarkerKind) -> RGBColor {
     match kind {
         MarkerKind::Fault => RGBColor(0xD5, 0x5E, 0x00),     // vermillion
         MarkerKind::Rebalance => RGBColor(0x88, 0x3E, 0x8F), // dark purple
@@ -47,22 +47,22 @@ fn kind_colour(kind: MarkerKind) -> RGBColor {
     }
 }
 
-const TEXT: RGBColor = RGBColor(0x22, 0x22, 0x22);
-const SUBTLE_TEXT: RGBColor = RGBColor(0x55, 0x55, 0x55);
-const GRID: RGBColor = RGBColor(0xE4, 0xE4, 0xE4);
-const AXIS: RGBColor = RGBColor(0x88, 0x88, 0x88);
+pub(super) const TEXT: RGBColor = RGBColor(0x22, 0x22, 0x22);
+pub(super) const SUBTLE_TEXT: RGBColor = RGBColor(0x55, 0x55, 0x55);
+pub(super) const GRID: RGBColor = RGBColor(0xE4, 0xE4, 0xE4);
+pub(super) const AXIS: RGBColor = RGBColor(0x88, 0x88, 0x88);
 
-const TITLE_SIZE: u32 = 22;
-const SUBTITLE_SIZE: u32 = 14;
-const TICK_SIZE: u32 = 13;
-const AXIS_TITLE_SIZE: u32 = 15;
-const LEGEND_SIZE: u32 = 13;
+pub(super) const TITLE_SIZE: u32 = 22;
+pub(super) const SUBTITLE_SIZE: u32 = 14;
+pub(super) const TICK_SIZE: u32 = 13;
+pub(super) const AXIS_TITLE_SIZE: u32 = 15;
+pub(super) const LEGEND_SIZE: u32 = 13;
 const STRIP_SIZE: u32 = 12;
 
-const MARGIN_LEFT: u32 = 14;
-const MARGIN_RIGHT: u32 = 28;
-const MARGIN_BOTTOM: u32 = 8;
-const X_LABEL_AREA: u32 = 50;
+pub(super) const MARGIN_LEFT: u32 = 14;
+pub(super) const MARGIN_RIGHT: u32 = 28;
+pub(super) const MARGIN_BOTTOM: u32 = 8;
+pub(super) const X_LABEL_AREA: u32 = 50;
 const STRIP_ROW: i32 = 16;
 const MAX_STRIP_ROWS: usize = 3;
 const STRIP_GAP: i32 = 10;
@@ -200,7 +200,7 @@ pub fn downsample(points: &[(f64, f64)], buckets: usize) -> Vec<(f64, f64)> {
 }
 
 /// A "nice" tick step (1, 2 or 5 × 10ⁿ) near `raw`, with its exponent n.
-fn nice_step(raw: f64) -> (f64, i32) {
+pub(super) fn nice_step(raw: f64) -> (f64, i32) {
     let raw = if raw > 0.0 && raw.is_finite() { raw } else { 1.0 };
     let exp = raw.log10().floor() as i32;
     let mag = 10f64.powi(exp);
@@ -257,7 +257,7 @@ impl ValueFormatter<f64> for Axis {
     }
 }
 
-fn ticks_in(range: &Range<f64>, step: f64) -> Vec<f64> {
+pub(super) fn ticks_in(range: &Range<f64>, step: f64) -> Vec<f64> {
     let first = (range.start / step - 1e-9).ceil();
     let last = (range.end / step + 1e-9).floor();
     let mut ticks = Vec::new();
@@ -352,14 +352,14 @@ fn y_axis(data: &Prepared, min_zero: bool) -> Axis {
 /// How tick values are printed: divided by a power of 1000 with a suffix, and a fixed number of
 /// decimals chosen from the tick step so neighbouring ticks never print the same.
 #[derive(Clone, Copy)]
-struct TickFormat {
+pub(super) struct TickFormat {
     divisor: f64,
     suffix: &'static str,
     decimals: usize,
 }
 
 impl TickFormat {
-    fn plain(step_exp: i32) -> Self {
+    pub(super) fn plain(step_exp: i32) -> Self {
         TickFormat { divisor: 1.0, suffix: "", decimals: (-step_exp).clamp(0, 12) as usize }
     }
 
@@ -378,7 +378,7 @@ impl TickFormat {
         TickFormat::plain(step_exp)
     }
 
-    fn format(&self, v: f64) -> String {
+    pub(super) fn format(&self, v: f64) -> String {
         if v == 0.0 {
             return "0".to_string();
         }
@@ -418,7 +418,7 @@ fn group_thousands(s: &str) -> String {
 }
 
 /// Width of `text` in pixels, as plotters lays it out.
-fn text_width<DB: DrawingBackend>(
+pub(super) fn text_width<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     text: &str,
     style: &TextStyle,
@@ -426,11 +426,11 @@ fn text_width<DB: DrawingBackend>(
     area.estimate_text_size(text, style).map(|(w, _)| w as i32).map_err(err("measuring text"))
 }
 
-fn font(size: u32) -> TextStyle<'static> {
+pub(super) fn font(size: u32) -> TextStyle<'static> {
     TextStyle::from((FONT_FAMILY, size).into_font()).color(&TEXT)
 }
 
-fn err<E: std::fmt::Debug>(what: &'static str) -> impl FnOnce(E) -> RenderError {
+pub(super) fn err<E: std::fmt::Debug>(what: &'static str) -> impl FnOnce(E) -> RenderError {
     move |e| RenderError::new(format!("{what}: {e:?}"))
 }
 
@@ -448,7 +448,7 @@ pub(crate) fn render_rgb(chart: &LineChart) -> Result<Vec<u8>, RenderError> {
 }
 
 /// A label in the strip above the plot, tied to an x position.
-struct StripLabel {
+pub(super) struct StripLabel {
     text: String,
     colour: RGBColor,
     /// Pixel x where the label starts (after clamping into the plot).
@@ -505,61 +505,7 @@ pub(crate) fn draw_chart<DB: DrawingBackend>(
         plot_left + (f * (plot_right - plot_left) as f64).round() as i32
     };
 
-    // Strip labels above the plot: bands (centred on their start) and markers, in time order.
-    let strip_style = font(STRIP_SIZE);
-    let mut strip: Vec<StripLabel> = Vec::new();
-    let mut items: Vec<(f64, bool, &str, MarkerKind)> = Vec::new();
-    for b in &data.bands {
-        items.push((b.from_s, false, &b.label, b.kind));
-    }
-    for m in &data.markers {
-        items.push((m.at_s, true, &m.label, m.kind));
-    }
-    items.sort_by(|a, b| a.0.total_cmp(&b.0).then(b.1.cmp(&a.1)));
-    let mut row_ends: Vec<i32> = Vec::new();
-    for (at, is_marker, text, kind) in items {
-        let px = to_px(at);
-        // the estimate runs a little short of the drawn text: add some slack
-        let width = if text.is_empty() {
-            0
-        } else {
-            let w = text_width(root, text, &strip_style)?;
-            w + w / 16 + 2
-        };
-        let left = (px + 3).min(plot_right - width).max(plot_left);
-        let row = if width == 0 {
-            Some(0)
-        } else {
-            match row_ends.iter().position(|&end| end + STRIP_GAP <= left) {
-                Some(r) => Some(r),
-                None if row_ends.len() < MAX_STRIP_ROWS => {
-                    row_ends.push(i32::MIN);
-                    Some(row_ends.len() - 1)
-                }
-                // Every row is taken here: leave the text out rather than overprint another
-                // label (the line stays, and `series_as_text` still lists it).
-                None => None,
-            }
-        };
-        let (row, width) = match row {
-            Some(r) => {
-                if width > 0 {
-                    row_ends[r] = left + width;
-                }
-                (r, width)
-            }
-            None => (0, 0),
-        };
-        strip.push(StripLabel {
-            text: text.to_string(),
-            colour: kind_colour(kind),
-            left,
-            width,
-            row,
-            line_x: is_marker.then_some(px),
-        });
-    }
-    let strip_height = row_ends.len() as i32 * STRIP_ROW + if row_ends.is_empty() { 0 } else { 6 };
+    let (strip, strip_height) = layout_strip(root, &data.markers, &data.bands, to_px, plot_left, plot_right)?;
     let plot_top = header + strip_height + 10;
 
     let mut cc = ChartBuilder::on(root)
@@ -599,13 +545,7 @@ pub(crate) fn draw_chart<DB: DrawingBackend>(
     // Marker lines: dashed, from the label in the strip down to the x axis.
     let plot_bottom = cc.backend_coord(&(x_lo, y_lo)).1;
     let strip_top = header + 2;
-    for label in &strip {
-        if let Some(px) = label.line_x {
-            let top =
-                if label.width == 0 { plot_top } else { strip_top + label.row as i32 * STRIP_ROW + STRIP_ROW - 2 };
-            dashed_vline(root, px, top, plot_bottom, label.colour)?;
-        }
-    }
+    draw_marker_lines(root, &strip, strip_top, plot_top, plot_bottom)?;
 
     // Series.
     let plot_area = cc.plotting_area().strip_coord_spec();
@@ -712,7 +652,103 @@ pub(crate) fn draw_chart<DB: DrawingBackend>(
     draw_point_labels(&plot_area, &point_labels, &dots, legend_rect)?;
 
     // Strip labels last, so nothing covers them.
-    for label in &strip {
+    draw_strip_labels(root, &strip, strip_top)
+}
+
+/// Lays out the labels of `bands` (at their start) and `markers` in up to [`MAX_STRIP_ROWS`] rows
+/// above a plot spanning `plot_left..plot_right` pixels, in time order; `to_px` maps seconds to
+/// pixels. Returns the labels and the strip's height in pixels (0 without labels).
+pub(super) fn layout_strip<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    markers: &[Marker],
+    bands: &[Band],
+    to_px: impl Fn(f64) -> i32,
+    plot_left: i32,
+    plot_right: i32,
+) -> Result<(Vec<StripLabel>, i32), RenderError> {
+    let strip_style = font(STRIP_SIZE);
+    let mut strip: Vec<StripLabel> = Vec::new();
+    let mut items: Vec<(f64, bool, &str, MarkerKind)> = Vec::new();
+    for b in bands {
+        items.push((b.from_s, false, &b.label, b.kind));
+    }
+    for m in markers {
+        items.push((m.at_s, true, &m.label, m.kind));
+    }
+    items.sort_by(|a, b| a.0.total_cmp(&b.0).then(b.1.cmp(&a.1)));
+    let mut row_ends: Vec<i32> = Vec::new();
+    for (at, is_marker, text, kind) in items {
+        let px = to_px(at);
+        // the estimate runs a little short of the drawn text: add some slack
+        let width = if text.is_empty() {
+            0
+        } else {
+            let w = text_width(root, text, &strip_style)?;
+            w + w / 16 + 2
+        };
+        let left = (px + 3).min(plot_right - width).max(plot_left);
+        let row = if width == 0 {
+            Some(0)
+        } else {
+            match row_ends.iter().position(|&end| end + STRIP_GAP <= left) {
+                Some(r) => Some(r),
+                None if row_ends.len() < MAX_STRIP_ROWS => {
+                    row_ends.push(i32::MIN);
+                    Some(row_ends.len() - 1)
+                }
+                // Every row is taken here: leave the text out rather than overprint another
+                // label (the line stays, and `series_as_text` still lists it).
+                None => None,
+            }
+        };
+        let (row, width) = match row {
+            Some(r) => {
+                if width > 0 {
+                    row_ends[r] = left + width;
+                }
+                (r, width)
+            }
+            None => (0, 0),
+        };
+        strip.push(StripLabel {
+            text: text.to_string(),
+            colour: kind_colour(kind),
+            left,
+            width,
+            row,
+            line_x: is_marker.then_some(px),
+        });
+    }
+    let strip_height = row_ends.len() as i32 * STRIP_ROW + if row_ends.is_empty() { 0 } else { 6 };
+    Ok((strip, strip_height))
+}
+
+/// Draws each marker's dashed line, from its label in the strip (or `plot_top` when its label
+/// was left out) down to `plot_bottom`.
+pub(super) fn draw_marker_lines<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    strip: &[StripLabel],
+    strip_top: i32,
+    plot_top: i32,
+    plot_bottom: i32,
+) -> Result<(), RenderError> {
+    for label in strip {
+        if let Some(px) = label.line_x {
+            let top =
+                if label.width == 0 { plot_top } else { strip_top + label.row as i32 * STRIP_ROW + STRIP_ROW - 2 };
+            dashed_vline(root, px, top, plot_bottom, label.colour)?;
+        }
+    }
+    Ok(())
+}
+
+/// Draws the strip's labels on an opaque backing (call it last, so nothing covers them).
+pub(super) fn draw_strip_labels<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    strip: &[StripLabel],
+    strip_top: i32,
+) -> Result<(), RenderError> {
+    for label in strip {
         if label.width == 0 {
             continue;
         }
@@ -752,7 +788,7 @@ fn staircase(points: &[(f64, f64)]) -> Vec<(f64, f64)> {
     out
 }
 
-fn dashed_vline<DB: DrawingBackend>(
+pub(super) fn dashed_vline<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     x: i32,
     top: i32,
@@ -892,7 +928,7 @@ type Rect = (i32, i32, i32, i32);
 const POINT_LABEL_SIZE: u32 = 12;
 
 /// `c` darkened for text on white (the palette's lighter colours are thin as small text).
-fn darker(c: RGBColor) -> RGBColor {
+pub(super) fn darker(c: RGBColor) -> RGBColor {
     let d = |v: u8| (v as u32 * 7 / 10) as u8;
     RGBColor(d(c.0), d(c.1), d(c.2))
 }

@@ -7,6 +7,8 @@
 //! * `font` embeds DejaVu Sans and registers it with plotters under `"sans-serif"`.
 //! * `line_chart` cleans the data (drops NaN/∞, downsamples long series), picks axis ranges and
 //!   ticks, and draws title, grid, bands, markers, series and legend.
+//! * `timeline` draws a [`Timeline`]: rows of bars over time (who held what when, e.g. which
+//!   consumer owned which partition), with an optional step strip under them.
 //! * `encode` turns the RGB buffer into PNG bytes with the `png` crate.
 //!
 //! Conventions (DESIGN.md §6): fixed size [`CHART_SIZE`], a fixed colour-blind-friendly palette
@@ -15,10 +17,12 @@
 mod encode;
 mod font;
 mod line_chart;
+mod timeline;
 
 pub use encode::encode_rgb_png;
 pub use font::{FONT_FAMILY, register_fonts};
 pub use line_chart::{DOWNSAMPLE_BUCKETS, MAX_POINTS_PER_SERIES, downsample};
+pub use timeline::{render_timeline_png, render_timeline_svg, timeline_as_text};
 
 use std::fmt;
 
@@ -175,6 +179,69 @@ pub struct LineChart {
     pub bands: Vec<Band>,
     /// Start the y axis at 0 (or lower, if some value is negative).
     pub y_min_zero: bool,
+}
+
+/// One bar of a [`Timeline`]: something held over an interval (a partition owned by a member).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bar {
+    pub from_s: f64,
+    /// End of the interval; bars still open at the end of the run end at [`Timeline::x_end`].
+    pub to_s: f64,
+    /// Written inside the bar when it fits, e.g. `orders-3 · gen 1`.
+    pub label: String,
+    /// Written instead when `label` does not fit, e.g. `3`; nothing when neither fits.
+    pub short_label: String,
+    /// Slot in the timeline's palette of 12 light colours (bars of one partition share a slot).
+    pub colour: usize,
+}
+
+/// One row of a [`Timeline`] (a member). Bars of a row that overlap in time are stacked in lanes,
+/// assigned in order of start time; a bar keeps the lane its colour last had when that lane is free.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct TimelineRow {
+    pub label: String,
+    pub bars: Vec<Bar>,
+}
+
+/// A small step chart under a timeline's rows, on the same time axis (e.g. how many partitions
+/// have no owner). Each value holds until the next point.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct TimelineStrip {
+    /// The legend's text for the strip.
+    pub label: String,
+    /// The strip's axis title, short enough to fit its height when rotated (e.g. "unowned").
+    pub axis_label: String,
+    pub points: Vec<(f64, f64)>,
+    /// Top of the strip's y axis (e.g. the number of partitions).
+    pub y_max: f64,
+    /// `(x, y, text)`: short notes drawn just above a point of the strip (e.g. each peak's
+    /// height); a note that would overlap an earlier one is left out of the picture.
+    pub notes: Vec<(f64, f64, String)>,
+}
+
+/// A timeline (Gantt) chart over simulated time: one row per member with its bars, markers and
+/// bands as on a [`LineChart`], and an optional strip under the rows.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Timeline {
+    pub title: String,
+    pub subtitle: Option<String>,
+    /// X axis title with its unit, e.g. "time (s)".
+    pub x_label: String,
+    /// The rows' axis title, e.g. "member".
+    pub y_label: String,
+    /// The end of the x axis (the run's duration, in seconds).
+    pub x_end: f64,
+    /// Top to bottom.
+    pub rows: Vec<TimelineRow>,
+    /// The legend text for bars, e.g. "owned (partition · generation)".
+    pub bar_legend: String,
+    pub strip: Option<TimelineStrip>,
+    pub markers: Vec<Marker>,
+    pub bands: Vec<Band>,
+    /// Legend text for markers of a kind, instead of [`MarkerKind::legend_name`].
+    pub marker_names: Vec<(MarkerKind, String)>,
+    /// Legend text for bands of a kind, instead of [`MarkerKind::legend_name`].
+    pub band_names: Vec<(MarkerKind, String)>,
 }
 
 /// Why a chart could not be drawn or encoded.

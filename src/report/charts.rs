@@ -2,9 +2,40 @@
 //! drawing costs the same for a thousand records or a billion.
 
 use crate::cluster::{ClusterEvent, Election};
-use crate::render::{Band, LineChart, Marker, MarkerKind, Series, SeriesStyle};
+use crate::render::{Band, LineChart, Marker, MarkerKind, RenderError, Series, SeriesStyle, Timeline};
 use crate::scenario::{Chart, Scenario};
 use crate::sim::Finished;
+
+/// A chart ready to draw: a line chart, or a timeline (the rebalance chart).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Drawing {
+    Line(LineChart),
+    Timeline(Timeline),
+}
+
+impl Drawing {
+    pub fn png(&self) -> Result<Vec<u8>, RenderError> {
+        match self {
+            Drawing::Line(c) => crate::render::render_line_chart_png(c),
+            Drawing::Timeline(t) => crate::render::render_timeline_png(t),
+        }
+    }
+
+    pub fn svg(&self) -> Result<String, RenderError> {
+        match self {
+            Drawing::Line(c) => crate::render::render_line_chart_svg(c),
+            Drawing::Timeline(t) => crate::render::render_timeline_svg(t),
+        }
+    }
+
+    /// What the chart plots, as text (for snapshots).
+    pub fn as_text(&self) -> String {
+        match self {
+            Drawing::Line(c) => crate::render::series_as_text(c),
+            Drawing::Timeline(t) => crate::render::timeline_as_text(t),
+        }
+    }
+}
 
 /// Faults and elections as vertical markers, offline intervals as bands.
 fn markers(run: &Finished) -> (Vec<Marker>, Vec<Band>) {
@@ -39,15 +70,16 @@ fn markers(run: &Finished) -> (Vec<Marker>, Vec<Band>) {
     (markers, bands)
 }
 
-/// The line chart for `chart`, from a finished run's metrics.
-pub(crate) fn chart_for(chart: &Chart, run: &Finished) -> LineChart {
+/// The chart for `chart`, from a finished run's metrics.
+pub(crate) fn chart_for(chart: &Chart, run: &Finished) -> Drawing {
     let s = &run.scenario;
     let r = &run.recorder;
     let (markers, bands) = markers(run);
     let secs = r.interval_ns() as f64 / 1e9;
     let x = |i: usize| (i + 1) as f64 * secs;
     let subtitle = Some(subtitle(s));
-    match chart {
+    Drawing::Line(match chart {
+        Chart::Rebalances { group } => return Drawing::Timeline(super::rebalances::rebalance_timeline(group, run)),
         Chart::Throughput => {
             let rate = |f: fn(&crate::metrics::Interval) -> u64| -> Vec<(f64, f64)> {
                 r.intervals.iter().enumerate().map(|(i, iv)| (x(i), f(iv) as f64 / secs)).collect()
@@ -144,6 +176,37 @@ pub(crate) fn chart_for(chart: &Chart, run: &Finished) -> LineChart {
                 .collect();
             series.push(Series::new("high watermark (leader)", SeriesStyle::Dashed, hw));
             let name = format!("{topic}-{partition}");
+            let mut group_markers = Vec::new();
+            for (g, cfg) in s.consumer_groups.iter().enumerate().filter(|(_, c)| c.topics.contains(topic)) {
+                // Each group's committed offset and position, in two palette slots of its own;
+                // a gap where there is none (no commit yet, expired; no owner).
+                let slot = series.len();
+                let samples: Vec<&crate::metrics::GroupOffsetSample> =
+                    r.groups.offsets.iter().filter(|o| o.group == g as u32 && o.partition == global).collect();
+                let committed: Vec<(u32, Option<u64>)> = samples.iter().map(|o| (o.interval, o.committed)).collect();
+                let position: Vec<(u32, Option<u64>)> = samples.iter().map(|o| (o.interval, o.position)).collect();
+                for (what, values, style, colour) in [
+                    ("committed", committed, SeriesStyle::Step, slot),
+                    ("position", position, SeriesStyle::Dashed, slot + 1),
+                ] {
+                    for (k, run) in runs(&values).into_iter().enumerate() {
+                        let points = run.iter().map(|&(i, v)| (x(i as usize), v as f64)).collect();
+                        let line = Series::new(format!("{} {what}", cfg.name), style, points).with_colour(colour);
+                        series.push(if k == 0 { line } else { line.without_legend() });
+                    }
+                }
+                if let Some(state) = run.group_states.get(g) {
+                    for rb in &state.rebalances {
+                        if let (Some(at), Some(generation)) = (rb.stable, rb.generation) {
+                            group_markers.push(Marker {
+                                at_s: at.as_secs_f64(),
+                                label: format!("{} gen {generation}", cfg.name),
+                                kind: MarkerKind::Rebalance,
+                            });
+                        }
+                    }
+                }
+            }
             LineChart {
                 title: format!("Offsets of {name} — {}", s.name),
                 subtitle,
@@ -154,6 +217,7 @@ pub(crate) fn chart_for(chart: &Chart, run: &Finished) -> LineChart {
                     .iter()
                     .filter(|mk| mk.kind != MarkerKind::Leader || mk.label.starts_with(&name))
                     .cloned()
+                    .chain(group_markers)
                     .collect(),
                 bands: bands.iter().filter(|b| b.label.starts_with(&name)).cloned().collect(),
                 y_min_zero: true,
@@ -303,7 +367,26 @@ pub(crate) fn chart_for(chart: &Chart, run: &Finished) -> LineChart {
                 y_min_zero: false,
             }
         }
+    })
+}
+
+/// The runs of consecutive intervals that have a value: `[(interval, value)]` per run.
+fn runs(values: &[(u32, Option<u64>)]) -> Vec<Vec<(u32, u64)>> {
+    let mut out: Vec<Vec<(u32, u64)>> = Vec::new();
+    let mut previous: Option<u32> = None;
+    for &(i, v) in values {
+        match v {
+            Some(v) => {
+                if previous.is_none_or(|p| p + 1 != i) || out.is_empty() {
+                    out.push(Vec::new());
+                }
+                out.last_mut().expect("a run").push((i, v));
+                previous = Some(i);
+            }
+            None => previous = None,
+        }
     }
+    out
 }
 
 /// "seed 7 · 3 brokers · checkout: Poisson 2000/s acks=all linger_ms=5" (one part per producer,

@@ -1,6 +1,7 @@
 //! A/B comparison of two runs: the same seed for both (common random numbers, so the difference
-//! is the settings' doing, not luck), a table of every figure (A, B, B − A) and, for each chart
-//! both runs draw, one chart with both runs' series on the same axes.
+//! is the settings' doing, not luck), a table of every figure (A, B, B − A) and, for each line
+//! chart both runs draw, one chart with both runs' series on the same axes. Rebalance timelines
+//! do not overlay; each run's own are in its folder (`a/`, `b/`).
 //!
 //! The table is generated from [`FIGURES`], so a new figure appears in it without a change here.
 //! This module never prints or writes; the CLI writes [`Comparison::artifacts`].

@@ -5,6 +5,7 @@ mod charts;
 pub mod compare;
 mod csv;
 mod figures;
+mod rebalances;
 mod summary;
 pub mod sweep;
 mod tradeoff;
@@ -142,14 +143,17 @@ fn build(
     let mut chart_data = Vec::new();
     let mut line_charts = Vec::new();
     for chart in &selected {
-        let line_chart = chart_for(chart, &f);
-        chart_data.push((chart.file_name().to_string(), crate::render::series_as_text(&line_chart)));
-        charts.push((chart.file_name().to_string(), crate::render::render_line_chart_png(&line_chart)?));
+        let drawing = chart_for(chart, &f);
+        chart_data.push((chart.file_name().to_string(), drawing.as_text()));
+        charts.push((chart.file_name().to_string(), drawing.png()?));
         if options.svg {
             let name = chart.file_name().replace(".png", ".svg");
-            charts.push((name, crate::render::render_line_chart_svg(&line_chart)?.into_bytes()));
+            charts.push((name, drawing.svg()?.into_bytes()));
         }
-        line_charts.push((chart.clone(), line_chart));
+        // Side-by-side comparisons overlay line charts; timelines are only drawn per run.
+        if let charts::Drawing::Line(line_chart) = drawing {
+            line_charts.push((chart.clone(), line_chart));
+        }
     }
     let header = summary::header(scenario);
     let summary = summary::summary(&f, &header, &figures, &verdicts);

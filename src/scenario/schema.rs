@@ -922,9 +922,16 @@ pub enum Chart {
     Throughput,
     /// Produce and end-to-end latency percentiles per interval over time.
     Latency,
-    /// One partition over time: every replica's log end offset and the high watermark, with
-    /// faults, leader changes and offline time marked.
+    /// One partition over time: every replica's log end offset and the high watermark, each
+    /// consumer group's committed offset and position on it, with faults, leader changes, offline
+    /// time and the groups' rebalances marked.
     Offsets { topic: String, partition: u32 },
+    /// One consumer group over time (a Gantt chart): a row per member with a bar for each
+    /// partition it owned (labelled with the partition and the generation it was assigned in),
+    /// each rebalance shaded from its start to the new generation's assignment, and a strip
+    /// counting the group's partitions that had no owner. Eager and cooperative rebalancing look
+    /// different here: eager ends every bar at each rebalance, cooperative only the bars that move.
+    Rebalances { group: String },
     /// Total consumer lag (high watermark − position, over every group's partitions) over time.
     Lag,
     /// The ISR size of every partition over time.
@@ -944,14 +951,16 @@ pub enum Chart {
 }
 
 impl Chart {
-    /// Every chart that applies to a scenario (`run --charts all`): throughput, latency, and the
-    /// offsets timeline of each topic's partition 0.
+    /// Every chart that applies to a scenario (`run --charts all`): throughput, latency, the
+    /// offsets timeline of each topic's partition 0, and with consumer groups the lag and each
+    /// group's rebalance timeline.
     pub fn all_for(s: &Scenario) -> Vec<Chart> {
         let mut all = vec![Chart::Throughput, Chart::Latency];
         all.extend(s.topics.iter().map(|t| Chart::Offsets { topic: t.name.clone(), partition: 0 }));
         if !s.consumer_groups.is_empty() {
             all.push(Chart::Lag);
         }
+        all.extend(s.consumer_groups.iter().map(|g| Chart::Rebalances { group: g.name.clone() }));
         all.push(Chart::Isr);
         if s.producers.iter().any(|p| p.payload.is_some()) && !s.consumer_groups.is_empty() {
             all.extend([
@@ -970,6 +979,7 @@ impl Chart {
             Chart::Throughput => "throughput.png".into(),
             Chart::Latency => "latency.png".into(),
             Chart::Offsets { topic, partition } => format!("offsets-{topic}-{partition}.png"),
+            Chart::Rebalances { group } => format!("rebalances-{group}.png"),
             Chart::Lag => "lag.png".into(),
             Chart::Isr => "isr.png".into(),
             Chart::StreamValues => "stream-values.png".into(),

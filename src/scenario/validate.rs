@@ -799,6 +799,20 @@ pub fn validate(s: &Scenario) -> Vec<Problem> {
                 allowed_topics.clone() + " and a partition number below its count",
             );
         }
+        if let Chart::Rebalances { group } = ch
+            && !s.consumer_groups.iter().any(|g| &g.name == group)
+        {
+            let names: Vec<&str> = s.consumer_groups.iter().map(|g| g.name.as_str()).collect();
+            c.fail(
+                format!("charts[{i}]"),
+                format!("no consumer group {group:?} to chart"),
+                if names.is_empty() {
+                    "a group declared in `consumer_groups` (this scenario has none)".to_string()
+                } else {
+                    format!("a group declared in `consumer_groups`: {}", quoted(&names))
+                },
+            );
+        }
     }
     c.problems
 }

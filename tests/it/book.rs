@@ -26,20 +26,32 @@ fn chapters_and_scenarios_named_in_the_book_exist() {
     assert!(chapters >= 1);
 }
 
+/// Every chart image the README shows: `(scenario, chart file of its run, committed image)`.
+const README_IMAGES: [(&str, &str, &str); 4] = [
+    ("quickstart", "latency.png", "quickstart-latency.png"),
+    ("acks1-leader-crash", "latency.png", "acks1-leader-crash-latency.png"),
+    ("group-scale-out-eager", "rebalances-billing.png", "group-scale-out-eager-rebalances.png"),
+    ("group-scale-out-cooperative", "rebalances-billing.png", "group-scale-out-cooperative-rebalances.png"),
+];
+
 #[test]
-fn the_readme_chart_is_what_the_quickstart_draws() {
-    // Regenerate after a model change:
-    //   cargo run --release -- run quickstart --out /tmp/q && cp /tmp/q/quickstart/latency.png book/src/images/quickstart-latency.png
-    let scenario = kafkasim::scenario::load(&root().join("scenarios/quickstart.ron"), &[]).unwrap();
-    let report = kafkasim::run(&scenario, &kafkasim::RunOptions::default()).unwrap();
-    let drawn = report.charts.iter().find(|(f, _)| f == "latency.png").map(|(_, b)| b.clone()).unwrap();
-    let committed = std::fs::read(root().join("book/src/images/quickstart-latency.png")).unwrap();
-    assert!(drawn == committed, "book/src/images/quickstart-latency.png is stale: regenerate it (see the comment)");
-    let scenario = kafkasim::scenario::load(&root().join("scenarios/acks1-leader-crash.ron"), &[]).unwrap();
-    let report = kafkasim::run(&scenario, &kafkasim::RunOptions::default()).unwrap();
-    let drawn = report.charts.iter().find(|(f, _)| f == "latency.png").map(|(_, b)| b.clone()).unwrap();
-    let committed = std::fs::read(root().join("book/src/images/acks1-leader-crash-latency.png")).unwrap();
-    assert!(drawn == committed, "book/src/images/acks1-leader-crash-latency.png is stale: regenerate it");
+fn the_readme_charts_are_what_their_scenarios_draw() {
+    // Regenerate after a model or chart change, e.g.:
+    //   cargo run --release -- run scenarios/quickstart.ron --out /tmp/q
+    //   cp /tmp/q/quickstart/latency.png book/src/images/quickstart-latency.png
     let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    for (scenario, chart, image) in README_IMAGES {
+        let path = format!("book/src/images/{image}");
+        assert!(readme.contains(&path), "README.md shows {path}");
+        let s = kafkasim::scenario::load(&root().join(format!("scenarios/{scenario}.ron")), &[]).unwrap();
+        let report = kafkasim::run(&s, &kafkasim::RunOptions::default()).unwrap();
+        let drawn = report.charts.iter().find(|(f, _)| f == chart).map(|(_, b)| b.clone());
+        let drawn = drawn.unwrap_or_else(|| panic!("{scenario} draws no {chart}: list it in its `charts`"));
+        let committed = std::fs::read(root().join(&path)).unwrap();
+        assert!(
+            drawn == committed,
+            "{path} is stale: regenerate it from `kafkasim run scenarios/{scenario}.ron` ({chart})"
+        );
+    }
     assert!(readme.contains("cargo run --release -- run scenarios/quickstart.ron") && readme.contains("cargo test"));
 }

@@ -202,3 +202,90 @@ proptest::proptest! {
         }
     }
 }
+
+/// The chart data `kafkasim run` snapshots for `file` (the series as text).
+fn chart_text(report: &kafkasim::Report, file: &str) -> String {
+    report.chart_data.iter().find(|(f, _)| f == file).map(|(_, d)| d.clone()).unwrap_or_else(|| panic!("no {file}"))
+}
+
+/// A bar of the rebalance timeline: `(member, from, to, label)`.
+type TimelineBar = (String, f64, f64, String);
+
+/// The rebalance timeline's bars, and its strip's notes.
+fn timeline(text: &str) -> (Vec<TimelineBar>, Vec<String>) {
+    let (mut bars, mut notes) = (Vec::new(), Vec::new());
+    let mut member = String::new();
+    for line in text.lines() {
+        if let Some(m) = line.strip_prefix("# row ") {
+            member = m.to_string();
+        } else if let Some(n) = line.strip_prefix("# strip note ") {
+            notes.push(n.splitn(3, ' ').nth(2).unwrap().to_string());
+        } else if line.starts_with('#') {
+            member.clear();
+        } else if !member.is_empty() {
+            // "6.004 20.873 lane 0 orders-0 · gen 1"
+            let f: Vec<&str> = line.splitn(5, ' ').collect();
+            bars.push((member.clone(), f[0].parse().unwrap(), f[1].parse().unwrap(), f[4].to_string()));
+        }
+    }
+    (bars, notes)
+}
+
+#[test]
+fn the_rebalance_timeline_shows_eager_ending_every_bar_and_cooperative_only_the_moving_ones() {
+    let draw = |name: &str| {
+        let report = kafkasim::run(&bundled(name), &RunOptions::default()).unwrap();
+        assert!(report.charts.iter().any(|(f, png)| f == "rebalances-billing.png" && !png.is_empty()));
+        timeline(&chart_text(&report, "rebalances-billing.png"))
+    };
+    let end = 40.0;
+    for (name, moved) in [("group-scale-out-eager", 12), ("group-scale-out-cooperative", 3)] {
+        let (bars, notes) = draw(name);
+        let members: std::collections::BTreeSet<&str> = bars.iter().map(|b| b.0.as_str()).collect();
+        assert_eq!(members.len(), 4, "{name}: a row with bars for each of the 4 members");
+        // Every partition is owned at the end, by exactly one bar.
+        assert_eq!(bars.iter().filter(|b| b.2 == end).count(), 12, "{name}");
+        // Bars that end before the run does: the partitions given up at the scale-out.
+        assert_eq!(bars.iter().filter(|b| b.2 < end).count(), moved, "{name}");
+        // The new member's bars start after it joined at 20 s.
+        assert!(bars.iter().filter(|b| b.0 == "billing-3").all(|b| b.1 > 20.0), "{name}");
+        // All the partitions that moved were without an owner at once, before the new assignment.
+        assert_eq!(notes, vec![format!("{moved} unowned")], "{name}");
+    }
+    // Eager: after the scale-out every bar belongs to the new generation; cooperative: the 9
+    // partitions that stayed keep the bars of the first generation.
+    let (eager, _) = draw("group-scale-out-eager");
+    assert!(eager.iter().filter(|b| b.2 == end).all(|b| b.3.ends_with("gen 2")));
+    let (cooperative, _) = draw("group-scale-out-cooperative");
+    assert_eq!(cooperative.iter().filter(|b| b.2 == end && b.3.ends_with("gen 1")).count(), 9);
+}
+
+#[test]
+fn the_offsets_chart_draws_each_groups_committed_offset_and_position() {
+    let report = kafkasim::run(&bundled("group-zombie-poll-timeout"), &RunOptions::default()).unwrap();
+    let text = chart_text(&report, "offsets-orders-0.png");
+    let mut series: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
+    for line in text.lines() {
+        if let Some(name) = line.strip_prefix("# series ") {
+            series.push((name.to_string(), Vec::new()));
+        } else if !line.starts_with('#') {
+            let (x, y) = line.split_once(' ').unwrap();
+            series.last_mut().unwrap().1.push((x.parse().unwrap(), y.parse().unwrap()));
+        }
+    }
+    let points = |name: &str| -> Vec<(f64, f64)> {
+        series.iter().filter(|(n, _)| n == name).flat_map(|(_, p)| p.clone()).collect()
+    };
+    let hw = points("high watermark (leader)");
+    let (committed, position) = (points("fulfilment committed"), points("fulfilment position"));
+    assert!(!committed.is_empty() && !position.is_empty());
+    // Neither passes the high watermark: a consumer only reads (and commits) what is committed.
+    for (x, y) in committed.iter().chain(&position) {
+        let h = hw.iter().find(|p| p.0 == *x).map(|p| p.1).unwrap();
+        assert!(*y <= h, "at {x}: {y} above the high watermark {h}");
+    }
+    // The zombie's partition is taken over from the last commit: the position goes back.
+    assert!(position.windows(2).any(|w| w[1].1 < w[0].1), "the position rewinds to the committed offset");
+    // While the partition has no owner the position line has a gap (a second series, not in the legend).
+    assert!(series.iter().filter(|(n, _)| n == "fulfilment position").count() >= 2);
+}
