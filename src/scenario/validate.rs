@@ -521,7 +521,11 @@ pub fn validate(s: &Scenario) -> Vec<Problem> {
         {
             c.fail(
                 at("processing_us_max"),
-                format!("{max} µs"),
+                if max < g.processing_us {
+                    format!("{max} µs is below processing_us ({} µs): the range is empty", g.processing_us)
+                } else {
+                    format!("{max} µs is more than a minute per record")
+                },
                 format!("processing_us ({}) to 60000000 µs", g.processing_us),
             );
         }
