@@ -83,6 +83,24 @@ pub fn events_csv(run: &Finished) -> String {
             ),
         ));
     }
+    // Consumer groups: rebalances (start and completion), refused commits, offset expiry.
+    let csv_text = |s: &str| format!("\"{}\"", s.replace('"', "'"));
+    for g in &run.group_states {
+        for r in &g.rebalances {
+            rows.push((r.started.0, format!("rebalance_start,,group {},{}", g.name, csv_text(&r.reason))));
+            if let (Some(generation), Some(at)) = (r.generation, r.stable.or(r.joined)) {
+                let members = csv_text(&format!("members [{}]", r.members.join(" ")));
+                rows.push((at.0, format!("rebalance_done,,group {} generation {generation},{members}", g.name)));
+            }
+        }
+        for (at, n) in &g.expirations {
+            rows.push((at.0, format!("offsets_expired,,group {},{n} committed offsets deleted", g.name)));
+        }
+    }
+    for c in run.recorder.groups.commits.iter().filter(|c| c.error.is_some()) {
+        let group = &run.scenario.consumer_groups[c.group as usize].name;
+        rows.push((c.at.0, format!("commit_failed,,{group}-{},{}", c.member, c.error.unwrap_or(""))));
+    }
     rows.sort_by_key(|(t, _)| *t); // stable: same-instant rows keep their order
     let mut out = String::from("time_s,event,partition,what,detail\n");
     for (t, row) in rows {
