@@ -55,5 +55,8 @@ pub use report::{Report, RunOptions, run};
 #[cfg(doctest)]
 #[doc = include_str!("../book/src/first-run.md")]
 struct BookFirstRun;
+#[cfg(doctest)]
+#[doc = include_str!("../book/src/groups.md")]
+struct BookGroups;
 pub use scenario::Scenario;
 pub use sim::Simulation;
