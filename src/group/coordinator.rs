@@ -712,7 +712,12 @@ impl Group {
     pub fn on_deadline(&mut self, settings: &GroupCoordinatorSettings, group: u32, ctx: &mut Ctx) {
         let mut out = Out { ctx, group };
         let now = out.ctx.now();
+        let pending = self.pending.len();
         self.pending.retain(|(_, t)| *t > now);
+        if self.pending.len() < pending {
+            // A new member that never came back with its id no longer holds the join up.
+            self.try_complete_join(&mut out);
+        }
         while let Some(i) = self.members.iter().position(|m| m.awaiting_join.is_none() && m.session_deadline <= now) {
             let who = self.client_id(self.members[i].node).to_string();
             let timeout = self.members[i].session_timeout;
