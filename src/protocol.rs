@@ -79,6 +79,8 @@ pub enum KafkaError {
     InvalidSessionTimeout,
     /// `FENCED_INSTANCE_ID`: another member now holds this `group.instance.id` (KIP-345).
     FencedInstanceId,
+    /// `NETWORK_EXCEPTION`: the connection closed before a response came (retriable).
+    NetworkException,
     /// `NO_OFFSET` (the client's `NoOffsetForPartitionException`): no committed offset and
     /// `auto.offset.reset=none`.
     NoOffsetForPartition,
@@ -105,6 +107,7 @@ impl KafkaError {
             KafkaError::InvalidSessionTimeout => "INVALID_SESSION_TIMEOUT",
             KafkaError::FencedInstanceId => "FENCED_INSTANCE_ID",
             KafkaError::NoOffsetForPartition => "NO_OFFSET_FOR_PARTITION",
+            KafkaError::NetworkException => "NETWORK_EXCEPTION",
         }
     }
 }
@@ -245,6 +248,12 @@ pub enum Message {
         request_id: u64,
         offsets: Vec<(u32, Result<u64, KafkaError>)>,
     },
+    /// The connection a request went out on was closed: its peer's process crashed, and the
+    /// host's kernel reset the connection (`NetworkClient` fails the request with a disconnect,
+    /// `NETWORK_EXCEPTION`). Sent by the engine, never by a node.
+    Disconnected {
+        request_id: u64,
+    },
 }
 
 /// What `ListOffsets` asks for: the log start offset or, for `read_uncommitted`, the high
@@ -345,6 +354,19 @@ impl GroupRequest {
 }
 
 impl Message {
+    /// The id of a request that expects a response (what a disconnect fails); `None` for
+    /// responses and one-way messages.
+    pub fn request_id(&self) -> Option<u64> {
+        match self {
+            Message::ProduceRequest { request_id, .. }
+            | Message::FetchRequest { request_id, .. }
+            | Message::MetadataRequest { request_id }
+            | Message::GroupRequest { request_id, .. }
+            | Message::ListOffsetsRequest { request_id, .. } => Some(*request_id),
+            _ => None,
+        }
+    }
+
     /// Approximate bytes on the wire: the batches carried plus a fixed header (for bandwidth).
     pub fn size_bytes(&self) -> u64 {
         const HEADER: u64 = 64;
@@ -377,6 +399,7 @@ impl Message {
             Message::GroupResponse { .. } => "GroupResponse",
             Message::ListOffsetsRequest { .. } => "ListOffsetsRequest",
             Message::ListOffsetsResponse { .. } => "ListOffsetsResponse",
+            Message::Disconnected { .. } => "Disconnected",
         }
     }
 }

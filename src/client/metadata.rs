@@ -43,6 +43,18 @@ impl MetadataRequests {
         }
     }
 
+    /// The outstanding request's connection closed: move to the next broker; says whether it was
+    /// the outstanding one (the caller then asks again).
+    pub fn disconnected(&mut self, request_id: u64) -> bool {
+        if self.pending.map(|p| p.0) == Some(request_id) {
+            self.pending = None;
+            self.broker = (self.broker + 1) % self.brokers;
+            true
+        } else {
+            false
+        }
+    }
+
     /// Gives up on a request unanswered for `timeout` and moves to the next broker; says whether
     /// it did (the caller then asks again).
     pub fn expire(&mut self, now: SimTime, timeout: SimDuration) -> bool {

@@ -374,6 +374,22 @@ impl Producer {
 
     pub fn on_message(&mut self, from: NodeId, msg: Message, ctx: &mut Ctx) {
         match msg {
+            Message::Disconnected { request_id } => {
+                if let Some(i) = self.in_flight.iter().position(|r| r.request_id == request_id) {
+                    // The broker's process is gone: the request fails with NETWORK_EXCEPTION
+                    // and its batches are retried (after a metadata refresh).
+                    let request = self.in_flight.swap_remove(i);
+                    self.in_flight_per_broker[request.broker as usize] -= 1;
+                    ctx.detail("disconnected", || format!("request {request_id} to broker-{}", request.broker));
+                    for (p, batch, attempts) in request.batches {
+                        self.failed(p, batch, attempts, KafkaError::NetworkException, ctx);
+                    }
+                    self.send_all(ctx);
+                    self.arm_linger_timer(ctx);
+                } else if self.metadata_requests.disconnected(request_id) {
+                    self.refresh_metadata(ctx);
+                }
+            }
             Message::ProduceResponse { request_id, results } => {
                 let Some(i) = self.in_flight.iter().position(|r| r.request_id == request_id) else {
                     return; // timed out earlier
@@ -497,7 +513,7 @@ impl Producer {
     fn failed(&mut self, p: u32, batch: Rc<RecordBatch>, attempts: u32, e: KafkaError, ctx: &mut Ctx) {
         let now = ctx.now();
         ctx.metrics().error(e.name(), batch.record_count());
-        if matches!(e, KafkaError::NotLeaderOrFollower | KafkaError::RequestTimedOut) {
+        if matches!(e, KafkaError::NotLeaderOrFollower | KafkaError::RequestTimedOut | KafkaError::NetworkException) {
             self.refresh_metadata(ctx);
         }
         let batch = if !self.idempotent {

@@ -432,6 +432,18 @@ impl Broker {
             Message::FetchResponse { request_id, partitions } => {
                 self.on_fetch_response(from, request_id, partitions, ctx)
             }
+            Message::Disconnected { request_id } => {
+                // The leader's process is gone: back off, then fetch again (from whichever
+                // broker leads by then).
+                let leader = from.0 as usize;
+                if let Some(fetcher) = self.fetchers.get_mut(leader)
+                    && fetcher.outstanding.map(|o| o.0) == Some(request_id)
+                {
+                    fetcher.outstanding = None;
+                    fetcher.backoff_until = ctx.now() + SimDuration::from_ms(self.settings.replica_fetch_backoff_ms);
+                    self.fetch_from(leader as u32, ctx);
+                }
+            }
             Message::GroupRequest { request_id, group, body } => {
                 self.coordinator.on_request(self.id, &self.fenced, from, request_id, group, body, ctx)
             }

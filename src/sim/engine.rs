@@ -398,6 +398,7 @@ impl Simulation {
                 if !self.alive[i] {
                     if let Some(f) = self.node_fault[i] {
                         self.core.fault_drops[f] += 1;
+                        self.reset_connection(f, time, from, to, &msg);
                     }
                     return;
                 }
@@ -475,6 +476,20 @@ impl Simulation {
                 }
             }
             Event::Fault(i) => self.apply_fault(i),
+        }
+    }
+
+    /// A request reached a node whose process crashed: its host is still up, so the kernel
+    /// resets the connection and the sender learns of it one link latency later (a power loss,
+    /// or a cut link, gives no such signal: the sender waits for its request timeout).
+    fn reset_connection(&mut self, fault: usize, time: SimTime, from: NodeId, to: NodeId, msg: &Message) {
+        let (Fault::Crash(_), Some(request_id)) = (&self.scenario.faults[fault].fault, msg.request_id()) else {
+            return;
+        };
+        if let Some(at) = self.core.net.route(to.index(), from.index(), time, 64) {
+            self.core
+                .queue
+                .push(at, Event::Deliver { from: to, to: from, msg: Box::new(Message::Disconnected { request_id }) });
         }
     }
 

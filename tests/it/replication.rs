@@ -206,3 +206,30 @@ fn compression_shrinks_what_crosses_a_slow_link() {
     assert!(gzip["produce_latency_p50_ms"] < none["produce_latency_p50_ms"], "{gzip:?} vs {none:?}");
     assert_eq!(gzip["records_acked"], none["records_acked"]);
 }
+
+/// A crashed process's host resets its connections, so clients fail fast with NETWORK_EXCEPTION;
+/// a power loss gives no signal, so they wait for `request.timeout.ms`.
+#[test]
+fn a_crash_resets_connections_where_a_power_loss_leaves_clients_waiting() {
+    let run = |fault: &str| {
+        let src = format!(
+            r#"Scenario(
+                name: "reset", description: "the leader dies", seed: 3, duration_ms: 8000,
+                cluster: (brokers: 3),
+                topics: [(name: "t", partitions: 1, replication_factor: 3, min_insync_replicas: 2)],
+                producers: [(name: "p", topic: "t", arrival: Constant(per_sec: 100.0), acks: All, request_timeout_ms: 30000)],
+                faults: [(at_ms: 2000, fault: {fault}(LeaderOf("t", 0)))],
+            )"#
+        );
+        let s = kafkasim::scenario::parse("reset.ron", &src, &[]).unwrap_or_else(|e| panic!("{e}"));
+        kafkasim::run(&s, &Default::default()).unwrap()
+    };
+    let crash = run("Crash");
+    assert!(crash.summary.contains("| NETWORK_EXCEPTION |"), "{}", crash.summary);
+    assert!(!crash.summary.contains("| REQUEST_TIMED_OUT |"), "{}", crash.summary);
+    let power = run("PowerLoss");
+    // Nothing comes back before the 30 s request timeout, which is after the run ends: the
+    // requests in flight at the power loss are still waiting, with no error at all.
+    assert!(!power.summary.contains("| NETWORK_EXCEPTION |"), "{}", power.summary);
+    assert!(!power.summary.contains("| REQUEST_TIMED_OUT |"), "{}", power.summary);
+}

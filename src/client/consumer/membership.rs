@@ -265,6 +265,53 @@ impl Consumer {
         }
     }
 
+    /// A request's connection closed (the broker's process crashed): the request fails at once,
+    /// as `NetworkClient` fails it on a disconnect.
+    pub(super) fn on_disconnected(&mut self, from: NodeId, request_id: u64, ctx: &mut Ctx) {
+        let b = from.0 as usize;
+        if self.outstanding.get(b).copied().flatten().map(|o| o.0) == Some(request_id) {
+            self.outstanding[b] = None;
+            self.refresh_metadata(ctx);
+        } else if self.list_offsets_pending.get(b).copied().flatten().map(|o| o.0) == Some(request_id) {
+            self.list_offsets_pending[b] = None;
+            for o in &mut self.owned {
+                if o.position.is_none() {
+                    o.positioning = false;
+                }
+            }
+            self.refresh_metadata(ctx);
+        } else if self.metadata_requests.disconnected(request_id) {
+            self.refresh_metadata(ctx);
+        } else if self.find_pending.map(|p| p.0) == Some(request_id) {
+            self.find_pending = None;
+            self.find_broker = (self.find_broker + 1) % self.metadata.brokers.max(1);
+            ctx.set_timer(SimDuration::from_ms(RETRY_BACKOFF_MS), Timer::FindCoordinator);
+        } else {
+            let group_request = self.heartbeat_pending.map(|p| p.0) == Some(request_id)
+                || self.membership == Membership::Joining(request_id)
+                || self.membership == Membership::Syncing(request_id)
+                || self.offset_fetch_pending.map(|p| p.0) == Some(request_id);
+            let commit = self.commits.iter().position(|c| c.0 == request_id);
+            if let Some(i) = commit {
+                let (_, sync, _) = self.commits.remove(i);
+                self.commit_failures += 1;
+                ctx.notable("commit failed", || format!("group={} coordinator disconnected", self.config.name));
+                self.coordinator_unknown("disconnected", ctx);
+                if sync && !self.commits.iter().any(|c| c.1) {
+                    self.after_sync_commit(ctx);
+                }
+            } else if group_request {
+                if self.offset_fetch_pending.map(|p| p.0) == Some(request_id) {
+                    self.offset_fetch_pending = None;
+                    for o in &mut self.owned {
+                        o.positioning = false;
+                    }
+                }
+                self.coordinator_unknown("disconnected", ctx);
+            }
+        }
+    }
+
     /// An error from JoinGroup, SyncGroup or Heartbeat.
     fn on_group_error(&mut self, e: KafkaError, ctx: &mut Ctx) {
         match e {
