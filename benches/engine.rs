@@ -121,6 +121,26 @@ fn main() {
     if wants("bench100k") {
         bench_100k();
     }
+    // Not part of the default run: one short model run to profile (`perf record`, or
+    // `valgrind --tool=callgrind`, which is slow but counts instructions exactly).
+    if only.iter().any(|a| a == "profile") {
+        profile_model();
+    }
+}
+
+/// One run of the scaled quickstart for `KAFKASIM_PROFILE_MS` simulated ms (default 10,000).
+fn profile_model() {
+    let mut scenario = scaled_quickstart();
+    scenario.duration_ms = std::env::var("KAFKASIM_PROFILE_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(10_000);
+    let start = Instant::now();
+    let mut sim = kafkasim::Simulation::new(&scenario);
+    sim.run();
+    let wall = start.elapsed().as_secs_f64();
+    println!(
+        "profile: scaled quickstart, {} ms simulated: {} events in {wall:.3} s wall",
+        scenario.duration_ms,
+        sim.events()
+    );
 }
 
 /// Peak resident memory of this process so far, in MiB (Linux `VmHWM`).
