@@ -150,9 +150,12 @@ impl Accumulator {
         }
         let size = record_size_bytes(0, 0, key_bytes, value_bytes);
         let upper_bound = RECORD_BATCH_OVERHEAD + size + 14;
+        // Room for a few records from the start: `vec![created]` would reallocate on the second.
+        let mut record_times = Vec::with_capacity(4);
+        record_times.push(created);
         deque.push_back(OpenBatch {
             created: t,
-            record_times: vec![created],
+            record_times,
             values: Vec::new(),
             size_bytes: RECORD_BATCH_OVERHEAD + size,
             write_limit: self.batch_size.max(upper_bound),

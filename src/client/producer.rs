@@ -897,7 +897,7 @@ impl Producer {
         if !parts.iter().any(|&p| self.accumulator.sendable(p as usize, now)) {
             return None;
         }
-        let mut batches = Vec::new();
+        let mut batches = Vec::with_capacity(parts.len());
         let mut size = 0u32;
         let start = self.drain_index[broker] % parts.len();
         for k in 0..parts.len() {

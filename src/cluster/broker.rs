@@ -1157,8 +1157,10 @@ impl Broker {
             low = low.min(g);
         }
         if low > r.log.log_start_offset() {
-            let removed = r.log.trim_before(low);
-            ctx.history().retired(p, removed.iter().map(|b| &*b.batch));
+            let history = ctx.history();
+            for b in r.log.trim_before(low) {
+                history.retired(p, std::iter::once(&*b.batch));
+            }
         }
     }
 }

@@ -83,6 +83,36 @@ impl Log {
         self.batches.range(first..)
     }
 
+    /// As [`Log::first_ending_after`], galloping from the front (retention trims near the log
+    /// start).
+    fn first_ending_after_from_front(&self, offset: u64) -> usize {
+        let b = &self.batches;
+        let n = b.len();
+        // Invariant: batches `..lo` end at or before `offset`; batches `hi..` end after it.
+        let mut lo = 0;
+        let mut step = 1;
+        let mut hi = loop {
+            if lo == n {
+                break n;
+            }
+            let probe = (lo + step - 1).min(n - 1);
+            if b[probe].end_offset > offset {
+                break probe;
+            }
+            lo = probe + 1;
+            step *= 2;
+        };
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if b[mid].end_offset <= offset {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        lo
+    }
+
     /// The index of the first batch that ends after `offset` (the batch holding it, if any).
     ///
     /// Readers (followers, consumers) mostly ask for offsets near the log end, so this searches
@@ -226,19 +256,23 @@ impl Log {
     /// always returned, as Kafka does so that an oversized batch cannot block a reader).
     pub fn read(&self, offset: u64, limit: u64, max_bytes: u64) -> Vec<ReplicatedBatch> {
         let first = self.first_ending_after(offset);
-        let mut out = Vec::new();
+        // Count first (offsets and sizes are inline), then allocate once.
+        let mut count = 0;
         let mut bytes = 0u64;
         for b in self.batches.range(first..) {
             if b.end_offset() > limit {
                 break;
             }
-            if !out.is_empty() && bytes + b.size_bytes as u64 > max_bytes {
+            if count > 0 && bytes + b.size_bytes as u64 > max_bytes {
                 break;
             }
             bytes += b.size_bytes as u64;
-            out.push(ReplicatedBatch { base_offset: b.base_offset, epoch: b.epoch, batch: b.batch.clone() });
+            count += 1;
         }
-        out
+        self.batches
+            .range(first..first + count)
+            .map(|b| ReplicatedBatch { base_offset: b.base_offset, epoch: b.epoch, batch: b.batch.clone() })
+            .collect()
     }
 
     /// The batch holding `offset`, if retained.
@@ -247,18 +281,15 @@ impl Log {
         self.batches.get(i).filter(|b| b.base_offset <= offset)
     }
 
-    /// Drops whole batches that end at or before `offset`; returns them.
-    pub fn trim_before(&mut self, offset: u64) -> Vec<LogBatch> {
-        let mut removed = Vec::new();
-        while let Some(b) = self.batches.front() {
-            if b.end_offset() > offset {
-                break;
-            }
-            self.size_bytes -= b.size_bytes as u64;
-            self.start_offset = b.end_offset();
-            removed.extend(self.batches.pop_front());
+    /// Drops whole batches that end at or before `offset`; returns them (as a drain: the
+    /// batches go when it is dropped, and no `Vec` is built for them).
+    pub fn trim_before(&mut self, offset: u64) -> std::collections::vec_deque::Drain<'_, LogBatch> {
+        let k = self.first_ending_after_from_front(offset);
+        if k > 0 {
+            self.start_offset = self.batches[k - 1].end_offset;
+            self.size_bytes -= self.batches.range(..k).map(|b| b.size_bytes as u64).sum::<u64>();
         }
-        removed
+        self.batches.drain(..k)
     }
 
     /// Empties the log and starts it at `offset` (a follower whose fetch offset fell below the
@@ -352,8 +383,10 @@ mod tests {
         for offset in 0..log.log_end_offset() + 3 {
             let want = log.batches.partition_point(|b| b.end_offset() <= offset);
             assert_eq!(log.first_ending_after(offset), want, "offset {offset}");
+            assert_eq!(log.first_ending_after_from_front(offset), want, "offset {offset}");
         }
         assert_eq!(Log::default().first_ending_after(5), 0);
+        assert_eq!(Log::default().first_ending_after_from_front(5), 0);
     }
 
     #[test]

@@ -496,10 +496,16 @@ impl Simulation {
     /// Records every replica's log end offset and high watermark (for offsets.csv and charts).
     fn sample_replicas(&mut self, time: SimTime) {
         let interval = self.core.recorder.interval_ending(time);
-        let mut samples = Vec::new();
-        for s in &self.controller().states {
+        // Straight into the recorder: a temporary Vec here was the run's largest regular
+        // allocation, and each one made glibc consolidate every small free chunk.
+        let Node::Controller(controller) = &self.nodes[self.metadata.controller_node().index()] else {
+            unreachable!("the controller follows the brokers")
+        };
+        let samples = &mut self.core.recorder.replicas;
+        for s in &controller.states {
             for &b in &s.replicas {
-                let r = &self.broker(b).replicas[s.partition as usize];
+                let Node::Broker(broker) = &self.nodes[b as usize] else { unreachable!("brokers come first") };
+                let r = &broker.replicas[s.partition as usize];
                 samples.push(crate::metrics::ReplicaSample {
                     interval,
                     partition: s.partition,
@@ -512,7 +518,6 @@ impl Simulation {
                 });
             }
         }
-        self.core.recorder.replicas.extend(samples);
     }
 
     // ----- faults ----------------------------------------------------------------------------
