@@ -128,13 +128,28 @@ fn main() {
     }
 }
 
-/// One run of the scaled quickstart for `KAFKASIM_PROFILE_MS` simulated ms (default 10,000).
+/// One run of the scaled quickstart for `KAFKASIM_PROFILE_MS` simulated ms (default 10,000);
+/// with `KAFKASIM_PROFILE_MIX` set, it counts the events by kind and node instead of timing.
 fn profile_model() {
     let mut scenario = scaled_quickstart();
     scenario.duration_ms = std::env::var("KAFKASIM_PROFILE_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(10_000);
     let start = Instant::now();
     let mut sim = kafkasim::Simulation::new(&scenario);
-    sim.run();
+    if std::env::var_os("KAFKASIM_PROFILE_MIX").is_some() {
+        // The event mix (slower: every step is described): what kinds of event the run spends.
+        let mut mix = std::collections::BTreeMap::<String, u64>::new();
+        while let Some(step) = sim.step() {
+            let kind = step.event.split(" from ").next().unwrap_or_default().to_string();
+            *mix.entry(format!("{kind} @ {}", step.node.trim_end_matches(char::is_numeric))).or_default() += 1;
+        }
+        let mut mix: Vec<(String, u64)> = mix.into_iter().collect();
+        mix.sort_by_key(|m| std::cmp::Reverse(m.1));
+        for (what, n) in mix {
+            println!("{n:>10} {what}");
+        }
+    } else {
+        sim.run();
+    }
     let wall = start.elapsed().as_secs_f64();
     println!(
         "profile: scaled quickstart, {} ms simulated: {} events in {wall:.3} s wall",
