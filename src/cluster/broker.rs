@@ -60,8 +60,9 @@ pub struct Replica {
     fetching_from: Option<u32>,
     /// Follower side, pre-0.11 protocol: truncate to the high watermark before the next fetch.
     truncate_to_hw_pending: bool,
-    /// Idempotence state per producer: (producer epoch, last sequence, last 5 batches).
-    producers: BTreeMap<u32, ProducerEntry>,
+    /// Idempotence state per producer, indexed by producer (`None`: none of its batches seen):
+    /// (producer epoch, last sequence, last 5 batches).
+    producers: Vec<Option<ProducerEntry>>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -276,7 +277,11 @@ impl Broker {
         if !b.idempotent {
             return;
         }
-        let e = r.producers.entry(b.producer).or_default();
+        let i = b.producer as usize;
+        if r.producers.len() <= i {
+            r.producers.resize_with(i + 1, || None);
+        }
+        let e = r.producers[i].get_or_insert_with(ProducerEntry::default);
         if b.producer_epoch != e.epoch {
             *e = ProducerEntry { epoch: b.producer_epoch, ..Default::default() };
         }
@@ -633,7 +638,7 @@ impl Broker {
             return Err(KafkaError::NotEnoughReplicas);
         }
         if batch.idempotent
-            && let Some(e) = r.producers.get(&batch.producer)
+            && let Some(Some(e)) = r.producers.get(batch.producer as usize)
             && e.epoch == batch.producer_epoch
         {
             if let Some(&(_, offset)) = e.recent.iter().find(|(seq, _)| *seq == batch.base_sequence) {

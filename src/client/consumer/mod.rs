@@ -87,7 +87,7 @@ struct Work {
     done: Vec<SimTime>,
     /// Records already recorded as processed.
     recorded: usize,
-    /// Positions to commit (after the poll).
+    /// Positions to commit (after the poll; kept only for `CommitMode::BeforeProcessing`).
     positions: Vec<(u32, u64)>,
     /// The generation the member was in when it polled them.
     generation: i32,
@@ -429,8 +429,13 @@ impl Consumer {
         if polled.is_empty() {
             return;
         }
-        let positions: Vec<(u32, u64)> =
-            self.owned.iter().filter_map(|o| o.position.map(|p| (o.partition, p))).collect();
+        // Only an at-most-once member commits these (before processing); the others commit
+        // the positions current when they commit.
+        let positions: Vec<(u32, u64)> = if self.config.commit == CommitMode::BeforeProcessing {
+            self.owned.iter().filter_map(|o| o.position.map(|p| (o.partition, p))).collect()
+        } else {
+            Vec::new()
+        };
         let records: usize = polled.iter().map(|p| p.count).sum();
         ctx.detail("poll", || format!("records={records} generation={}", self.generation));
         // Processing times, record by record.
