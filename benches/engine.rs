@@ -138,7 +138,10 @@ fn profile_model() {
     if std::env::var_os("KAFKASIM_PROFILE_MIX").is_some() {
         // The event mix (slower: every step is described): what kinds of event the run spends.
         let mut mix = std::collections::BTreeMap::<String, u64>::new();
+        let (mut pending_sum, mut pending_max, mut steps) = (0, 0, 0);
         while let Some(step) = sim.step() {
+            let pending = sim.pending_events();
+            (pending_sum, pending_max, steps) = (pending_sum + pending, pending_max.max(pending), steps + 1);
             let kind = step.event.split(" from ").next().unwrap_or_default().to_string();
             *mix.entry(format!("{kind} @ {}", step.node.trim_end_matches(char::is_numeric))).or_default() += 1;
         }
@@ -147,6 +150,7 @@ fn profile_model() {
         for (what, n) in mix {
             println!("{n:>10} {what}");
         }
+        println!("pending events: {} on average, {pending_max} at most", pending_sum / steps.max(1));
     } else {
         sim.run();
     }

@@ -325,6 +325,11 @@ impl Simulation {
         self.events
     }
 
+    /// Events scheduled and not yet handled (the event queue's length).
+    pub fn pending_events(&self) -> usize {
+        self.core.queue.len()
+    }
+
     /// Whether every event due by the end has been handled.
     pub fn is_finished(&self) -> bool {
         self.core.queue.peek_time().is_none_or(|t| t > self.end)
