@@ -42,6 +42,25 @@ impl LogBatch {
     }
 }
 
+/// Starts loading a batch (its reference count and header fields) into the cache. A hint: it
+/// changes no result, and does nothing off x86-64.
+#[inline]
+fn prefetch(batch: &Rc<RecordBatch>) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+        // The `RcBox` starts two words before the value; the batch's fields span two lines.
+        let value = Rc::as_ptr(batch).cast::<i8>();
+        // SAFETY: a prefetch never faults and writes nothing, whatever the address (these point
+        // into a live allocation or just before it, and are computed with wrapping arithmetic).
+        #[allow(unused_unsafe)]
+        unsafe {
+            _mm_prefetch::<_MM_HINT_T0>(value.wrapping_sub(16));
+            _mm_prefetch::<_MM_HINT_T0>(value.wrapping_add(48));
+        }
+    }
+}
+
 /// One partition's log on one broker.
 #[derive(Debug, Default)]
 pub struct Log {
@@ -285,6 +304,12 @@ impl Log {
     /// batches go when it is dropped, and no `Vec` is built for them).
     pub fn trim_before(&mut self, offset: u64) -> std::collections::vec_deque::Drain<'_, LogBatch> {
         let k = self.first_ending_after_from_front(offset);
+        // The batches that go were written seconds ago and left the cache long since; whoever
+        // drops them touches each one (the reference count, the ledger's batch identity). Ask
+        // for them all first, so the misses overlap instead of queueing one per batch.
+        for b in self.batches.range(..k) {
+            prefetch(&b.batch);
+        }
         if k > 0 {
             self.start_offset = self.batches[k - 1].end_offset;
             self.size_bytes -= self.batches.range(..k).map(|b| b.size_bytes as u64).sum::<u64>();
