@@ -135,16 +135,26 @@ impl<T> EventQueue<T> {
                 if first >= n {
                     break;
                 }
-                let end = (first + 4).min(n);
-                let mut best = first;
-                let mut best_key = (*ptr.add(first)).key;
-                for c in first + 1..end {
-                    let k = (*ptr.add(c)).key;
-                    if k < best_key {
-                        best = c;
-                        best_key = k;
+                let best = if first + 4 <= n {
+                    // Four children: a two-round tournament (independent compares the CPU can
+                    // overlap, rather than a chain of three). Keys are unique, so no ties.
+                    let k = |c: usize| (*ptr.add(c)).key;
+                    let (a, ka) = if k(first + 1) < k(first) { (first + 1, k(first + 1)) } else { (first, k(first)) };
+                    let (b, kb) =
+                        if k(first + 3) < k(first + 2) { (first + 3, k(first + 3)) } else { (first + 2, k(first + 2)) };
+                    if kb < ka { b } else { a }
+                } else {
+                    let mut best = first;
+                    let mut best_key = (*ptr.add(first)).key;
+                    for c in first + 1..n {
+                        let k = (*ptr.add(c)).key;
+                        if k < best_key {
+                            best = c;
+                            best_key = k;
+                        }
                     }
-                }
+                    best
+                };
                 std::ptr::copy_nonoverlapping(ptr.add(best), ptr.add(hole), 1);
                 hole = best;
             }
