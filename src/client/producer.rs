@@ -36,11 +36,14 @@
 use std::rc::Rc;
 
 use super::accumulator::Accumulator;
-use super::partitioner::{BuiltInPartitioner, PartitionQueue, partition_for_key};
+use super::partitioner::{
+    BuiltInPartitioner, PartitionQueue, RoundRobinPartitioner, StickyPartitionCache, partition_for_key,
+};
 use crate::check::AckedBatch;
 use crate::cluster::Metadata;
 use crate::metrics::Latency;
 use crate::protocol::{KafkaError, Message, RecordBatch};
+use crate::scenario::Partitioner;
 use crate::scenario::{self, Acks};
 use crate::sim::{Ctx, NodeId, RandomStream, SimDuration, SimTime, Timer};
 use crate::workload::{ArrivalProcess, KeyGenerator, ValueSizeGenerator};
@@ -125,6 +128,9 @@ pub struct Producer {
     /// Whether the accumulator ever made a deque for the partition (Kafka's batches map entry).
     deque_exists: Vec<bool>,
     builtin: BuiltInPartitioner,
+    /// The legacy null-key partitioners (`partitioner: StickyCache` or `RoundRobin`).
+    sticky_cache: StickyPartitionCache,
+    round_robin: RoundRobinPartitioner,
     partitioner_rng: RandomStream,
     retry_rng: RandomStream,
     available: Vec<u32>,
@@ -198,6 +204,8 @@ impl Producer {
             accumulator: Accumulator::new(n as usize, config.batch_size, config.linger_ms),
             deque_exists: vec![false; n as usize],
             builtin: BuiltInPartitioner::new(config.batch_size.max(1)).expect("validated: batch_size fits a Java int"),
+            sticky_cache: StickyPartitionCache::new(),
+            round_robin: RoundRobinPartitioner::new(stream("partitioner/round-robin").next_u32()),
             partitioner_rng: stream("partitioner"),
             retry_rng: stream("retry"),
             available: Vec::new(),
@@ -674,9 +682,15 @@ impl Producer {
     fn try_append(&mut self, record: &PendingRecord, ctx: &mut Ctx) -> Option<u32> {
         let now = ctx.now();
         let value = record.value;
-        let (p, key_len) = match record.key {
-            Some(k) => (self.key_info[k].0 as usize, Some(self.key_info[k].1)),
-            None => (self.null_key_partition(now, value), None),
+        let key_len = record.key.map(|k| self.key_info[k].1);
+        let p = match (self.config.partitioner, record.key) {
+            (Partitioner::Explicit(p), _) => p as usize,
+            (Partitioner::StickyCache, key) => self.sticky_cache_partition(now, key, value),
+            (_, Some(k)) => self.key_info[k].0 as usize,
+            (Partitioner::RoundRobin, None) => {
+                self.round_robin.partition(self.num_partitions, &self.available).unwrap_or(0) as usize
+            }
+            (Partitioner::UniformSticky, None) => self.null_key_partition(now, value),
         };
         if !self.accumulator.fits(p, now, key_len, value) {
             let bytes = self.accumulator.new_batch_bytes(key_len, value) as u64;
@@ -694,7 +708,7 @@ impl Producer {
             self.accumulator.push_value(p, v);
         }
         self.deque_exists[p] = true;
-        if key_len.is_none() {
+        if key_len.is_none() && self.config.partitioner == Partitioner::UniformSticky {
             // RecordAccumulator.append → builtInPartitioner.updatePartitionInfo(appendedBytes,
             // enableSwitch = allBatchesFull(deque))
             let enable_switch = self.accumulator.last_batch_full(p);
@@ -746,6 +760,31 @@ impl Producer {
             p = self.builtin.peek_current_partition(self.num_partitions, &self.available, &mut random).unwrap_or(0);
         }
         p as usize
+    }
+
+    /// Kafka 2.4–3.2 (`KafkaProducer.doSend` with `DefaultPartitioner`): a keyed record goes to
+    /// its murmur2 partition, a null-key record to the sticky partition; if the record would open
+    /// a new batch there, the append is aborted (`abortOnNewBatch`), `onNewBatch` may switch the
+    /// sticky partition (for keyed records too, when theirs is the sticky one), and the record is
+    /// partitioned again.
+    fn sticky_cache_partition(&mut self, now: SimTime, key: Option<usize>, value: u32) -> usize {
+        let rng = &mut self.partitioner_rng;
+        let mut random = || rng.next_u32();
+        let key_len = key.map(|k| self.key_info[k].1);
+        let first = match key {
+            Some(k) => self.key_info[k].0,
+            None => self.sticky_cache.partition(self.num_partitions, &self.available, &mut random).unwrap_or(0),
+        };
+        if self.accumulator.fits(first as usize, now, key_len, value) {
+            return first as usize;
+        }
+        self.sticky_cache.on_new_batch(self.num_partitions, &self.available, first, &mut random);
+        match key {
+            Some(_) => first as usize,
+            None => {
+                self.sticky_cache.partition(self.num_partitions, &self.available, &mut random).unwrap_or(0) as usize
+            }
+        }
     }
 
     /// Sets the linger timer for the earliest deadline still ahead (a scan of every partition,

@@ -398,6 +398,9 @@ pub struct Producer {
     /// Record keys. Default `Null` (no key).
     #[serde(default)]
     pub key: Key,
+    /// Which partitioner places the records (kafka-reference §2.2). Default `UniformSticky`.
+    #[serde(default)]
+    pub partitioner: Partitioner,
     /// Size of each record's value in bytes. Default 100. `value_size` replaces it with a
     /// distribution; setting both is an error.
     #[serde(default = "default_value_bytes")]
@@ -730,6 +733,24 @@ impl Acks {
             Acks::All => "all",
         }
     }
+}
+
+/// Where a producer's records go. Keyed records always go to `murmur2(key) % partitions`
+/// (exact), except with `Explicit`; the variants differ for records without a key.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub enum Partitioner {
+    /// Kafka 3.3+ built-in partitioner: uniform sticky with adaptive partitioning (KIP-794).
+    #[default]
+    UniformSticky,
+    /// Kafka 2.4–3.2 `DefaultPartitioner`: the sticky partition cache (KIP-480), switching to
+    /// another random partition whenever a record would open a new batch on the sticky one.
+    StickyCache,
+    /// Kafka ≤ 2.3 `DefaultPartitioner`: records without a key round-robin over the available
+    /// partitions.
+    RoundRobin,
+    /// The application names the partition (`new ProducerRecord(topic, partition, key, value)`):
+    /// every record goes to this partition.
+    Explicit(u32),
 }
 
 /// A consumer group whose members share the partitions of its topics.

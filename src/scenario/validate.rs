@@ -357,6 +357,16 @@ pub fn validate(s: &Scenario) -> Vec<Problem> {
             c.fail(at("topic"), format!("unknown topic {:?}", p.topic), allowed_topics.clone());
         }
         arrival(&mut c, &at, &p.arrival);
+        if let Partitioner::Explicit(partition) = p.partitioner
+            && let Some(t) = s.topics.iter().find(|t| t.name == p.topic)
+            && partition >= t.partitions
+        {
+            c.fail(
+                at("partitioner"),
+                format!("{} has no partition {partition}", t.name),
+                format!("Explicit(0) to Explicit({})", t.partitions.saturating_sub(1)),
+            );
+        }
         match &p.key {
             Key::Uniform { keys, .. } if *keys == 0 => c.fail(at("key.keys"), "zero keys", "1 or more keys"),
             Key::OneOf(list) if list.is_empty() => c.fail(at("key"), "an empty key list", "at least one key"),

@@ -154,3 +154,45 @@ fn replayed_records_keep_their_times_keys_and_value_sizes() {
     assert_eq!(sim.recorder().totals.produced, 4);
     assert!(sim.now() <= SimTime::from_ms(1000));
 }
+
+/// One producer of null-key records over 6 partitions with the given partitioner.
+fn partitioned(partitioner: &str) -> kafkasim::Report {
+    let src = format!(
+        r#"Scenario(
+            name: "partitioners", description: "null keys", seed: 9, duration_ms: 5000,
+            cluster: (brokers: 3),
+            topics: [(name: "t", partitions: 6)],
+            producers: [(name: "p", topic: "t", arrival: Poisson(per_sec: 3000.0), acks: One, linger_ms: 5,
+                batch_size: 2048, partitioner: {partitioner})],
+        )"#
+    );
+    let s = kafkasim::scenario::parse("partitioners.ron", &src, &[]).unwrap_or_else(|e| panic!("{e}"));
+    kafkasim::run(&s, &Default::default()).unwrap()
+}
+
+#[test]
+fn each_partitioner_places_null_key_records_as_its_kafka_version_does() {
+    let ends = |r: &kafkasim::Report| r.partitions.iter().map(|p| p.log_end_offset).collect::<Vec<u64>>();
+    // An explicit partition takes everything.
+    let explicit = partitioned("Explicit(4)");
+    let e = ends(&explicit);
+    assert_eq!(e.iter().sum::<u64>(), e[4], "{e:?}");
+    // Kafka ≤ 2.3 round-robin: counts differ by at most one; one record per batch per partition
+    // visit, so batches are small.
+    let rr = partitioned("RoundRobin");
+    let r = ends(&rr);
+    assert!(r.iter().max().unwrap() - r.iter().min().unwrap() <= 1, "{r:?}");
+    // The sticky partitioners (2.4–3.2 and 3.3+) fill one partition's batch at a time: many
+    // more records per batch than round-robin at the same rate and linger.ms.
+    for sticky in ["StickyCache", "UniformSticky"] {
+        let s = partitioned(sticky);
+        assert!(
+            s.figures["records_per_batch_mean"] > 2.0 * rr.figures["records_per_batch_mean"],
+            "{sticky}: {} vs round-robin {}",
+            s.figures["records_per_batch_mean"],
+            rr.figures["records_per_batch_mean"]
+        );
+        // Every partition still gets records over the run.
+        assert!(ends(&s).iter().all(|&n| n > 0), "{sticky}: {:?}", ends(&s));
+    }
+}
