@@ -176,6 +176,24 @@ pub fn offsets_partition_for(group_id: &str, partitions: u32) -> u32 {
     abs % partitions.max(1)
 }
 
+/// `ClassicGroup.selectProtocol`: among the strategies every member supports, each member votes
+/// for the first of them in its own preference order; the most votes wins (ties: the first
+/// member's preference order). This is why the default `[range, cooperative-sticky]` rebalances
+/// eagerly, and why a rolling upgrade to cooperative needs every member to drop `range`
+/// (kafka-reference §4.6).
+pub fn select_protocol(members: &[&[Strategy]]) -> Strategy {
+    let Some(first) = members.first() else { return Strategy::Range };
+    let candidates: Vec<Strategy> = first.iter().copied().filter(|s| members.iter().all(|m| m.contains(s))).collect();
+    let mut best = (candidates.first().copied().unwrap_or(Strategy::Range), 0);
+    for &c in &candidates {
+        let votes = members.iter().filter(|m| m.iter().find(|s| candidates.contains(s)) == Some(&c)).count();
+        if votes > best.1 {
+            best = (c, votes);
+        }
+    }
+    best.0
+}
+
 /// What a coordinator does at a point in time: responses to send and lines to trace.
 struct Out<'a, 'b> {
     ctx: &'a mut Ctx<'b>,
@@ -591,24 +609,9 @@ impl Group {
         self.sync_deadline = Some(now + rebalance_timeout);
     }
 
-    /// `ClassicGroup.selectProtocol`: among the strategies every member supports, each member
-    /// votes for its first; the most votes wins (ties: the first member's preference order).
     fn select_protocol(&self) -> Strategy {
-        let candidates: Vec<Strategy> = self.members[0]
-            .protocols
-            .iter()
-            .copied()
-            .filter(|s| self.members.iter().all(|m| m.protocols.contains(s)))
-            .collect();
-        let mut best = (candidates.first().copied().unwrap_or(Strategy::Range), 0);
-        for &c in &candidates {
-            let votes =
-                self.members.iter().filter(|m| m.protocols.iter().find(|s| candidates.contains(s)) == Some(&c)).count();
-            if votes > best.1 {
-                best = (c, votes);
-            }
-        }
-        best.0
+        let preferences: Vec<&[Strategy]> = self.members.iter().map(|m| m.protocols.as_slice()).collect();
+        select_protocol(&preferences)
     }
 
     fn sync(
@@ -784,5 +787,34 @@ impl Group {
             ((b >> 48) & 0x3FFF) | 0x8000,
             b & 0xFFFF_FFFF_FFFF
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Strategy::{CooperativeSticky as Coop, Range, RoundRobin};
+
+    #[test]
+    fn members_vote_among_the_strategies_they_all_support() {
+        // Kafka 3.0+ default on every member: all vote range, so the group rebalances eagerly.
+        assert_eq!(select_protocol(&[&[Range, Coop], &[Range, Coop]]), Range);
+        // Mid rolling upgrade: one member dropped range; range is no longer common to all.
+        assert_eq!(select_protocol(&[&[Range, Coop], &[Coop]]), Coop);
+        // Every member lists both, but the majority prefers cooperative-sticky.
+        assert_eq!(select_protocol(&[&[Coop, Range], &[Coop, Range], &[Range, Coop]]), Coop);
+        assert_eq!(select_protocol(&[&[Coop, Range], &[Range, Coop], &[Range, Coop]]), Range);
+        // A strategy one member lacks never wins, even with the other votes.
+        assert_eq!(select_protocol(&[&[RoundRobin, Range], &[RoundRobin, Range], &[Range]]), Range);
+    }
+
+    #[test]
+    fn the_coordinator_partition_is_javas_hash_of_the_group_id() {
+        // Utils.abs("billing".hashCode()) % 50: hashCode = -109829509.
+        assert_eq!(offsets_partition_for("billing", 50), 9);
+        // Utils.abs(Integer.MIN_VALUE) is 0, not a negative number: "polygenelubricants".hashCode()
+        // is Integer.MIN_VALUE.
+        assert_eq!(crate::group::assignor::java_string_hash("polygenelubricants"), i32::MIN);
+        assert_eq!(offsets_partition_for("polygenelubricants", 50), 0);
     }
 }
