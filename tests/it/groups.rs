@@ -289,3 +289,20 @@ fn the_offsets_chart_draws_each_groups_committed_offset_and_position() {
     // While the partition has no owner the position line has a gap (a second series, not in the legend).
     assert!(series.iter().filter(|(n, _)| n == "fulfilment position").count() >= 2);
 }
+
+#[test]
+fn smaller_polls_or_a_longer_poll_interval_cure_the_zombie() {
+    // S17's fixes: the same slow consumer with max.poll.records 100, or max.poll.interval.ms 60 s.
+    let zombie = bundled("group-zombie-poll-timeout");
+    assert!(figure(&zombie, "commit_failures") >= 1.0);
+    let mut small = zombie.clone();
+    small.consumer_groups[0].max_poll_records = 100; // 100 × 50 ms = 5 s per poll < 15 s
+    let mut patient = zombie.clone();
+    patient.consumer_groups[0].max_poll_interval_ms = 60_000;
+    for fixed in [small, patient] {
+        let report = kafkasim::run(&fixed, &RunOptions::default()).unwrap();
+        assert_eq!(report.figures["commit_failures"], 0.0, "{}", report.summary);
+        assert_eq!(report.figures["processed_twice_records"], 0.0, "{}", report.summary);
+        assert_eq!(report.figures["rebalances"], 1.0, "{}", report.summary);
+    }
+}
