@@ -306,3 +306,14 @@ fn smaller_polls_or_a_longer_poll_interval_cure_the_zombie() {
         assert_eq!(report.figures["rebalances"], 1.0, "{}", report.summary);
     }
 }
+
+#[test]
+fn auto_offset_reset_none_leaves_a_partition_without_a_committed_offset_unread() {
+    let mut s = bundled("group-duplicates-after-crash");
+    s.faults.clear();
+    s.consumer_groups[0].auto_offset_reset = AutoOffsetReset::None;
+    let report = kafkasim::run(&s, &RunOptions::default()).unwrap();
+    // A new group has no committed offsets: every partition raises NoOffsetForPartitionException.
+    assert_eq!(report.figures["records_consumed"], 0.0);
+    assert_eq!(report.trace.matches("NoOffsetForPartitionException").count(), 6, "{}", report.trace);
+}
