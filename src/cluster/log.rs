@@ -110,7 +110,7 @@ impl Log {
         // Invariant: batches `..lo` end at or before `offset`; batches `hi..` end after it.
         let mut lo = 0;
         let mut step = 1;
-        let mut hi = loop {
+        let hi = loop {
             if lo == n {
                 break n;
             }
@@ -121,9 +121,15 @@ impl Log {
             lo = probe + 1;
             step *= 2;
         };
+        self.bisect(lo, hi, offset)
+    }
+
+    /// Bisects `lo..hi`, where batches `..lo` end at or before `offset` and batches `hi..` end
+    /// after it, for the first batch that ends after `offset`.
+    fn bisect(&self, mut lo: usize, mut hi: usize, offset: u64) -> usize {
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
-            if b[mid].end_offset <= offset {
+            if self.batches[mid].end_offset <= offset {
                 lo = mid + 1;
             } else {
                 hi = mid;
@@ -143,7 +149,7 @@ impl Log {
         // Invariant: batches `hi..` end after `offset`; batches `..lo` end at or before it.
         let mut hi = n;
         let mut step = 1;
-        let mut lo = loop {
+        let lo = loop {
             if hi == 0 {
                 break 0;
             }
@@ -154,15 +160,7 @@ impl Log {
             hi = probe;
             step *= 2;
         };
-        while lo < hi {
-            let mid = lo + (hi - lo) / 2;
-            if b[mid].end_offset <= offset {
-                lo = mid + 1;
-            } else {
-                hi = mid;
-            }
-        }
-        lo
+        self.bisect(lo, hi, offset)
     }
 
     /// The epoch of the last batch (Fetch's `lastFetchedEpoch`), or the latest cached epoch.

@@ -397,13 +397,7 @@ impl Group {
                     });
                     if self.state == GroupState::Stable && protocols_same {
                         // KIP-345: the existing assignment comes back without a rebalance.
-                        let result = JoinGroupResult {
-                            generation: self.generation,
-                            protocol: self.protocol.expect("a stable group has a protocol"),
-                            leader: self.leader.clone().unwrap_or_default(),
-                            member_id: self.members[i].member_id.clone(),
-                            members: Vec::new(),
-                        };
+                        let result = self.current_generation(i);
                         out.reply(member.node, request_id, GroupResponse::JoinGroup(Ok(result)));
                         return;
                     }
@@ -450,19 +444,25 @@ impl Group {
             }
             GroupState::Stable if !changed && !is_leader => {
                 // A follower rejoining with the same metadata gets the current generation back.
-                let result = JoinGroupResult {
-                    generation: self.generation,
-                    protocol: self.protocol.expect("a stable group has a protocol"),
-                    leader: self.leader.clone().unwrap_or_default(),
-                    member_id: self.members[i].member_id.clone(),
-                    members: Vec::new(),
-                };
+                let result = self.current_generation(i);
                 out.reply(self.members[i].node, request_id, GroupResponse::JoinGroup(Ok(result)));
             }
             _ => {
                 existing.awaiting_join = Some(request_id);
                 self.prepare_or_complete(&format!("{who} rejoined with new metadata"), out);
             }
+        }
+    }
+
+    /// The JoinGroup answer of a Stable group to member `i` rejoining without a rebalance: the
+    /// current generation, and no member list (the leader keeps the assignment it made).
+    fn current_generation(&self, i: usize) -> JoinGroupResult {
+        JoinGroupResult {
+            generation: self.generation,
+            protocol: self.protocol.expect("a stable group has a protocol"),
+            leader: self.leader.clone().unwrap_or_default(),
+            member_id: self.members[i].member_id.clone(),
+            members: Vec::new(),
         }
     }
 

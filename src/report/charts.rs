@@ -37,14 +37,18 @@ impl Drawing {
     }
 }
 
-/// Faults and elections as vertical markers, offline intervals as bands.
-fn markers(run: &Finished) -> (Vec<Marker>, Vec<Band>) {
-    let mut markers: Vec<Marker> = run
-        .faults
+/// Every fault that fired, as a vertical marker.
+pub(crate) fn fault_markers(run: &Finished) -> Vec<Marker> {
+    run.faults
         .iter()
         .filter(|f| f.fired)
         .map(|f| Marker { at_s: f.at.as_secs_f64(), label: f.fault.clone(), kind: MarkerKind::Fault })
-        .collect();
+        .collect()
+}
+
+/// Faults and elections as vertical markers, offline intervals as bands.
+fn markers(run: &Finished) -> (Vec<Marker>, Vec<Band>) {
+    let mut markers = fault_markers(run);
     for e in &run.cluster_events {
         if let ClusterEvent::Leader { at, partition, to, epoch, election, .. } = e
             && *election != Election::Offline

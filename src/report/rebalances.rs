@@ -100,12 +100,7 @@ pub(crate) fn rebalance_timeline(group: &str, run: &Finished) -> Timeline {
         notes.push((at, max, format!("{max} unowned")));
     }
 
-    let mut markers: Vec<Marker> = run
-        .faults
-        .iter()
-        .filter(|f| f.fired)
-        .map(|f| Marker { at_s: f.at.as_secs_f64(), label: f.fault.clone(), kind: MarkerKind::Fault })
-        .collect();
+    let mut markers = super::charts::fault_markers(run);
     let mut bands = Vec::new();
     let rebalances = run.group_states.get(gi).map_or(&[][..], |st| &st.rebalances[..]);
     for (k, r) in rebalances.iter().enumerate() {
