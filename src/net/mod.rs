@@ -136,8 +136,9 @@ impl Network {
 
     /// When a message of `size_bytes` sent now from `from` reaches `to`, or `None` if the link
     /// drops it. With a bandwidth, the message first waits for the link to finish sending earlier
-    /// ones, then takes `size / bandwidth` to send.
-    pub fn route(&mut self, from: usize, to: usize, now: SimTime, size_bytes: u64) -> Option<SimTime> {
+    /// ones, then takes `size / bandwidth` to send. The size is asked for only then (summing a
+    /// fetch response's batches costs time on every send otherwise).
+    pub fn route(&mut self, from: usize, to: usize, now: SimTime, size_bytes: impl FnOnce() -> u64) -> Option<SimTime> {
         let i = from * self.n + to;
         if self.cut[i] {
             return None;
@@ -151,7 +152,7 @@ impl Network {
         let mut start = now;
         if let Some(mbps) = self.graph[self.edge[i]].bandwidth_mbps {
             // bits / (Mbit/s) = µs; in ns: bytes · 8 · 1000 / mbps
-            let send_ns = size_bytes * 8_000 / mbps.max(1);
+            let send_ns = size_bytes() * 8_000 / mbps.max(1);
             start = now.max(self.sending_until[i]) + SimDuration(send_ns);
             self.sending_until[i] = start;
         }
@@ -206,10 +207,10 @@ mod tests {
         let names: Vec<String> = ["a", "b"].iter().map(|s| s.to_string()).collect();
         let mut net = Network::new(&names, &cluster(0), 1);
         net.set_cut(0, 1, true);
-        assert_eq!(net.route(0, 1, SimTime::ZERO, 100), None);
-        assert!(net.route(1, 0, SimTime::ZERO, 100).is_some(), "a one-way cut");
+        assert_eq!(net.route(0, 1, SimTime::ZERO, || 100), None);
+        assert!(net.route(1, 0, SimTime::ZERO, || 100).is_some(), "a one-way cut");
         net.heal();
-        assert_eq!(net.route(0, 1, SimTime::ZERO, 100), Some(SimTime(100_000)));
+        assert_eq!(net.route(0, 1, SimTime::ZERO, || 100), Some(SimTime(100_000)));
     }
 
     #[test]
@@ -219,11 +220,11 @@ mod tests {
         c.network.bandwidth_mbps = Some(8); // 1 byte per µs
         let mut net = Network::new(&names, &c, 1);
         // 1000 bytes take 1 ms to send, then 100 µs of latency.
-        assert_eq!(net.route(0, 1, SimTime::ZERO, 1000), Some(SimTime(1_100_000)));
+        assert_eq!(net.route(0, 1, SimTime::ZERO, || 1000), Some(SimTime(1_100_000)));
         // The next one waits for the first to be sent.
-        assert_eq!(net.route(0, 1, SimTime::ZERO, 1000), Some(SimTime(2_100_000)));
+        assert_eq!(net.route(0, 1, SimTime::ZERO, || 1000), Some(SimTime(2_100_000)));
         // The other direction is its own link.
-        assert_eq!(net.route(1, 0, SimTime::ZERO, 1000), Some(SimTime(1_100_000)));
+        assert_eq!(net.route(1, 0, SimTime::ZERO, || 1000), Some(SimTime(1_100_000)));
     }
 
     #[test]

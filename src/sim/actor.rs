@@ -8,6 +8,7 @@
 use std::collections::BTreeSet;
 
 use super::engine::Event;
+use super::mailbox::Mailbox;
 use super::queue::EventQueue;
 use super::time::{SimDuration, SimTime};
 use super::trace::{Trace, TraceLevel};
@@ -106,6 +107,8 @@ impl Timer {
 /// Engine state that effects act on; owned by the simulation, lent to one handler at a time.
 pub(crate) struct Core {
     pub queue: EventQueue<Event>,
+    /// Messages sent and not yet delivered.
+    pub mailbox: Mailbox,
     pub net: Network,
     pub recorder: Recorder,
     pub trace: Trace,
@@ -146,9 +149,10 @@ impl<'a> Ctx<'a> {
 
     /// Sends `msg` to `to`; it arrives after the link's latency, in FIFO order per link.
     pub fn send(&mut self, to: NodeId, msg: Message) {
-        match self.core.net.route(self.me.index(), to.index(), self.now, msg.size_bytes()) {
+        match self.core.net.route(self.me.index(), to.index(), self.now, || msg.size_bytes()) {
             Some(at) => {
-                self.core.queue.push(at, Event::Deliver { from: self.me, to, msg: Box::new(msg) });
+                let msg = self.core.mailbox.put(msg);
+                self.core.queue.push(at, Event::Deliver { from: self.me, to, msg });
             }
             None => {
                 let n = self.core.net.nodes();

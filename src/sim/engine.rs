@@ -16,6 +16,7 @@ use std::collections::BTreeSet;
 use std::rc::Rc;
 
 use super::actor::{Core, Ctx, NodeId, Timer};
+use super::mailbox::{Mailbox, Slot};
 use super::queue::EventQueue;
 use super::time::{SimDuration, SimTime};
 use super::trace::{Trace, TraceLevel};
@@ -31,9 +32,9 @@ use crate::scenario::{Fault, Scenario, Target};
 /// Something that will happen at a point in simulated time.
 #[derive(Debug)]
 pub(crate) enum Event {
-    /// A message reaches its destination. Boxed so that queue entries stay small: the queue
-    /// moves entries on every push and pop, a message moves once.
-    Deliver { from: NodeId, to: NodeId, msg: Box<Message> },
+    /// A message reaches its destination. The message waits in the mailbox, so that queue
+    /// entries stay small: the queue moves entries on every push and pop, a message moves once.
+    Deliver { from: NodeId, to: NodeId, msg: Slot },
     /// A timer a node set fires (if the node has not crashed since).
     Timer { node: NodeId, timer: Timer, id: u64, incarnation: u32 },
     /// The end of a metrics interval: gauges are sampled.
@@ -41,7 +42,7 @@ pub(crate) enum Event {
     /// The scenario's fault number `i` fires.
     Fault(usize),
     /// A message whose handling waited for a slow disk or a busy request handler is handled now.
-    AfterDisk { from: NodeId, to: NodeId, msg: Box<Message> },
+    AfterDisk { from: NodeId, to: NodeId, msg: Slot },
 }
 
 // Nodes are built once and live in one Vec; boxing the big variant would add a pointer chase
@@ -234,6 +235,7 @@ impl Simulation {
         let net = Network::new(&names, &scenario.cluster, seed);
         let mut core = Core {
             queue: EventQueue::new(),
+            mailbox: Mailbox::default(),
             net,
             recorder: Recorder::new(scenario.sample_interval_ms, scenario.duration_ms),
             trace: Trace::new(level),
@@ -341,9 +343,10 @@ impl Simulation {
         let time = self.core.queue.peek_time().filter(|&t| t <= self.end)?;
         let (_, _, event) = self.core.queue.pop()?;
         let (node, what) = match &event {
-            Event::Deliver { from, to, msg } => {
-                (self.core.names[to.index()].clone(), format!("{} from {}", msg.kind(), self.core.names[from.index()]))
-            }
+            Event::Deliver { from, to, msg } => (
+                self.core.names[to.index()].clone(),
+                format!("{} from {}", self.core.mailbox.get(*msg).kind(), self.core.names[from.index()]),
+            ),
             Event::Timer { node, timer, .. } => {
                 (self.core.names[node.index()].clone(), format!("timer {}", timer.name()))
             }
@@ -351,7 +354,11 @@ impl Simulation {
             Event::Fault(i) => ("engine".to_string(), format!("fault {}", self.faults[*i].fault)),
             Event::AfterDisk { from, to, msg } => (
                 self.core.names[to.index()].clone(),
-                format!("{} from {} (after the disk)", msg.kind(), self.core.names[from.index()]),
+                format!(
+                    "{} from {} (after the disk)",
+                    self.core.mailbox.get(*msg).kind(),
+                    self.core.names[from.index()]
+                ),
             ),
         };
         self.dispatch(time, event);
@@ -401,6 +408,7 @@ impl Simulation {
             Event::Deliver { from, to, msg } => {
                 let i = to.index();
                 if !self.alive[i] {
+                    let msg = self.core.mailbox.take(msg);
                     if let Some(f) = self.node_fault[i] {
                         self.core.fault_drops[f] += 1;
                         self.reset_connection(f, time, from, to, &msg);
@@ -411,13 +419,14 @@ impl Simulation {
                     self.core.queue.push(self.paused_until[i], Event::Deliver { from, to, msg });
                     return;
                 }
-                let appends = matches!(*msg, Message::ProduceRequest { .. } | Message::FetchResponse { .. });
+                let message = self.core.mailbox.get(msg);
+                let appends = matches!(message, Message::ProduceRequest { .. } | Message::FetchResponse { .. });
                 let is_broker = i < self.metadata.brokers as usize;
                 let cpu = self.scenario.cluster.broker_cpu;
-                let handling = match &*msg {
+                let handling = match message {
                     Message::ProduceRequest { .. } if cpu.request_us + cpu.per_kib_us > 0 => {
                         SimDuration::from_us(cpu.request_us)
-                            + SimDuration(msg.size_bytes() * cpu.per_kib_us * 1000 / 1024)
+                            + SimDuration(message.size_bytes() * cpu.per_kib_us * 1000 / 1024)
                     }
                     _ => SimDuration::ZERO,
                 };
@@ -430,11 +439,13 @@ impl Simulation {
                     self.core.queue.push(done, Event::AfterDisk { from, to, msg });
                     return;
                 }
-                self.deliver(time, from, to, *msg);
+                let msg = self.core.mailbox.take(msg);
+                self.deliver(time, from, to, msg);
             }
             Event::AfterDisk { from, to, msg } => {
+                let msg = self.core.mailbox.take(msg);
                 if self.alive[to.index()] {
-                    self.deliver(time, from, to, *msg);
+                    self.deliver(time, from, to, msg);
                 }
             }
             Event::Timer { node, timer, id, incarnation } => {
@@ -491,10 +502,9 @@ impl Simulation {
         let (Fault::Crash(_), Some(request_id)) = (&self.scenario.faults[fault].fault, msg.request_id()) else {
             return;
         };
-        if let Some(at) = self.core.net.route(to.index(), from.index(), time, 64) {
-            self.core
-                .queue
-                .push(at, Event::Deliver { from: to, to: from, msg: Box::new(Message::Disconnected { request_id }) });
+        if let Some(at) = self.core.net.route(to.index(), from.index(), time, || 64) {
+            let msg = self.core.mailbox.put(Message::Disconnected { request_id });
+            self.core.queue.push(at, Event::Deliver { from: to, to: from, msg });
         }
     }
 

@@ -9,6 +9,7 @@
 
 mod actor;
 mod engine;
+mod mailbox;
 mod queue;
 mod rng;
 mod time;
