@@ -8,7 +8,8 @@
 //! Faults change links: a cut link drops what is sent on it (in one or both directions), a slow
 //! link adds latency, a lossy link drops a fraction of messages (drawn from the link's own drop
 //! stream). Dropped messages vanish silently, as on a broken connection: senders notice by
-//! timing out. Simplified: no bandwidth limit; routing is direct (no multi-hop paths).
+//! timing out. A link may have a bandwidth (`bandwidth_mbps`): a message then waits for the
+//! link to finish sending earlier ones. Simplified: routing is direct (no multi-hop paths).
 
 use petgraph::graph::{EdgeIndex, NodeIndex, UnGraph};
 
@@ -24,21 +25,31 @@ pub struct LinkSpec {
     pub bandwidth_mbps: Option<u64>,
 }
 
+/// One directed link's state: everything a send reads and writes, in one place (one cache line
+/// per send rather than one per field).
+#[derive(Clone, Debug)]
+struct DirectedLink {
+    spec: LinkSpec,
+    /// FIFO: no message arrives before the previous one on this link.
+    last_delivery: SimTime,
+    /// When the link finishes sending what it has (bandwidth).
+    sending_until: SimTime,
+    /// Fault state.
+    cut: bool,
+    extra_us: u64,
+    drop_fraction: f64,
+}
+
 /// The links between the simulation's nodes, indexed like the engine's `NodeId`s.
 pub struct Network {
+    /// The mesh itself; each edge holds its link's spec.
     graph: UnGraph<String, LinkSpec>,
     /// `edge[from * n + to]`: the link between two nodes.
     edge: Vec<EdgeIndex>,
-    /// `last_delivery[from * n + to]`: FIFO per directed link.
-    last_delivery: Vec<SimTime>,
+    /// `links[from * n + to]`: the directed link's state (its spec copied from the graph).
+    links: Vec<DirectedLink>,
     /// Jitter streams per directed link (only for links with jitter), keyed by the link's names.
     jitter: Vec<Option<RandomStream>>,
-    /// When each directed link finishes sending what it has (bandwidth).
-    sending_until: Vec<SimTime>,
-    /// Fault state per directed link.
-    cut: Vec<bool>,
-    extra_us: Vec<u64>,
-    drop_fraction: Vec<f64>,
     drop_rng: Vec<Option<RandomStream>>,
     names: Vec<String>,
     seed: u64,
@@ -82,15 +93,22 @@ impl Network {
                     .then(|| RandomStream::new(seed, &format!("link/{}/{}", names[a], names[b])))
             })
             .collect();
+        let links = edge
+            .iter()
+            .map(|&e| DirectedLink {
+                spec: graph[e],
+                last_delivery: SimTime::ZERO,
+                sending_until: SimTime::ZERO,
+                cut: false,
+                extra_us: 0,
+                drop_fraction: 0.0,
+            })
+            .collect();
         Network {
             graph,
             edge,
-            last_delivery: vec![SimTime::ZERO; n * n],
+            links,
             jitter,
-            sending_until: vec![SimTime::ZERO; n * n],
-            cut: vec![false; n * n],
-            extra_us: vec![0; n * n],
-            drop_fraction: vec![0.0; n * n],
             drop_rng: (0..n * n).map(|_| None).collect(),
             names: names.to_vec(),
             seed,
@@ -104,23 +122,23 @@ impl Network {
 
     /// Cuts (or restores) the directed link `from → to`.
     pub fn set_cut(&mut self, from: usize, to: usize, cut: bool) {
-        self.cut[from * self.n + to] = cut;
+        self.links[from * self.n + to].cut = cut;
     }
 
     /// Whether `from → to` is cut.
     pub fn is_cut(&self, from: usize, to: usize) -> bool {
-        self.cut[from * self.n + to]
+        self.links[from * self.n + to].cut
     }
 
     /// Adds latency to the directed link `from → to`.
     pub fn set_extra_latency(&mut self, from: usize, to: usize, extra_us: u64) {
-        self.extra_us[from * self.n + to] = extra_us;
+        self.links[from * self.n + to].extra_us = extra_us;
     }
 
     /// Drops this fraction of messages on `from → to`.
     pub fn set_drop_fraction(&mut self, from: usize, to: usize, fraction: f64) {
         let i = from * self.n + to;
-        self.drop_fraction[i] = fraction;
+        self.links[i].drop_fraction = fraction;
         if fraction > 0.0 && self.drop_rng[i].is_none() {
             self.drop_rng[i] =
                 Some(RandomStream::new(self.seed, &format!("drop/{}/{}", self.names[from], self.names[to])));
@@ -129,9 +147,9 @@ impl Network {
 
     /// Restores every link.
     pub fn heal(&mut self) {
-        self.cut.iter_mut().for_each(|c| *c = false);
-        self.extra_us.iter_mut().for_each(|e| *e = 0);
-        self.drop_fraction.iter_mut().for_each(|d| *d = 0.0);
+        for link in &mut self.links {
+            (link.cut, link.extra_us, link.drop_fraction) = (false, 0, 0.0);
+        }
     }
 
     /// When a message of `size_bytes` sent now from `from` reaches `to`, or `None` if the link
@@ -140,24 +158,25 @@ impl Network {
     /// fetch response's batches costs time on every send otherwise).
     pub fn route(&mut self, from: usize, to: usize, now: SimTime, size_bytes: impl FnOnce() -> u64) -> Option<SimTime> {
         let i = from * self.n + to;
-        if self.cut[i] {
+        let link = &mut self.links[i];
+        if link.cut {
             return None;
         }
-        if self.drop_fraction[i] > 0.0 {
-            let p = self.drop_fraction[i];
+        if link.drop_fraction > 0.0 {
+            let p = link.drop_fraction;
             if self.drop_rng[i].as_mut().is_some_and(|r| r.bernoulli(p)) {
                 return None;
             }
         }
         let mut start = now;
-        if let Some(mbps) = self.graph[self.edge[i]].bandwidth_mbps {
+        if let Some(mbps) = link.spec.bandwidth_mbps {
             // bits / (Mbit/s) = µs; in ns: bytes · 8 · 1000 / mbps
             let send_ns = size_bytes() * 8_000 / mbps.max(1);
-            start = now.max(self.sending_until[i]) + SimDuration(send_ns);
-            self.sending_until[i] = start;
+            start = now.max(link.sending_until) + SimDuration(send_ns);
+            link.sending_until = start;
         }
-        let at = self.delivery_time(from, to, start + SimDuration::from_us(self.extra_us[i]));
-        Some(at)
+        let extra = SimDuration::from_us(link.extra_us);
+        Some(self.delivery_time(from, to, start + extra))
     }
 
     /// The link between two nodes.
@@ -168,13 +187,13 @@ impl Network {
     /// When a message sent now from `from` reaches `to`.
     pub fn delivery_time(&mut self, from: usize, to: usize, now: SimTime) -> SimTime {
         let i = from * self.n + to;
-        let spec = self.graph[self.edge[i]];
+        let link = &mut self.links[i];
         let jitter_us = match &mut self.jitter[i] {
-            Some(rng) => rng.below(spec.jitter_us + 1),
+            Some(rng) => rng.below(link.spec.jitter_us + 1),
             None => 0,
         };
-        let at = (now + SimDuration::from_us(spec.latency_us + jitter_us)).max(self.last_delivery[i]);
-        self.last_delivery[i] = at;
+        let at = (now + SimDuration::from_us(link.spec.latency_us + jitter_us)).max(link.last_delivery);
+        link.last_delivery = at;
         at
     }
 }

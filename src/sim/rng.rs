@@ -53,14 +53,17 @@ impl RandomStream {
         if n == 0 {
             return 0;
         }
-        let threshold = n.wrapping_neg() % n; // 2^64 mod n
-        loop {
-            let m = (self.next_u64() as u128) * (n as u128);
-            if (m as u64) >= threshold {
-                return (m >> 64) as u64;
+        let mut m = (self.next_u64() as u128) * (n as u128);
+        // A draw is rejected (probability < n / 2^64) when its low half is below 2^64 mod n,
+        // which is below n: only then is the slow modulo worth computing. The draws and results
+        // are those of computing it every time.
+        if (m as u64) < n {
+            let threshold = n.wrapping_neg() % n; // 2^64 mod n
+            while (m as u64) < threshold {
+                m = (self.next_u64() as u128) * (n as u128);
             }
-            // rejected (probability < n / 2^64): draw again
         }
+        (m >> 64) as u64
     }
 
     /// Exponential with the given mean, for Poisson inter-arrival times.
@@ -115,6 +118,27 @@ mod tests {
         }
         assert!(seen.iter().all(|&c| (800..1200).contains(&c)), "{seen:?}");
         assert_eq!(r.below(0), 0);
+    }
+
+    #[test]
+    fn below_draws_as_the_textbook_lemire_loop() {
+        // The reference: the modulo computed on every call.
+        fn reference(r: &mut RandomStream, n: u64) -> u64 {
+            let threshold = n.wrapping_neg() % n;
+            loop {
+                let m = (r.next_u64() as u128) * (n as u128);
+                if (m as u64) >= threshold {
+                    return (m >> 64) as u64;
+                }
+            }
+        }
+        let (mut a, mut b) = (RandomStream::new(9, "below"), RandomStream::new(9, "below"));
+        // Bounds near 2^64 make rejections common, so the rejection path is exercised too.
+        for n in [1, 2, 3, 7, 1000, 1 << 40, u64::MAX / 3 * 2, u64::MAX - 1, u64::MAX] {
+            for _ in 0..2000 {
+                assert_eq!(a.below(n), reference(&mut b, n), "n = {n}");
+            }
+        }
     }
 
     #[test]
