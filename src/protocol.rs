@@ -232,12 +232,14 @@ pub enum Message {
         request_id: u64,
         /// The group's index in the scenario.
         group: u32,
-        body: GroupRequest,
+        /// Boxed, as it is rare and large: every message takes the size of the largest variant,
+        /// and the engine moves every message a few times.
+        body: Box<GroupRequest>,
     },
     GroupResponse {
         request_id: u64,
         group: u32,
-        body: GroupResponse,
+        body: Box<GroupResponse>,
     },
     /// `ListOffsets` to a partition's leader: the offset `auto.offset.reset` resets to.
     ListOffsetsRequest {

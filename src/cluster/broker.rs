@@ -450,7 +450,7 @@ impl Broker {
                 }
             }
             Message::GroupRequest { request_id, group, body } => {
-                self.coordinator.on_request(self.id, &self.fenced, from, request_id, group, body, ctx)
+                self.coordinator.on_request(self.id, &self.fenced, from, request_id, group, *body, ctx)
             }
             Message::ListOffsetsRequest { request_id, partitions } => {
                 // `ListOffsets` from the leader: the log start offset, or the high watermark.

@@ -203,7 +203,7 @@ struct Out<'a, 'b> {
 impl Out<'_, '_> {
     fn reply(&mut self, to: NodeId, request_id: u64, body: GroupResponse) {
         let group = self.group;
-        self.ctx.send(to, Message::GroupResponse { request_id, group, body });
+        self.ctx.send(to, Message::GroupResponse { request_id, group, body: Box::new(body) });
     }
 }
 

@@ -76,12 +76,12 @@ impl CoordinatorHost {
         let coordinator = self.coordinator_for(group, fenced);
         if let GroupRequest::FindCoordinator = body {
             let body = GroupResponse::FindCoordinator(coordinator.ok_or(KafkaError::CoordinatorNotAvailable));
-            ctx.send(from, Message::GroupResponse { request_id, group, body });
+            ctx.send(from, Message::GroupResponse { request_id, group, body: Box::new(body) });
             return;
         }
         if coordinator != Some(me) {
             let body = error_response(&body, KafkaError::NotCoordinator);
-            ctx.send(from, Message::GroupResponse { request_id, group, body });
+            ctx.send(from, Message::GroupResponse { request_id, group, body: Box::new(body) });
             return;
         }
         {

@@ -16,7 +16,10 @@ impl Consumer {
     fn group_request(&mut self, to: u32, body: GroupRequest, ctx: &mut Ctx) -> u64 {
         let request_id = self.next_request_id;
         self.next_request_id += 1;
-        ctx.send(Metadata::broker_node(to), Message::GroupRequest { request_id, group: self.group, body });
+        ctx.send(
+            Metadata::broker_node(to),
+            Message::GroupRequest { request_id, group: self.group, body: Box::new(body) },
+        );
         request_id
     }
 

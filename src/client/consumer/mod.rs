@@ -356,7 +356,7 @@ impl Consumer {
             Message::ListOffsetsResponse { request_id, offsets } => {
                 self.on_list_offsets(from, request_id, offsets, ctx)
             }
-            Message::GroupResponse { request_id, body, .. } => self.on_group_response(from, request_id, body, ctx),
+            Message::GroupResponse { request_id, body, .. } => self.on_group_response(from, request_id, *body, ctx),
             Message::Disconnected { request_id } => self.on_disconnected(from, request_id, ctx),
             _ => {}
         }
