@@ -194,27 +194,33 @@ impl GroupRecords {
     /// The slot of `(group, partition)`, made on first use.
     fn slot(&mut self, group: u32, partition: u32) -> &mut Slot {
         let (g, p) = (group as usize, partition as usize);
+        if !matches!(self.slots.get(g).and_then(|s| s.get(p)), Some(Some(_))) {
+            self.add_slot(group, partition);
+        }
+        self.slots[g][p].as_mut().expect("made above")
+    }
+
+    #[cold]
+    fn add_slot(&mut self, group: u32, partition: u32) {
+        let (g, p) = (group as usize, partition as usize);
         if self.slots.len() <= g {
             self.slots.resize_with(g + 1, Vec::new);
         }
         if self.slots[g].len() <= p {
             self.slots[g].resize(p + 1, None);
         }
-        if self.slots[g][p].is_none() {
-            // `processed` stays sorted by group and partition: entries after the new one move up.
-            let i = self
-                .processed
-                .binary_search_by_key(&(group, partition), |e| (e.group, e.partition))
-                .expect_err("a partition without a slot has no entry");
-            self.processed.insert(i, Processed { group, partition, ..Processed::default() });
-            for s in self.slots.iter_mut().flatten().flatten() {
-                if s.processed >= i {
-                    s.processed += 1;
-                }
+        // `processed` stays sorted by group and partition: entries after the new one move up.
+        let i = self
+            .processed
+            .binary_search_by_key(&(group, partition), |e| (e.group, e.partition))
+            .expect_err("a partition without a slot has no entry");
+        self.processed.insert(i, Processed { group, partition, ..Processed::default() });
+        for s in self.slots.iter_mut().flatten().flatten() {
+            if s.processed >= i {
+                s.processed += 1;
             }
-            self.slots[g][p] = Some(Slot { processed: i, last_run: None });
         }
-        self.slots[g][p].as_mut().expect("made above")
+        self.slots[g][p] = Some(Slot { processed: i, last_run: None });
     }
 
     /// Offsets `[first, first + count)` of `partition` were processed by the group's member
