@@ -11,17 +11,26 @@ use crate::scenario::AutoOffsetReset;
 use crate::sim::{Ctx, NodeId, SimDuration, Timer};
 
 impl Consumer {
-    /// Takes up to `max.poll.records` buffered records into `polled`, partition after partition,
-    /// starting with a different partition each time; returns how many.
-    pub(super) fn take_records(&mut self, polled: &mut Vec<Polled>) -> usize {
+    /// Takes up to `max.poll.records` buffered records into the spare work's `polled` (see
+    /// `Work`), partition after partition, starting with a different partition each time;
+    /// returns how many.
+    pub(super) fn take_records(&mut self) -> usize {
         let max = self.config.max_poll_records as usize;
         let mut left = max;
+        let polled = &mut self.spare_work.polled;
         let n = self.owned.len();
-        for k in 0..n {
+        if n == 0 {
+            return 0;
+        }
+        // Owned partitions from `poll_rotation` on, then the ones before it.
+        let (before, from) = self.owned.split_at_mut(self.poll_rotation % n);
+        for o in from.iter_mut().chain(before) {
             if left == 0 {
                 break;
             }
-            let o = &mut self.owned[(self.poll_rotation + k) % n];
+            if o.buffer.is_empty() {
+                continue; // most polls: the last one took everything, the next fetch is still out
+            }
             let Some(mut position) = o.position else { continue };
             while left > 0 {
                 let Some((base, batch)) = o.buffer.front() else { break };
@@ -44,9 +53,7 @@ impl Consumer {
             }
             o.position = Some(position);
         }
-        if n > 0 {
-            self.poll_rotation = (self.poll_rotation + 1) % n;
-        }
+        self.poll_rotation = (self.poll_rotation + 1) % n;
         max - left
     }
 

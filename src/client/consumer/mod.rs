@@ -475,12 +475,11 @@ impl Consumer {
             return; // an eager member waits for its assignment inside poll()
         }
         self.ensure_positions(ctx);
-        let mut work = std::mem::take(&mut self.spare_work);
-        let records = self.take_records(&mut work.polled);
+        let records = self.take_records();
         if records == 0 {
-            self.spare_work = work;
             return;
         }
+        let mut work = std::mem::take(&mut self.spare_work);
         // Only an at-most-once member commits these (before processing); the others commit
         // the positions current when they commit.
         if self.config.commit == CommitMode::BeforeProcessing {
