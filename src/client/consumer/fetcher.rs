@@ -11,13 +11,13 @@ use crate::scenario::AutoOffsetReset;
 use crate::sim::{Ctx, NodeId, SimDuration, Timer};
 
 impl Consumer {
-    /// Takes up to `max.poll.records` buffered records into the spare work's `polled` (see
-    /// `Work`), partition after partition, starting with a different partition each time;
-    /// returns how many.
+    /// Takes up to `max.poll.records` buffered records into the (empty) work's `polled`,
+    /// partition after partition, starting with a different partition each time; returns how
+    /// many.
     pub(super) fn take_records(&mut self) -> usize {
         let max = self.config.max_poll_records as usize;
         let mut left = max;
-        let polled = &mut self.spare_work.polled;
+        let polled = &mut self.work.polled;
         let n = self.owned.len();
         if n == 0 {
             return 0;

@@ -79,10 +79,10 @@ struct Polled {
     count: usize,
 }
 
-/// The records being processed, and when each is done.
+/// The records being processed, and when each is done (empty: none are).
 ///
-/// A member polls every few records, so the buffers are reused: the finished work is kept as
-/// the consumer's spare and cleared for the next poll instead of being freed and allocated again.
+/// A member polls every few records, so the consumer keeps one `Work` and clears it when the
+/// records are done: the next poll reuses its buffers instead of allocating them again.
 #[derive(Debug, Default)]
 struct Work {
     polled: Vec<Polled>,
@@ -130,6 +130,10 @@ impl Work {
         done.max(self.recorded)
     }
 
+    fn is_empty(&self) -> bool {
+        self.records == 0
+    }
+
     /// Empties it for reuse, releasing the record batches it holds.
     fn clear(&mut self) {
         self.polled.clear();
@@ -162,9 +166,7 @@ pub struct Consumer {
     pub app: App,
     last_poll: SimTime,
     last_auto_commit: SimTime,
-    work: Option<Work>,
-    /// The buffers of the last finished work, for the next poll (see [`Work`]).
-    spare_work: Work,
+    work: Work,
     /// The next poll starts with this owned partition (the fetch buffer's round robin).
     poll_rotation: usize,
 
@@ -253,8 +255,7 @@ impl Consumer {
             app: App::Stopped,
             last_poll: SimTime::ZERO,
             last_auto_commit: SimTime::ZERO,
-            work: None,
-            spare_work: Work::default(),
+            work: Work::default(),
             poll_rotation: 0,
             coordinator: None,
             find_pending: None,
@@ -475,34 +476,33 @@ impl Consumer {
             return; // an eager member waits for its assignment inside poll()
         }
         self.ensure_positions(ctx);
+        debug_assert!(self.work.is_empty(), "the application polls only between works");
         let records = self.take_records();
         if records == 0 {
             return;
         }
-        let mut work = std::mem::take(&mut self.spare_work);
         // Only an at-most-once member commits these (before processing); the others commit
         // the positions current when they commit.
         if self.config.commit == CommitMode::BeforeProcessing {
-            work.positions.extend(self.owned.iter().filter_map(|o| o.position.map(|p| (o.partition, p))));
+            self.work.positions.extend(self.owned.iter().filter_map(|o| o.position.map(|p| (o.partition, p))));
         }
         ctx.detail("poll", || format!("records={records} generation={}", self.generation));
-        work.records = records;
-        work.start = now + SimDuration::from_ms(self.config.poll_processing_ms);
-        work.generation = self.generation;
+        let start = now + SimDuration::from_ms(self.config.poll_processing_ms);
         // Processing times: without jitter every record takes the same time (nothing to draw);
         // with jitter one draw per record, in order.
-        work.each = match self.config.processing_us_max {
+        let each = match self.config.processing_us_max {
             Some(max) if max > self.config.processing_us => None,
             _ => Some(SimDuration::from_us(self.config.processing_us)),
         };
-        if work.each.is_none() {
-            let mut t = work.start;
+        if each.is_none() {
+            let mut t = start;
             for _ in 0..records {
                 t = t + self.record_processing_time();
-                work.done.push(t);
+                self.work.done.push(t);
             }
         }
-        self.work = Some(work);
+        let work = &mut self.work;
+        (work.records, work.start, work.each, work.generation) = (records, start, each, self.generation);
         match self.config.commit {
             CommitMode::BeforeProcessing => {
                 // At-most-once: the positions after this poll are committed before processing.
@@ -523,10 +523,11 @@ impl Consumer {
 
     /// Processes the current work: to its end, or (per-record commits) its next record.
     fn process_next(&mut self, ctx: &mut Ctx) {
-        let Some(work) = &self.work else {
+        if self.work.is_empty() {
             self.poll(ctx);
             return;
-        };
+        }
+        let work = &self.work;
         self.app = App::Processing;
         let at = match self.config.commit {
             CommitMode::PerRecord => work.done_at(work.recorded),
@@ -541,7 +542,10 @@ impl Consumer {
         }
         let now = ctx.now();
         self.finish_work_until(now, ctx);
-        let Some(work) = &self.work else { return };
+        if self.work.is_empty() {
+            return;
+        }
+        let work = &self.work;
         match self.config.commit {
             CommitMode::PerRecord => {
                 // commitSync(offset + 1) of the record just processed.
@@ -571,7 +575,10 @@ impl Consumer {
 
     /// Records as processed every record of the current work whose processing has ended by `t`.
     fn finish_work_until(&mut self, t: SimTime, ctx: &mut Ctx) {
-        let Some(work) = &mut self.work else { return };
+        let work = &mut self.work;
+        if work.is_empty() {
+            return;
+        }
         let start = work.recorded;
         let k = work.done_by(t);
         if k == start {
@@ -614,12 +621,9 @@ impl Consumer {
         self.records_consumed += (k - start) as u64;
     }
 
-    /// Drops the current work, keeping its buffers for the next poll.
+    /// Ends the current work, keeping its buffers for the next poll.
     fn end_work(&mut self) {
-        if let Some(mut work) = self.work.take() {
-            work.clear();
-            self.spare_work = work;
-        }
+        self.work.clear();
     }
 
     /// Called when a synchronous commit has its answer.
@@ -627,8 +631,8 @@ impl Consumer {
         if self.app != App::Committing {
             return;
         }
-        match (&self.work, self.config.commit) {
-            (Some(_), CommitMode::BeforeProcessing | CommitMode::PerRecord) => self.process_next(ctx),
+        match (self.work.is_empty(), self.config.commit) {
+            (false, CommitMode::BeforeProcessing | CommitMode::PerRecord) => self.process_next(ctx),
             _ => self.poll(ctx),
         }
     }
