@@ -161,6 +161,18 @@ pub struct GroupRecords {
     pub offsets: Vec<GroupOffsetSample>,
     /// Positions reset by `auto.offset.reset`: `(time, group, partition, from, to)`.
     pub resets: Vec<(SimTime, u32, u32, Option<u64>, u64)>,
+    /// `slots[group][partition]`: where that partition's records are, so that a processing step
+    /// (every few records) finds them without searching.
+    slots: Vec<Vec<Option<Slot>>>,
+}
+
+/// Where one group's records of one partition are in [`GroupRecords`].
+#[derive(Clone, Copy, Debug)]
+struct Slot {
+    /// Its index in `processed`.
+    processed: usize,
+    /// Its last run's index in `runs`.
+    last_run: Option<usize>,
 }
 
 impl GroupRecords {
@@ -179,15 +191,36 @@ impl GroupRecords {
         }
     }
 
-    fn entry(&mut self, group: u32, partition: u32) -> &mut Processed {
-        let i = match self.processed.binary_search_by_key(&(group, partition), |p| (p.group, p.partition)) {
-            Ok(i) => i,
-            Err(i) => {
-                self.processed.insert(i, Processed { group, partition, ..Processed::default() });
-                i
+    /// The slot of `(group, partition)`, made on first use.
+    fn slot(&mut self, group: u32, partition: u32) -> &mut Slot {
+        let (g, p) = (group as usize, partition as usize);
+        if !matches!(self.slots.get(g).and_then(|s| s.get(p)), Some(Some(_))) {
+            self.add_slot(group, partition);
+        }
+        self.slots[g][p].as_mut().expect("made above")
+    }
+
+    #[cold]
+    fn add_slot(&mut self, group: u32, partition: u32) {
+        let (g, p) = (group as usize, partition as usize);
+        if self.slots.len() <= g {
+            self.slots.resize_with(g + 1, Vec::new);
+        }
+        if self.slots[g].len() <= p {
+            self.slots[g].resize(p + 1, None);
+        }
+        // `processed` stays sorted by group and partition: entries after the new one move up.
+        let i = self
+            .processed
+            .binary_search_by_key(&(group, partition), |e| (e.group, e.partition))
+            .expect_err("a partition without a slot has no entry");
+        self.processed.insert(i, Processed { group, partition, ..Processed::default() });
+        for s in self.slots.iter_mut().flatten().flatten() {
+            if s.processed >= i {
+                s.processed += 1;
             }
-        };
-        &mut self.processed[i]
+        }
+        self.slots[g][p] = Some(Slot { processed: i, last_run: None });
     }
 
     /// Offsets `[first, first + count)` of `partition` were processed by the group's member
@@ -203,24 +236,28 @@ impl GroupRecords {
         generation: i32,
         at: SimTime,
     ) {
-        let run = self.runs.iter_mut().rev().find(|r| r.group == group && r.partition == partition);
-        match run {
+        let slot = *self.slot(group, partition);
+        match slot.last_run.map(|r| &mut self.runs[r]) {
             Some(r) if r.member == member && r.generation == generation && r.to == first => {
                 r.to = first + count;
                 r.last_at = at;
             }
-            _ => self.runs.push(ProcessingRun {
-                group,
-                partition,
-                member,
-                generation,
-                from: first,
-                to: first + count,
-                first_at: at,
-                last_at: at,
-            }),
+            _ => {
+                self.runs.push(ProcessingRun {
+                    group,
+                    partition,
+                    member,
+                    generation,
+                    from: first,
+                    to: first + count,
+                    first_at: at,
+                    last_at: at,
+                });
+                let last_run = Some(self.runs.len() - 1);
+                self.slot(group, partition).last_run = last_run;
+            }
         }
-        let e = self.entry(group, partition);
+        let e = &mut self.processed[slot.processed];
         for (a, b) in e.once.insert(first, first + count) {
             e.duplicates += b - a;
             e.again.insert(a, b);
@@ -229,8 +266,8 @@ impl GroupRecords {
 
     /// The group has a position on the partition (its first one is the baseline for skips).
     pub fn position_known(&mut self, group: u32, partition: u32, offset: u64) {
-        let e = self.entry(group, partition);
-        e.first_position.get_or_insert(offset);
+        let i = self.slot(group, partition).processed;
+        self.processed[i].first_position.get_or_insert(offset);
     }
 
     /// Records skipped by the group: never processed, between its first position and the

@@ -4,50 +4,57 @@
 //! `NOT_LEADER_OR_FOLLOWER` or a timeout, and position resets (`auto.offset.reset`) through
 //! ListOffsets or on `OFFSET_OUT_OF_RANGE`.
 
-use std::rc::Rc;
-
 use super::{Consumer, Polled, REQUEST_TIMEOUT_MS};
 use crate::cluster::Metadata;
-use crate::protocol::{FetchPartition, FetchedPartition, KafkaError, Message, OffsetSpec, RecordBatch};
+use crate::protocol::{FetchPartition, FetchedPartition, KafkaError, Message, OffsetSpec};
 use crate::scenario::AutoOffsetReset;
 use crate::sim::{Ctx, NodeId, SimDuration, Timer};
 
 impl Consumer {
-    /// Takes up to `max.poll.records` buffered records, partition after partition, starting
-    /// with a different partition each time.
-    pub(super) fn take_records(&mut self) -> Vec<Polled> {
-        let mut left = self.config.max_poll_records as usize;
-        let mut polled = Vec::new();
+    /// Takes up to `max.poll.records` buffered records into the (empty) work's `polled`,
+    /// partition after partition, starting with a different partition each time; returns how
+    /// many.
+    pub(super) fn take_records(&mut self) -> usize {
+        let max = self.config.max_poll_records as usize;
+        let mut left = max;
+        let polled = &mut self.work.polled;
         let n = self.owned.len();
-        for k in 0..n {
+        if n == 0 {
+            return 0;
+        }
+        // Owned partitions from `poll_rotation` on, then the ones before it.
+        let (before, from) = self.owned.split_at_mut(self.poll_rotation % n);
+        for o in from.iter_mut().chain(before) {
             if left == 0 {
                 break;
             }
-            let o = &mut self.owned[(self.poll_rotation + k) % n];
+            if o.buffer.is_empty() {
+                continue; // most polls: the last one took everything, the next fetch is still out
+            }
             let Some(mut position) = o.position else { continue };
             while left > 0 {
                 let Some((base, batch)) = o.buffer.front() else { break };
-                let (base, batch): (u64, Rc<RecordBatch>) = (*base, batch.clone());
-                let end = base + batch.record_count();
+                let (base, end) = (*base, *base + batch.record_count());
                 if end <= position {
                     o.buffer.pop_front();
                     continue;
                 }
                 let skip = position.saturating_sub(base) as usize;
                 let count = ((end - position) as usize).min(left);
+                // A batch returned to its end leaves the buffer: move it instead of sharing it.
+                let batch = if position + count as u64 >= end {
+                    o.buffer.pop_front().expect("the front batch").1
+                } else {
+                    batch.clone()
+                };
                 polled.push(Polled { partition: o.partition, first_offset: position, batch, skip, count });
                 position += count as u64;
                 left -= count;
-                if position >= end {
-                    o.buffer.pop_front();
-                }
             }
             o.position = Some(position);
         }
-        if n > 0 {
-            self.poll_rotation = (self.poll_rotation + 1) % n;
-        }
-        polled
+        self.poll_rotation = (self.poll_rotation + 1) % n;
+        max - left
     }
 
     /// Fetches from every leader of owned, positioned partitions with nothing buffered.

@@ -488,9 +488,10 @@ impl Consumer {
 
     /// Commits the owned partitions' positions (`sync`: the application waits).
     pub(super) fn commit_positions(&mut self, sync: bool, ctx: &mut Ctx) {
-        let offsets: Vec<(u32, u64)> = match (&self.work, sync, self.config.commit) {
-            (Some(w), _, CommitMode::BeforeProcessing) => w.positions.clone(),
-            _ => self.owned.iter().filter_map(|o| o.position.map(|p| (o.partition, p))).collect(),
+        let offsets: Vec<(u32, u64)> = if self.config.commit == CommitMode::BeforeProcessing && !self.work.is_empty() {
+            self.work.positions.clone()
+        } else {
+            self.owned.iter().filter_map(|o| o.position.map(|p| (o.partition, p))).collect()
         };
         if offsets.is_empty() && !sync {
             return;

@@ -79,11 +79,21 @@ struct Polled {
     count: usize,
 }
 
-/// The records being processed, and when each is done.
-#[derive(Debug)]
+/// The records being processed, and when each is done (empty: none are).
+///
+/// A member polls every few records, so the consumer keeps one `Work` and clears it when the
+/// records are done: the next poll reuses its buffers instead of allocating them again.
+#[derive(Debug, Default)]
 struct Work {
     polled: Vec<Polled>,
-    /// Per record (in order): when its processing ends.
+    /// How many records `polled` holds.
+    records: usize,
+    /// When processing the first record starts (after `poll_processing_ms`).
+    start: SimTime,
+    /// The fixed processing time of every record: record `r` is done at `start + (r + 1) * each`.
+    /// `None` with jitter: the drawn end times are in `done`.
+    each: Option<SimDuration>,
+    /// With jitter only, per record (in order): when its processing ends.
     done: Vec<SimTime>,
     /// Records already recorded as processed.
     recorded: usize,
@@ -91,6 +101,47 @@ struct Work {
     positions: Vec<(u32, u64)>,
     /// The generation the member was in when it polled them.
     generation: i32,
+}
+
+impl Work {
+    /// When processing record `r` ends.
+    fn done_at(&self, r: usize) -> SimTime {
+        match self.each {
+            // The same saturating sum as adding `each` record after record.
+            Some(each) => SimTime(self.start.0.saturating_add(each.0.saturating_mul(r as u64 + 1))),
+            None => self.done[r],
+        }
+    }
+
+    /// How many records (from the first) are done by `t`; at least the ones already recorded.
+    fn done_by(&self, t: SimTime) -> usize {
+        let done = match self.each {
+            Some(_) if t < self.start => 0,
+            Some(SimDuration(0)) => self.records,
+            Some(each) => (((t.0 - self.start.0) / each.0).min(self.records as u64)) as usize,
+            None => {
+                let mut k = self.recorded;
+                while k < self.records && self.done[k] <= t {
+                    k += 1;
+                }
+                k
+            }
+        };
+        done.max(self.recorded)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.records == 0
+    }
+
+    /// Empties it for reuse, releasing the record batches it holds.
+    fn clear(&mut self) {
+        self.polled.clear();
+        self.done.clear();
+        self.positions.clear();
+        self.records = 0;
+        self.recorded = 0;
+    }
 }
 
 /// One member of a consumer group.
@@ -115,7 +166,7 @@ pub struct Consumer {
     pub app: App,
     last_poll: SimTime,
     last_auto_commit: SimTime,
-    work: Option<Work>,
+    work: Work,
     /// The next poll starts with this owned partition (the fetch buffer's round robin).
     poll_rotation: usize,
 
@@ -204,7 +255,7 @@ impl Consumer {
             app: App::Stopped,
             last_poll: SimTime::ZERO,
             last_auto_commit: SimTime::ZERO,
-            work: None,
+            work: Work::default(),
             poll_rotation: 0,
             coordinator: None,
             find_pending: None,
@@ -314,7 +365,7 @@ impl Consumer {
             return;
         }
         self.finish_work_until(ctx.now(), ctx);
-        self.work = None;
+        self.end_work();
         let now = ctx.now();
         for o in self.owned.drain(..) {
             ctx.metrics().groups.release(self.group, self.member, o.partition, now);
@@ -425,27 +476,33 @@ impl Consumer {
             return; // an eager member waits for its assignment inside poll()
         }
         self.ensure_positions(ctx);
-        let polled = self.take_records();
-        if polled.is_empty() {
+        debug_assert!(self.work.is_empty(), "the application polls only between works");
+        let records = self.take_records();
+        if records == 0 {
             return;
         }
         // Only an at-most-once member commits these (before processing); the others commit
         // the positions current when they commit.
-        let positions: Vec<(u32, u64)> = if self.config.commit == CommitMode::BeforeProcessing {
-            self.owned.iter().filter_map(|o| o.position.map(|p| (o.partition, p))).collect()
-        } else {
-            Vec::new()
-        };
-        let records: usize = polled.iter().map(|p| p.count).sum();
-        ctx.detail("poll", || format!("records={records} generation={}", self.generation));
-        // Processing times, record by record.
-        let mut t = now + SimDuration::from_ms(self.config.poll_processing_ms);
-        let mut done = Vec::with_capacity(records);
-        for _ in 0..records {
-            t = t + self.record_processing_time();
-            done.push(t);
+        if self.config.commit == CommitMode::BeforeProcessing {
+            self.work.positions.extend(self.owned.iter().filter_map(|o| o.position.map(|p| (o.partition, p))));
         }
-        self.work = Some(Work { polled, done, recorded: 0, positions, generation: self.generation });
+        ctx.detail("poll", || format!("records={records} generation={}", self.generation));
+        let start = now + SimDuration::from_ms(self.config.poll_processing_ms);
+        // Processing times: without jitter every record takes the same time (nothing to draw);
+        // with jitter one draw per record, in order.
+        let each = match self.config.processing_us_max {
+            Some(max) if max > self.config.processing_us => None,
+            _ => Some(SimDuration::from_us(self.config.processing_us)),
+        };
+        if each.is_none() {
+            let mut t = start;
+            for _ in 0..records {
+                t = t + self.record_processing_time();
+                self.work.done.push(t);
+            }
+        }
+        let work = &mut self.work;
+        (work.records, work.start, work.each, work.generation) = (records, start, each, self.generation);
         match self.config.commit {
             CommitMode::BeforeProcessing => {
                 // At-most-once: the positions after this poll are committed before processing.
@@ -466,14 +523,15 @@ impl Consumer {
 
     /// Processes the current work: to its end, or (per-record commits) its next record.
     fn process_next(&mut self, ctx: &mut Ctx) {
-        let Some(work) = &self.work else {
+        if self.work.is_empty() {
             self.poll(ctx);
             return;
-        };
+        }
+        let work = &self.work;
         self.app = App::Processing;
         let at = match self.config.commit {
-            CommitMode::PerRecord => work.done[work.recorded],
-            _ => *work.done.last().expect("a poll returns at least one record"),
+            CommitMode::PerRecord => work.done_at(work.recorded),
+            _ => work.done_at(work.records - 1),
         };
         ctx.set_timer_at(at, Timer::ProcessingDone);
     }
@@ -484,14 +542,17 @@ impl Consumer {
         }
         let now = ctx.now();
         self.finish_work_until(now, ctx);
-        let Some(work) = &self.work else { return };
+        if self.work.is_empty() {
+            return;
+        }
+        let work = &self.work;
         match self.config.commit {
             CommitMode::PerRecord => {
                 // commitSync(offset + 1) of the record just processed.
                 let (p, offset) = work_record(work, work.recorded - 1);
-                let left = work.recorded < work.done.len();
+                let left = work.recorded < work.records;
                 if !left {
-                    self.work = None;
+                    self.end_work();
                 }
                 self.send_commit(vec![(p, offset + 1)], true, ctx);
                 if self.app != App::Committing && left {
@@ -499,14 +560,14 @@ impl Consumer {
                 }
             }
             CommitMode::AfterProcessing => {
-                self.work = None;
+                self.end_work();
                 self.commit_positions(true, ctx);
                 if self.app != App::Committing {
                     self.poll(ctx);
                 }
             }
             _ => {
-                self.work = None;
+                self.end_work();
                 self.poll(ctx);
             }
         }
@@ -514,17 +575,20 @@ impl Consumer {
 
     /// Records as processed every record of the current work whose processing has ended by `t`.
     fn finish_work_until(&mut self, t: SimTime, ctx: &mut Ctx) {
-        let Some(work) = &mut self.work else { return };
-        let start = work.recorded;
-        let mut k = start;
-        while k < work.done.len() && work.done[k] <= t {
-            k += 1;
+        let work = &mut self.work;
+        if work.is_empty() {
+            return;
         }
+        let start = work.recorded;
+        let k = work.done_by(t);
         if k == start {
             return;
         }
         work.recorded = k;
-        let (group, end) = (self.group, self.end);
+        let (group, member, end) = (self.group, self.member, self.end);
+        let metrics = ctx.metrics();
+        // Records processed by the end of the run count as consumed (all at `t`).
+        let mut consumed = 0;
         // Walk the polled chunks covering records [start, k).
         let mut index = 0;
         for chunk in &work.polled {
@@ -535,28 +599,31 @@ impl Consumer {
                 continue;
             }
             let first = chunk.first_offset + (a - lo) as u64;
-            let (member, generation, at) = (self.member, work.generation, work.done[b - 1]);
-            ctx.metrics().groups.processed(group, chunk.partition, first, (b - a) as u64, member, generation, at);
+            let at = work.done_at(b - 1);
+            metrics.groups.processed(group, chunk.partition, first, (b - a) as u64, member, work.generation, at);
+            let batch = &chunk.batch;
             for r in a..b {
                 let i = chunk.skip + (r - lo);
-                let done = work.done[r];
-                let created = chunk.batch.record_times[i];
-                if let Some(&value) = chunk.batch.values.get(i) {
-                    ctx.metrics().stream_sample(StreamSample {
-                        arrived: done,
-                        created,
-                        producer: chunk.batch.producer,
-                        value,
-                    });
+                let done = work.done_at(r);
+                let created = batch.record_times[i];
+                if let Some(&value) = batch.values.get(i) {
+                    metrics.stream_sample(StreamSample { arrived: done, created, producer: batch.producer, value });
                 }
                 if done <= end {
-                    let metrics = ctx.metrics();
-                    metrics.consumed(t, 1);
+                    consumed += 1;
                     metrics.latency(Latency::EndToEnd, t, done.since(created).as_nanos());
                 }
             }
         }
+        if consumed > 0 {
+            metrics.consumed(t, consumed);
+        }
         self.records_consumed += (k - start) as u64;
+    }
+
+    /// Ends the current work, keeping its buffers for the next poll.
+    fn end_work(&mut self) {
+        self.work.clear();
     }
 
     /// Called when a synchronous commit has its answer.
@@ -564,8 +631,8 @@ impl Consumer {
         if self.app != App::Committing {
             return;
         }
-        match (&self.work, self.config.commit) {
-            (Some(_), CommitMode::BeforeProcessing | CommitMode::PerRecord) => self.process_next(ctx),
+        match (self.work.is_empty(), self.config.commit) {
+            (false, CommitMode::BeforeProcessing | CommitMode::PerRecord) => self.process_next(ctx),
             _ => self.poll(ctx),
         }
     }
