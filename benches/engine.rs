@@ -201,7 +201,7 @@ fn queues() {
     let queue = bench_queue().min(bench_queue());
     let heap = bench_binary_heap().min(bench_binary_heap());
     println!("queue, {PENDING} pending, 40-byte inline payload, {OPS} pop+push pairs:");
-    println!("  kafkasim EventQueue (4-ary, (time, seq) key): {queue:.1} ns per pop+push");
+    println!("  kafkasim EventQueue (timing wheel + 4-ary heap): {queue:.1} ns per pop+push");
     println!("  std BinaryHeap<Reverse<(time, seq, payload)>>: {heap:.1} ns per pop+push");
     println!("  ratio heap/queue: {:.2}", heap / queue);
 }

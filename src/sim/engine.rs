@@ -340,8 +340,7 @@ impl Simulation {
     /// Handles the next event due by the end of the run and says what it was; `None` once the
     /// run is over.
     pub fn step(&mut self) -> Option<StepRecord> {
-        let time = self.core.queue.peek_time().filter(|&t| t <= self.end)?;
-        let (_, _, event) = self.core.queue.pop()?;
+        let (time, _, event) = self.core.queue.pop_until(self.end)?;
         let (node, what) = match &event {
             Event::Deliver { from, to, msg } => (
                 self.core.names[to.index()].clone(),
@@ -369,11 +368,7 @@ impl Simulation {
     /// reads `t`.
     pub fn run_until(&mut self, t: SimTime) {
         let t = t.min(self.end);
-        while let Some(time) = self.core.queue.peek_time() {
-            if time > t {
-                break;
-            }
-            let (time, _, event) = self.core.queue.pop().expect("peeked");
+        while let Some((time, _, event)) = self.core.queue.pop_until(t) {
             self.dispatch(time, event);
         }
         self.now = self.now.max(t);
