@@ -2,7 +2,8 @@
 //!
 //! Counters live in fixed-width intervals (`sample_interval_ms`), so memory grows with the run's
 //! duration, not with its record count. Latencies go into HdrHistograms (3 significant digits,
-//! microseconds): one for the whole run and one per interval for the over-time charts.
+//! microseconds): one for the whole run, and for the over-time charts the open interval's samples
+//! in the same bins (kept by [`IntervalBins`], whose cost per interval follows what it recorded).
 
 use std::collections::BTreeMap;
 
@@ -58,29 +59,151 @@ impl Percentiles {
 }
 
 /// A latency histogram for one measurement, whole-run and per interval. Samples go into the
-/// interval's histogram only; when the interval closes, its percentiles are taken and it is
-/// added into the whole-run histogram (one add per interval instead of one record per sample).
+/// interval's bins only; when the interval closes, its percentiles are taken and it is added into
+/// the whole-run histogram (one add per interval instead of one record per sample).
 #[derive(Debug)]
 pub struct LatencyRecorder {
     /// The whole run, up to the last closed interval (complete after [`Recorder::finish`]).
     pub total: Histogram<u64>,
-    interval: Histogram<u64>,
+    interval: IntervalBins,
     interval_index: usize,
 }
 
 impl LatencyRecorder {
     fn new() -> LatencyRecorder {
-        LatencyRecorder { total: histogram(), interval: histogram(), interval_index: 0 }
+        let total = histogram();
+        let interval = IntervalBins::new(&total);
+        LatencyRecorder { total, interval, interval_index: 0 }
     }
 
     /// Closes the open interval: its percentiles, folded into the total, then emptied.
     fn close_interval(&mut self) -> Percentiles {
-        let p = Percentiles::of(&self.interval);
-        if !self.interval.is_empty() {
-            self.total.add(&self.interval).expect("histograms with equal bounds always add");
-            self.interval.reset();
-        }
+        let p = self.interval.percentiles(&self.total);
+        self.interval.drain_into(&mut self.total);
         p
+    }
+}
+
+/// The open interval's samples, counted in the bins of the whole-run histogram: HdrHistogram's
+/// layout for [`histogram`]'s bounds (unit resolution below 2,048 µs, then 1,024 bins per power
+/// of two). The percentiles come out exactly as `Histogram::value_at_quantile` gives them.
+///
+/// Why not a second `Histogram`: closing one (percentiles, `add`, `reset`) walks and clears all
+/// of its ~28,700 bins, every `sample_interval_ms`, however few samples it holds. These bins
+/// remember the range they touched, so closing costs that range (the spread of the interval's
+/// latencies), and only non-empty bins are added to the total.
+#[derive(Debug)]
+struct IntervalBins {
+    /// Counts by HdrHistogram bin index (as many bins as the whole-run histogram).
+    counts: Vec<u64>,
+    /// The touched bins are within `lo..=hi` (`lo > hi` while empty).
+    lo: usize,
+    hi: usize,
+    len: u64,
+    /// The largest value recorded (after clamping), as `Histogram` tracks its max.
+    max: u64,
+    /// What `Histogram::saturating_record` clamps a value beyond the last bin to.
+    clamp_to: u64,
+}
+
+/// HdrHistogram's layout for 3 significant digits and a lowest discernible value of 1: 2,048
+/// sub-buckets per bucket (the power of two covering 2 × 10³), half of them new per bucket.
+const SUB_BUCKET_HALF_MAGNITUDE: u32 = 10;
+const SUB_BUCKET_MASK: u64 = (1 << (SUB_BUCKET_HALF_MAGNITUDE + 1)) - 1;
+
+/// `Histogram::index_for`: the bin of `value`.
+fn bin_index(value: u64) -> usize {
+    // bucket_for: how many powers of two `value` is beyond what bucket 0 holds.
+    let bucket = 64 - SUB_BUCKET_HALF_MAGNITUDE - 1 - (value | SUB_BUCKET_MASK).leading_zeros();
+    let sub_bucket = value >> bucket;
+    (((bucket + 1) as u64) << SUB_BUCKET_HALF_MAGNITUDE) as usize + sub_bucket as usize
+        - (1 << SUB_BUCKET_HALF_MAGNITUDE)
+}
+
+/// `Histogram::value_for`: the lowest value of bin `index`.
+fn bin_value(index: usize) -> u64 {
+    let half = 1usize << SUB_BUCKET_HALF_MAGNITUDE;
+    let bucket = (index >> SUB_BUCKET_HALF_MAGNITUDE) as i64 - 1;
+    let sub_bucket = (index & (half - 1)) + half;
+    if bucket < 0 { (sub_bucket - half) as u64 } else { (sub_bucket as u64) << bucket }
+}
+
+impl IntervalBins {
+    fn new(total: &Histogram<u64>) -> IntervalBins {
+        IntervalBins {
+            counts: vec![0; total.distinct_values()],
+            lo: usize::MAX,
+            hi: 0,
+            len: 0,
+            max: 0,
+            clamp_to: total.high(),
+        }
+    }
+
+    /// `Histogram::saturating_record`: a value beyond the last bin counts as the highest
+    /// trackable value.
+    fn record(&mut self, mut value: u64) {
+        let mut i = bin_index(value);
+        if i >= self.counts.len() {
+            value = self.clamp_to;
+            i = bin_index(value);
+        }
+        self.counts[i] += 1;
+        self.lo = self.lo.min(i);
+        self.hi = self.hi.max(i);
+        self.len += 1;
+        self.max = self.max.max(value);
+    }
+
+    /// What [`Percentiles::of`] gives for a `Histogram` holding these samples (`total` only
+    /// converts bins to values: it has the same layout).
+    fn percentiles(&self, total: &Histogram<u64>) -> Percentiles {
+        if self.len == 0 {
+            return Percentiles::default();
+        }
+        // Histogram::value_at_quantile: the first bin where the running count reaches
+        // ceil(quantile × count) (at least 1), reported as that bin's highest equivalent value.
+        let quantiles = [0.5, 0.9, 0.99, 0.999];
+        let mut values = [0u64; 4];
+        let mut q = 0;
+        let mut target = ((quantiles[0] * self.len as f64).ceil() as u64).max(1);
+        let mut running = 0u64;
+        for i in self.lo..=self.hi {
+            running += self.counts[i];
+            while q < quantiles.len() && running >= target {
+                values[q] = total.highest_equivalent(bin_value(i));
+                q += 1;
+                if q < quantiles.len() {
+                    target = ((quantiles[q] * self.len as f64).ceil() as u64).max(1);
+                }
+            }
+            if q == quantiles.len() {
+                break;
+            }
+        }
+        Percentiles {
+            count: self.len,
+            p50: values[0],
+            p90: values[1],
+            p99: values[2],
+            p999: values[3],
+            max: total.highest_equivalent(self.max),
+        }
+    }
+
+    /// Adds the samples into `total` (bin by bin: recording a bin's lowest value lands in the
+    /// same bin, and the total's max and min are reported per bin) and empties these bins.
+    fn drain_into(&mut self, total: &mut Histogram<u64>) {
+        if self.len == 0 {
+            return;
+        }
+        for i in self.lo..=self.hi {
+            let n = std::mem::take(&mut self.counts[i]);
+            if n > 0 {
+                total.record_n(bin_value(i), n).expect("a bin of the total's own layout");
+            }
+        }
+        (self.lo, self.hi, self.len, self.max) = (usize::MAX, 0, 0, 0);
     }
 }
 
@@ -293,7 +416,7 @@ impl Recorder {
             }
             rec.interval_index = i;
         }
-        rec.interval.saturating_record(latency_ns / 1_000);
+        rec.interval.record(latency_ns / 1_000);
     }
 
     /// A consumer received a record carrying a value.
@@ -354,6 +477,49 @@ mod tests {
         r.drained(SimTime::from_ms(20), &[SimTime::from_ms(19)]);
         // (5 + 2 + 1) / 3 ms
         assert!((r.accumulator_wait_mean_ms() - 8.0 / 3.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn interval_bins_follow_the_histogram_layout() {
+        let h = histogram();
+        let mut v = 0u64;
+        while v < 4 * LATENCY_US_MAX {
+            let i = bin_index(v);
+            if i < h.distinct_values() {
+                assert_eq!(bin_value(i), h.lowest_equivalent(v), "bin of {v}");
+            }
+            v = v * 9 / 8 + 1;
+        }
+    }
+
+    #[test]
+    fn interval_bins_give_the_histograms_percentiles() {
+        // xorshift: spreads of values from a few µs to beyond the histogram's range
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut total = histogram();
+        let mut bins = IntervalBins::new(&total);
+        let mut reference_total = histogram();
+        for round in 0..40u32 {
+            let mut reference = histogram();
+            let n = next() % 3000;
+            let spread = 1u64 << (round % 40);
+            for k in 0..n {
+                let value = if k % 997 == 3 { LATENCY_US_MAX + next() % (4 * LATENCY_US_MAX) } else { next() % spread };
+                reference.saturating_record(value);
+                bins.record(value);
+            }
+            assert_eq!(bins.percentiles(&total), Percentiles::of(&reference), "round {round}");
+            bins.drain_into(&mut total);
+            reference_total.add(&reference).unwrap();
+            assert_eq!(Percentiles::of(&total), Percentiles::of(&reference_total), "round {round}");
+            assert_eq!(total.min(), reference_total.min());
+        }
     }
 
     #[test]
