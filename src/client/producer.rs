@@ -35,7 +35,7 @@
 
 use std::rc::Rc;
 
-use super::accumulator::Accumulator;
+use super::accumulator::{Accumulator, Placement};
 use super::partitioner::{
     BuiltInPartitioner, PartitionQueue, RoundRobinPartitioner, StickyPartitionCache, partition_for_key,
 };
@@ -692,8 +692,9 @@ impl Producer {
             }
             (Partitioner::UniformSticky, None) => self.null_key_partition(now, value),
         };
-        if !self.accumulator.fits(p, now, key_len, value) {
-            let bytes = self.accumulator.new_batch_bytes(key_len, value) as u64;
+        let placement = self.accumulator.place(p, now, key_len, value);
+        if let Placement::New { record_bytes } = placement {
+            let bytes = self.accumulator.new_batch_bytes(record_bytes) as u64;
             if self.pool_used + bytes > self.config.buffer_memory {
                 return None;
             }
@@ -702,7 +703,10 @@ impl Producer {
         // A batch opens when send() appends to it. Records appended at their creation (or after
         // blocking on buffer.memory) date the batch from their creation, as before the CPU model.
         let at = if self.cpu.is_some() || record.send_called > record.created { now } else { record.created };
-        let appended = self.accumulator.append(p, at, record.created, key_len, value);
+        // Placed at `now` above (for buffer.memory); a record appended at its earlier creation
+        // time is placed again, as its timestamp delta may be smaller.
+        let placement = if at == now { placement } else { self.accumulator.place(p, at, key_len, value) };
+        let appended = self.accumulator.append_placed(p, at, record.created, placement);
         self.unfinished_records += 1;
         if let Some(v) = record.payload {
             self.accumulator.push_value(p, v);
