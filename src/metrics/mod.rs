@@ -401,6 +401,21 @@ impl Recorder {
 
     /// Records one latency sample of `latency_ns` observed at `t`.
     pub fn latency(&mut self, which: Latency, t: SimTime, latency_ns: u64) {
+        self.interval_bins(which, t).record(latency_ns / 1_000);
+    }
+
+    /// Records latency samples (in ns) all observed at `t` (e.g. a batch's records, acknowledged
+    /// together): the same as one [`Recorder::latency`] call each.
+    pub fn latencies(&mut self, which: Latency, t: SimTime, latencies_ns: impl IntoIterator<Item = u64>) {
+        let bins = self.interval_bins(which, t);
+        for latency_ns in latencies_ns {
+            bins.record(latency_ns / 1_000);
+        }
+    }
+
+    /// The open interval's bins of `which` for a sample at `t`, closing the previous interval
+    /// first if `t` is past it.
+    fn interval_bins(&mut self, which: Latency, t: SimTime) -> &mut IntervalBins {
         let i = self.index(t);
         let (rec, slot) = match which {
             Latency::Produce => (&mut self.produce_latency, 0),
@@ -416,7 +431,7 @@ impl Recorder {
             }
             rec.interval_index = i;
         }
-        rec.interval.record(latency_ns / 1_000);
+        &mut rec.interval
     }
 
     /// A consumer received a record carrying a value.
