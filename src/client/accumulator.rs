@@ -22,17 +22,17 @@ use crate::sim::{SimDuration, SimTime};
 /// `DefaultRecordBatch.RECORD_BATCH_OVERHEAD`: the v2 batch header, in bytes.
 pub const RECORD_BATCH_OVERHEAD: u32 = 61;
 
-/// `ByteUtils.sizeOfVarint`: bytes of a zigzag-encoded 32-bit varint (7 bits per byte; computed
-/// from the bit length rather than Kafka's loop, with the same results).
+/// `ByteUtils.sizeOfVarint`: bytes of a zigzag-encoded 32-bit varint: one per 7 bits up to the
+/// highest set bit (from `leading_zeros` rather than Kafka's loop, with the same results).
 fn size_of_varint(v: i32) -> u32 {
     let z = ((v << 1) ^ (v >> 31)) as u32;
-    (32 - (z | 1).leading_zeros()).div_ceil(7)
+    1 + (31 - (z | 1).leading_zeros()) / 7
 }
 
 /// `ByteUtils.sizeOfVarlong`: bytes of a zigzag-encoded 64-bit varint.
 fn size_of_varlong(v: i64) -> u32 {
     let z = ((v << 1) ^ (v >> 63)) as u64;
-    (64 - (z | 1).leading_zeros()).div_ceil(7)
+    1 + (63 - (z | 1).leading_zeros()) / 7
 }
 
 /// `DefaultRecord.sizeInBytes` with no headers: the bytes one record takes in a v2 batch.
@@ -98,6 +98,10 @@ pub enum Placement {
 #[derive(Debug)]
 pub struct Accumulator {
     deques: Vec<VecDeque<OpenBatch>>,
+    /// When each partition's first batch becomes sendable by time (linger or retry backoff),
+    /// `SimTime::MAX` for an empty deque: kept up to date by every method that changes a front,
+    /// so [`Accumulator::next_linger_deadline`] reads one value per partition.
+    front_deadlines: Vec<SimTime>,
     /// `max(1, batch.size)`, as `KafkaProducer` uses it.
     batch_size: u32,
     linger: SimDuration,
@@ -112,6 +116,7 @@ impl Accumulator {
     pub fn new(partitions: usize, batch_size: u32, linger_ms: u64) -> Accumulator {
         Accumulator {
             deques: (0..partitions).map(|_| VecDeque::new()).collect(),
+            front_deadlines: vec![SimTime::MAX; partitions],
             batch_size: batch_size.max(1),
             linger: SimDuration::from_ms(linger_ms),
             exhausted: false,
@@ -125,6 +130,15 @@ impl Accumulator {
 
     pub fn linger(&self) -> SimDuration {
         self.linger
+    }
+
+    /// Recomputes `front_deadlines[p]` after `p`'s first batch changed.
+    fn refresh_front(&mut self, p: usize) {
+        self.front_deadlines[p] = match self.deques[p].front() {
+            None => SimTime::MAX,
+            Some(b) if b.sealed.is_some() => b.retry_at,
+            Some(b) => b.created + self.linger,
+        };
     }
 
     /// Appends one record to partition `p` at `t` (a new batch is created then, and lingers
@@ -184,6 +198,9 @@ impl Accumulator {
             attempts: 0,
             retry_at: SimTime::ZERO,
         });
+        if deque.len() == 1 {
+            self.refresh_front(p);
+        }
         Appended { new_batch: true, bytes: RECORD_BATCH_OVERHEAD + size }
     }
 
@@ -250,6 +267,7 @@ impl Accumulator {
                 retry_at,
             },
         );
+        self.refresh_front(p);
     }
 
     /// Removes every retry (sealed batch) of `p`, in order: `(batch, attempts, retry_at)`.
@@ -264,6 +282,7 @@ impl Accumulator {
             }
         }
         *deque = keep;
+        self.refresh_front(p);
         out
     }
 
@@ -282,6 +301,9 @@ impl Accumulator {
             while deque.front().is_some_and(|b| b.created <= deadline) {
                 out.push((p, deque.pop_front().expect("front")));
             }
+        }
+        for p in 0..self.deques.len() {
+            self.refresh_front(p);
         }
         out
     }
@@ -304,7 +326,9 @@ impl Accumulator {
 
     /// Removes the first batch of `p`.
     pub fn take_first(&mut self, p: usize) -> Option<OpenBatch> {
-        self.deques[p].pop_front()
+        let first = self.deques[p].pop_front();
+        self.refresh_front(p);
+        first
     }
 
     /// Size of the first batch of `p`.
@@ -315,12 +339,8 @@ impl Accumulator {
     /// The earliest time a first batch becomes sendable (linger or retry backoff), among those
     /// that are not yet.
     pub fn next_linger_deadline(&self, now: SimTime) -> Option<SimTime> {
-        self.deques
-            .iter()
-            .filter_map(|d| d.front())
-            .map(|b| if b.sealed.is_some() { b.retry_at } else { b.created + self.linger })
-            .filter(|&deadline| deadline > now)
-            .min()
+        // (`SimTime::MAX` marks an empty deque: no deadline.)
+        self.front_deadlines.iter().copied().filter(|&deadline| deadline > now && deadline != SimTime::MAX).min()
     }
 }
 
