@@ -3,7 +3,9 @@
 //! Counters live in fixed-width intervals (`sample_interval_ms`), so memory grows with the run's
 //! duration, not with its record count. Latencies go into HdrHistograms (3 significant digits,
 //! microseconds): one for the whole run, and for the over-time charts the open interval's samples
-//! in the same bins (kept by [`IntervalBins`], whose cost per interval follows what it recorded).
+//! in the same bins (kept by [`IntervalBins`], whose cost per interval follows what it recorded;
+//! the closed intervals' counts are summed bin by bin and go into the whole-run histogram when
+//! the run finishes).
 
 use std::collections::BTreeMap;
 
@@ -59,13 +61,16 @@ impl Percentiles {
 }
 
 /// A latency histogram for one measurement, whole-run and per interval. Samples go into the
-/// interval's bins only; when the interval closes, its percentiles are taken and it is added into
-/// the whole-run histogram (one add per interval instead of one record per sample).
+/// interval's bins only; when the interval closes, its percentiles are taken and its counts are
+/// added to the run's, bin by bin; [`Recorder::finish`] records those into the whole-run
+/// histogram (once per non-empty bin instead of once per sample).
 #[derive(Debug)]
 pub struct LatencyRecorder {
-    /// The whole run, up to the last closed interval (complete after [`Recorder::finish`]).
+    /// The whole run: empty until [`Recorder::finish`], complete after it.
     pub total: Histogram<u64>,
     interval: IntervalBins,
+    /// Counts of the closed intervals, by bin (`total`'s layout).
+    run_counts: Vec<u64>,
     interval_index: usize,
 }
 
@@ -73,13 +78,27 @@ impl LatencyRecorder {
     fn new() -> LatencyRecorder {
         let total = histogram();
         let interval = IntervalBins::new(&total);
-        LatencyRecorder { total, interval, interval_index: 0 }
+        let run_counts = vec![0; total.distinct_values()];
+        LatencyRecorder { total, interval, run_counts, interval_index: 0 }
     }
 
-    /// Closes the open interval: its percentiles, folded into the total, then emptied.
+    /// Closes the open interval: its percentiles, its counts added to the run's, then emptied.
     fn close_interval(&mut self) -> Percentiles {
         let p = self.interval.percentiles(&self.total);
-        self.interval.drain_into(&mut self.total);
+        self.interval.drain_into(&mut self.run_counts);
+        p
+    }
+
+    /// Closes the last interval and records the run's counts into `total` (each bin's lowest
+    /// value lands in that bin; the histogram reports its min and max per bin).
+    fn finish(&mut self) -> Percentiles {
+        let p = self.close_interval();
+        for (i, &n) in self.run_counts.iter().enumerate() {
+            if n > 0 {
+                self.total.record_n(bin_value(i), n).expect("a bin of the total's own layout");
+            }
+        }
+        self.run_counts.fill(0);
         p
     }
 }
@@ -163,23 +182,25 @@ impl IntervalBins {
         }
         // Histogram::value_at_quantile: the first bin where the running count reaches
         // ceil(quantile × count) (at least 1), reported as that bin's highest equivalent value.
-        let quantiles = [0.5, 0.9, 0.99, 0.999];
+        let counts = &self.counts[self.lo..=self.hi];
         let mut values = [0u64; 4];
-        let mut q = 0;
-        let mut target = ((quantiles[0] * self.len as f64).ceil() as u64).max(1);
-        let mut running = 0u64;
-        for i in self.lo..=self.hi {
-            running += self.counts[i];
-            while q < quantiles.len() && running >= target {
-                values[q] = total.highest_equivalent(bin_value(i));
-                q += 1;
-                if q < quantiles.len() {
-                    target = ((quantiles[q] * self.len as f64).ceil() as u64).max(1);
+        // `running` counts the samples in counts[..=i]; the quantiles ascend, so each search
+        // goes on from the previous one's bin.
+        let (mut i, mut running) = (0, counts[0]);
+        for (value, quantile) in values.iter_mut().zip([0.5, 0.9, 0.99, 0.999]) {
+            let target = ((quantile * self.len as f64).ceil() as u64).max(1);
+            while running < target {
+                // Whole chunks of bins that stay below the target at once, then bin by bin.
+                while let Some(chunk) = counts.get(i + 1..i + 9)
+                    && running + chunk.iter().sum::<u64>() < target
+                {
+                    running += chunk.iter().sum::<u64>();
+                    i += 8;
                 }
+                i += 1;
+                running += counts[i];
             }
-            if q == quantiles.len() {
-                break;
-            }
+            *value = total.highest_equivalent(bin_value(self.lo + i));
         }
         Percentiles {
             count: self.len,
@@ -191,18 +212,16 @@ impl IntervalBins {
         }
     }
 
-    /// Adds the samples into `total` (bin by bin: recording a bin's lowest value lands in the
-    /// same bin, and the total's max and min are reported per bin) and empties these bins.
-    fn drain_into(&mut self, total: &mut Histogram<u64>) {
+    /// Adds the counts to `run_counts` (same bins) and empties these bins.
+    fn drain_into(&mut self, run_counts: &mut [u64]) {
         if self.len == 0 {
             return;
         }
-        for i in self.lo..=self.hi {
-            let n = std::mem::take(&mut self.counts[i]);
-            if n > 0 {
-                total.record_n(bin_value(i), n).expect("a bin of the total's own layout");
-            }
+        let range = self.lo..=self.hi;
+        for (run, count) in run_counts[range.clone()].iter_mut().zip(&self.counts[range.clone()]) {
+            *run += count;
         }
+        self.counts[range].fill(0);
         (self.lo, self.hi, self.len, self.max) = (usize::MAX, 0, 0, 0);
     }
 }
@@ -461,7 +480,7 @@ impl Recorder {
     /// Closes the last open interval histograms (call once at the end of the run).
     pub fn finish(&mut self) {
         for (rec, slot) in [(&mut self.produce_latency, 0), (&mut self.e2e_latency, 1)] {
-            let p = rec.close_interval();
+            let p = rec.finish();
             let target = &mut self.intervals[rec.interval_index];
             if slot == 0 { target.produce_latency_us = p } else { target.e2e_latency_us = p }
         }
@@ -517,24 +536,28 @@ mod tests {
             x ^= x << 17;
             x
         };
-        let mut total = histogram();
-        let mut bins = IntervalBins::new(&total);
+        let mut recorder = LatencyRecorder::new();
         let mut reference_total = histogram();
-        for round in 0..40u32 {
+        let rounds = 40u32;
+        for round in 0..rounds {
             let mut reference = histogram();
             let n = next() % 3000;
-            let spread = 1u64 << (round % 40);
+            let spread = 1u64 << round;
             for k in 0..n {
                 let value = if k % 997 == 3 { LATENCY_US_MAX + next() % (4 * LATENCY_US_MAX) } else { next() % spread };
                 reference.saturating_record(value);
-                bins.record(value);
+                recorder.interval.record(value);
             }
-            assert_eq!(bins.percentiles(&total), Percentiles::of(&reference), "round {round}");
-            bins.drain_into(&mut total);
+            assert_eq!(recorder.interval.percentiles(&recorder.total), Percentiles::of(&reference), "round {round}");
             reference_total.add(&reference).unwrap();
-            assert_eq!(Percentiles::of(&total), Percentiles::of(&reference_total), "round {round}");
-            assert_eq!(total.min(), reference_total.min());
+            if round + 1 < rounds {
+                recorder.close_interval();
+            }
         }
+        recorder.finish();
+        assert_eq!(Percentiles::of(&recorder.total), Percentiles::of(&reference_total));
+        assert_eq!(recorder.total.min(), reference_total.min());
+        assert_eq!(recorder.interval.len, 0);
     }
 
     #[test]
