@@ -950,8 +950,12 @@ impl Producer {
         let mut batches = self.spare_batch_lists.pop().unwrap_or_else(|| Vec::with_capacity(parts.len()));
         let mut size = 0u32;
         let start = self.drain_index[broker] % parts.len();
+        // parts[start..], then parts[..start]; `next` is the index after `p` (without a
+        // division per partition).
         for k in 0..parts.len() {
-            let p = parts[(start + k) % parts.len()] as usize;
+            let i = if start + k < parts.len() { start + k } else { start + k - parts.len() };
+            let next = if i + 1 < parts.len() { i + 1 } else { 0 };
+            let p = parts[i] as usize;
             if self.accumulator.backing_off(p, now) {
                 continue;
             }
@@ -989,7 +993,7 @@ impl Producer {
                 }
             };
             batches.push((p as u32, batch, attempts));
-            self.drain_index[broker] = (start + k + 1) % parts.len();
+            self.drain_index[broker] = next;
         }
         if batches.is_empty() {
             self.spare_batch_lists.push(batches);
