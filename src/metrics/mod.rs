@@ -110,7 +110,7 @@ impl LatencyRecorder {
 /// Why not a second `Histogram`: closing one (percentiles, `add`, `reset`) walks and clears all
 /// of its ~28,700 bins, every `sample_interval_ms`, however few samples it holds. These bins
 /// remember the range they touched, so closing costs that range (the spread of the interval's
-/// latencies), and only non-empty bins are added to the total.
+/// latencies).
 #[derive(Debug)]
 struct IntervalBins {
     /// Counts by HdrHistogram bin index (as many bins as the whole-run histogram).
@@ -119,8 +119,6 @@ struct IntervalBins {
     lo: usize,
     hi: usize,
     len: u64,
-    /// The largest value recorded (after clamping), as `Histogram` tracks its max.
-    max: u64,
     /// What `Histogram::saturating_record` clamps a value beyond the last bin to.
     clamp_to: u64,
 }
@@ -149,29 +147,20 @@ fn bin_value(index: usize) -> u64 {
 
 impl IntervalBins {
     fn new(total: &Histogram<u64>) -> IntervalBins {
-        IntervalBins {
-            counts: vec![0; total.distinct_values()],
-            lo: usize::MAX,
-            hi: 0,
-            len: 0,
-            max: 0,
-            clamp_to: total.high(),
-        }
+        IntervalBins { counts: vec![0; total.distinct_values()], lo: usize::MAX, hi: 0, len: 0, clamp_to: total.high() }
     }
 
     /// `Histogram::saturating_record`: a value beyond the last bin counts as the highest
     /// trackable value.
-    fn record(&mut self, mut value: u64) {
-        let mut i = bin_index(value);
-        if i >= self.counts.len() {
-            value = self.clamp_to;
-            i = bin_index(value);
-        }
+    fn record(&mut self, value: u64) {
+        let i = match bin_index(value) {
+            i if i < self.counts.len() => i,
+            _ => bin_index(self.clamp_to),
+        };
         self.counts[i] += 1;
         self.lo = self.lo.min(i);
         self.hi = self.hi.max(i);
         self.len += 1;
-        self.max = self.max.max(value);
     }
 
     /// What [`Percentiles::of`] gives for a `Histogram` holding these samples (`total` only
@@ -208,7 +197,8 @@ impl IntervalBins {
             p90: values[1],
             p99: values[2],
             p999: values[3],
-            max: total.highest_equivalent(self.max),
+            // `Histogram::max`: the highest equivalent of the largest value, which is in bin `hi`.
+            max: total.highest_equivalent(bin_value(self.hi)),
         }
     }
 
@@ -222,7 +212,7 @@ impl IntervalBins {
             *run += count;
         }
         self.counts[range].fill(0);
-        (self.lo, self.hi, self.len, self.max) = (usize::MAX, 0, 0, 0);
+        (self.lo, self.hi, self.len) = (usize::MAX, 0, 0);
     }
 }
 
