@@ -798,8 +798,8 @@ impl Producer {
         }
     }
 
-    /// Sets the linger timer for the earliest deadline still ahead (a scan of every partition,
-    /// done once per timer fire), if earlier than the armed one.
+    /// Sets the linger timer for the earliest deadline still ahead (the accumulator keeps each
+    /// partition's, so this reads one value per partition), if earlier than the armed one.
     fn arm_linger_timer(&mut self, ctx: &mut Ctx) {
         if let Some(deadline) = self.accumulator.next_linger_deadline(ctx.now())
             && self.linger_timer_at.is_none_or(|armed| deadline < armed)
