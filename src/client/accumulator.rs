@@ -22,26 +22,17 @@ use crate::sim::{SimDuration, SimTime};
 /// `DefaultRecordBatch.RECORD_BATCH_OVERHEAD`: the v2 batch header, in bytes.
 pub const RECORD_BATCH_OVERHEAD: u32 = 61;
 
-/// `ByteUtils.sizeOfVarint`: bytes of a zigzag-encoded 32-bit varint.
+/// `ByteUtils.sizeOfVarint`: bytes of a zigzag-encoded 32-bit varint: one per 7 bits up to the
+/// highest set bit (from `leading_zeros` rather than Kafka's loop, with the same results).
 fn size_of_varint(v: i32) -> u32 {
-    let mut z = ((v << 1) ^ (v >> 31)) as u32;
-    let mut n = 1;
-    while z >= 0x80 {
-        z >>= 7;
-        n += 1;
-    }
-    n
+    let z = ((v << 1) ^ (v >> 31)) as u32;
+    1 + (31 - (z | 1).leading_zeros()) / 7
 }
 
 /// `ByteUtils.sizeOfVarlong`: bytes of a zigzag-encoded 64-bit varint.
 fn size_of_varlong(v: i64) -> u32 {
-    let mut z = ((v << 1) ^ (v >> 63)) as u64;
-    let mut n = 1;
-    while z >= 0x80 {
-        z >>= 7;
-        n += 1;
-    }
-    n
+    let z = ((v << 1) ^ (v >> 63)) as u64;
+    1 + (63 - (z | 1).leading_zeros()) / 7
 }
 
 /// `DefaultRecord.sizeInBytes` with no headers: the bytes one record takes in a v2 batch.
@@ -94,10 +85,23 @@ pub struct Appended {
     pub bytes: u32,
 }
 
+/// Where a record goes in its partition ([`Accumulator::place`]), with its size there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Placement {
+    /// Into the last batch (`tryAppend` succeeds); the record takes `record_bytes` there.
+    Last { record_bytes: u32 },
+    /// Into a new batch, as its first record (offset and timestamp deltas 0).
+    New { record_bytes: u32 },
+}
+
 /// Per-partition deques of batches.
 #[derive(Debug)]
 pub struct Accumulator {
     deques: Vec<VecDeque<OpenBatch>>,
+    /// When each partition's first batch becomes sendable by time (linger or retry backoff),
+    /// `SimTime::MAX` for an empty deque: kept up to date by every method that changes a front,
+    /// so [`Accumulator::next_linger_deadline`] reads one value per partition.
+    front_deadlines: Vec<SimTime>,
     /// `max(1, batch.size)`, as `KafkaProducer` uses it.
     batch_size: u32,
     linger: SimDuration,
@@ -112,6 +116,7 @@ impl Accumulator {
     pub fn new(partitions: usize, batch_size: u32, linger_ms: u64) -> Accumulator {
         Accumulator {
             deques: (0..partitions).map(|_| VecDeque::new()).collect(),
+            front_deadlines: vec![SimTime::MAX; partitions],
             batch_size: batch_size.max(1),
             linger: SimDuration::from_ms(linger_ms),
             exhausted: false,
@@ -127,6 +132,15 @@ impl Accumulator {
         self.linger
     }
 
+    /// Recomputes `front_deadlines[p]` after `p`'s first batch changed.
+    fn refresh_front(&mut self, p: usize) {
+        self.front_deadlines[p] = match self.deques[p].front() {
+            None => SimTime::MAX,
+            Some(b) if b.sealed.is_some() => b.retry_at,
+            Some(b) => b.created + self.linger,
+        };
+    }
+
     /// Appends one record to partition `p` at `t` (a new batch is created then, and lingers
     /// from then); `created` is the record's intended send time, from which latency counts.
     pub fn append(
@@ -137,18 +151,39 @@ impl Accumulator {
         key_bytes: Option<u32>,
         value_bytes: u32,
     ) -> Appended {
-        let deque = &mut self.deques[p];
-        if let Some(last) = deque.back_mut() {
+        let placement = self.place(p, t, key_bytes, value_bytes);
+        self.append_placed(p, t, created, placement)
+    }
+
+    /// Where a record appended to `p` at `t` goes (`MemoryRecordsBuilder.hasRoomFor` on the
+    /// last batch), and its size there: computed once, for both [`Accumulator::new_batch_bytes`]
+    /// and [`Accumulator::append_placed`].
+    pub fn place(&self, p: usize, t: SimTime, key_bytes: Option<u32>, value_bytes: u32) -> Placement {
+        if let Some(last) = self.deques[p].back()
+            && !last.is_full()
+        {
             let delta_ms = t.since(last.created).as_nanos() / 1_000_000;
             let size = record_size_bytes(last.record_times.len() as u32, delta_ms, key_bytes, value_bytes);
-            // MemoryRecordsBuilder.hasRoomFor
-            if !last.is_full() && last.size_bytes + size <= last.write_limit {
-                last.size_bytes += size;
-                last.record_times.push(created);
-                return Appended { new_batch: false, bytes: size };
+            if last.size_bytes + size <= last.write_limit {
+                return Placement::Last { record_bytes: size };
             }
         }
-        let size = record_size_bytes(0, 0, key_bytes, value_bytes);
+        Placement::New { record_bytes: record_size_bytes(0, 0, key_bytes, value_bytes) }
+    }
+
+    /// [`Accumulator::append`] with the placement [`Accumulator::place`] gave for `p` at `t`
+    /// (nothing changed in between).
+    pub fn append_placed(&mut self, p: usize, t: SimTime, created: SimTime, placement: Placement) -> Appended {
+        let deque = &mut self.deques[p];
+        let size = match placement {
+            Placement::Last { record_bytes } => {
+                let last = deque.back_mut().expect("placed into the last batch");
+                last.size_bytes += record_bytes;
+                last.record_times.push(created);
+                return Appended { new_batch: false, bytes: record_bytes };
+            }
+            Placement::New { record_bytes } => record_bytes,
+        };
         let upper_bound = RECORD_BATCH_OVERHEAD + size + 14;
         // Room for a few records from the start: `vec![created]` would reallocate on the second.
         let mut record_times = Vec::with_capacity(4);
@@ -163,6 +198,9 @@ impl Accumulator {
             attempts: 0,
             retry_at: SimTime::ZERO,
         });
+        if deque.len() == 1 {
+            self.refresh_front(p);
+        }
         Appended { new_batch: true, bytes: RECORD_BATCH_OVERHEAD + size }
     }
 
@@ -173,21 +211,17 @@ impl Accumulator {
         }
     }
 
-    /// Bytes a new batch for this record takes from `buffer.memory`: `max(batch.size, the
-    /// record's upper bound)`, as `RecordAccumulator.append` allocates.
-    pub fn new_batch_bytes(&self, key_bytes: Option<u32>, value_bytes: u32) -> u32 {
-        let size = record_size_bytes(0, 0, key_bytes, value_bytes);
-        self.batch_size.max(RECORD_BATCH_OVERHEAD + size + 14)
+    /// Bytes a new batch for a record of `record_bytes` (as [`Placement::New`] gives it) takes
+    /// from `buffer.memory`: `max(batch.size, the record's upper bound)`, as
+    /// `RecordAccumulator.append` allocates.
+    pub fn new_batch_bytes(&self, record_bytes: u32) -> u32 {
+        self.batch_size.max(RECORD_BATCH_OVERHEAD + record_bytes + 14)
     }
 
     /// Whether a record would go into `p`'s last batch (`tryAppend` succeeds) rather than open
     /// a new one.
     pub fn fits(&self, p: usize, t: SimTime, key_bytes: Option<u32>, value_bytes: u32) -> bool {
-        self.deques[p].back().filter(|last| last.sealed.is_none()).is_some_and(|last| {
-            let delta_ms = t.since(last.created).as_nanos() / 1_000_000;
-            let size = record_size_bytes(last.record_times.len() as u32, delta_ms, key_bytes, value_bytes);
-            !last.is_full() && last.size_bytes + size <= last.write_limit
-        })
+        matches!(self.place(p, t, key_bytes, value_bytes), Placement::Last { .. })
     }
 
     /// `RecordAccumulator.partitionReady`: the first batch of `p` is full, has company, or
@@ -233,6 +267,7 @@ impl Accumulator {
                 retry_at,
             },
         );
+        self.refresh_front(p);
     }
 
     /// Removes every retry (sealed batch) of `p`, in order: `(batch, attempts, retry_at)`.
@@ -247,6 +282,7 @@ impl Accumulator {
             }
         }
         *deque = keep;
+        self.refresh_front(p);
         out
     }
 
@@ -265,6 +301,9 @@ impl Accumulator {
             while deque.front().is_some_and(|b| b.created <= deadline) {
                 out.push((p, deque.pop_front().expect("front")));
             }
+        }
+        for p in 0..self.deques.len() {
+            self.refresh_front(p);
         }
         out
     }
@@ -287,7 +326,9 @@ impl Accumulator {
 
     /// Removes the first batch of `p`.
     pub fn take_first(&mut self, p: usize) -> Option<OpenBatch> {
-        self.deques[p].pop_front()
+        let first = self.deques[p].pop_front();
+        self.refresh_front(p);
+        first
     }
 
     /// Size of the first batch of `p`.
@@ -298,12 +339,8 @@ impl Accumulator {
     /// The earliest time a first batch becomes sendable (linger or retry backoff), among those
     /// that are not yet.
     pub fn next_linger_deadline(&self, now: SimTime) -> Option<SimTime> {
-        self.deques
-            .iter()
-            .filter_map(|d| d.front())
-            .map(|b| if b.sealed.is_some() { b.retry_at } else { b.created + self.linger })
-            .filter(|&deadline| deadline > now)
-            .min()
+        // (`SimTime::MAX` marks an empty deque: no deadline.)
+        self.front_deadlines.iter().copied().filter(|&deadline| deadline > now && deadline != SimTime::MAX).min()
     }
 }
 
@@ -326,6 +363,28 @@ mod tests {
         assert_eq!(record_size_bytes(0, 64, None, 100), 110);
         // small records: 10-byte value, body = 1 + 1 + 1 + 1 + 11 + 1 = 16, 1-byte length
         assert_eq!(record_size_bytes(0, 0, None, 10), 17);
+    }
+
+    #[test]
+    fn varint_sizes_match_kafkas_loop() {
+        // ByteUtils.sizeOfVarint / sizeOfVarlong, as Kafka writes them
+        let looped = |mut z: u64| {
+            let mut n = 1;
+            while z >= 0x80 {
+                z >>= 7;
+                n += 1;
+            }
+            n
+        };
+        for shift in 0..64 {
+            for v in
+                [1i64 << shift, (1i64 << shift).wrapping_sub(1), (1i64 << shift).wrapping_neg(), i64::MAX, i64::MIN]
+            {
+                assert_eq!(size_of_varlong(v), looped(((v << 1) ^ (v >> 63)) as u64), "{v}");
+                let w = v as i32;
+                assert_eq!(size_of_varint(w), looped(((w << 1) ^ (w >> 31)) as u32 as u64), "{w}");
+            }
+        }
     }
 
     #[test]

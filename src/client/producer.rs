@@ -35,7 +35,7 @@
 
 use std::rc::Rc;
 
-use super::accumulator::Accumulator;
+use super::accumulator::{Accumulator, Placement};
 use super::partitioner::{
     BuiltInPartitioner, PartitionQueue, RoundRobinPartitioner, StickyPartitionCache, partition_for_key,
 };
@@ -136,6 +136,11 @@ pub struct Producer {
     available: Vec<u32>,
     linger_timer_at: Option<SimTime>,
     in_flight: Vec<InFlight>,
+    /// Emptied `InFlight::batches` lists, reused for the next requests (one allocation fewer
+    /// per request).
+    spare_batch_lists: Vec<Vec<(u32, Rc<RecordBatch>, u32)>>,
+    /// Scratch for `update_load_stats` (refilled on every call).
+    load_queues: Vec<PartitionQueue>,
     in_flight_per_broker: Vec<u32>,
     next_request_id: u64,
     sequences: Vec<u64>,
@@ -211,6 +216,8 @@ impl Producer {
             available: Vec::new(),
             linger_timer_at: None,
             in_flight: Vec::new(),
+            spare_batch_lists: Vec::new(),
+            load_queues: Vec::new(),
             in_flight_per_broker: vec![0; metadata.brokers as usize],
             next_request_id: 0,
             sequences: vec![0; n as usize],
@@ -402,14 +409,16 @@ impl Producer {
                 let Some(i) = self.in_flight.iter().position(|r| r.request_id == request_id) else {
                     return; // timed out earlier
                 };
-                let request = self.in_flight.swap_remove(i);
+                let mut request = self.in_flight.swap_remove(i);
                 self.in_flight_per_broker[request.broker as usize] -= 1;
-                for ((p, batch, attempts), (_, result)) in request.batches.iter().zip(results) {
+                for ((p, batch, attempts), (_, result)) in request.batches.drain(..).zip(results) {
                     match result {
-                        Ok(offset) => self.complete(*p, batch, Some(offset), request.broker, ctx),
-                        Err(e) => self.failed(*p, batch.clone(), *attempts, e, ctx),
+                        Ok(offset) => self.complete(p, &batch, Some(offset), request.broker, ctx),
+                        Err(e) => self.failed(p, batch, attempts, e, ctx),
                     }
                 }
+                request.batches.clear();
+                self.spare_batch_lists.push(request.batches);
                 self.send_to(from.index(), ctx);
                 self.arm_linger_timer(ctx);
             }
@@ -511,9 +520,7 @@ impl Producer {
         self.release(batch.allocated_bytes, ctx);
         let metrics = ctx.metrics();
         metrics.acked(now, batch.record_count());
-        for &t in &batch.record_times {
-            metrics.latency(Latency::Produce, now, now.since(t).as_nanos());
-        }
+        metrics.latencies(Latency::Produce, now, batch.record_times.iter().map(|&t| now.since(t).as_nanos()));
         self.finished(batch.record_count(), ctx);
     }
 
@@ -692,8 +699,9 @@ impl Producer {
             }
             (Partitioner::UniformSticky, None) => self.null_key_partition(now, value),
         };
-        if !self.accumulator.fits(p, now, key_len, value) {
-            let bytes = self.accumulator.new_batch_bytes(key_len, value) as u64;
+        let placement = self.accumulator.place(p, now, key_len, value);
+        if let Placement::New { record_bytes } = placement {
+            let bytes = self.accumulator.new_batch_bytes(record_bytes) as u64;
             if self.pool_used + bytes > self.config.buffer_memory {
                 return None;
             }
@@ -702,7 +710,10 @@ impl Producer {
         // A batch opens when send() appends to it. Records appended at their creation (or after
         // blocking on buffer.memory) date the batch from their creation, as before the CPU model.
         let at = if self.cpu.is_some() || record.send_called > record.created { now } else { record.created };
-        let appended = self.accumulator.append(p, at, record.created, key_len, value);
+        // Placed at `now` above (for buffer.memory); a record appended at its earlier creation
+        // time is placed again, as its timestamp delta may be smaller.
+        let placement = if at == now { placement } else { self.accumulator.place(p, at, key_len, value) };
+        let appended = self.accumulator.append_placed(p, at, record.created, placement);
         self.unfinished_records += 1;
         if let Some(v) = record.payload {
             self.accumulator.push_value(p, v);
@@ -787,8 +798,8 @@ impl Producer {
         }
     }
 
-    /// Sets the linger timer for the earliest deadline still ahead (a scan of every partition,
-    /// done once per timer fire), if earlier than the armed one.
+    /// Sets the linger timer for the earliest deadline still ahead (the accumulator keeps each
+    /// partition's, so this reads one value per partition), if earlier than the armed one.
     fn arm_linger_timer(&mut self, ctx: &mut Ctx) {
         if let Some(deadline) = self.accumulator.next_linger_deadline(ctx.now())
             && self.linger_timer_at.is_none_or(|armed| deadline < armed)
@@ -936,11 +947,15 @@ impl Producer {
         if !parts.iter().any(|&p| self.accumulator.sendable(p as usize, now)) {
             return None;
         }
-        let mut batches = Vec::with_capacity(parts.len());
+        let mut batches = self.spare_batch_lists.pop().unwrap_or_else(|| Vec::with_capacity(parts.len()));
         let mut size = 0u32;
         let start = self.drain_index[broker] % parts.len();
+        // parts[start..], then parts[..start]; `next` is the index after `p` (without a
+        // division per partition).
         for k in 0..parts.len() {
-            let p = parts[(start + k) % parts.len()] as usize;
+            let i = if start + k < parts.len() { start + k } else { start + k - parts.len() };
+            let next = if i + 1 < parts.len() { i + 1 } else { 0 };
+            let p = parts[i] as usize;
             if self.accumulator.backing_off(p, now) {
                 continue;
             }
@@ -978,9 +993,10 @@ impl Producer {
                 }
             };
             batches.push((p as u32, batch, attempts));
-            self.drain_index[broker] = (start + k + 1) % parts.len();
+            self.drain_index[broker] = next;
         }
         if batches.is_empty() {
+            self.spare_batch_lists.push(batches);
             return None;
         }
         let records: u64 = batches.iter().map(|(_, b, _)| b.record_count()).sum();
@@ -1011,6 +1027,9 @@ impl Producer {
         if self.config.acks != Acks::Zero {
             self.in_flight_per_broker[broker] += 1;
             self.in_flight.push(InFlight { request_id, broker: broker as u32, sent: now, batches });
+        } else {
+            batches.clear();
+            self.spare_batch_lists.push(batches);
         }
         Some((msg, cost))
     }
@@ -1032,16 +1051,16 @@ impl Producer {
 
     /// `RecordAccumulator.ready` → `updatePartitionLoadStats`: queue sizes for adaptive partitioning.
     fn update_load_stats(&mut self) {
-        let queues: Vec<PartitionQueue> = (0..self.num_partitions)
-            .filter(|&p| self.deque_exists[p as usize])
-            .map(|p| PartitionQueue {
-                partition: p,
-                leader_known: self.leaders[p as usize].is_some(),
-                queue_size: self.accumulator.queue_len(p as usize) as u32,
-                leader_unavailable: false,
-            })
-            .collect();
+        let mut queues = std::mem::take(&mut self.load_queues);
+        queues.clear();
+        queues.extend((0..self.num_partitions).filter(|&p| self.deque_exists[p as usize]).map(|p| PartitionQueue {
+            partition: p,
+            leader_known: self.leaders[p as usize].is_some(),
+            queue_size: self.accumulator.queue_len(p as usize) as u32,
+            leader_unavailable: false,
+        }));
         self.builtin.update_partition_load_stats_from_queues(true, self.num_partitions, &queues);
+        self.load_queues = queues;
     }
 }
 

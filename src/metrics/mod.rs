@@ -2,7 +2,10 @@
 //!
 //! Counters live in fixed-width intervals (`sample_interval_ms`), so memory grows with the run's
 //! duration, not with its record count. Latencies go into HdrHistograms (3 significant digits,
-//! microseconds): one for the whole run and one per interval for the over-time charts.
+//! microseconds): one for the whole run, and for the over-time charts the open interval's samples
+//! in the same bins (kept by [`IntervalBins`], whose cost per interval follows what it recorded;
+//! the closed intervals' counts are summed bin by bin and go into the whole-run histogram when
+//! the run finishes).
 
 use std::collections::BTreeMap;
 
@@ -58,29 +61,158 @@ impl Percentiles {
 }
 
 /// A latency histogram for one measurement, whole-run and per interval. Samples go into the
-/// interval's histogram only; when the interval closes, its percentiles are taken and it is
-/// added into the whole-run histogram (one add per interval instead of one record per sample).
+/// interval's bins only; when the interval closes, its percentiles are taken and its counts are
+/// added to the run's, bin by bin; [`Recorder::finish`] records those into the whole-run
+/// histogram (once per non-empty bin instead of once per sample).
 #[derive(Debug)]
 pub struct LatencyRecorder {
-    /// The whole run, up to the last closed interval (complete after [`Recorder::finish`]).
+    /// The whole run: empty until [`Recorder::finish`], complete after it.
     pub total: Histogram<u64>,
-    interval: Histogram<u64>,
+    interval: IntervalBins,
+    /// Counts of the closed intervals, by bin (`total`'s layout).
+    run_counts: Vec<u64>,
     interval_index: usize,
 }
 
 impl LatencyRecorder {
     fn new() -> LatencyRecorder {
-        LatencyRecorder { total: histogram(), interval: histogram(), interval_index: 0 }
+        let total = histogram();
+        let interval = IntervalBins::new(&total);
+        let run_counts = vec![0; total.distinct_values()];
+        LatencyRecorder { total, interval, run_counts, interval_index: 0 }
     }
 
-    /// Closes the open interval: its percentiles, folded into the total, then emptied.
+    /// Closes the open interval: its percentiles, its counts added to the run's, then emptied.
     fn close_interval(&mut self) -> Percentiles {
-        let p = Percentiles::of(&self.interval);
-        if !self.interval.is_empty() {
-            self.total.add(&self.interval).expect("histograms with equal bounds always add");
-            self.interval.reset();
-        }
+        let p = self.interval.percentiles(&self.total);
+        self.interval.drain_into(&mut self.run_counts);
         p
+    }
+
+    /// Closes the last interval and records the run's counts into `total` (each bin's lowest
+    /// value lands in that bin; the histogram reports its min and max per bin).
+    fn finish(&mut self) -> Percentiles {
+        let p = self.close_interval();
+        for (i, &n) in self.run_counts.iter().enumerate() {
+            if n > 0 {
+                self.total.record_n(bin_value(i), n).expect("a bin of the total's own layout");
+            }
+        }
+        self.run_counts.fill(0);
+        p
+    }
+}
+
+/// The open interval's samples, counted in the bins of the whole-run histogram: HdrHistogram's
+/// layout for [`histogram`]'s bounds (unit resolution below 2,048 µs, then 1,024 bins per power
+/// of two). The percentiles come out exactly as `Histogram::value_at_quantile` gives them.
+///
+/// Why not a second `Histogram`: closing one (percentiles, `add`, `reset`) walks and clears all
+/// of its ~28,700 bins, every `sample_interval_ms`, however few samples it holds. These bins
+/// remember the range they touched, so closing costs that range (the spread of the interval's
+/// latencies).
+#[derive(Debug)]
+struct IntervalBins {
+    /// Counts by HdrHistogram bin index (as many bins as the whole-run histogram).
+    counts: Vec<u64>,
+    /// The touched bins are within `lo..=hi` (`lo > hi` while empty).
+    lo: usize,
+    hi: usize,
+    len: u64,
+    /// What `Histogram::saturating_record` clamps a value beyond the last bin to.
+    clamp_to: u64,
+}
+
+/// HdrHistogram's layout for 3 significant digits and a lowest discernible value of 1: 2,048
+/// sub-buckets per bucket (the power of two covering 2 × 10³), half of them new per bucket.
+const SUB_BUCKET_HALF_MAGNITUDE: u32 = 10;
+const SUB_BUCKET_MASK: u64 = (1 << (SUB_BUCKET_HALF_MAGNITUDE + 1)) - 1;
+
+/// `Histogram::index_for`: the bin of `value`.
+fn bin_index(value: u64) -> usize {
+    // bucket_for: how many powers of two `value` is beyond what bucket 0 holds.
+    let bucket = 64 - SUB_BUCKET_HALF_MAGNITUDE - 1 - (value | SUB_BUCKET_MASK).leading_zeros();
+    let sub_bucket = value >> bucket;
+    (((bucket + 1) as u64) << SUB_BUCKET_HALF_MAGNITUDE) as usize + sub_bucket as usize
+        - (1 << SUB_BUCKET_HALF_MAGNITUDE)
+}
+
+/// `Histogram::value_for`: the lowest value of bin `index`.
+fn bin_value(index: usize) -> u64 {
+    let half = 1usize << SUB_BUCKET_HALF_MAGNITUDE;
+    let bucket = (index >> SUB_BUCKET_HALF_MAGNITUDE) as i64 - 1;
+    let sub_bucket = (index & (half - 1)) + half;
+    if bucket < 0 { (sub_bucket - half) as u64 } else { (sub_bucket as u64) << bucket }
+}
+
+impl IntervalBins {
+    fn new(total: &Histogram<u64>) -> IntervalBins {
+        IntervalBins { counts: vec![0; total.distinct_values()], lo: usize::MAX, hi: 0, len: 0, clamp_to: total.high() }
+    }
+
+    /// `Histogram::saturating_record`: a value beyond the last bin counts as the highest
+    /// trackable value.
+    fn record(&mut self, value: u64) {
+        let i = match bin_index(value) {
+            i if i < self.counts.len() => i,
+            _ => bin_index(self.clamp_to),
+        };
+        self.counts[i] += 1;
+        self.lo = self.lo.min(i);
+        self.hi = self.hi.max(i);
+        self.len += 1;
+    }
+
+    /// What [`Percentiles::of`] gives for a `Histogram` holding these samples (`total` only
+    /// converts bins to values: it has the same layout).
+    fn percentiles(&self, total: &Histogram<u64>) -> Percentiles {
+        if self.len == 0 {
+            return Percentiles::default();
+        }
+        // Histogram::value_at_quantile: the first bin where the running count reaches
+        // ceil(quantile × count) (at least 1), reported as that bin's highest equivalent value.
+        let counts = &self.counts[self.lo..=self.hi];
+        let mut values = [0u64; 4];
+        // `running` counts the samples in counts[..=i]; the quantiles ascend, so each search
+        // goes on from the previous one's bin.
+        let (mut i, mut running) = (0, counts[0]);
+        for (value, quantile) in values.iter_mut().zip([0.5, 0.9, 0.99, 0.999]) {
+            let target = ((quantile * self.len as f64).ceil() as u64).max(1);
+            while running < target {
+                // Whole chunks of bins that stay below the target at once, then bin by bin.
+                while let Some(chunk) = counts.get(i + 1..i + 9)
+                    && running + chunk.iter().sum::<u64>() < target
+                {
+                    running += chunk.iter().sum::<u64>();
+                    i += 8;
+                }
+                i += 1;
+                running += counts[i];
+            }
+            *value = total.highest_equivalent(bin_value(self.lo + i));
+        }
+        Percentiles {
+            count: self.len,
+            p50: values[0],
+            p90: values[1],
+            p99: values[2],
+            p999: values[3],
+            // `Histogram::max`: the highest equivalent of the largest value, which is in bin `hi`.
+            max: total.highest_equivalent(bin_value(self.hi)),
+        }
+    }
+
+    /// Adds the counts to `run_counts` (same bins) and empties these bins.
+    fn drain_into(&mut self, run_counts: &mut [u64]) {
+        if self.len == 0 {
+            return;
+        }
+        let range = self.lo..=self.hi;
+        for (run, count) in run_counts[range.clone()].iter_mut().zip(&self.counts[range.clone()]) {
+            *run += count;
+        }
+        self.counts[range].fill(0);
+        (self.lo, self.hi, self.len) = (usize::MAX, 0, 0);
     }
 }
 
@@ -278,6 +410,21 @@ impl Recorder {
 
     /// Records one latency sample of `latency_ns` observed at `t`.
     pub fn latency(&mut self, which: Latency, t: SimTime, latency_ns: u64) {
+        self.interval_bins(which, t).record(latency_ns / 1_000);
+    }
+
+    /// Records latency samples (in ns) all observed at `t` (e.g. a batch's records, acknowledged
+    /// together): the same as one [`Recorder::latency`] call each.
+    pub fn latencies(&mut self, which: Latency, t: SimTime, latencies_ns: impl IntoIterator<Item = u64>) {
+        let bins = self.interval_bins(which, t);
+        for latency_ns in latencies_ns {
+            bins.record(latency_ns / 1_000);
+        }
+    }
+
+    /// The open interval's bins of `which` for a sample at `t`, closing the previous interval
+    /// first if `t` is past it.
+    fn interval_bins(&mut self, which: Latency, t: SimTime) -> &mut IntervalBins {
         let i = self.index(t);
         let (rec, slot) = match which {
             Latency::Produce => (&mut self.produce_latency, 0),
@@ -293,7 +440,7 @@ impl Recorder {
             }
             rec.interval_index = i;
         }
-        rec.interval.saturating_record(latency_ns / 1_000);
+        &mut rec.interval
     }
 
     /// A consumer received a record carrying a value.
@@ -323,7 +470,7 @@ impl Recorder {
     /// Closes the last open interval histograms (call once at the end of the run).
     pub fn finish(&mut self) {
         for (rec, slot) in [(&mut self.produce_latency, 0), (&mut self.e2e_latency, 1)] {
-            let p = rec.close_interval();
+            let p = rec.finish();
             let target = &mut self.intervals[rec.interval_index];
             if slot == 0 { target.produce_latency_us = p } else { target.e2e_latency_us = p }
         }
@@ -354,6 +501,53 @@ mod tests {
         r.drained(SimTime::from_ms(20), &[SimTime::from_ms(19)]);
         // (5 + 2 + 1) / 3 ms
         assert!((r.accumulator_wait_mean_ms() - 8.0 / 3.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn interval_bins_follow_the_histogram_layout() {
+        let h = histogram();
+        let mut v = 0u64;
+        while v < 4 * LATENCY_US_MAX {
+            let i = bin_index(v);
+            if i < h.distinct_values() {
+                assert_eq!(bin_value(i), h.lowest_equivalent(v), "bin of {v}");
+            }
+            v = v * 9 / 8 + 1;
+        }
+    }
+
+    #[test]
+    fn interval_bins_give_the_histograms_percentiles() {
+        // xorshift: spreads of values from a few µs to beyond the histogram's range
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut recorder = LatencyRecorder::new();
+        let mut reference_total = histogram();
+        let rounds = 40u32;
+        for round in 0..rounds {
+            let mut reference = histogram();
+            let n = next() % 3000;
+            let spread = 1u64 << round;
+            for k in 0..n {
+                let value = if k % 997 == 3 { LATENCY_US_MAX + next() % (4 * LATENCY_US_MAX) } else { next() % spread };
+                reference.saturating_record(value);
+                recorder.interval.record(value);
+            }
+            assert_eq!(recorder.interval.percentiles(&recorder.total), Percentiles::of(&reference), "round {round}");
+            reference_total.add(&reference).unwrap();
+            if round + 1 < rounds {
+                recorder.close_interval();
+            }
+        }
+        recorder.finish();
+        assert_eq!(Percentiles::of(&recorder.total), Percentiles::of(&reference_total));
+        assert_eq!(recorder.total.min(), reference_total.min());
+        assert_eq!(recorder.interval.len, 0);
     }
 
     #[test]

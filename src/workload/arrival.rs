@@ -137,6 +137,9 @@ impl Modulated {
     }
 
     /// ns since the start of the next arrival, or `None` if the rate stays 0 forever.
+    // Out of line: inlined, its loop makes `next_arrival` (one call per record, mostly the
+    // Poisson arm) save and restore registers it does not need.
+    #[inline(never)]
     fn next(&mut self) -> Option<f64> {
         let mut e = self.rng.exponential(1.0);
         loop {
