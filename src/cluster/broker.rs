@@ -701,20 +701,55 @@ impl Broker {
     /// high watermark moved), or all of them (`None`: leadership changed). Answers go out in the
     /// order the requests arrived.
     fn complete_delayed(&mut self, partition: Option<u32>, ctx: &mut Ctx) {
-        let mut i = 0;
-        while i < self.delayed.len() {
-            let d = &mut self.delayed[i];
-            let relevant = partition.is_none_or(|p| d.parts.iter().any(|x| x.0 == p && x.2.is_some()));
-            if relevant {
-                Self::settle_parts(self.id, &self.replicas, &self.metadata, &mut d.parts);
+        let Some(p) = partition else {
+            let mut delayed = std::mem::take(&mut self.delayed);
+            let (me, replicas, metadata) = (self.id, &self.replicas, &self.metadata);
+            let done: Vec<DelayedProduce> = delayed
+                .extract_if(.., |d| {
+                    Self::settle_parts(me, replicas, metadata, &mut d.parts);
+                    d.parts.iter().all(|part| part.2.is_none())
+                })
+                .collect();
+            self.delayed = delayed;
+            for d in done {
+                self.respond_produce(d, ctx);
             }
-            if relevant && d.parts.iter().all(|p| p.2.is_none()) {
-                let done = self.delayed.remove(i);
-                self.respond_produce(done, ctx);
-            } else {
-                i += 1;
+            return;
+        };
+        // Only `p`'s parts can settle now: a part on another partition settled when that
+        // partition's high watermark last moved (or failed when its leadership went), so what is
+        // still waiting there keeps waiting. `p` is led here (the caller checked), so a waiting
+        // part of `p` settles exactly when the high watermark covers it (as `settle_parts`).
+        let r = &self.replicas[p as usize];
+        let hw = r.high_watermark;
+        let enough_isr = r.state.as_ref().map_or(0, |s| s.isr.len()) >= self.metadata.effective_min_isr(p);
+        let mut delayed = std::mem::take(&mut self.delayed);
+        let done = delayed.extract_if(.., |d| {
+            let mut touched = false;
+            let mut waiting = false;
+            for part in &mut d.parts {
+                let Some(required) = part.2 else { continue };
+                if part.0 != p {
+                    waiting = true;
+                    continue;
+                }
+                touched = true;
+                if hw >= required {
+                    // Partition.checkEnoughReplicasReachOffset
+                    if !enough_isr {
+                        part.1 = Err(KafkaError::NotEnoughReplicasAfterAppend);
+                    }
+                    part.2 = None;
+                } else {
+                    waiting = true;
+                }
             }
+            touched && !waiting
+        });
+        for d in done {
+            self.respond_produce(d, ctx);
         }
+        self.delayed = delayed;
     }
 
     fn fail_delayed_for(&mut self, p: u32, e: KafkaError, ctx: &mut Ctx) {
@@ -752,15 +787,21 @@ impl Broker {
             return; // KAFKA-15583 (3.7+): no progress while the ISR is below min.insync.replicas
         }
         let leo = r.log.log_end_offset();
+        if leo <= r.high_watermark {
+            return; // the high watermark is at the log end already: it cannot move
+        }
         let mut new_hw = leo;
         for f in &r.followers {
+            if f.log_end_offset >= new_hw {
+                continue; // cannot hold the high watermark back (the cheap test first)
+            }
             let in_isr = state.isr.contains(&f.broker);
             let caught_up = f.log_end_offset == leo || now.since(f.last_caught_up) <= lag_max;
             // isReplicaIsrEligible: a fenced broker cannot join, so it cannot hold the HW back.
             let eligible = !self.fenced[f.broker as usize]
                 && f.log_end_offset >= r.epoch_start_offset
                 && f.last_caught_up > SimTime::ZERO;
-            if f.log_end_offset < new_hw && (in_isr || (caught_up && eligible)) {
+            if in_isr || (caught_up && eligible) {
                 new_hw = f.log_end_offset;
             }
         }
