@@ -20,7 +20,7 @@
 //! Simplified: request handling costs no CPU time; one fetch session per leader; the partitions
 //! of a request are answered together; producer state is rebuilt from the retained log only.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use crate::check::TruncationEvent;
@@ -70,7 +70,38 @@ struct ProducerEntry {
     epoch: u16,
     last_sequence: u64,
     /// `(base sequence, offset)` of the last five batches (`NUM_BATCHES_TO_RETAIN`).
-    recent: VecDeque<(u64, u64)>,
+    recent: RecentBatches,
+}
+
+/// `NUM_BATCHES_TO_RETAIN` in `ProducerStateManager`.
+const NUM_BATCHES_TO_RETAIN: usize = 5;
+
+/// The last [`NUM_BATCHES_TO_RETAIN`] `(base sequence, offset)` pairs of a producer, oldest
+/// first: a ring inline in the entry (every append updates it, so no heap queue per producer).
+#[derive(Clone, Debug, Default)]
+struct RecentBatches {
+    slots: [(u64, u64); NUM_BATCHES_TO_RETAIN],
+    /// Where the oldest is, and how many are held.
+    head: usize,
+    len: usize,
+}
+
+impl RecentBatches {
+    /// Adds the newest, dropping the oldest once full.
+    fn push(&mut self, entry: (u64, u64)) {
+        if self.len < NUM_BATCHES_TO_RETAIN {
+            self.slots[(self.head + self.len) % NUM_BATCHES_TO_RETAIN] = entry;
+            self.len += 1;
+        } else {
+            self.slots[self.head] = entry;
+            self.head = (self.head + 1) % NUM_BATCHES_TO_RETAIN;
+        }
+    }
+
+    /// Oldest first.
+    fn iter(&self) -> impl Iterator<Item = &(u64, u64)> {
+        (0..self.len).map(|i| &self.slots[(self.head + i) % NUM_BATCHES_TO_RETAIN])
+    }
 }
 
 impl Replica {
@@ -286,10 +317,7 @@ impl Broker {
             *e = ProducerEntry { epoch: b.producer_epoch, ..Default::default() };
         }
         e.last_sequence = b.base_sequence + b.record_count() - 1;
-        e.recent.push_back((b.base_sequence, offset));
-        if e.recent.len() > 5 {
-            e.recent.pop_front();
-        }
+        e.recent.push((b.base_sequence, offset));
     }
 
     fn send_heartbeat(&mut self, ctx: &mut Ctx) {
