@@ -168,6 +168,8 @@ pub struct Broker {
     fetch_expiry_at: Option<SimTime>,
     fetchers: Vec<Fetcher>,
     next_request_id: u64,
+    /// Scratch for the partitions a produce request appended to (kept for its allocation).
+    appended_scratch: Vec<u32>,
     /// Last fetch offset of each subscribed group per partition (drives retention).
     group_offsets: Vec<Vec<u64>>,
     pub stats: BrokerStats,
@@ -203,6 +205,7 @@ impl Broker {
             fetch_expiry_at: None,
             fetchers: vec![Fetcher::default(); metadata.brokers as usize],
             next_request_id: 0,
+            appended_scratch: Vec::new(),
             group_offsets,
             metadata,
             stats: BrokerStats::default(),
@@ -613,7 +616,8 @@ impl Broker {
         self.stats.produce_requests += 1;
         let now = ctx.now();
         let mut parts = Vec::with_capacity(batches.len());
-        let mut appended = Vec::new();
+        let mut appended = std::mem::take(&mut self.appended_scratch);
+        appended.clear();
         for (p, batch) in batches {
             let result = self.append_as_leader(p, &batch, acks, now, ctx);
             if let Err(e) = result {
@@ -645,6 +649,7 @@ impl Broker {
         if !self.parked.is_empty() && !appended.is_empty() {
             self.complete_parked(&appended, ctx);
         }
+        self.appended_scratch = appended;
     }
 
     /// `Partition.appendRecordsToLeader` with idempotence checks.

@@ -272,6 +272,10 @@ impl Log {
     /// Batches holding offsets from `offset` below `limit`, up to `max_bytes` (the first batch is
     /// always returned, as Kafka does so that an oversized batch cannot block a reader).
     pub fn read(&self, offset: u64, limit: u64, max_bytes: u64) -> Vec<ReplicatedBatch> {
+        if offset >= limit {
+            // Any batch holding `offset` ends past `limit`: nothing to read (and no search).
+            return Vec::new();
+        }
         let first = self.first_ending_after(offset);
         // Count first (offsets and sizes are inline), then allocate once.
         let mut count = 0;
