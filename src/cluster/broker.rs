@@ -87,20 +87,21 @@ struct RecentBatches {
 }
 
 impl RecentBatches {
-    /// Adds the newest, dropping the oldest once full.
+    /// Adds the newest, dropping the oldest once full. (Until the ring is full, `head` is 0.)
     fn push(&mut self, entry: (u64, u64)) {
         if self.len < NUM_BATCHES_TO_RETAIN {
-            self.slots[(self.head + self.len) % NUM_BATCHES_TO_RETAIN] = entry;
+            self.slots[self.len] = entry;
             self.len += 1;
         } else {
             self.slots[self.head] = entry;
-            self.head = (self.head + 1) % NUM_BATCHES_TO_RETAIN;
+            self.head = if self.head + 1 == NUM_BATCHES_TO_RETAIN { 0 } else { self.head + 1 };
         }
     }
 
-    /// Oldest first.
+    /// Oldest first: from `head` to the end, then the newer ones before `head`.
     fn iter(&self) -> impl Iterator<Item = &(u64, u64)> {
-        (0..self.len).map(|i| &self.slots[(self.head + i) % NUM_BATCHES_TO_RETAIN])
+        let (newer, older) = self.slots[..self.len].split_at(self.head);
+        older.iter().chain(newer)
     }
 }
 
