@@ -1164,8 +1164,11 @@ impl Broker {
             // Follower HW = min(leader HW, own LEO) (§3.4); it never moves back here.
             r.high_watermark = r.high_watermark.max(fp.high_watermark.min(r.log.log_end_offset()));
             // Retention: follow the leader's log start, but keep what we have not committed.
+            // (Mostly the start has not moved: no batch ends at or before ours.)
             let trim = fp.log_start_offset.min(r.high_watermark);
-            r.log.trim_before(trim);
+            if trim > r.log.log_start_offset() {
+                r.log.trim_before(trim);
+            }
         }
         if failed {
             self.fetchers[leader as usize].backoff_until =
