@@ -133,6 +133,10 @@ struct ParkedFetch {
     max_partition_bytes: u32,
 }
 
+/// What a leader makes of one partition of a follower's fetch: `Err` for an error,
+/// `Ok(Some((epoch, end offset)))` for a diverging epoch, `Ok(None)` to read.
+type FollowerCheck = Result<Option<(u32, u64)>, KafkaError>;
+
 /// A follower's fetch session with one leader.
 #[derive(Clone, Debug, Default)]
 struct Fetcher {
@@ -169,6 +173,8 @@ pub struct Broker {
     fetch_expiry_at: Option<SimTime>,
     fetchers: Vec<Fetcher>,
     next_request_id: u64,
+    /// Scratch for a follower fetch's per-partition checks (kept for its allocation).
+    checks_scratch: Vec<FollowerCheck>,
     /// Scratch for the partitions a produce request appended to (kept for its allocation).
     appended_scratch: Vec<u32>,
     /// Last fetch offset of each subscribed group per partition (drives retention).
@@ -206,6 +212,7 @@ impl Broker {
             fetch_expiry_at: None,
             fetchers: vec![Fetcher::default(); metadata.brokers as usize],
             next_request_id: 0,
+            checks_scratch: Vec::new(),
             appended_scratch: Vec::new(),
             group_offsets,
             metadata,
@@ -898,9 +905,13 @@ impl Broker {
         // Followers' fetches update the leader's view of them first (Partition.fetchRecords
         // reads the log, then updates follower state).
         let mut errors_or_divergence = false;
+        let mut checks = std::mem::take(&mut self.checks_scratch);
+        checks.clear();
         if let Some(follower) = fetch.replica {
             for f in &fetch.partitions {
-                match self.check_follower_fetch(follower, f) {
+                let check = self.check_follower_fetch(follower, f);
+                checks.push(check);
+                match check {
                     Ok(None) => self.update_follower(f.partition, follower, f.fetch_offset, ctx),
                     _ => errors_or_divergence = true,
                 }
@@ -910,16 +921,20 @@ impl Broker {
         }
         let ready = max_wait_ms == 0 || errors_or_divergence || self.available_bytes(&fetch) >= fetch.min_bytes as u64;
         if ready {
-            self.respond_fetch(&fetch, ctx);
+            // Answered now: the checks still hold. Updating a follower changes nothing they read
+            // but its own partition's log start, which retention keeps at or below the offset
+            // the follower fetched from.
+            self.respond_fetch_checked(&fetch, fetch.replica.map(|_| &checks[..]), ctx);
         } else {
             let deadline = fetch.deadline;
             self.parked.push(fetch);
             self.arm_fetch_expiry(deadline, ctx);
         }
+        self.checks_scratch = checks;
     }
 
     /// Validates a follower's fetch: `Err` for an error, `Ok(Some(..))` for a divergence.
-    fn check_follower_fetch(&self, _follower: u32, f: &FetchPartition) -> Result<Option<(u32, u64)>, KafkaError> {
+    fn check_follower_fetch(&self, _follower: u32, f: &FetchPartition) -> FollowerCheck {
         let r = &self.replicas[f.partition as usize];
         if !r.is_leader(self.id) {
             return Err(KafkaError::NotLeaderOrFollower);
@@ -1012,8 +1027,14 @@ impl Broker {
     }
 
     fn respond_fetch(&mut self, fetch: &ParkedFetch, ctx: &mut Ctx) {
+        self.respond_fetch_checked(fetch, None, ctx);
+    }
+
+    /// As `respond_fetch`, with a follower fetch's `check_follower_fetch` results, per partition,
+    /// if they are known.
+    fn respond_fetch_checked(&mut self, fetch: &ParkedFetch, checks: Option<&[FollowerCheck]>, ctx: &mut Ctx) {
         let mut partitions = Vec::with_capacity(fetch.partitions.len());
-        for f in &fetch.partitions {
+        for (i, f) in fetch.partitions.iter().enumerate() {
             let r = &self.replicas[f.partition as usize];
             let mut out = FetchedPartition {
                 partition: f.partition,
@@ -1024,7 +1045,7 @@ impl Broker {
                 batches: Vec::new(),
             };
             match fetch.replica {
-                Some(follower) => match self.check_follower_fetch(follower, f) {
+                Some(follower) => match checks.map_or_else(|| self.check_follower_fetch(follower, f), |c| c[i]) {
                     Err(e) => out.error = Some(e),
                     Ok(Some(diverging)) => out.diverging_epoch = Some(diverging),
                     Ok(None) => {
