@@ -75,8 +75,10 @@ pub struct Verdicts {
 /// over every batch walked a deep tree, a cache miss per level, on every ack and retirement).
 #[derive(Clone, Debug, Default)]
 struct Ledger {
-    /// `(producer, producer epoch)`, increasing, each with its batches by base sequence.
-    producers: Vec<((u32, u16), BySequence)>,
+    /// Indexed by producer (producer ids are small and dense): its epochs, increasing, each
+    /// with its batches by base sequence. (Indexing, not searching, finds a producer: every
+    /// acknowledgement and every retired batch does this.)
+    producers: Vec<Vec<(u16, BySequence)>>,
 }
 
 /// One producer epoch's acknowledged batches: `(base sequence, ack)`, increasing.
@@ -84,20 +86,26 @@ type BySequence = VecDeque<(u64, AckedBatch)>;
 
 impl Ledger {
     fn queue(&self, id: &BatchId) -> Option<&BySequence> {
-        let i = self.producers.binary_search_by_key(&(id.0, id.1), |e| e.0).ok()?;
-        Some(&self.producers[i].1)
+        let epochs = self.producers.get(id.0 as usize)?;
+        let i = epochs.binary_search_by_key(&id.1, |e| e.0).ok()?;
+        Some(&epochs[i].1)
     }
 
     /// Records `ack` unless the batch is already there (the first acknowledgement stays).
     fn insert(&mut self, id: BatchId, ack: AckedBatch) {
-        let i = match self.producers.binary_search_by_key(&(id.0, id.1), |e| e.0) {
+        let producer = id.0 as usize;
+        if self.producers.len() <= producer {
+            self.producers.resize_with(producer + 1, Vec::new);
+        }
+        let epochs = &mut self.producers[producer];
+        let i = match epochs.binary_search_by_key(&id.1, |e| e.0) {
             Ok(i) => i,
             Err(i) => {
-                self.producers.insert(i, ((id.0, id.1), VecDeque::new()));
+                epochs.insert(i, (id.1, VecDeque::new()));
                 i
             }
         };
-        let q = &mut self.producers[i].1;
+        let q = &mut epochs[i].1;
         if q.back().is_none_or(|last| last.0 < id.2) {
             q.push_back((id.2, ack));
             return;
@@ -109,8 +117,9 @@ impl Ledger {
     }
 
     fn remove(&mut self, id: &BatchId) {
-        let Ok(i) = self.producers.binary_search_by_key(&(id.0, id.1), |e| e.0) else { return };
-        let q = &mut self.producers[i].1;
+        let Some(epochs) = self.producers.get_mut(id.0 as usize) else { return };
+        let Ok(i) = epochs.binary_search_by_key(&id.1, |e| e.0) else { return };
+        let q = &mut epochs[i].1;
         if q.front().is_some_and(|first| first.0 == id.2) {
             q.pop_front();
         } else if let Ok(j) = q.binary_search_by_key(&id.2, |e| e.0) {
@@ -123,14 +132,14 @@ impl Ledger {
     }
 
     fn len(&self) -> usize {
-        self.producers.iter().map(|(_, q)| q.len()).sum()
+        self.producers.iter().flatten().map(|(_, q)| q.len()).sum()
     }
 
     /// Every batch in `BatchId` order.
     fn iter(&self) -> impl Iterator<Item = (BatchId, &AckedBatch)> {
-        self.producers
-            .iter()
-            .flat_map(|&((producer, epoch), ref q)| q.iter().map(move |(seq, a)| ((producer, epoch, *seq), a)))
+        self.producers.iter().enumerate().flat_map(|(producer, epochs)| {
+            epochs.iter().flat_map(move |(epoch, q)| q.iter().map(move |(seq, a)| ((producer as u32, *epoch, *seq), a)))
+        })
     }
 }
 

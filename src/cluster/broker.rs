@@ -20,7 +20,7 @@
 //! Simplified: request handling costs no CPU time; one fetch session per leader; the partitions
 //! of a request are answered together; producer state is rebuilt from the retained log only.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use crate::check::TruncationEvent;
@@ -70,7 +70,39 @@ struct ProducerEntry {
     epoch: u16,
     last_sequence: u64,
     /// `(base sequence, offset)` of the last five batches (`NUM_BATCHES_TO_RETAIN`).
-    recent: VecDeque<(u64, u64)>,
+    recent: RecentBatches,
+}
+
+/// `NUM_BATCHES_TO_RETAIN` in `ProducerStateManager`.
+const NUM_BATCHES_TO_RETAIN: usize = 5;
+
+/// The last [`NUM_BATCHES_TO_RETAIN`] `(base sequence, offset)` pairs of a producer, oldest
+/// first: a ring inline in the entry (every append updates it, so no heap queue per producer).
+#[derive(Clone, Debug, Default)]
+struct RecentBatches {
+    slots: [(u64, u64); NUM_BATCHES_TO_RETAIN],
+    /// Where the oldest is, and how many are held.
+    head: usize,
+    len: usize,
+}
+
+impl RecentBatches {
+    /// Adds the newest, dropping the oldest once full. (Until the ring is full, `head` is 0.)
+    fn push(&mut self, entry: (u64, u64)) {
+        if self.len < NUM_BATCHES_TO_RETAIN {
+            self.slots[self.len] = entry;
+            self.len += 1;
+        } else {
+            self.slots[self.head] = entry;
+            self.head = if self.head + 1 == NUM_BATCHES_TO_RETAIN { 0 } else { self.head + 1 };
+        }
+    }
+
+    /// Oldest first: from `head` to the end, then the newer ones before `head`.
+    fn iter(&self) -> impl Iterator<Item = &(u64, u64)> {
+        let (newer, older) = self.slots[..self.len].split_at(self.head);
+        older.iter().chain(newer)
+    }
 }
 
 impl Replica {
@@ -100,6 +132,10 @@ struct ParkedFetch {
     min_bytes: u32,
     max_partition_bytes: u32,
 }
+
+/// What a leader makes of one partition of a follower's fetch: `Err` for an error,
+/// `Ok(Some((epoch, end offset)))` for a diverging epoch, `Ok(None)` to read.
+type FollowerCheck = Result<Option<(u32, u64)>, KafkaError>;
 
 /// A follower's fetch session with one leader.
 #[derive(Clone, Debug, Default)]
@@ -137,6 +173,10 @@ pub struct Broker {
     fetch_expiry_at: Option<SimTime>,
     fetchers: Vec<Fetcher>,
     next_request_id: u64,
+    /// Scratch for a follower fetch's per-partition checks (kept for its allocation).
+    checks_scratch: Vec<FollowerCheck>,
+    /// Scratch for the partitions a produce request appended to (kept for its allocation).
+    appended_scratch: Vec<u32>,
     /// Last fetch offset of each subscribed group per partition (drives retention).
     group_offsets: Vec<Vec<u64>>,
     pub stats: BrokerStats,
@@ -172,6 +212,8 @@ impl Broker {
             fetch_expiry_at: None,
             fetchers: vec![Fetcher::default(); metadata.brokers as usize],
             next_request_id: 0,
+            checks_scratch: Vec::new(),
+            appended_scratch: Vec::new(),
             group_offsets,
             metadata,
             stats: BrokerStats::default(),
@@ -286,10 +328,7 @@ impl Broker {
             *e = ProducerEntry { epoch: b.producer_epoch, ..Default::default() };
         }
         e.last_sequence = b.base_sequence + b.record_count() - 1;
-        e.recent.push_back((b.base_sequence, offset));
-        if e.recent.len() > 5 {
-            e.recent.pop_front();
-        }
+        e.recent.push((b.base_sequence, offset));
     }
 
     fn send_heartbeat(&mut self, ctx: &mut Ctx) {
@@ -585,7 +624,8 @@ impl Broker {
         self.stats.produce_requests += 1;
         let now = ctx.now();
         let mut parts = Vec::with_capacity(batches.len());
-        let mut appended = Vec::new();
+        let mut appended = std::mem::take(&mut self.appended_scratch);
+        appended.clear();
         for (p, batch) in batches {
             let result = self.append_as_leader(p, &batch, acks, now, ctx);
             if let Err(e) = result {
@@ -617,6 +657,7 @@ impl Broker {
         if !self.parked.is_empty() && !appended.is_empty() {
             self.complete_parked(&appended, ctx);
         }
+        self.appended_scratch = appended;
     }
 
     /// `Partition.appendRecordsToLeader` with idempotence checks.
@@ -701,20 +742,55 @@ impl Broker {
     /// high watermark moved), or all of them (`None`: leadership changed). Answers go out in the
     /// order the requests arrived.
     fn complete_delayed(&mut self, partition: Option<u32>, ctx: &mut Ctx) {
-        let mut i = 0;
-        while i < self.delayed.len() {
-            let d = &mut self.delayed[i];
-            let relevant = partition.is_none_or(|p| d.parts.iter().any(|x| x.0 == p && x.2.is_some()));
-            if relevant {
-                Self::settle_parts(self.id, &self.replicas, &self.metadata, &mut d.parts);
+        let Some(p) = partition else {
+            let mut delayed = std::mem::take(&mut self.delayed);
+            let (me, replicas, metadata) = (self.id, &self.replicas, &self.metadata);
+            let done: Vec<DelayedProduce> = delayed
+                .extract_if(.., |d| {
+                    Self::settle_parts(me, replicas, metadata, &mut d.parts);
+                    d.parts.iter().all(|part| part.2.is_none())
+                })
+                .collect();
+            self.delayed = delayed;
+            for d in done {
+                self.respond_produce(d, ctx);
             }
-            if relevant && d.parts.iter().all(|p| p.2.is_none()) {
-                let done = self.delayed.remove(i);
-                self.respond_produce(done, ctx);
-            } else {
-                i += 1;
+            return;
+        };
+        // Only `p`'s parts can settle now: a part on another partition settled when that
+        // partition's high watermark last moved (or failed when its leadership went), so what is
+        // still waiting there keeps waiting. `p` is led here (the caller checked), so a waiting
+        // part of `p` settles exactly when the high watermark covers it (as `settle_parts`).
+        let r = &self.replicas[p as usize];
+        let hw = r.high_watermark;
+        let enough_isr = r.state.as_ref().map_or(0, |s| s.isr.len()) >= self.metadata.effective_min_isr(p);
+        let mut delayed = std::mem::take(&mut self.delayed);
+        let done = delayed.extract_if(.., |d| {
+            let mut touched = false;
+            let mut waiting = false;
+            for part in &mut d.parts {
+                let Some(required) = part.2 else { continue };
+                if part.0 != p {
+                    waiting = true;
+                    continue;
+                }
+                touched = true;
+                if hw >= required {
+                    // Partition.checkEnoughReplicasReachOffset
+                    if !enough_isr {
+                        part.1 = Err(KafkaError::NotEnoughReplicasAfterAppend);
+                    }
+                    part.2 = None;
+                } else {
+                    waiting = true;
+                }
             }
+            touched && !waiting
+        });
+        for d in done {
+            self.respond_produce(d, ctx);
         }
+        self.delayed = delayed;
     }
 
     fn fail_delayed_for(&mut self, p: u32, e: KafkaError, ctx: &mut Ctx) {
@@ -752,15 +828,21 @@ impl Broker {
             return; // KAFKA-15583 (3.7+): no progress while the ISR is below min.insync.replicas
         }
         let leo = r.log.log_end_offset();
+        if leo <= r.high_watermark {
+            return; // the high watermark is at the log end already: it cannot move
+        }
         let mut new_hw = leo;
         for f in &r.followers {
+            if f.log_end_offset >= new_hw {
+                continue; // cannot hold the high watermark back (the cheap test first)
+            }
             let in_isr = state.isr.contains(&f.broker);
             let caught_up = f.log_end_offset == leo || now.since(f.last_caught_up) <= lag_max;
             // isReplicaIsrEligible: a fenced broker cannot join, so it cannot hold the HW back.
             let eligible = !self.fenced[f.broker as usize]
                 && f.log_end_offset >= r.epoch_start_offset
                 && f.last_caught_up > SimTime::ZERO;
-            if f.log_end_offset < new_hw && (in_isr || (caught_up && eligible)) {
+            if in_isr || (caught_up && eligible) {
                 new_hw = f.log_end_offset;
             }
         }
@@ -823,9 +905,13 @@ impl Broker {
         // Followers' fetches update the leader's view of them first (Partition.fetchRecords
         // reads the log, then updates follower state).
         let mut errors_or_divergence = false;
+        let mut checks = std::mem::take(&mut self.checks_scratch);
+        checks.clear();
         if let Some(follower) = fetch.replica {
             for f in &fetch.partitions {
-                match self.check_follower_fetch(follower, f) {
+                let check = self.check_follower_fetch(follower, f);
+                checks.push(check);
+                match check {
                     Ok(None) => self.update_follower(f.partition, follower, f.fetch_offset, ctx),
                     _ => errors_or_divergence = true,
                 }
@@ -835,16 +921,20 @@ impl Broker {
         }
         let ready = max_wait_ms == 0 || errors_or_divergence || self.available_bytes(&fetch) >= fetch.min_bytes as u64;
         if ready {
-            self.respond_fetch(&fetch, ctx);
+            // Answered now: the checks still hold. Updating a follower changes nothing they read
+            // but its own partition's log start, which retention keeps at or below the offset
+            // the follower fetched from.
+            self.respond_fetch_checked(&fetch, fetch.replica.map(|_| &checks[..]), ctx);
         } else {
             let deadline = fetch.deadline;
             self.parked.push(fetch);
             self.arm_fetch_expiry(deadline, ctx);
         }
+        self.checks_scratch = checks;
     }
 
     /// Validates a follower's fetch: `Err` for an error, `Ok(Some(..))` for a divergence.
-    fn check_follower_fetch(&self, _follower: u32, f: &FetchPartition) -> Result<Option<(u32, u64)>, KafkaError> {
+    fn check_follower_fetch(&self, _follower: u32, f: &FetchPartition) -> FollowerCheck {
         let r = &self.replicas[f.partition as usize];
         if !r.is_leader(self.id) {
             return Err(KafkaError::NotLeaderOrFollower);
@@ -937,8 +1027,14 @@ impl Broker {
     }
 
     fn respond_fetch(&mut self, fetch: &ParkedFetch, ctx: &mut Ctx) {
+        self.respond_fetch_checked(fetch, None, ctx);
+    }
+
+    /// As `respond_fetch`, with a follower fetch's `check_follower_fetch` results, per partition,
+    /// if they are known.
+    fn respond_fetch_checked(&mut self, fetch: &ParkedFetch, checks: Option<&[FollowerCheck]>, ctx: &mut Ctx) {
         let mut partitions = Vec::with_capacity(fetch.partitions.len());
-        for f in &fetch.partitions {
+        for (i, f) in fetch.partitions.iter().enumerate() {
             let r = &self.replicas[f.partition as usize];
             let mut out = FetchedPartition {
                 partition: f.partition,
@@ -949,7 +1045,7 @@ impl Broker {
                 batches: Vec::new(),
             };
             match fetch.replica {
-                Some(follower) => match self.check_follower_fetch(follower, f) {
+                Some(follower) => match checks.map_or_else(|| self.check_follower_fetch(follower, f), |c| c[i]) {
                     Err(e) => out.error = Some(e),
                     Ok(Some(diverging)) => out.diverging_epoch = Some(diverging),
                     Ok(None) => {
@@ -1089,8 +1185,11 @@ impl Broker {
             // Follower HW = min(leader HW, own LEO) (§3.4); it never moves back here.
             r.high_watermark = r.high_watermark.max(fp.high_watermark.min(r.log.log_end_offset()));
             // Retention: follow the leader's log start, but keep what we have not committed.
+            // (Mostly the start has not moved: no batch ends at or before ours.)
             let trim = fp.log_start_offset.min(r.high_watermark);
-            r.log.trim_before(trim);
+            if trim > r.log.log_start_offset() {
+                r.log.trim_before(trim);
+            }
         }
         if failed {
             self.fetchers[leader as usize].backoff_until =

@@ -61,6 +61,46 @@ fn prefetch(batch: &Rc<RecordBatch>) {
     }
 }
 
+/// In `s`, sorted by end offset: the index of the first batch that ends after `offset`,
+/// galloping from the back (doubling the step) and then bisecting.
+fn gallop_from_back(s: &[LogBatch], offset: u64) -> usize {
+    // Invariant: batches `hi..` end after `offset`; batches `..lo` end at or before it.
+    let mut hi = s.len();
+    let mut step = 1;
+    let lo = loop {
+        if hi == 0 {
+            break 0;
+        }
+        let probe = hi.saturating_sub(step);
+        if s[probe].end_offset <= offset {
+            break probe + 1;
+        }
+        hi = probe;
+        step *= 2;
+    };
+    lo + s[lo..hi].partition_point(|b| b.end_offset <= offset)
+}
+
+/// As [`gallop_from_back`], galloping from the front.
+fn gallop_from_front(s: &[LogBatch], offset: u64) -> usize {
+    // Invariant: batches `..lo` end at or before `offset`; batches `hi..` end after it.
+    let n = s.len();
+    let mut lo = 0;
+    let mut step = 1;
+    let hi = loop {
+        if lo == n {
+            break n;
+        }
+        let probe = (lo + step - 1).min(n - 1);
+        if s[probe].end_offset > offset {
+            break probe;
+        }
+        lo = probe + 1;
+        step *= 2;
+    };
+    lo + s[lo..hi].partition_point(|b| b.end_offset <= offset)
+}
+
 /// One partition's log on one broker.
 #[derive(Debug, Default)]
 pub struct Log {
@@ -105,62 +145,27 @@ impl Log {
     /// As [`Log::first_ending_after`], galloping from the front (retention trims near the log
     /// start).
     fn first_ending_after_from_front(&self, offset: u64) -> usize {
-        let b = &self.batches;
-        let n = b.len();
-        // Invariant: batches `..lo` end at or before `offset`; batches `hi..` end after it.
-        let mut lo = 0;
-        let mut step = 1;
-        let hi = loop {
-            if lo == n {
-                break n;
-            }
-            let probe = (lo + step - 1).min(n - 1);
-            if b[probe].end_offset > offset {
-                break probe;
-            }
-            lo = probe + 1;
-            step *= 2;
-        };
-        self.bisect(lo, hi, offset)
-    }
-
-    /// Bisects `lo..hi`, where batches `..lo` end at or before `offset` and batches `hi..` end
-    /// after it, for the first batch that ends after `offset`.
-    fn bisect(&self, mut lo: usize, mut hi: usize, offset: u64) -> usize {
-        while lo < hi {
-            let mid = lo + (hi - lo) / 2;
-            if self.batches[mid].end_offset <= offset {
-                lo = mid + 1;
-            } else {
-                hi = mid;
-            }
+        // The deque is two slices, oldest first: the answer is in the front one unless the back
+        // one starts at or before `offset`.
+        let (front, back) = self.batches.as_slices();
+        match back.first() {
+            Some(b) if b.end_offset <= offset => front.len() + gallop_from_front(back, offset),
+            _ => gallop_from_front(front, offset),
         }
-        lo
     }
 
     /// The index of the first batch that ends after `offset` (the batch holding it, if any).
     ///
     /// Readers (followers, consumers) mostly ask for offsets near the log end, so this searches
     /// from the back, doubling the step, then bisects: O(log distance from the end) instead of
-    /// O(log length) probes over a long log. The same index as `partition_point`.
+    /// O(log length) probes over a long log. The same index as `partition_point`. It searches
+    /// the deque's slices directly (indexing the deque itself wraps every probe).
     fn first_ending_after(&self, offset: u64) -> usize {
-        let b = &self.batches;
-        let n = b.len();
-        // Invariant: batches `hi..` end after `offset`; batches `..lo` end at or before it.
-        let mut hi = n;
-        let mut step = 1;
-        let lo = loop {
-            if hi == 0 {
-                break 0;
-            }
-            let probe = hi.saturating_sub(step);
-            if b[probe].end_offset <= offset {
-                break probe + 1;
-            }
-            hi = probe;
-            step *= 2;
-        };
-        self.bisect(lo, hi, offset)
+        let (front, back) = self.batches.as_slices();
+        match back.first() {
+            Some(b) if b.end_offset <= offset => front.len() + gallop_from_back(back, offset),
+            _ => gallop_from_back(front, offset),
+        }
     }
 
     /// The epoch of the last batch (Fetch's `lastFetchedEpoch`), or the latest cached epoch.
@@ -272,12 +277,21 @@ impl Log {
     /// Batches holding offsets from `offset` below `limit`, up to `max_bytes` (the first batch is
     /// always returned, as Kafka does so that an oversized batch cannot block a reader).
     pub fn read(&self, offset: u64, limit: u64, max_bytes: u64) -> Vec<ReplicatedBatch> {
+        if offset >= limit {
+            // Any batch holding `offset` ends past `limit`: nothing to read (and no search).
+            return Vec::new();
+        }
         let first = self.first_ending_after(offset);
+        let (front, back) = self.batches.as_slices();
+        let (a, b) = match front.get(first..) {
+            Some(a) => (a, back),
+            None => (&back[first - front.len()..], &[][..]),
+        };
         // Count first (offsets and sizes are inline), then allocate once.
         let mut count = 0;
         let mut bytes = 0u64;
-        for b in self.batches.range(first..) {
-            if b.end_offset() > limit {
+        for b in a.iter().chain(b) {
+            if b.end_offset > limit {
                 break;
             }
             if count > 0 && bytes + b.size_bytes as u64 > max_bytes {
@@ -286,10 +300,13 @@ impl Log {
             bytes += b.size_bytes as u64;
             count += 1;
         }
-        self.batches
-            .range(first..first + count)
-            .map(|b| ReplicatedBatch { base_offset: b.base_offset, epoch: b.epoch, batch: b.batch.clone() })
-            .collect()
+        let mut out = Vec::with_capacity(count);
+        out.extend(a.iter().chain(b).take(count).map(|b| ReplicatedBatch {
+            base_offset: b.base_offset,
+            epoch: b.epoch,
+            batch: b.batch.clone(),
+        }));
+        out
     }
 
     /// The batch holding `offset`, if retained.
@@ -402,11 +419,31 @@ mod tests {
         for i in 0..40 {
             log.append(0, batch(1 + i % 3), SimTime::ZERO);
         }
-        log.trim_before(7);
+        log.trim_before(38);
+        // More appends after the trim wrap the deque around its buffer (two slices).
+        for i in 0..30 {
+            log.append(0, batch(1 + i % 2), SimTime::ZERO);
+        }
+        assert!(!log.batches.as_slices().1.is_empty(), "the test wants a wrapped deque");
         for offset in 0..log.log_end_offset() + 3 {
             let want = log.batches.partition_point(|b| b.end_offset() <= offset);
             assert_eq!(log.first_ending_after(offset), want, "offset {offset}");
             assert_eq!(log.first_ending_after_from_front(offset), want, "offset {offset}");
+            // `read` across the wrap: what a walk over the whole deque returns.
+            let leo = log.log_end_offset();
+            for (limit, max_bytes) in [(leo, u64::MAX), (leo.saturating_sub(4), u64::MAX), (leo, 350)] {
+                let mut want = Vec::new();
+                let mut bytes = 0;
+                for b in log.batches.iter().filter(|b| b.end_offset() > offset) {
+                    if b.end_offset() > limit || (!want.is_empty() && bytes + b.size_bytes as u64 > max_bytes) {
+                        break;
+                    }
+                    bytes += b.size_bytes as u64;
+                    want.push(b.base_offset);
+                }
+                let got: Vec<u64> = log.read(offset, limit, max_bytes).iter().map(|b| b.base_offset).collect();
+                assert_eq!(got, want, "read({offset}, {limit}, {max_bytes})");
+            }
         }
         assert_eq!(Log::default().first_ending_after(5), 0);
         assert_eq!(Log::default().first_ending_after_from_front(5), 0);
