@@ -2,6 +2,10 @@
 //! scaled-up quickstart. Prints numbers; asserts nothing (speed is measured here, never in tests).
 #![allow(clippy::disallowed_types)] // a benchmark reads the wall clock
 
+/// The allocator the `kafkasim` binary uses (see `src/main.rs`), so the numbers are the CLI's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::hint::black_box;
