@@ -919,7 +919,7 @@ impl Broker {
         } else {
             errors_or_divergence = fetch.partitions.iter().any(|f| !self.leads(f.partition));
         }
-        let ready = max_wait_ms == 0 || errors_or_divergence || self.available_bytes(&fetch) >= fetch.min_bytes as u64;
+        let ready = max_wait_ms == 0 || errors_or_divergence || self.enough_bytes(&fetch);
         if ready {
             // Answered now: the checks still hold. Updating a follower changes nothing they read
             // but its own partition's log start, which retention keeps at or below the offset
@@ -992,25 +992,27 @@ impl Broker {
         self.maybe_increment_hw(p, ctx);
     }
 
-    fn available_bytes(&self, fetch: &ParkedFetch) -> u64 {
-        fetch
-            .partitions
-            .iter()
-            .map(|f| {
-                let r = &self.replicas[f.partition as usize];
-                let limit = if fetch.replica.is_some() { r.log.log_end_offset() } else { r.high_watermark };
-                r.log.bytes_between(f.fetch_offset, limit)
-            })
-            .sum()
+    /// Whether the fetch's partitions hold at least `fetch.min.bytes` to return (the count
+    /// stops as soon as they do).
+    fn enough_bytes(&self, fetch: &ParkedFetch) -> bool {
+        let want = fetch.min_bytes as u64;
+        let mut bytes = 0;
+        for f in &fetch.partitions {
+            if bytes >= want {
+                break;
+            }
+            let r = &self.replicas[f.partition as usize];
+            let limit = if fetch.replica.is_some() { r.log.log_end_offset() } else { r.high_watermark };
+            bytes += r.log.bytes_between_up_to(f.fetch_offset, limit, want - bytes);
+        }
+        bytes >= want
     }
 
     fn complete_parked(&mut self, touched: &[u32], ctx: &mut Ctx) {
         let mut i = 0;
         while i < self.parked.len() {
             let f = &self.parked[i];
-            if f.partitions.iter().any(|x| touched.contains(&x.partition))
-                && self.available_bytes(f) >= f.min_bytes as u64
-            {
+            if f.partitions.iter().any(|x| touched.contains(&x.partition)) && self.enough_bytes(f) {
                 let fetch = self.parked.remove(i);
                 self.respond_fetch(&fetch, ctx);
             } else {

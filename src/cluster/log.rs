@@ -260,11 +260,13 @@ impl Log {
         }
     }
 
-    /// Bytes available from `offset` up to `limit` (exclusive), counting whole batches.
-    pub fn bytes_between(&self, offset: u64, limit: u64) -> u64 {
+    /// Bytes available from `offset` up to `limit` (exclusive), counting whole batches; the
+    /// count may stop once it reaches `enough` (a fetch asks only whether `fetch.min.bytes` are
+    /// there, and `u64::MAX` counts everything): the exact count, or at least `enough`.
+    pub fn bytes_between_up_to(&self, offset: u64, limit: u64, enough: u64) -> u64 {
         let mut bytes = 0;
         for b in self.batches.iter().rev() {
-            if b.end_offset() <= offset {
+            if b.end_offset() <= offset || bytes >= enough {
                 break;
             }
             if b.base_offset < limit {
@@ -380,6 +382,20 @@ mod tests {
         assert_eq!(below_hw, [0, 10], "a batch reaching past the limit is not returned");
         assert_eq!(log.read(0, 40, 150).len(), 1, "the byte cap stops after the first batch");
         assert_eq!(log.read(0, 40, 1).len(), 1, "the first batch is returned even when too big");
+    }
+
+    #[test]
+    fn bytes_between_counts_whole_batches_and_may_stop_early() {
+        let mut log = Log::default();
+        for _ in 0..4 {
+            log.append(0, batch(10), SimTime::ZERO); // offsets 0..40, one size each
+        }
+        let size = log.batches().next().map(|b| b.batch.size_bytes as u64).expect("a batch");
+        assert_eq!(log.bytes_between_up_to(15, 40, u64::MAX), 3 * size, "the batch holding 15 counts whole");
+        assert_eq!(log.bytes_between_up_to(15, 25, u64::MAX), 2 * size, "batches starting at the limit do not");
+        assert_eq!(log.bytes_between_up_to(40, 40, u64::MAX), 0);
+        let early = log.bytes_between_up_to(0, 40, 1);
+        assert!((1..=size).contains(&early), "stops at the first batch once 1 byte is enough: {early}");
     }
 
     #[test]
