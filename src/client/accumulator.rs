@@ -102,6 +102,11 @@ pub struct Accumulator {
     /// `SimTime::MAX` for an empty deque: kept up to date by every method that changes a front,
     /// so [`Accumulator::next_linger_deadline`] reads one value per partition.
     front_deadlines: Vec<SimTime>,
+    /// Whether each partition's first batch is sendable whatever the time: a batch being filled
+    /// that is full or has company. Kept with `front_deadlines`, so that [`Accumulator::sendable`]
+    /// (asked for every partition of every broker on each sender pass) reads two values instead
+    /// of the deque.
+    front_ready: Vec<bool>,
     /// `max(1, batch.size)`, as `KafkaProducer` uses it.
     batch_size: u32,
     linger: SimDuration,
@@ -117,6 +122,7 @@ impl Accumulator {
         Accumulator {
             deques: (0..partitions).map(|_| VecDeque::new()).collect(),
             front_deadlines: vec![SimTime::MAX; partitions],
+            front_ready: vec![false; partitions],
             batch_size: batch_size.max(1),
             linger: SimDuration::from_ms(linger_ms),
             exhausted: false,
@@ -132,12 +138,13 @@ impl Accumulator {
         self.linger
     }
 
-    /// Recomputes `front_deadlines[p]` after `p`'s first batch changed.
+    /// Recomputes `front_deadlines[p]` and `front_ready[p]` after `p`'s first batch changed.
     fn refresh_front(&mut self, p: usize) {
-        self.front_deadlines[p] = match self.deques[p].front() {
-            None => SimTime::MAX,
-            Some(b) if b.sealed.is_some() => b.retry_at,
-            Some(b) => b.created + self.linger,
+        let deque = &self.deques[p];
+        (self.front_deadlines[p], self.front_ready[p]) = match deque.front() {
+            None => (SimTime::MAX, false),
+            Some(b) if b.sealed.is_some() => (b.retry_at, false),
+            Some(b) => (b.created + self.linger, deque.len() > 1 || b.is_full()),
         };
     }
 
@@ -177,9 +184,13 @@ impl Accumulator {
         let deque = &mut self.deques[p];
         let size = match placement {
             Placement::Last { record_bytes } => {
+                let only = deque.len() == 1;
                 let last = deque.back_mut().expect("placed into the last batch");
                 last.size_bytes += record_bytes;
                 last.record_times.push(created);
+                if only && last.is_full() {
+                    self.front_ready[p] = true; // the first batch just filled up
+                }
                 return Appended { new_batch: false, bytes: record_bytes };
             }
             Placement::New { record_bytes } => record_bytes,
@@ -198,7 +209,8 @@ impl Accumulator {
             attempts: 0,
             retry_at: SimTime::ZERO,
         });
-        if deque.len() == 1 {
+        if deque.len() <= 2 {
+            // A new first batch, or company for the first one.
             self.refresh_front(p);
         }
         Appended { new_batch: true, bytes: RECORD_BATCH_OVERHEAD + size }
@@ -226,19 +238,16 @@ impl Accumulator {
 
     /// `RecordAccumulator.partitionReady`: the first batch of `p` is full, has company, or
     /// lingered; a retried batch once its backoff has passed.
+    #[inline]
     pub fn sendable(&self, p: usize, now: SimTime) -> bool {
-        let deque = &self.deques[p];
-        match deque.front() {
-            None => false,
-            Some(first) if first.sealed.is_some() => now >= first.retry_at,
-            Some(first) => {
-                deque.len() > 1
-                    || first.is_full()
-                    || self.exhausted
-                    || self.flushing
-                    || now.since(first.created) >= self.linger
-            }
+        if self.exhausted || self.flushing {
+            // Every first batch but a retry still backing off.
+            return self.deques[p].front().is_some_and(|first| first.sealed.is_none() || now >= first.retry_at);
         }
+        // A first batch being filled: full or with company (`front_ready`), or lingered
+        // (`created + linger`, as batches are never created after `now`); a retry: its backoff
+        // passed; none: `SimTime::MAX`, never reached.
+        self.front_ready[p] || now >= self.front_deadlines[p]
     }
 
     /// Whether `p`'s first batch is a retry still backing off (drain skips it).
