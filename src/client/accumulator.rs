@@ -348,8 +348,11 @@ impl Accumulator {
     /// The earliest time a first batch becomes sendable (linger or retry backoff), among those
     /// that are not yet.
     pub fn next_linger_deadline(&self, now: SimTime) -> Option<SimTime> {
-        // (`SimTime::MAX` marks an empty deque: no deadline.)
-        self.front_deadlines.iter().copied().filter(|&deadline| deadline > now && deadline != SimTime::MAX).min()
+        // (`SimTime::MAX` marks an empty deque: no deadline.) Deadlines already passed count as
+        // `MAX` too, so the minimum is a plain fold over raw `u64`s the compiler can vectorise.
+        let earliest =
+            self.front_deadlines.iter().fold(u64::MAX, |min, d| min.min(if d.0 > now.0 { d.0 } else { u64::MAX }));
+        (earliest != u64::MAX).then_some(SimTime(earliest))
     }
 }
 
