@@ -430,6 +430,27 @@ pub(super) fn font(size: u32) -> TextStyle<'static> {
     TextStyle::from((FONT_FAMILY, size).into_font()).color(&TEXT)
 }
 
+/// Draws a chart's title and (if any) subtitle at the top left; returns the y below them.
+pub(super) fn draw_header<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    title: &str,
+    subtitle: Option<&str>,
+) -> Result<i32, RenderError> {
+    let title_style = TextStyle::from((FONT_FAMILY, TITLE_SIZE, FontStyle::Bold).into_font())
+        .color(&TEXT)
+        .pos(Pos::new(HPos::Left, VPos::Top));
+    root.draw(&Text::new(title.to_string(), (MARGIN_LEFT as i32 + 4, 12), title_style))
+        .map_err(err("drawing the title"))?;
+    let mut header = 12 + TITLE_SIZE as i32 + 8;
+    if let Some(sub) = subtitle.filter(|s| !s.is_empty()) {
+        let style = font(SUBTITLE_SIZE).color(&SUBTLE_TEXT).pos(Pos::new(HPos::Left, VPos::Top));
+        root.draw(&Text::new(sub.to_string(), (MARGIN_LEFT as i32 + 4, header), style))
+            .map_err(err("drawing the subtitle"))?;
+        header += SUBTITLE_SIZE as i32 + 8;
+    }
+    Ok(header)
+}
+
 pub(super) fn err<E: std::fmt::Debug>(what: &'static str) -> impl FnOnce(E) -> RenderError {
     move |e| RenderError::new(format!("{what}: {e:?}"))
 }
@@ -476,18 +497,7 @@ pub(crate) fn draw_chart<DB: DrawingBackend>(
     let y = y_axis(&data, chart.y_min_zero);
 
     // Header: title and subtitle.
-    let title_style = TextStyle::from((FONT_FAMILY, TITLE_SIZE, FontStyle::Bold).into_font())
-        .color(&TEXT)
-        .pos(Pos::new(HPos::Left, VPos::Top));
-    root.draw(&Text::new(chart.title.clone(), (MARGIN_LEFT as i32 + 4, 12), title_style))
-        .map_err(err("drawing the title"))?;
-    let mut header = 12 + TITLE_SIZE as i32 + 8;
-    if let Some(sub) = chart.subtitle.as_deref().filter(|s| !s.is_empty()) {
-        let style = font(SUBTITLE_SIZE).color(&SUBTLE_TEXT).pos(Pos::new(HPos::Left, VPos::Top));
-        root.draw(&Text::new(sub.to_string(), (MARGIN_LEFT as i32 + 4, header), style))
-            .map_err(err("drawing the subtitle"))?;
-        header += SUBTITLE_SIZE as i32 + 8;
-    }
+    let header = draw_header(root, &chart.title, chart.subtitle.as_deref())?;
 
     // Y label area wide enough for the widest tick label plus the rotated axis title.
     let tick_style = font(TICK_SIZE);

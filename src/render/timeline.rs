@@ -17,11 +17,11 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::font::{FONT_FAMILY, register_fonts};
+use super::font::register_fonts;
 use super::line_chart::{
-    AXIS, AXIS_TITLE_SIZE, GRID, LEGEND_SIZE, MARGIN_BOTTOM, MARGIN_LEFT, MARGIN_RIGHT, SUBTITLE_SIZE, SUBTLE_TEXT,
-    TEXT, TICK_SIZE, TITLE_SIZE, TickFormat, X_LABEL_AREA, darker, draw_marker_lines, draw_strip_labels, err, font,
-    kind_colour, layout_strip, nice_step, text_width, ticks_in,
+    AXIS, AXIS_TITLE_SIZE, GRID, LEGEND_SIZE, MARGIN_BOTTOM, MARGIN_LEFT, MARGIN_RIGHT, TEXT, TICK_SIZE, TickFormat,
+    X_LABEL_AREA, darker, draw_header, draw_marker_lines, draw_strip_labels, err, font, kind_colour, layout_strip,
+    nice_step, text_width, ticks_in,
 };
 use super::{Band, Bar, CHART_SIZE, Marker, MarkerKind, RenderError, Timeline, encode_rgb_png, fixed3, one_line};
 
@@ -237,18 +237,7 @@ fn draw_timeline<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, t: &Timeline
     let (width, height) = (CHART_SIZE.0 as i32, CHART_SIZE.1 as i32);
 
     // Header.
-    let title_style = TextStyle::from((FONT_FAMILY, TITLE_SIZE, FontStyle::Bold).into_font())
-        .color(&TEXT)
-        .pos(Pos::new(HPos::Left, VPos::Top));
-    root.draw(&Text::new(t.title.clone(), (MARGIN_LEFT as i32 + 4, 12), title_style))
-        .map_err(err("drawing the title"))?;
-    let mut header = 12 + TITLE_SIZE as i32 + 8;
-    if let Some(sub) = t.subtitle.as_deref().filter(|s| !s.is_empty()) {
-        let style = font(SUBTITLE_SIZE).color(&SUBTLE_TEXT).pos(Pos::new(HPos::Left, VPos::Top));
-        root.draw(&Text::new(sub.to_string(), (MARGIN_LEFT as i32 + 4, header), style))
-            .map_err(err("drawing the subtitle"))?;
-        header += SUBTITLE_SIZE as i32 + 8;
-    }
+    let header = draw_header(root, &t.title, t.subtitle.as_deref())?;
 
     // X axis: 0 to the end of the run (or the last thing drawn), on "nice" ticks.
     let x_hi = data

@@ -135,8 +135,7 @@ fn quick(extra: &str) -> kafkasim::Report {
             faults: [(at_ms: 2000, fault: SlowDisk(LeaderOf("t", 0), 20))],
         )"#
     );
-    let s = kafkasim::scenario::parse("disk.ron", &src, &[]).unwrap_or_else(|e| panic!("{e}"));
-    kafkasim::run(&s, &Default::default()).unwrap()
+    crate::support::run_inline("disk.ron", &src)
 }
 
 #[test]
@@ -172,8 +171,7 @@ fn broker_cpu_costs_queue_requests_and_batching_absorbs_them() {
                 producers: [(name: "p", topic: "t", arrival: Poisson(per_sec: 2000.0), acks: One, linger_ms: {linger})],
             )"#
         );
-        let s = kafkasim::scenario::parse("cpu.ron", &src, &[]).unwrap_or_else(|e| panic!("{e}"));
-        kafkasim::run(&s, &Default::default()).unwrap().figures
+        crate::support::run_inline("cpu.ron", &src).figures
     };
     let free = run("", 0);
     let costly = run("request_us: 1500", 0);
@@ -197,8 +195,7 @@ fn compression_shrinks_what_crosses_a_slow_link() {
                 producers: [(name: "p", topic: "t", arrival: Constant(per_sec: 1000.0), acks: One, compression_type: {codec})],
             )"#
         );
-        let s = kafkasim::scenario::parse("codec.ron", &src, &[]).unwrap_or_else(|e| panic!("{e}"));
-        kafkasim::run(&s, &Default::default()).unwrap().figures
+        crate::support::run_inline("codec.ron", &src).figures
     };
     let (none, gzip) = (run("None"), run("Gzip"));
     // 1000 records/s of ~109 bytes is ~0.9 Mbit/s: a 2 Mbit/s link is busy half the time
@@ -221,8 +218,7 @@ fn a_crash_resets_connections_where_a_power_loss_leaves_clients_waiting() {
                 faults: [(at_ms: 2000, fault: {fault}(LeaderOf("t", 0)))],
             )"#
         );
-        let s = kafkasim::scenario::parse("reset.ron", &src, &[]).unwrap_or_else(|e| panic!("{e}"));
-        kafkasim::run(&s, &Default::default()).unwrap()
+        crate::support::run_inline("reset.ron", &src)
     };
     let crash = run("Crash");
     assert!(crash.summary.contains("| NETWORK_EXCEPTION |"), "{}", crash.summary);

@@ -41,3 +41,9 @@ pub fn load_bundled(path: &Path) -> kafkasim::Scenario {
     let set: Vec<(String, String)> = if bench { vec![("duration_ms".into(), "2000".into())] } else { Vec::new() };
     kafkasim::scenario::load(path, &set).unwrap_or_else(|e| panic!("{e}"))
 }
+
+/// Parses a scenario written inline in a test (`file` names it in errors) and runs it.
+pub fn run_inline(file: &str, src: &str) -> kafkasim::Report {
+    let scenario = kafkasim::scenario::parse(file, src, &[]).unwrap_or_else(|e| panic!("{e}"));
+    kafkasim::run(&scenario, &Default::default()).unwrap_or_else(|e| panic!("{e}"))
+}

@@ -166,8 +166,7 @@ fn partitioned(partitioner: &str) -> kafkasim::Report {
                 batch_size: 2048, partitioner: {partitioner})],
         )"#
     );
-    let s = kafkasim::scenario::parse("partitioners.ron", &src, &[]).unwrap_or_else(|e| panic!("{e}"));
-    kafkasim::run(&s, &Default::default()).unwrap()
+    crate::support::run_inline("partitioners.ron", &src)
 }
 
 #[test]

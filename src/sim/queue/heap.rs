@@ -61,23 +61,35 @@ impl<T> Heap<T> {
 
     /// Moves the entry at `i` up to its place: parents move down into the hole, and the entry is
     /// written once at the end (one move per level instead of a swap).
-    fn sift_up(&mut self, mut i: usize) {
+    fn sift_up(&mut self, i: usize) {
         let ptr = self.heap.as_mut_ptr();
-        // SAFETY: `i < len` (the caller just pushed it). The entry is read out, leaving a hole
-        // that is always filled by moving another entry into it (each slot is written exactly once
-        // after being vacated), and the entry is written back into the final hole. Nothing in
-        // between can panic (only `u128` comparisons), so no entry is dropped twice or leaked.
+        // SAFETY: `i < len` (the caller just pushed it): the entry is read out, leaving the hole
+        // `rise` expects.
         unsafe {
             let entry = std::ptr::read(ptr.add(i));
-            while i > 0 {
-                let parent = (i - 1) / 4;
+            Self::rise(ptr, i, entry);
+        }
+    }
+
+    /// Writes `entry` into the hole at `hole` or, while it is smaller than the hole's parent,
+    /// moves the parent down into the hole and goes up a level.
+    ///
+    /// # Safety
+    /// `hole` indexes the heap, its slot is vacated (its entry was moved out and is not dropped
+    /// there), and `entry` is owned by the caller. Each vacated slot is then refilled exactly
+    /// once and `entry` is written into the final hole; nothing in between can panic (only key
+    /// comparisons), so no entry is dropped twice or leaked.
+    unsafe fn rise(ptr: *mut Entry<T>, mut hole: usize, entry: Entry<T>) {
+        unsafe {
+            while hole > 0 {
+                let parent = (hole - 1) / 4;
                 if entry.key() >= (*ptr.add(parent)).key() {
                     break;
                 }
-                std::ptr::copy_nonoverlapping(ptr.add(parent), ptr.add(i), 1);
-                i = parent;
+                std::ptr::copy_nonoverlapping(ptr.add(parent), ptr.add(hole), 1);
+                hole = parent;
             }
-            std::ptr::write(ptr.add(i), entry);
+            std::ptr::write(ptr.add(hole), entry);
         }
     }
 
@@ -89,8 +101,9 @@ impl<T> Heap<T> {
         let n = self.heap.len();
         let ptr = self.heap.as_mut_ptr();
         let mut hole = 0;
-        // SAFETY: as in `sift_up`: every index is `< n`, each vacated slot is refilled exactly
-        // once, and the entry read from the root is written into the final hole. No panics.
+        // SAFETY: every index is `< n`; the root's entry is read out, each slot the hole leaves
+        // is refilled by the child moved up from below, and `rise` places the entry in the final
+        // hole. No panics.
         unsafe {
             let entry = std::ptr::read(ptr);
             loop {
@@ -121,15 +134,7 @@ impl<T> Heap<T> {
                 std::ptr::copy_nonoverlapping(ptr.add(best), ptr.add(hole), 1);
                 hole = best;
             }
-            while hole > 0 {
-                let parent = (hole - 1) / 4;
-                if entry.key() >= (*ptr.add(parent)).key() {
-                    break;
-                }
-                std::ptr::copy_nonoverlapping(ptr.add(parent), ptr.add(hole), 1);
-                hole = parent;
-            }
-            std::ptr::write(ptr.add(hole), entry);
+            Self::rise(ptr, hole, entry);
         }
     }
 }
