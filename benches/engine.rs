@@ -4,7 +4,10 @@
 
 /// The allocator the `kafkasim` binary uses (see `src/main.rs`), so the numbers are the CLI's.
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: allocator::Allocator = allocator::Allocator;
+
+#[path = "../src/allocator.rs"]
+mod allocator;
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;

@@ -4,7 +4,9 @@
 /// (`cargo bench -- model`). Outputs never depend on the allocator: nothing in the model orders
 /// by address.
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: allocator::Allocator = allocator::Allocator;
+
+mod allocator;
 
 fn main() -> std::process::ExitCode {
     kafkasim_cli::main()
