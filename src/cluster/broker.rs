@@ -764,8 +764,11 @@ impl Broker {
         let r = &self.replicas[p as usize];
         let hw = r.high_watermark;
         let enough_isr = r.state.as_ref().map_or(0, |s| s.isr.len()) >= self.metadata.effective_min_isr(p);
-        let mut delayed = std::mem::take(&mut self.delayed);
-        let done = delayed.extract_if(.., |d| {
+        // In place, answering as it goes: a plain index walk (requests are few, and answering
+        // one does not touch the others).
+        let mut i = 0;
+        while i < self.delayed.len() {
+            let d = &mut self.delayed[i];
             let mut touched = false;
             let mut waiting = false;
             for part in &mut d.parts {
@@ -785,12 +788,13 @@ impl Broker {
                     waiting = true;
                 }
             }
-            touched && !waiting
-        });
-        for d in done {
-            self.respond_produce(d, ctx);
+            if touched && !waiting {
+                let d = self.delayed.remove(i);
+                self.respond_produce(d, ctx);
+            } else {
+                i += 1;
+            }
         }
-        self.delayed = delayed;
     }
 
     fn fail_delayed_for(&mut self, p: u32, e: KafkaError, ctx: &mut Ctx) {
@@ -819,17 +823,17 @@ impl Broker {
         if !self.leads(p) {
             return;
         }
-        let now = ctx.now();
-        let min_isr = self.metadata.effective_min_isr(p);
-        let lag_max = SimDuration::from_ms(self.settings.replica_lag_time_max_ms);
         let r = &mut self.replicas[p as usize];
-        let state = r.state.as_ref().expect("leader state");
-        if self.settings.high_watermark_waits_for_min_isr && state.isr.len() < min_isr {
-            return; // KAFKA-15583 (3.7+): no progress while the ISR is below min.insync.replicas
-        }
         let leo = r.log.log_end_offset();
         if leo <= r.high_watermark {
             return; // the high watermark is at the log end already: it cannot move
+        }
+        let now = ctx.now();
+        let min_isr = self.metadata.effective_min_isr(p);
+        let lag_max = SimDuration::from_ms(self.settings.replica_lag_time_max_ms);
+        let state = r.state.as_ref().expect("leader state");
+        if self.settings.high_watermark_waits_for_min_isr && state.isr.len() < min_isr {
+            return; // KAFKA-15583 (3.7+): no progress while the ISR is below min.insync.replicas
         }
         let mut new_hw = leo;
         for f in &r.followers {
