@@ -198,15 +198,6 @@ impl Log {
         base_offset
     }
 
-    /// Appends a batch replicated from the leader at its own offset (which must be the LEO).
-    pub fn append_replicated(&mut self, b: &ReplicatedBatch, now: SimTime) -> bool {
-        if b.base_offset != self.end_offset {
-            return false;
-        }
-        self.append(b.epoch, b.batch.clone(), now);
-        true
-    }
-
     /// `LeaderEpochFileCache.endOffsetFor`: the largest cached epoch ≤ `epoch` and where it ended
     /// (the start of the next epoch, or the LEO for the latest). `None` if every cached epoch is
     /// larger (the caller then truncates to its high watermark, as Kafka does for UNDEFINED).
