@@ -142,6 +142,8 @@ type FollowerCheck = Result<Option<(u32, u64)>, KafkaError>;
 struct Fetcher {
     outstanding: Option<(u64, SimTime)>,
     backoff_until: SimTime,
+    /// How many partitions the last fetch carried (the next one's capacity: usually the same).
+    last_partitions: usize,
 }
 
 /// Counters for the summary.
@@ -1095,7 +1097,7 @@ impl Broker {
             ctx.set_timer_at(fetcher.backoff_until, Timer::FetchRetry { broker: NodeId(leader) });
             return;
         }
-        let mut partitions = Vec::new();
+        let mut partitions = Vec::with_capacity(fetcher.last_partitions);
         for p in 0..self.replicas.len() as u32 {
             let r = &self.replicas[p as usize];
             if r.fetching_from != Some(leader) {
@@ -1125,6 +1127,7 @@ impl Broker {
         let request_id = self.next_request_id;
         self.next_request_id += 1;
         self.fetchers[leader as usize].outstanding = Some((request_id, now));
+        self.fetchers[leader as usize].last_partitions = partitions.len();
         ctx.send(
             Metadata::broker_node(leader),
             Message::FetchRequest {

@@ -202,6 +202,12 @@ impl Log {
     /// (the start of the next epoch, or the LEO for the latest). `None` if every cached epoch is
     /// larger (the caller then truncates to its high watermark, as Kafka does for UNDEFINED).
     pub fn end_offset_for_epoch(&self, epoch: u32) -> Option<(u32, u64)> {
+        // Mostly the follower asks about the latest epoch: it ends at the LEO (no search).
+        if let Some(&(latest, _)) = self.epochs.last()
+            && latest <= epoch
+        {
+            return Some((latest, self.end_offset));
+        }
         let i = self.epochs.partition_point(|&(e, _)| e <= epoch);
         if i == 0 {
             return None;
