@@ -142,6 +142,8 @@ type FollowerCheck = Result<Option<(u32, u64)>, KafkaError>;
 struct Fetcher {
     outstanding: Option<(u64, SimTime)>,
     backoff_until: SimTime,
+    /// How many partitions the last fetch carried (the next one's capacity: usually the same).
+    last_partitions: usize,
 }
 
 /// Counters for the summary.
@@ -315,6 +317,9 @@ impl Broker {
         }
     }
 
+    // Always inline: it runs for every batch a leader or follower appends, and its body is a few
+    // comparisons and stores (the call itself cost as much).
+    #[inline(always)]
     fn note_producer(r: &mut Replica, b: &RecordBatch, offset: u64) {
         if !b.idempotent {
             return;
@@ -764,8 +769,11 @@ impl Broker {
         let r = &self.replicas[p as usize];
         let hw = r.high_watermark;
         let enough_isr = r.state.as_ref().map_or(0, |s| s.isr.len()) >= self.metadata.effective_min_isr(p);
-        let mut delayed = std::mem::take(&mut self.delayed);
-        let done = delayed.extract_if(.., |d| {
+        // In place, answering as it goes: a plain index walk (requests are few, and answering
+        // one does not touch the others).
+        let mut i = 0;
+        while i < self.delayed.len() {
+            let d = &mut self.delayed[i];
             let mut touched = false;
             let mut waiting = false;
             for part in &mut d.parts {
@@ -785,12 +793,13 @@ impl Broker {
                     waiting = true;
                 }
             }
-            touched && !waiting
-        });
-        for d in done {
-            self.respond_produce(d, ctx);
+            if touched && !waiting {
+                let d = self.delayed.remove(i);
+                self.respond_produce(d, ctx);
+            } else {
+                i += 1;
+            }
         }
-        self.delayed = delayed;
     }
 
     fn fail_delayed_for(&mut self, p: u32, e: KafkaError, ctx: &mut Ctx) {
@@ -819,17 +828,17 @@ impl Broker {
         if !self.leads(p) {
             return;
         }
-        let now = ctx.now();
-        let min_isr = self.metadata.effective_min_isr(p);
-        let lag_max = SimDuration::from_ms(self.settings.replica_lag_time_max_ms);
         let r = &mut self.replicas[p as usize];
-        let state = r.state.as_ref().expect("leader state");
-        if self.settings.high_watermark_waits_for_min_isr && state.isr.len() < min_isr {
-            return; // KAFKA-15583 (3.7+): no progress while the ISR is below min.insync.replicas
-        }
         let leo = r.log.log_end_offset();
         if leo <= r.high_watermark {
             return; // the high watermark is at the log end already: it cannot move
+        }
+        let now = ctx.now();
+        let min_isr = self.metadata.effective_min_isr(p);
+        let lag_max = SimDuration::from_ms(self.settings.replica_lag_time_max_ms);
+        let state = r.state.as_ref().expect("leader state");
+        if self.settings.high_watermark_waits_for_min_isr && state.isr.len() < min_isr {
+            return; // KAFKA-15583 (3.7+): no progress while the ISR is below min.insync.replicas
         }
         let mut new_hw = leo;
         for f in &r.followers {
@@ -1088,7 +1097,7 @@ impl Broker {
             ctx.set_timer_at(fetcher.backoff_until, Timer::FetchRetry { broker: NodeId(leader) });
             return;
         }
-        let mut partitions = Vec::new();
+        let mut partitions = Vec::with_capacity(fetcher.last_partitions);
         for p in 0..self.replicas.len() as u32 {
             let r = &self.replicas[p as usize];
             if r.fetching_from != Some(leader) {
@@ -1118,6 +1127,7 @@ impl Broker {
         let request_id = self.next_request_id;
         self.next_request_id += 1;
         self.fetchers[leader as usize].outstanding = Some((request_id, now));
+        self.fetchers[leader as usize].last_partitions = partitions.len();
         ctx.send(
             Metadata::broker_node(leader),
             Message::FetchRequest {
@@ -1176,12 +1186,12 @@ impl Broker {
                 continue;
             }
             let r = &mut self.replicas[p as usize];
-            for b in &fp.batches {
-                if b.base_offset < r.log.log_end_offset() {
-                    continue;
-                }
-                if r.log.append_replicated(b, now) {
+            // Each batch at our log end goes in (the response is ours: its batches move into the
+            // log, no reference count changes hands twice).
+            for b in fp.batches {
+                if b.base_offset == r.log.log_end_offset() {
                     Self::note_producer(r, &b.batch, b.base_offset);
+                    r.log.append(b.epoch, b.batch, now);
                 }
             }
             // Follower HW = min(leader HW, own LEO) (§3.4); it never moves back here.

@@ -198,19 +198,16 @@ impl Log {
         base_offset
     }
 
-    /// Appends a batch replicated from the leader at its own offset (which must be the LEO).
-    pub fn append_replicated(&mut self, b: &ReplicatedBatch, now: SimTime) -> bool {
-        if b.base_offset != self.end_offset {
-            return false;
-        }
-        self.append(b.epoch, b.batch.clone(), now);
-        true
-    }
-
     /// `LeaderEpochFileCache.endOffsetFor`: the largest cached epoch ≤ `epoch` and where it ended
     /// (the start of the next epoch, or the LEO for the latest). `None` if every cached epoch is
     /// larger (the caller then truncates to its high watermark, as Kafka does for UNDEFINED).
     pub fn end_offset_for_epoch(&self, epoch: u32) -> Option<(u32, u64)> {
+        // Mostly the follower asks about the latest epoch: it ends at the LEO (no search).
+        if let Some(&(latest, _)) = self.epochs.last()
+            && latest <= epoch
+        {
+            return Some((latest, self.end_offset));
+        }
         let i = self.epochs.partition_point(|&(e, _)| e <= epoch);
         if i == 0 {
             return None;
@@ -283,31 +280,32 @@ impl Log {
             // Any batch holding `offset` ends past `limit`: nothing to read (and no search).
             return Vec::new();
         }
-        let first = self.first_ending_after(offset);
+        // The batches from the one holding `offset` on, as the deque's two slices (one search,
+        // and plain slice loops rather than a chained iterator).
         let (front, back) = self.batches.as_slices();
-        let (a, b) = match front.get(first..) {
-            Some(a) => (a, back),
-            None => (&back[first - front.len()..], &[][..]),
+        let (a, b) = match back.first() {
+            Some(first) if first.end_offset <= offset => (&back[gallop_from_back(back, offset)..], &[][..]),
+            _ => (&front[gallop_from_back(front, offset)..], back),
         };
         // Count first (offsets and sizes are inline), then allocate once.
         let mut count = 0;
         let mut bytes = 0u64;
-        for b in a.iter().chain(b) {
-            if b.end_offset > limit {
-                break;
+        'count: for s in [a, b] {
+            for x in s {
+                let size = x.size_bytes as u64;
+                if x.end_offset > limit || (count > 0 && bytes + size > max_bytes) {
+                    break 'count;
+                }
+                bytes += size;
+                count += 1;
             }
-            if count > 0 && bytes + b.size_bytes as u64 > max_bytes {
-                break;
-            }
-            bytes += b.size_bytes as u64;
-            count += 1;
         }
+        let from_a = count.min(a.len());
+        let replicated =
+            |x: &LogBatch| ReplicatedBatch { base_offset: x.base_offset, epoch: x.epoch, batch: x.batch.clone() };
         let mut out = Vec::with_capacity(count);
-        out.extend(a.iter().chain(b).take(count).map(|b| ReplicatedBatch {
-            base_offset: b.base_offset,
-            epoch: b.epoch,
-            batch: b.batch.clone(),
-        }));
+        out.extend(a[..from_a].iter().map(replicated));
+        out.extend(b[..count - from_a].iter().map(replicated));
         out
     }
 
