@@ -151,6 +151,7 @@ impl Accumulator {
     }
 
     /// Recomputes `front_deadlines[p]` and `front_ready[p]` after `p`'s first batch changed.
+    #[inline]
     fn refresh_front(&mut self, p: usize) {
         let deque = &self.deques[p];
         (self.front_deadlines[p], self.front_ready[p]) = match deque.front() {

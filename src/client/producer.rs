@@ -686,8 +686,6 @@ impl Producer {
 
     /// Appends a record unless it needs a new batch and `buffer.memory` cannot hold one; returns
     /// the bytes it added to its batch.
-    // Inline: one call per record, from `on_arrival` nearly always.
-    #[inline]
     fn try_append(&mut self, record: &PendingRecord, ctx: &mut Ctx) -> Option<u32> {
         let now = ctx.now();
         let value = record.value;
