@@ -938,16 +938,25 @@ impl Producer {
     /// a free in-flight slot (`drainBatchesForOneNode`: one batch per partition from a rotating
     /// start, skipping retries still backing off). Returns the request and the sender's CPU time
     /// to build it (0 without CPU costs). The request counts as in flight from now.
+    // Inline: the sender asks for every broker on each pass, and most have nothing sendable;
+    // only a request that goes out pays for the call to `build_request`.
+    #[inline(always)]
     fn drain_request(&mut self, broker: usize, ctx: &mut Ctx) -> Option<(Message, u64)> {
         let now = ctx.now();
         let max_in_flight = self.config.max_in_flight_requests_per_connection;
-        if self.in_flight_per_broker[broker] >= max_in_flight || self.partitions_by_broker[broker].is_empty() {
+        if self.in_flight_per_broker[broker] >= max_in_flight
+            || !self.partitions_by_broker[broker].iter().any(|&p| self.accumulator.sendable(p as usize, now))
+        {
             return None;
         }
+        self.build_request(broker, ctx)
+    }
+
+    /// [`Producer::drain_request`] once `broker` has a free slot and a sendable batch.
+    #[inline(never)]
+    fn build_request(&mut self, broker: usize, ctx: &mut Ctx) -> Option<(Message, u64)> {
+        let now = ctx.now();
         let parts = &self.partitions_by_broker[broker];
-        if !parts.iter().any(|&p| self.accumulator.sendable(p as usize, now)) {
-            return None;
-        }
         let mut batches = self.spare_batch_lists.pop().unwrap_or_else(|| Vec::with_capacity(parts.len()));
         let mut size = 0u32;
         let start = self.drain_index[broker] % parts.len();
