@@ -38,16 +38,28 @@ fn size_of_varlong(v: i64) -> u32 {
 /// `DefaultRecord.sizeInBytes` with no headers: the bytes one record takes in a v2 batch.
 /// `key_bytes` is `None` for a null key.
 pub fn record_size_bytes(offset_delta: u32, timestamp_delta_ms: u64, key_bytes: Option<u32>, value_bytes: u32) -> u32 {
+    sized_record(offset_delta, timestamp_delta_ms, record_fields(key_bytes, value_bytes))
+}
+
+/// The part of a record's `DefaultRecord` body that is the same wherever it lands in a batch:
+/// attributes, key, value and header count (the offset and timestamp deltas are not). A record
+/// computes it once for every placement it tries.
+#[inline]
+pub fn record_fields(key_bytes: Option<u32>, value_bytes: u32) -> u32 {
     let field = |len: Option<u32>| match len {
         None => 1, // a null key or value is the varint -1
         Some(n) => size_of_varint(n as i32) + n,
     };
-    let body = 1 // attributes
-        + size_of_varint(offset_delta as i32)
-        + size_of_varlong(timestamp_delta_ms as i64)
+    1 // attributes
         + field(key_bytes)
         + field(Some(value_bytes))
-        + size_of_varint(0); // header count
+        + size_of_varint(0) // header count
+}
+
+/// [`record_size_bytes`] from the record's [`record_fields`].
+#[inline]
+fn sized_record(offset_delta: u32, timestamp_delta_ms: u64, fields: u32) -> u32 {
+    let body = fields + size_of_varint(offset_delta as i32) + size_of_varlong(timestamp_delta_ms as i64);
     size_of_varint(body as i32) + body
 }
 
@@ -139,6 +151,7 @@ impl Accumulator {
     }
 
     /// Recomputes `front_deadlines[p]` and `front_ready[p]` after `p`'s first batch changed.
+    #[inline]
     fn refresh_front(&mut self, p: usize) {
         let deque = &self.deques[p];
         (self.front_deadlines[p], self.front_ready[p]) = match deque.front() {
@@ -158,24 +171,26 @@ impl Accumulator {
         key_bytes: Option<u32>,
         value_bytes: u32,
     ) -> Appended {
-        let placement = self.place(p, t, key_bytes, value_bytes);
+        let placement = self.place(p, t, record_fields(key_bytes, value_bytes));
         self.append_placed(p, t, created, placement)
     }
 
-    /// Where a record appended to `p` at `t` goes (`MemoryRecordsBuilder.hasRoomFor` on the
-    /// last batch), and its size there: computed once, for both [`Accumulator::new_batch_bytes`]
-    /// and [`Accumulator::append_placed`].
-    pub fn place(&self, p: usize, t: SimTime, key_bytes: Option<u32>, value_bytes: u32) -> Placement {
+    /// Where a record with these [`record_fields`] appended to `p` at `t` goes
+    /// (`MemoryRecordsBuilder.hasRoomFor` on the last batch), and its size there: computed once,
+    /// for both [`Accumulator::new_batch_bytes`] and [`Accumulator::append_placed`].
+    // Always inline: once per record, and its callers keep the partition's deque at hand.
+    #[inline(always)]
+    pub fn place(&self, p: usize, t: SimTime, fields: u32) -> Placement {
         if let Some(last) = self.deques[p].back()
             && !last.is_full()
         {
             let delta_ms = t.since(last.created).as_nanos() / 1_000_000;
-            let size = record_size_bytes(last.record_times.len() as u32, delta_ms, key_bytes, value_bytes);
+            let size = sized_record(last.record_times.len() as u32, delta_ms, fields);
             if last.size_bytes + size <= last.write_limit {
                 return Placement::Last { record_bytes: size };
             }
         }
-        Placement::New { record_bytes: record_size_bytes(0, 0, key_bytes, value_bytes) }
+        Placement::New { record_bytes: sized_record(0, 0, fields) }
     }
 
     /// [`Accumulator::append`] with the placement [`Accumulator::place`] gave for `p` at `t`
@@ -197,7 +212,7 @@ impl Accumulator {
         };
         let upper_bound = RECORD_BATCH_OVERHEAD + size + 14;
         // Room for a few records from the start: `vec![created]` would reallocate on the second.
-        let mut record_times = Vec::with_capacity(4);
+        let mut record_times = Vec::with_capacity(8);
         record_times.push(created);
         deque.push_back(OpenBatch {
             created: t,
@@ -209,9 +224,14 @@ impl Accumulator {
             attempts: 0,
             retry_at: SimTime::ZERO,
         });
-        if deque.len() <= 2 {
-            // A new first batch, or company for the first one.
-            self.refresh_front(p);
+        match deque.len() {
+            // A new first batch: it lingers from `t` (it was opened with room to spare, so it
+            // is not full).
+            1 => (self.front_deadlines[p], self.front_ready[p]) = (t + self.linger, false),
+            // Company for the first batch: one being filled becomes sendable (a retry waits
+            // for its backoff, as before).
+            2 => self.refresh_front(p),
+            _ => {}
         }
         Appended { new_batch: true, bytes: RECORD_BATCH_OVERHEAD + size }
     }
@@ -233,7 +253,7 @@ impl Accumulator {
     /// Whether a record would go into `p`'s last batch (`tryAppend` succeeds) rather than open
     /// a new one.
     pub fn fits(&self, p: usize, t: SimTime, key_bytes: Option<u32>, value_bytes: u32) -> bool {
-        matches!(self.place(p, t, key_bytes, value_bytes), Placement::Last { .. })
+        matches!(self.place(p, t, record_fields(key_bytes, value_bytes)), Placement::Last { .. })
     }
 
     /// `RecordAccumulator.partitionReady`: the first batch of `p` is full, has company, or
@@ -250,9 +270,15 @@ impl Accumulator {
         self.front_ready[p] || now >= self.front_deadlines[p]
     }
 
-    /// Whether `p`'s first batch is a retry still backing off (drain skips it).
-    pub fn backing_off(&self, p: usize, now: SimTime) -> bool {
-        self.deques[p].front().is_some_and(|b| b.sealed.is_some() && now < b.retry_at)
+    /// The size of `p`'s first batch if a drain at `now` may take it: `None` when `p` has no
+    /// batch or its first is a retry still backing off (one look at the front for both).
+    #[inline]
+    pub fn drainable_size(&self, p: usize, now: SimTime) -> Option<u32> {
+        let first = self.deques[p].front()?;
+        if first.sealed.is_some() && now < first.retry_at {
+            return None;
+        }
+        Some(first.size_bytes)
     }
 
     /// Puts a failed batch back at the front of its partition (`RecordAccumulator.reenqueue`),
@@ -338,11 +364,6 @@ impl Accumulator {
         let first = self.deques[p].pop_front();
         self.refresh_front(p);
         first
-    }
-
-    /// Size of the first batch of `p`.
-    pub fn first_size(&self, p: usize) -> Option<u32> {
-        self.deques[p].front().map(|b| b.size_bytes)
     }
 
     /// The earliest time a first batch becomes sendable (linger or retry backoff), among those

@@ -35,7 +35,7 @@
 
 use std::rc::Rc;
 
-use super::accumulator::{Accumulator, Placement};
+use super::accumulator::{Accumulator, Placement, record_fields};
 use super::partitioner::{
     BuiltInPartitioner, PartitionQueue, RoundRobinPartitioner, StickyPartitionCache, partition_for_key,
 };
@@ -699,7 +699,8 @@ impl Producer {
             }
             (Partitioner::UniformSticky, None) => self.null_key_partition(now, value),
         };
-        let placement = self.accumulator.place(p, now, key_len, value);
+        let fields = record_fields(key_len, value);
+        let placement = self.accumulator.place(p, now, fields);
         if let Placement::New { record_bytes } = placement {
             let bytes = self.accumulator.new_batch_bytes(record_bytes) as u64;
             if self.pool_used + bytes > self.config.buffer_memory {
@@ -712,7 +713,7 @@ impl Producer {
         let at = if self.cpu.is_some() || record.send_called > record.created { now } else { record.created };
         // Placed at `now` above (for buffer.memory); a record appended at its earlier creation
         // time is placed again, as its timestamp delta may be smaller.
-        let placement = if at == now { placement } else { self.accumulator.place(p, at, key_len, value) };
+        let placement = if at == now { placement } else { self.accumulator.place(p, at, fields) };
         let appended = self.accumulator.append_placed(p, at, record.created, placement);
         self.unfinished_records += 1;
         if let Some(v) = record.payload {
@@ -937,16 +938,25 @@ impl Producer {
     /// a free in-flight slot (`drainBatchesForOneNode`: one batch per partition from a rotating
     /// start, skipping retries still backing off). Returns the request and the sender's CPU time
     /// to build it (0 without CPU costs). The request counts as in flight from now.
+    // Inline: the sender asks for every broker on each pass, and most have nothing sendable;
+    // only a request that goes out pays for the call to `build_request`.
+    #[inline(always)]
     fn drain_request(&mut self, broker: usize, ctx: &mut Ctx) -> Option<(Message, u64)> {
         let now = ctx.now();
         let max_in_flight = self.config.max_in_flight_requests_per_connection;
-        if self.in_flight_per_broker[broker] >= max_in_flight || self.partitions_by_broker[broker].is_empty() {
+        if self.in_flight_per_broker[broker] >= max_in_flight
+            || !self.partitions_by_broker[broker].iter().any(|&p| self.accumulator.sendable(p as usize, now))
+        {
             return None;
         }
+        self.build_request(broker, ctx)
+    }
+
+    /// [`Producer::drain_request`] once `broker` has a free slot and a sendable batch.
+    #[inline(never)]
+    fn build_request(&mut self, broker: usize, ctx: &mut Ctx) -> Option<(Message, u64)> {
+        let now = ctx.now();
         let parts = &self.partitions_by_broker[broker];
-        if !parts.iter().any(|&p| self.accumulator.sendable(p as usize, now)) {
-            return None;
-        }
         let mut batches = self.spare_batch_lists.pop().unwrap_or_else(|| Vec::with_capacity(parts.len()));
         let mut size = 0u32;
         let start = self.drain_index[broker] % parts.len();
@@ -956,14 +966,11 @@ impl Producer {
             let i = if start + k < parts.len() { start + k } else { start + k - parts.len() };
             let next = if i + 1 < parts.len() { i + 1 } else { 0 };
             let p = parts[i] as usize;
-            if self.accumulator.backing_off(p, now) {
-                continue;
-            }
-            let Some(first_size) = self.accumulator.first_size(p) else { continue };
+            let Some(first_size) = self.accumulator.drainable_size(p, now) else { continue };
             if !batches.is_empty() && size + first_size > self.config.max_request_size {
                 break;
             }
-            let open = self.accumulator.take_first(p).expect("first_size saw a batch");
+            let open = self.accumulator.take_first(p).expect("drainable_size saw a batch");
             size += open.size_bytes;
             let (batch, attempts) = match open.sealed {
                 Some(b) => {
@@ -976,7 +983,10 @@ impl Producer {
                     // compression.type: the records shrink, the batch header does not.
                     let ratio = self.config.compression_type.ratio();
                     let records_bytes = open.size_bytes.saturating_sub(super::RECORD_BATCH_OVERHEAD);
-                    let wire_bytes = super::RECORD_BATCH_OVERHEAD + (records_bytes as f64 * ratio).ceil() as u32;
+                    // Uncompressed, the float round trip is exact: skip it.
+                    let compressed =
+                        if ratio == 1.0 { records_bytes } else { (records_bytes as f64 * ratio).ceil() as u32 };
+                    let wire_bytes = super::RECORD_BATCH_OVERHEAD + compressed;
                     let batch = RecordBatch {
                         producer: self.index,
                         producer_epoch: self.producer_epoch,

@@ -163,6 +163,24 @@ impl IntervalBins {
         self.len += 1;
     }
 
+    /// [`IntervalBins::record`] for each value, with the touched range and the count kept in
+    /// locals until the end (a batch's records are acknowledged together).
+    fn record_all(&mut self, values: impl IntoIterator<Item = u64>) {
+        let (mut lo, mut hi, mut len) = (self.lo, self.hi, self.len);
+        let clamped = bin_index(self.clamp_to);
+        for value in values {
+            let i = match bin_index(value) {
+                i if i < self.counts.len() => i,
+                _ => clamped,
+            };
+            self.counts[i] += 1;
+            lo = lo.min(i);
+            hi = hi.max(i);
+            len += 1;
+        }
+        (self.lo, self.hi, self.len) = (lo, hi, len);
+    }
+
     /// What [`Percentiles::of`] gives for a `Histogram` holding these samples (`total` only
     /// converts bins to values: it has the same layout).
     fn percentiles(&self, total: &Histogram<u64>) -> Percentiles {
@@ -416,10 +434,7 @@ impl Recorder {
     /// Records latency samples (in ns) all observed at `t` (e.g. a batch's records, acknowledged
     /// together): the same as one [`Recorder::latency`] call each.
     pub fn latencies(&mut self, which: Latency, t: SimTime, latencies_ns: impl IntoIterator<Item = u64>) {
-        let bins = self.interval_bins(which, t);
-        for latency_ns in latencies_ns {
-            bins.record(latency_ns / 1_000);
-        }
+        self.interval_bins(which, t).record_all(latencies_ns.into_iter().map(|ns| ns / 1_000));
     }
 
     /// The open interval's bins of `which` for a sample at `t`, closing the previous interval
