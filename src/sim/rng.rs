@@ -35,20 +35,24 @@ impl RandomStream {
         RandomStream { rng }
     }
 
+    #[inline]
     pub fn next_u64(&mut self) -> u64 {
         self.rng.next_u64()
     }
 
+    #[inline]
     pub fn next_u32(&mut self) -> u32 {
         self.rng.next_u32()
     }
 
     /// Uniform in `[0, 1)` with 53 random bits.
+    #[inline]
     pub fn unit_f64(&mut self) -> f64 {
         (self.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
     }
 
     /// Uniform in `0..n` without modulo bias (Lemire's method). `n == 0` gives 0.
+    #[inline]
     pub fn below(&mut self, n: u64) -> u64 {
         if n == 0 {
             return 0;
@@ -67,6 +71,7 @@ impl RandomStream {
     }
 
     /// Exponential with the given mean, for Poisson inter-arrival times.
+    #[inline]
     pub fn exponential(&mut self, mean: f64) -> f64 {
         // u in (0, 1]: never ln(0)
         let u = ((self.next_u64() >> 11) as f64 + 1.0) * (1.0 / (1u64 << 53) as f64);
