@@ -379,9 +379,12 @@ impl Simulation {
         self.run_until(self.end);
     }
 
-    /// Hands a message to its node.
-    fn deliver(&mut self, time: SimTime, from: NodeId, to: NodeId, msg: Message) {
+    /// Hands the message in `slot` to its node.
+    fn deliver(&mut self, time: SimTime, from: NodeId, to: NodeId, slot: Slot) {
         let i = to.index();
+        // Taken out of the mailbox only here, right before the handler gets it: the message is
+        // moved once rather than through every caller's frame.
+        let msg = self.core.mailbox.take(slot);
         if self.core.trace.level == TraceLevel::All {
             let line = format!("{} from {}", msg.kind(), self.core.names[from.index()]);
             let name = self.core.names[i].clone();
@@ -402,45 +405,23 @@ impl Simulation {
         match event {
             Event::Deliver { from, to, msg } => {
                 let i = to.index();
-                if !self.alive[i] {
-                    let msg = self.core.mailbox.take(msg);
-                    if let Some(f) = self.node_fault[i] {
-                        self.core.fault_drops[f] += 1;
-                        self.reset_connection(f, time, from, to, &msg);
-                    }
+                if !self.alive[i] || self.paused_until[i] > time {
+                    self.deliver_later_or_drop(time, from, to, msg);
                     return;
                 }
-                if self.paused_until[i] > time {
-                    self.core.queue.push(self.paused_until[i], Event::Deliver { from, to, msg });
-                    return;
-                }
-                let message = self.core.mailbox.get(msg);
-                let appends = matches!(message, Message::ProduceRequest { .. } | Message::FetchResponse { .. });
-                let is_broker = i < self.metadata.brokers as usize;
-                let cpu = self.scenario.cluster.broker_cpu;
-                let handling = match message {
-                    Message::ProduceRequest { .. } if cpu.request_us + cpu.per_kib_us > 0 => {
-                        SimDuration::from_us(cpu.request_us)
-                            + SimDuration(message.size_bytes() * cpu.per_kib_us * 1000 / 1024)
-                    }
-                    _ => SimDuration::ZERO,
-                };
-                let cost = handling + if appends { self.disk_delay[i] } else { SimDuration::ZERO };
-                if is_broker && cost > SimDuration::ZERO {
-                    // One request handler (and disk) per broker: requests queue, each taking its
-                    // CPU cost and, on a slow disk, the extra append time.
-                    let done = self.disk_free[i].max(time) + cost;
-                    self.disk_free[i] = done;
+                if i < self.metadata.brokers as usize
+                    && let Some(done) = self.request_handler_done(i, time, msg)
+                {
                     self.core.queue.push(done, Event::AfterDisk { from, to, msg });
                     return;
                 }
-                let msg = self.core.mailbox.take(msg);
                 self.deliver(time, from, to, msg);
             }
             Event::AfterDisk { from, to, msg } => {
-                let msg = self.core.mailbox.take(msg);
                 if self.alive[to.index()] {
                     self.deliver(time, from, to, msg);
+                } else {
+                    self.core.mailbox.take(msg);
                 }
             }
             Event::Timer { node, timer, id, incarnation } => {
@@ -463,30 +444,74 @@ impl Simulation {
                     Node::Consumer(c) => c.on_timer(timer, &mut ctx),
                 }
             }
-            Event::Sample => {
-                let interval = self.core.recorder.interval_ending(time);
-                let mut lag = 0;
-                for g in 0..self.scenario.consumer_groups.len() as u32 {
-                    for (partition, committed, position, high_watermark) in self.group_offsets(g) {
-                        lag += position.or(committed).map_or(0, |c| high_watermark.saturating_sub(c));
-                        self.core.recorder.groups.offsets.push(crate::metrics::GroupOffsetSample {
-                            interval,
-                            group: g,
-                            partition,
-                            committed,
-                            position,
-                            high_watermark,
-                        });
-                    }
-                }
-                self.core.recorder.lag(time, lag);
-                self.sample_replicas(time);
-                let next = time + SimDuration(self.core.recorder.interval_ns());
-                if next <= self.end {
-                    self.core.queue.push(next, Event::Sample);
-                }
-            }
+            Event::Sample => self.sample(time),
             Event::Fault(i) => self.apply_fault(i),
+        }
+    }
+
+    /// A message for a node that is down (dropped) or paused (it waits for the pause to end).
+    /// Out of line: the event loop's common path stays small.
+    #[cold]
+    #[inline(never)]
+    fn deliver_later_or_drop(&mut self, time: SimTime, from: NodeId, to: NodeId, slot: Slot) {
+        let i = to.index();
+        if !self.alive[i] {
+            let msg = self.core.mailbox.take(slot);
+            if let Some(f) = self.node_fault[i] {
+                self.core.fault_drops[f] += 1;
+                self.reset_connection(f, time, from, to, &msg);
+            }
+            return;
+        }
+        self.core.queue.push(self.paused_until[i], Event::Deliver { from, to, msg: slot });
+    }
+
+    /// When broker `i`'s request handler (and disk) is done with the message in `slot`, if it
+    /// takes any time: one request handler per broker, so requests queue, each taking its CPU
+    /// cost and, on a slow disk, the extra append time. `None`: it is handled now.
+    fn request_handler_done(&mut self, i: usize, time: SimTime, slot: Slot) -> Option<SimTime> {
+        let message = self.core.mailbox.get(slot);
+        let appends = matches!(message, Message::ProduceRequest { .. } | Message::FetchResponse { .. });
+        let cpu = self.scenario.cluster.broker_cpu;
+        let handling = match message {
+            Message::ProduceRequest { .. } if cpu.request_us + cpu.per_kib_us > 0 => {
+                SimDuration::from_us(cpu.request_us) + SimDuration(message.size_bytes() * cpu.per_kib_us * 1000 / 1024)
+            }
+            _ => SimDuration::ZERO,
+        };
+        let cost = handling + if appends { self.disk_delay[i] } else { SimDuration::ZERO };
+        if cost == SimDuration::ZERO {
+            return None;
+        }
+        let done = self.disk_free[i].max(time) + cost;
+        self.disk_free[i] = done;
+        Some(done)
+    }
+
+    /// The end of a metrics interval: every group's offsets and lag, every replica's offsets.
+    #[cold]
+    #[inline(never)]
+    fn sample(&mut self, time: SimTime) {
+        let interval = self.core.recorder.interval_ending(time);
+        let mut lag = 0;
+        for g in 0..self.scenario.consumer_groups.len() as u32 {
+            for (partition, committed, position, high_watermark) in self.group_offsets(g) {
+                lag += position.or(committed).map_or(0, |c| high_watermark.saturating_sub(c));
+                self.core.recorder.groups.offsets.push(crate::metrics::GroupOffsetSample {
+                    interval,
+                    group: g,
+                    partition,
+                    committed,
+                    position,
+                    high_watermark,
+                });
+            }
+        }
+        self.core.recorder.lag(time, lag);
+        self.sample_replicas(time);
+        let next = time + SimDuration(self.core.recorder.interval_ns());
+        if next <= self.end {
+            self.core.queue.push(next, Event::Sample);
         }
     }
 
@@ -610,6 +635,8 @@ impl Simulation {
         self.core.link_fault[a * n + b] = Some(fault);
     }
 
+    #[cold]
+    #[inline(never)]
     fn apply_fault(&mut self, i: usize) {
         let fault = self.scenario.faults[i].fault.clone();
         let now = self.now;
