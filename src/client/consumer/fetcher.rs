@@ -22,8 +22,10 @@ impl Consumer {
         if n == 0 {
             return 0;
         }
-        // Owned partitions from `poll_rotation` on, then the ones before it.
-        let (before, from) = self.owned.split_at_mut(self.poll_rotation % n);
+        // Owned partitions from `poll_rotation` on, then the ones before it (the rotation may be
+        // past the end after a revocation: it counts modulo the owned partitions).
+        let rotation = self.poll_rotation % n;
+        let (before, from) = self.owned.split_at_mut(rotation);
         for o in from.iter_mut().chain(before) {
             if left == 0 {
                 break;
@@ -53,7 +55,8 @@ impl Consumer {
             }
             o.position = Some(position);
         }
-        self.poll_rotation = (self.poll_rotation + 1) % n;
+        // `(poll_rotation + 1) % n` without a second division.
+        self.poll_rotation = if rotation + 1 == n { 0 } else { rotation + 1 };
         max - left
     }
 
