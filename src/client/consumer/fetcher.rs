@@ -62,15 +62,19 @@ impl Consumer {
 
     /// Fetches from every leader of owned, positioned partitions with nothing buffered.
     pub(super) fn fetch_all(&mut self, ctx: &mut Ctx) {
-        for b in 0..self.outstanding.len() as u32 {
-            self.fetch(b, ctx);
+        // Called after every event the member handles, and most of the time every broker has a
+        // fetch out: only the others are looked at further.
+        for b in 0..self.outstanding.len() {
+            if self.outstanding[b].is_none() {
+                self.fetch(b as u32, ctx);
+            }
         }
     }
 
+    /// Fetches from `broker` (which has no fetch out) the owned, positioned partitions it leads
+    /// that have nothing buffered.
+    #[inline(never)]
     fn fetch(&mut self, broker: u32, ctx: &mut Ctx) {
-        if self.outstanding[broker as usize].is_some() {
-            return;
-        }
         let partitions: Vec<FetchPartition> = self
             .owned
             .iter()
