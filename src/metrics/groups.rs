@@ -200,6 +200,14 @@ impl GroupRecords {
         self.slots[g][p].as_mut().expect("made above")
     }
 
+    /// A copy of the slot of `(group, partition)`, made on first use (one lookup when it exists).
+    fn slot_copy(&mut self, group: u32, partition: u32) -> Slot {
+        match self.slots.get(group as usize).and_then(|s| s.get(partition as usize)) {
+            Some(&Some(slot)) => slot,
+            _ => *self.slot(group, partition),
+        }
+    }
+
     #[cold]
     fn add_slot(&mut self, group: u32, partition: u32) {
         let (g, p) = (group as usize, partition as usize);
@@ -236,7 +244,7 @@ impl GroupRecords {
         generation: i32,
         at: SimTime,
     ) {
-        let slot = *self.slot(group, partition);
+        let slot = self.slot_copy(group, partition);
         match slot.last_run.map(|r| &mut self.runs[r]) {
             Some(r) if r.member == member && r.generation == generation && r.to == first => {
                 r.to = first + count;
@@ -258,6 +266,15 @@ impl GroupRecords {
             }
         }
         let e = &mut self.processed[slot.processed];
+        // Most steps go on where the last one ended: the last range grows, nothing is repeated
+        // (what `RangeSet::insert` does first, without building its list of overlaps).
+        if let Some(last) = e.once.ranges.last_mut()
+            && last.1 == first
+            && count > 0
+        {
+            last.1 = first + count;
+            return;
+        }
         for (a, b) in e.once.insert(first, first + count) {
             e.duplicates += b - a;
             e.again.insert(a, b);
