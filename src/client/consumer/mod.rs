@@ -419,7 +419,16 @@ impl Consumer {
             Timer::MemberStart => self.start(ctx),
             Timer::MemberClose => self.close(ctx),
             _ if self.app == App::Stopped => {}
-            Timer::ProcessingDone => self.on_processing_done(ctx),
+            Timer::ProcessingDone => {
+                let quiet = self.on_processing_done(ctx);
+                if quiet {
+                    // Its poll found nothing and left nothing to do: `resume` would poll again
+                    // at once, and that poll would only move the partition rotation on.
+                    self.advance_poll_rotation();
+                    self.fetch_all(ctx);
+                    return;
+                }
+            }
             Timer::Heartbeat => self.on_heartbeat_timer(ctx),
             Timer::FindCoordinator => self.find_coordinator(ctx),
             Timer::FetchAgain { .. } => self.fetch_all(ctx),
@@ -446,23 +455,23 @@ impl Consumer {
     // ----- the application thread ---------------------------------------------------------------
 
     /// `KafkaConsumer.poll()`: auto-commit, rebalance if needed, return buffered records.
-    fn poll(&mut self, ctx: &mut Ctx) {
+    ///
+    /// Returns whether the poll was *quiet*: it found no records, and polling again now (with
+    /// nothing happening in between) would do nothing but move the partition rotation on.
+    fn poll(&mut self, ctx: &mut Ctx) -> bool {
         let now = ctx.now();
         if self.close_requested {
             self.app = App::Polling;
             self.close(ctx);
-            return;
+            return false;
         }
         self.app = App::Polling;
         self.last_poll = now;
         if self.failed.is_some() {
-            return;
+            return false;
         }
         // `maybeAutoCommitOffsetsAsync`: the positions of what earlier polls returned.
-        if self.config.commit == CommitMode::Auto
-            && self.membership == Membership::Stable
-            && now.since(self.last_auto_commit) >= SimDuration::from_ms(self.config.auto_commit_interval_ms)
-        {
+        if self.auto_commit_due(now) {
             self.last_auto_commit = now;
             self.commit_positions(false, ctx);
         }
@@ -473,13 +482,19 @@ impl Consumer {
             self.join_group(ctx);
         }
         if self.membership != Membership::Stable && !self.cooperative {
-            return; // an eager member waits for its assignment inside poll()
+            return false; // an eager member waits for its assignment inside poll()
         }
         self.ensure_positions(ctx);
         debug_assert!(self.work.is_empty(), "the application polls only between works");
         let records = self.take_records();
         if records == 0 {
-            return;
+            // A second poll would find the state this one leaves: no assignment to apply, no
+            // join, no auto-commit due (at the same instant), positions already asked for,
+            // and every positioned buffer emptied by `take_records`.
+            return self.pending_assignment.is_none()
+                && !self.rejoin_needed
+                && self.membership == Membership::Stable
+                && !self.auto_commit_due(now);
         }
         // Only an at-most-once member commits these (before processing); the others commit
         // the positions current when they commit.
@@ -510,6 +525,24 @@ impl Consumer {
             }
             _ => self.process_next(ctx),
         }
+        false
+    }
+
+    /// Whether a poll at `now` auto-commits (`maybeAutoCommitOffsetsAsync`).
+    fn auto_commit_due(&self, now: SimTime) -> bool {
+        self.config.commit == CommitMode::Auto
+            && self.membership == Membership::Stable
+            && now.since(self.last_auto_commit) >= SimDuration::from_ms(self.config.auto_commit_interval_ms)
+    }
+
+    /// What a quiet poll (see [`Consumer::poll`]) repeated does: `take_records` with nothing to
+    /// take starts the next poll one owned partition further.
+    fn advance_poll_rotation(&mut self) {
+        let n = self.owned.len();
+        if n > 0 {
+            let rotation = self.poll_rotation % n;
+            self.poll_rotation = if rotation + 1 == n { 0 } else { rotation + 1 };
+        }
     }
 
     fn record_processing_time(&mut self) -> SimDuration {
@@ -536,14 +569,15 @@ impl Consumer {
         ctx.set_timer_at(at, Timer::ProcessingDone);
     }
 
-    fn on_processing_done(&mut self, ctx: &mut Ctx) {
+    /// Returns whether it ended with a quiet poll (see [`Consumer::poll`]).
+    fn on_processing_done(&mut self, ctx: &mut Ctx) -> bool {
         if self.app != App::Processing {
-            return;
+            return false;
         }
         let now = ctx.now();
         self.finish_work_until(now, ctx);
         if self.work.is_empty() {
-            return;
+            return false;
         }
         let work = &self.work;
         match self.config.commit {
@@ -558,17 +592,16 @@ impl Consumer {
                 if self.app != App::Committing && left {
                     self.process_next(ctx);
                 }
+                false
             }
             CommitMode::AfterProcessing => {
                 self.end_work();
                 self.commit_positions(true, ctx);
-                if self.app != App::Committing {
-                    self.poll(ctx);
-                }
+                self.app != App::Committing && self.poll(ctx)
             }
             _ => {
                 self.end_work();
-                self.poll(ctx);
+                self.poll(ctx)
             }
         }
     }
@@ -633,7 +666,9 @@ impl Consumer {
         }
         match (self.work.is_empty(), self.config.commit) {
             (false, CommitMode::BeforeProcessing | CommitMode::PerRecord) => self.process_next(ctx),
-            _ => self.poll(ctx),
+            _ => {
+                self.poll(ctx);
+            }
         }
     }
 }
