@@ -30,13 +30,16 @@ pub struct LinkSpec {
 #[derive(Clone, Debug)]
 struct DirectedLink {
     spec: LinkSpec,
+    /// `spec.latency_us` in ns (saturating), converted once rather than on every send.
+    latency_ns: u64,
     /// FIFO: no message arrives before the previous one on this link.
     last_delivery: SimTime,
     /// When the link finishes sending what it has (bandwidth).
     sending_until: SimTime,
     /// Fault state.
     cut: bool,
-    extra_us: u64,
+    /// Added latency (a slow link), in ns.
+    extra_ns: u64,
     drop_fraction: f64,
 }
 
@@ -97,10 +100,11 @@ impl Network {
             .iter()
             .map(|&e| DirectedLink {
                 spec: graph[e],
+                latency_ns: SimDuration::from_us(graph[e].latency_us).as_nanos(),
                 last_delivery: SimTime::ZERO,
                 sending_until: SimTime::ZERO,
                 cut: false,
-                extra_us: 0,
+                extra_ns: 0,
                 drop_fraction: 0.0,
             })
             .collect();
@@ -132,7 +136,7 @@ impl Network {
 
     /// Adds latency to the directed link `from → to`.
     pub fn set_extra_latency(&mut self, from: usize, to: usize, extra_us: u64) {
-        self.links[from * self.n + to].extra_us = extra_us;
+        self.links[from * self.n + to].extra_ns = SimDuration::from_us(extra_us).as_nanos();
     }
 
     /// Drops this fraction of messages on `from → to`.
@@ -148,7 +152,7 @@ impl Network {
     /// Restores every link.
     pub fn heal(&mut self) {
         for link in &mut self.links {
-            (link.cut, link.extra_us, link.drop_fraction) = (false, 0, 0.0);
+            (link.cut, link.extra_ns, link.drop_fraction) = (false, 0, 0.0);
         }
     }
 
@@ -175,7 +179,7 @@ impl Network {
             start = now.max(link.sending_until) + SimDuration(send_ns);
             link.sending_until = start;
         }
-        let extra = SimDuration::from_us(link.extra_us);
+        let extra = SimDuration(link.extra_ns);
         Some(self.delivery_time(from, to, start + extra))
     }
 
@@ -188,11 +192,12 @@ impl Network {
     pub fn delivery_time(&mut self, from: usize, to: usize, now: SimTime) -> SimTime {
         let i = from * self.n + to;
         let link = &mut self.links[i];
-        let jitter_us = match &mut self.jitter[i] {
-            Some(rng) => rng.below(link.spec.jitter_us + 1),
-            None => 0,
+        // `latency + jitter` in ns: the same saturating sum as converting the µs sum at once.
+        let jitter = match &mut self.jitter[i] {
+            Some(rng) => SimDuration::from_us(rng.below(link.spec.jitter_us + 1)),
+            None => SimDuration::ZERO,
         };
-        let at = (now + SimDuration::from_us(link.spec.latency_us + jitter_us)).max(link.last_delivery);
+        let at = (now + (SimDuration(link.latency_ns) + jitter)).max(link.last_delivery);
         link.last_delivery = at;
         at
     }
