@@ -161,10 +161,11 @@ pub struct FetchedPartition {
     pub batch_count: u32,
 }
 
-/// Emptied vectors of one kind, kept for their allocations: a fetch's vectors are built on one
-/// node and emptied on another, so each side giving them back here (rather than freeing them)
-/// and the next fetch taking them saves an allocation and a free per vector. A capacity never
-/// reaches an output, so which vector a fetch gets changes nothing else.
+/// Emptied vectors of one kind, kept for their allocations: giving a vector back here rather
+/// than freeing it, and taking it again for the next request, saves an allocation and a free
+/// per vector (a fetch's vectors are built on one node and emptied on another, hence the pool
+/// the engine shares). A capacity never reaches an output, so which vector a request gets
+/// changes nothing else.
 #[derive(Debug)]
 pub struct Spares<T>(Vec<Vec<T>>);
 

@@ -27,6 +27,7 @@ use crate::check::TruncationEvent;
 use crate::cluster::{Log, Metadata};
 use crate::protocol::{
     FetchPartition, FetchedPartition, KafkaError, Message, OffsetSpec, PartitionState, RecordBatch, ReplicatedBatch,
+    Spares,
 };
 use crate::scenario::{Acks, Replication, Truncation};
 use crate::sim::{Ctx, NodeId, SimDuration, SimTime, Timer};
@@ -120,8 +121,11 @@ struct DelayedProduce {
     request_id: u64,
     deadline: SimTime,
     /// Per partition: the result so far, or the offset the high watermark must reach.
-    parts: Vec<(u32, Result<u64, KafkaError>, Option<u64>)>,
+    parts: Vec<ProducePart>,
 }
+
+/// A delayed produce's partition, its result so far and the offset the high watermark must reach.
+type ProducePart = (u32, Result<u64, KafkaError>, Option<u64>);
 
 /// A fetch waiting in purgatory for data or for its timeout (`DelayedFetch`).
 #[derive(Debug)]
@@ -179,6 +183,8 @@ pub struct Broker {
     checks_scratch: Vec<FollowerCheck>,
     /// Scratch for the partitions a produce request appended to (kept for its allocation).
     appended_scratch: Vec<u32>,
+    /// Delayed produces' emptied `parts`, kept for their allocations (one per produce request).
+    spare_parts: Spares<ProducePart>,
     /// Last fetch offset of each subscribed group per partition (drives retention).
     group_offsets: Vec<Vec<u64>>,
     pub stats: BrokerStats,
@@ -216,6 +222,7 @@ impl Broker {
             next_request_id: 0,
             checks_scratch: Vec::new(),
             appended_scratch: Vec::new(),
+            spare_parts: Spares::default(),
             group_offsets,
             metadata,
             stats: BrokerStats::default(),
@@ -629,7 +636,7 @@ impl Broker {
     ) {
         self.stats.produce_requests += 1;
         let now = ctx.now();
-        let mut parts = Vec::with_capacity(batches.len());
+        let mut parts = self.spare_parts.take();
         let mut appended = std::mem::take(&mut self.appended_scratch);
         appended.clear();
         for (p, batch) in batches {
@@ -709,12 +716,7 @@ impl Broker {
         Self::settle_parts(self.id, &self.replicas, &self.metadata, &mut d.parts);
     }
 
-    fn settle_parts(
-        me: u32,
-        replicas: &[Replica],
-        metadata: &Metadata,
-        parts: &mut [(u32, Result<u64, KafkaError>, Option<u64>)],
-    ) {
+    fn settle_parts(me: u32, replicas: &[Replica], metadata: &Metadata, parts: &mut [ProducePart]) {
         for part in parts {
             if let Some(required) = part.2 {
                 let r = &replicas[part.0 as usize];
@@ -742,6 +744,7 @@ impl Broker {
             }
         }
         ctx.send(d.from, Message::ProduceResponse { request_id: d.request_id, results });
+        self.spare_parts.give_back(d.parts);
     }
 
     /// Answers the delayed produces that are now complete: those waiting on `partition` (whose
