@@ -288,25 +288,20 @@ impl Log {
             Some(first) if first.end_offset <= offset => (&back[gallop_from_back(back, offset)..], &[][..]),
             _ => (&front[gallop_from_back(front, offset)..], back),
         };
-        // Count first (offsets and sizes are inline), then reserve once.
+        // One pass: `out` is a recycled vector, which mostly has the room already.
         let mut count = 0;
         let mut bytes = 0u64;
-        'count: for s in [a, b] {
+        'read: for s in [a, b] {
             for x in s {
                 let size = x.size_bytes as u64;
                 if x.end_offset > limit || (count > 0 && bytes + size > max_bytes) {
-                    break 'count;
+                    break 'read;
                 }
                 bytes += size;
                 count += 1;
+                out.push(ReplicatedBatch { base_offset: x.base_offset, epoch: x.epoch, batch: x.batch.clone() });
             }
         }
-        let from_a = count.min(a.len());
-        let replicated =
-            |x: &LogBatch| ReplicatedBatch { base_offset: x.base_offset, epoch: x.epoch, batch: x.batch.clone() };
-        out.reserve(count);
-        out.extend(a[..from_a].iter().map(replicated));
-        out.extend(b[..count - from_a].iter().map(replicated));
         count
     }
 
