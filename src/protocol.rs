@@ -156,7 +156,52 @@ pub struct FetchedPartition {
     pub log_start_offset: u64,
     /// Set when the fetcher's log diverges: `(epoch, end offset)` to truncate to (§3.6).
     pub diverging_epoch: Option<(u32, u64)>,
-    pub batches: Vec<ReplicatedBatch>,
+    /// How many of the response's batches are this partition's: they follow those of the
+    /// partitions before it.
+    pub batch_count: u32,
+}
+
+/// Emptied vectors of one kind, kept for their allocations: giving a vector back here rather
+/// than freeing it, and taking it again for the next request, saves an allocation and a free
+/// per vector (a fetch's vectors are built on one node and emptied on another, hence the pool
+/// the engine shares). A capacity never reaches an output, so which vector a request gets
+/// changes nothing else.
+#[derive(Debug)]
+pub struct Spares<T>(Vec<Vec<T>>);
+
+impl<T> Default for Spares<T> {
+    fn default() -> Self {
+        Spares(Vec::new())
+    }
+}
+
+impl<T> Spares<T> {
+    /// At most this many are kept (as many as fetches are in flight, in practice).
+    const MAX: usize = 64;
+
+    /// An empty vector, with the capacity of one given back if there is one.
+    pub fn take(&mut self) -> Vec<T> {
+        self.0.pop().unwrap_or_default()
+    }
+
+    /// Gives back a vector (emptied here) for a later `take`.
+    pub fn give_back(&mut self, mut v: Vec<T>) {
+        if v.capacity() > 0 && self.0.len() < Self::MAX {
+            v.clear();
+            self.0.push(v);
+        }
+    }
+}
+
+/// The spare vectors of fetch requests and responses, shared by every node (see [`Spares`]).
+#[derive(Debug, Default)]
+pub struct FetchBuffers {
+    /// A `FetchRequest`'s partitions.
+    pub requests: Spares<FetchPartition>,
+    /// A `FetchResponse`'s partitions.
+    pub responses: Spares<FetchedPartition>,
+    /// A `FetchResponse`'s batches.
+    pub batches: Spares<ReplicatedBatch>,
 }
 
 /// A message between two nodes.
@@ -187,6 +232,10 @@ pub enum Message {
     FetchResponse {
         request_id: u64,
         partitions: Vec<FetchedPartition>,
+        /// Every partition's batches, partition after partition in the order of `partitions`
+        /// (one list per response rather than one per partition: one allocation, not one per
+        /// partition read).
+        batches: Vec<ReplicatedBatch>,
     },
     /// A client asks a broker for the leaders of every partition.
     MetadataRequest {
@@ -375,9 +424,7 @@ impl Message {
         HEADER
             + match self {
                 Message::ProduceRequest { batches, .. } => batches.iter().map(|(_, b)| b.size_bytes as u64).sum(),
-                Message::FetchResponse { partitions, .. } => {
-                    partitions.iter().flat_map(|p| &p.batches).map(|b| b.batch.size_bytes as u64).sum()
-                }
+                Message::FetchResponse { batches, .. } => batches.iter().map(|b| b.batch.size_bytes as u64).sum(),
                 _ => 0,
             }
     }

@@ -25,7 +25,10 @@ use std::rc::Rc;
 
 use crate::check::TruncationEvent;
 use crate::cluster::{Log, Metadata};
-use crate::protocol::{FetchPartition, FetchedPartition, KafkaError, Message, OffsetSpec, PartitionState, RecordBatch};
+use crate::protocol::{
+    FetchPartition, FetchedPartition, KafkaError, Message, OffsetSpec, PartitionState, RecordBatch, ReplicatedBatch,
+    Spares,
+};
 use crate::scenario::{Acks, Replication, Truncation};
 use crate::sim::{Ctx, NodeId, SimDuration, SimTime, Timer};
 
@@ -118,8 +121,11 @@ struct DelayedProduce {
     request_id: u64,
     deadline: SimTime,
     /// Per partition: the result so far, or the offset the high watermark must reach.
-    parts: Vec<(u32, Result<u64, KafkaError>, Option<u64>)>,
+    parts: Vec<ProducePart>,
 }
+
+/// A delayed produce's partition, its result so far and the offset the high watermark must reach.
+type ProducePart = (u32, Result<u64, KafkaError>, Option<u64>);
 
 /// A fetch waiting in purgatory for data or for its timeout (`DelayedFetch`).
 #[derive(Debug)]
@@ -142,8 +148,6 @@ type FollowerCheck = Result<Option<(u32, u64)>, KafkaError>;
 struct Fetcher {
     outstanding: Option<(u64, SimTime)>,
     backoff_until: SimTime,
-    /// How many partitions the last fetch carried (the next one's capacity: usually the same).
-    last_partitions: usize,
 }
 
 /// Counters for the summary.
@@ -179,6 +183,8 @@ pub struct Broker {
     checks_scratch: Vec<FollowerCheck>,
     /// Scratch for the partitions a produce request appended to (kept for its allocation).
     appended_scratch: Vec<u32>,
+    /// Delayed produces' emptied `parts`, kept for their allocations (one per produce request).
+    spare_parts: Spares<ProducePart>,
     /// Last fetch offset of each subscribed group per partition (drives retention).
     group_offsets: Vec<Vec<u64>>,
     pub stats: BrokerStats,
@@ -216,6 +222,7 @@ impl Broker {
             next_request_id: 0,
             checks_scratch: Vec::new(),
             appended_scratch: Vec::new(),
+            spare_parts: Spares::default(),
             group_offsets,
             metadata,
             stats: BrokerStats::default(),
@@ -478,8 +485,8 @@ impl Broker {
                 };
                 self.on_fetch(fetch, max_wait_ms, ctx);
             }
-            Message::FetchResponse { request_id, partitions } => {
-                self.on_fetch_response(from, request_id, partitions, ctx)
+            Message::FetchResponse { request_id, partitions, batches } => {
+                self.on_fetch_response(from, request_id, partitions, batches, ctx)
             }
             Message::Disconnected { request_id } => {
                 // The leader's process is gone: back off, then fetch again (from whichever
@@ -586,6 +593,7 @@ impl Broker {
                 self.parked = keep;
                 for f in due {
                     self.respond_fetch(&f, ctx);
+                    ctx.fetch_buffers().requests.give_back(f.partitions);
                 }
                 if let Some(next) = self.parked.iter().map(|f| f.deadline).min() {
                     self.arm_fetch_expiry(next, ctx);
@@ -628,7 +636,7 @@ impl Broker {
     ) {
         self.stats.produce_requests += 1;
         let now = ctx.now();
-        let mut parts = Vec::with_capacity(batches.len());
+        let mut parts = self.spare_parts.take();
         let mut appended = std::mem::take(&mut self.appended_scratch);
         appended.clear();
         for (p, batch) in batches {
@@ -708,12 +716,7 @@ impl Broker {
         Self::settle_parts(self.id, &self.replicas, &self.metadata, &mut d.parts);
     }
 
-    fn settle_parts(
-        me: u32,
-        replicas: &[Replica],
-        metadata: &Metadata,
-        parts: &mut [(u32, Result<u64, KafkaError>, Option<u64>)],
-    ) {
+    fn settle_parts(me: u32, replicas: &[Replica], metadata: &Metadata, parts: &mut [ProducePart]) {
         for part in parts {
             if let Some(required) = part.2 {
                 let r = &replicas[part.0 as usize];
@@ -741,6 +744,7 @@ impl Broker {
             }
         }
         ctx.send(d.from, Message::ProduceResponse { request_id: d.request_id, results });
+        self.spare_parts.give_back(d.parts);
     }
 
     /// Answers the delayed produces that are now complete: those waiting on `partition` (whose
@@ -934,6 +938,7 @@ impl Broker {
             // but its own partition's log start, which retention keeps at or below the offset
             // the follower fetched from.
             self.respond_fetch_checked(&fetch, fetch.replica.map(|_| &checks[..]), ctx);
+            ctx.fetch_buffers().requests.give_back(fetch.partitions);
         } else {
             let deadline = fetch.deadline;
             self.parked.push(fetch);
@@ -1024,6 +1029,7 @@ impl Broker {
             if f.partitions.iter().any(|x| touched.contains(&x.partition)) && self.enough_bytes(f) {
                 let fetch = self.parked.remove(i);
                 self.respond_fetch(&fetch, ctx);
+                ctx.fetch_buffers().requests.give_back(fetch.partitions);
             } else {
                 i += 1;
             }
@@ -1044,7 +1050,9 @@ impl Broker {
     /// As `respond_fetch`, with a follower fetch's `check_follower_fetch` results, per partition,
     /// if they are known.
     fn respond_fetch_checked(&mut self, fetch: &ParkedFetch, checks: Option<&[FollowerCheck]>, ctx: &mut Ctx) {
-        let mut partitions = Vec::with_capacity(fetch.partitions.len());
+        let mut partitions = ctx.fetch_buffers().responses.take();
+        let mut batches = ctx.fetch_buffers().batches.take();
+        let max_bytes = fetch.max_partition_bytes as u64;
         for (i, f) in fetch.partitions.iter().enumerate() {
             let r = &self.replicas[f.partition as usize];
             let mut out = FetchedPartition {
@@ -1053,35 +1061,41 @@ impl Broker {
                 high_watermark: r.high_watermark,
                 log_start_offset: r.log.log_start_offset(),
                 diverging_epoch: None,
-                batches: Vec::new(),
+                batch_count: 0,
             };
-            match fetch.replica {
+            let read = match fetch.replica {
                 Some(follower) => match checks.map_or_else(|| self.check_follower_fetch(follower, f), |c| c[i]) {
-                    Err(e) => out.error = Some(e),
-                    Ok(Some(diverging)) => out.diverging_epoch = Some(diverging),
-                    Ok(None) => {
-                        out.batches =
-                            r.log.read(f.fetch_offset, r.log.log_end_offset(), fetch.max_partition_bytes as u64);
+                    Err(e) => {
+                        out.error = Some(e);
+                        0
                     }
+                    Ok(Some(diverging)) => {
+                        out.diverging_epoch = Some(diverging);
+                        0
+                    }
+                    Ok(None) => r.log.read(f.fetch_offset, r.log.log_end_offset(), max_bytes, &mut batches),
                 },
                 None => {
                     if !r.is_leader(self.id) {
                         out.error = Some(KafkaError::NotLeaderOrFollower);
+                        0
                     } else if f.fetch_offset > r.high_watermark.max(r.log.log_end_offset())
                         || f.fetch_offset < r.log.log_start_offset()
                     {
                         out.error = Some(KafkaError::OffsetOutOfRange);
+                        0
                     } else {
-                        out.batches = r.log.read(f.fetch_offset, r.high_watermark, fetch.max_partition_bytes as u64);
+                        r.log.read(f.fetch_offset, r.high_watermark, max_bytes, &mut batches)
                     }
                 }
-            }
+            };
+            out.batch_count = read as u32;
             if let Some(e) = out.error {
                 *self.stats.errors.entry(e.name()).or_default() += 1;
             }
             partitions.push(out);
         }
-        ctx.send(fetch.from, Message::FetchResponse { request_id: fetch.request_id, partitions });
+        ctx.send(fetch.from, Message::FetchResponse { request_id: fetch.request_id, partitions, batches });
     }
 
     // ----- fetch (follower side) --------------------------------------------------------------
@@ -1097,7 +1111,7 @@ impl Broker {
             ctx.set_timer_at(fetcher.backoff_until, Timer::FetchRetry { broker: NodeId(leader) });
             return;
         }
-        let mut partitions = Vec::with_capacity(fetcher.last_partitions);
+        let mut partitions = ctx.fetch_buffers().requests.take();
         for p in 0..self.replicas.len() as u32 {
             let r = &self.replicas[p as usize];
             if r.fetching_from != Some(leader) {
@@ -1122,12 +1136,12 @@ impl Broker {
             });
         }
         if partitions.is_empty() {
+            ctx.fetch_buffers().requests.give_back(partitions);
             return;
         }
         let request_id = self.next_request_id;
         self.next_request_id += 1;
         self.fetchers[leader as usize].outstanding = Some((request_id, now));
-        self.fetchers[leader as usize].last_partitions = partitions.len();
         ctx.send(
             Metadata::broker_node(leader),
             Message::FetchRequest {
@@ -1142,7 +1156,14 @@ impl Broker {
         );
     }
 
-    fn on_fetch_response(&mut self, from: NodeId, request_id: u64, partitions: Vec<FetchedPartition>, ctx: &mut Ctx) {
+    fn on_fetch_response(
+        &mut self,
+        from: NodeId,
+        request_id: u64,
+        mut partitions: Vec<FetchedPartition>,
+        mut batches: Vec<ReplicatedBatch>,
+        ctx: &mut Ctx,
+    ) {
         let leader = from.0;
         let Some(fetcher) = self.fetchers.get_mut(leader as usize) else { return };
         if fetcher.outstanding.map(|o| o.0) != Some(request_id) {
@@ -1152,62 +1173,83 @@ impl Broker {
         fetcher.outstanding = None;
         let now = ctx.now();
         let mut failed = false;
-        for fp in partitions {
-            let p = fp.partition;
-            if self.replicas[p as usize].fetching_from != Some(leader) {
-                continue;
-            }
-            if let Some(e) = fp.error {
-                failed = true;
-                if e == KafkaError::OffsetOutOfRange {
-                    // Our log is behind the leader's start: start over from it.
-                    let start = fp.log_start_offset;
-                    let r = &mut self.replicas[p as usize];
-                    if r.log.log_end_offset() < start {
-                        r.log.reset_to(start);
-                        r.high_watermark = r.high_watermark.max(start);
-                    }
-                }
-                continue;
-            }
-            if let Some((epoch, leader_end)) = fp.diverging_epoch {
-                // AbstractFetcherThread.getOffsetTruncationState (KIP-279 loop: we fetch again
-                // with our new last epoch until the epochs match).
-                let r = &self.replicas[p as usize];
-                let leo = r.log.log_end_offset();
-                let to = match r.log.end_offset_for_epoch(epoch) {
-                    // The leader knows no epoch this old: truncate to the high watermark.
-                    _ if epoch == UNDEFINED_EPOCH => r.high_watermark.min(leo),
-                    Some((mine, my_end)) if mine == epoch => my_end.min(leader_end).min(leo),
-                    Some((_, my_end)) => my_end.min(leo),
-                    None => r.high_watermark.min(leo),
-                };
-                self.truncate(p, to, "diverging epoch (KIP-101/279)", ctx);
-                continue;
-            }
-            let r = &mut self.replicas[p as usize];
-            // Each batch at our log end goes in (the response is ours: its batches move into the
-            // log, no reference count changes hands twice).
-            for b in fp.batches {
-                if b.base_offset == r.log.log_end_offset() {
-                    Self::note_producer(r, &b.batch, b.base_offset);
-                    r.log.append(b.epoch, b.batch, now);
-                }
-            }
-            // Follower HW = min(leader HW, own LEO) (§3.4); it never moves back here.
-            r.high_watermark = r.high_watermark.max(fp.high_watermark.min(r.log.log_end_offset()));
-            // Retention: follow the leader's log start, but keep what we have not committed.
-            // (Mostly the start has not moved: no batch ends at or before ours.)
-            let trim = fp.log_start_offset.min(r.high_watermark);
-            if trim > r.log.log_start_offset() {
-                r.log.trim_before(trim);
-            }
+        let mut all_batches = batches.drain(..);
+        for fp in partitions.drain(..) {
+            // This partition's batches are the response's next `batch_count`; those it does not
+            // take are dropped here, so that the next partition starts at its own.
+            let mut fetched = all_batches.by_ref().take(fp.batch_count as usize);
+            failed |= self.on_fetched_partition(leader, &fp, &mut fetched, now, ctx);
+            fetched.for_each(drop);
         }
+        drop(all_batches);
+        ctx.fetch_buffers().responses.give_back(partitions);
+        ctx.fetch_buffers().batches.give_back(batches);
         if failed {
             self.fetchers[leader as usize].backoff_until =
                 now + SimDuration::from_ms(self.settings.replica_fetch_backoff_ms);
         }
         self.fetch_from(leader, ctx);
+    }
+
+    /// One partition of a fetch response from `leader`, with its batches; returns whether it
+    /// failed (the fetcher then backs off).
+    fn on_fetched_partition(
+        &mut self,
+        leader: u32,
+        fp: &FetchedPartition,
+        batches: impl Iterator<Item = ReplicatedBatch>,
+        now: SimTime,
+        ctx: &mut Ctx,
+    ) -> bool {
+        let p = fp.partition;
+        if self.replicas[p as usize].fetching_from != Some(leader) {
+            return false;
+        }
+        if let Some(e) = fp.error {
+            if e == KafkaError::OffsetOutOfRange {
+                // Our log is behind the leader's start: start over from it.
+                let start = fp.log_start_offset;
+                let r = &mut self.replicas[p as usize];
+                if r.log.log_end_offset() < start {
+                    r.log.reset_to(start);
+                    r.high_watermark = r.high_watermark.max(start);
+                }
+            }
+            return true;
+        }
+        if let Some((epoch, leader_end)) = fp.diverging_epoch {
+            // AbstractFetcherThread.getOffsetTruncationState (KIP-279 loop: we fetch again
+            // with our new last epoch until the epochs match).
+            let r = &self.replicas[p as usize];
+            let leo = r.log.log_end_offset();
+            let to = match r.log.end_offset_for_epoch(epoch) {
+                // The leader knows no epoch this old: truncate to the high watermark.
+                _ if epoch == UNDEFINED_EPOCH => r.high_watermark.min(leo),
+                Some((mine, my_end)) if mine == epoch => my_end.min(leader_end).min(leo),
+                Some((_, my_end)) => my_end.min(leo),
+                None => r.high_watermark.min(leo),
+            };
+            self.truncate(p, to, "diverging epoch (KIP-101/279)", ctx);
+            return false;
+        }
+        let r = &mut self.replicas[p as usize];
+        // Each batch at our log end goes in (the response is ours: its batches move into the
+        // log, no reference count changes hands twice).
+        for b in batches {
+            if b.base_offset == r.log.log_end_offset() {
+                Self::note_producer(r, &b.batch, b.base_offset);
+                r.log.append(b.epoch, b.batch, now);
+            }
+        }
+        // Follower HW = min(leader HW, own LEO) (§3.4); it never moves back here.
+        r.high_watermark = r.high_watermark.max(fp.high_watermark.min(r.log.log_end_offset()));
+        // Retention: follow the leader's log start, but keep what we have not committed.
+        // (Mostly the start has not moved: no batch ends at or before ours.)
+        let trim = fp.log_start_offset.min(r.high_watermark);
+        if trim > r.log.log_start_offset() {
+            r.log.trim_before(trim);
+        }
+        false
     }
 
     fn truncate(&mut self, p: u32, to: u64, reason: &'static str, ctx: &mut Ctx) {

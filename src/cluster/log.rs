@@ -273,12 +273,13 @@ impl Log {
         bytes
     }
 
-    /// Batches holding offsets from `offset` below `limit`, up to `max_bytes` (the first batch is
-    /// always returned, as Kafka does so that an oversized batch cannot block a reader).
-    pub fn read(&self, offset: u64, limit: u64, max_bytes: u64) -> Vec<ReplicatedBatch> {
+    /// Appends to `out` the batches holding offsets from `offset` below `limit`, up to
+    /// `max_bytes` (the first batch is always returned, as Kafka does so that an oversized batch
+    /// cannot block a reader); returns how many.
+    pub fn read(&self, offset: u64, limit: u64, max_bytes: u64, out: &mut Vec<ReplicatedBatch>) -> usize {
         if offset >= limit {
             // Any batch holding `offset` ends past `limit`: nothing to read (and no search).
-            return Vec::new();
+            return 0;
         }
         // The batches from the one holding `offset` on, as the deque's two slices (one search,
         // and plain slice loops rather than a chained iterator).
@@ -287,26 +288,21 @@ impl Log {
             Some(first) if first.end_offset <= offset => (&back[gallop_from_back(back, offset)..], &[][..]),
             _ => (&front[gallop_from_back(front, offset)..], back),
         };
-        // Count first (offsets and sizes are inline), then allocate once.
+        // One pass: `out` is a recycled vector, which mostly has the room already.
         let mut count = 0;
         let mut bytes = 0u64;
-        'count: for s in [a, b] {
+        'read: for s in [a, b] {
             for x in s {
                 let size = x.size_bytes as u64;
                 if x.end_offset > limit || (count > 0 && bytes + size > max_bytes) {
-                    break 'count;
+                    break 'read;
                 }
                 bytes += size;
                 count += 1;
+                out.push(ReplicatedBatch { base_offset: x.base_offset, epoch: x.epoch, batch: x.batch.clone() });
             }
         }
-        let from_a = count.min(a.len());
-        let replicated =
-            |x: &LogBatch| ReplicatedBatch { base_offset: x.base_offset, epoch: x.epoch, batch: x.batch.clone() };
-        let mut out = Vec::with_capacity(count);
-        out.extend(a[..from_a].iter().map(replicated));
-        out.extend(b[..count - from_a].iter().map(replicated));
-        out
+        count
     }
 
     /// The batch holding `offset`, if retained.
@@ -346,6 +342,14 @@ impl Log {
 mod tests {
     use super::*;
 
+    /// The base offsets `Log::read` returns.
+    fn read(log: &Log, offset: u64, limit: u64, max_bytes: u64) -> Vec<u64> {
+        let mut out = Vec::new();
+        let n = log.read(offset, limit, max_bytes, &mut out);
+        assert_eq!(n, out.len());
+        out.iter().map(|b| b.base_offset).collect()
+    }
+
     fn batch(n: usize) -> Rc<RecordBatch> {
         Rc::new(RecordBatch {
             producer: 0,
@@ -374,12 +378,14 @@ mod tests {
         for _ in 0..4 {
             log.append(0, batch(10), SimTime::ZERO);
         }
-        let got: Vec<u64> = log.read(15, 40, u64::MAX).iter().map(|b| b.base_offset).collect();
-        assert_eq!(got, [10, 20, 30]);
-        let below_hw: Vec<u64> = log.read(0, 25, u64::MAX).iter().map(|b| b.base_offset).collect();
-        assert_eq!(below_hw, [0, 10], "a batch reaching past the limit is not returned");
-        assert_eq!(log.read(0, 40, 150).len(), 1, "the byte cap stops after the first batch");
-        assert_eq!(log.read(0, 40, 1).len(), 1, "the first batch is returned even when too big");
+        assert_eq!(read(&log, 15, 40, u64::MAX), [10, 20, 30]);
+        assert_eq!(read(&log, 0, 25, u64::MAX), [0, 10], "a batch reaching past the limit is not returned");
+        assert_eq!(read(&log, 0, 40, 150).len(), 1, "the byte cap stops after the first batch");
+        assert_eq!(read(&log, 0, 40, 1).len(), 1, "the first batch is returned even when too big");
+        let mut out = Vec::new();
+        log.read(0, 10, u64::MAX, &mut out);
+        assert_eq!(log.read(10, 30, u64::MAX, &mut out), 2, "appends after what `out` holds");
+        assert_eq!(out.iter().map(|b| b.base_offset).collect::<Vec<_>>(), [0, 10, 20]);
     }
 
     #[test]
@@ -455,8 +461,7 @@ mod tests {
                     bytes += b.size_bytes as u64;
                     want.push(b.base_offset);
                 }
-                let got: Vec<u64> = log.read(offset, limit, max_bytes).iter().map(|b| b.base_offset).collect();
-                assert_eq!(got, want, "read({offset}, {limit}, {max_bytes})");
+                assert_eq!(read(&log, offset, limit, max_bytes), want, "read({offset}, {limit}, {max_bytes})");
             }
         }
         assert_eq!(Log::default().first_ending_after(5), 0);

@@ -15,7 +15,7 @@ use super::trace::{Trace, TraceLevel};
 use crate::check::History;
 use crate::metrics::Recorder;
 use crate::net::Network;
-use crate::protocol::Message;
+use crate::protocol::{FetchBuffers, Message};
 
 /// Index of a node (broker, producer or consumer) in the simulation.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -123,6 +123,8 @@ pub(crate) struct Core {
     pub next_timer: u64,
     /// Timers cancelled but not yet fired.
     pub cancelled: BTreeSet<u64>,
+    /// Spare fetch vectors, passed from the nodes that empty them to those that fill them.
+    pub fetch_buffers: FetchBuffers,
 }
 
 /// What a handler can do: its only window on the world.
@@ -188,6 +190,11 @@ impl<'a> Ctx<'a> {
     /// The record history (what the checker reads at the end).
     pub fn history(&mut self) -> &mut History {
         &mut self.core.history
+    }
+
+    /// Spare vectors for fetch requests and responses (see [`FetchBuffers`]).
+    pub fn fetch_buffers(&mut self) -> &mut FetchBuffers {
+        &mut self.core.fetch_buffers
     }
 
     /// The metrics recorder.

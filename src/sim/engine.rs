@@ -26,7 +26,7 @@ use crate::cluster::{Broker, ClusterEvent, Controller, Log, Metadata};
 use crate::group::{CoordinatorHost, Groups};
 use crate::metrics::Recorder;
 use crate::net::Network;
-use crate::protocol::Message;
+use crate::protocol::{FetchBuffers, Message};
 use crate::scenario::{Fault, Scenario, Target};
 
 /// Something that will happen at a point in simulated time.
@@ -267,6 +267,7 @@ impl Simulation {
             fault_drops: vec![0; scenario.faults.len()],
             next_timer: 0,
             cancelled: BTreeSet::new(),
+            fetch_buffers: FetchBuffers::default(),
         };
         core.trace.line(
             SimTime::ZERO,

@@ -6,7 +6,7 @@
 
 use super::{Consumer, Polled, REQUEST_TIMEOUT_MS};
 use crate::cluster::Metadata;
-use crate::protocol::{FetchPartition, FetchedPartition, KafkaError, Message, OffsetSpec};
+use crate::protocol::{FetchPartition, FetchedPartition, KafkaError, Message, OffsetSpec, ReplicatedBatch};
 use crate::scenario::AutoOffsetReset;
 use crate::sim::{Ctx, NodeId, SimDuration, Timer};
 
@@ -75,19 +75,21 @@ impl Consumer {
     /// that have nothing buffered.
     #[inline(never)]
     fn fetch(&mut self, broker: u32, ctx: &mut Ctx) {
-        let partitions: Vec<FetchPartition> = self
-            .owned
-            .iter()
-            .filter(|o| o.position.is_some() && o.buffer.is_empty())
-            .filter(|o| self.leaders[o.partition as usize] == Some(broker))
-            .map(|o| FetchPartition {
-                partition: o.partition,
-                fetch_offset: o.fetch_position,
-                current_leader_epoch: self.leader_epochs[o.partition as usize],
-                last_fetched_epoch: None,
-            })
-            .collect();
+        let mut partitions = ctx.fetch_buffers().requests.take();
+        partitions.extend(
+            self.owned
+                .iter()
+                .filter(|o| o.position.is_some() && o.buffer.is_empty())
+                .filter(|o| self.leaders[o.partition as usize] == Some(broker))
+                .map(|o| FetchPartition {
+                    partition: o.partition,
+                    fetch_offset: o.fetch_position,
+                    current_leader_epoch: self.leader_epochs[o.partition as usize],
+                    last_fetched_epoch: None,
+                }),
+        );
         if partitions.is_empty() {
+            ctx.fetch_buffers().requests.give_back(partitions);
             return;
         }
         let request_id = self.next_request_id;
@@ -115,7 +117,8 @@ impl Consumer {
         &mut self,
         from: NodeId,
         request_id: u64,
-        partitions: Vec<FetchedPartition>,
+        mut partitions: Vec<FetchedPartition>,
+        mut batches: Vec<ReplicatedBatch>,
         ctx: &mut Ctx,
     ) {
         let broker = from.0 as usize;
@@ -125,11 +128,20 @@ impl Consumer {
         self.outstanding[broker] = None;
         let mut refresh = false;
         let mut reset = Vec::new();
-        for fetched in partitions {
-            let Some(o) = self.owned.iter_mut().find(|o| o.partition == fetched.partition) else { continue };
+        let mut all_batches = batches.drain(..);
+        for fetched in partitions.drain(..) {
+            // This partition's batches are the response's next `batch_count`: taken here
+            // whatever becomes of them, so that the next partition starts at its own.
+            let fetched_batches = all_batches.by_ref().take(fetched.batch_count as usize);
+            let Some(o) = self.owned.iter_mut().find(|o| o.partition == fetched.partition) else {
+                fetched_batches.for_each(drop);
+                continue;
+            };
             if o.position.is_none() {
+                fetched_batches.for_each(drop);
                 continue;
             }
+            // (A partition with an error has no batches.)
             match fetched.error {
                 Some(KafkaError::OffsetOutOfRange) => {
                     reset.push((o.partition, fetched.log_start_offset, fetched.high_watermark));
@@ -141,7 +153,7 @@ impl Consumer {
                 }
                 None => {}
             }
-            for b in fetched.batches {
+            for b in fetched_batches {
                 let end = b.base_offset + b.batch.record_count();
                 if end > fetched.high_watermark {
                     // Invariant: a consumer (read_uncommitted) never gets records at or above the
@@ -154,6 +166,9 @@ impl Consumer {
                 }
             }
         }
+        drop(all_batches);
+        ctx.fetch_buffers().responses.give_back(partitions);
+        ctx.fetch_buffers().batches.give_back(batches);
         for (p, log_start, hw) in reset {
             // `auto.offset.reset` on OFFSET_OUT_OF_RANGE.
             let to = match self.config.auto_offset_reset {

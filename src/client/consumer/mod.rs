@@ -400,8 +400,8 @@ impl Consumer {
             return;
         }
         match msg {
-            Message::FetchResponse { request_id, partitions } => {
-                self.on_fetch_response(from, request_id, partitions, ctx)
+            Message::FetchResponse { request_id, partitions, batches } => {
+                self.on_fetch_response(from, request_id, partitions, batches, ctx)
             }
             Message::MetadataResponse { request_id, leaders } => self.on_metadata(request_id, leaders, ctx),
             Message::ListOffsetsResponse { request_id, offsets } => {
