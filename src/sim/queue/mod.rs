@@ -7,8 +7,8 @@
 //! **How.** A timing wheel (a calendar queue) in front of a heap. Most events of a Kafka model
 //! are due within a few milliseconds (network latency, `linger.ms`, the next record), so the
 //! wheel covers the next [`HORIZON_NS`] in [`BUCKETS`] buckets of [`BUCKET_NS`] each: a push
-//! links the event into its bucket's list, a pop takes the smallest `(time, seq)` of the first
-//! non-empty bucket (a bitmap finds it), which holds a few events at most. Events further out (request timeouts,
+//! appends to its bucket, a pop takes the smallest `(time, seq)` of the first non-empty bucket
+//! (a bitmap finds it), which holds a few events at most. Events further out (request timeouts,
 //! heartbeats, the next fault) wait in a 4-ary heap and move into the wheel as its window
 //! reaches them. A push and a pop cost a few dozen instructions instead of a heap's
 //! logarithmic sifting; the order is exactly that of one heap keyed by `(time, seq)`, which the
@@ -29,40 +29,11 @@ pub const BUCKETS: usize = 1024;
 pub const HORIZON_NS: u64 = BUCKET_NS * BUCKETS as u64;
 const WORDS: usize = BUCKETS / 64;
 
-/// No slot: the end of a bucket's list or of the free list.
-const NIL: u32 = u32::MAX;
-
-/// An event in the wheel: its key, its payload, and the next slot of its bucket's list (or of
-/// the free list, when the slot is free).
-struct Slot<T> {
-    time: u64,
-    seq: u64,
-    next: u32,
-    payload: Option<T>,
-}
-
-impl<T> Slot<T> {
-    #[inline(always)]
-    fn key(&self) -> u128 {
-        ((self.time as u128) << 64) | self.seq as u128
-    }
-}
-
 /// A min-priority queue of `T` keyed by `(SimTime, seq)`.
-///
-/// The wheel's events live in one slab of slots; each bucket is a singly linked list through
-/// the slab, and freed slots are reused last-in first-out. The few dozen pending events thus
-/// stay in a few kilobytes that the cache keeps, however the cursor sweeps the 1,024 buckets
-/// (a `Vec` per bucket spread them over a thousand separate buffers).
 pub struct EventQueue<T> {
-    /// The wheel's events, and free slots.
-    slots: Vec<Slot<T>>,
-    /// The first free slot (`NIL`: none; the slab grows).
-    free: u32,
-    /// `heads[i]`: the first slot of bucket `i`'s list, unordered (`NIL`: empty). Bucket `i`
-    /// holds the events due in the one window slot that maps to `i`.
-    heads: Box<[u32; BUCKETS]>,
-    /// Bit `i` set: bucket `i` is not empty.
+    /// `buckets[i]` holds, unordered, the events due in the one window slot that maps to `i`.
+    buckets: Vec<Vec<Entry<T>>>,
+    /// Bit `i` set: `buckets[i]` is not empty.
     occupied: [u64; WORDS],
     /// The current bucket: every event in the wheel is due at or after `cursor_start`, and
     /// before `cursor_start + HORIZON_NS`.
@@ -85,9 +56,7 @@ impl<T> Default for EventQueue<T> {
 impl<T> EventQueue<T> {
     pub fn new() -> Self {
         EventQueue {
-            slots: Vec::with_capacity(256),
-            free: NIL,
-            heads: Box::new([NIL; BUCKETS]),
+            buckets: (0..BUCKETS).map(|_| Vec::new()).collect(),
             occupied: [0; WORDS],
             cursor: 0,
             cursor_start: 0,
@@ -123,14 +92,8 @@ impl<T> EventQueue<T> {
         if self.in_wheel == 0 {
             return self.overflow.peek().map(|e| SimTime(e.time));
         }
-        let mut key = u128::MAX;
-        let mut at = self.heads[self.next_occupied()];
-        while at != NIL {
-            let slot = &self.slots[at as usize];
-            key = key.min(slot.key());
-            at = slot.next;
-        }
-        Some(SimTime((key >> 64) as u64))
+        let bucket = &self.buckets[self.next_occupied()];
+        bucket.iter().map(Entry::key).min().map(|key| SimTime((key >> 64) as u64))
     }
 
     /// Removes the earliest event: `(time, seq, payload)`.
@@ -159,37 +122,24 @@ impl<T> EventQueue<T> {
             self.cursor_start += steps as u64 * BUCKET_NS;
             self.migrate();
         }
-        // The earliest event of the bucket's list, and the slot before it.
-        let head = self.heads[self.cursor];
-        let (mut best, mut best_prev) = (head, NIL);
-        let mut best_key = self.slots[head as usize].key();
-        let (mut prev, mut at) = (head, self.slots[head as usize].next);
-        while at != NIL {
-            let slot = &self.slots[at as usize];
-            let key = slot.key();
+        let bucket = &mut self.buckets[self.cursor];
+        let mut best = 0;
+        let mut best_key = bucket[0].key();
+        for (i, e) in bucket.iter().enumerate().skip(1) {
+            let key = e.key();
             if key < best_key {
-                (best, best_prev, best_key) = (at, prev, key);
+                (best, best_key) = (i, key);
             }
-            (prev, at) = (at, slot.next);
         }
         if (best_key >> 64) as u64 > limit.0 {
             return None;
         }
-        let slot = &mut self.slots[best as usize];
-        let after = std::mem::replace(&mut slot.next, self.free);
-        let payload = slot.payload.take().expect("a listed slot holds an event");
-        let (time, seq) = (slot.time, slot.seq);
-        self.free = best;
-        if best_prev == NIL {
-            self.heads[self.cursor] = after;
-            if after == NIL {
-                self.occupied[self.cursor / 64] &= !(1 << (self.cursor % 64));
-            }
-        } else {
-            self.slots[best_prev as usize].next = after;
+        let entry = bucket.swap_remove(best);
+        if bucket.is_empty() {
+            self.occupied[self.cursor / 64] &= !(1 << (self.cursor % 64));
         }
         self.in_wheel -= 1;
-        Some((SimTime(time), seq, payload))
+        Some((SimTime(entry.time), entry.seq, entry.payload))
     }
 
     /// Whether the wheel's window covers `time` (a time at or after `cursor_start`). Written as a
@@ -216,15 +166,7 @@ impl<T> EventQueue<T> {
             self.overflow.push(entry);
             return;
         };
-        let slot = Slot { time: entry.time, seq: entry.seq, next: self.heads[i], payload: Some(entry.payload) };
-        self.heads[i] = if self.free == NIL {
-            self.slots.push(slot);
-            (self.slots.len() - 1) as u32
-        } else {
-            let at = self.free;
-            self.free = std::mem::replace(&mut self.slots[at as usize], slot).next;
-            at
-        };
+        self.buckets[i].push(entry);
         self.occupied[i / 64] |= 1 << (i % 64);
         self.in_wheel += 1;
     }
