@@ -204,6 +204,33 @@ pub struct FetchBuffers {
     pub batches: Spares<ReplicatedBatch>,
 }
 
+impl FetchBuffers {
+    /// A fetch response's two vectors, emptied by [`each_fetched_partition`], back to the pool.
+    pub fn give_back_response(&mut self, partitions: Vec<FetchedPartition>, batches: Vec<ReplicatedBatch>) {
+        self.responses.give_back(partitions);
+        self.batches.give_back(batches);
+    }
+}
+
+/// A partition's own batches in a fetch response: the next `batch_count` of the shared list.
+pub type PartitionBatches<'a, 'b> = std::iter::Take<&'a mut std::vec::Drain<'b, ReplicatedBatch>>;
+
+/// Hands each partition of a fetch response, in order, to `each` with its own batches, and
+/// leaves both vectors empty (for [`FetchBuffers::give_back_response`]). Batches `each` does not
+/// take are dropped, so that the next partition starts at its own.
+pub fn each_fetched_partition(
+    partitions: &mut Vec<FetchedPartition>,
+    batches: &mut Vec<ReplicatedBatch>,
+    mut each: impl FnMut(FetchedPartition, &mut PartitionBatches<'_, '_>),
+) {
+    let mut all = batches.drain(..);
+    for fetched in partitions.drain(..) {
+        let mut own = all.by_ref().take(fetched.batch_count as usize);
+        each(fetched, &mut own);
+        own.for_each(drop);
+    }
+}
+
 /// A message between two nodes.
 #[derive(Debug)]
 pub enum Message {

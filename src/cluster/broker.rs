@@ -27,7 +27,7 @@ use crate::check::TruncationEvent;
 use crate::cluster::{Log, Metadata};
 use crate::protocol::{
     FetchPartition, FetchedPartition, KafkaError, Message, OffsetSpec, PartitionState, RecordBatch, ReplicatedBatch,
-    Spares,
+    Spares, each_fetched_partition,
 };
 use crate::scenario::{Acks, Replication, Truncation};
 use crate::sim::{Ctx, NodeId, SimDuration, SimTime, Timer};
@@ -1173,17 +1173,10 @@ impl Broker {
         fetcher.outstanding = None;
         let now = ctx.now();
         let mut failed = false;
-        let mut all_batches = batches.drain(..);
-        for fp in partitions.drain(..) {
-            // This partition's batches are the response's next `batch_count`; those it does not
-            // take are dropped here, so that the next partition starts at its own.
-            let mut fetched = all_batches.by_ref().take(fp.batch_count as usize);
-            failed |= self.on_fetched_partition(leader, &fp, &mut fetched, now, ctx);
-            fetched.for_each(drop);
-        }
-        drop(all_batches);
-        ctx.fetch_buffers().responses.give_back(partitions);
-        ctx.fetch_buffers().batches.give_back(batches);
+        each_fetched_partition(&mut partitions, &mut batches, |fp, fetched| {
+            failed |= self.on_fetched_partition(leader, &fp, fetched, now, ctx);
+        });
+        ctx.fetch_buffers().give_back_response(partitions, batches);
         if failed {
             self.fetchers[leader as usize].backoff_until =
                 now + SimDuration::from_ms(self.settings.replica_fetch_backoff_ms);

@@ -6,7 +6,9 @@
 
 use super::{Consumer, Polled, REQUEST_TIMEOUT_MS};
 use crate::cluster::Metadata;
-use crate::protocol::{FetchPartition, FetchedPartition, KafkaError, Message, OffsetSpec, ReplicatedBatch};
+use crate::protocol::{
+    FetchPartition, FetchedPartition, KafkaError, Message, OffsetSpec, ReplicatedBatch, each_fetched_partition,
+};
 use crate::scenario::AutoOffsetReset;
 use crate::sim::{Ctx, NodeId, SimDuration, Timer};
 
@@ -128,28 +130,20 @@ impl Consumer {
         self.outstanding[broker] = None;
         let mut refresh = false;
         let mut reset = Vec::new();
-        let mut all_batches = batches.drain(..);
-        for fetched in partitions.drain(..) {
-            // This partition's batches are the response's next `batch_count`: taken here
-            // whatever becomes of them, so that the next partition starts at its own.
-            let fetched_batches = all_batches.by_ref().take(fetched.batch_count as usize);
-            let Some(o) = self.owned.iter_mut().find(|o| o.partition == fetched.partition) else {
-                fetched_batches.for_each(drop);
-                continue;
-            };
+        each_fetched_partition(&mut partitions, &mut batches, |fetched, fetched_batches| {
+            let Some(o) = self.owned.iter_mut().find(|o| o.partition == fetched.partition) else { return };
             if o.position.is_none() {
-                fetched_batches.for_each(drop);
-                continue;
+                return;
             }
             // (A partition with an error has no batches.)
             match fetched.error {
                 Some(KafkaError::OffsetOutOfRange) => {
                     reset.push((o.partition, fetched.log_start_offset, fetched.high_watermark));
-                    continue;
+                    return;
                 }
                 Some(_) => {
                     refresh = true;
-                    continue;
+                    return;
                 }
                 None => {}
             }
@@ -165,10 +159,8 @@ impl Consumer {
                     o.buffer.push_back((b.base_offset, b.batch));
                 }
             }
-        }
-        drop(all_batches);
-        ctx.fetch_buffers().responses.give_back(partitions);
-        ctx.fetch_buffers().batches.give_back(batches);
+        });
+        ctx.fetch_buffers().give_back_response(partitions, batches);
         for (p, log_start, hw) in reset {
             // `auto.offset.reset` on OFFSET_OUT_OF_RANGE.
             let to = match self.config.auto_offset_reset {
