@@ -102,6 +102,9 @@ impl<T> EventQueue<T> {
     }
 
     /// Removes the earliest event if it is due at or before `limit` (a peek and a pop in one).
+    /// Inlined into the event loop: as a call it saved and restored eight registers per event
+    /// (1.3% of the benchmark's instructions).
+    #[inline(always)]
     pub fn pop_until(&mut self, limit: SimTime) -> Option<(SimTime, u64, T)> {
         if self.in_wheel == 0 {
             // Nothing within the horizon: the wheel jumps to the earliest far event.
