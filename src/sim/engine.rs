@@ -417,6 +417,9 @@ impl Simulation {
         }
     }
 
+    /// Inlined into the event loop (and `step`): as a call it cost 1.6% of the benchmark's
+    /// instructions in register saves and argument moves.
+    #[inline(always)]
     fn dispatch(&mut self, time: SimTime, event: Event) {
         self.now = time;
         self.events += 1;
