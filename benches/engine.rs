@@ -116,6 +116,7 @@ fn bench_model() {
 }
 
 fn main() {
+    allocator::configure();
     // `cargo bench -- model` or `cargo bench -- queue` runs one part.
     let only: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
     let wants = |part: &str| only.is_empty() || only.iter().any(|a| a == part);

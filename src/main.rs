@@ -9,6 +9,7 @@ static GLOBAL: allocator::Allocator = allocator::Allocator;
 mod allocator;
 
 fn main() -> std::process::ExitCode {
+    allocator::configure();
     kafkasim_cli::main()
 }
 
