@@ -135,7 +135,8 @@ pub struct Accumulator {
     /// of the deque.
     front_ready: Vec<bool>,
     /// The earliest deadline written to `front_deadlines` since
-    /// [`Accumulator::next_linger_deadline`] last looked (`SimTime::MAX`: none).
+    /// [`Accumulator::next_linger_deadline`] last looked (`SimTime::MAX`: none; `ZERO` before
+    /// the first look, so that one always scans).
     new_deadlines_min: SimTime,
     /// `max(1, batch.size)`, as `KafkaProducer` uses it.
     batch_size: u32,
@@ -392,7 +393,7 @@ impl Accumulator {
     }
 
     /// The earliest time a first batch becomes sendable (linger or retry backoff), among those
-    /// that are not yet.
+    /// that are not yet. Resets [`Accumulator::earliest_new_deadline`].
     pub fn next_linger_deadline(&mut self, now: SimTime) -> Option<SimTime> {
         self.new_deadlines_min = SimTime::MAX;
         // (`SimTime::MAX` marks an empty deque: no deadline.) Deadlines already passed count as
@@ -403,9 +404,9 @@ impl Accumulator {
     }
 
     /// The earliest deadline a first batch got since [`Accumulator::next_linger_deadline`] last
-    /// looked (`SimTime::MAX`: none). The deadlines there then were all at or after the armed
-    /// linger timer or already passed, so if this one is not before the armed timer, neither is
-    /// any deadline still ahead.
+    /// looked (`SimTime::MAX`: none). When the producer armed its linger timer from that look
+    /// and the timer has not fired since, every deadline seen then is at or after the timer or
+    /// already passed; so if this one is not before the timer, no deadline still ahead is.
     #[inline]
     pub fn earliest_new_deadline(&self) -> SimTime {
         self.new_deadlines_min
@@ -477,6 +478,25 @@ mod tests {
         assert!(!acc.sendable(0, SimTime::from_ms(14)));
         assert!(acc.sendable(0, SimTime::from_ms(15)));
         assert_eq!(acc.next_linger_deadline(SimTime::from_ms(10)), Some(SimTime::from_ms(15)));
+    }
+
+    #[test]
+    fn new_first_batch_deadlines_are_tracked_until_the_next_look() {
+        let mut acc = Accumulator::new(2, 16_384, 5);
+        assert_eq!(acc.earliest_new_deadline(), SimTime::ZERO, "the first look always scans");
+        assert_eq!(acc.next_linger_deadline(SimTime::ZERO), None);
+        assert_eq!(acc.earliest_new_deadline(), SimTime::MAX);
+        acc.append(0, SimTime::from_ms(1), SimTime::from_ms(1), None, 100);
+        acc.append(1, SimTime::from_ms(2), SimTime::from_ms(2), None, 100);
+        acc.append(0, SimTime::from_ms(3), SimTime::from_ms(3), None, 100); // not a new first batch
+        assert_eq!(acc.earliest_new_deadline(), SimTime::from_ms(6));
+        assert_eq!(acc.next_linger_deadline(SimTime::from_ms(3)), Some(SimTime::from_ms(6)));
+        assert_eq!(acc.earliest_new_deadline(), SimTime::MAX);
+        acc.take_first(0); // partition 0 empties: no deadline
+        assert_eq!(acc.earliest_new_deadline(), SimTime::MAX);
+        acc.take_first(1);
+        acc.append(1, SimTime::from_ms(4), SimTime::from_ms(4), None, 100);
+        assert_eq!(acc.earliest_new_deadline(), SimTime::from_ms(9));
     }
 
     #[test]
