@@ -134,6 +134,10 @@ pub struct Accumulator {
     /// (asked for every partition of every broker on each sender pass) reads two values instead
     /// of the deque.
     front_ready: Vec<bool>,
+    /// The earliest deadline written to `front_deadlines` since
+    /// [`Accumulator::next_linger_deadline`] last looked (`SimTime::MAX`: none; `ZERO` before
+    /// the first look, so that one always scans).
+    new_deadlines_min: SimTime,
     /// `max(1, batch.size)`, as `KafkaProducer` uses it.
     batch_size: u32,
     linger: SimDuration,
@@ -150,6 +154,7 @@ impl Accumulator {
             deques: (0..partitions).map(|_| VecDeque::new()).collect(),
             front_deadlines: vec![SimTime::MAX; partitions],
             front_ready: vec![false; partitions],
+            new_deadlines_min: SimTime::ZERO,
             batch_size: batch_size.max(1),
             linger: SimDuration::from_ms(linger_ms),
             exhausted: false,
@@ -169,11 +174,13 @@ impl Accumulator {
     #[inline]
     fn refresh_front(&mut self, p: usize) {
         let deque = &self.deques[p];
-        (self.front_deadlines[p], self.front_ready[p]) = match deque.front() {
+        let (deadline, ready) = match deque.front() {
             None => (SimTime::MAX, false),
             Some(b) if b.sealed.is_some() => (b.retry_at, false),
             Some(b) => (b.created + self.linger, deque.len() > 1 || b.is_full()),
         };
+        (self.front_deadlines[p], self.front_ready[p]) = (deadline, ready);
+        self.new_deadlines_min = self.new_deadlines_min.min(deadline);
     }
 
     /// Appends one record to partition `p` at `t` (a new batch is created then, and lingers
@@ -242,7 +249,11 @@ impl Accumulator {
         match deque.len() {
             // A new first batch: it lingers from `t` (it was opened with room to spare, so it
             // is not full).
-            1 => (self.front_deadlines[p], self.front_ready[p]) = (t + self.linger, false),
+            1 => {
+                let deadline = t + self.linger;
+                (self.front_deadlines[p], self.front_ready[p]) = (deadline, false);
+                self.new_deadlines_min = self.new_deadlines_min.min(deadline);
+            }
             // Company for the first batch: one being filled becomes sendable (a retry waits
             // for its backoff, as before).
             2 => self.refresh_front(p),
@@ -382,13 +393,23 @@ impl Accumulator {
     }
 
     /// The earliest time a first batch becomes sendable (linger or retry backoff), among those
-    /// that are not yet.
-    pub fn next_linger_deadline(&self, now: SimTime) -> Option<SimTime> {
+    /// that are not yet. Resets [`Accumulator::earliest_new_deadline`].
+    pub fn next_linger_deadline(&mut self, now: SimTime) -> Option<SimTime> {
+        self.new_deadlines_min = SimTime::MAX;
         // (`SimTime::MAX` marks an empty deque: no deadline.) Deadlines already passed count as
         // `MAX` too, so the minimum is a plain fold over raw `u64`s the compiler can vectorise.
         let earliest =
             self.front_deadlines.iter().fold(u64::MAX, |min, d| min.min(if d.0 > now.0 { d.0 } else { u64::MAX }));
         (earliest != u64::MAX).then_some(SimTime(earliest))
+    }
+
+    /// The earliest deadline a first batch got since [`Accumulator::next_linger_deadline`] last
+    /// looked (`SimTime::MAX`: none). When the producer armed its linger timer from that look
+    /// and the timer has not fired since, every deadline seen then is at or after the timer or
+    /// already passed; so if this one is not before the timer, no deadline still ahead is.
+    #[inline]
+    pub fn earliest_new_deadline(&self) -> SimTime {
+        self.new_deadlines_min
     }
 }
 
@@ -457,6 +478,25 @@ mod tests {
         assert!(!acc.sendable(0, SimTime::from_ms(14)));
         assert!(acc.sendable(0, SimTime::from_ms(15)));
         assert_eq!(acc.next_linger_deadline(SimTime::from_ms(10)), Some(SimTime::from_ms(15)));
+    }
+
+    #[test]
+    fn new_first_batch_deadlines_are_tracked_until_the_next_look() {
+        let mut acc = Accumulator::new(2, 16_384, 5);
+        assert_eq!(acc.earliest_new_deadline(), SimTime::ZERO, "the first look always scans");
+        assert_eq!(acc.next_linger_deadline(SimTime::ZERO), None);
+        assert_eq!(acc.earliest_new_deadline(), SimTime::MAX);
+        acc.append(0, SimTime::from_ms(1), SimTime::from_ms(1), None, 100);
+        acc.append(1, SimTime::from_ms(2), SimTime::from_ms(2), None, 100);
+        acc.append(0, SimTime::from_ms(3), SimTime::from_ms(3), None, 100); // not a new first batch
+        assert_eq!(acc.earliest_new_deadline(), SimTime::from_ms(6));
+        assert_eq!(acc.next_linger_deadline(SimTime::from_ms(3)), Some(SimTime::from_ms(6)));
+        assert_eq!(acc.earliest_new_deadline(), SimTime::MAX);
+        acc.take_first(0); // partition 0 empties: no deadline
+        assert_eq!(acc.earliest_new_deadline(), SimTime::MAX);
+        acc.take_first(1);
+        acc.append(1, SimTime::from_ms(4), SimTime::from_ms(4), None, 100);
+        assert_eq!(acc.earliest_new_deadline(), SimTime::from_ms(9));
     }
 
     #[test]

@@ -689,11 +689,13 @@ impl Producer {
     fn try_append(&mut self, record: &PendingRecord, ctx: &mut Ctx) -> Option<u32> {
         let now = ctx.now();
         let value = record.value;
-        let key_len = record.key.map(|k| self.key_info[k].1);
-        let p = match (self.config.partitioner, record.key) {
+        // The key's partition and length, looked up once.
+        let key_info = record.key.map(|k| self.key_info[k]);
+        let key_len = key_info.map(|(_, len)| len);
+        let p = match (self.config.partitioner, key_info) {
             (Partitioner::Explicit(p), _) => p as usize,
-            (Partitioner::StickyCache, key) => self.sticky_cache_partition(now, key, value),
-            (_, Some(k)) => self.key_info[k].0 as usize,
+            (Partitioner::StickyCache, _) => self.sticky_cache_partition(now, record.key, value),
+            (_, Some((p, _))) => p as usize,
             (Partitioner::RoundRobin, None) => {
                 self.round_robin.partition(self.num_partitions, &self.available).unwrap_or(0) as usize
             }
@@ -719,7 +721,10 @@ impl Producer {
         if let Some(v) = record.payload {
             self.accumulator.push_value(p, v);
         }
-        self.deque_exists[p] = true;
+        if appended.new_batch {
+            // (A partition's first append always opens a batch.)
+            self.deque_exists[p] = true;
+        }
         if key_len.is_none() && self.config.partitioner == Partitioner::UniformSticky {
             // RecordAccumulator.append → builtInPartitioner.updatePartitionInfo(appendedBytes,
             // enableSwitch = allBatchesFull(deque))
@@ -801,7 +806,21 @@ impl Producer {
 
     /// Sets the linger timer for the earliest deadline still ahead (the accumulator keeps each
     /// partition's, so this reads one value per partition), if earlier than the armed one.
+    #[inline]
     fn arm_linger_timer(&mut self, ctx: &mut Ctx) {
+        // While that timer is armed, a deadline ahead earlier than it can only be one a first
+        // batch got since the last look (time only moved on): without one, nothing to do.
+        if let Some(armed) = self.linger_timer_at
+            && self.accumulator.earliest_new_deadline() >= armed
+        {
+            return;
+        }
+        self.rearm_linger_timer(ctx);
+    }
+
+    /// [`Producer::arm_linger_timer`] when a deadline may be earlier than the armed timer.
+    #[inline(never)]
+    fn rearm_linger_timer(&mut self, ctx: &mut Ctx) {
         if let Some(deadline) = self.accumulator.next_linger_deadline(ctx.now())
             && self.linger_timer_at.is_none_or(|armed| deadline < armed)
         {
@@ -958,7 +977,10 @@ impl Producer {
         let now = ctx.now();
         let parts = &self.partitions_by_broker[broker];
         let mut batches = self.spare_batch_lists.pop().unwrap_or_else(|| Vec::with_capacity(parts.len()));
+        // The request's own list (the in-flight entry keeps `batches`), filled in the same pass.
+        let mut wire: Vec<(u32, Rc<RecordBatch>)> = Vec::with_capacity(parts.len());
         let mut size = 0u32;
+        let mut records = 0u64;
         let start = self.drain_index[broker] % parts.len();
         // parts[start..], then parts[..start]; `next` is the index after `p` (without a
         // division per partition).
@@ -980,6 +1002,8 @@ impl Producer {
                 }
                 None => {
                     let count = open.record_times.len() as u64;
+                    // The records' wait in the accumulator (first attempts only).
+                    ctx.metrics().drained(now, &open.record_times);
                     // compression.type: the records shrink, the batch header does not.
                     let ratio = self.config.compression_type.ratio();
                     let records_bytes = open.size_bytes.saturating_sub(super::RECORD_BATCH_OVERHEAD);
@@ -1002,6 +1026,8 @@ impl Producer {
                     (Rc::new(batch), 0)
                 }
             };
+            records += batch.record_count();
+            wire.push((self.first_partition + p as u32, batch.clone()));
             batches.push((p as u32, batch, attempts));
             self.drain_index[broker] = next;
         }
@@ -1009,16 +1035,11 @@ impl Producer {
             self.spare_batch_lists.push(batches);
             return None;
         }
-        let records: u64 = batches.iter().map(|(_, b, _)| b.record_count()).sum();
         self.records_sent += records;
         self.requests_sent += 1;
         let request_id = self.next_request_id;
         self.next_request_id += 1;
         ctx.metrics().produce_request(now, batches.len() as u64, records);
-        ctx.metrics().drained(
-            now,
-            batches.iter().filter(|(_, _, attempts)| *attempts == 0).flat_map(|(_, b, _)| &b.record_times),
-        );
         ctx.detail("send", || {
             format!("request={request_id} to broker-{broker} batches={} records={records} bytes={size}", batches.len())
         });
@@ -1026,8 +1047,6 @@ impl Producer {
             let wire: u64 = batches.iter().map(|(_, b, _)| b.size_bytes as u64).sum();
             c.request_ns + c.per_batch_ns * batches.len() as u64 + c.per_kib_ns * wire / 1024
         });
-        let wire: Vec<(u32, Rc<RecordBatch>)> =
-            batches.iter().map(|(p, b, _)| (self.first_partition + p, b.clone())).collect();
         let msg = Message::ProduceRequest {
             request_id,
             acks: self.config.acks,
