@@ -25,7 +25,7 @@ use std::rc::Rc;
 
 use crate::cluster::Metadata;
 use crate::group::assignor::Strategy;
-use crate::metrics::{Latency, StreamSample};
+use crate::metrics::{Latency, ProcessingRun, Recorder, StreamSample};
 use crate::protocol::{KafkaError, Message, RecordBatch};
 use crate::scenario::{CommitMode, ConsumerGroup};
 use crate::sim::{Ctx, NodeId, RandomStream, SimDuration, SimTime, Timer};
@@ -77,6 +77,13 @@ struct Polled {
     /// Index of the first returned record in `batch`, and how many.
     skip: usize,
     count: usize,
+}
+
+impl Polled {
+    /// The intended send times of its records `[a, b)` (it starts at record `lo` of its work).
+    fn record_times(&self, lo: usize, a: usize, b: usize) -> &[SimTime] {
+        &self.batch.record_times[self.skip + (a - lo)..self.skip + (b - lo)]
+    }
 }
 
 /// The records being processed, and when each is done (empty: none are).
@@ -132,6 +139,20 @@ impl Work {
 
     fn is_empty(&self) -> bool {
         self.records == 0
+    }
+
+    /// The chunks holding records `[from, to)`, each as `(chunk, lo, a, b)`: the chunk starts
+    /// at record `lo` and holds records `[a, b)` of the range.
+    fn chunks(&self, from: usize, to: usize) -> impl Iterator<Item = (&Polled, usize, usize, usize)> {
+        let mut next = 0;
+        self.polled
+            .iter()
+            .map_while(move |chunk| {
+                let lo = next;
+                next += chunk.count;
+                (lo < to).then_some((chunk, lo, from.max(lo), to.min(next)))
+            })
+            .filter(|&(_, _, a, b)| a < b)
     }
 
     /// Empties it for reuse, releasing the record batches it holds.
@@ -618,47 +639,63 @@ impl Consumer {
             return;
         }
         work.recorded = k;
-        let (group, member, end) = (self.group, self.member, self.end);
+        let work = &self.work;
+        let (group, member) = (self.group, self.member);
         let metrics = ctx.metrics();
-        // Records processed by the end of the run count as consumed (all at `t`).
-        let mut consumed = 0;
-        // Walk the polled chunks covering records [start, k).
-        let mut index = 0;
-        for chunk in &work.polled {
-            let (lo, hi) = (index, index + chunk.count);
-            index = hi;
-            let (a, b) = (start.max(lo), k.min(hi));
-            if a >= b {
-                continue;
-            }
-            let first = chunk.first_offset + (a - lo) as u64;
+        // Each chunk is a processing step. Consecutive chunks of one partition go on where the
+        // previous one ended: they are recorded as one run of steps (the same as one by one).
+        let mut run: Option<ProcessingRun> = None;
+        for (chunk, lo, a, b) in work.chunks(start, k) {
+            let (from, to) = (chunk.first_offset + (a - lo) as u64, chunk.first_offset + (b - lo) as u64);
             let at = work.done_at(b - 1);
-            metrics.groups.processed(group, chunk.partition, first, (b - a) as u64, member, work.generation, at);
-            let batch = &chunk.batch;
-            if !batch.values.is_empty() {
-                for r in a..b {
-                    let i = chunk.skip + (r - lo);
-                    if let Some(&value) = batch.values.get(i) {
-                        let (arrived, created) = (work.done_at(r), batch.record_times[i]);
-                        metrics.stream_sample(StreamSample { arrived, created, producer: batch.producer, value });
+            match &mut run {
+                Some(r) if r.partition == chunk.partition && r.to == from => (r.to, r.last_at) = (to, at),
+                _ => {
+                    let (partition, generation) = (chunk.partition, work.generation);
+                    let next =
+                        ProcessingRun { group, partition, member, generation, from, to, first_at: at, last_at: at };
+                    if let Some(r) = run.replace(next) {
+                        metrics.groups.processed(r);
                     }
                 }
             }
-            let latency = |r: usize| work.done_at(r).since(batch.record_times[chunk.skip + (r - lo)]).as_nanos();
-            if at <= end {
-                // Records end in order, so all of them end by the end of the run. All are
-                // observed at `t`: one histogram lookup for the chunk rather than one per record.
-                consumed += (b - a) as u64;
-                metrics.latencies(Latency::EndToEnd, t, (a..b).map(latency));
-            } else {
-                for r in (a..b).filter(|&r| work.done_at(r) <= end) {
-                    consumed += 1;
-                    metrics.latency(Latency::EndToEnd, t, latency(r));
-                }
+            if !chunk.batch.values.is_empty() {
+                stream_samples(work, chunk, lo, a, b, metrics);
             }
         }
-        if consumed > 0 {
-            metrics.consumed(t, consumed);
+        if let Some(r) = run {
+            metrics.groups.processed(r);
+        }
+        // Records processed by the end of the run count as consumed (all at `t`). Records end in
+        // order, so those are the first ones: records [start, consumed).
+        let consumed = if work.done_at(k - 1) <= self.end {
+            k
+        } else {
+            (start..k).find(|&r| work.done_at(r) > self.end).unwrap_or(k)
+        };
+        if consumed > start {
+            metrics.consumed(t, (consumed - start) as u64);
+            // Their end-to-end latencies, all observed at `t`.
+            let mut sink = metrics.latency_sink(Latency::EndToEnd, t);
+            match work.each {
+                Some(each) => {
+                    // `done_at` record after record: the same saturating sum.
+                    let mut done = work.done_at(start);
+                    for (chunk, lo, a, b) in work.chunks(start, consumed) {
+                        for &created in chunk.record_times(lo, a, b) {
+                            sink.record_ns(done.since(created).as_nanos());
+                            done = done + each;
+                        }
+                    }
+                }
+                None => {
+                    for (chunk, lo, a, b) in work.chunks(start, consumed) {
+                        for (&done, &created) in work.done[a..b].iter().zip(chunk.record_times(lo, a, b)) {
+                            sink.record_ns(done.since(created).as_nanos());
+                        }
+                    }
+                }
+            }
         }
         self.records_consumed += (k - start) as u64;
     }
@@ -692,6 +729,19 @@ fn work_record(work: &Work, r: usize) -> (u32, u64) {
         index += chunk.count;
     }
     unreachable!("record {r} is in the work")
+}
+
+/// The stream samples of records `[a, b)` of `work`, in `chunk` (which starts at record `lo`).
+#[cold]
+fn stream_samples(work: &Work, chunk: &Polled, lo: usize, a: usize, b: usize, metrics: &mut Recorder) {
+    let batch = &chunk.batch;
+    for r in a..b {
+        let i = chunk.skip + (r - lo);
+        if let Some(&value) = batch.values.get(i) {
+            let (arrived, created) = (work.done_at(r), batch.record_times[i]);
+            metrics.stream_sample(StreamSample { arrived, created, producer: batch.producer, value });
+        }
+    }
 }
 
 /// How often the member checks for timed-out requests, in ms.
