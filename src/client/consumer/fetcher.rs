@@ -17,13 +17,18 @@ impl Consumer {
     /// partition after partition, starting with a different partition each time; returns how
     /// many.
     pub(super) fn take_records(&mut self) -> usize {
-        let max = self.config.max_poll_records as usize;
-        let mut left = max;
-        let polled = &mut self.work.polled;
         let n = self.owned.len();
         if n == 0 {
             return 0;
         }
+        if !self.buffered {
+            // Most polls: the last one took everything, the next fetch is still out.
+            self.advance_poll_rotation();
+            return 0;
+        }
+        let max = self.config.max_poll_records as usize;
+        let mut left = max;
+        let polled = &mut self.work.polled;
         // Owned partitions from `poll_rotation` on, then the ones before it (the rotation may be
         // past the end after a revocation: it counts modulo the owned partitions).
         let rotation = self.poll_rotation % n;
@@ -33,7 +38,7 @@ impl Consumer {
                 break;
             }
             if o.buffer.is_empty() {
-                continue; // most polls: the last one took everything, the next fetch is still out
+                continue;
             }
             let Some(mut position) = o.position else { continue };
             while left > 0 {
@@ -59,6 +64,10 @@ impl Consumer {
         }
         // `(poll_rotation + 1) % n` without a second division.
         self.poll_rotation = if rotation + 1 == n { 0 } else { rotation + 1 };
+        if left > 0 {
+            // It went through every partition and took all that the positioned ones had.
+            self.buffered = false;
+        }
         max - left
     }
 
@@ -157,6 +166,7 @@ impl Consumer {
                 if end > o.fetch_position && b.base_offset <= o.fetch_position {
                     o.fetch_position = end;
                     o.buffer.push_back((b.base_offset, b.batch));
+                    self.buffered = true;
                 }
             }
         });
@@ -274,6 +284,7 @@ impl Consumer {
                 Err(_) => {
                     if let Some(o) = self.owned.iter_mut().find(|o| o.partition == p) {
                         o.positioning = false;
+                        self.unpositioned = true;
                     }
                     self.refresh_metadata(ctx);
                 }
@@ -311,6 +322,7 @@ impl Consumer {
             for o in &mut self.owned {
                 if o.position.is_none() {
                     o.positioning = false;
+                    self.unpositioned = true;
                 }
             }
         }

@@ -190,6 +190,15 @@ pub struct Consumer {
     work: Work,
     /// The next poll starts with this owned partition (the fetch buffer's round robin).
     poll_rotation: usize,
+    /// Whether a positioned owned partition may have buffered batches (false: it is sure that
+    /// none has, and `take_records` has nothing to look at). Only a fetch response buffers
+    /// batches; a partition gets a position with its buffer emptied.
+    buffered: bool,
+    /// Whether an owned partition may have no position, no request out for one, and an offset
+    /// to look for (false: it is sure that none has, and `ensure_positions` has nothing to ask).
+    /// Set wherever a partition may become one: assigned, or its OffsetFetch or ListOffsets
+    /// failed or timed out.
+    unpositioned: bool,
 
     // Membership (see `membership.rs`).
     coordinator: Option<u32>,
@@ -278,6 +287,8 @@ impl Consumer {
             last_auto_commit: SimTime::ZERO,
             work: Work::default(),
             poll_rotation: 0,
+            buffered: false,
+            unpositioned: false,
             coordinator: None,
             find_pending: None,
             find_broker: member % metadata.brokers.max(1),
