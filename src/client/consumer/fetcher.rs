@@ -28,7 +28,7 @@ impl Consumer {
         }
         let max = self.config.max_poll_records as usize;
         let mut left = max;
-        let polled = &mut self.work.polled;
+        let work = &mut self.work;
         // Owned partitions from `poll_rotation` on, then the ones before it (the rotation may be
         // past the end after a revocation: it counts modulo the owned partitions).
         let rotation = self.poll_rotation % n;
@@ -50,15 +50,21 @@ impl Consumer {
                 }
                 let skip = position.saturating_sub(base) as usize;
                 let count = ((end - position) as usize).min(left);
-                // A batch returned to its end leaves the buffer: move it instead of sharing it.
-                let batch = if position + count as u64 >= end {
-                    o.buffer.pop_front().expect("the front batch").1
-                } else {
-                    batch.clone()
-                };
-                polled.push(Polled { partition: o.partition, first_offset: position, batch, skip, count });
+                // What processing needs of the records: their intended send times (and values).
+                if !batch.values.is_empty() {
+                    let first = max - left;
+                    work.values.extend(
+                        (skip..skip + count)
+                            .filter_map(|i| batch.values.get(i).map(|&v| (first + (i - skip), batch.producer, v))),
+                    );
+                }
+                work.created.extend_from_slice(&batch.record_times[skip..skip + count]);
+                work.polled.push(Polled { partition: o.partition, first_offset: position, count });
                 position += count as u64;
                 left -= count;
+                if position >= end {
+                    o.buffer.pop_front(); // returned to its end
+                }
             }
             o.position = Some(position);
         }

@@ -68,33 +68,31 @@ struct Owned {
     no_offset: bool,
 }
 
-/// Records one poll returned, from one partition.
+/// Records one poll returned from one batch of one partition: `count` offsets from
+/// `first_offset`.
 #[derive(Debug)]
 struct Polled {
     partition: u32,
     first_offset: u64,
-    batch: Rc<RecordBatch>,
-    /// Index of the first returned record in `batch`, and how many.
-    skip: usize,
     count: usize,
-}
-
-impl Polled {
-    /// The intended send times of its records `[a, b)` (it starts at record `lo` of its work).
-    fn record_times(&self, lo: usize, a: usize, b: usize) -> &[SimTime] {
-        &self.batch.record_times[self.skip + (a - lo)..self.skip + (b - lo)]
-    }
 }
 
 /// The records being processed, and when each is done (empty: none are).
 ///
 /// A member polls every few records, so the consumer keeps one `Work` and clears it when the
-/// records are done: the next poll reuses its buffers instead of allocating them again.
+/// records are done: the next poll reuses its buffers instead of allocating them again. The poll
+/// copies what processing needs of its records out of their batches (a few records each), so
+/// the work holds no batch.
 #[derive(Debug, Default)]
 struct Work {
     polled: Vec<Polled>,
     /// How many records `polled` holds.
     records: usize,
+    /// Per record (in order): its intended send time.
+    created: Vec<SimTime>,
+    /// The records carrying a value (only when producers draw values): `(record, producer,
+    /// value)`, in order.
+    values: Vec<(usize, u32, i64)>,
     /// When processing the first record starts (after `poll_processing_ms`).
     start: SimTime,
     /// The fixed processing time of every record: record `r` is done at `start + (r + 1) * each`.
@@ -155,9 +153,11 @@ impl Work {
             .filter(|&(_, _, a, b)| a < b)
     }
 
-    /// Empties it for reuse, releasing the record batches it holds.
+    /// Empties it for reuse.
     fn clear(&mut self) {
         self.polled.clear();
+        self.created.clear();
+        self.values.clear();
         self.done.clear();
         self.positions.clear();
         self.records = 0;
@@ -670,12 +670,12 @@ impl Consumer {
                     }
                 }
             }
-            if !chunk.batch.values.is_empty() {
-                stream_samples(work, chunk, lo, a, b, metrics);
-            }
         }
         if let Some(r) = run {
             metrics.groups.processed(r);
+        }
+        if !work.values.is_empty() {
+            stream_samples(work, start, k, metrics);
         }
         // Records processed by the end of the run count as consumed (all at `t`). Records end in
         // order, so those are the first ones: records [start, consumed).
@@ -688,22 +688,19 @@ impl Consumer {
             metrics.consumed(t, (consumed - start) as u64);
             // Their end-to-end latencies, all observed at `t`.
             let mut sink = metrics.latency_sink(Latency::EndToEnd, t);
+            let created = &work.created[start..consumed];
             match work.each {
                 Some(each) => {
                     // `done_at` record after record: the same saturating sum.
                     let mut done = work.done_at(start);
-                    for (chunk, lo, a, b) in work.chunks(start, consumed) {
-                        for &created in chunk.record_times(lo, a, b) {
-                            sink.record_ns(done.since(created).as_nanos());
-                            done = done + each;
-                        }
+                    for &created in created {
+                        sink.record_ns(done.since(created).as_nanos());
+                        done = done + each;
                     }
                 }
                 None => {
-                    for (chunk, lo, a, b) in work.chunks(start, consumed) {
-                        for (&done, &created) in work.done[a..b].iter().zip(chunk.record_times(lo, a, b)) {
-                            sink.record_ns(done.since(created).as_nanos());
-                        }
+                    for (&done, &created) in work.done[start..consumed].iter().zip(created) {
+                        sink.record_ns(done.since(created).as_nanos());
                     }
                 }
             }
@@ -742,16 +739,12 @@ fn work_record(work: &Work, r: usize) -> (u32, u64) {
     unreachable!("record {r} is in the work")
 }
 
-/// The stream samples of records `[a, b)` of `work`, in `chunk` (which starts at record `lo`).
+/// The stream samples of records `[a, b)` of `work`.
 #[cold]
-fn stream_samples(work: &Work, chunk: &Polled, lo: usize, a: usize, b: usize, metrics: &mut Recorder) {
-    let batch = &chunk.batch;
-    for r in a..b {
-        let i = chunk.skip + (r - lo);
-        if let Some(&value) = batch.values.get(i) {
-            let (arrived, created) = (work.done_at(r), batch.record_times[i]);
-            metrics.stream_sample(StreamSample { arrived, created, producer: batch.producer, value });
-        }
+fn stream_samples(work: &Work, a: usize, b: usize, metrics: &mut Recorder) {
+    for &(r, producer, value) in work.values.iter().filter(|v| (a..b).contains(&v.0)) {
+        let (arrived, created) = (work.done_at(r), work.created[r]);
+        metrics.stream_sample(StreamSample { arrived, created, producer, value });
     }
 }
 
