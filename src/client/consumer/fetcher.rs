@@ -88,6 +88,16 @@ impl Consumer {
         }
     }
 
+    /// Whether [`Consumer::fetch_all`] would send a fetch now (a debug check).
+    pub(super) fn would_fetch(&self) -> bool {
+        self.outstanding.iter().enumerate().any(|(b, out)| {
+            out.is_none()
+                && self.owned.iter().any(|o| {
+                    o.position.is_some() && o.buffer.is_empty() && self.leaders[o.partition as usize] == Some(b as u32)
+                })
+        })
+    }
+
     /// Fetches from `broker` (which has no fetch out) the owned, positioned partitions it leads
     /// that have nothing buffered.
     #[inline(never)]

@@ -452,12 +452,21 @@ impl Consumer {
             Timer::MemberClose => self.close(ctx),
             _ if self.app == App::Stopped => {}
             Timer::ProcessingDone => {
+                let buffered = self.buffered;
                 let quiet = self.on_processing_done(ctx);
                 if quiet {
                     // Its poll found nothing and left nothing to do: `resume` would poll again
                     // at once, and that poll would only move the partition rotation on.
                     self.advance_poll_rotation();
-                    self.fetch_all(ctx);
+                    // Every event the member handles ends with `fetch_all`, and what it looks at
+                    // changes only when a poll empties buffers: with nothing buffered it would
+                    // find every leader with a fetch out or nothing to fetch, as the last one did.
+                    // (Finishing work does not touch fetch state; a quiet poll's assignment only
+                    // drops partitions or adds ones without a position.)
+                    if buffered {
+                        self.fetch_all(ctx);
+                    }
+                    debug_assert!(!self.would_fetch(), "a quiet poll left something to fetch");
                     return;
                 }
             }
