@@ -231,51 +231,48 @@ impl GroupRecords {
         self.slots[g][p] = Some(Slot { processed: i, last_run: None });
     }
 
-    /// Offsets `[first, first + count)` of `partition` were processed by the group's member
-    /// `member` in `generation`, the last of them at `at`.
-    #[allow(clippy::too_many_arguments)] // one processing step, as the member knows it
-    pub fn processed(
-        &mut self,
-        group: u32,
-        partition: u32,
-        first: u64,
-        count: u64,
-        member: u32,
-        generation: i32,
-        at: SimTime,
-    ) {
-        let slot = self.slot_copy(group, partition);
+    /// A member processed offsets `[run.from, run.to)` of `run.partition`, contiguously, in one
+    /// or more steps: the first step's last record at `run.first_at`, the last step's at
+    /// `run.last_at` (one step: the same time). It continues the partition's last run if that
+    /// is the same member's in the same generation and ends where this one starts, else it
+    /// starts a new one. Recording contiguous steps at once is the same as one after another.
+    #[inline]
+    pub fn processed(&mut self, run: ProcessingRun) {
+        let slot = self.slot_copy(run.group, run.partition);
+        let (first, end) = (run.from, run.to);
         match slot.last_run.map(|r| &mut self.runs[r]) {
-            Some(r) if r.member == member && r.generation == generation && r.to == first => {
-                r.to = first + count;
-                r.last_at = at;
+            Some(r) if r.member == run.member && r.generation == run.generation && r.to == first => {
+                r.to = end;
+                r.last_at = run.last_at;
             }
-            _ => {
-                self.runs.push(ProcessingRun {
-                    group,
-                    partition,
-                    member,
-                    generation,
-                    from: first,
-                    to: first + count,
-                    first_at: at,
-                    last_at: at,
-                });
-                let last_run = Some(self.runs.len() - 1);
-                self.slot(group, partition).last_run = last_run;
-            }
+            _ => self.start_run(run),
         }
         let e = &mut self.processed[slot.processed];
         // Most steps go on where the last one ended: the last range grows, nothing is repeated
         // (what `RangeSet::insert` does first, without building its list of overlaps).
         if let Some(last) = e.once.ranges.last_mut()
             && last.1 == first
-            && count > 0
+            && end > first
         {
-            last.1 = first + count;
+            last.1 = end;
             return;
         }
-        for (a, b) in e.once.insert(first, first + count) {
+        Self::insert_processed(e, first, end);
+    }
+
+    /// `run` starts a new processing run of its partition.
+    #[inline(never)]
+    fn start_run(&mut self, run: ProcessingRun) {
+        let (group, partition) = (run.group, run.partition);
+        self.runs.push(run);
+        let last_run = Some(self.runs.len() - 1);
+        self.slot(group, partition).last_run = last_run;
+    }
+
+    /// Offsets `[first, end)` processed, some perhaps again.
+    #[inline(never)]
+    fn insert_processed(e: &mut Processed, first: u64, end: u64) {
+        for (a, b) in e.once.insert(first, end) {
             e.duplicates += b - a;
             e.again.insert(a, b);
         }
@@ -348,9 +345,19 @@ mod tests {
         let mut g = GroupRecords::default();
         g.position_known(0, 3, 100);
         let t = SimTime::ZERO;
-        g.processed(0, 3, 100, 50, 0, 1, t); // 100..150
-        g.processed(0, 3, 120, 50, 1, 2, t); // 120..170: 30 processed again
-        g.processed(0, 3, 200, 10, 1, 2, t); // 170..200 skipped
+        let run = |member, generation, from, to| ProcessingRun {
+            group: 0,
+            partition: 3,
+            member,
+            generation,
+            from,
+            to,
+            first_at: t,
+            last_at: t,
+        };
+        g.processed(run(0, 1, 100, 150));
+        g.processed(run(1, 2, 120, 170)); // 30 processed again
+        g.processed(run(1, 2, 200, 210)); // 170..200 skipped
         assert_eq!(g.duplicates(0), 30);
         assert_eq!(g.skipped(0), 30);
         assert_eq!(g.duplicates(1), 0);

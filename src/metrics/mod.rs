@@ -119,8 +119,9 @@ struct IntervalBins {
     lo: usize,
     hi: usize,
     len: u64,
-    /// What `Histogram::saturating_record` clamps a value beyond the last bin to.
-    clamp_to: u64,
+    /// The bin of what `Histogram::saturating_record` clamps a value beyond the last bin to
+    /// (the highest trackable value).
+    clamped: usize,
 }
 
 /// HdrHistogram's layout for 3 significant digits and a lowest discernible value of 1: 2,048
@@ -147,7 +148,8 @@ fn bin_value(index: usize) -> u64 {
 
 impl IntervalBins {
     fn new(total: &Histogram<u64>) -> IntervalBins {
-        IntervalBins { counts: vec![0; total.distinct_values()], lo: usize::MAX, hi: 0, len: 0, clamp_to: total.high() }
+        let clamped = bin_index(total.high());
+        IntervalBins { counts: vec![0; total.distinct_values()], lo: usize::MAX, hi: 0, len: 0, clamped }
     }
 
     /// `Histogram::saturating_record`: a value beyond the last bin counts as the highest
@@ -155,7 +157,7 @@ impl IntervalBins {
     fn record(&mut self, value: u64) {
         let i = match bin_index(value) {
             i if i < self.counts.len() => i,
-            _ => bin_index(self.clamp_to),
+            _ => self.clamped,
         };
         self.counts[i] += 1;
         self.lo = self.lo.min(i);
@@ -166,19 +168,10 @@ impl IntervalBins {
     /// [`IntervalBins::record`] for each value, with the touched range and the count kept in
     /// locals until the end (a batch's records are acknowledged together).
     fn record_all(&mut self, values: impl IntoIterator<Item = u64>) {
-        let (mut lo, mut hi, mut len) = (self.lo, self.hi, self.len);
-        let clamped = bin_index(self.clamp_to);
+        let mut sink = LatencySink::new(self);
         for value in values {
-            let i = match bin_index(value) {
-                i if i < self.counts.len() => i,
-                _ => clamped,
-            };
-            self.counts[i] += 1;
-            lo = lo.min(i);
-            hi = hi.max(i);
-            len += 1;
+            sink.record_us(value);
         }
-        (self.lo, self.hi, self.len) = (lo, hi, len);
     }
 
     /// What [`Percentiles::of`] gives for a `Histogram` holding these samples (`total` only
@@ -231,6 +224,51 @@ impl IntervalBins {
         }
         self.counts[range].fill(0);
         (self.lo, self.hi, self.len) = (usize::MAX, 0, 0);
+    }
+}
+
+/// Samples going into one [`IntervalBins`] (see [`Recorder::latency_sink`]): the touched range
+/// and the count stay in locals until it is dropped, so that a caller recording many samples in
+/// several runs (a poll's records, batch after batch) pays for the bookkeeping once.
+pub struct LatencySink<'a> {
+    bins: &'a mut IntervalBins,
+    lo: usize,
+    hi: usize,
+    len: u64,
+}
+
+impl<'a> LatencySink<'a> {
+    fn new(bins: &'a mut IntervalBins) -> LatencySink<'a> {
+        let (lo, hi, len) = (bins.lo, bins.hi, bins.len);
+        LatencySink { bins, lo, hi, len }
+    }
+
+    /// [`IntervalBins::record`] of `value` µs.
+    #[inline]
+    fn record_us(&mut self, value: u64) {
+        let mut i = bin_index(value);
+        match self.bins.counts.get_mut(i) {
+            Some(count) => *count += 1,
+            None => {
+                i = self.bins.clamped;
+                self.bins.counts[i] += 1;
+            }
+        }
+        self.lo = self.lo.min(i);
+        self.hi = self.hi.max(i);
+        self.len += 1;
+    }
+
+    /// Records one latency sample of `latency_ns`.
+    #[inline]
+    pub fn record_ns(&mut self, latency_ns: u64) {
+        self.record_us(latency_ns / 1_000);
+    }
+}
+
+impl Drop for LatencySink<'_> {
+    fn drop(&mut self) {
+        (self.bins.lo, self.bins.hi, self.bins.len) = (self.lo, self.hi, self.len);
     }
 }
 
@@ -435,6 +473,12 @@ impl Recorder {
     /// together): the same as one [`Recorder::latency`] call each.
     pub fn latencies(&mut self, which: Latency, t: SimTime, latencies_ns: impl IntoIterator<Item = u64>) {
         self.interval_bins(which, t).record_all(latencies_ns.into_iter().map(|ns| ns / 1_000));
+    }
+
+    /// A sink for latency samples all observed at `t` (e.g. the records a poll returned,
+    /// processed by `t`): the same as one [`Recorder::latency`] call per sample.
+    pub fn latency_sink(&mut self, which: Latency, t: SimTime) -> LatencySink<'_> {
+        LatencySink::new(self.interval_bins(which, t))
     }
 
     /// The open interval's bins of `which` for a sample at `t`, closing the previous interval

@@ -17,13 +17,18 @@ impl Consumer {
     /// partition after partition, starting with a different partition each time; returns how
     /// many.
     pub(super) fn take_records(&mut self) -> usize {
-        let max = self.config.max_poll_records as usize;
-        let mut left = max;
-        let polled = &mut self.work.polled;
         let n = self.owned.len();
         if n == 0 {
             return 0;
         }
+        if !self.buffered {
+            // Most polls: the last one took everything, the next fetch is still out.
+            self.advance_poll_rotation();
+            return 0;
+        }
+        let max = self.config.max_poll_records as usize;
+        let mut left = max;
+        let work = &mut self.work;
         // Owned partitions from `poll_rotation` on, then the ones before it (the rotation may be
         // past the end after a revocation: it counts modulo the owned partitions).
         let rotation = self.poll_rotation % n;
@@ -33,7 +38,7 @@ impl Consumer {
                 break;
             }
             if o.buffer.is_empty() {
-                continue; // most polls: the last one took everything, the next fetch is still out
+                continue;
             }
             let Some(mut position) = o.position else { continue };
             while left > 0 {
@@ -45,20 +50,30 @@ impl Consumer {
                 }
                 let skip = position.saturating_sub(base) as usize;
                 let count = ((end - position) as usize).min(left);
-                // A batch returned to its end leaves the buffer: move it instead of sharing it.
-                let batch = if position + count as u64 >= end {
-                    o.buffer.pop_front().expect("the front batch").1
-                } else {
-                    batch.clone()
-                };
-                polled.push(Polled { partition: o.partition, first_offset: position, batch, skip, count });
+                // What processing needs of the records: their intended send times (and values).
+                if !batch.values.is_empty() {
+                    let first = max - left;
+                    work.values.extend(
+                        (skip..skip + count)
+                            .filter_map(|i| batch.values.get(i).map(|&v| (first + (i - skip), batch.producer, v))),
+                    );
+                }
+                work.created.extend_from_slice(&batch.record_times[skip..skip + count]);
+                work.polled.push(Polled { partition: o.partition, first_offset: position, count });
                 position += count as u64;
                 left -= count;
+                if position >= end {
+                    o.buffer.pop_front(); // returned to its end
+                }
             }
             o.position = Some(position);
         }
         // `(poll_rotation + 1) % n` without a second division.
         self.poll_rotation = if rotation + 1 == n { 0 } else { rotation + 1 };
+        if left > 0 {
+            // It went through every partition and took all that the positioned ones had.
+            self.buffered = false;
+        }
         max - left
     }
 
@@ -71,6 +86,16 @@ impl Consumer {
                 self.fetch(b as u32, ctx);
             }
         }
+    }
+
+    /// Whether [`Consumer::fetch_all`] would send a fetch now (a debug check).
+    pub(super) fn would_fetch(&self) -> bool {
+        self.outstanding.iter().enumerate().any(|(b, out)| {
+            out.is_none()
+                && self.owned.iter().any(|o| {
+                    o.position.is_some() && o.buffer.is_empty() && self.leaders[o.partition as usize] == Some(b as u32)
+                })
+        })
     }
 
     /// Fetches from `broker` (which has no fetch out) the owned, positioned partitions it leads
@@ -157,6 +182,7 @@ impl Consumer {
                 if end > o.fetch_position && b.base_offset <= o.fetch_position {
                     o.fetch_position = end;
                     o.buffer.push_back((b.base_offset, b.batch));
+                    self.buffered = true;
                 }
             }
         });
@@ -274,6 +300,7 @@ impl Consumer {
                 Err(_) => {
                     if let Some(o) = self.owned.iter_mut().find(|o| o.partition == p) {
                         o.positioning = false;
+                        self.unpositioned = true;
                     }
                     self.refresh_metadata(ctx);
                 }
@@ -311,6 +338,7 @@ impl Consumer {
             for o in &mut self.owned {
                 if o.position.is_none() {
                     o.positioning = false;
+                    self.unpositioned = true;
                 }
             }
         }

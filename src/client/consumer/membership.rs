@@ -259,6 +259,7 @@ impl Consumer {
                         for o in &mut self.owned {
                             o.positioning = false;
                         }
+                        self.unpositioned = true;
                         if matches!(e, KafkaError::NotCoordinator | KafkaError::CoordinatorNotAvailable) {
                             self.coordinator_unknown(e.name(), ctx);
                         }
@@ -280,6 +281,7 @@ impl Consumer {
             for o in &mut self.owned {
                 if o.position.is_none() {
                     o.positioning = false;
+                    self.unpositioned = true;
                 }
             }
             self.refresh_metadata(ctx);
@@ -309,6 +311,7 @@ impl Consumer {
                     for o in &mut self.owned {
                         o.positioning = false;
                     }
+                    self.unpositioned = true;
                 }
                 self.coordinator_unknown("disconnected", ctx);
             }
@@ -431,6 +434,7 @@ impl Consumer {
                 positioning: false,
                 no_offset: false,
             });
+            self.unpositioned = true;
         }
         self.owned.sort_by_key(|o| o.partition);
         let names: Vec<String> = assignment.iter().map(|&p| self.metadata.partition_name(p)).collect();
@@ -520,7 +524,7 @@ impl Consumer {
 
     /// Asks the coordinator for the committed offsets of owned partitions without a position.
     pub(super) fn ensure_positions(&mut self, ctx: &mut Ctx) {
-        if self.offset_fetch_pending.is_some() || self.membership != Membership::Stable {
+        if !self.unpositioned || self.offset_fetch_pending.is_some() || self.membership != Membership::Stable {
             return;
         }
         let Some(c) = self.coordinator else { return };
@@ -530,6 +534,8 @@ impl Consumer {
             .filter(|o| o.position.is_none() && !o.positioning && !o.no_offset)
             .map(|o| o.partition)
             .collect();
+        // Every one of them is now asking for its position.
+        self.unpositioned = false;
         if partitions.is_empty() {
             return;
         }
@@ -565,6 +571,7 @@ impl Consumer {
                 for o in &mut self.owned {
                     o.positioning = false;
                 }
+                self.unpositioned = true;
             }
             let sync_lost = self.commits.iter().any(|&(_, sync, sent)| sync && now.since(sent) >= timeout);
             let lost: Vec<u64> = self.commits.iter().filter(|c| now.since(c.2) >= timeout).map(|c| c.0).collect();
@@ -583,6 +590,7 @@ impl Consumer {
         for (p, committed) in offsets {
             let Some(o) = self.owned.iter_mut().find(|o| o.partition == p) else { continue };
             o.positioning = false;
+            self.unpositioned = true;
             if o.position.is_some() {
                 continue;
             }

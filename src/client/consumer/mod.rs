@@ -25,7 +25,7 @@ use std::rc::Rc;
 
 use crate::cluster::Metadata;
 use crate::group::assignor::Strategy;
-use crate::metrics::{Latency, StreamSample};
+use crate::metrics::{Latency, ProcessingRun, Recorder, StreamSample};
 use crate::protocol::{KafkaError, Message, RecordBatch};
 use crate::scenario::{CommitMode, ConsumerGroup};
 use crate::sim::{Ctx, NodeId, RandomStream, SimDuration, SimTime, Timer};
@@ -68,26 +68,31 @@ struct Owned {
     no_offset: bool,
 }
 
-/// Records one poll returned, from one partition.
+/// Records one poll returned from one batch of one partition: `count` offsets from
+/// `first_offset`.
 #[derive(Debug)]
 struct Polled {
     partition: u32,
     first_offset: u64,
-    batch: Rc<RecordBatch>,
-    /// Index of the first returned record in `batch`, and how many.
-    skip: usize,
     count: usize,
 }
 
 /// The records being processed, and when each is done (empty: none are).
 ///
 /// A member polls every few records, so the consumer keeps one `Work` and clears it when the
-/// records are done: the next poll reuses its buffers instead of allocating them again.
+/// records are done: the next poll reuses its buffers instead of allocating them again. The poll
+/// copies what processing needs of its records out of their batches (a few records each), so
+/// the work holds no batch.
 #[derive(Debug, Default)]
 struct Work {
     polled: Vec<Polled>,
     /// How many records `polled` holds.
     records: usize,
+    /// Per record (in order): its intended send time.
+    created: Vec<SimTime>,
+    /// The records carrying a value (only when producers draw values): `(record, producer,
+    /// value)`, in order.
+    values: Vec<(usize, u32, i64)>,
     /// When processing the first record starts (after `poll_processing_ms`).
     start: SimTime,
     /// The fixed processing time of every record: record `r` is done at `start + (r + 1) * each`.
@@ -134,9 +139,25 @@ impl Work {
         self.records == 0
     }
 
-    /// Empties it for reuse, releasing the record batches it holds.
+    /// The chunks holding records `[from, to)`, each as `(chunk, lo, a, b)`: the chunk starts
+    /// at record `lo` and holds records `[a, b)` of the range.
+    fn chunks(&self, from: usize, to: usize) -> impl Iterator<Item = (&Polled, usize, usize, usize)> {
+        let mut next = 0;
+        self.polled
+            .iter()
+            .map_while(move |chunk| {
+                let lo = next;
+                next += chunk.count;
+                (lo < to).then_some((chunk, lo, from.max(lo), to.min(next)))
+            })
+            .filter(|&(_, _, a, b)| a < b)
+    }
+
+    /// Empties it for reuse.
     fn clear(&mut self) {
         self.polled.clear();
+        self.created.clear();
+        self.values.clear();
         self.done.clear();
         self.positions.clear();
         self.records = 0;
@@ -169,6 +190,15 @@ pub struct Consumer {
     work: Work,
     /// The next poll starts with this owned partition (the fetch buffer's round robin).
     poll_rotation: usize,
+    /// Whether a positioned owned partition may have buffered batches (false: it is sure that
+    /// none has, and `take_records` has nothing to look at). Only a fetch response buffers
+    /// batches; a partition gets a position with its buffer emptied.
+    buffered: bool,
+    /// Whether an owned partition may have no position, no request out for one, and an offset
+    /// to look for (false: it is sure that none has, and `ensure_positions` has nothing to ask).
+    /// Set wherever a partition may become one: assigned, or its OffsetFetch or ListOffsets
+    /// failed or timed out.
+    unpositioned: bool,
 
     // Membership (see `membership.rs`).
     coordinator: Option<u32>,
@@ -257,6 +287,8 @@ impl Consumer {
             last_auto_commit: SimTime::ZERO,
             work: Work::default(),
             poll_rotation: 0,
+            buffered: false,
+            unpositioned: false,
             coordinator: None,
             find_pending: None,
             find_broker: member % metadata.brokers.max(1),
@@ -420,12 +452,21 @@ impl Consumer {
             Timer::MemberClose => self.close(ctx),
             _ if self.app == App::Stopped => {}
             Timer::ProcessingDone => {
+                let buffered = self.buffered;
                 let quiet = self.on_processing_done(ctx);
                 if quiet {
                     // Its poll found nothing and left nothing to do: `resume` would poll again
                     // at once, and that poll would only move the partition rotation on.
                     self.advance_poll_rotation();
-                    self.fetch_all(ctx);
+                    // Every event the member handles ends with `fetch_all`, and what it looks at
+                    // changes only when a poll empties buffers: with nothing buffered it would
+                    // find every leader with a fetch out or nothing to fetch, as the last one did.
+                    // (Finishing work does not touch fetch state; a quiet poll's assignment only
+                    // drops partitions or adds ones without a position.)
+                    if buffered {
+                        self.fetch_all(ctx);
+                    }
+                    debug_assert!(!self.would_fetch(), "a quiet poll left something to fetch");
                     return;
                 }
             }
@@ -618,47 +659,60 @@ impl Consumer {
             return;
         }
         work.recorded = k;
-        let (group, member, end) = (self.group, self.member, self.end);
+        let work = &self.work;
+        let (group, member) = (self.group, self.member);
         let metrics = ctx.metrics();
-        // Records processed by the end of the run count as consumed (all at `t`).
-        let mut consumed = 0;
-        // Walk the polled chunks covering records [start, k).
-        let mut index = 0;
-        for chunk in &work.polled {
-            let (lo, hi) = (index, index + chunk.count);
-            index = hi;
-            let (a, b) = (start.max(lo), k.min(hi));
-            if a >= b {
-                continue;
-            }
-            let first = chunk.first_offset + (a - lo) as u64;
+        // Each chunk is a processing step. Consecutive chunks of one partition go on where the
+        // previous one ended: they are recorded as one run of steps (the same as one by one).
+        let mut run: Option<ProcessingRun> = None;
+        for (chunk, lo, a, b) in work.chunks(start, k) {
+            let (from, to) = (chunk.first_offset + (a - lo) as u64, chunk.first_offset + (b - lo) as u64);
             let at = work.done_at(b - 1);
-            metrics.groups.processed(group, chunk.partition, first, (b - a) as u64, member, work.generation, at);
-            let batch = &chunk.batch;
-            if !batch.values.is_empty() {
-                for r in a..b {
-                    let i = chunk.skip + (r - lo);
-                    if let Some(&value) = batch.values.get(i) {
-                        let (arrived, created) = (work.done_at(r), batch.record_times[i]);
-                        metrics.stream_sample(StreamSample { arrived, created, producer: batch.producer, value });
+            match &mut run {
+                Some(r) if r.partition == chunk.partition && r.to == from => (r.to, r.last_at) = (to, at),
+                _ => {
+                    let (partition, generation) = (chunk.partition, work.generation);
+                    let next =
+                        ProcessingRun { group, partition, member, generation, from, to, first_at: at, last_at: at };
+                    if let Some(r) = run.replace(next) {
+                        metrics.groups.processed(r);
                     }
                 }
             }
-            let latency = |r: usize| work.done_at(r).since(batch.record_times[chunk.skip + (r - lo)]).as_nanos();
-            if at <= end {
-                // Records end in order, so all of them end by the end of the run. All are
-                // observed at `t`: one histogram lookup for the chunk rather than one per record.
-                consumed += (b - a) as u64;
-                metrics.latencies(Latency::EndToEnd, t, (a..b).map(latency));
-            } else {
-                for r in (a..b).filter(|&r| work.done_at(r) <= end) {
-                    consumed += 1;
-                    metrics.latency(Latency::EndToEnd, t, latency(r));
+        }
+        if let Some(r) = run {
+            metrics.groups.processed(r);
+        }
+        if !work.values.is_empty() {
+            stream_samples(work, start, k, metrics);
+        }
+        // Records processed by the end of the run count as consumed (all at `t`). Records end in
+        // order, so those are the first ones: records [start, consumed).
+        let consumed = if work.done_at(k - 1) <= self.end {
+            k
+        } else {
+            (start..k).find(|&r| work.done_at(r) > self.end).unwrap_or(k)
+        };
+        if consumed > start {
+            metrics.consumed(t, (consumed - start) as u64);
+            // Their end-to-end latencies, all observed at `t`.
+            let mut sink = metrics.latency_sink(Latency::EndToEnd, t);
+            let created = &work.created[start..consumed];
+            match work.each {
+                Some(each) => {
+                    // `done_at` record after record: the same saturating sum.
+                    let mut done = work.done_at(start);
+                    for &created in created {
+                        sink.record_ns(done.since(created).as_nanos());
+                        done = done + each;
+                    }
+                }
+                None => {
+                    for (&done, &created) in work.done[start..consumed].iter().zip(created) {
+                        sink.record_ns(done.since(created).as_nanos());
+                    }
                 }
             }
-        }
-        if consumed > 0 {
-            metrics.consumed(t, consumed);
         }
         self.records_consumed += (k - start) as u64;
     }
@@ -692,6 +746,15 @@ fn work_record(work: &Work, r: usize) -> (u32, u64) {
         index += chunk.count;
     }
     unreachable!("record {r} is in the work")
+}
+
+/// The stream samples of records `[a, b)` of `work`.
+#[cold]
+fn stream_samples(work: &Work, a: usize, b: usize, metrics: &mut Recorder) {
+    for &(r, producer, value) in work.values.iter().filter(|v| (a..b).contains(&v.0)) {
+        let (arrived, created) = (work.done_at(r), work.created[r]);
+        metrics.stream_sample(StreamSample { arrived, created, producer, value });
+    }
 }
 
 /// How often the member checks for timed-out requests, in ms.
