@@ -1306,16 +1306,18 @@ impl Broker {
     /// high watermark: nobody needs them any more. A topic no group reads keeps everything (as
     /// Kafka's 7-day `retention.ms` would over a short run), so its history stays checkable.
     fn trim_committed(&mut self, p: u32, ctx: &mut Ctx) {
-        if self.group_offsets[p as usize].is_empty() {
+        let groups = &self.group_offsets[p as usize];
+        let Some(&first) = groups.first() else { return };
+        let groups_low = groups.iter().fold(first, |low, &g| low.min(g));
+        let r = &mut self.replicas[p as usize];
+        // Mostly the groups are where the last trim left the log start (their positions move
+        // with their commits): nothing can go, whatever the followers and the high watermark.
+        if groups_low <= r.log.log_start_offset() {
             return;
         }
-        let r = &mut self.replicas[p as usize];
-        let mut low = r.high_watermark;
+        let mut low = r.high_watermark.min(groups_low);
         for f in &r.followers {
             low = low.min(f.log_end_offset);
-        }
-        for &g in &self.group_offsets[p as usize] {
-            low = low.min(g);
         }
         if low > r.log.log_start_offset() {
             let history = ctx.history();
