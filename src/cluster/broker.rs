@@ -39,6 +39,9 @@ const UNDEFINED_EPOCH: u32 = u32::MAX;
 #[derive(Clone, Debug)]
 struct FollowerView {
     broker: u32,
+    /// Whether the follower is in the ISR of the partition state the leader holds (kept with
+    /// `Replica::state`, so that the high watermark's hot path need not search the ISR).
+    in_isr: bool,
     log_end_offset: u64,
     last_caught_up: SimTime,
     /// Leader LEO and time at this follower's previous fetch (`lastFetchLeaderLogEndOffset`).
@@ -61,6 +64,9 @@ pub struct Replica {
     alter_in_flight: bool,
     /// Follower side: fetching from this broker (`None`: not fetching).
     fetching_from: Option<u32>,
+    /// `Partition.effectiveMinIsr` (topic metadata, fixed for the run; kept here for the
+    /// produce and high-watermark paths).
+    min_isr: usize,
     /// Follower side, pre-0.11 protocol: truncate to the high watermark before the next fetch.
     truncate_to_hw_pending: bool,
     /// Idempotence state per producer, indexed by producer (`None`: none of its batches seen):
@@ -211,7 +217,9 @@ impl Broker {
             request_timeout: SimDuration::from_ms(socket_timeout_ms),
             incarnation: 0,
             metadata_version: 0,
-            replicas: (0..n).map(|_| Replica::default()).collect(),
+            replicas: (0..n)
+                .map(|p| Replica { min_isr: metadata.effective_min_isr(p as u32), ..Replica::default() })
+                .collect(),
             states,
             fenced: vec![false; metadata.brokers as usize],
             delayed: Vec::new(),
@@ -397,6 +405,7 @@ impl Broker {
                         .filter(|&&b| b != me)
                         .map(|&b| FollowerView {
                             broker: b,
+                            in_isr: false, // set below, with the state
                             log_end_offset: 0,
                             last_caught_up: if s.isr.contains(&b) { now } else { SimTime::ZERO },
                             last_fetch_leader_leo: 0,
@@ -413,6 +422,9 @@ impl Broker {
                             r.high_watermark
                         )
                     });
+                }
+                for f in &mut r.followers {
+                    f.in_isr = s.isr.contains(&f.broker);
                 }
                 r.state = Some(s);
             }
@@ -685,10 +697,9 @@ impl Broker {
         if !self.leads(p) {
             return Err(KafkaError::NotLeaderOrFollower);
         }
-        let min_isr = self.metadata.effective_min_isr(p);
         let r = &mut self.replicas[p as usize];
         let state = r.state.as_ref().expect("a leader knows its state");
-        if acks == Acks::All && state.isr.len() < min_isr {
+        if acks == Acks::All && state.isr.len() < r.min_isr {
             return Err(KafkaError::NotEnoughReplicas);
         }
         if batch.idempotent
@@ -713,10 +724,10 @@ impl Broker {
 
     /// Resolves the parts of a delayed produce that the high watermark now covers.
     fn settle(&self, d: &mut DelayedProduce) {
-        Self::settle_parts(self.id, &self.replicas, &self.metadata, &mut d.parts);
+        Self::settle_parts(self.id, &self.replicas, &mut d.parts);
     }
 
-    fn settle_parts(me: u32, replicas: &[Replica], metadata: &Metadata, parts: &mut [ProducePart]) {
+    fn settle_parts(me: u32, replicas: &[Replica], parts: &mut [ProducePart]) {
         for part in parts {
             if let Some(required) = part.2 {
                 let r = &replicas[part.0 as usize];
@@ -726,7 +737,7 @@ impl Broker {
                 } else if r.high_watermark >= required {
                     // Partition.checkEnoughReplicasReachOffset
                     let isr = r.state.as_ref().map_or(0, |s| s.isr.len());
-                    if isr < metadata.effective_min_isr(part.0) {
+                    if isr < r.min_isr {
                         part.1 = Err(KafkaError::NotEnoughReplicasAfterAppend);
                     }
                     part.2 = None;
@@ -753,10 +764,10 @@ impl Broker {
     fn complete_delayed(&mut self, partition: Option<u32>, ctx: &mut Ctx) {
         let Some(p) = partition else {
             let mut delayed = std::mem::take(&mut self.delayed);
-            let (me, replicas, metadata) = (self.id, &self.replicas, &self.metadata);
+            let (me, replicas) = (self.id, &self.replicas);
             let done: Vec<DelayedProduce> = delayed
                 .extract_if(.., |d| {
-                    Self::settle_parts(me, replicas, metadata, &mut d.parts);
+                    Self::settle_parts(me, replicas, &mut d.parts);
                     d.parts.iter().all(|part| part.2.is_none())
                 })
                 .collect();
@@ -772,7 +783,7 @@ impl Broker {
         // part of `p` settles exactly when the high watermark covers it (as `settle_parts`).
         let r = &self.replicas[p as usize];
         let hw = r.high_watermark;
-        let enough_isr = r.state.as_ref().map_or(0, |s| s.isr.len()) >= self.metadata.effective_min_isr(p);
+        let enough_isr = r.state.as_ref().map_or(0, |s| s.isr.len()) >= r.min_isr;
         // In place, answering as it goes: a plain index walk (requests are few, and answering
         // one does not touch the others).
         let mut i = 0;
@@ -838,10 +849,10 @@ impl Broker {
             return; // the high watermark is at the log end already: it cannot move
         }
         let now = ctx.now();
-        let min_isr = self.metadata.effective_min_isr(p);
         let lag_max = SimDuration::from_ms(self.settings.replica_lag_time_max_ms);
-        let state = r.state.as_ref().expect("leader state");
-        if self.settings.high_watermark_waits_for_min_isr && state.isr.len() < min_isr {
+        if self.settings.high_watermark_waits_for_min_isr
+            && r.state.as_ref().expect("leader state").isr.len() < r.min_isr
+        {
             return; // KAFKA-15583 (3.7+): no progress while the ISR is below min.insync.replicas
         }
         let mut new_hw = leo;
@@ -849,13 +860,14 @@ impl Broker {
             if f.log_end_offset >= new_hw {
                 continue; // cannot hold the high watermark back (the cheap test first)
             }
-            let in_isr = state.isr.contains(&f.broker);
-            let caught_up = f.log_end_offset == leo || now.since(f.last_caught_up) <= lag_max;
-            // isReplicaIsrEligible: a fenced broker cannot join, so it cannot hold the HW back.
-            let eligible = !self.fenced[f.broker as usize]
-                && f.log_end_offset >= r.epoch_start_offset
-                && f.last_caught_up > SimTime::ZERO;
-            if in_isr || (caught_up && eligible) {
+            // An ISR member holds the high watermark back; so does a caught-up follower that
+            // could join (isReplicaIsrEligible: a fenced broker cannot join, so it cannot).
+            let holds_back = f.in_isr
+                || ((f.log_end_offset == leo || now.since(f.last_caught_up) <= lag_max)
+                    && !self.fenced[f.broker as usize]
+                    && f.log_end_offset >= r.epoch_start_offset
+                    && f.last_caught_up > SimTime::ZERO);
+            if holds_back {
                 new_hw = f.log_end_offset;
             }
         }
@@ -981,6 +993,7 @@ impl Broker {
         let leo = r.log.log_end_offset();
         let hw = r.high_watermark;
         let Some(f) = r.followers.iter_mut().find(|f| f.broker == follower) else { return };
+        let in_isr = f.in_isr;
         if fetch_offset >= leo {
             f.last_caught_up = f.last_caught_up.max(now);
         } else if fetch_offset >= f.last_fetch_leader_leo {
@@ -989,12 +1002,9 @@ impl Broker {
         f.log_end_offset = fetch_offset;
         f.last_fetch_leader_leo = leo;
         f.last_fetch_time = now;
-        let state = r.state.as_ref().expect("leader state");
-        let can_expand = !state.isr.contains(&follower)
-            && fetch_offset >= hw
-            && fetch_offset >= r.epoch_start_offset
-            && !r.alter_in_flight;
+        let can_expand = !in_isr && fetch_offset >= hw && fetch_offset >= r.epoch_start_offset && !r.alter_in_flight;
         if can_expand {
+            let state = r.state.as_ref().expect("leader state");
             let mut new_isr = state.isr.clone();
             new_isr.push(follower);
             new_isr.sort_by_key(|b| state.replicas.iter().position(|x| x == b));
@@ -1296,16 +1306,18 @@ impl Broker {
     /// high watermark: nobody needs them any more. A topic no group reads keeps everything (as
     /// Kafka's 7-day `retention.ms` would over a short run), so its history stays checkable.
     fn trim_committed(&mut self, p: u32, ctx: &mut Ctx) {
-        if self.group_offsets[p as usize].is_empty() {
+        let groups = &self.group_offsets[p as usize];
+        let Some(&first) = groups.first() else { return };
+        let groups_low = groups.iter().fold(first, |low, &g| low.min(g));
+        let r = &mut self.replicas[p as usize];
+        // Mostly the groups are where the last trim left the log start (their positions move
+        // with their commits): nothing can go, whatever the followers and the high watermark.
+        if groups_low <= r.log.log_start_offset() {
             return;
         }
-        let r = &mut self.replicas[p as usize];
-        let mut low = r.high_watermark;
+        let mut low = r.high_watermark.min(groups_low);
         for f in &r.followers {
             low = low.min(f.log_end_offset);
-        }
-        for &g in &self.group_offsets[p as usize] {
-            low = low.min(g);
         }
         if low > r.log.log_start_offset() {
             let history = ctx.history();
