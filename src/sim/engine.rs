@@ -201,6 +201,9 @@ pub struct Simulation {
     events: u64,
     /// Per node: whether it is up, paused, and its disk.
     nodes_state: Vec<NodeState>,
+    /// Whether a broker's request handler may take time: broker CPU costs are set, or a slow-disk
+    /// fault has come. Until then every message is handled as it arrives, with no further check.
+    handler_costs: bool,
     faults: Vec<FaultRecord>,
     /// Highest leader epoch seen per partition (invariant: epochs only grow).
     seen_epochs: Vec<u32>,
@@ -311,6 +314,7 @@ impl Simulation {
             end,
             events: 0,
             nodes_state: vec![NodeState::default(); n],
+            handler_costs: scenario.cluster.broker_cpu.request_us + scenario.cluster.broker_cpu.per_kib_us > 0,
             faults,
         };
         for i in 0..sim.nodes.len() {
@@ -431,7 +435,8 @@ impl Simulation {
                     self.deliver_later_or_drop(time, from, to, msg);
                     return;
                 }
-                if i < self.metadata.brokers as usize
+                if self.handler_costs
+                    && i < self.metadata.brokers as usize
                     && let Some(done) = self.request_handler_done(i, time, msg)
                 {
                     self.core.queue.push(done, Event::AfterDisk { from, to, msg });
@@ -799,6 +804,7 @@ impl Simulation {
                     return Err(format!("{} has no log", self.core.names[node]));
                 }
                 self.nodes_state[node].disk_delay = SimDuration::from_ms(*ms);
+                self.handler_costs = true;
                 Ok(match ms {
                     0 => format!("{} disk back to normal", self.broker_roles(node as u32)),
                     _ => format!("{}: every append takes {ms} ms more", self.broker_roles(node as u32)),
