@@ -301,7 +301,9 @@ pub enum Message {
     },
     AlterPartitionResponse {
         partition: u32,
-        result: Result<PartitionState, ()>,
+        /// Boxed, as it is rare and the largest body: every message takes the size of the
+        /// largest variant, and the engine moves every message a few times.
+        result: Result<Box<PartitionState>, ()>,
     },
     /// A consumer's request to a group coordinator (or, `FindCoordinator`, to any broker).
     GroupRequest {

@@ -554,7 +554,7 @@ impl Broker {
             Message::AlterPartitionResponse { partition, result } => {
                 self.replicas[partition as usize].alter_in_flight = false;
                 if let Ok(s) = result {
-                    self.apply_states(&[s], ctx);
+                    self.apply_states(&[*s], ctx);
                 }
             }
             other => ctx.notable("unexpected", || format!("{} from node {}", other.kind(), from.0)),

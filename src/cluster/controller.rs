@@ -153,7 +153,7 @@ impl Controller {
                     let mut next = s.clone();
                     next.isr = new_isr;
                     self.apply(next.clone(), None, ctx);
-                    Ok(next)
+                    Ok(Box::new(next))
                 } else {
                     Err(())
                 };

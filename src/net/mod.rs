@@ -25,8 +25,8 @@ pub struct LinkSpec {
     pub bandwidth_mbps: Option<u64>,
 }
 
-/// One directed link's state: everything a send reads and writes, in one place (one cache line
-/// per send rather than one per field).
+/// One directed link's state: everything a send reads and writes, its jitter stream included, in
+/// one place (one lookup per send rather than one per field or per vector).
 #[derive(Clone, Debug)]
 struct DirectedLink {
     spec: LinkSpec,
@@ -41,6 +41,8 @@ struct DirectedLink {
     /// Added latency (a slow link), in ns.
     extra_ns: u64,
     drop_fraction: f64,
+    /// The link's jitter stream (only for links with jitter), keyed by the link's names.
+    jitter: Option<RandomStream>,
 }
 
 /// The links between the simulation's nodes, indexed like the engine's `NodeId`s.
@@ -51,8 +53,6 @@ pub struct Network {
     edge: Vec<EdgeIndex>,
     /// `links[from * n + to]`: the directed link's state (its spec copied from the graph).
     links: Vec<DirectedLink>,
-    /// Jitter streams per directed link (only for links with jitter), keyed by the link's names.
-    jitter: Vec<Option<RandomStream>>,
     drop_rng: Vec<Option<RandomStream>>,
     names: Vec<String>,
     seed: u64,
@@ -89,16 +89,10 @@ impl Network {
                 edge[b * n + a] = e;
             }
         }
-        let jitter = (0..n * n)
-            .map(|i| {
-                let (a, b) = (i / n, i % n);
-                (graph[edge[i]].jitter_us > 0)
-                    .then(|| RandomStream::new(seed, &format!("link/{}/{}", names[a], names[b])))
-            })
-            .collect();
         let links = edge
             .iter()
-            .map(|&e| DirectedLink {
+            .enumerate()
+            .map(|(i, &e)| DirectedLink {
                 spec: graph[e],
                 latency_ns: SimDuration::from_us(graph[e].latency_us).as_nanos(),
                 last_delivery: SimTime::ZERO,
@@ -106,18 +100,11 @@ impl Network {
                 cut: false,
                 extra_ns: 0,
                 drop_fraction: 0.0,
+                jitter: (graph[e].jitter_us > 0)
+                    .then(|| RandomStream::new(seed, &format!("link/{}/{}", names[i / n], names[i % n]))),
             })
             .collect();
-        Network {
-            graph,
-            edge,
-            links,
-            jitter,
-            drop_rng: (0..n * n).map(|_| None).collect(),
-            names: names.to_vec(),
-            seed,
-            n,
-        }
+        Network { graph, edge, links, drop_rng: (0..n * n).map(|_| None).collect(), names: names.to_vec(), seed, n }
     }
 
     pub fn nodes(&self) -> usize {
@@ -180,7 +167,7 @@ impl Network {
             link.sending_until = start;
         }
         let extra = SimDuration(link.extra_ns);
-        Some(self.delivery_time(from, to, start + extra))
+        Some(link.arrival(start + extra))
     }
 
     /// The link between two nodes.
@@ -190,15 +177,21 @@ impl Network {
 
     /// When a message sent now from `from` reaches `to`.
     pub fn delivery_time(&mut self, from: usize, to: usize, now: SimTime) -> SimTime {
-        let i = from * self.n + to;
-        let link = &mut self.links[i];
+        self.links[from * self.n + to].arrival(now)
+    }
+}
+
+impl DirectedLink {
+    /// When a message this link starts carrying at `now` arrives (latency, jitter, FIFO).
+    #[inline]
+    fn arrival(&mut self, now: SimTime) -> SimTime {
         // `latency + jitter` in ns: the same saturating sum as converting the µs sum at once.
-        let jitter = match &mut self.jitter[i] {
-            Some(rng) => SimDuration::from_us(rng.below(link.spec.jitter_us + 1)),
+        let jitter = match &mut self.jitter {
+            Some(rng) => SimDuration::from_us(rng.below(self.spec.jitter_us + 1)),
             None => SimDuration::ZERO,
         };
-        let at = (now + (SimDuration(link.latency_ns) + jitter)).max(link.last_delivery);
-        link.last_delivery = at;
+        let at = (now + (SimDuration(self.latency_ns) + jitter)).max(self.last_delivery);
+        self.last_delivery = at;
         at
     }
 }

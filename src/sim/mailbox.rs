@@ -5,7 +5,9 @@
 //! deliveries are reused by the next sends (a `Box` per message cost a `malloc` and a `free` per
 //! message, about a twentieth of the whole run). Which slot a message gets depends only on the
 //! order of sends and deliveries, so it is as deterministic as everything else, and it never
-//! reaches an output.
+//! reaches an output. A free slot holds a placeholder that owns nothing rather than `None`: a send
+//! overwrites it without the check a drop makes, and a delivery takes its message out without
+//! unwrapping an `Option` (about half a percent of the run, as every message goes through here).
 
 use crate::protocol::Message;
 
@@ -13,24 +15,37 @@ use crate::protocol::Message;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Slot(u32);
 
+/// What a free slot holds: a message that owns nothing, so overwriting it needs no drop.
+const VACANT: Message = Message::Disconnected { request_id: u64::MAX };
+
+/// Whether a slot holds [`VACANT`] (for debug assertions: no request has that id).
+fn vacant(msg: &Message) -> bool {
+    matches!(msg, Message::Disconnected { request_id: u64::MAX })
+}
+
 /// The messages in flight.
 #[derive(Debug, Default)]
 pub(crate) struct Mailbox {
-    slots: Vec<Option<Message>>,
+    /// Free slots hold [`VACANT`].
+    slots: Vec<Message>,
     /// Empty slots, reused last-freed first (the warmest in cache).
     free: Vec<u32>,
 }
 
 impl Mailbox {
     /// Stores a message until its delivery.
+    #[inline]
     pub fn put(&mut self, msg: Message) -> Slot {
         match self.free.pop() {
             Some(i) => {
-                self.slots[i as usize] = Some(msg);
+                debug_assert!(vacant(&self.slots[i as usize]), "a free slot holds no message");
+                // The slot holds `VACANT`, which owns nothing: forgetting it leaks nothing, and
+                // spares the check of what it holds that a drop would make.
+                std::mem::forget(std::mem::replace(&mut self.slots[i as usize], msg));
                 Slot(i)
             }
             None => {
-                self.slots.push(Some(msg));
+                self.slots.push(msg);
                 Slot(self.slots.len() as u32 - 1)
             }
         }
@@ -38,12 +53,15 @@ impl Mailbox {
 
     /// The message in `slot` (it stays there).
     pub fn get(&self, slot: Slot) -> &Message {
-        self.slots[slot.0 as usize].as_ref().expect("a pending delivery's slot holds its message")
+        let msg = &self.slots[slot.0 as usize];
+        debug_assert!(!vacant(msg), "a pending delivery's slot holds its message");
+        msg
     }
 
     /// Takes the message out of `slot` for delivery (or to drop it); the slot is free again.
     pub fn take(&mut self, slot: Slot) -> Message {
-        let msg = self.slots[slot.0 as usize].take().expect("a pending delivery's slot holds its message");
+        let msg = std::mem::replace(&mut self.slots[slot.0 as usize], VACANT);
+        debug_assert!(!vacant(&msg), "a pending delivery's slot holds its message");
         self.free.push(slot.0);
         msg
     }
