@@ -5,8 +5,6 @@
 //! emitted, in order. This is the sans-IO shape of stateright's `Actor` and madsim's brokers:
 //! nothing in a handler can read a clock, do I/O or touch another node.
 
-use std::collections::BTreeSet;
-
 use super::engine::Event;
 use super::mailbox::Mailbox;
 use super::queue::EventQueue;
@@ -26,10 +24,6 @@ impl NodeId {
         self.0 as usize
     }
 }
-
-/// Identifies a timer so it can be cancelled.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub struct TimerId(pub u64);
 
 /// The timers nodes set.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -120,9 +114,6 @@ pub(crate) struct Core {
     pub link_fault: Vec<Option<usize>>,
     /// Messages dropped per fault.
     pub fault_drops: Vec<u64>,
-    pub next_timer: u64,
-    /// Timers cancelled but not yet fired.
-    pub cancelled: BTreeSet<u64>,
     /// Spare fetch vectors, passed from the nodes that empty them to those that fill them.
     pub fetch_buffers: FetchBuffers,
 }
@@ -167,24 +158,16 @@ impl<'a> Ctx<'a> {
     }
 
     /// Sets a timer that fires after `after`.
-    pub fn set_timer(&mut self, after: SimDuration, timer: Timer) -> TimerId {
+    pub fn set_timer(&mut self, after: SimDuration, timer: Timer) {
         self.set_timer_at(self.now + after, timer)
     }
 
-    /// Sets a timer that fires at `at` (not before now).
-    pub fn set_timer_at(&mut self, at: SimTime, timer: Timer) -> TimerId {
-        let id = self.core.next_timer;
-        self.core.next_timer += 1;
+    /// Sets a timer that fires at `at` (not before now). Timers are not cancelled: a handler
+    /// ignores a stale timer when it fires (a timer carries enough to recognise it, and nodes
+    /// keep the deadline they armed), which costs nothing while the timer waits.
+    pub fn set_timer_at(&mut self, at: SimTime, timer: Timer) {
         let incarnation = self.core.incarnation[self.me.index()];
-        self.core.queue.push(at.max(self.now), Event::Timer { node: self.me, timer, id, incarnation });
-        TimerId(id)
-    }
-
-    /// Cancels a timer that has not fired yet (a fired or unknown id is ignored). Handlers that
-    /// set many short-lived timers should rather ignore a stale timer when it fires (it carries
-    /// enough to recognise it), which costs nothing; cancelling costs a set lookup per timer.
-    pub fn cancel_timer(&mut self, id: TimerId) {
-        self.core.cancelled.insert(id.0);
+        self.core.queue.push(at.max(self.now), Event::Timer { node: self.me, timer, incarnation });
     }
 
     /// The record history (what the checker reads at the end).

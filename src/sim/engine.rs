@@ -12,7 +12,6 @@
 //! node's events wait until the pause ends; cut links drop messages. Each fault records whether
 //! it fired and what it touched.
 
-use std::collections::BTreeSet;
 use std::rc::Rc;
 
 use super::actor::{Core, Ctx, NodeId, Timer};
@@ -36,7 +35,7 @@ pub(crate) enum Event {
     /// entries stay small: the queue moves entries on every push and pop, a message moves once.
     Deliver { from: NodeId, to: NodeId, msg: Slot },
     /// A timer a node set fires (if the node has not crashed since).
-    Timer { node: NodeId, timer: Timer, id: u64, incarnation: u32 },
+    Timer { node: NodeId, timer: Timer, incarnation: u32 },
     /// The end of a metrics interval: gauges are sampled.
     Sample,
     /// The scenario's fault number `i` fires.
@@ -268,8 +267,6 @@ impl Simulation {
             incarnation: vec![0; n],
             link_fault: vec![None; n * n],
             fault_drops: vec![0; scenario.faults.len()],
-            next_timer: 0,
-            cancelled: BTreeSet::new(),
             fetch_buffers: FetchBuffers::default(),
         };
         core.trace.line(
@@ -451,18 +448,15 @@ impl Simulation {
                     self.core.mailbox.take(msg);
                 }
             }
-            Event::Timer { node, timer, id, incarnation } => {
+            Event::Timer { node, timer, incarnation } => {
                 let i = node.index();
                 let state = &self.nodes_state[i];
                 let (alive, paused_until) = (state.alive, state.paused_until);
                 if !alive || incarnation != self.core.incarnation[i] {
                     return;
                 }
-                if !self.core.cancelled.is_empty() && self.core.cancelled.remove(&id) {
-                    return;
-                }
                 if paused_until > time {
-                    self.core.queue.push(paused_until, Event::Timer { node, timer, id, incarnation });
+                    self.core.queue.push(paused_until, Event::Timer { node, timer, incarnation });
                     return;
                 }
                 let mut ctx = Ctx::new(time, node, &mut self.core);

@@ -15,7 +15,7 @@ mod rng;
 mod time;
 mod trace;
 
-pub use actor::{Ctx, NodeId, Timer, TimerId};
+pub use actor::{Ctx, NodeId, Timer};
 pub(crate) use engine::Finished;
 pub use engine::{BrokerView, FaultRecord, GroupView, MemberView, PartitionView, ProducerView, Simulation, StepRecord};
 pub use queue::EventQueue;
