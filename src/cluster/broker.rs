@@ -86,31 +86,27 @@ struct ProducerEntry {
 const NUM_BATCHES_TO_RETAIN: usize = 5;
 
 /// The last [`NUM_BATCHES_TO_RETAIN`] `(base sequence, offset)` pairs of a producer, oldest
-/// first: a ring inline in the entry (every append updates it, so no heap queue per producer).
+/// first: inline in the entry (every append updates it, so no heap queue per producer). The
+/// newest is always last; a push shifts the older ones down by one (a few vector moves, no
+/// branch and no wrap-around index).
 #[derive(Clone, Debug, Default)]
 struct RecentBatches {
     slots: [(u64, u64); NUM_BATCHES_TO_RETAIN],
-    /// Where the oldest is, and how many are held.
-    head: usize,
+    /// How many are held: `slots[NUM_BATCHES_TO_RETAIN - len..]`.
     len: usize,
 }
 
 impl RecentBatches {
-    /// Adds the newest, dropping the oldest once full. (Until the ring is full, `head` is 0.)
+    /// Adds the newest, dropping the oldest once full.
     fn push(&mut self, entry: (u64, u64)) {
-        if self.len < NUM_BATCHES_TO_RETAIN {
-            self.slots[self.len] = entry;
-            self.len += 1;
-        } else {
-            self.slots[self.head] = entry;
-            self.head = if self.head + 1 == NUM_BATCHES_TO_RETAIN { 0 } else { self.head + 1 };
-        }
+        self.slots.copy_within(1.., 0);
+        self.slots[NUM_BATCHES_TO_RETAIN - 1] = entry;
+        self.len = (self.len + 1).min(NUM_BATCHES_TO_RETAIN);
     }
 
-    /// Oldest first: from `head` to the end, then the newer ones before `head`.
+    /// Oldest first.
     fn iter(&self) -> impl Iterator<Item = &(u64, u64)> {
-        let (newer, older) = self.slots[..self.len].split_at(self.head);
-        older.iter().chain(newer)
+        self.slots[NUM_BATCHES_TO_RETAIN - self.len..].iter()
     }
 }
 
@@ -666,7 +662,7 @@ impl Broker {
             parts.push((p, result, wait));
         }
         for &p in &appended {
-            self.maybe_increment_hw(p, ctx);
+            self.maybe_increment_leader_hw(p, ctx);
         }
         let mut d = DelayedProduce { from, request_id, deadline: now + SimDuration::from_ms(timeout_ms), parts };
         self.settle(&mut d);
@@ -838,11 +834,16 @@ impl Broker {
 
     // ----- high watermark and ISR (leader) ----------------------------------------------------
 
-    /// `Partition.maybeIncrementLeaderHW` (kafka-reference §3.4).
+    /// `Partition.maybeIncrementLeaderHW` (kafka-reference §3.4), if this broker leads `p`.
     fn maybe_increment_hw(&mut self, p: u32, ctx: &mut Ctx) {
-        if !self.leads(p) {
-            return;
+        if self.leads(p) {
+            self.maybe_increment_leader_hw(p, ctx);
         }
+    }
+
+    /// As [`Broker::maybe_increment_hw`] for a partition the caller knows this broker leads (it
+    /// just appended to it as leader, or checked a follower's fetch of it).
+    fn maybe_increment_leader_hw(&mut self, p: u32, ctx: &mut Ctx) {
         let r = &mut self.replicas[p as usize];
         let leo = r.log.log_end_offset();
         if leo <= r.high_watermark {
@@ -986,7 +987,8 @@ impl Broker {
         Ok(None)
     }
 
-    /// `Replica.updateFetchStateOrThrow` + `maybeExpandIsr` + HW.
+    /// `Replica.updateFetchStateOrThrow` + `maybeExpandIsr` + HW, for a fetch of `p` that
+    /// `check_follower_fetch` accepted (so this broker leads `p`).
     fn update_follower(&mut self, p: u32, follower: u32, fetch_offset: u64, ctx: &mut Ctx) {
         let now = ctx.now();
         let r = &mut self.replicas[p as usize];
@@ -1013,7 +1015,7 @@ impl Broker {
             });
             self.propose_isr(p, new_isr, ctx);
         }
-        self.maybe_increment_hw(p, ctx);
+        self.maybe_increment_leader_hw(p, ctx);
     }
 
     /// Whether the fetch's partitions hold at least `fetch.min.bytes` to return (the count
