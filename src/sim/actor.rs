@@ -1,7 +1,7 @@
 //! The actor contract: how a node's handler talks to the engine.
 //!
 //! A handler gets its own state and a [`Ctx`]. Through the `Ctx` it emits effects (send a message,
-//! set or cancel a timer, record a metric, trace a line); the engine applies each effect as it is
+//! set a timer, record a metric, trace a line); the engine applies each effect as it is
 //! emitted, in order. This is the sans-IO shape of stateright's `Actor` and madsim's brokers:
 //! nothing in a handler can read a clock, do I/O or touch another node.
 

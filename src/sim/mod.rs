@@ -2,8 +2,8 @@
 //! (`Ctx`: how handlers emit effects) and the simulation loop.
 //!
 //! One thread, one queue, one clock. Each event is handled by exactly one node; its handler
-//! changes that node's state and emits effects through [`Ctx`] (send a message, set or cancel a
-//! timer, record a metric, trace a line), which the engine applies at once: a send becomes a
+//! changes that node's state and emits effects through [`Ctx`] (send a message, set a timer,
+//! record a metric, trace a line), which the engine applies at once: a send becomes a
 //! delivery event at the time the network says, a timer becomes an event. Model code never reads
 //! a clock, never does I/O and never sees another node's state except through messages.
 
