@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, VecDeque};
 
 use crate::cluster::Log;
 use crate::protocol::RecordBatch;
-use crate::sim::SimTime;
+use crate::sim::{SimTime, prefetch};
 
 /// Identity of a batch: producer, producer epoch, base sequence.
 pub type BatchId = (u32, u16, u64);
@@ -108,6 +108,7 @@ impl Ledger {
         let q = &mut epochs[i].1;
         if q.back().is_none_or(|last| last.0 < id.2) {
             q.push_back((id.2, ack));
+            prefetch::next_back_slot(q);
             return;
         }
         let j = q.partition_point(|e| e.0 < id.2);

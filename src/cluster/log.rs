@@ -18,7 +18,7 @@ use std::collections::VecDeque;
 use std::rc::Rc;
 
 use crate::protocol::{RecordBatch, ReplicatedBatch};
-use crate::sim::{SimDuration, SimTime};
+use crate::sim::{SimDuration, SimTime, prefetch};
 
 /// A batch stored in the log.
 #[derive(Clone, Debug)]
@@ -43,22 +43,13 @@ impl LogBatch {
 }
 
 /// Starts loading a batch (its reference count and header fields) into the cache. A hint: it
-/// changes no result, and does nothing off x86-64.
+/// changes no result.
 #[inline]
-fn prefetch(batch: &Rc<RecordBatch>) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
-        // The `RcBox` starts two words before the value; the batch's fields span two lines.
-        let value = Rc::as_ptr(batch).cast::<i8>();
-        // SAFETY: a prefetch never faults and writes nothing, whatever the address (these point
-        // into a live allocation or just before it, and are computed with wrapping arithmetic).
-        #[allow(unused_unsafe)]
-        unsafe {
-            _mm_prefetch::<_MM_HINT_T0>(value.wrapping_sub(16));
-            _mm_prefetch::<_MM_HINT_T0>(value.wrapping_add(48));
-        }
-    }
+fn prefetch_batch(batch: &Rc<RecordBatch>) {
+    // The `RcBox` starts two words before the value; the batch's fields span two lines.
+    let value = Rc::as_ptr(batch).cast::<u8>();
+    prefetch::address(value.wrapping_sub(16));
+    prefetch::address(value.wrapping_add(48));
 }
 
 /// How many batches [`gallop_from_back`] looks at one by one before it gallops.
@@ -209,6 +200,7 @@ impl Log {
         self.size_bytes += size_bytes as u64;
         let end_offset = self.end_offset;
         self.batches.push_back(LogBatch { base_offset, epoch, batch, appended_at: now, end_offset, size_bytes });
+        prefetch::next_back_slot(&self.batches);
         base_offset
     }
 
@@ -333,7 +325,7 @@ impl Log {
         // drops them touches each one (the reference count, the ledger's batch identity). Ask
         // for them all first, so the misses overlap instead of queueing one per batch.
         for b in self.batches.range(..k) {
-            prefetch(&b.batch);
+            prefetch_batch(&b.batch);
         }
         if k > 0 {
             self.start_offset = self.batches[k - 1].end_offset;

@@ -10,6 +10,7 @@
 mod actor;
 mod engine;
 mod mailbox;
+pub mod prefetch;
 mod queue;
 mod rng;
 mod time;
