@@ -328,12 +328,42 @@ pub enum Message {
         request_id: u64,
         offsets: Vec<(u32, Result<u64, KafkaError>)>,
     },
+    /// `OffsetsForLeaderEpoch` from a consumer (KIP-320) to a partition's leader: per partition,
+    /// the epoch the consumer believes current (for fencing) and the epoch of the record before
+    /// its position.
+    OffsetsForLeaderEpochRequest {
+        request_id: u64,
+        partitions: Vec<EpochQuery>,
+    },
+    /// Per partition: the largest epoch at or below the asked one and where it ended
+    /// (`None`: `UNDEFINED_EPOCH_OFFSET`, every epoch the leader knows is later), or an error.
+    OffsetsForLeaderEpochResponse {
+        request_id: u64,
+        partitions: Vec<(u32, EpochEndOffset)>,
+    },
     /// The connection a request went out on was closed: its peer's process crashed, and the
     /// host's kernel reset the connection (`NetworkClient` fails the request with a disconnect,
     /// `NETWORK_EXCEPTION`). Sent by the engine, never by a node.
     Disconnected {
         request_id: u64,
     },
+}
+
+/// One partition's `OffsetsForLeaderEpoch` answer: the largest epoch at or below the asked one
+/// and its end offset (`None`: `UNDEFINED_EPOCH_OFFSET`), or an error.
+pub type EpochEndOffset = Result<Option<(u32, u64)>, KafkaError>;
+
+/// A committed offset and its `committed_leader_epoch` (`None`: no committed offset).
+pub type CommittedOffset = Option<(u64, Option<u32>)>;
+
+/// One partition of an `OffsetsForLeaderEpoch` request (`OffsetForLeaderPartition`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EpochQuery {
+    pub partition: u32,
+    /// `current_leader_epoch`: the leader epoch the client knows (fenced if stale).
+    pub current_leader_epoch: u32,
+    /// `leader_epoch`: the epoch whose end offset the client asks for.
+    pub leader_epoch: u32,
 }
 
 /// What `ListOffsets` asks for: the log start offset or, for `read_uncommitted`, the high
@@ -375,8 +405,9 @@ pub enum GroupRequest {
     OffsetCommit {
         member_id: String,
         generation: i32,
-        /// `(global partition, offset)`: the next offset to consume.
-        offsets: Vec<(u32, u64)>,
+        /// `(global partition, offset, leader epoch)`: the next offset to consume and the epoch of
+        /// the record before it (`committed_leader_epoch`, KIP-320; `None`: unknown).
+        offsets: Vec<(u32, u64, Option<u32>)>,
     },
     OffsetFetch {
         partitions: Vec<u32>,
@@ -415,8 +446,8 @@ pub enum GroupResponse {
     Heartbeat(Result<(), KafkaError>),
     LeaveGroup(Result<(), KafkaError>),
     OffsetCommit(Result<(), KafkaError>),
-    /// Committed offset per asked partition (`None`: no committed offset).
-    OffsetFetch(Result<Vec<(u32, Option<u64>)>, KafkaError>),
+    /// Committed offset and its leader epoch per asked partition (`None`: no committed offset).
+    OffsetFetch(Result<Vec<(u32, CommittedOffset)>, KafkaError>),
 }
 
 impl GroupRequest {
@@ -442,7 +473,8 @@ impl Message {
             | Message::FetchRequest { request_id, .. }
             | Message::MetadataRequest { request_id }
             | Message::GroupRequest { request_id, .. }
-            | Message::ListOffsetsRequest { request_id, .. } => Some(*request_id),
+            | Message::ListOffsetsRequest { request_id, .. }
+            | Message::OffsetsForLeaderEpochRequest { request_id, .. } => Some(*request_id),
             _ => None,
         }
     }
@@ -477,6 +509,8 @@ impl Message {
             Message::GroupResponse { .. } => "GroupResponse",
             Message::ListOffsetsRequest { .. } => "ListOffsetsRequest",
             Message::ListOffsetsResponse { .. } => "ListOffsetsResponse",
+            Message::OffsetsForLeaderEpochRequest { .. } => "OffsetsForLeaderEpochRequest",
+            Message::OffsetsForLeaderEpochResponse { .. } => "OffsetsForLeaderEpochResponse",
             Message::Disconnected { .. } => "Disconnected",
         }
     }

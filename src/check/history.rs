@@ -59,6 +59,10 @@ pub struct Verdicts {
     /// Per partition, where the acknowledged batches still in the final log are: `(base offset,
     /// records)` in offset order (for *unobserved*, see [`Verdicts::unobserved_from`]).
     pub acked_in_log: Vec<Vec<(u64, u64)>>,
+    /// Per partition, the final leader's log as `(first offset, end offset, leader epoch)` runs
+    /// of batches written in one epoch (empty for a partition without a leader): which record
+    /// each offset holds, for consumers that processed another record at the same offset.
+    pub final_epochs: Vec<Vec<(u64, u64, u32)>>,
     /// Records that sit after records their producer sent later (per partition and producer, a
     /// batch whose sequence is below one already seen earlier in the log), duplicates excepted.
     pub reordered_records: u64,
@@ -149,11 +153,22 @@ impl Ledger {
 pub struct History {
     acked: Vec<Ledger>,
     pub truncations: Vec<TruncationEvent>,
+    /// Per partition, whether a truncation removed records from it (then retention checks what
+    /// it drops against the truncated batches).
+    truncated_partitions: Vec<bool>,
+    /// `(partition, offset)`: offsets where retention dropped a batch other than the one a
+    /// truncation removed there (so the final logs no longer show the reuse).
+    reused: std::collections::BTreeSet<(u32, u64)>,
 }
 
 impl History {
     pub fn new(partitions: usize) -> History {
-        History { acked: vec![Ledger::default(); partitions], truncations: Vec::new() }
+        History {
+            acked: vec![Ledger::default(); partitions],
+            truncations: Vec::new(),
+            truncated_partitions: vec![false; partitions],
+            reused: Default::default(),
+        }
     }
 
     /// Identity of a batch: producer, producer epoch, base sequence.
@@ -166,19 +181,34 @@ impl History {
         self.acked[partition as usize].insert(Self::id(batch), ack);
     }
 
-    /// The leader dropped these batches by retention after every replica and group had them:
-    /// they are safe. (By identity, not offset: after a truncation an offset can be reused by
-    /// another batch, and the lost one must stay in the ledger.)
-    pub fn retired<'a>(&mut self, partition: u32, batches: impl Iterator<Item = &'a RecordBatch>) {
+    /// The leader dropped these batches (with their base offsets) by retention after every
+    /// replica and group had them: they are safe. (By identity, not offset: after a truncation an
+    /// offset can be reused by another batch, and the lost one must stay in the ledger.)
+    pub fn retired<'a>(&mut self, partition: u32, batches: impl Iterator<Item = (u64, &'a RecordBatch)>) {
         let acked = &mut self.acked[partition as usize];
-        for b in batches {
-            acked.remove(&Self::id(b));
+        let truncated = self.truncated_partitions[partition as usize];
+        for (base, b) in batches {
+            let id = Self::id(b);
+            acked.remove(&id);
+            if truncated {
+                // As `inconsistent_offsets` compares truncated batches with the final logs: the
+                // same batch at the same offset is the same records; anything else reused them.
+                let end = base + b.record_count();
+                for t in self.truncations.iter().filter(|t| t.partition == partition) {
+                    for (tid, &(tbase, records)) in t.batches.iter().zip(&t.ranges) {
+                        if (tbase, *tid) != (base, id) {
+                            self.reused.extend((base.max(tbase)..end.min(tbase + records)).map(|o| (partition, o)));
+                        }
+                    }
+                }
+            }
         }
     }
 
     /// A replica truncated its log.
     pub fn truncated(&mut self, event: TruncationEvent) {
         if event.records_removed > 0 {
+            self.truncated_partitions[event.partition as usize] = true;
             self.truncations.push(event);
         }
     }
@@ -191,13 +221,18 @@ impl History {
     /// Checks every partition: `final_logs[p]` is the leader's log (or `None` if offline), and
     /// `replica_logs[p]` every replica's log, for divergence.
     pub fn verdicts(&self, final_logs: &[Option<&Log>], replica_logs: &[Vec<&Log>]) -> Verdicts {
-        let mut v = Verdicts { acked_in_log: vec![Vec::new(); self.acked.len()], ..Verdicts::default() };
+        let mut v = Verdicts {
+            acked_in_log: vec![Vec::new(); self.acked.len()],
+            final_epochs: vec![Vec::new(); self.acked.len()],
+            ..Verdicts::default()
+        };
         let mut causes: Vec<(String, u64, (u32, AckedBatch))> = Vec::new();
         for (p, acked) in self.acked.iter().enumerate() {
             let Some(log) = final_logs[p] else {
                 v.unavailable_records += acked.iter().map(|(_, a)| a.records).sum::<u64>();
                 continue;
             };
+            v.final_epochs[p] = log.epoch_runs();
             for b in log.batches() {
                 if acked.contains(&Self::id(&b.batch)) {
                     v.acked_in_log[p].push((b.base_offset, b.batch.record_count()));
@@ -269,6 +304,8 @@ impl History {
                 }
             }
         }
+        // Reused offsets whose new records retention has since dropped (seen as they went).
+        offsets.extend(self.reused.range((p, 0)..=(p, u64::MAX)).map(|&(_, o)| o));
         // Replicas that disagree at the end (each offset once, whichever pair disagrees).
         for (i, a) in logs.iter().enumerate() {
             for b in &logs[i + 1..] {
@@ -418,6 +455,33 @@ mod tests {
         assert_eq!(v.unobserved_from(0, 0), 10, "every record, if no consumer read any");
     }
 
+    /// After an unclean election new records (a later epoch) take truncated offsets; retention
+    /// may drop them before the end, and the reuse was seen as they went.
+    #[test]
+    fn offsets_reused_in_a_later_epoch_are_inconsistent_after_retention() {
+        let (a, b, c) = (batch(0, 0, 2), batch(0, 2, 3), batch(1, 0, 4));
+        let mut history = History::new(1);
+        history.truncated(TruncationEvent {
+            at: SimTime::ZERO,
+            partition: 0,
+            broker: 0,
+            to_offset: 2,
+            records_removed: 3,
+            reason: "test",
+            batches: vec![History::id(&b)],
+            ranges: vec![(2, 3)],
+        });
+        let mut leader = Log::default();
+        leader.append(0, a, SimTime::ZERO);
+        leader.append(1, c, SimTime::ZERO); // offsets 2..6, epoch 1
+        let dropped: Vec<_> = leader.trim_before(6).collect();
+        history.retired(0, dropped.iter().map(|b| (b.base_offset, &*b.batch)));
+        assert_eq!(leader.epoch_runs(), vec![(0, 2, 0), (2, 6, 1)]);
+        let v = history.verdicts(&[Some(&leader)], &[vec![&leader]]);
+        assert_eq!(v.inconsistent_offsets, 3, "offsets 2, 3, 4: b's, then c's");
+        assert_eq!(v.final_epochs, vec![vec![(0, 2, 0), (2, 6, 1)]]);
+    }
+
     /// A follower that truncates a batch and fetches the same batch back to the same offsets
     /// (KIP-101's high-watermark truncation, when nothing diverged) reuses no offset.
     #[test]
@@ -460,7 +524,7 @@ mod tests {
         let mut history = History::new(1);
         history.acked(0, &a, ack(0, 2));
         history.acked(0, &b, ack(2, 2));
-        history.retired(0, [&*a].into_iter());
+        history.retired(0, [(0, &*a)].into_iter());
         assert_eq!(history.tracked(), 1);
     }
 }

@@ -26,8 +26,8 @@ use std::rc::Rc;
 use crate::check::TruncationEvent;
 use crate::cluster::{Log, Metadata};
 use crate::protocol::{
-    FetchPartition, FetchedPartition, KafkaError, Message, OffsetSpec, PartitionState, RecordBatch, ReplicatedBatch,
-    Spares, each_fetched_partition,
+    EpochEndOffset, EpochQuery, FetchPartition, FetchedPartition, KafkaError, Message, OffsetSpec, PartitionState,
+    RecordBatch, ReplicatedBatch, Spares, each_fetched_partition,
 };
 use crate::scenario::{Acks, Replication, Truncation};
 use crate::sim::{Ctx, NodeId, SimDuration, SimTime, Timer};
@@ -527,6 +527,10 @@ impl Broker {
                     .collect();
                 ctx.send(from, Message::ListOffsetsResponse { request_id, offsets });
             }
+            Message::OffsetsForLeaderEpochRequest { request_id, partitions } => {
+                let partitions = partitions.iter().map(|q| (q.partition, self.epoch_end_for_consumer(q))).collect();
+                ctx.send(from, Message::OffsetsForLeaderEpochResponse { request_id, partitions });
+            }
             Message::MetadataRequest { request_id } => {
                 let leaders = self.states.iter().map(|s| (s.partition, s.leader, s.leader_epoch)).collect();
                 ctx.send(from, Message::MetadataResponse { request_id, leaders });
@@ -960,19 +964,36 @@ impl Broker {
         self.checks_scratch = checks;
     }
 
-    /// Validates a follower's fetch: `Err` for an error, `Ok(Some(..))` for a divergence.
-    fn check_follower_fetch(&self, _follower: u32, f: &FetchPartition) -> FollowerCheck {
-        let r = &self.replicas[f.partition as usize];
+    /// A consumer's `OffsetsForLeaderEpoch` (KIP-320), answered by the leader as
+    /// `Partition.lastOffsetForLeaderEpoch` does: the current leader epoch is checked as a fetch's
+    /// is, then `LeaderEpochFileCache.endOffsetFor` (`None`: UNDEFINED_EPOCH_OFFSET).
+    fn epoch_end_for_consumer(&self, q: &EpochQuery) -> EpochEndOffset {
+        self.check_leader_epoch(q.partition, q.current_leader_epoch)?;
+        Ok(self.replicas[q.partition as usize].log.end_offset_for_epoch(q.leader_epoch))
+    }
+
+    /// `Partition.getLocalLog` for a request that must reach the leader: this broker leads `p`
+    /// in the epoch the client names (an older one is fenced, a newer one unknown yet).
+    #[inline]
+    fn check_leader_epoch(&self, p: u32, current_leader_epoch: u32) -> Result<(), KafkaError> {
+        let r = &self.replicas[p as usize];
         if !r.is_leader(self.id) {
             return Err(KafkaError::NotLeaderOrFollower);
         }
         let epoch = r.state.as_ref().expect("leader state").leader_epoch;
-        if f.current_leader_epoch < epoch {
+        if current_leader_epoch < epoch {
             return Err(KafkaError::FencedLeaderEpoch);
         }
-        if f.current_leader_epoch > epoch {
+        if current_leader_epoch > epoch {
             return Err(KafkaError::UnknownLeaderEpoch);
         }
+        Ok(())
+    }
+
+    /// Validates a follower's fetch: `Err` for an error, `Ok(Some(..))` for a divergence.
+    fn check_follower_fetch(&self, _follower: u32, f: &FetchPartition) -> FollowerCheck {
+        self.check_leader_epoch(f.partition, f.current_leader_epoch)?;
+        let r = &self.replicas[f.partition as usize];
         if let Some(last) = f.last_fetched_epoch {
             // KIP-101/279 via Fetch: does the follower's last epoch end where it thinks?
             match r.log.end_offset_for_epoch(last) {
@@ -1324,7 +1345,7 @@ impl Broker {
         if low > r.log.log_start_offset() {
             let history = ctx.history();
             for b in r.log.trim_before(low) {
-                history.retired(p, std::iter::once(&*b.batch));
+                history.retired(p, std::iter::once((b.base_offset, &*b.batch)));
             }
         }
     }

@@ -179,6 +179,19 @@ impl Log {
         self.epochs.last().map(|e| e.0)
     }
 
+    /// Which epoch wrote which offsets, from the epoch cache: `(first offset, end offset, epoch)`
+    /// for every epoch that wrote records, in offset order. The cache is not trimmed by retention
+    /// here, so it also covers offsets retention has dropped.
+    pub fn epoch_runs(&self) -> Vec<(u64, u64, u32)> {
+        let ends = self.epochs.iter().skip(1).map(|&(_, start)| start).chain(std::iter::once(self.end_offset));
+        self.epochs
+            .iter()
+            .zip(ends)
+            .filter(|((_, start), end)| start < end)
+            .map(|(&(e, start), end)| (start, end, e))
+            .collect()
+    }
+
     /// Records that `epoch` starts at `offset` (`maybeAssignEpochStartOffset`); a new leader does
     /// this at its log end offset when it takes over.
     pub fn assign_epoch(&mut self, epoch: u32, offset: u64) {

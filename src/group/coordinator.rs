@@ -96,8 +96,9 @@ pub struct Group {
     pub members: Vec<MemberState>,
     /// Member ids given out with `MEMBER_ID_REQUIRED`, not yet joined, and their deadlines.
     pending: Vec<(String, SimTime)>,
-    /// Committed offsets: `(global partition, offset, commit time)`, sorted by partition.
-    pub committed: Vec<(u32, u64, SimTime)>,
+    /// Committed offsets: `(global partition, offset, commit time, committed leader epoch)`,
+    /// sorted by partition.
+    pub committed: Vec<(u32, u64, SimTime, Option<u32>)>,
     /// When the group last became Empty.
     pub empty_since: Option<SimTime>,
     /// PreparingRebalance: when the join completes at the latest.
@@ -351,10 +352,10 @@ impl Group {
             GroupRequest::OffsetCommit { member_id, generation, offsets } => {
                 let result = self.validate_commit(&member_id, generation, now);
                 if result.is_ok() {
-                    for (p, offset) in offsets {
+                    for (p, offset, epoch) in offsets {
                         match self.committed.binary_search_by_key(&p, |c| c.0) {
-                            Ok(i) => self.committed[i] = (p, offset, now),
-                            Err(i) => self.committed.insert(i, (p, offset, now)),
+                            Ok(i) => self.committed[i] = (p, offset, now, epoch),
+                            Err(i) => self.committed.insert(i, (p, offset, now, epoch)),
                         }
                     }
                 }
@@ -363,7 +364,10 @@ impl Group {
             GroupRequest::OffsetFetch { partitions } => {
                 let offsets = partitions
                     .iter()
-                    .map(|&p| (p, self.committed.binary_search_by_key(&p, |c| c.0).ok().map(|i| self.committed[i].1)))
+                    .map(|&p| {
+                        let i = self.committed.binary_search_by_key(&p, |c| c.0).ok();
+                        (p, i.map(|i| (self.committed[i].1, self.committed[i].3)))
+                    })
                     .collect();
                 out.reply(from, request_id, GroupResponse::OffsetFetch(Ok(offsets)));
             }

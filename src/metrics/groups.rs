@@ -2,8 +2,11 @@
 //! owned which partition when (with its generation), which offsets were processed how often,
 //! commits and their failures, and committed offset and lag over time.
 //!
-//! Processed offsets are kept as disjoint ranges per group and partition, so memory follows the
-//! number of gaps and re-processed stretches, not the number of records.
+//! Processed records are kept as disjoint ranges per group and partition, so memory follows the
+//! number of gaps and re-processed stretches, not the number of records. A record is known by its
+//! offset *and* the leader epoch its batch was written in: after an unclean election a new record
+//! can take a truncated one's offset (in a later epoch), and processing it is neither a duplicate
+//! nor proof that the group saw the record it replaced.
 
 use crate::sim::SimTime;
 
@@ -97,20 +100,83 @@ impl RangeSet {
     }
 }
 
+/// Bits of a record key below the epoch: offsets stay below 2^40 (a trillion records).
+const EPOCH_SHIFT: u32 = 40;
+
+/// A record's key in [`Processed`]: its leader epoch, then its offset, in one `u64`, so that the
+/// records of one epoch are contiguous keys and ranges of different epochs never merge.
+pub fn record_key(epoch: u32, offset: u64) -> u64 {
+    debug_assert!(offset < 1 << EPOCH_SHIFT, "offset {offset} too large for a record key");
+    ((epoch as u64) << EPOCH_SHIFT) | offset
+}
+
+/// The `(epoch, offset)` of a record key.
+pub fn split_key(key: u64) -> (u32, u64) {
+    ((key >> EPOCH_SHIFT) as u32, key & ((1 << EPOCH_SHIFT) - 1))
+}
+
+/// A range of record keys (never spanning epochs) as `(epoch, first offset, end offset)`.
+pub fn split_range((a, b): (u64, u64)) -> (u32, u64, u64) {
+    let (epoch, from) = split_key(a);
+    (epoch, from, from + (b - a))
+}
+
 /// One group's processing of one partition.
 #[derive(Clone, Debug, Default)]
 pub struct Processed {
     pub group: u32,
     pub partition: u32,
-    /// Offsets processed at least once.
+    /// Records processed at least once, as ranges of [`record_key`]s.
     pub once: RangeSet,
-    /// Offsets processed more than once.
+    /// Records processed more than once, as ranges of [`record_key`]s.
     pub again: RangeSet,
     /// Extra processings (a record processed three times counts two).
     pub duplicates: u64,
     /// Where the group first started reading the partition (its first position); gaps after it
     /// are skips.
     pub first_position: Option<u64>,
+}
+
+impl Processed {
+    /// The offsets processed at least once, whatever record each held.
+    pub fn offsets(&self) -> RangeSet {
+        let mut offsets = RangeSet::default();
+        let mut ranges: Vec<(u64, u64)> =
+            self.once.ranges.iter().map(|&r| split_range(r)).map(|(_, a, b)| (a, b)).collect();
+        ranges.sort_unstable();
+        for (a, b) in ranges {
+            offsets.insert(a, b);
+        }
+        offsets
+    }
+
+    /// The furthest offset processed (its end), if any.
+    pub fn furthest(&self) -> Option<u64> {
+        self.once.ranges.iter().map(|&r| split_range(r).2).max()
+    }
+
+    /// Skipped records: offsets between the first position and the furthest offset processed
+    /// that were never processed, plus, where the partition's final log holds a record the group
+    /// never processed at an offset it did process (in another epoch: the record it saw there
+    /// was truncated, this one took its place), those records. `final_epochs`: the final log's
+    /// `(first offset, end offset, epoch)` runs (empty when unknown).
+    pub fn skipped(&self, final_epochs: &[(u64, u64, u32)]) -> (u64, u64) {
+        let offsets = self.offsets();
+        let start = self.first_position.unwrap_or(0);
+        let end = offsets.ranges.last().map_or(start, |r| r.1);
+        let gaps = end.saturating_sub(start) - offsets.covered(start, end);
+        let mut replaced = 0;
+        for &(a, b, epoch) in final_epochs {
+            let (a, b) = (a.max(start), b.min(end));
+            if a >= b {
+                continue;
+            }
+            let seen_here = offsets.covered(a, b);
+            let seen_this = self.once.covered(record_key(epoch, a), record_key(epoch, b));
+            replaced += seen_here - seen_this.min(seen_here);
+        }
+        (gaps, replaced)
+    }
 }
 
 /// A stretch of offsets one member processed in one generation, contiguously: the unit in which
@@ -121,6 +187,8 @@ pub struct ProcessingRun {
     pub partition: u32,
     pub member: u32,
     pub generation: i32,
+    /// The leader epoch the records were written in.
+    pub epoch: u32,
     /// Offsets `[from, to)`.
     pub from: u64,
     pub to: u64,
@@ -161,6 +229,9 @@ pub struct GroupRecords {
     pub offsets: Vec<GroupOffsetSample>,
     /// Positions reset by `auto.offset.reset`: `(time, group, partition, from, to)`.
     pub resets: Vec<(SimTime, u32, u32, Option<u64>, u64)>,
+    /// Positions moved back by KIP-320 truncation detection: `(time, group, partition, from,
+    /// to, epoch)`: the leader's `epoch` ended at `to`, below the position `from`.
+    pub truncations_detected: Vec<(SimTime, u32, u32, u64, u64, u32)>,
     /// `slots[group][partition]`: where that partition's records are, so that a processing step
     /// (every few records) finds them without searching.
     slots: Vec<Vec<Option<Slot>>>,
@@ -239,14 +310,20 @@ impl GroupRecords {
     #[inline]
     pub fn processed(&mut self, run: ProcessingRun) {
         let slot = self.slot_copy(run.group, run.partition);
-        let (first, end) = (run.from, run.to);
+        let (first, end, epoch) = (run.from, run.to, run.epoch);
         match slot.last_run.map(|r| &mut self.runs[r]) {
-            Some(r) if r.member == run.member && r.generation == run.generation && r.to == first => {
+            Some(r)
+                if r.member == run.member
+                    && r.generation == run.generation
+                    && r.to == first
+                    && r.epoch == run.epoch =>
+            {
                 r.to = end;
                 r.last_at = run.last_at;
             }
             _ => self.start_run(run),
         }
+        let (first, end) = (record_key(epoch, first), record_key(epoch, end));
         let e = &mut self.processed[slot.processed];
         // Most steps go on where the last one ended: the last range grows, nothing is repeated
         // (what `RangeSet::insert` does first, without building its list of overlaps).
@@ -284,16 +361,15 @@ impl GroupRecords {
         self.processed[i].first_position.get_or_insert(offset);
     }
 
-    /// Records skipped by the group: never processed, between its first position and the
-    /// furthest offset it processed.
-    pub fn skipped(&self, group: u32) -> u64 {
+    /// Records skipped by the group (see [`Processed::skipped`], both kinds together);
+    /// `final_epochs[p]`: partition `p`'s final log as `(first offset, end offset, epoch)` runs.
+    pub fn skipped(&self, group: u32, final_epochs: &[Vec<(u64, u64, u32)>]) -> u64 {
         self.processed
             .iter()
             .filter(|p| p.group == group)
             .map(|p| {
-                let start = p.first_position.unwrap_or(0);
-                let end = p.once.ranges.last().map_or(start, |r| r.1);
-                end.saturating_sub(start) - p.once.covered(start, end)
+                let (gaps, replaced) = p.skipped(final_epochs.get(p.partition as usize).map_or(&[], Vec::as_slice));
+                gaps + replaced
             })
             .sum()
     }
@@ -350,6 +426,7 @@ mod tests {
             partition: 3,
             member,
             generation,
+            epoch: 0,
             from,
             to,
             first_at: t,
@@ -359,11 +436,45 @@ mod tests {
         g.processed(run(1, 2, 120, 170)); // 30 processed again
         g.processed(run(1, 2, 200, 210)); // 170..200 skipped
         assert_eq!(g.duplicates(0), 30);
-        assert_eq!(g.skipped(0), 30);
+        assert_eq!(g.skipped(0, &[]), 30);
         assert_eq!(g.duplicates(1), 0);
         // Member 0 in generation 1, then member 1 in generation 2 (two stretches).
         let runs: Vec<(u32, i32, u64, u64)> = g.runs.iter().map(|r| (r.member, r.generation, r.from, r.to)).collect();
         assert_eq!(runs, vec![(0, 1, 100, 150), (1, 2, 120, 170), (1, 2, 200, 210)]);
+    }
+
+    #[test]
+    fn a_record_is_known_by_offset_and_epoch() {
+        let mut g = GroupRecords::default();
+        g.position_known(0, 0, 0);
+        let t = SimTime::ZERO;
+        let run = |epoch, from, to| ProcessingRun {
+            group: 0,
+            partition: 0,
+            member: 0,
+            generation: 1,
+            epoch,
+            from,
+            to,
+            first_at: t,
+            last_at: t,
+        };
+        // Offsets 0..50 in epoch 0; a truncation at 10 and new records in epoch 1 from there;
+        // the group goes on at 50 in epoch 1 (skipping epoch 1's 10..50), then re-reads 10..20.
+        g.processed(run(0, 0, 50));
+        g.processed(run(1, 50, 80));
+        let final_epochs = vec![vec![(0, 10, 0), (10, 80, 1)]];
+        assert_eq!(g.skipped(0, &final_epochs), 40, "10..50 of epoch 1 were never read");
+        assert_eq!(g.skipped(0, &[]), 0, "by offset alone nothing is missing");
+        g.processed(run(1, 10, 20));
+        assert_eq!(g.skipped(0, &final_epochs), 30);
+        assert_eq!(g.duplicates(0), 0, "other records at the same offsets are not duplicates");
+        g.processed(run(1, 15, 25));
+        assert_eq!(g.duplicates(0), 5, "15..20 of epoch 1 again");
+        let p = &g.processed[0];
+        assert_eq!(p.furthest(), Some(80));
+        assert_eq!(p.offsets().ranges, vec![(0, 80)]);
+        assert_eq!(split_range(p.again.ranges[0]), (1, 15, 20));
     }
 
     #[test]

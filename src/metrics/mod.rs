@@ -12,7 +12,10 @@ use std::collections::BTreeMap;
 use hdrhistogram::Histogram;
 
 mod groups;
-pub use groups::{CommitRecord, GroupOffsetSample, GroupRecords, OwnershipSpan, Processed, ProcessingRun, RangeSet};
+pub use groups::{
+    CommitRecord, GroupOffsetSample, GroupRecords, OwnershipSpan, Processed, ProcessingRun, RangeSet, record_key,
+    split_key, split_range,
+};
 
 use crate::sim::SimTime;
 

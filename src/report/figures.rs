@@ -84,7 +84,7 @@ pub(crate) fn figures(run: &Finished) -> BTreeMap<&'static str, f64> {
     let groups = 0..run.group_states.len() as u32;
     f.insert("rebalances", run.group_states.iter().map(|g| g.rebalances.len()).sum::<usize>() as f64);
     f.insert("processed_twice_records", groups.clone().map(|i| g.duplicates(i)).sum::<u64>() as f64);
-    f.insert("skipped_records", groups.clone().map(|i| g.skipped(i)).sum::<u64>() as f64);
+    f.insert("skipped_records", groups.clone().map(|i| g.skipped(i, &run.verdicts.final_epochs)).sum::<u64>() as f64);
     f.insert("paused_partition_seconds", groups.map(|i| paused_partition_seconds(run, i)).sum::<f64>());
     f.insert("commit_failures", g.commits.iter().filter(|c| c.error.is_some()).count() as f64);
     f.insert(
@@ -92,6 +92,7 @@ pub(crate) fn figures(run: &Finished) -> BTreeMap<&'static str, f64> {
         run.group_states.iter().flat_map(|g| &g.expirations).map(|e| e.1).sum::<usize>() as f64,
     );
     f.insert("offset_resets", g.resets.len() as f64);
+    f.insert("truncations_detected", g.truncations_detected.len() as f64);
     f.insert("producer_app_cpu_ms", t.producer_app_cpu_ns as f64 / 1e6);
     f.insert("producer_sender_cpu_ms", t.producer_sender_cpu_ns as f64 / 1e6);
     f.insert("flushes", t.flushes as f64);
@@ -163,7 +164,7 @@ pub(crate) fn unobserved(run: &Finished) -> Option<u64> {
             .processed
             .iter()
             .filter(|x| x.partition == p && readers.contains(&groups[x.group as usize].name.as_str()))
-            .filter_map(|x| x.once.ranges.last().map(|r| r.1))
+            .filter_map(|x| x.furthest())
             .max()
             .unwrap_or(0);
         total += run.verdicts.unobserved_from(p, position.max(processed));

@@ -125,7 +125,7 @@ pub fn header(s: &Scenario) -> String {
         let strategies: Vec<&str> = g.partition_assignment_strategy.iter().map(|s| s.strategy().name()).collect();
         let _ = writeln!(
             h,
-            "group {}: members={} topics=[{}] partition.assignment.strategy=[{}] static_membership={} session_timeout_ms={} heartbeat_interval_ms={} max_poll_interval_ms={} max_poll_records={} commit={:?} auto_commit_interval_ms={} auto_offset_reset={:?} processing_us={} fetch_min_bytes={} fetch_max_wait_ms={} max_partition_fetch_bytes={}",
+            "group {}: members={} topics=[{}] partition.assignment.strategy=[{}] static_membership={} session_timeout_ms={} heartbeat_interval_ms={} max_poll_interval_ms={} max_poll_records={} commit={:?} auto_commit_interval_ms={} auto_offset_reset={:?} detect_truncation={} processing_us={} fetch_min_bytes={} fetch_max_wait_ms={} max_partition_fetch_bytes={}",
             g.name,
             g.members,
             g.topics.join(", "),
@@ -138,6 +138,7 @@ pub fn header(s: &Scenario) -> String {
             g.commit,
             g.auto_commit_interval_ms,
             g.auto_offset_reset,
+            g.detect_truncation,
             g.processing_us,
             g.fetch_min_bytes,
             g.fetch_max_wait_ms,
@@ -433,7 +434,7 @@ fn write_groups(out: &mut String, run: &Finished) {
             state.rebalances.len(),
             super::figures::paused_partition_seconds(run, g),
             records.duplicates(g),
-            records.skipped(g),
+            records.skipped(g, &run.verdicts.final_epochs),
             commits.count(),
             failed,
             view.lag_records
@@ -485,6 +486,83 @@ fn write_groups(out: &mut String, run: &Finished) {
     }
 }
 
+/// Records of the final log that took the offsets of records the group processed (a truncation
+/// in between) and that the group never processed: what it read there, and where it went on.
+#[allow(clippy::too_many_arguments)]
+fn explain_replaced(
+    out: &mut String,
+    p: &crate::metrics::Processed,
+    final_epochs: &[(u64, u64, u32)],
+    replaced: u64,
+    runs: &[&crate::metrics::ProcessingRun],
+    name_of: impl Fn(u32) -> String,
+    t: impl Fn(crate::sim::SimTime) -> String,
+    name: &str,
+) {
+    const SHOWN: usize = 3;
+    let _ = writeln!(
+        out,
+        "- {name}: {replaced} records skipped: their offsets held other records when the group read them (a truncation replaced those), and it never read these"
+    );
+    let offsets = p.offsets();
+    let mut stretches = Vec::new();
+    for &(a, b, epoch) in final_epochs {
+        // Offsets of [a, b) the group processed, minus those it processed in this epoch.
+        let this = crate::metrics::RangeSet {
+            ranges: p
+                .once
+                .ranges
+                .iter()
+                .map(|&r| crate::metrics::split_range(r))
+                .filter(|r| r.0 == epoch)
+                .map(|r| (r.1, r.2))
+                .collect(),
+        };
+        for &(x, y) in &offsets.ranges {
+            let (x, y) = (x.max(a), y.min(b));
+            let mut at = x;
+            while at < y {
+                let seen = this.ranges.iter().find(|r| r.0 <= at && at < r.1);
+                match seen {
+                    Some(r) => at = r.1,
+                    None => {
+                        let next = this.ranges.iter().map(|r| r.0).filter(|&s| s > at).min().unwrap_or(y).min(y);
+                        stretches.push((at, next, epoch));
+                        at = next;
+                    }
+                }
+            }
+        }
+    }
+    for (a, b, epoch) in stretches.into_iter().take(SHOWN) {
+        let mut chain = Vec::new();
+        let mut before: Vec<&&crate::metrics::ProcessingRun> =
+            runs.iter().filter(|r| r.epoch != epoch && r.from < b && a < r.to).collect();
+        before.sort_by_key(|r| r.first_at);
+        for r in before.iter().take(2) {
+            chain.push(format!(
+                "{} (generation {}) processed the epoch-{} records there at {}–{}",
+                name_of(r.member),
+                r.generation,
+                r.epoch,
+                t(r.first_at),
+                t(r.last_at)
+            ));
+        }
+        chain.push(format!("the final log holds epoch-{epoch} records there"));
+        if let Some(r) = runs.iter().filter(|r| r.epoch == epoch && r.from >= b).min_by_key(|r| r.first_at) {
+            chain.push(format!(
+                "{} (generation {}) went on at offset {} at {}",
+                name_of(r.member),
+                r.generation,
+                r.from,
+                t(r.first_at)
+            ));
+        }
+        let _ = writeln!(out, "  - offsets {a}..{}: {}", b - 1, chain.join(" → "));
+    }
+}
+
 /// Each stretch of records processed twice or skipped, as the chain of events behind it: who
 /// processed what in which generation, and the rebalance or reset in between.
 fn explain_processing(out: &mut String, run: &Finished, g: u32, state: &crate::group::Group) {
@@ -496,15 +574,24 @@ fn explain_processing(out: &mut String, run: &Finished, g: u32, state: &crate::g
         state.rebalances.iter().rev().find(|r| r.stable.or(r.joined).is_some_and(|s| a <= s && s <= b))
     };
     const SHOWN: usize = 3;
+    for &(at, _, p, from, to, epoch) in records.truncations_detected.iter().filter(|x| x.1 == g) {
+        let _ = writeln!(
+            out,
+            "- {}: truncation detected at {} (KIP-320): position {from} was past the end of epoch {epoch} on the leader ({to}); the position went back to {to}",
+            run.metadata.partition_name(p),
+            t(at)
+        );
+    }
     for p in records.processed.iter().filter(|p| p.group == g) {
         let name = run.metadata.partition_name(p.partition);
         let runs: Vec<&crate::metrics::ProcessingRun> =
             records.runs.iter().filter(|r| r.group == g && r.partition == p.partition).collect();
         if p.duplicates > 0 {
             let _ = writeln!(out, "- {name}: {} records processed more than once", p.duplicates);
-            for &(a, b) in p.again.ranges.iter().take(SHOWN) {
+            for &keys in p.again.ranges.iter().take(SHOWN) {
+                let (epoch, a, b) = crate::metrics::split_range(keys);
                 let mut covering: Vec<&&crate::metrics::ProcessingRun> =
-                    runs.iter().filter(|r| r.from < b && a < r.to).collect();
+                    runs.iter().filter(|r| r.epoch == epoch && r.from < b && a < r.to).collect();
                 covering.sort_by_key(|r| r.first_at);
                 let mut chain: Vec<String> = covering
                     .iter()
@@ -526,17 +613,20 @@ fn explain_processing(out: &mut String, run: &Finished, g: u32, state: &crate::g
                 let _ = writeln!(out, "  - offsets {a}..{}: {}", b - 1, chain.join(" → "));
             }
         }
+        let final_epochs = run.verdicts.final_epochs.get(p.partition as usize).map_or(&[][..], Vec::as_slice);
+        let (skipped, replaced) = p.skipped(final_epochs);
+        if replaced > 0 {
+            explain_replaced(out, p, final_epochs, replaced, &runs, name_of, t, &name);
+        }
         let start = p.first_position.unwrap_or(0);
-        let end = p.once.ranges.last().map_or(start, |r| r.1);
-        let skipped = end - start - p.once.covered(start, end);
+        let offsets = p.offsets();
         if skipped > 0 {
             let _ = writeln!(out, "- {name}: {skipped} records skipped (never processed)");
-            let gaps: Vec<(u64, u64)> = p
-                .once
+            let gaps: Vec<(u64, u64)> = offsets
                 .ranges
                 .windows(2)
                 .map(|w| (w[0].1, w[1].0))
-                .chain(p.once.ranges.first().filter(|r| r.0 > start).map(|r| (start, r.0)))
+                .chain(offsets.ranges.first().filter(|r| r.0 > start).map(|r| (start, r.0)))
                 .take(SHOWN)
                 .collect();
             for (a, b) in gaps {

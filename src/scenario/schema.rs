@@ -805,6 +805,16 @@ pub struct ConsumerGroup {
     /// `auto.offset.reset`: where a partition without a committed offset starts. Default `Latest`.
     #[serde(default)]
     pub auto_offset_reset: AutoOffsetReset,
+    /// KIP-320 (Kafka clients 2.3 and later): each position remembers the leader epoch of the
+    /// record before it (committed offsets carry it too), and after a leader change the member
+    /// asks the new leader where that epoch ended (`OffsetsForLeaderEpoch`) before fetching. A log
+    /// truncated below the position (an unclean election) is detected and the position moves back
+    /// to the first diverging offset (`auto.offset.reset=none`: the partition stops, as
+    /// `LogTruncationException` stops the Java client). `false` models an older client, which
+    /// fetches on from its position and silently skips whatever new records took the truncated
+    /// offsets. Default true.
+    #[serde(default = "yes")]
+    pub detect_truncation: bool,
     /// Application time to process one record, in microseconds. Default 0.
     #[serde(default)]
     pub processing_us: u64,

@@ -70,6 +70,10 @@ pub const FIGURES: &[(&str, &str)] = &[
     ("commit_failures", "offset commits the coordinator refused (CommitFailedException and the like)"),
     ("offsets_expired", "committed offsets deleted by offsets.retention.minutes"),
     ("offset_resets", "positions set by auto.offset.reset (no committed offset, or out of range)"),
+    (
+        "truncations_detected",
+        "positions moved back because the log was truncated below them (KIP-320, detect_truncation)",
+    ),
     ("producer_retries", "batches sent again after an error"),
     ("producer_app_cpu_ms", "CPU time producers' application threads spent in send() (with `cpu` costs), summed"),
     ("producer_sender_cpu_ms", "CPU time producers' Sender threads spent building requests (with `cpu` costs), summed"),

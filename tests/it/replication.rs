@@ -3,9 +3,14 @@
 //! record under acks=all, min.insync.replicas=2, RF 3 and clean elections.
 
 use kafkasim::Simulation;
+use kafkasim::report::RunOptions;
 use proptest::prelude::*;
 
 use crate::support::{files, root};
+
+fn bundled(name: &str) -> kafkasim::Scenario {
+    crate::support::load_bundled(&root().join("scenarios").join(format!("{name}.ron")))
+}
 
 /// Runs a scenario event by event, checking invariants after each; returns the violations.
 fn violations(scenario: &kafkasim::Scenario) -> Vec<String> {
@@ -228,4 +233,33 @@ fn a_crash_resets_connections_where_a_power_loss_leaves_clients_waiting() {
     // requests in flight at the power loss are still waiting, with no error at all.
     assert!(!power.summary.contains("| NETWORK_EXCEPTION |"), "{}", power.summary);
     assert!(!power.summary.contains("| REQUEST_TIMED_OUT |"), "{}", power.summary);
+}
+
+/// KIP-320: after an unclean election the new leader's records take offsets below the group's
+/// committed offset. A client that validates its position reads them all; one that does not
+/// skips exactly the stretch between the truncation point and its committed offset.
+#[test]
+fn kip320_consumers_detect_truncation_below_their_position() {
+    let detected = bundled("kip320-truncation-detected");
+    let report = kafkasim::run(&detected, &RunOptions::default()).unwrap();
+    let line = report.trace.lines().find(|l| l.contains("truncation detected")).expect("a truncation detected");
+    // The position goes back to where the truncation point is: epoch 0 ended at the new leader's
+    // log end when it was elected (the unclean election's first epoch-1 offset).
+    let back_to: u64 = line.rsplit(" ends at ").next().unwrap().split(' ').next().unwrap().parse().unwrap();
+    let from: u64 = line.split(" position ").nth(1).unwrap().split(' ').next().unwrap().parse().unwrap();
+    assert!(back_to < from, "{line}");
+    // ... which is where the old leader's log was truncated when it came back.
+    let truncated = report.trace.lines().find(|l| l.contains(" to offset ") && l.contains("records removed")).unwrap();
+    assert!(truncated.contains(&format!("to offset {back_to}:")), "{truncated} vs {line}");
+    assert_eq!(report.figures["skipped_records"], 0.0);
+    assert_eq!(report.figures["processed_twice_records"], 0.0, "the new records are not duplicates");
+
+    let mut skipping = detected.clone();
+    for g in &mut skipping.consumer_groups {
+        g.detect_truncation = false;
+    }
+    let report = kafkasim::run(&skipping, &RunOptions::default()).unwrap();
+    assert_eq!(report.figures["truncations_detected"], 0.0);
+    // Exactly the records between the truncation point and the committed offset.
+    assert_eq!(report.figures["skipped_records"], (from - back_to) as f64);
 }

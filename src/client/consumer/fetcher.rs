@@ -42,8 +42,8 @@ impl Consumer {
             }
             let Some(mut position) = o.position else { continue };
             while left > 0 {
-                let Some((base, batch)) = o.buffer.front() else { break };
-                let (base, end) = (*base, *base + batch.record_count());
+                let Some((base, epoch, batch)) = o.buffer.front() else { break };
+                let (base, epoch, end) = (*base, *epoch, *base + batch.record_count());
                 if end <= position {
                     o.buffer.pop_front();
                     continue;
@@ -59,7 +59,8 @@ impl Consumer {
                     );
                 }
                 work.created.extend_from_slice(&batch.record_times[skip..skip + count]);
-                work.polled.push(Polled { partition: o.partition, first_offset: position, count });
+                work.polled.push(Polled { partition: o.partition, epoch, first_offset: position, count });
+                o.offset_epoch = Some(epoch);
                 position += count as u64;
                 left -= count;
                 if position >= end {
@@ -93,7 +94,10 @@ impl Consumer {
         self.outstanding.iter().enumerate().any(|(b, out)| {
             out.is_none()
                 && self.owned.iter().any(|o| {
-                    o.position.is_some() && o.buffer.is_empty() && self.leaders[o.partition as usize] == Some(b as u32)
+                    o.position.is_some()
+                        && o.buffer.is_empty()
+                        && !o.awaiting_validation
+                        && self.leaders[o.partition as usize] == Some(b as u32)
                 })
         })
     }
@@ -106,7 +110,7 @@ impl Consumer {
         partitions.extend(
             self.owned
                 .iter()
-                .filter(|o| o.position.is_some() && o.buffer.is_empty())
+                .filter(|o| o.position.is_some() && o.buffer.is_empty() && !o.awaiting_validation)
                 .filter(|o| self.leaders[o.partition as usize] == Some(broker))
                 .map(|o| FetchPartition {
                     partition: o.partition,
@@ -149,10 +153,9 @@ impl Consumer {
         ctx: &mut Ctx,
     ) {
         let broker = from.0 as usize;
-        if self.outstanding.get(broker).copied().flatten().map(|o| o.0) != Some(request_id) {
+        if !super::answered(&mut self.outstanding, broker, request_id) {
             return;
         }
-        self.outstanding[broker] = None;
         let mut refresh = false;
         let mut reset = Vec::new();
         each_fetched_partition(&mut partitions, &mut batches, |fetched, fetched_batches| {
@@ -181,7 +184,7 @@ impl Consumer {
                 }
                 if end > o.fetch_position && b.base_offset <= o.fetch_position {
                     o.fetch_position = end;
-                    o.buffer.push_back((b.base_offset, b.batch));
+                    o.buffer.push_back((b.base_offset, b.epoch, b.batch));
                     self.buffered = true;
                 }
             }
@@ -215,6 +218,10 @@ impl Consumer {
         o.fetch_position = offset;
         o.buffer.clear();
         o.positioning = false;
+        // A reset position has no epoch to validate (ListOffsets' epoch is not modelled).
+        o.offset_epoch = None;
+        o.awaiting_validation = false;
+        o.validation_request = None;
         let group = self.group;
         ctx.metrics().groups.position_known(group, p, offset);
         if reset {
@@ -285,10 +292,9 @@ impl Consumer {
         ctx: &mut Ctx,
     ) {
         let b = from.0 as usize;
-        if self.list_offsets_pending.get(b).copied().flatten().map(|p| p.0) != Some(request_id) {
+        if !super::answered(&mut self.list_offsets_pending, b, request_id) {
             return;
         }
-        self.list_offsets_pending[b] = None;
         for (p, result) in offsets {
             match result {
                 Ok(offset) => {
@@ -313,11 +319,28 @@ impl Consumer {
             return;
         }
         for (p, leader, epoch) in leaders {
-            if epoch >= self.leader_epochs[p as usize] {
+            let known = self.leader_epochs[p as usize];
+            if epoch >= known {
                 self.leaders[p as usize] = leader;
                 self.leader_epochs[p as usize] = epoch;
             }
+            if epoch > known && self.config.detect_truncation {
+                // `maybeValidatePositionForCurrentLeader`: a new leader epoch sends a position
+                // with an epoch to validation; what was fetched from the old leader is dropped.
+                if let Some(o) = self.owned.iter_mut().find(|o| o.partition == p)
+                    && let Some(position) = o.position
+                    && o.offset_epoch.is_some()
+                {
+                    o.awaiting_validation = true;
+                    o.validation_request = None;
+                    o.buffer.clear();
+                    o.fetch_position = position;
+                    self.validation_needed = true;
+                }
+            }
         }
+        // Validations that failed (an error or a timeout) wait for this: try again.
+        self.validation_needed |= self.owned.iter().any(|o| o.awaiting_validation && o.validation_request.is_none());
         if self.owned.iter().any(|o| self.leaders[o.partition as usize].is_none()) {
             ctx.set_timer(SimDuration::from_ms(100), Timer::MetadataRefresh);
         }
@@ -328,6 +351,16 @@ impl Consumer {
         let now = ctx.now();
         let timeout = SimDuration::from_ms(REQUEST_TIMEOUT_MS);
         let mut expired = false;
+        let mut validation_expired = false;
+        for o in self.validations_pending.iter_mut() {
+            if let Some((request_id, sent)) = *o
+                && now.since(sent) >= timeout
+            {
+                *o = None;
+                validation_expired = true;
+                Self::validation_failed(&mut self.owned, request_id);
+            }
+        }
         for o in self.outstanding.iter_mut().chain(self.list_offsets_pending.iter_mut()) {
             if o.is_some_and(|(_, sent)| now.since(sent) >= timeout) {
                 *o = None;
@@ -342,7 +375,7 @@ impl Consumer {
                 }
             }
         }
-        if self.metadata_requests.expire(now, SimDuration::from_ms(1000)) {
+        if self.metadata_requests.expire(now, SimDuration::from_ms(1000)) || validation_expired {
             expired = true;
         }
         if expired {

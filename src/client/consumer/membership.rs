@@ -8,7 +8,9 @@ use std::collections::BTreeMap;
 use super::{App, Consumer, Membership, Owned, REQUEST_TIMEOUT_MS, RETRY_BACKOFF_MS};
 use crate::cluster::Metadata;
 use crate::group::assignor::{self, Subscription, TopicPartition};
-use crate::protocol::{GroupRequest, GroupResponse, JoinGroupResult, KafkaError, MemberSubscription, Message};
+use crate::protocol::{
+    CommittedOffset, GroupRequest, GroupResponse, JoinGroupResult, KafkaError, MemberSubscription, Message,
+};
 use crate::scenario::CommitMode;
 use crate::sim::{Ctx, NodeId, SimDuration, Timer};
 
@@ -273,17 +275,18 @@ impl Consumer {
     /// as `NetworkClient` fails it on a disconnect.
     pub(super) fn on_disconnected(&mut self, from: NodeId, request_id: u64, ctx: &mut Ctx) {
         let b = from.0 as usize;
-        if self.outstanding.get(b).copied().flatten().map(|o| o.0) == Some(request_id) {
-            self.outstanding[b] = None;
+        if super::answered(&mut self.outstanding, b, request_id) {
             self.refresh_metadata(ctx);
-        } else if self.list_offsets_pending.get(b).copied().flatten().map(|o| o.0) == Some(request_id) {
-            self.list_offsets_pending[b] = None;
+        } else if super::answered(&mut self.list_offsets_pending, b, request_id) {
             for o in &mut self.owned {
                 if o.position.is_none() {
                     o.positioning = false;
                     self.unpositioned = true;
                 }
             }
+            self.refresh_metadata(ctx);
+        } else if super::answered(&mut self.validations_pending, b, request_id) {
+            Self::validation_failed(&mut self.owned, request_id);
             self.refresh_metadata(ctx);
         } else if self.metadata_requests.disconnected(request_id) {
             self.refresh_metadata(ctx);
@@ -402,11 +405,12 @@ impl Consumer {
             self.owned.iter().map(|o| o.partition).filter(|p| assignment.binary_search(p).is_err()).collect();
         if !revoked.is_empty() {
             if self.config.commit == CommitMode::Auto || self.config.commit_on_revoke {
-                let offsets: Vec<(u32, u64)> = self
+                let detect = self.config.detect_truncation;
+                let offsets: Vec<(u32, u64, Option<u32>)> = self
                     .owned
                     .iter()
                     .filter(|o| revoked.contains(&o.partition))
-                    .filter_map(|o| o.position.map(|p| (o.partition, p)))
+                    .filter_map(|o| o.commit_entry(detect))
                     .collect();
                 if !offsets.is_empty() {
                     self.send_commit(offsets, false, ctx);
@@ -430,6 +434,9 @@ impl Consumer {
                 partition: p,
                 position: None,
                 fetch_position: 0,
+                offset_epoch: None,
+                awaiting_validation: false,
+                validation_request: None,
                 buffer: Default::default(),
                 positioning: false,
                 no_offset: false,
@@ -492,11 +499,14 @@ impl Consumer {
 
     /// Commits the owned partitions' positions (`sync`: the application waits).
     pub(super) fn commit_positions(&mut self, sync: bool, ctx: &mut Ctx) {
-        let offsets: Vec<(u32, u64)> = if self.config.commit == CommitMode::BeforeProcessing && !self.work.is_empty() {
-            self.work.positions.clone()
-        } else {
-            self.owned.iter().filter_map(|o| o.position.map(|p| (o.partition, p))).collect()
-        };
+        // `committed_leader_epoch` (KIP-320): the epoch of the record before the position.
+        let detect = self.config.detect_truncation;
+        let offsets: Vec<(u32, u64, Option<u32>)> =
+            if self.config.commit == CommitMode::BeforeProcessing && !self.work.is_empty() {
+                self.work.positions.clone()
+            } else {
+                self.owned.iter().filter_map(|o| o.commit_entry(detect)).collect()
+            };
         if offsets.is_empty() && !sync {
             return;
         }
@@ -505,7 +515,7 @@ impl Consumer {
 
     /// OffsetCommit with this generation. A member that left (generation -1) still sends it, and
     /// the coordinator refuses it, as `CommitFailedException` says.
-    pub(super) fn send_commit(&mut self, offsets: Vec<(u32, u64)>, sync: bool, ctx: &mut Ctx) {
+    pub(super) fn send_commit(&mut self, offsets: Vec<(u32, u64, Option<u32>)>, sync: bool, ctx: &mut Ctx) {
         let Some(c) = self.coordinator else {
             if sync {
                 self.commit_failures += 1;
@@ -585,7 +595,7 @@ impl Consumer {
     }
 
     /// OffsetFetch answered: positions from committed offsets, else `auto.offset.reset`.
-    fn on_committed_offsets(&mut self, offsets: Vec<(u32, Option<u64>)>, ctx: &mut Ctx) {
+    fn on_committed_offsets(&mut self, offsets: Vec<(u32, CommittedOffset)>, ctx: &mut Ctx) {
         let mut reset = Vec::new();
         for (p, committed) in offsets {
             let Some(o) = self.owned.iter_mut().find(|o| o.partition == p) else { continue };
@@ -595,10 +605,15 @@ impl Consumer {
                 continue;
             }
             match committed {
-                Some(offset) => {
+                Some((offset, epoch)) => {
                     o.position = Some(offset);
                     o.fetch_position = offset;
                     o.buffer.clear();
+                    // `seekUnvalidated`: a committed position with an epoch is validated first.
+                    o.offset_epoch = epoch;
+                    o.awaiting_validation = self.config.detect_truncation && epoch.is_some();
+                    o.validation_request = None;
+                    self.validation_needed |= o.awaiting_validation;
                     ctx.metrics().groups.position_known(self.group, p, offset);
                 }
                 None => reset.push(p),

@@ -19,6 +19,7 @@
 
 mod fetcher;
 mod membership;
+mod validation;
 
 use std::collections::VecDeque;
 use std::rc::Rc;
@@ -60,12 +61,29 @@ struct Owned {
     position: Option<u64>,
     /// The next offset to fetch.
     fetch_position: u64,
-    /// Fetched batches not yet returned by `poll()`.
-    buffer: VecDeque<(u64, Rc<RecordBatch>)>,
+    /// The leader epoch of the record before `position` (`FetchPosition.offsetEpoch`, KIP-320):
+    /// the epoch its batch was written in. `None` when unknown (a position from `ListOffsets`, or
+    /// a committed offset without one).
+    offset_epoch: Option<u32>,
+    /// `AWAITING_VALIDATION`: after a leader change, or a position from a committed offset, the
+    /// position waits for `OffsetsForLeaderEpoch` before fetching (KIP-320).
+    awaiting_validation: bool,
+    /// The `OffsetsForLeaderEpoch` request out for it.
+    validation_request: Option<u64>,
+    /// Fetched batches not yet returned by `poll()`: `(base offset, leader epoch, batch)`.
+    buffer: VecDeque<(u64, u32, Rc<RecordBatch>)>,
     /// An OffsetFetch or ListOffsets is out for it.
     positioning: bool,
     /// `auto.offset.reset=none` and no committed offset: it cannot be consumed.
     no_offset: bool,
+}
+
+impl Owned {
+    /// What a commit sends for it: `(partition, position, committed_leader_epoch)` (the epoch
+    /// only with KIP-320, `detect`).
+    fn commit_entry(&self, detect: bool) -> Option<(u32, u64, Option<u32>)> {
+        self.position.map(|p| (self.partition, p, self.offset_epoch.filter(|_| detect)))
+    }
 }
 
 /// Records one poll returned from one batch of one partition: `count` offsets from
@@ -73,6 +91,8 @@ struct Owned {
 #[derive(Debug)]
 struct Polled {
     partition: u32,
+    /// The leader epoch its batch was written in (with the offset, the records' identity).
+    epoch: u32,
     first_offset: u64,
     count: usize,
 }
@@ -102,8 +122,9 @@ struct Work {
     done: Vec<SimTime>,
     /// Records already recorded as processed.
     recorded: usize,
-    /// Positions to commit (after the poll; kept only for `CommitMode::BeforeProcessing`).
-    positions: Vec<(u32, u64)>,
+    /// Positions to commit, with their leader epochs (after the poll; kept only for
+    /// `CommitMode::BeforeProcessing`).
+    positions: Vec<(u32, u64, Option<u32>)>,
     /// The generation the member was in when it polled them.
     generation: i32,
 }
@@ -229,11 +250,17 @@ pub struct Consumer {
     leader_epochs: Vec<u32>,
     outstanding: Vec<Option<(u64, SimTime)>>,
     list_offsets_pending: Vec<Option<(u64, SimTime)>>,
+    /// Per broker, the `OffsetsForLeaderEpoch` request out to it (KIP-320).
+    validations_pending: Vec<Option<(u64, SimTime)>>,
+    /// Whether an owned partition may await validation with no request out (false: none does).
+    validation_needed: bool,
     metadata_requests: super::MetadataRequests,
     next_request_id: u64,
 
     pub records_consumed: u64,
     pub position_resets: u64,
+    /// Positions moved back by KIP-320 truncation detection.
+    pub truncations_detected: u64,
     pub commit_failures: u64,
     /// Fetched batches that ended above the serving leader's high watermark:
     /// `(partition, batch end, high watermark)` (an invariant violation; always empty).
@@ -310,10 +337,13 @@ impl Consumer {
             leader_epochs: vec![0; n as usize],
             outstanding: vec![None; metadata.brokers as usize],
             list_offsets_pending: vec![None; metadata.brokers as usize],
+            validations_pending: vec![None; metadata.brokers as usize],
+            validation_needed: false,
             metadata_requests: super::MetadataRequests::new(member, metadata.brokers),
             next_request_id: 0,
             records_consumed: 0,
             position_resets: 0,
+            truncations_detected: 0,
             commit_failures: 0,
             read_past_high_watermark: Vec::new(),
             metadata: metadata.clone(),
@@ -439,6 +469,9 @@ impl Consumer {
             Message::ListOffsetsResponse { request_id, offsets } => {
                 self.on_list_offsets(from, request_id, offsets, ctx)
             }
+            Message::OffsetsForLeaderEpochResponse { request_id, partitions } => {
+                self.on_epoch_end_offsets(from, request_id, partitions, ctx)
+            }
             Message::GroupResponse { request_id, body, .. } => self.on_group_response(from, request_id, *body, ctx),
             Message::Disconnected { request_id } => self.on_disconnected(from, request_id, ctx),
             _ => {}
@@ -489,6 +522,9 @@ impl Consumer {
             self.poll(ctx);
         }
         if self.app != App::Stopped {
+            if self.validation_needed {
+                self.validate_positions(ctx);
+            }
             self.fetch_all(ctx);
         }
     }
@@ -540,7 +576,8 @@ impl Consumer {
         // Only an at-most-once member commits these (before processing); the others commit
         // the positions current when they commit.
         if self.config.commit == CommitMode::BeforeProcessing {
-            self.work.positions.extend(self.owned.iter().filter_map(|o| o.position.map(|p| (o.partition, p))));
+            let detect = self.config.detect_truncation;
+            self.work.positions.extend(self.owned.iter().filter_map(|o| o.commit_entry(detect)));
         }
         ctx.detail("poll", || format!("records={records} generation={}", self.generation));
         let start = now + SimDuration::from_ms(self.config.poll_processing_ms);
@@ -624,12 +661,13 @@ impl Consumer {
         match self.config.commit {
             CommitMode::PerRecord => {
                 // commitSync(offset + 1) of the record just processed.
-                let (p, offset) = work_record(work, work.recorded - 1);
+                let (p, offset, epoch) = work_record(work, work.recorded - 1);
+                let epoch = Some(epoch).filter(|_| self.config.detect_truncation);
                 let left = work.recorded < work.records;
                 if !left {
                     self.end_work();
                 }
-                self.send_commit(vec![(p, offset + 1)], true, ctx);
+                self.send_commit(vec![(p, offset + 1, epoch)], true, ctx);
                 if self.app != App::Committing && left {
                     self.process_next(ctx);
                 }
@@ -669,11 +707,22 @@ impl Consumer {
             let (from, to) = (chunk.first_offset + (a - lo) as u64, chunk.first_offset + (b - lo) as u64);
             let at = work.done_at(b - 1);
             match &mut run {
-                Some(r) if r.partition == chunk.partition && r.to == from => (r.to, r.last_at) = (to, at),
+                Some(r) if r.partition == chunk.partition && r.to == from && r.epoch == chunk.epoch => {
+                    (r.to, r.last_at) = (to, at)
+                }
                 _ => {
-                    let (partition, generation) = (chunk.partition, work.generation);
-                    let next =
-                        ProcessingRun { group, partition, member, generation, from, to, first_at: at, last_at: at };
+                    let (partition, generation, epoch) = (chunk.partition, work.generation, chunk.epoch);
+                    let next = ProcessingRun {
+                        group,
+                        partition,
+                        member,
+                        generation,
+                        epoch,
+                        from,
+                        to,
+                        first_at: at,
+                        last_at: at,
+                    };
                     if let Some(r) = run.replace(next) {
                         metrics.groups.processed(r);
                     }
@@ -737,11 +786,21 @@ impl Consumer {
 }
 
 /// The partition and offset of record `r` of `work`.
-fn work_record(work: &Work, r: usize) -> (u32, u64) {
+/// Whether `request_id` is the request out to broker `b` in `slots` (one per broker); if it is,
+/// the slot is cleared: its answer (or its failure) has come.
+fn answered(slots: &mut [Option<(u64, SimTime)>], b: usize, request_id: u64) -> bool {
+    let out = slots.get(b).copied().flatten().is_some_and(|(id, _)| id == request_id);
+    if out {
+        slots[b] = None;
+    }
+    out
+}
+
+fn work_record(work: &Work, r: usize) -> (u32, u64, u32) {
     let mut index = 0;
     for chunk in &work.polled {
         if r < index + chunk.count {
-            return (chunk.partition, chunk.first_offset + (r - index) as u64);
+            return (chunk.partition, chunk.first_offset + (r - index) as u64, chunk.epoch);
         }
         index += chunk.count;
     }
