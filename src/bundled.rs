@@ -26,6 +26,8 @@ pub const SCENARIOS: &[(&str, &str)] = &[
     ("kip101-scenario2-leader-epoch.ron", include_str!("../scenarios/kip101-scenario2-leader-epoch.ron")),
     ("kip320-truncation-detected.ron", include_str!("../scenarios/kip320-truncation-detected.ron")),
     ("kip320-truncation-skipped.ron", include_str!("../scenarios/kip320-truncation-skipped.ron")),
+    ("kip966-eligible-leader-replicas.ron", include_str!("../scenarios/kip966-eligible-leader-replicas.ron")),
+    ("kip966-last-replica-standing.ron", include_str!("../scenarios/kip966-last-replica-standing.ron")),
     ("linger-tradeoff.ron", include_str!("../scenarios/linger-tradeoff.ron")),
     ("min-isr-not-met.ron", include_str!("../scenarios/min-isr-not-met.ron")),
     ("quickstart.ron", include_str!("../scenarios/quickstart.ron")),

@@ -154,6 +154,9 @@ pub struct FetchedPartition {
     pub error: Option<KafkaError>,
     pub high_watermark: u64,
     pub log_start_offset: u64,
+    /// The leader's log end offset. (On `OFFSET_OUT_OF_RANGE` a Kafka follower asks for it with
+    /// `ListOffsets`; here it comes with the response.)
+    pub log_end_offset: u64,
     /// Set when the fetcher's log diverges: `(epoch, end offset)` to truncate to (§3.6).
     pub diverging_epoch: Option<(u32, u64)>,
     /// How many of the response's batches are this partition's: they follow those of the

@@ -1093,6 +1093,7 @@ impl Broker {
                 error: None,
                 high_watermark: r.high_watermark,
                 log_start_offset: r.log.log_start_offset(),
+                log_end_offset: r.log.log_end_offset(),
                 diverging_epoch: None,
                 batch_count: 0,
             };
@@ -1233,10 +1234,15 @@ impl Broker {
         }
         if let Some(e) = fp.error {
             if e == KafkaError::OffsetOutOfRange {
-                // Our log is behind the leader's start: start over from it.
+                // `AbstractFetcherThread.fetchOffsetAndTruncate`.
                 let start = fp.log_start_offset;
                 let r = &mut self.replicas[p as usize];
-                if r.log.log_end_offset() < start {
+                if r.log.log_end_offset() > fp.log_end_offset {
+                    // Our log goes past the leader's end (its log lost records its epoch cache
+                    // cannot tell us about): truncate to its end.
+                    self.truncate(p, fp.log_end_offset, "out of range: the leader's log ends before ours", ctx);
+                } else if r.log.log_end_offset() < start {
+                    // Our log is behind the leader's start: start over from it.
                     r.log.reset_to(start);
                     r.high_watermark = r.high_watermark.max(start);
                 }
@@ -1249,8 +1255,11 @@ impl Broker {
             let r = &self.replicas[p as usize];
             let leo = r.log.log_end_offset();
             let to = match r.log.end_offset_for_epoch(epoch) {
-                // The leader knows no epoch this old: truncate to the high watermark.
-                _ if epoch == UNDEFINED_EPOCH => r.high_watermark.min(leo),
+                // The leader knows no epoch this old: truncate to the high watermark, and never
+                // past the leader's log end (a leader that lost its log and its epoch cache to a
+                // power loss: what `fetchOffsetAndTruncate` does on OFFSET_OUT_OF_RANGE, which
+                // would otherwise follow).
+                _ if epoch == UNDEFINED_EPOCH => r.high_watermark.min(leo).min(fp.log_end_offset),
                 Some((mine, my_end)) if mine == epoch => my_end.min(leader_end).min(leo),
                 Some((_, my_end)) => my_end.min(leo),
                 None => r.high_watermark.min(leo),

@@ -2,8 +2,9 @@
 //! brokers are alive, owns every partition's leader, epoch and ISR, and publishes changes.
 //!
 //! - Brokers heartbeat every `broker.heartbeat.interval.ms`; one silent for
-//!   `broker.session.timeout.ms` is *fenced*: removed from every ISR (never emptying one: the
-//!   last member stays, leaderless) and replaced as leader (`ReplicationControlManager`).
+//!   `broker.session.timeout.ms` is *fenced*: removed from every ISR (without ELR never
+//!   emptying one: the last member stays, leaderless) and replaced as leader
+//!   (`ReplicationControlManager`).
 //! - Elections follow `PartitionChangeBuilder.electLeader`: ONLINE keeps a valid leader, else the
 //!   first in-sync, unfenced replica in assignment order; UNCLEAN (topic option) falls back to the
 //!   first unfenced replica, whose ISR becomes just itself; no valid replica means *offline*.
@@ -14,9 +15,16 @@
 //! - Changes go to every broker as `MetadataUpdate`; a broker that missed some (a cut link, a
 //!   restart) gets the whole state with its next heartbeat response.
 //!
+//! - With eligible leader replicas (KIP-966, `PartitionChangeBuilder.maybePopulateTargetElr`):
+//!   while the ISR is below `min.insync.replicas`, members that leave it join the ELR (the high
+//!   watermark cannot advance then, so they hold everything committed); the ISR may become empty;
+//!   an election takes the ISR, else an unfenced ELR member, else the last known leader. A broker
+//!   that registers after an unclean shutdown leaves every ISR and ELR. ISR ≥ min ISR clears it.
+//!
 //! Simplified: one controller node (no Raft quorum, it never fails over); a restarted broker is
 //! fenced at once when it registers with a new incarnation (Kafka waits for the old session to
-//! expire first); ELR (KIP-966) is not modelled.
+//! expire first); every restart counts as an unclean shutdown (no controlled shutdown); an
+//! ELR-only change does not bump the partition epoch (brokers do not read the ELR here).
 
 use std::rc::Rc;
 
@@ -40,15 +48,53 @@ pub enum Election {
     Preferred,
     /// The last valid leader went away: no leader.
     Offline,
+    /// KIP-966: the ISR was empty and an eligible leader replica took over (a clean election).
+    Elr,
+    /// KIP-966: ISR and ELR were empty and the last known leader came back and took over.
+    LastKnownLeader,
+}
+
+/// A partition's KIP-966 state, kept by the controller (`PartitionRegistration.elr` and
+/// `lastKnownElr`, which holds just the last leader here, as with
+/// `useLastKnownLeaderInBalancedRecovery`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Eligibility {
+    pub elr: Vec<u32>,
+    pub last_known_leader: Option<u32>,
 }
 
 /// A recorded change, for the summary, events and charts.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ClusterEvent {
-    Leader { at: SimTime, partition: u32, from: Option<u32>, to: Option<u32>, epoch: u32, election: Election },
-    Isr { at: SimTime, partition: u32, from: Vec<u32>, to: Vec<u32> },
-    Fenced { at: SimTime, broker: u32 },
-    Unfenced { at: SimTime, broker: u32 },
+    Leader {
+        at: SimTime,
+        partition: u32,
+        from: Option<u32>,
+        to: Option<u32>,
+        epoch: u32,
+        election: Election,
+    },
+    Isr {
+        at: SimTime,
+        partition: u32,
+        from: Vec<u32>,
+        to: Vec<u32>,
+    },
+    Fenced {
+        at: SimTime,
+        broker: u32,
+    },
+    Unfenced {
+        at: SimTime,
+        broker: u32,
+    },
+    /// The eligible leader replicas changed (KIP-966).
+    Elr {
+        at: SimTime,
+        partition: u32,
+        from: Vec<u32>,
+        to: Vec<u32>,
+    },
 }
 
 /// The controller node.
@@ -64,6 +110,8 @@ pub struct Controller {
     offline_since: Vec<Option<SimTime>>,
     /// Closed offline intervals: `(partition, from, to)`.
     pub offline: Vec<(u32, SimTime, SimTime)>,
+    /// Per partition, its eligible leader replicas (empty unless the setting is on).
+    pub eligibility: Vec<Eligibility>,
 }
 
 impl Controller {
@@ -77,6 +125,7 @@ impl Controller {
             events: Vec::new(),
             offline_since: vec![None; n],
             offline: Vec::new(),
+            eligibility: vec![Eligibility::default(); n],
             metadata,
         }
     }
@@ -129,6 +178,9 @@ impl Controller {
                     if was_registered && self.settings.restart_fences_broker && !reg.fenced {
                         self.fence(broker, "restarted with a new incarnation", ctx);
                     }
+                    if was_registered && self.settings.eligible_leader_replicas {
+                        self.unclean_shutdown(broker, ctx);
+                    }
                     self.brokers[broker as usize].incarnation = Some(incarnation);
                 }
                 self.brokers[broker as usize].last_heartbeat = now;
@@ -152,7 +204,7 @@ impl Controller {
                 let result = if valid {
                     let mut next = s.clone();
                     next.isr = new_isr;
-                    self.apply(next.clone(), None, ctx);
+                    self.apply(next.clone(), None, None, ctx);
                     Ok(Box::new(next))
                 } else {
                     Err(())
@@ -175,15 +227,52 @@ impl Controller {
                 continue;
             }
             let mut next = s.clone();
-            if next.isr.len() > 1 {
+            // Without ELR the controller never empties an ISR (`PartitionChangeBuilder.build`).
+            if next.isr.len() > 1 || self.settings.eligible_leader_replicas {
                 next.isr.retain(|&b| b != broker);
             }
             if next.leader == Some(broker) {
-                self.elect(next, ctx);
+                self.elect(next, None, ctx);
             } else if next.isr != s.isr {
-                self.apply(next, None, ctx);
+                self.apply(next, None, None, ctx);
             }
         }
+    }
+
+    /// `handleBrokerUncleanShutdown` (KIP-966): a broker registered after an unclean shutdown may
+    /// have lost its unflushed records, so it leaves every ISR and ELR.
+    fn unclean_shutdown(&mut self, broker: u32, ctx: &mut Ctx) {
+        for p in 0..self.states.len() {
+            let s = &self.states[p];
+            if !s.isr.contains(&broker) && !self.eligibility[p].elr.contains(&broker) {
+                continue;
+            }
+            let mut next = s.clone();
+            next.isr.retain(|&b| b != broker);
+            if next.leader == Some(broker) {
+                self.elect(next, Some(broker), ctx);
+            } else {
+                let elr = self.target_elr(&next, Some(broker));
+                self.apply(next, None, Some(elr), ctx);
+            }
+        }
+    }
+
+    /// `maybePopulateTargetElr`: the ELR after the ISR becomes `next.isr`. Below min ISR it is
+    /// the current ELR plus the current ISR, minus the new ISR and a broker back from an unclean
+    /// shutdown; at or above min ISR it is empty.
+    fn target_elr(&self, next: &PartitionState, unclean: Option<u32>) -> Vec<u32> {
+        let p = next.partition as usize;
+        if !self.settings.eligible_leader_replicas
+            || next.isr.len() >= self.metadata.topic_of(next.partition).min_insync_replicas as usize
+        {
+            return Vec::new();
+        }
+        let mut elr: Vec<u32> = self.eligibility[p].elr.iter().chain(&self.states[p].isr).copied().collect();
+        elr.sort_unstable();
+        elr.dedup();
+        elr.retain(|&b| !next.isr.contains(&b) && Some(b) != unclean);
+        elr
     }
 
     /// A fenced broker heartbeats again: it can lead offline partitions it is eligible for.
@@ -196,7 +285,7 @@ impl Controller {
             let s = &self.states[p];
             if s.leader.is_none() && s.replicas.contains(&broker) {
                 let next = s.clone();
-                self.elect(next, ctx);
+                self.elect(next, None, ctx);
             }
         }
     }
@@ -223,30 +312,51 @@ impl Controller {
         !self.brokers[b as usize].fenced
     }
 
-    /// ONLINE election, falling back to UNCLEAN where the topic allows it.
-    fn elect(&mut self, mut next: PartitionState, ctx: &mut Ctx) {
+    /// ONLINE election (`PartitionChangeBuilder.electAnyLeader`): keep a valid leader, else the
+    /// first valid replica (in the ISR, or with an empty ISR in the ELR), else the last known
+    /// leader (ELR), else UNCLEAN where the topic allows it. `unclean`: a broker back from an
+    /// unclean shutdown, out of the ELR.
+    fn elect(&mut self, mut next: PartitionState, unclean: Option<u32>, ctx: &mut Ctx) {
         let p = next.partition;
         let unclean_ok = self.metadata.topic_of(p).unclean_leader_election_enable;
-        let keep = next.leader.filter(|&l| next.isr.contains(&l) && self.valid(l));
-        let online = next.replicas.iter().copied().find(|&b| next.isr.contains(&b) && self.valid(b));
-        let (leader, election) = match (keep, online) {
-            (Some(l), _) => (Some(l), Election::Online),
-            (None, Some(l)) => (Some(l), Election::Online),
-            (None, None) if unclean_ok => match next.replicas.iter().copied().find(|&b| self.valid(b)) {
+        let mut elr = self.target_elr(&next, unclean);
+        let valid = |b: u32| (next.isr.contains(&b) || (next.isr.is_empty() && elr.contains(&b))) && self.valid(b);
+        let keep = next.leader.filter(|&l| valid(l));
+        let online = next.replicas.iter().copied().find(|&b| valid(b));
+        // `canElectLastKnownLeader`, when the last known leader is unfenced (the 4.x docs' rule).
+        let last_known = self.eligibility[p as usize].last_known_leader.filter(|&l| {
+            next.isr.is_empty() && elr.is_empty() && self.settings.eligible_leader_replicas && self.valid(l)
+        });
+        let (leader, election) = match (keep, online, last_known) {
+            (Some(l), _, _) => (Some(l), Election::Online),
+            (None, Some(l), _) if next.isr.is_empty() => {
+                // From the ELR: it becomes the ISR.
+                next.isr = vec![l];
+                elr.retain(|&b| b != l);
+                (Some(l), Election::Elr)
+            }
+            (None, Some(l), _) => (Some(l), Election::Online),
+            (None, None, Some(l)) => {
+                next.isr = vec![l];
+                elr.clear();
+                (Some(l), Election::LastKnownLeader)
+            }
+            (None, None, None) if unclean_ok => match next.replicas.iter().copied().find(|&b| self.valid(b)) {
                 Some(l) => {
                     next.isr = vec![l];
+                    elr.clear();
                     (Some(l), Election::Unclean)
                 }
                 None => (None, Election::Offline),
             },
-            (None, None) => (None, Election::Offline),
+            (None, None, None) => (None, Election::Offline),
         };
         if leader == next.leader && leader.is_some() {
-            self.apply(next, None, ctx);
+            self.apply(next, None, Some(elr), ctx);
             return;
         }
         next.leader = leader;
-        self.apply(next, Some(election), ctx);
+        self.apply(next, Some(election), Some(elr), ctx);
     }
 
     /// PREFERRED elections for partitions not led by their first replica.
@@ -257,15 +367,17 @@ impl Controller {
             if s.leader != Some(preferred) && s.isr.contains(&preferred) && self.valid(preferred) {
                 let mut next = s.clone();
                 next.leader = Some(preferred);
-                self.apply(next, Some(Election::Preferred), ctx);
+                self.apply(next, Some(Election::Preferred), None, ctx);
             }
         }
     }
 
-    /// Commits a change: epochs, events, broadcast.
-    fn apply(&mut self, mut next: PartitionState, election: Option<Election>, ctx: &mut Ctx) {
+    /// Commits a change: the ELR (`elr`, or as the new ISR makes it), epochs, events, broadcast.
+    fn apply(&mut self, mut next: PartitionState, election: Option<Election>, elr: Option<Vec<u32>>, ctx: &mut Ctx) {
         let p = next.partition as usize;
         let now = ctx.now();
+        let elr = elr.unwrap_or_else(|| self.target_elr(&next, None));
+        self.update_eligibility(&next, elr, ctx);
         let old = self.states[p].clone();
         if next == old {
             return;
@@ -308,6 +420,35 @@ impl Controller {
         }
         self.states[p] = next.clone();
         self.publish(vec![next], ctx);
+    }
+
+    /// Records the new ELR and `maybeUpdateLastKnownLeader`: the leader is remembered when the
+    /// ISR first becomes empty and forgotten once the partition has a leader again.
+    fn update_eligibility(&mut self, next: &PartitionState, elr: Vec<u32>, ctx: &mut Ctx) {
+        if !self.settings.eligible_leader_replicas {
+            return;
+        }
+        let p = next.partition as usize;
+        let old = &self.states[p];
+        let mut e = Eligibility { elr, last_known_leader: self.eligibility[p].last_known_leader };
+        if next.isr.is_empty() && !old.isr.is_empty() {
+            e.last_known_leader = old.leader.or(e.last_known_leader);
+        } else if next.leader.is_some() {
+            e.last_known_leader = None;
+        }
+        if e != self.eligibility[p] {
+            let name = self.metadata.partition_name(next.partition);
+            let before = &self.eligibility[p];
+            if e.elr != before.elr {
+                let (at, partition) = (ctx.now(), next.partition);
+                self.events.push(ClusterEvent::Elr { at, partition, from: before.elr.clone(), to: e.elr.clone() });
+            }
+            ctx.notable("elr_change", || {
+                let last = e.last_known_leader.map_or(String::new(), |l| format!(" (last known leader broker-{l})"));
+                format!("{name} elr {:?} -> {:?}{last}", before.elr, e.elr)
+            });
+            self.eligibility[p] = e;
+        }
     }
 
     /// Closes offline intervals still open at `end`.

@@ -173,18 +173,29 @@ pub(crate) fn chart_for(chart: &Chart, run: &Finished) -> Drawing {
                     .collect();
                 series.push(Series::new(format!("broker-{b} log end offset"), SeriesStyle::Step, points));
             }
-            let hw = samples
-                .iter()
-                .filter(|v| v.leader)
-                .map(|v| (x(v.interval as usize), v.high_watermark as f64))
-                .collect();
-            series.push(Series::new("high watermark (leader)", SeriesStyle::Dashed, hw));
+            // The leader's high watermark, with a gap while the partition has no leader (one
+            // value per interval: the first broker that thinks it leads).
+            let mut hw: Vec<(u32, Option<u64>)> = Vec::new();
+            for v in samples.iter().filter(|v| v.leader) {
+                if hw.last().is_none_or(|h| h.0 != v.interval) {
+                    hw.push((v.interval, Some(v.high_watermark)));
+                }
+            }
+            let hw_slot = series.len();
+            for (k, run) in runs(&hw).into_iter().enumerate() {
+                let points = run.iter().map(|&(i, v)| (x(i as usize), v as f64)).collect();
+                let line = Series::new("high watermark (leader)", SeriesStyle::Dashed, points).with_colour(hw_slot);
+                series.push(if k == 0 { line } else { line.without_legend() });
+            }
+            // Each group's two palette slots follow, however many runs the lines above have.
+            let mut next_slot = hw_slot + 1;
             let name = format!("{topic}-{partition}");
             let mut group_markers = Vec::new();
             for (g, cfg) in s.consumer_groups.iter().enumerate().filter(|(_, c)| c.topics.contains(topic)) {
                 // Each group's committed offset and position, in two palette slots of its own;
                 // a gap where there is none (no commit yet, expired; no owner).
-                let slot = series.len();
+                let slot = next_slot;
+                next_slot += 2;
                 let samples: Vec<&crate::metrics::GroupOffsetSample> =
                     r.groups.offsets.iter().filter(|o| o.group == g as u32 && o.partition == global).collect();
                 let committed: Vec<(u32, Option<u64>)> = samples.iter().map(|o| (o.interval, o.committed)).collect();

@@ -58,6 +58,7 @@ pub(crate) fn figures(run: &Finished) -> BTreeMap<&'static str, f64> {
     );
     let mut elections = 0;
     let mut unclean = 0;
+    let mut from_elr = 0;
     let mut shrinks = 0;
     let mut expansions = 0;
     for e in &run.cluster_events {
@@ -65,6 +66,7 @@ pub(crate) fn figures(run: &Finished) -> BTreeMap<&'static str, f64> {
             ClusterEvent::Leader { election, .. } => {
                 elections += 1;
                 unclean += u64::from(*election == Election::Unclean);
+                from_elr += u64::from(*election == Election::Elr);
             }
             ClusterEvent::Isr { from, to, .. } => {
                 shrinks += u64::from(to.len() < from.len());
@@ -75,6 +77,7 @@ pub(crate) fn figures(run: &Finished) -> BTreeMap<&'static str, f64> {
     }
     f.insert("leader_elections", elections as f64);
     f.insert("unclean_elections", unclean as f64);
+    f.insert("elr_elections", from_elr as f64);
     f.insert("isr_shrinks", shrinks as f64);
     f.insert("isr_expansions", expansions as f64);
     f.insert("produce_errors", r.errors.values().sum::<u64>() as f64);

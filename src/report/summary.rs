@@ -49,12 +49,13 @@ pub fn header(s: &Scenario) -> String {
     );
     let _ = writeln!(
         h,
-        "controller: heartbeat_ms={} session_timeout_ms={} auto_leader_rebalance={} imbalance_check_ms={} restart_fences_broker={}",
+        "controller: heartbeat_ms={} session_timeout_ms={} auto_leader_rebalance={} imbalance_check_ms={} restart_fences_broker={} eligible_leader_replicas={}",
         k.broker_heartbeat_interval_ms,
         k.broker_session_timeout_ms,
         k.auto_leader_rebalance_enable,
         k.leader_imbalance_check_interval_ms,
-        k.restart_fences_broker
+        k.restart_fences_broker,
+        k.eligible_leader_replicas
     );
     for t in &s.topics {
         let _ = writeln!(
@@ -329,6 +330,9 @@ pub fn summary(run: &Finished, header: &str, figures: &BTreeMap<&'static str, f6
             }
             ClusterEvent::Fenced { at, broker } => format!("- {at} s broker-{broker} fenced by the controller"),
             ClusterEvent::Unfenced { at, broker } => format!("- {at} s broker-{broker} registered (unfenced)"),
+            ClusterEvent::Elr { at, partition, from, to } => {
+                format!("- {at} s {}: eligible leader replicas {from:?} → {to:?}", m.partition_name(*partition))
+            }
         })
         .collect();
     if !changes.is_empty() {

@@ -283,6 +283,15 @@ pub struct ControllerSettings {
     /// session kept its ISR membership. Default true.
     #[serde(default = "yes")]
     pub restart_fences_broker: bool,
+    /// Eligible leader replicas (KIP-966, `eligible.leader.replicas.version=1`): while a
+    /// partition's ISR is below `min.insync.replicas`, replicas that leave it stay *eligible*
+    /// (they hold everything up to the high watermark, which cannot advance then); the ISR may
+    /// become empty, and an election takes the ISR, else an unfenced eligible replica, else the
+    /// last known leader. A broker that restarts after an unclean shutdown (any crash or power
+    /// loss here) loses its eligibility. Default false (Kafka 4.0); clusters created by Kafka 4.1
+    /// or later have it on.
+    #[serde(default)]
+    pub eligible_leader_replicas: bool,
 }
 
 fn default_heartbeat_ms() -> u64 {
@@ -303,6 +312,7 @@ impl Default for ControllerSettings {
             auto_leader_rebalance_enable: true,
             leader_imbalance_check_interval_ms: default_imbalance_ms(),
             restart_fences_broker: true,
+            eligible_leader_replicas: false,
         }
     }
 }

@@ -56,6 +56,7 @@ pub const FIGURES: &[(&str, &str)] = &[
     ("offline_partition_seconds", "seconds partitions spent without a leader, summed"),
     ("leader_elections", "leader changes (online, unclean, preferred, or to no leader)"),
     ("unclean_elections", "leaders elected from outside the ISR"),
+    ("elr_elections", "leaders elected from the eligible leader replicas with an empty ISR (KIP-966)"),
     ("isr_shrinks", "ISR changes that removed replicas"),
     ("isr_expansions", "ISR changes that added replicas"),
     ("produce_errors", "records that met a produce error (each attempt counts)"),

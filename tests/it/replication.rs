@@ -63,10 +63,10 @@ fn the_3_7_min_isr_rule_is_what_freezes_the_high_watermark() {
     assert!(off.figures["records_consumed"] > on.figures["records_consumed"]);
 }
 
-/// A random small cluster with acks=all, min.insync.replicas=2, RF 3, clean elections, and a
-/// schedule of process crashes, restarts and network faults that ends with everything healed and
-/// running.
-fn scenario(partitions: u32, faults: &[(u64, u8, u32)]) -> kafkasim::Scenario {
+/// A random small cluster with acks=all, min.insync.replicas=2, RF 3, clean elections (with or
+/// without eligible leader replicas), and a schedule of process crashes, restarts and network
+/// faults that ends with everything healed and running.
+fn scenario(partitions: u32, faults: &[(u64, u8, u32)], elr: bool) -> kafkasim::Scenario {
     let mut list = Vec::new();
     for &(at_ms, kind, broker) in faults {
         let b = broker % 3;
@@ -88,7 +88,8 @@ fn scenario(partitions: u32, faults: &[(u64, u8, u32)]) -> kafkasim::Scenario {
         r#"Scenario(
             name: "property", description: "random faults", seed: 1, duration_ms: 30000,
             cluster: (brokers: 3, replication: (replica_lag_time_max_ms: 3000, replica_socket_timeout_ms: 3000),
-                      controller: (broker_heartbeat_interval_ms: 500, broker_session_timeout_ms: 2000)),
+                      controller: (broker_heartbeat_interval_ms: 500, broker_session_timeout_ms: 2000,
+                                   eligible_leader_replicas: {elr})),
             topics: [(name: "t", partitions: {partitions}, replication_factor: 3, min_insync_replicas: 2)],
             producers: [(name: "p", topic: "t", arrival: Poisson(per_sec: 200.0), acks: All,
                          request_timeout_ms: 1000, delivery_timeout_ms: 20000, stop_ms: 13000)],
@@ -111,8 +112,9 @@ proptest! {
     fn random_faults_never_lose_an_acknowledged_record(
         partitions in 1u32..3,
         faults in proptest::collection::vec((500u64..13000, 0u8..5, 0u32..3), 1..7),
+        elr in proptest::bool::ANY,
     ) {
-        let s = scenario(partitions, &faults);
+        let s = scenario(partitions, &faults, elr);
         let mut sim = Simulation::new(&s);
         while sim.step().is_some() {
             let v = sim.check_invariants();
