@@ -24,6 +24,8 @@ pub const SCENARIOS: &[(&str, &str)] = &[
     ("kip101-scenario1-leader-epoch.ron", include_str!("../scenarios/kip101-scenario1-leader-epoch.ron")),
     ("kip101-scenario2-hw-truncation.ron", include_str!("../scenarios/kip101-scenario2-hw-truncation.ron")),
     ("kip101-scenario2-leader-epoch.ron", include_str!("../scenarios/kip101-scenario2-leader-epoch.ron")),
+    ("kip279-fast-failover-kip101-only.ron", include_str!("../scenarios/kip279-fast-failover-kip101-only.ron")),
+    ("kip279-fast-failover-leader-epoch.ron", include_str!("../scenarios/kip279-fast-failover-leader-epoch.ron")),
     ("kip320-truncation-detected.ron", include_str!("../scenarios/kip320-truncation-detected.ron")),
     ("kip320-truncation-skipped.ron", include_str!("../scenarios/kip320-truncation-skipped.ron")),
     ("kip966-eligible-leader-replicas.ron", include_str!("../scenarios/kip966-eligible-leader-replicas.ron")),

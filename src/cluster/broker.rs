@@ -69,6 +69,8 @@ pub struct Replica {
     min_isr: usize,
     /// Follower side, pre-0.11 protocol: truncate to the high watermark before the next fetch.
     truncate_to_hw_pending: bool,
+    /// Follower side, 0.11-1.1 protocol: the next fetch asks about the latest epoch (once).
+    epoch_lookup_pending: bool,
     /// Idempotence state per producer, indexed by producer (`None`: none of its batches seen):
     /// (producer epoch, last sequence, last 5 batches).
     producers: Vec<Option<ProducerEntry>>,
@@ -395,6 +397,7 @@ impl Broker {
                     r.epoch_start_offset = leo;
                     r.fetching_from = None;
                     r.truncate_to_hw_pending = false;
+                    r.epoch_lookup_pending = false;
                     r.followers = s
                         .replicas
                         .iter()
@@ -434,8 +437,10 @@ impl Broker {
                 r.state = Some(s.clone());
                 r.fetching_from = leader;
                 if leader.is_some() && (new_epoch || following != leader) {
-                    if self.settings.truncation == Truncation::HighWatermark {
-                        r.truncate_to_hw_pending = true;
+                    match self.settings.truncation {
+                        Truncation::HighWatermark => r.truncate_to_hw_pending = true,
+                        Truncation::LeaderEpochBeforeKip279 => r.epoch_lookup_pending = true,
+                        Truncation::LeaderEpoch => {}
                     }
                     ctx.notable("become_follower", || {
                         format!(
@@ -1165,7 +1170,8 @@ impl Broker {
                 current_leader_epoch: epoch,
                 last_fetched_epoch: match self.settings.truncation {
                     Truncation::LeaderEpoch => r.log.last_epoch(),
-                    Truncation::HighWatermark => None,
+                    Truncation::LeaderEpochBeforeKip279 if r.epoch_lookup_pending => r.log.last_epoch(),
+                    Truncation::LeaderEpochBeforeKip279 | Truncation::HighWatermark => None,
                 },
             });
         }
@@ -1254,20 +1260,31 @@ impl Broker {
             // with our new last epoch until the epochs match).
             let r = &self.replicas[p as usize];
             let leo = r.log.log_end_offset();
+            let before_kip279 = self.settings.truncation == Truncation::LeaderEpochBeforeKip279;
             let to = match r.log.end_offset_for_epoch(epoch) {
                 // The leader knows no epoch this old: truncate to the high watermark, and never
                 // past the leader's log end (a leader that lost its log and its epoch cache to a
                 // power loss: what `fetchOffsetAndTruncate` does on OFFSET_OUT_OF_RANGE, which
                 // would otherwise follow).
                 _ if epoch == UNDEFINED_EPOCH => r.high_watermark.min(leo).min(fp.log_end_offset),
+                // 0.11-1.1 (`ReplicaFetcherThread.maybeTruncate`): the leader's end offset, or
+                // our log end, whichever is lower, whatever epoch the leader answered for.
+                _ if before_kip279 => leader_end.min(leo),
                 Some((mine, my_end)) if mine == epoch => my_end.min(leader_end).min(leo),
                 Some((_, my_end)) => my_end.min(leo),
                 None => r.high_watermark.min(leo),
             };
-            self.truncate(p, to, "diverging epoch (KIP-101/279)", ctx);
+            let reason = if before_kip279 {
+                "leader epoch lookup (KIP-101, before KIP-279)"
+            } else {
+                "diverging epoch (KIP-101/279)"
+            };
+            self.truncate(p, to, reason, ctx);
+            self.replicas[p as usize].epoch_lookup_pending = false;
             return false;
         }
         let r = &mut self.replicas[p as usize];
+        r.epoch_lookup_pending = false;
         // Each batch at our log end goes in (the response is ours: its batches move into the
         // log, no reference count changes hands twice).
         for b in batches {

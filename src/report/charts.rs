@@ -173,10 +173,10 @@ pub(crate) fn chart_for(chart: &Chart, run: &Finished) -> Drawing {
                     .collect();
                 series.push(Series::new(format!("broker-{b} log end offset"), SeriesStyle::Step, points));
             }
-            // The leader's high watermark, with a gap while the partition has no leader (one
+            // The leader's high watermark, with a gap while the partition has no live leader (one
             // value per interval: the first broker that thinks it leads).
             let mut hw: Vec<(u32, Option<u64>)> = Vec::new();
-            for v in samples.iter().filter(|v| v.leader) {
+            for v in samples.iter().filter(|v| v.leader && v.alive) {
                 if hw.last().is_none_or(|h| h.0 != v.interval) {
                     hw.push((v.interval, Some(v.high_watermark)));
                 }

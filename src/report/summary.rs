@@ -39,6 +39,7 @@ pub fn header(s: &Scenario) -> String {
         match r.truncation {
             Truncation::LeaderEpoch => "leader-epoch (KIP-101/279)",
             Truncation::HighWatermark => "high-watermark (pre-0.11)",
+            Truncation::LeaderEpochBeforeKip279 => "leader-epoch without KIP-279 (0.11-1.1)",
         },
         r.replica_lag_time_max_ms,
         r.replica_fetch_wait_max_ms,

@@ -260,6 +260,11 @@ pub enum Truncation {
     /// Kafka < 0.11: a follower truncates to its high watermark whenever it starts following
     /// (after a restart or a leader change). Loses or diverges logs in KIP-101's scenarios.
     HighWatermark,
+    /// Kafka 0.11 to 1.1 (KIP-101 without KIP-279): when it starts following, a follower asks
+    /// once for the end offset of its latest epoch and truncates to that or its log end, whichever
+    /// is lower, without checking that the leader answered for the same epoch. Diverges after
+    /// fast consecutive leader changes (KIP-279's scenario).
+    LeaderEpochBeforeKip279,
 }
 
 /// The KRaft controller (kafka-reference §3.5, §3.7).

@@ -30,8 +30,12 @@ fn violations(scenario: &kafkasim::Scenario) -> Vec<String> {
 fn invariants_hold_after_every_event_of_every_bundled_scenario() {
     for path in files("scenarios", "ron") {
         let scenario = crate::support::load_bundled(&path);
-        if scenario.cluster.replication.truncation == kafkasim::scenario::Truncation::HighWatermark {
-            continue; // the pre-0.11 protocol is there to break them: see the next test
+        use kafkasim::scenario::Truncation;
+        if matches!(
+            scenario.cluster.replication.truncation,
+            Truncation::HighWatermark | Truncation::LeaderEpochBeforeKip279
+        ) {
+            continue; // the old protocols are there to break them: see the next tests
         }
         let found = violations(&scenario);
         assert!(found.is_empty(), "{found:#?}");
@@ -47,6 +51,17 @@ fn the_pre_kip_101_protocol_breaks_the_committed_prefix_invariant() {
     assert!(found.iter().any(|v| v.contains("differs from leader")), "expected a divergence, got {found:?}");
     // The same schedule with leader epochs keeps every invariant.
     let fixed = kafkasim::scenario::load(&root().join("scenarios/kip101-scenario2-leader-epoch.ron"), &[]).unwrap();
+    assert_eq!(violations(&fixed), Vec::<String>::new());
+}
+
+#[test]
+fn kip_101_without_kip_279_breaks_the_committed_prefix_invariant_after_fast_failovers() {
+    // The returning replica truncates to the end of the wrong epoch and rejoins the ISR holding
+    // its own epoch-1 records where the leader has epoch-0 ones.
+    let broken = kafkasim::scenario::load(&root().join("scenarios/kip279-fast-failover-kip101-only.ron"), &[]).unwrap();
+    let found = violations(&broken);
+    assert!(found.iter().any(|v| v.contains("differs from leader")), "expected a divergence, got {found:?}");
+    let fixed = kafkasim::scenario::load(&root().join("scenarios/kip279-fast-failover-leader-epoch.ron"), &[]).unwrap();
     assert_eq!(violations(&fixed), Vec::<String>::new());
 }
 
