@@ -177,6 +177,43 @@ impl Processed {
         }
         (gaps, replaced)
     }
+
+    /// The stretches [`Processed::skipped`] counts as replaced: `(first offset, end offset,
+    /// epoch)` of final-log records whose offsets the group processed only in other epochs.
+    pub fn replaced_stretches(&self, final_epochs: &[(u64, u64, u32)]) -> Vec<(u64, u64, u32)> {
+        let offsets = self.offsets();
+        let start = self.first_position.unwrap_or(0);
+        let end = offsets.ranges.last().map_or(start, |r| r.1);
+        let mut stretches = Vec::new();
+        for &(a, b, epoch) in final_epochs {
+            let (a, b) = (a.max(start), b.min(end));
+            // The offsets of [a, b) processed as records of this epoch.
+            let this: Vec<(u64, u64)> = self
+                .once
+                .ranges
+                .iter()
+                .map(|&r| split_range(r))
+                .filter(|r| r.0 == epoch)
+                .map(|r| (r.1.max(a), r.2.min(b)))
+                .filter(|r| r.0 < r.1)
+                .collect();
+            for &(x, y) in &offsets.ranges {
+                // [x, y) ∩ [a, b) minus `this` (both sorted and disjoint).
+                let (x, y) = (x.max(a), y.min(b));
+                let mut at = x;
+                for &(s, e) in this.iter().filter(|r| r.1 > x && r.0 < y) {
+                    if s > at {
+                        stretches.push((at, s.min(y), epoch));
+                    }
+                    at = at.max(e);
+                }
+                if at < y {
+                    stretches.push((at, y, epoch));
+                }
+            }
+        }
+        stretches
+    }
 }
 
 /// A stretch of offsets one member processed in one generation, contiguously: the unit in which
@@ -468,6 +505,7 @@ mod tests {
         assert_eq!(g.skipped(0, &[]), 0, "by offset alone nothing is missing");
         g.processed(run(1, 10, 20));
         assert_eq!(g.skipped(0, &final_epochs), 30);
+        assert_eq!(g.processed[0].replaced_stretches(&final_epochs[0]), vec![(20, 50, 1)]);
         assert_eq!(g.duplicates(0), 0, "other records at the same offsets are not duplicates");
         g.processed(run(1, 15, 25));
         assert_eq!(g.duplicates(0), 5, "15..20 of epoch 1 again");

@@ -491,83 +491,6 @@ fn write_groups(out: &mut String, run: &Finished) {
     }
 }
 
-/// Records of the final log that took the offsets of records the group processed (a truncation
-/// in between) and that the group never processed: what it read there, and where it went on.
-#[allow(clippy::too_many_arguments)]
-fn explain_replaced(
-    out: &mut String,
-    p: &crate::metrics::Processed,
-    final_epochs: &[(u64, u64, u32)],
-    replaced: u64,
-    runs: &[&crate::metrics::ProcessingRun],
-    name_of: impl Fn(u32) -> String,
-    t: impl Fn(crate::sim::SimTime) -> String,
-    name: &str,
-) {
-    const SHOWN: usize = 3;
-    let _ = writeln!(
-        out,
-        "- {name}: {replaced} records skipped: their offsets held other records when the group read them (a truncation replaced those), and it never read these"
-    );
-    let offsets = p.offsets();
-    let mut stretches = Vec::new();
-    for &(a, b, epoch) in final_epochs {
-        // Offsets of [a, b) the group processed, minus those it processed in this epoch.
-        let this = crate::metrics::RangeSet {
-            ranges: p
-                .once
-                .ranges
-                .iter()
-                .map(|&r| crate::metrics::split_range(r))
-                .filter(|r| r.0 == epoch)
-                .map(|r| (r.1, r.2))
-                .collect(),
-        };
-        for &(x, y) in &offsets.ranges {
-            let (x, y) = (x.max(a), y.min(b));
-            let mut at = x;
-            while at < y {
-                let seen = this.ranges.iter().find(|r| r.0 <= at && at < r.1);
-                match seen {
-                    Some(r) => at = r.1,
-                    None => {
-                        let next = this.ranges.iter().map(|r| r.0).filter(|&s| s > at).min().unwrap_or(y).min(y);
-                        stretches.push((at, next, epoch));
-                        at = next;
-                    }
-                }
-            }
-        }
-    }
-    for (a, b, epoch) in stretches.into_iter().take(SHOWN) {
-        let mut chain = Vec::new();
-        let mut before: Vec<&&crate::metrics::ProcessingRun> =
-            runs.iter().filter(|r| r.epoch != epoch && r.from < b && a < r.to).collect();
-        before.sort_by_key(|r| r.first_at);
-        for r in before.iter().take(2) {
-            chain.push(format!(
-                "{} (generation {}) processed the epoch-{} records there at {}–{}",
-                name_of(r.member),
-                r.generation,
-                r.epoch,
-                t(r.first_at),
-                t(r.last_at)
-            ));
-        }
-        chain.push(format!("the final log holds epoch-{epoch} records there"));
-        if let Some(r) = runs.iter().filter(|r| r.epoch == epoch && r.from >= b).min_by_key(|r| r.first_at) {
-            chain.push(format!(
-                "{} (generation {}) went on at offset {} at {}",
-                name_of(r.member),
-                r.generation,
-                r.from,
-                t(r.first_at)
-            ));
-        }
-        let _ = writeln!(out, "  - offsets {a}..{}: {}", b - 1, chain.join(" → "));
-    }
-}
-
 /// Each stretch of records processed twice or skipped, as the chain of events behind it: who
 /// processed what in which generation, and the rebalance or reset in between.
 fn explain_processing(out: &mut String, run: &Finished, g: u32, state: &crate::group::Group) {
@@ -621,7 +544,42 @@ fn explain_processing(out: &mut String, run: &Finished, g: u32, state: &crate::g
         let final_epochs = run.verdicts.final_epochs.get(p.partition as usize).map_or(&[][..], Vec::as_slice);
         let (skipped, replaced) = p.skipped(final_epochs);
         if replaced > 0 {
-            explain_replaced(out, p, final_epochs, replaced, &runs, name_of, t, &name);
+            // Records that took the offsets of records the group processed (a truncation in
+            // between), never processed themselves: what it read there, and where it went on.
+            let _ = writeln!(
+                out,
+                "- {name}: {replaced} records skipped: their offsets held other records when the group read them (a truncation replaced those), and it never read these"
+            );
+            for (a, b, epoch) in p.replaced_stretches(final_epochs).into_iter().take(SHOWN) {
+                let mut before: Vec<&&crate::metrics::ProcessingRun> =
+                    runs.iter().filter(|r| r.epoch != epoch && r.from < b && a < r.to).collect();
+                before.sort_by_key(|r| r.first_at);
+                let mut chain: Vec<String> = before
+                    .iter()
+                    .take(2)
+                    .map(|r| {
+                        format!(
+                            "{} (generation {}) processed the epoch-{} records there at {}–{}",
+                            name_of(r.member),
+                            r.generation,
+                            r.epoch,
+                            t(r.first_at),
+                            t(r.last_at)
+                        )
+                    })
+                    .collect();
+                chain.push(format!("the final log holds epoch-{epoch} records there"));
+                if let Some(r) = runs.iter().filter(|r| r.epoch == epoch && r.from >= b).min_by_key(|r| r.first_at) {
+                    chain.push(format!(
+                        "{} (generation {}) went on at offset {} at {}",
+                        name_of(r.member),
+                        r.generation,
+                        r.from,
+                        t(r.first_at)
+                    ));
+                }
+                let _ = writeln!(out, "  - offsets {a}..{}: {}", b - 1, chain.join(" → "));
+            }
         }
         let start = p.first_position.unwrap_or(0);
         let offsets = p.offsets();

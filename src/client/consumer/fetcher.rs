@@ -160,8 +160,8 @@ impl Consumer {
         let mut reset = Vec::new();
         each_fetched_partition(&mut partitions, &mut batches, |fetched, fetched_batches| {
             let Some(o) = self.owned.iter_mut().find(|o| o.partition == fetched.partition) else { return };
-            if o.position.is_none() {
-                return;
+            if o.position.is_none() || o.awaiting_validation {
+                return; // a stale answer (from the old leader, while the position is validated)
             }
             // (A partition with an error has no batches.)
             match fetched.error {
