@@ -420,16 +420,7 @@ mod tests {
         // A third replica once held another producer's batch `e` at offsets 6..8 and truncated
         // it; the final log's second `c` took offset 6 (an inconsistent offset), nothing took 7.
         let e = batch(1, 0, 2);
-        history.truncated(TruncationEvent {
-            at: SimTime::ZERO,
-            partition: 0,
-            broker: 2,
-            to_offset: 6,
-            records_removed: 2,
-            reason: "test",
-            batches: vec![History::id(&e)],
-            ranges: vec![(6, 2)],
-        });
+        history.truncated(truncation(2, &e, 6));
         let v = history.verdicts(&[Some(&log)], &[vec![&log, &other]]);
         assert_eq!(v.lost_records, 4, "d is lost");
         assert_eq!(v.duplicate_records, 1, "c appears twice");
@@ -455,22 +446,27 @@ mod tests {
         assert_eq!(v.unobserved_from(0, 0), 10, "every record, if no consumer read any");
     }
 
+    /// A truncation of partition 0 on `broker` that removed `batch` from offset `base`.
+    fn truncation(broker: u32, batch: &RecordBatch, base: u64) -> TruncationEvent {
+        TruncationEvent {
+            at: SimTime::ZERO,
+            partition: 0,
+            broker,
+            to_offset: base,
+            records_removed: batch.record_count(),
+            reason: "test",
+            batches: vec![History::id(batch)],
+            ranges: vec![(base, batch.record_count())],
+        }
+    }
+
     /// After an unclean election new records (a later epoch) take truncated offsets; retention
     /// may drop them before the end, and the reuse was seen as they went.
     #[test]
     fn offsets_reused_in_a_later_epoch_are_inconsistent_after_retention() {
         let (a, b, c) = (batch(0, 0, 2), batch(0, 2, 3), batch(1, 0, 4));
         let mut history = History::new(1);
-        history.truncated(TruncationEvent {
-            at: SimTime::ZERO,
-            partition: 0,
-            broker: 0,
-            to_offset: 2,
-            records_removed: 3,
-            reason: "test",
-            batches: vec![History::id(&b)],
-            ranges: vec![(2, 3)],
-        });
+        history.truncated(truncation(0, &b, 2));
         let mut leader = Log::default();
         leader.append(0, a, SimTime::ZERO);
         leader.append(1, c, SimTime::ZERO); // offsets 2..6, epoch 1
@@ -488,16 +484,7 @@ mod tests {
     fn a_batch_truncated_and_fetched_back_at_the_same_offset_is_consistent() {
         let (a, b) = (batch(0, 0, 2), batch(0, 2, 3));
         let mut history = History::new(1);
-        history.truncated(TruncationEvent {
-            at: SimTime::ZERO,
-            partition: 0,
-            broker: 1,
-            to_offset: 2,
-            records_removed: 3,
-            reason: "test",
-            batches: vec![History::id(&b)],
-            ranges: vec![(2, 3)],
-        });
+        history.truncated(truncation(1, &b, 2));
         let mut log = Log::default();
         log.append(0, a.clone(), SimTime::ZERO);
         log.append(0, b.clone(), SimTime::ZERO);
