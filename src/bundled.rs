@@ -35,6 +35,8 @@ pub const SCENARIOS: &[(&str, &str)] = &[
     ("quickstart.ron", include_str!("../scenarios/quickstart.ron")),
     ("retries-with-idempotence.ron", include_str!("../scenarios/retries-with-idempotence.ron")),
     ("retries-without-idempotence.ron", include_str!("../scenarios/retries-without-idempotence.ron")),
+    ("rolling-restart-controlled.ron", include_str!("../scenarios/rolling-restart-controlled.ron")),
+    ("rolling-restart-crash.ron", include_str!("../scenarios/rolling-restart-crash.ron")),
     ("split-brain-acks1.ron", include_str!("../scenarios/split-brain-acks1.ron")),
     ("stream-bursty-arrivals.ron", include_str!("../scenarios/stream-bursty-arrivals.ron")),
     ("stream-min-max.ron", include_str!("../scenarios/stream-min-max.ron")),

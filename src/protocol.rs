@@ -281,12 +281,20 @@ pub enum Message {
         broker: u32,
         incarnation: u32,
         metadata_version: u64,
+        /// `wantShutDown`: the broker is stopping and asks for a controlled shutdown.
+        want_shut_down: bool,
+        /// On registration: the broker's last stop was a clean shutdown (Kafka sends
+        /// `previousBrokerEpoch` then, KIP-966; after a crash it sends -1).
+        clean_shutdown: bool,
     },
     /// The controller's answer: the partitions that changed since the broker's version.
     BrokerHeartbeatResponse {
         metadata_version: u64,
         changes: Vec<PartitionState>,
         fenced_brokers: Vec<u32>,
+        /// `shouldShutDown`: the controlled shutdown is done (the broker leads nothing and has
+        /// seen the changes that moved its leaderships); the broker may exit.
+        should_shut_down: bool,
     },
     /// The controller publishes partition changes and the fenced brokers (the KRaft metadata log).
     MetadataUpdate {

@@ -172,6 +172,13 @@ pub struct Broker {
     request_timeout: SimDuration,
     pub incarnation: u32,
     metadata_version: u64,
+    /// The broker is stopping gracefully and waits for the controller's go-ahead
+    /// (`BrokerState.PENDING_CONTROLLED_SHUTDOWN`).
+    controlled_shutdown: bool,
+    /// The controller has answered "not yet" once in this controlled shutdown.
+    shutdown_answered: bool,
+    /// The last stop was a clean shutdown (it registers with its previous broker epoch).
+    stopped_cleanly: bool,
     pub replicas: Vec<Replica>,
     /// Partition states of the whole cluster, as this broker last heard them.
     states: Vec<PartitionState>,
@@ -215,6 +222,9 @@ impl Broker {
             request_timeout: SimDuration::from_ms(socket_timeout_ms),
             incarnation: 0,
             metadata_version: 0,
+            controlled_shutdown: false,
+            shutdown_answered: false,
+            stopped_cleanly: false,
             replicas: (0..n)
                 .map(|p| Replica { min_isr: metadata.effective_min_isr(p as u32), ..Replica::default() })
                 .collect(),
@@ -309,7 +319,38 @@ impl Broker {
         self.metadata_version = 0;
         self.incarnation += 1;
         self.coordinator.crash();
+        self.controlled_shutdown = false;
+        self.shutdown_answered = false;
+        self.stopped_cleanly = false;
         lost
+    }
+
+    /// The requests this broker holds unanswered, in its produce and fetch purgatories: when its
+    /// process ends, their connections close and their senders learn of it.
+    pub fn held_requests(&self) -> Vec<(NodeId, u64)> {
+        let produces = self.delayed.iter().map(|d| (d.from, d.request_id));
+        produces.chain(self.parked.iter().map(|f| (f.from, f.request_id))).collect()
+    }
+
+    /// SIGTERM: the broker asks the controller for a controlled shutdown at once
+    /// (`BrokerLifecycleManager.beginControlledShutdown`) and keeps serving until the controller
+    /// has moved its leaderships away and says it may go.
+    pub fn begin_controlled_shutdown(&mut self, ctx: &mut Ctx) {
+        if self.controlled_shutdown {
+            return;
+        }
+        self.controlled_shutdown = true;
+        self.shutdown_answered = false;
+        ctx.notable("controlled_shutdown", || "asking the controller to move this broker's leaderships".into());
+        self.send_heartbeat(ctx);
+    }
+
+    /// The process exits at the end of a controlled shutdown. Its memory goes as in a crash;
+    /// the logs were flushed (`LogManager.shutdown`), so nothing is lost, and the next
+    /// registration says the shutdown was clean.
+    pub fn shut_down_cleanly(&mut self) {
+        self.crash(false, SimTime::ZERO);
+        self.stopped_cleanly = true;
     }
 
     /// Starts again after a crash: recover, rebuild producer state, register with the controller.
@@ -357,6 +398,8 @@ impl Broker {
                 broker: self.id,
                 incarnation: self.incarnation,
                 metadata_version: self.metadata_version,
+                want_shut_down: self.controlled_shutdown,
+                clean_shutdown: self.stopped_cleanly,
             },
         );
     }
@@ -549,12 +592,22 @@ impl Broker {
                 self.set_fenced(&fenced_brokers);
                 self.apply_states(&changes, ctx);
             }
-            Message::BrokerHeartbeatResponse { metadata_version, changes, fenced_brokers } => {
+            Message::BrokerHeartbeatResponse { metadata_version, changes, fenced_brokers, should_shut_down } => {
                 if !changes.is_empty() {
                     self.metadata_version = metadata_version;
                 }
                 self.set_fenced(&fenced_brokers);
                 self.apply_states(&changes, ctx);
+                if self.controlled_shutdown {
+                    if should_shut_down {
+                        ctx.exit();
+                    } else if !self.shutdown_answered {
+                        // `BrokerLifecycleManager`: after the first "not yet", ask again in 50 ms
+                        // rather than at the next heartbeat.
+                        self.shutdown_answered = true;
+                        ctx.set_timer(SimDuration::from_ms(50), Timer::ShutdownHeartbeat);
+                    }
+                }
             }
             Message::AlterPartitionResponse { partition, result } => {
                 self.replicas[partition as usize].alter_in_flight = false;
@@ -573,6 +626,7 @@ impl Broker {
                 self.send_heartbeat(ctx);
                 ctx.set_timer(SimDuration::from_ms(self.heartbeat_ms), Timer::Heartbeat);
             }
+            Timer::ShutdownHeartbeat if self.controlled_shutdown => self.send_heartbeat(ctx),
             Timer::GroupDeadline { group } => self.coordinator.on_deadline(self.id, group, ctx),
             Timer::IsrExpiration => {
                 self.maybe_shrink_isr(ctx);
@@ -1030,7 +1084,13 @@ impl Broker {
         f.log_end_offset = fetch_offset;
         f.last_fetch_leader_leo = leo;
         f.last_fetch_time = now;
-        let can_expand = !in_isr && fetch_offset >= hw && fetch_offset >= r.epoch_start_offset && !r.alter_in_flight;
+        // `Partition.isReplicaIsrEligible` (KIP-841): a fenced broker, or one in controlled
+        // shutdown (both are in `fenced` here), is not proposed.
+        let can_expand = !in_isr
+            && fetch_offset >= hw
+            && fetch_offset >= r.epoch_start_offset
+            && !r.alter_in_flight
+            && !self.fenced[follower as usize];
         if can_expand {
             let state = r.state.as_ref().expect("leader state");
             let mut new_isr = state.isr.clone();

@@ -23,8 +23,14 @@
 //!
 //! Simplified: one controller node (no Raft quorum, it never fails over); a restarted broker is
 //! fenced at once when it registers with a new incarnation (Kafka waits for the old session to
-//! expire first); every restart counts as an unclean shutdown (no controlled shutdown); an
-//! ELR-only change does not bump the partition epoch (brokers do not read the ELR here).
+//! expire first); an ELR-only change does not bump the partition epoch (brokers do not read the
+//! ELR here).
+//!
+//! - Controlled shutdown (`Shutdown` fault): the broker heartbeats with `wantShutDown`; the
+//!   controller moves its leaderships and takes it out of every ISR as it would for a fenced
+//!   broker, and answers `shouldShutDown` once the broker leads nothing and has seen those
+//!   changes. A broker that registers after a clean shutdown keeps its ELR places (KIP-966); after
+//!   a crash it loses them.
 
 use std::rc::Rc;
 
@@ -38,6 +44,11 @@ struct Registration {
     incarnation: Option<u32>,
     last_heartbeat: SimTime,
     fenced: bool,
+    /// In controlled shutdown (`BrokerControlState.CONTROLLED_SHUTDOWN`): it leads nothing, is
+    /// in no ISR and cannot be elected or join an ISR (KIP-841).
+    in_controlled_shutdown: bool,
+    /// The metadata version that moved its leaderships away: it may exit once it has seen it.
+    shutdown_version: u64,
 }
 
 /// Why a leader changed.
@@ -85,6 +96,11 @@ pub enum ClusterEvent {
         broker: u32,
     },
     Unfenced {
+        at: SimTime,
+        broker: u32,
+    },
+    /// The broker asked for a controlled shutdown: its leaderships move, it leaves every ISR.
+    ControlledShutdown {
         at: SimTime,
         broker: u32,
     },
@@ -170,7 +186,7 @@ impl Controller {
 
     pub fn on_message(&mut self, from: NodeId, msg: Message, ctx: &mut Ctx) {
         match msg {
-            Message::BrokerHeartbeat { broker, incarnation, metadata_version } => {
+            Message::BrokerHeartbeat { broker, incarnation, metadata_version, want_shut_down, clean_shutdown } => {
                 let now = ctx.now();
                 let reg = &self.brokers[broker as usize];
                 if reg.incarnation != Some(incarnation) {
@@ -178,20 +194,34 @@ impl Controller {
                     if was_registered && self.settings.restart_fences_broker && !reg.fenced {
                         self.fence(broker, "restarted with a new incarnation", ctx);
                     }
-                    if was_registered && self.settings.eligible_leader_replicas {
+                    // `handleBrokerUncleanShutdown` runs only for a registration without the
+                    // previous broker epoch, i.e. after a crash (KIP-966).
+                    if was_registered && self.settings.eligible_leader_replicas && !clean_shutdown {
                         self.unclean_shutdown(broker, ctx);
                     }
-                    self.brokers[broker as usize].incarnation = Some(incarnation);
+                    let reg = &mut self.brokers[broker as usize];
+                    reg.incarnation = Some(incarnation);
+                    reg.in_controlled_shutdown = false;
                 }
                 self.brokers[broker as usize].last_heartbeat = now;
-                if self.brokers[broker as usize].fenced {
-                    self.unfence(broker, ctx);
-                }
+                let should_shut_down = if want_shut_down {
+                    self.controlled_shutdown(broker, metadata_version, ctx)
+                } else {
+                    if self.brokers[broker as usize].fenced {
+                        self.unfence(broker, ctx);
+                    }
+                    false
+                };
                 let changes = if metadata_version < self.version { self.states.clone() } else { Vec::new() };
                 let fenced_brokers = self.fenced_brokers();
                 ctx.send(
                     from,
-                    Message::BrokerHeartbeatResponse { metadata_version: self.version, changes, fenced_brokers },
+                    Message::BrokerHeartbeatResponse {
+                        metadata_version: self.version,
+                        changes,
+                        fenced_brokers,
+                        should_shut_down,
+                    },
                 );
             }
             Message::AlterPartition { broker, partition, leader_epoch, partition_epoch, new_isr } => {
@@ -200,7 +230,7 @@ impl Controller {
                     && s.leader_epoch == leader_epoch
                     && s.partition_epoch == partition_epoch
                     && new_isr.contains(&broker)
-                    && new_isr.iter().all(|b| s.isr.contains(b) || !self.brokers[*b as usize].fenced);
+                    && new_isr.iter().all(|&b| s.isr.contains(&b) || self.valid(b));
                 let result = if valid {
                     let mut next = s.clone();
                     next.isr = new_isr;
@@ -215,12 +245,45 @@ impl Controller {
         }
     }
 
+    /// A heartbeat that asks for a controlled shutdown (`BrokerHeartbeatManager
+    /// .calculateNextBrokerState`); returns `shouldShutDown`. The first one moves the broker's
+    /// leaderships and takes it out of every ISR (`handleBrokerInControlledShutdown`). The
+    /// broker may go (SHUTDOWN_NOW, which fences it) once it leads nothing and its metadata has
+    /// caught up with those changes; a fenced broker may go at once.
+    fn controlled_shutdown(&mut self, broker: u32, metadata_version: u64, ctx: &mut Ctx) -> bool {
+        let reg = &self.brokers[broker as usize];
+        if reg.fenced {
+            return true;
+        }
+        if !reg.in_controlled_shutdown {
+            self.brokers[broker as usize].in_controlled_shutdown = true;
+            self.events.push(ClusterEvent::ControlledShutdown { at: ctx.now(), broker });
+            ctx.notable("controlled_shutdown", || format!("broker-{broker}: moving its leaderships, out of every ISR"));
+            // Brokers learn that it may not rejoin an ISR (it is published with the fenced ones).
+            self.publish(Vec::new(), ctx);
+            self.remove_from_isrs(broker, ctx);
+            self.brokers[broker as usize].shutdown_version = self.version;
+        }
+        let leads = self.states.iter().any(|s| s.leader == Some(broker));
+        if leads || metadata_version < self.brokers[broker as usize].shutdown_version {
+            return false;
+        }
+        self.fence(broker, "controlled shutdown complete", ctx);
+        true
+    }
+
     /// Fences a broker: out of every ISR (unless it is the last member), new leaders where it led.
     fn fence(&mut self, broker: u32, why: &str, ctx: &mut Ctx) {
         self.brokers[broker as usize].fenced = true;
         self.events.push(ClusterEvent::Fenced { at: ctx.now(), broker });
         ctx.notable("fence", || format!("broker-{broker}: {why}"));
         self.publish(Vec::new(), ctx);
+        self.remove_from_isrs(broker, ctx);
+    }
+
+    /// `generateLeaderAndIsrUpdates` for a broker going away: out of every ISR (without ELR never
+    /// emptying one: the last member stays), a new leader where it led.
+    fn remove_from_isrs(&mut self, broker: u32, ctx: &mut Ctx) {
         for p in 0..self.states.len() {
             let s = &self.states[p];
             if !s.replicas.contains(&broker) {
@@ -290,8 +353,9 @@ impl Controller {
         }
     }
 
+    /// The brokers that may not join an ISR: fenced, or in controlled shutdown.
     fn fenced_brokers(&self) -> Vec<u32> {
-        (0..self.brokers.len() as u32).filter(|&b| self.brokers[b as usize].fenced).collect()
+        (0..self.brokers.len() as u32).filter(|&b| !self.valid(b)).collect()
     }
 
     /// Publishes a change that touches no partition (a broker fenced or unfenced).
@@ -308,8 +372,10 @@ impl Controller {
         }
     }
 
+    /// May lead and join an ISR (`ClusterControlManager.isActive`): unfenced and not shutting down.
     fn valid(&self, b: u32) -> bool {
-        !self.brokers[b as usize].fenced
+        let r = &self.brokers[b as usize];
+        !r.fenced && !r.in_controlled_shutdown
     }
 
     /// ONLINE election (`PartitionChangeBuilder.electAnyLeader`): keep a valid leader, else the

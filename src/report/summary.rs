@@ -331,6 +331,9 @@ pub fn summary(run: &Finished, header: &str, figures: &BTreeMap<&'static str, f6
             }
             ClusterEvent::Fenced { at, broker } => format!("- {at} s broker-{broker} fenced by the controller"),
             ClusterEvent::Unfenced { at, broker } => format!("- {at} s broker-{broker} registered (unfenced)"),
+            ClusterEvent::ControlledShutdown { at, broker } => {
+                format!("- {at} s broker-{broker} in controlled shutdown: its leaderships move, it leaves every ISR")
+            }
             ClusterEvent::Elr { at, partition, from, to } => {
                 format!("- {at} s {}: eligible leader replicas {from:?} → {to:?}", m.partition_name(*partition))
             }

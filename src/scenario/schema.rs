@@ -1054,8 +1054,13 @@ pub enum Fault {
     Crash(Target),
     /// The machine loses power; only data written back or flushed survives.
     PowerLoss(Target),
-    /// A crashed broker starts again, recovers its log and registers with the controller; a
-    /// crashed consumer starts again as a new process and rejoins its group.
+    /// A broker stops gracefully (SIGTERM, as in a rolling restart): a *controlled shutdown*.
+    /// It asks the controller to shut down, the controller moves its leaderships to other
+    /// in-sync replicas and takes it out of every ISR, and only then does the process exit, with
+    /// its logs flushed (a clean shutdown). `Restart` starts it again. Brokers only.
+    Shutdown(Target),
+    /// A crashed or shut-down broker starts again, recovers its log and registers with the
+    /// controller; a crashed consumer starts again as a new process and rejoins its group.
     Restart(Target),
     /// The node stops handling anything for the given ms (a long GC pause); work queues up.
     Pause(Target, u64),

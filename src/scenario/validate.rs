@@ -694,6 +694,29 @@ pub fn validate(s: &Scenario) -> Vec<Problem> {
             Fault::Crash(t) | Fault::PowerLoss(t) | Fault::Restart(t) | Fault::Isolate(t) | Fault::SlowDisk(t, _) => {
                 targets.push((format!("{base}[0]"), t))
             }
+            Fault::Shutdown(t) => {
+                targets.push((format!("{base}[0]"), t));
+                let names_a_broker = match t {
+                    Target::Node(name) if name == "controller" => false,
+                    // (An unknown name has its own error below.)
+                    Target::Node(name) => {
+                        !nodes.contains(name)
+                            || name
+                                .strip_prefix("broker-")
+                                .and_then(|n| n.parse::<u32>().ok())
+                                .is_some_and(|b| b < s.cluster.brokers)
+                    }
+                    Target::Controller => false,
+                    _ => true,
+                };
+                if !names_a_broker {
+                    c.fail(
+                        format!("{base}[0]"),
+                        "a controlled shutdown of a node that is not a broker",
+                        "a broker: Broker(n), Node(\"broker-n\"), LeaderOf, FollowerOf or FollowerOutOfIsr",
+                    );
+                }
+            }
             Fault::SlowProcessing(t, _) => targets.push((format!("{base}[0]"), t)),
             Fault::Pause(t, ms) => {
                 targets.push((format!("{base}[0]"), t));

@@ -46,6 +46,9 @@ pub enum Timer {
     FetchRetry { broker: NodeId },
     /// A broker's heartbeat to the controller is due.
     Heartbeat,
+    /// A broker in controlled shutdown asks the controller again, sooner than its next
+    /// heartbeat (`BrokerLifecycleManager`: 50 ms after the first "not yet").
+    ShutdownHeartbeat,
     /// A leader checks its followers for the ISR (every `replica.lag.time.max.ms / 2`).
     IsrExpiration,
     /// A broker writes its high watermarks to disk.
@@ -83,6 +86,7 @@ impl Timer {
             Timer::FetchAgain { .. } => "FetchAgain",
             Timer::FetchRetry { .. } => "FetchRetry",
             Timer::Heartbeat => "Heartbeat",
+            Timer::ShutdownHeartbeat => "ShutdownHeartbeat",
             Timer::IsrExpiration => "IsrExpiration",
             Timer::HighWatermarkCheckpoint => "HighWatermarkCheckpoint",
             Timer::SessionCheck => "SessionCheck",
@@ -168,6 +172,14 @@ impl<'a> Ctx<'a> {
     pub fn set_timer_at(&mut self, at: SimTime, timer: Timer) {
         let incarnation = self.core.incarnation[self.me.index()];
         self.core.queue.push(at.max(self.now), Event::Timer { node: self.me, timer, incarnation });
+    }
+
+    /// The process exits now, by its own decision (a broker at the end of a controlled
+    /// shutdown). The engine stops it as it handles the next event: its timers and the messages
+    /// on their way to it are dropped, as for a crash.
+    pub fn exit(&mut self) {
+        let incarnation = self.core.incarnation[self.me.index()];
+        self.core.queue.push(self.now, Event::Exit { node: self.me, incarnation });
     }
 
     /// The record history (what the checker reads at the end).

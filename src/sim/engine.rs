@@ -42,6 +42,8 @@ pub(crate) enum Event {
     Fault(usize),
     /// A message whose handling waited for a slow disk or a busy request handler is handled now.
     AfterDisk { from: NodeId, to: NodeId, msg: Slot },
+    /// A node's process exits by itself ([`Ctx::exit`]), if it has not crashed since.
+    Exit { node: NodeId, incarnation: u32 },
 }
 
 // Nodes are built once and live in one Vec; boxing the big variant would add a pointer chase
@@ -370,6 +372,7 @@ impl Simulation {
             }
             Event::Sample => ("engine".to_string(), "sample metrics".to_string()),
             Event::Fault(i) => ("engine".to_string(), format!("fault {}", self.faults[*i].fault)),
+            Event::Exit { node, .. } => (self.core.names[node.index()].clone(), "exit".to_string()),
             Event::AfterDisk { from, to, msg } => (
                 self.core.names[to.index()].clone(),
                 format!(
@@ -469,7 +472,30 @@ impl Simulation {
             }
             Event::Sample => self.sample(time),
             Event::Fault(i) => self.apply_fault(i),
+            Event::Exit { node, incarnation } => self.exit(node, incarnation),
         }
+    }
+
+    /// A broker's controlled shutdown ends: the process exits cleanly. Later requests to it are
+    /// refused (connection reset) as after a crash, counted against the `Shutdown` fault.
+    #[cold]
+    #[inline(never)]
+    fn exit(&mut self, node: NodeId, incarnation: u32) {
+        let i = node.index();
+        if !self.nodes_state[i].alive || incarnation != self.core.incarnation[i] {
+            return;
+        }
+        self.nodes_state[i].alive = false;
+        self.core.incarnation[i] += 1;
+        if let Node::Broker(b) = &mut self.nodes[i] {
+            let held = b.held_requests();
+            b.shut_down_cleanly();
+            for (peer, request_id) in held {
+                self.disconnect(self.now, node, peer, request_id);
+            }
+        }
+        let name = self.core.names[i].clone();
+        self.core.trace.line(self.now, &name, "exit", "controlled shutdown complete: the process exits cleanly");
     }
 
     /// A message for a node that is down (dropped) or paused (it waits for the pause to end).
@@ -543,12 +569,20 @@ impl Simulation {
     /// resets the connection and the sender learns of it one link latency later (a power loss,
     /// or a cut link, gives no such signal: the sender waits for its request timeout).
     fn reset_connection(&mut self, fault: usize, time: SimTime, from: NodeId, to: NodeId, msg: &Message) {
-        let (Fault::Crash(_), Some(request_id)) = (&self.scenario.faults[fault].fault, msg.request_id()) else {
+        let (Fault::Crash(_) | Fault::Shutdown(_), Some(request_id)) =
+            (&self.scenario.faults[fault].fault, msg.request_id())
+        else {
             return;
         };
-        if let Some(at) = self.core.net.route(to.index(), from.index(), time, || 64) {
+        self.disconnect(time, to, from, request_id);
+    }
+
+    /// The connection between a process that ended and `peer` closes: `peer`'s request
+    /// `request_id` fails with a disconnect one link latency later (if the link is up).
+    fn disconnect(&mut self, time: SimTime, ended: NodeId, peer: NodeId, request_id: u64) {
+        if let Some(at) = self.core.net.route(ended.index(), peer.index(), time, || 64) {
             let msg = self.core.mailbox.put(Message::Disconnected { request_id });
-            self.core.queue.push(at, Event::Deliver { from: to, to: from, msg });
+            self.core.queue.push(at, Event::Deliver { from: ended, to: peer, msg });
         }
     }
 
@@ -680,6 +714,13 @@ impl Simulation {
                 self.nodes_state[node].alive = false;
                 self.core.incarnation[node] += 1;
                 self.nodes_state[node].fault = Some(i);
+                // A process crash closes its connections (the host's kernel does); a power loss
+                // gives no signal.
+                if let (Node::Broker(b), false) = (&self.nodes[node], power) {
+                    for (peer, request_id) in b.held_requests() {
+                        self.disconnect(now, NodeId(node as u32), peer, request_id);
+                    }
+                }
                 let dropped = match &mut self.nodes[node] {
                     Node::Broker(b) => b.crash(power, now),
                     Node::Consumer(c) => {
@@ -694,6 +735,25 @@ impl Simulation {
                     self.core.history.truncated(t);
                 }
                 Ok(if power { format!("{touched}; {lost} records not yet on disk lost") } else { touched })
+            }),
+            Fault::Shutdown(t) => self.resolve(t).and_then(|node| {
+                if node >= self.metadata.brokers as usize {
+                    return Err(format!(
+                        "{} is not a broker: only brokers shut down in this model",
+                        self.core.names[node]
+                    ));
+                }
+                if !self.nodes_state[node].alive {
+                    return Err(format!("{} is already down", self.core.names[node]));
+                }
+                let touched = self.broker_roles(node as u32);
+                // The fault the exit will be counted against (refused requests, dropped messages).
+                self.nodes_state[node].fault = Some(i);
+                let mut ctx = Ctx::new(now, NodeId(node as u32), &mut self.core);
+                if let Node::Broker(b) = &mut self.nodes[node] {
+                    b.begin_controlled_shutdown(&mut ctx);
+                }
+                Ok(format!("{touched}: controlled shutdown requested"))
             }),
             Fault::Restart(t) => self.resolve(t).and_then(|node| {
                 if self.nodes_state[node].alive {
@@ -1157,6 +1217,7 @@ fn describe_fault(f: &Fault) -> String {
     match f {
         Fault::Crash(x) => format!("crash {}", t(x)),
         Fault::PowerLoss(x) => format!("power loss {}", t(x)),
+        Fault::Shutdown(x) => format!("controlled shutdown of {}", t(x)),
         Fault::Restart(x) => format!("restart {}", t(x)),
         Fault::Pause(x, ms) => format!("pause {} for {ms} ms", t(x)),
         Fault::Isolate(x) => format!("isolate {}", t(x)),

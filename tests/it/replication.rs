@@ -85,11 +85,12 @@ fn scenario(partitions: u32, faults: &[(u64, u8, u32)], elr: bool) -> kafkasim::
     let mut list = Vec::new();
     for &(at_ms, kind, broker) in faults {
         let b = broker % 3;
-        let fault = match kind % 5 {
+        let fault = match kind % 6 {
             0 => format!("Crash(Broker({b}))"),
             1 => format!("Restart(Broker({b}))"),
             2 => format!("Isolate(Broker({b}))"),
             3 => format!("CutOff(Broker({b}), [Broker({})])", (b + 1) % 3),
+            4 => format!("Shutdown(Broker({b}))"),
             _ => "Heal".to_string(),
         };
         list.push(format!("(at_ms: {at_ms}, fault: {fault})"));
@@ -98,6 +99,9 @@ fn scenario(partitions: u32, faults: &[(u64, u8, u32)], elr: bool) -> kafkasim::
     list.push("(at_ms: 14000, fault: Heal)".into());
     for b in 0..3 {
         list.push(format!("(at_ms: 14000, fault: Restart(Broker({b})))"));
+        // A controlled shutdown that waited for the controller (an isolated broker) ends
+        // after the heal: restart that broker too.
+        list.push(format!("(at_ms: 16000, fault: Restart(Broker({b})))"));
     }
     let src = format!(
         r#"Scenario(
@@ -126,7 +130,7 @@ proptest! {
     #[test]
     fn random_faults_never_lose_an_acknowledged_record(
         partitions in 1u32..3,
-        faults in proptest::collection::vec((500u64..13000, 0u8..5, 0u32..3), 1..7),
+        faults in proptest::collection::vec((500u64..13000, 0u8..6, 0u32..3), 1..7),
         elr in proptest::bool::ANY,
     ) {
         let s = scenario(partitions, &faults, elr);
@@ -250,6 +254,74 @@ fn a_crash_resets_connections_where_a_power_loss_leaves_clients_waiting() {
     // requests in flight at the power loss are still waiting, with no error at all.
     assert!(!power.summary.contains("| NETWORK_EXCEPTION |"), "{}", power.summary);
     assert!(!power.summary.contains("| REQUEST_TIMED_OUT |"), "{}", power.summary);
+}
+
+/// A rolling restart: with controlled shutdowns the leaderships move before each broker stops,
+/// so no request meets a dead leader; killing each broker instead stalls its partitions until
+/// the controller notices, and producers see connection errors and seconds of latency.
+#[test]
+fn controlled_shutdown_moves_leaderships_before_the_broker_stops() {
+    let report = |name: &str| kafkasim::report::run(&bundled(name), &RunOptions::default()).expect("run");
+    let (controlled, crash) = (report("rolling-restart-controlled"), report("rolling-restart-crash"));
+    for r in [&controlled, &crash] {
+        assert_eq!(r.figures["lost_records"], 0.0, "{}", r.summary);
+        assert_eq!(r.figures["records_failed"], 0.0, "{}", r.summary);
+    }
+    assert_eq!(controlled.summary.matches("in controlled shutdown").count(), 3, "{}", controlled.summary);
+    assert!(!controlled.summary.contains("| NETWORK_EXCEPTION |"), "{}", controlled.summary);
+    assert!(crash.summary.contains("| NETWORK_EXCEPTION |"), "{}", crash.summary);
+    let p99 = |r: &kafkasim::Report| r.figures["produce_latency_p99_ms"];
+    assert!(p99(&crash) > 50.0 * p99(&controlled), "{} vs {}", p99(&crash), p99(&controlled));
+    // Each broker exits only after the controller has moved its leaderships.
+    let trace = &controlled.trace;
+    for b in 0..3 {
+        let exit =
+            trace.lines().position(|l| l.contains(&format!("broker-{b} ")) && l.contains(" exit ")).expect("exit");
+        let asked = trace.lines().position(|l| l.contains(&format!("controlled_shutdown broker-{b}:"))).expect("asked");
+        assert!(asked < exit, "broker-{b}: exit before the controller acted");
+    }
+}
+
+/// KIP-966: a broker that leaves the ISR below min.insync.replicas joins the ELR. Back from a
+/// clean (controlled) shutdown it keeps its place; back from a crash it may have lost unflushed
+/// records, so the controller takes it out (`handleBrokerUncleanShutdown`).
+#[test]
+fn only_an_unclean_shutdown_costs_a_broker_its_elr_place() {
+    let run = |stop: &str| {
+        let src = format!(
+            r#"Scenario(
+                name: "elr", description: "stop two followers", seed: 5, duration_ms: 14000,
+                cluster: (brokers: 3, controller: (eligible_leader_replicas: true,
+                          broker_heartbeat_interval_ms: 500, broker_session_timeout_ms: 2000)),
+                topics: [(name: "t", partitions: 1, replication_factor: 3, min_insync_replicas: 2)],
+                producers: [(name: "p", topic: "t", arrival: Constant(per_sec: 100.0), acks: All)],
+                faults: [
+                    (at_ms: 2000, fault: {stop}(FollowerOf("t", 0))),
+                    (at_ms: 5000, fault: {stop}(FollowerOf("t", 0))),
+                    (at_ms: 10000, fault: Restart(Broker(0))),
+                    (at_ms: 10000, fault: Restart(Broker(1))),
+                    (at_ms: 10000, fault: Restart(Broker(2))),
+                ],
+            )"#
+        );
+        crate::support::run_inline("elr.ron", &src).summary
+    };
+    let elr_lines = |summary: &str| -> Vec<String> {
+        summary.lines().filter(|l| l.contains("eligible leader replicas")).map(str::to_string).collect()
+    };
+    let (clean, crash) = (run("Shutdown"), run("Crash"));
+    // Both runs put the second stopped follower into the ELR (the ISR fell below 2)...
+    assert!(elr_lines(&clean).first().is_some_and(|l| l.contains("[] → [")), "{clean}");
+    assert!(elr_lines(&crash).first().is_some_and(|l| l.contains("[] → [")), "{crash}");
+    // ...but only the crashed one loses that place as it registers again (later, both rejoin
+    // the ISR, which clears the ELR anyway).
+    let dropped_at_registration = |summary: &str| {
+        let registered = summary.lines().find(|l| l.contains("broker-2 registered")).expect("registered");
+        let at = registered.split(" s ").next().expect("a time");
+        elr_lines(summary).iter().any(|l| l.starts_with(&format!("{at} s ")) && l.ends_with("→ []"))
+    };
+    assert!(dropped_at_registration(&crash), "{crash}");
+    assert!(!dropped_at_registration(&clean), "{clean}");
 }
 
 /// KIP-320: after an unclean election the new leader's records take offsets below the group's

@@ -156,6 +156,7 @@ impl Consumer {
         if !super::answered(&mut self.outstanding, broker, request_id) {
             return;
         }
+        self.reconnect_failures[broker] = 0;
         let mut refresh = false;
         let mut reset = Vec::new();
         each_fetched_partition(&mut partitions, &mut batches, |fetched, fetched_batches| {

@@ -5,7 +5,10 @@
 
 use std::collections::BTreeMap;
 
-use super::{App, Consumer, Membership, Owned, REQUEST_TIMEOUT_MS, RETRY_BACKOFF_MS};
+use super::{
+    App, Consumer, Membership, Owned, RECONNECT_BACKOFF_MAX_MS, RECONNECT_BACKOFF_MS, RECONNECTING, REQUEST_TIMEOUT_MS,
+    RETRY_BACKOFF_MS,
+};
 use crate::cluster::Metadata;
 use crate::group::assignor::{self, Subscription, TopicPartition};
 use crate::protocol::{
@@ -276,6 +279,13 @@ impl Consumer {
     pub(super) fn on_disconnected(&mut self, from: NodeId, request_id: u64, ctx: &mut Ctx) {
         let b = from.0 as usize;
         if super::answered(&mut self.outstanding, b, request_id) {
+            // `NetworkClient`: the connection is gone; fetch from this broker again only after
+            // the reconnect backoff (its leaderships may have moved by then).
+            let failures = &mut self.reconnect_failures[b];
+            *failures += 1;
+            let backoff = (RECONNECT_BACKOFF_MS << (*failures - 1).min(10)).min(RECONNECT_BACKOFF_MAX_MS);
+            self.outstanding[b] = Some((RECONNECTING, ctx.now()));
+            ctx.set_timer(SimDuration::from_ms(backoff), Timer::FetchAgain { broker: from });
             self.refresh_metadata(ctx);
         } else if super::answered(&mut self.list_offsets_pending, b, request_id) {
             for o in &mut self.owned {

@@ -248,7 +248,10 @@ pub struct Consumer {
     owned: Vec<Owned>,
     leaders: Vec<Option<u32>>,
     leader_epochs: Vec<u32>,
+    /// Per broker, the fetch out to it, or [`RECONNECTING`] while the client waits to reconnect.
     outstanding: Vec<Option<(u64, SimTime)>>,
+    /// Per broker, connections lost in a row (for the reconnect backoff).
+    reconnect_failures: Vec<u32>,
     list_offsets_pending: Vec<Option<(u64, SimTime)>>,
     /// Per broker, the `OffsetsForLeaderEpoch` request out to it (KIP-320).
     validations_pending: Vec<Option<(u64, SimTime)>>,
@@ -336,6 +339,7 @@ impl Consumer {
             leaders: (0..n).map(|p| metadata.initial_state(p).leader).collect(),
             leader_epochs: vec![0; n as usize],
             outstanding: vec![None; metadata.brokers as usize],
+            reconnect_failures: vec![0; metadata.brokers as usize],
             list_offsets_pending: vec![None; metadata.brokers as usize],
             validations_pending: vec![None; metadata.brokers as usize],
             validation_needed: false,
@@ -505,7 +509,14 @@ impl Consumer {
             }
             Timer::Heartbeat => self.on_heartbeat_timer(ctx),
             Timer::FindCoordinator => self.find_coordinator(ctx),
-            Timer::FetchAgain { .. } => self.fetch_all(ctx),
+            Timer::FetchAgain { broker } => {
+                if let Some(out) = self.outstanding.get_mut(broker.index())
+                    && out.is_some_and(|(id, _)| id == RECONNECTING)
+                {
+                    *out = None;
+                }
+                self.fetch_all(ctx)
+            }
             Timer::MetadataRefresh => self.refresh_metadata(ctx),
             Timer::RequestTimeouts => {
                 self.expire_requests(ctx);
@@ -822,3 +833,10 @@ const WATCHDOG_MS: u64 = 1000;
 const REQUEST_TIMEOUT_MS: u64 = 30_000;
 /// `retry.backoff.ms` (default 100).
 const RETRY_BACKOFF_MS: u64 = 100;
+/// `reconnect.backoff.ms` and `reconnect.backoff.max.ms` (`CommonClientConfigs`): after a lost
+/// connection the client waits this long before connecting to that broker again, doubling with
+/// each failure in a row (Kafka adds ±20% jitter; not modelled).
+const RECONNECT_BACKOFF_MS: u64 = 50;
+const RECONNECT_BACKOFF_MAX_MS: u64 = 1000;
+/// The request id that marks a broker's fetch slot as waiting to reconnect (no fetch goes out).
+const RECONNECTING: u64 = u64::MAX;
