@@ -408,6 +408,10 @@ impl Broker {
 
     /// Applies partition states from the controller: become leader, follower, or neither.
     fn apply_states(&mut self, changes: &[PartitionState], ctx: &mut Ctx) {
+        // Leaders to fetch from once every change is applied (`ReplicaManager.applyDelta` adds
+        // all of a delta's new followers to the fetchers at once): one fetch then carries every
+        // partition this broker now follows from that leader.
+        let mut fetch_from: Vec<u32> = Vec::new();
         for s in changes {
             let p = s.partition;
             let known = &self.states[p as usize];
@@ -416,13 +420,21 @@ impl Broker {
                 continue;
             }
             self.states[p as usize] = s.clone();
-            if self.is_replica(p) {
-                self.apply_replica_state(s.clone(), ctx);
+            if self.is_replica(p)
+                && let Some(l) = self.apply_replica_state(s.clone(), ctx)
+                && !fetch_from.contains(&l)
+            {
+                fetch_from.push(l);
             }
+        }
+        for l in fetch_from {
+            self.fetch_from(l, ctx);
         }
     }
 
-    fn apply_replica_state(&mut self, s: PartitionState, ctx: &mut Ctx) {
+    /// Applies one partition's new state to this broker's replica; returns the leader to fetch
+    /// from if it now follows one.
+    fn apply_replica_state(&mut self, s: PartitionState, ctx: &mut Ctx) -> Option<u32> {
         let p = s.partition;
         let me = self.id;
         let now = ctx.now();
@@ -494,12 +506,12 @@ impl Broker {
                         )
                     });
                 }
-                if let Some(l) = leader {
-                    self.fetch_from(l, ctx);
-                }
+                self.maybe_increment_hw(p, ctx);
+                return leader;
             }
         }
         self.maybe_increment_hw(p, ctx);
+        None
     }
 
     fn set_fenced(&mut self, fenced: &[u32]) {

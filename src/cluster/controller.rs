@@ -12,8 +12,10 @@
 //! - Leaders propose ISR changes with `AlterPartition`; the controller checks the leader and
 //!   partition epochs, refuses fenced brokers, applies, and bumps the partition epoch. A new
 //!   leader bumps the leader epoch (an ISR change alone does not, as since metadata 3.6).
-//! - Changes go to every broker as `MetadataUpdate`; a broker that missed some (a cut link, a
-//!   restart) gets the whole state with its next heartbeat response.
+//! - Changes go to every broker as `MetadataUpdate`, one per event the controller handles (as
+//!   KRaft appends one operation's records as one batch and brokers apply it as one delta); a
+//!   broker that missed some (a cut link, a restart) gets the whole state with its next
+//!   heartbeat response.
 //!
 //! - With eligible leader replicas (KIP-966, `PartitionChangeBuilder.maybePopulateTargetElr`):
 //!   while the ISR is below `min.insync.replicas`, members that leave it join the ELR (the high
@@ -128,6 +130,13 @@ pub struct Controller {
     pub offline: Vec<(u32, SimTime, SimTime)>,
     /// Per partition, its eligible leader replicas (empty unless the setting is on).
     pub eligibility: Vec<Eligibility>,
+    /// Partition changes made while handling the current event, published together when it is
+    /// handled: KRaft's controller appends one operation's records as one batch, and a broker
+    /// applies them as one metadata delta (so a follower starts fetching every partition it now
+    /// follows from a leader in one request).
+    staged: Vec<PartitionState>,
+    /// The set of brokers that may not join an ISR changed while handling the current event.
+    staged_fencing: bool,
 }
 
 impl Controller {
@@ -141,6 +150,8 @@ impl Controller {
             events: Vec::new(),
             offline_since: vec![None; n],
             offline: Vec::new(),
+            staged: Vec::new(),
+            staged_fencing: false,
             eligibility: vec![Eligibility::default(); n],
             metadata,
         }
@@ -161,6 +172,16 @@ impl Controller {
     }
 
     pub fn on_timer(&mut self, timer: Timer, ctx: &mut Ctx) {
+        self.handle_timer(timer, ctx);
+        self.publish(ctx);
+    }
+
+    pub fn on_message(&mut self, from: NodeId, msg: Message, ctx: &mut Ctx) {
+        self.handle_message(from, msg, ctx);
+        self.publish(ctx);
+    }
+
+    fn handle_timer(&mut self, timer: Timer, ctx: &mut Ctx) {
         let now = ctx.now();
         match timer {
             Timer::SessionCheck => {
@@ -184,7 +205,7 @@ impl Controller {
         }
     }
 
-    pub fn on_message(&mut self, from: NodeId, msg: Message, ctx: &mut Ctx) {
+    fn handle_message(&mut self, from: NodeId, msg: Message, ctx: &mut Ctx) {
         match msg {
             Message::BrokerHeartbeat { broker, incarnation, metadata_version, want_shut_down, clean_shutdown } => {
                 let now = ctx.now();
@@ -212,6 +233,8 @@ impl Controller {
                     }
                     false
                 };
+                // What this heartbeat changed goes out first; the answer then carries the version.
+                self.publish(ctx);
                 let changes = if metadata_version < self.version { self.states.clone() } else { Vec::new() };
                 let fenced_brokers = self.fenced_brokers();
                 ctx.send(
@@ -260,8 +283,9 @@ impl Controller {
             self.events.push(ClusterEvent::ControlledShutdown { at: ctx.now(), broker });
             ctx.notable("controlled_shutdown", || format!("broker-{broker}: moving its leaderships, out of every ISR"));
             // Brokers learn that it may not rejoin an ISR (it is published with the fenced ones).
-            self.publish(Vec::new(), ctx);
+            self.staged_fencing = true;
             self.remove_from_isrs(broker, ctx);
+            self.publish(ctx);
             self.brokers[broker as usize].shutdown_version = self.version;
         }
         let leads = self.states.iter().any(|s| s.leader == Some(broker));
@@ -277,7 +301,7 @@ impl Controller {
         self.brokers[broker as usize].fenced = true;
         self.events.push(ClusterEvent::Fenced { at: ctx.now(), broker });
         ctx.notable("fence", || format!("broker-{broker}: {why}"));
-        self.publish(Vec::new(), ctx);
+        self.staged_fencing = true;
         self.remove_from_isrs(broker, ctx);
     }
 
@@ -343,7 +367,7 @@ impl Controller {
         self.brokers[broker as usize].fenced = false;
         self.events.push(ClusterEvent::Unfenced { at: ctx.now(), broker });
         ctx.notable("unfence", || format!("broker-{broker} registered"));
-        self.publish(Vec::new(), ctx);
+        self.staged_fencing = true;
         for p in 0..self.states.len() {
             let s = &self.states[p];
             if s.leader.is_none() && s.replicas.contains(&broker) {
@@ -358,9 +382,14 @@ impl Controller {
         (0..self.brokers.len() as u32).filter(|&b| !self.valid(b)).collect()
     }
 
-    /// Publishes a change that touches no partition (a broker fenced or unfenced).
-    fn publish(&mut self, changes: Vec<PartitionState>, ctx: &mut Ctx) {
+    /// Sends what changed since the last publication to every broker, as one metadata version.
+    fn publish(&mut self, ctx: &mut Ctx) {
+        if self.staged.is_empty() && !self.staged_fencing {
+            return;
+        }
         self.version += 1;
+        self.staged_fencing = false;
+        let changes = std::mem::take(&mut self.staged);
         let fenced_brokers = self.fenced_brokers();
         for b in 0..self.metadata.brokers {
             let msg = Message::MetadataUpdate {
@@ -485,7 +514,11 @@ impl Controller {
             ctx.notable("isr_change", || format!("{name} isr {:?} -> {:?}", old.isr, next.isr));
         }
         self.states[p] = next.clone();
-        self.publish(vec![next], ctx);
+        // A partition changed twice in one event is published once, in its final state.
+        match self.staged.iter_mut().find(|s| s.partition == next.partition) {
+            Some(staged) => *staged = next,
+            None => self.staged.push(next),
+        }
     }
 
     /// Records the new ELR and `maybeUpdateLastKnownLeader`: the leader is remembered when the
