@@ -13,6 +13,8 @@ pub const SCENARIOS: &[(&str, &str)] = &[
     ("group-coordinator-failover.ron", include_str!("../scenarios/group-coordinator-failover.ron")),
     ("group-duplicates-after-crash.ron", include_str!("../scenarios/group-duplicates-after-crash.ron")),
     ("group-offsets-expire.ron", include_str!("../scenarios/group-offsets-expire.ron")),
+    ("group-rolling-restart-dynamic.ron", include_str!("../scenarios/group-rolling-restart-dynamic.ron")),
+    ("group-rolling-restart-static.ron", include_str!("../scenarios/group-rolling-restart-static.ron")),
     ("group-scale-out-cooperative.ron", include_str!("../scenarios/group-scale-out-cooperative.ron")),
     ("group-scale-out-eager.ron", include_str!("../scenarios/group-scale-out-eager.ron")),
     ("group-static-member-pause.ron", include_str!("../scenarios/group-static-member-pause.ron")),

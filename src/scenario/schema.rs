@@ -1054,10 +1054,12 @@ pub enum Fault {
     Crash(Target),
     /// The machine loses power; only data written back or flushed survives.
     PowerLoss(Target),
-    /// A broker stops gracefully (SIGTERM, as in a rolling restart): a *controlled shutdown*.
-    /// It asks the controller to shut down, the controller moves its leaderships to other
-    /// in-sync replicas and takes it out of every ISR, and only then does the process exit, with
-    /// its logs flushed (a clean shutdown). `Restart` starts it again. Brokers only.
+    /// A broker or a consumer stops gracefully (SIGTERM, as in a rolling restart). A broker
+    /// performs a *controlled shutdown*: it asks the controller to shut down, the controller
+    /// moves its leaderships to other in-sync replicas and takes it out of every ISR, and only
+    /// then does the process exit, with its logs flushed (a clean shutdown). A consumer's
+    /// shutdown hook calls `close()`: it finishes the records in hand, commits (auto-commit),
+    /// leaves its group (dynamic members only) and exits. `Restart` starts either again.
     Shutdown(Target),
     /// A crashed or shut-down broker starts again, recovers its log and registers with the
     /// controller; a crashed consumer starts again as a new process and rejoins its group.

@@ -696,24 +696,18 @@ pub fn validate(s: &Scenario) -> Vec<Problem> {
             }
             Fault::Shutdown(t) => {
                 targets.push((format!("{base}[0]"), t));
-                let names_a_broker = match t {
-                    Target::Node(name) if name == "controller" => false,
-                    // (An unknown name has its own error below.)
-                    Target::Node(name) => {
-                        !nodes.contains(name)
-                            || name
-                                .strip_prefix("broker-")
-                                .and_then(|n| n.parse::<u32>().ok())
-                                .is_some_and(|b| b < s.cluster.brokers)
-                    }
+                // Brokers and consumers stop gracefully; producers and the controller do not.
+                let stoppable = match t {
                     Target::Controller => false,
+                    // (An unknown name has its own error below.)
+                    Target::Node(name) => name != "controller" && !s.producers.iter().any(|p| &p.name == name),
                     _ => true,
                 };
-                if !names_a_broker {
+                if !stoppable {
                     c.fail(
                         format!("{base}[0]"),
-                        "a controlled shutdown of a node that is not a broker",
-                        "a broker: Broker(n), Node(\"broker-n\"), LeaderOf, FollowerOf or FollowerOutOfIsr",
+                        "a graceful shutdown of a node that is neither a broker nor a consumer",
+                        "a broker (Broker(n), Node(\"broker-n\"), LeaderOf, FollowerOf, FollowerOutOfIsr) or a group member (Node(\"billing-0\"))",
                     );
                 }
             }

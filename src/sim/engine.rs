@@ -476,8 +476,9 @@ impl Simulation {
         }
     }
 
-    /// A broker's controlled shutdown ends: the process exits cleanly. Later requests to it are
-    /// refused (connection reset) as after a crash, counted against the `Shutdown` fault.
+    /// A graceful `Shutdown` ends (a broker's controlled shutdown, a consumer's `close()`): the
+    /// process exits. Later requests to it are refused (connection reset) as after a crash,
+    /// counted against the `Shutdown` fault.
     #[cold]
     #[inline(never)]
     fn exit(&mut self, node: NodeId, incarnation: u32) {
@@ -487,15 +488,19 @@ impl Simulation {
         }
         self.nodes_state[i].alive = false;
         self.core.incarnation[i] += 1;
-        if let Node::Broker(b) = &mut self.nodes[i] {
-            let held = b.held_requests();
-            b.shut_down_cleanly();
-            for (peer, request_id) in held {
-                self.disconnect(self.now, node, peer, request_id);
+        let why = match &mut self.nodes[i] {
+            Node::Broker(b) => {
+                let held = b.held_requests();
+                b.shut_down_cleanly();
+                for (peer, request_id) in held {
+                    self.disconnect(self.now, node, peer, request_id);
+                }
+                "controlled shutdown complete: the process exits cleanly"
             }
-        }
+            _ => "closed: the process exits",
+        };
         let name = self.core.names[i].clone();
-        self.core.trace.line(self.now, &name, "exit", "controlled shutdown complete: the process exits cleanly");
+        self.core.trace.line(self.now, &name, "exit", why);
     }
 
     /// A message for a node that is down (dropped) or paused (it waits for the pause to end).
@@ -737,23 +742,25 @@ impl Simulation {
                 Ok(if power { format!("{touched}; {lost} records not yet on disk lost") } else { touched })
             }),
             Fault::Shutdown(t) => self.resolve(t).and_then(|node| {
-                if node >= self.metadata.brokers as usize {
-                    return Err(format!(
-                        "{} is not a broker: only brokers shut down in this model",
-                        self.core.names[node]
-                    ));
+                if !matches!(self.nodes[node], Node::Broker(_) | Node::Consumer(_)) {
+                    return Err(format!("{} is neither a broker nor a consumer", self.core.names[node]));
                 }
                 if !self.nodes_state[node].alive {
                     return Err(format!("{} is already down", self.core.names[node]));
                 }
-                let touched = self.broker_roles(node as u32);
+                let touched = match node < self.metadata.brokers as usize {
+                    true => format!("{}: controlled shutdown requested", self.broker_roles(node as u32)),
+                    false => format!("{}: close() requested", self.core.names[node]),
+                };
                 // The fault the exit will be counted against (refused requests, dropped messages).
                 self.nodes_state[node].fault = Some(i);
                 let mut ctx = Ctx::new(now, NodeId(node as u32), &mut self.core);
-                if let Node::Broker(b) = &mut self.nodes[node] {
-                    b.begin_controlled_shutdown(&mut ctx);
+                match &mut self.nodes[node] {
+                    Node::Broker(b) => b.begin_controlled_shutdown(&mut ctx),
+                    Node::Consumer(c) => c.shutdown(&mut ctx),
+                    _ => {}
                 }
-                Ok(format!("{touched}: controlled shutdown requested"))
+                Ok(touched)
             }),
             Fault::Restart(t) => self.resolve(t).and_then(|node| {
                 if self.nodes_state[node].alive {
@@ -1217,6 +1224,10 @@ fn describe_fault(f: &Fault) -> String {
     match f {
         Fault::Crash(x) => format!("crash {}", t(x)),
         Fault::PowerLoss(x) => format!("power loss {}", t(x)),
+        // A broker's graceful shutdown is Kafka's "controlled shutdown"; a consumer's is close().
+        Fault::Shutdown(x @ Target::Node(n)) if !n.starts_with("broker-") => {
+            format!("graceful shutdown (close) of {}", t(x))
+        }
         Fault::Shutdown(x) => format!("controlled shutdown of {}", t(x)),
         Fault::Restart(x) => format!("restart {}", t(x)),
         Fault::Pause(x, ms) => format!("pause {} for {ms} ms", t(x)),

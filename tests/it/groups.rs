@@ -66,6 +66,62 @@ fn a_dynamic_member_paused_past_its_session_is_evicted_where_a_static_one_is_not
     assert!(figure(&dynamic, "rebalances") >= 3.0);
 }
 
+/// A rolling restart of the application: each dynamic member's close() sends LeaveGroup and its
+/// new process joins afresh, two rebalances per instance; static members (KIP-345) neither
+/// leave nor rejoin as new members, so no rebalance, but their partitions wait while they are
+/// away. Nothing is processed twice or skipped either way (close() commits first).
+#[test]
+fn a_rolling_restart_rebalances_dynamic_members_twice_each_and_static_members_never() {
+    // Each scenario against itself without the redeploy: how many generations the restarts add.
+    let run = |name: &str, redeploy: bool| {
+        let mut s = bundled(name);
+        if !redeploy {
+            s.faults.clear();
+        }
+        kafkasim::run(&s, &RunOptions::default()).unwrap()
+    };
+    let added_generations = |name: &str| run(name, true).groups[0].generation - run(name, false).groups[0].generation;
+    assert_eq!(added_generations("group-rolling-restart-dynamic"), 6);
+    assert_eq!(added_generations("group-rolling-restart-static"), 0);
+    let (dynamic, static_) = (run("group-rolling-restart-dynamic", true), run("group-rolling-restart-static", true));
+    let f = |r: &kafkasim::Report, name: &str| r.figures[name];
+    assert_eq!(dynamic.summary.matches("left the group").count(), 3, "{}", dynamic.summary);
+    // Eager dynamic members stop the whole group at each rebalance; a static member's absence
+    // stops only its own two partitions (for longer: 5 s each).
+    assert_eq!(most_unowned_at_once(&dynamic, 6), 6);
+    assert_eq!(most_unowned_at_once(&static_, 6), 2);
+    assert!(f(&static_, "paused_partition_seconds") >= 29.0, "{}", static_.summary);
+    for r in [&dynamic, &static_] {
+        assert_eq!(f(r, "processed_twice_records"), 0.0);
+        assert_eq!(f(r, "skipped_records"), 0.0);
+        assert_eq!(r.trace.matches("closed: the process exits").count(), 3, "{}", r.trace);
+    }
+}
+
+/// The most partitions without an owner at one instant after the first assignment, from
+/// `ownership.csv` (`group,member,partition,generation,from_s,to_s`; a span owns `[from, to)`).
+fn most_unowned_at_once(report: &kafkasim::Report, partitions: usize) -> usize {
+    let spans: Vec<(f64, f64)> = report
+        .ownership_csv
+        .lines()
+        .skip(1)
+        .map(|row| {
+            let cols: Vec<&str> = row.split(',').collect();
+            // A span still open at the end has no `to_s`.
+            (cols[4].parse().unwrap(), cols[5].parse().unwrap_or(f64::INFINITY))
+        })
+        .collect();
+    let first = spans.iter().map(|s| s.0).fold(f64::MAX, f64::min);
+    // The count only grows where a span ends, so look just there.
+    spans
+        .iter()
+        .map(|s| s.1)
+        .filter(|&t| t >= first && t.is_finite())
+        .map(|t| partitions - spans.iter().filter(|s| s.0 <= t && t < s.1).count())
+        .max()
+        .unwrap_or(0)
+}
+
 #[test]
 fn restarting_after_offset_expiry_with_earliest_skips_nothing() {
     let latest = bundled("group-offsets-expire");

@@ -241,6 +241,10 @@ pub struct Consumer {
     offset_fetch_pending: Option<(u64, SimTime)>,
     /// The application will close at its next poll (it is finishing a batch).
     close_requested: bool,
+    /// The process exits once `close()` is done (a graceful `Shutdown`).
+    exit_on_close: bool,
+    /// `close()` has sent its synchronous commit (it finishes when the answer comes).
+    close_committed: bool,
     /// A fatal error stopped the member (e.g. FENCED_INSTANCE_ID).
     failed: Option<KafkaError>,
 
@@ -334,6 +338,8 @@ impl Consumer {
             commits: Vec::new(),
             offset_fetch_pending: None,
             close_requested: false,
+            exit_on_close: false,
+            close_committed: false,
             failed: None,
             owned: Vec::new(),
             leaders: (0..n).map(|p| metadata.initial_state(p).leader).collect(),
@@ -407,6 +413,11 @@ impl Consumer {
 
     /// `KafkaConsumer.close()`: auto-commit, revoke, LeaveGroup (dynamic members only). The
     /// application calls it from its poll loop, so a batch being processed is finished first.
+    ///
+    /// As `ConsumerCoordinator.close()` does, the commit is synchronous
+    /// (`maybeAutoCommitOffsetsSync`, or the `commitSync` of an `onPartitionsRevoked`): the member
+    /// keeps its partitions until the coordinator answers, then revokes them and leaves
+    /// (`AbstractCoordinator.close` → `maybeLeaveGroup`). A failed commit does not stop the close.
     fn close(&mut self, ctx: &mut Ctx) {
         if self.app == App::Stopped {
             return;
@@ -415,14 +426,36 @@ impl Consumer {
             self.close_requested = true;
             return;
         }
-        self.close_requested = false;
-        if self.config.commit == CommitMode::Auto || self.config.commit_on_revoke {
-            self.commit_positions(false, ctx);
+        let commits = self.config.commit == CommitMode::Auto || self.config.commit_on_revoke;
+        if commits && !self.close_committed && !self.owned.is_empty() {
+            self.close_committed = true;
+            self.commit_positions(true, ctx);
+            if self.app == App::Committing {
+                // `after_sync_commit` polls again, and that poll finishes the close.
+                self.close_requested = true;
+                return;
+            }
         }
+        self.close_requested = false;
+        self.close_committed = false;
         self.revoke_all("close", ctx);
         self.leave_group("closing", ctx);
         self.app = App::Stopped;
         ctx.notable("consumer close", || format!("group={}", self.config.name));
+        if self.exit_on_close {
+            ctx.exit();
+        }
+    }
+
+    /// SIGTERM: the application's shutdown hook calls `close()` (after the batch in hand is
+    /// processed), and the process exits when it returns. `Restart` starts it again.
+    pub fn shutdown(&mut self, ctx: &mut Ctx) {
+        self.exit_on_close = true;
+        if self.app == App::Stopped {
+            ctx.exit();
+        } else {
+            self.close(ctx);
+        }
     }
 
     /// The process dies: what was processed by now counts, the rest of its work is lost.
