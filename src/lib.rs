@@ -18,6 +18,7 @@
 //! - [`metrics`]: counters per interval and latency histograms.
 //! - [`report`]: summary, CSV, figures, expectations and charts of a finished run.
 //! - [`render`]: deterministic PNG charts with a bundled font.
+//! - [`stepper`]: a debugger's command loop over a simulation (`kafkasim step`).
 //!
 //! The library never prints or exits; the `kafkasim` binary is a thin CLI over it.
 //!
@@ -47,6 +48,7 @@ pub mod render;
 pub mod report;
 pub mod scenario;
 pub mod sim;
+pub mod stepper;
 pub mod workload;
 
 pub use report::{Report, RunOptions, run};

@@ -461,6 +461,20 @@ pub enum GroupResponse {
     OffsetFetch(Result<Vec<(u32, CommittedOffset)>, KafkaError>),
 }
 
+impl GroupResponse {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            GroupResponse::FindCoordinator(_) => "FindCoordinatorResponse",
+            GroupResponse::JoinGroup(_) => "JoinGroupResponse",
+            GroupResponse::SyncGroup(_) => "SyncGroupResponse",
+            GroupResponse::Heartbeat(_) => "HeartbeatResponse",
+            GroupResponse::LeaveGroup(_) => "LeaveGroupResponse",
+            GroupResponse::OffsetCommit(_) => "OffsetCommitResponse",
+            GroupResponse::OffsetFetch(_) => "OffsetFetchResponse",
+        }
+    }
+}
+
 impl GroupRequest {
     pub fn kind(&self) -> &'static str {
         match self {
@@ -517,7 +531,7 @@ impl Message {
             Message::AlterPartition { .. } => "AlterPartition",
             Message::AlterPartitionResponse { .. } => "AlterPartitionResponse",
             Message::GroupRequest { body, .. } => body.kind(),
-            Message::GroupResponse { .. } => "GroupResponse",
+            Message::GroupResponse { body, .. } => body.kind(),
             Message::ListOffsetsRequest { .. } => "ListOffsetsRequest",
             Message::ListOffsetsResponse { .. } => "ListOffsetsResponse",
             Message::OffsetsForLeaderEpochRequest { .. } => "OffsetsForLeaderEpochRequest",

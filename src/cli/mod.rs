@@ -8,6 +8,7 @@ mod list;
 mod output;
 mod partition;
 mod run;
+mod step;
 mod sweep;
 
 use std::process::ExitCode;
@@ -25,6 +26,7 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     Run(run::RunArgs),
+    Step(step::StepArgs),
     Check(check::CheckArgs),
     List(list::ListArgs),
     Partition(partition::PartitionArgs),
@@ -48,6 +50,7 @@ pub fn main() -> ExitCode {
     };
     let code = match cli.command {
         Command::Run(args) => run::run(args),
+        Command::Step(args) => step::step(args),
         Command::Check(args) => check::check(args),
         Command::List(args) => list::list(args),
         Command::Partition(args) => partition::partition(args),
@@ -73,6 +76,19 @@ fn load_scenario(
 ) -> Result<kafkasim::Scenario, kafkasim::scenario::ScenarioError> {
     let (label, src) = scenario_source(arg)?;
     kafkasim::scenario::parse(&label, &src, overrides)
+}
+
+/// The scenario to run: loaded with its overrides and `--seed`, or, when it is bad input, its
+/// error printed and the exit code to return.
+fn scenario_to_run(arg: &str, overrides: &[(String, String)], seed: Option<u64>) -> Result<kafkasim::Scenario, u8> {
+    let mut scenario = load_scenario(arg, overrides).map_err(|e| {
+        eprint!("{e}");
+        EXIT_BAD_INPUT
+    })?;
+    if let Some(seed) = seed {
+        scenario.seed = seed;
+    }
+    Ok(scenario)
 }
 
 /// The text of a scenario file, or of a bundled one by name when no such file exists, with the

@@ -7,7 +7,7 @@ use kafkasim::report::{ChartSelection, RunOptions};
 use kafkasim::sim::TraceLevel;
 
 use super::output::write_whole;
-use super::{EXIT_BAD_INPUT, EXIT_EXPECTATION_FAILED, EXIT_OK, load_scenario, parse_set};
+use super::{EXIT_BAD_INPUT, EXIT_EXPECTATION_FAILED, EXIT_OK, parse_set, scenario_to_run};
 
 /// Run a scenario and write summary.md, trace.log, metrics.csv and charts to OUT/<scenario>/.
 #[derive(Args, Debug)]
@@ -55,16 +55,10 @@ enum ChartsArg {
 }
 
 pub fn run(args: RunArgs) -> u8 {
-    let mut scenario = match load_scenario(&args.scenario, &args.set) {
+    let scenario = match scenario_to_run(&args.scenario, &args.set, args.seed) {
         Ok(s) => s,
-        Err(e) => {
-            eprint!("{e}");
-            return EXIT_BAD_INPUT;
-        }
+        Err(code) => return code,
     };
-    if let Some(seed) = args.seed {
-        scenario.seed = seed;
-    }
     let options = RunOptions {
         trace: match args.trace {
             TraceArg::Notable => TraceLevel::Notable,

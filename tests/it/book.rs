@@ -55,3 +55,40 @@ fn the_readme_charts_are_what_their_scenarios_draw() {
     }
     assert!(readme.contains("cargo run --release -- run scenarios/quickstart.ron") && readme.contains("cargo test"));
 }
+
+/// Every `kafkasim step` session the book shows is what the stepper says today: the block's
+/// lines after its `...` appear, in order and whole, in the transcript of the same commands.
+#[test]
+fn the_books_step_transcripts_are_what_the_stepper_says() {
+    let mut sessions = 0;
+    for chapter in crate::support::files("book/src", "md") {
+        let text = std::fs::read_to_string(&chapter).unwrap();
+        for block in text.split("```console\n").skip(1) {
+            let block = &block[..block.find("```").expect("a closed block")];
+            let Some(command) = block.lines().next().and_then(|l| l.strip_prefix("$ cargo run --release -- step "))
+            else {
+                continue;
+            };
+            // `SCENARIO -e 'cmd' -e 'cmd' ...`
+            let mut parts = command.split(" -e ");
+            let scenario = crate::support::load_bundled(
+                &root().join("scenarios").join(format!("{}.ron", parts.next().unwrap().trim())),
+            );
+            let mut stepper = kafkasim::stepper::Stepper::new(&scenario);
+            let mut transcript = stepper.opening();
+            for c in parts {
+                let c = c.trim().trim_matches('\'');
+                transcript.push_str(&format!("{}{c}\n", stepper.prompt()));
+                transcript.push_str(&stepper.command(c).unwrap_or_else(|e| panic!("{c}: {e}")).text);
+            }
+            let shown = block.split_once("...\n").map_or(block, |(_, after)| after);
+            assert!(
+                transcript.contains(shown),
+                "{}: the book shows\n{shown}\nthe stepper says\n{transcript}",
+                chapter.display()
+            );
+            sessions += 1;
+        }
+    }
+    assert!(sessions >= 1, "the book shows at least one step session");
+}

@@ -139,7 +139,17 @@ fn assign_prints_one_line_per_member() {
 
 #[test]
 fn every_command_help_has_an_example() {
-    for cmd in ["run", "check", "list", "partition", "assign", "sweep", "compare"] {
+    // The commands as `kafkasim --help` lists them, so a new one is covered too.
+    let help = stdout(&kafkasim(&["--help"]));
+    let listed = help.split("Commands:\n").nth(1).expect("a command list");
+    let commands: Vec<&str> = listed
+        .lines()
+        .take_while(|l| !l.trim().is_empty())
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|&c| c != "help")
+        .collect();
+    assert!(commands.len() >= 8 && commands.contains(&"step"), "{commands:?}");
+    for cmd in commands {
         let o = kafkasim(&[cmd, "--help"]);
         assert_eq!(o.status.code(), Some(0));
         assert!(stdout(&o).contains("Example"), "{cmd} --help has no example");

@@ -18,6 +18,8 @@
 //! - `compare`: A/B runs with the same seed, the table of differences, side-by-side charts.
 //! - `groups`: consumer groups: eager vs cooperative rebalances, static membership, offset
 //!   expiry, the coordinator's placement.
+//! - `step`: the stepper (`kafkasim step`): commands, the views between them, the transcript,
+//!   and that stepping changes nothing in the run.
 //!
 //! Snapshots are insta snapshots in the top-level `snapshots/` folder. Locally a changed
 //! snapshot fails and writes `*.snap.new` for review (`cargo insta review`, or read the diff);
@@ -31,6 +33,7 @@ mod invalid;
 mod producer;
 mod replication;
 mod scenarios;
+mod step;
 mod support;
 mod sweep;
 mod workload;

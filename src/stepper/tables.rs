@@ -1,0 +1,186 @@
+//! The stepper's views of the cluster now, as aligned text tables: partitions (leader, epoch,
+//! ISR, log start, high watermark, log end, every replica), brokers, consumer groups,
+//! producers and faults. Each reads one of [`Simulation`]'s read-only views.
+
+use crate::sim::Simulation;
+
+/// Columns padded to their widest cell (counted in characters), two spaces apart.
+fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let mut out = String::new();
+        for (i, (cell, w)) in cells.iter().zip(&widths).enumerate() {
+            if i + 1 == cells.len() {
+                out.push_str(cell);
+            } else {
+                out.push_str(&format!("{cell:<w$}  "));
+            }
+        }
+        out.trim_end().to_string() + "\n"
+    };
+    let mut out = line(header.to_vec());
+    for row in rows {
+        out.push_str(&line(row.iter().map(String::as_str).collect()));
+    }
+    out
+}
+
+fn ids(list: &[u32]) -> String {
+    format!("[{}]", list.iter().map(u32::to_string).collect::<Vec<_>>().join(", "))
+}
+
+/// `partitions [TOPIC | PARTITION]`.
+pub fn partitions(sim: &Simulation, filter: &str) -> Result<String, String> {
+    let all = sim.partitions();
+    let chosen: Vec<_> = all.iter().filter(|p| filter.is_empty() || p.topic == filter || p.name == filter).collect();
+    if chosen.is_empty() {
+        let topics: Vec<&str> = sim.scenario().topics.iter().map(|t| t.name.as_str()).collect();
+        return Err(format!(
+            "`partitions {filter}`: no such topic or partition; the topics are {} (a partition is e.g. {}-0)",
+            topics.join(", "),
+            topics.first().unwrap_or(&"orders")
+        ));
+    }
+    let rows: Vec<Vec<String>> = chosen
+        .iter()
+        .map(|p| {
+            let replicas = p
+                .replica_offsets
+                .iter()
+                .map(|&(b, alive, leo, hw)| format!("{b}:{leo}/{hw}{}", if alive { "" } else { " (down)" }))
+                .collect::<Vec<_>>()
+                .join("  ");
+            vec![
+                p.name.clone(),
+                p.leader.clone(),
+                p.leader_epoch.to_string(),
+                ids(&p.isr),
+                p.log_start_offset.to_string(),
+                p.high_watermark.to_string(),
+                p.log_end_offset.to_string(),
+                replicas,
+            ]
+        })
+        .collect();
+    Ok(table(
+        &["partition", "leader", "epoch", "ISR", "log start", "high watermark", "log end", "replicas (broker:LEO/HW)"],
+        &rows,
+    ))
+}
+
+/// `brokers`.
+pub fn brokers(sim: &Simulation) -> String {
+    let rows: Vec<Vec<String>> = sim
+        .brokers()
+        .into_iter()
+        .map(|b| {
+            vec![
+                b.name,
+                if b.alive { "up" } else { "down" }.to_string(),
+                b.produce_requests.to_string(),
+                b.fetch_requests.to_string(),
+                if b.leads.is_empty() { "-".to_string() } else { b.leads.join(" ") },
+            ]
+        })
+        .collect();
+    table(&["broker", "process", "produce requests", "fetch requests", "leads"], &rows)
+}
+
+/// `groups`.
+pub fn groups(sim: &Simulation) -> String {
+    let groups = sim.groups();
+    if groups.is_empty() {
+        return "this scenario has no consumer group\n".to_string();
+    }
+    let mut out = String::new();
+    for g in groups {
+        out.push_str(&format!(
+            "group {}: {} at generation {}, coordinator {}, lag {} records\n",
+            g.name,
+            g.state,
+            g.generation,
+            g.coordinator.as_deref().unwrap_or("not found yet"),
+            g.lag_records
+        ));
+        let rows: Vec<Vec<String>> = g
+            .members
+            .into_iter()
+            .map(|m| {
+                let owned: Vec<String> = m.positions.iter().map(|(p, pos)| format!("{p} ({pos})")).collect();
+                vec![
+                    format!("  {}", m.name),
+                    if m.running { "yes" } else { "no" }.to_string(),
+                    m.generation.to_string(),
+                    m.records_consumed.to_string(),
+                    if owned.is_empty() { "-".to_string() } else { owned.join(", ") },
+                ]
+            })
+            .collect();
+        out.push_str(&table(&["  member", "running", "generation", "consumed", "partitions (position)"], &rows));
+    }
+    out
+}
+
+/// `producers`.
+pub fn producers(sim: &Simulation) -> String {
+    let rows: Vec<Vec<String>> = sim
+        .producers()
+        .into_iter()
+        .map(|p| {
+            vec![
+                p.name,
+                p.records_sent.to_string(),
+                p.requests_sent.to_string(),
+                p.retries_sent.to_string(),
+                p.in_flight_requests.to_string(),
+            ]
+        })
+        .collect();
+    if rows.is_empty() {
+        return "this scenario has no producer\n".to_string();
+    }
+    table(&["producer", "records sent", "requests sent", "retries", "in flight"], &rows)
+}
+
+/// `faults`.
+pub fn faults(sim: &Simulation) -> String {
+    let rows: Vec<Vec<String>> = sim
+        .faults()
+        .into_iter()
+        .map(|f| {
+            // A fault that could not fire says why in `touched`.
+            let state = match (f.fired, f.touched.is_empty()) {
+                (true, _) => "fired",
+                (false, true) => "to come",
+                (false, false) => "did not fire",
+            };
+            vec![
+                f.at.to_string(),
+                f.fault,
+                state.to_string(),
+                f.messages_dropped.to_string(),
+                if f.touched.is_empty() { "-".to_string() } else { f.touched },
+            ]
+        })
+        .collect();
+    if rows.is_empty() {
+        return "this scenario injects no fault\n".to_string();
+    }
+    table(&["at (s)", "fault", "state", "messages dropped", "what it touched"], &rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::table;
+
+    #[test]
+    fn columns_line_up_on_the_widest_cell_and_lines_end_without_spaces() {
+        let rows = vec![vec!["orders-10".to_string(), "x".to_string()], vec!["o-1".to_string(), String::new()]];
+        assert_eq!(table(&["partition", "leader"], &rows), "partition  leader\norders-10  x\no-1\n");
+    }
+}
