@@ -49,6 +49,7 @@ pub mod report;
 pub mod scenario;
 pub mod sim;
 pub mod stepper;
+pub mod stream;
 pub mod workload;
 
 pub use report::{Report, RunOptions, run};

@@ -269,9 +269,32 @@ pub struct GroupRecords {
     /// Positions moved back by KIP-320 truncation detection: `(time, group, partition, from,
     /// to, epoch)`: the leader's `epoch` ended at `to`, below the position `from`.
     pub truncations_detected: Vec<(SimTime, u32, u32, u64, u64, u32)>,
+    /// Stream queries' micro-batches, in the order they started.
+    pub stream_batches: Vec<StreamBatch>,
     /// `slots[group][partition]`: where that partition's records are, so that a processing step
     /// (every few records) finds them without searching.
     slots: Vec<Vec<Option<Slot>>>,
+}
+
+/// One micro-batch of a stream query (a group with `stream`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StreamBatch {
+    pub group: u32,
+    pub id: u64,
+    pub start: SimTime,
+    /// When its rows were processed and its windows written out (a no-data batch: its fixed
+    /// cost after the start).
+    pub end: SimTime,
+    /// The watermark it ran with.
+    pub watermark: Option<SimTime>,
+    pub input_rows: u64,
+    /// Rows at or below the watermark, dropped.
+    pub late_rows: u64,
+    /// Windows it emitted: `(start, end, count)`.
+    pub emitted: Vec<(SimTime, SimTime, u64)>,
+    /// The query crashed before the batch ended: nothing of it was written, and the restarted
+    /// query runs it again from the checkpoint.
+    pub aborted: bool,
 }
 
 /// Where one group's records of one partition are in [`GroupRecords`].

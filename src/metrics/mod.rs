@@ -13,8 +13,8 @@ use hdrhistogram::Histogram;
 
 mod groups;
 pub use groups::{
-    CommitRecord, GroupOffsetSample, GroupRecords, OwnershipSpan, Processed, ProcessingRun, RangeSet, record_key,
-    split_key, split_range,
+    CommitRecord, GroupOffsetSample, GroupRecords, OwnershipSpan, Processed, ProcessingRun, RangeSet, StreamBatch,
+    record_key, split_key, split_range,
 };
 
 use crate::sim::SimTime;

@@ -821,7 +821,8 @@ const LEGEND_SAMPLE: i32 = 26;
 const LEGEND_INSET: i32 = 10;
 
 /// Draws the legend box in the plot corner crossed by the fewest series segments
-/// (ties: upper left, upper right, lower left, lower right).
+/// (ties: upper left, upper right, lower left, lower right; then the top and bottom centres and
+/// the middles of the left and right edges).
 /// With `sliding`, spots along the top and bottom edges are tried after those (for point charts,
 /// whose curves may stand in every corner). Returns the box it drew, `(x0, y0, x1, y1)` in plot
 /// pixels, if any.
@@ -843,8 +844,10 @@ fn draw_legend<DB: DrawingBackend>(
     let h = LEGEND_PAD * 2 + LEGEND_ROW * entries.len() as i32 - 4;
     let (aw, ah) = area.dim_in_pixel();
     let (aw, ah) = (aw as i32, ah as i32);
-    // Candidate spots, in order of preference: the four corners, then top and bottom centre.
+    // Candidate spots, in order of preference: the four corners, top and bottom centre, then
+    // halfway up the left and right edges (between two curves, one high and one low).
     let centre = (aw - w) / 2;
+    let middle = (ah - h) / 2;
     let mut spots = vec![
         (LEGEND_INSET, LEGEND_INSET),
         (aw - LEGEND_INSET - w, LEGEND_INSET),
@@ -852,6 +855,8 @@ fn draw_legend<DB: DrawingBackend>(
         (aw - LEGEND_INSET - w, ah - LEGEND_INSET - h),
         (centre, LEGEND_INSET),
         (centre, ah - LEGEND_INSET - h),
+        (LEGEND_INSET, middle),
+        (aw - LEGEND_INSET - w, middle),
     ];
     if sliding {
         const STEPS: i32 = 16;

@@ -84,6 +84,55 @@ pub(crate) fn chart_for(chart: &Chart, run: &Finished) -> Drawing {
     let subtitle = Some(subtitle(s));
     Drawing::Line(match chart {
         Chart::Rebalances { group } => return Drawing::Timeline(super::rebalances::rebalance_timeline(group, run)),
+        Chart::MicroBatches { group } => {
+            let g = s.consumer_groups.iter().position(|c| &c.name == group).unwrap_or(0) as u32;
+            let query = s.consumer_groups.get(g as usize).and_then(|c| c.stream.as_ref());
+            let batches: Vec<_> = r
+                .groups
+                .stream_batches
+                .iter()
+                .filter(|b| b.group == g && super::figures::stream_batch_done(run, b))
+                .collect();
+            let ms = |d: crate::sim::SimDuration| d.as_nanos() as f64 / 1e6;
+            let durations = batches.iter().map(|b| (b.start.as_secs_f64(), ms(b.end.since(b.start)))).collect();
+            let delays = batches
+                .iter()
+                .flat_map(|b| b.emitted.iter().map(move |(_, end, _)| (b.end.as_secs_f64(), ms(b.end.since(*end)))))
+                .collect();
+            let mut series = vec![
+                Series::new("batch duration (at its start)", SeriesStyle::Points, durations),
+                Series::new("window written, after the window's end", SeriesStyle::Points, delays),
+            ];
+            if let Some(q) = query.filter(|q| q.trigger_ms > 0) {
+                let t = q.trigger_ms as f64;
+                series.push(Series::new(
+                    format!("trigger interval ({} ms)", q.trigger_ms),
+                    SeriesStyle::Dashed,
+                    vec![(0.0, t), (s.duration_ms as f64 / 1000.0, t)],
+                ));
+            }
+            // The query's settings rather than the producers': they explain this chart.
+            let sub = query.map(|q| {
+                format!(
+                    "seed {} · trigger {} · window {} ms · watermark delay {} ms · {} batches completed",
+                    s.seed,
+                    if q.trigger_ms == 0 { "none".to_string() } else { format!("{} ms", q.trigger_ms) },
+                    q.window_ms,
+                    q.watermark_delay_ms,
+                    batches.len()
+                )
+            });
+            LineChart {
+                title: format!("Micro-batches of stream query {group} — {}", s.name),
+                subtitle: sub.or(subtitle),
+                x_label: "simulated time (s)".into(),
+                y_label: "milliseconds".into(),
+                series,
+                markers: markers.clone(),
+                bands: bands.clone(),
+                y_min_zero: true,
+            }
+        }
         Chart::Throughput => {
             let rate = |f: fn(&crate::metrics::Interval) -> u64| -> Vec<(f64, f64)> {
                 r.intervals.iter().enumerate().map(|(i, iv)| (x(i), f(iv) as f64 / secs)).collect()

@@ -96,6 +96,15 @@ pub(crate) fn figures(run: &Finished) -> BTreeMap<&'static str, f64> {
     );
     f.insert("offset_resets", g.resets.len() as f64);
     f.insert("truncations_detected", g.truncations_detected.len() as f64);
+    let batches: Vec<_> = g.stream_batches.iter().filter(|b| stream_batch_done(run, b)).collect();
+    f.insert("stream_batches", batches.len() as f64);
+    f.insert("stream_batches_behind", batches.iter().filter(|b| stream_batch_behind(run, b)).count() as f64);
+    f.insert("stream_late_rows", batches.iter().map(|b| b.late_rows).sum::<u64>() as f64);
+    f.insert(
+        "stream_window_delay_max_ms",
+        batches.iter().flat_map(|b| b.emitted.iter().map(|w| b.end.since(w.1).as_nanos())).max().unwrap_or(0) as f64
+            / 1e6,
+    );
     f.insert("producer_app_cpu_ms", t.producer_app_cpu_ns as f64 / 1e6);
     f.insert("producer_sender_cpu_ms", t.producer_sender_cpu_ns as f64 / 1e6);
     f.insert("flushes", t.flushes as f64);
@@ -105,6 +114,18 @@ pub(crate) fn figures(run: &Finished) -> BTreeMap<&'static str, f64> {
         *v = (*v * 1000.0).round() / 1000.0 + 0.0; // + 0.0 turns -0.0 into 0.0
     }
     f
+}
+
+/// Whether a micro-batch completed: not aborted by a crash, and ended by the end of the run.
+pub(crate) fn stream_batch_done(run: &Finished, b: &crate::metrics::StreamBatch) -> bool {
+    !b.aborted && b.end <= crate::sim::SimTime::from_ms(run.scenario.duration_ms)
+}
+
+/// Whether a micro-batch ran longer than its query's trigger interval (Spark's "Current batch is
+/// falling behind"; never with interval 0, which runs batches back to back).
+pub(crate) fn stream_batch_behind(run: &Finished, b: &crate::metrics::StreamBatch) -> bool {
+    let trigger_ms = run.scenario.consumer_groups[b.group as usize].stream.as_ref().map_or(0, |q| q.trigger_ms);
+    trigger_ms > 0 && b.end.since(b.start) > crate::sim::SimDuration::from_ms(trigger_ms)
 }
 
 /// Partition-seconds during which a partition of group `g`'s topics had no owner, from the

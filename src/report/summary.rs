@@ -146,6 +146,21 @@ pub fn header(s: &Scenario) -> String {
             g.fetch_max_wait_ms,
             g.max_partition_fetch_bytes
         );
+        if let Some(q) = &g.stream {
+            // What the query runs with (its member commits after each batch and reads up to
+            // maxOffsetsPerTrigger, whatever commit and max_poll_records say).
+            let _ = writeln!(
+                h,
+                "stream query {}: trigger_ms={} window_ms={} watermark_delay_ms={} max_offsets_per_trigger={} batch cost={} ms + {} µs per row, checkpoint=commit after each batch",
+                g.name,
+                q.trigger_ms,
+                q.window_ms,
+                q.watermark_delay_ms,
+                q.max_offsets_per_trigger.map_or("none".to_string(), |m| m.to_string()),
+                g.poll_processing_ms,
+                g.processing_us
+            );
+        }
     }
     h
 }
@@ -491,7 +506,98 @@ fn write_groups(out: &mut String, run: &Finished) {
             );
         }
         out.push('\n');
+        write_stream_query(out, run, g);
     }
+}
+
+/// A stream query's micro-batches: totals, then the first and last batches and every batch that
+/// was aborted (with its rerun), fell behind or dropped late rows.
+fn write_stream_query(out: &mut String, run: &Finished, g: u32) {
+    let Some(q) = run.scenario.consumer_groups[g as usize].stream.as_ref() else { return };
+    let all: Vec<&crate::metrics::StreamBatch> =
+        run.recorder.groups.stream_batches.iter().filter(|b| b.group == g).collect();
+    let done: Vec<_> = all.iter().filter(|b| super::figures::stream_batch_done(run, b)).collect();
+    let running = all.iter().filter(|b| !b.aborted && !super::figures::stream_batch_done(run, b)).count();
+    let _ = writeln!(
+        out,
+        "### Stream query (micro-batches)
+"
+    );
+    let _ = writeln!(
+        out,
+        "`withWatermark({} ms)` · `window({} ms)` count · trigger {} · maxOffsetsPerTrigger {}
+",
+        q.watermark_delay_ms,
+        q.window_ms,
+        if q.trigger_ms == 0 { "none (back to back)".to_string() } else { format!("{} ms", q.trigger_ms) },
+        q.max_offsets_per_trigger.map_or("none".to_string(), |m| m.to_string())
+    );
+    let ms = |d: crate::sim::SimDuration| d.as_nanos() as f64 / 1e6;
+    let durations: Vec<f64> = done.iter().map(|b| ms(b.end.since(b.start))).collect();
+    let rows: Vec<u64> = done.iter().map(|b| b.input_rows).collect();
+    let delays: Vec<f64> = done.iter().flat_map(|b| b.emitted.iter().map(|w| ms(b.end.since(w.1)))).collect();
+    let mean = |v: &[f64]| if v.is_empty() { 0.0 } else { v.iter().sum::<f64>() / v.len() as f64 };
+    let max = |v: &[f64]| v.iter().copied().fold(0.0, f64::max);
+    let _ = writeln!(
+        out,
+        "Batches {} ({} without data, {} aborted by a crash, {} still running at the end) · fell behind {} · duration ms mean {:.1} max {:.1} · rows per batch mean {:.1} max {} · late rows dropped {} · windows written {} ({} rows) · written after the window's end, ms: min {:.1} max {:.1}\n",
+        done.len(),
+        done.iter().filter(|b| b.input_rows == 0).count(),
+        all.iter().filter(|b| b.aborted).count(),
+        running,
+        done.iter().filter(|b| super::figures::stream_batch_behind(run, b)).count(),
+        mean(&durations),
+        max(&durations),
+        mean(&rows.iter().map(|&r| r as f64).collect::<Vec<_>>()),
+        rows.iter().max().unwrap_or(&0),
+        done.iter().map(|b| b.late_rows).sum::<u64>(),
+        done.iter().map(|b| b.emitted.len()).sum::<usize>(),
+        done.iter().flat_map(|b| &b.emitted).map(|w| w.2).sum::<u64>(),
+        delays.iter().copied().fold(f64::INFINITY, f64::min).min(max(&delays)),
+        max(&delays),
+    );
+    // The first and last batches, and the remarkable ones in between.
+    let n = all.len();
+    let rerun = |id: u64| all.iter().any(|b| b.aborted && b.id == id);
+    let remarkable =
+        |i: usize| rerun(all[i].id) || all[i].late_rows > 0 || super::figures::stream_batch_behind(run, all[i]);
+    let mut shown: Vec<usize> = (0..n).filter(|&i| i < 5 || i + 3 >= n).collect();
+    shown.extend((0..n).filter(|&i| remarkable(i)).take(12));
+    shown.sort_unstable();
+    shown.dedup();
+    if shown.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "| batch | start (s) | end (s) | rows | late | watermark (s) | windows written (start s: count) |"
+    );
+    let _ = writeln!(out, "|---:|---:|---:|---:|---:|---:|---|");
+    let mut last = None;
+    for &i in &shown {
+        if last.is_some_and(|l: usize| i > l + 1) {
+            let _ = writeln!(out, "| … | | | | | | |");
+        }
+        last = Some(i);
+        let b = all[i];
+        let windows: Vec<String> = b.emitted.iter().map(|w| format!("{:.3}: {}", w.0.as_secs_f64(), w.2)).collect();
+        let _ = writeln!(
+            out,
+            "| {} | {:.3} | {} | {} | {} | {} | {} |",
+            b.id,
+            b.start.as_secs_f64(),
+            match (b.aborted, super::figures::stream_batch_done(run, b)) {
+                (true, _) => "aborted (crash)".to_string(),
+                (false, false) => format!("({:.3}, after the end)", b.end.as_secs_f64()),
+                (false, true) => format!("{:.3}", b.end.as_secs_f64()),
+            },
+            b.input_rows,
+            b.late_rows,
+            b.watermark.map_or("-".to_string(), |w| format!("{:.3}", w.as_secs_f64())),
+            if windows.is_empty() { "-".to_string() } else { windows.join(", ") }
+        );
+    }
+    out.push('\n');
 }
 
 /// Each stretch of records processed twice or skipped, as the chain of events behind it: who

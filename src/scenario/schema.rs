@@ -848,6 +848,43 @@ pub struct ConsumerGroup {
     /// `max.partition.fetch.bytes`: per partition per fetch. Default 1048576.
     #[serde(default = "default_max_request_size")]
     pub max_partition_fetch_bytes: u32,
+    /// Run the group as a Spark-like stream processor instead of a plain poll loop: a Structured
+    /// Streaming query counting records per event-time window in micro-batches (see
+    /// [`StreamQuery`]). The group then has one member (the query), which commits its offsets
+    /// after each batch (the checkpoint) whatever `commit` says; `poll_processing_ms` is each
+    /// batch's fixed cost and `processing_us` each row's. Default none.
+    #[serde(default)]
+    pub stream: Option<StreamQuery>,
+}
+
+/// A Spark Structured Streaming query over the group's topics, run in micro-batches:
+/// `withWatermark("timestamp", watermark_delay_ms).groupBy(window("timestamp", window_ms)).count()`
+/// written in append mode with `Trigger.ProcessingTime(trigger_ms)`. The event time of a record is
+/// its creation time at the producer.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct StreamQuery {
+    /// `Trigger.ProcessingTime` interval, in ms: a batch starts at each multiple of it (at once
+    /// when the previous batch ran longer). 0 runs batches back to back, Spark's default when
+    /// no trigger is set. Default 0.
+    #[serde(default)]
+    pub trigger_ms: u64,
+    /// The tumbling event-time window counted, in ms. Default 1000.
+    #[serde(default = "default_window_ms")]
+    pub window_ms: u64,
+    /// `withWatermark` delay, in ms: how late a row may be. A batch runs with the largest event
+    /// time seen by the batches before it minus this delay; rows at or below that are dropped,
+    /// and windows that end at or below it are emitted (append mode). Default 0.
+    #[serde(default)]
+    pub watermark_delay_ms: u64,
+    /// `maxOffsetsPerTrigger`: at most this many records per batch (over all partitions).
+    /// Default none (everything fetched when the batch starts).
+    #[serde(default)]
+    pub max_offsets_per_trigger: Option<u64>,
+}
+
+fn default_window_ms() -> u64 {
+    1000
 }
 
 /// A change in a group's member count.
@@ -994,6 +1031,9 @@ pub enum Chart {
     StreamMovingAverage { window: u32 },
     /// Each producer's values, and their average (the mean of each producer's latest value).
     StreamProducers,
+    /// A stream query's micro-batches (a group with `stream`): each batch's duration at its start
+    /// against the trigger interval, and how late each window was emitted after it ended.
+    MicroBatches { group: String },
 }
 
 impl Chart {
@@ -1007,6 +1047,12 @@ impl Chart {
             all.push(Chart::Lag);
         }
         all.extend(s.consumer_groups.iter().map(|g| Chart::Rebalances { group: g.name.clone() }));
+        all.extend(
+            s.consumer_groups
+                .iter()
+                .filter(|g| g.stream.is_some())
+                .map(|g| Chart::MicroBatches { group: g.name.clone() }),
+        );
         all.push(Chart::Isr);
         if s.producers.iter().any(|p| p.payload.is_some()) && !s.consumer_groups.is_empty() {
             all.extend([
@@ -1033,6 +1079,7 @@ impl Chart {
             Chart::StreamArrivals => "stream-arrivals.png".into(),
             Chart::StreamMovingAverage { window } => format!("stream-moving-average-{window}.png"),
             Chart::StreamProducers => "stream-producers.png".into(),
+            Chart::MicroBatches { group } => format!("micro-batches-{group}.png"),
         }
     }
 }

@@ -75,6 +75,13 @@ pub const FIGURES: &[(&str, &str)] = &[
         "truncations_detected",
         "positions moved back because the log was truncated below them (KIP-320, detect_truncation)",
     ),
+    ("stream_batches", "micro-batches stream queries completed (no-data batches included)"),
+    ("stream_batches_behind", "micro-batches that ran longer than their trigger interval (falling behind)"),
+    ("stream_late_rows", "rows stream queries dropped as late (at or below the watermark)"),
+    (
+        "stream_window_delay_max_ms",
+        "the longest a window's count took to be written after the window ended (watermark, trigger, batch)",
+    ),
     ("producer_retries", "batches sent again after an error"),
     ("producer_app_cpu_ms", "CPU time producers' application threads spent in send() (with `cpu` costs), summed"),
     ("producer_sender_cpu_ms", "CPU time producers' Sender threads spent building requests (with `cpu` costs), summed"),
@@ -546,6 +553,33 @@ pub fn validate(s: &Scenario) -> Vec<Problem> {
         }
         c.range_u64(at("fetch_max_wait_ms"), g.fetch_max_wait_ms, 0, 3_600_000, "ms");
         c.range_u64(at("max_partition_fetch_bytes"), g.max_partition_fetch_bytes as u64, 1, 1 << 30, "bytes");
+        if let Some(q) = &g.stream {
+            // One query, one driver: the model runs it in one member that never scales.
+            if g.members != 1 || !g.scale.is_empty() {
+                c.fail(
+                    at("stream"),
+                    format!(
+                        "a stream query in a group of {} members{}",
+                        g.members,
+                        if g.scale.is_empty() { "" } else { " that scales" }
+                    ),
+                    "members: 1 and no scale (the query is one member, as a Spark query is one driver)",
+                );
+            }
+            if !matches!(g.commit, CommitMode::Auto | CommitMode::AfterProcessing) {
+                c.fail(
+                    at("commit"),
+                    format!("{:?} with a stream query, which commits after each batch (its checkpoint)", g.commit),
+                    "leave `commit` out, or AfterProcessing",
+                );
+            }
+            c.range_u64(at("stream.trigger_ms"), q.trigger_ms, 0, 3_600_000, "ms");
+            c.range_u64(at("stream.window_ms"), q.window_ms, 1, 86_400_000, "ms");
+            c.range_u64(at("stream.watermark_delay_ms"), q.watermark_delay_ms, 0, 86_400_000, "ms");
+            if let Some(m) = q.max_offsets_per_trigger {
+                c.range_u64(at("stream.max_offsets_per_trigger"), m, 1, u64::from(u32::MAX), "records");
+            }
+        }
     }
 
     // Producers: Kafka 4.x config validation (ProducerConfig.postProcessAndValidateIdempotenceConfigs)
@@ -833,6 +867,21 @@ pub fn validate(s: &Scenario) -> Vec<Problem> {
                 format!("charts[{i}]"),
                 format!("no partition {topic}-{partition} to chart"),
                 allowed_topics.clone() + " and a partition number below its count",
+            );
+        }
+        if let Chart::MicroBatches { group } = ch
+            && !s.consumer_groups.iter().any(|g| &g.name == group && g.stream.is_some())
+        {
+            let names: Vec<&str> =
+                s.consumer_groups.iter().filter(|g| g.stream.is_some()).map(|g| g.name.as_str()).collect();
+            c.fail(
+                format!("charts[{i}]"),
+                format!("no stream query {group:?} to chart"),
+                if names.is_empty() {
+                    "a consumer group with `stream` (this scenario has none)".to_string()
+                } else {
+                    format!("a consumer group with `stream`: {}", quoted(&names))
+                },
             );
         }
         if let Chart::Rebalances { group } = ch

@@ -72,6 +72,8 @@ pub enum Timer {
     ProducerCpu,
     /// The producer's application calls `flush()`.
     Flush,
+    /// A stream query's next micro-batch may start (`Trigger.ProcessingTime`).
+    StreamTrigger,
 }
 
 impl Timer {
@@ -98,6 +100,7 @@ impl Timer {
             Timer::MemberClose => "MemberClose",
             Timer::ProducerCpu => "ProducerCpu",
             Timer::Flush => "Flush",
+            Timer::StreamTrigger => "StreamTrigger",
         }
     }
 }

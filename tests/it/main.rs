@@ -18,6 +18,8 @@
 //! - `compare`: A/B runs with the same seed, the table of differences, side-by-side charts.
 //! - `groups`: consumer groups: eager vs cooperative rebalances, static membership, offset
 //!   expiry, the coordinator's placement.
+//! - `stream`: the Spark-like stream processor: trigger against latency, falling behind, the
+//!   watermark against late data, recovery from the checkpoint.
 //! - `step`: the stepper (`kafkasim step`): commands, the views between them, the transcript,
 //!   and that stepping changes nothing in the run.
 //!
@@ -34,6 +36,7 @@ mod producer;
 mod replication;
 mod scenarios;
 mod step;
+mod stream;
 mod support;
 mod sweep;
 mod workload;

@@ -4,7 +4,7 @@
 //! `NOT_LEADER_OR_FOLLOWER` or a timeout, and position resets (`auto.offset.reset`) through
 //! ListOffsets or on `OFFSET_OUT_OF_RANGE`.
 
-use super::{Consumer, Polled, REQUEST_TIMEOUT_MS};
+use super::{Consumer, Owned, Polled, REQUEST_TIMEOUT_MS};
 use crate::cluster::Metadata;
 use crate::protocol::{
     FetchPartition, FetchedPartition, KafkaError, Message, OffsetSpec, ReplicatedBatch, each_fetched_partition,
@@ -93,13 +93,16 @@ impl Consumer {
     pub(super) fn would_fetch(&self) -> bool {
         self.outstanding.iter().enumerate().any(|(b, out)| {
             out.is_none()
-                && self.owned.iter().any(|o| {
-                    o.position.is_some()
-                        && o.buffer.is_empty()
-                        && !o.awaiting_validation
-                        && self.leaders[o.partition as usize] == Some(b as u32)
-                })
+                && self.owned.iter().any(|o| self.fetchable(o) && self.leaders[o.partition as usize] == Some(b as u32))
         })
+    }
+
+    /// Whether an owned partition is fetched: positioned, not awaiting validation, and nothing
+    /// buffered (a `KafkaConsumer` fetches a partition again only once `poll()` has returned what
+    /// it buffered). A stream query fetches ahead whatever is buffered: a micro-batch reads up
+    /// to the latest offsets when it starts, as Spark plans a batch up to them.
+    fn fetchable(&self, o: &Owned) -> bool {
+        o.position.is_some() && (o.buffer.is_empty() || self.stream.is_some()) && !o.awaiting_validation
     }
 
     /// Fetches from `broker` (which has no fetch out) the owned, positioned partitions it leads
@@ -108,16 +111,14 @@ impl Consumer {
     fn fetch(&mut self, broker: u32, ctx: &mut Ctx) {
         let mut partitions = ctx.fetch_buffers().requests.take();
         partitions.extend(
-            self.owned
-                .iter()
-                .filter(|o| o.position.is_some() && o.buffer.is_empty() && !o.awaiting_validation)
-                .filter(|o| self.leaders[o.partition as usize] == Some(broker))
-                .map(|o| FetchPartition {
+            self.owned.iter().filter(|o| self.fetchable(o) && self.leaders[o.partition as usize] == Some(broker)).map(
+                |o| FetchPartition {
                     partition: o.partition,
                     fetch_offset: o.fetch_position,
                     current_leader_epoch: self.leader_epochs[o.partition as usize],
                     last_fetched_epoch: None,
-                }),
+                },
+            ),
         );
         if partitions.is_empty() {
             ctx.fetch_buffers().requests.give_back(partitions);
@@ -164,6 +165,7 @@ impl Consumer {
             if o.position.is_none() || o.awaiting_validation {
                 return; // a stale answer (from the old leader, while the position is validated)
             }
+            o.answered = true;
             // (A partition with an error has no batches.)
             match fetched.error {
                 Some(KafkaError::OffsetOutOfRange) => {

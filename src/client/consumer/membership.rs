@@ -223,6 +223,12 @@ impl Consumer {
             GroupResponse::OffsetCommit(result) => {
                 let Some(i) = self.commits.iter().position(|c| c.0 == request_id) else { return };
                 let (_, sync, _) = self.commits.remove(i);
+                if result.is_ok()
+                    && let Some(q) = &mut self.stream
+                {
+                    // The batch's offsets are committed: its state is the checkpoint now.
+                    q.committed();
+                }
                 let now = ctx.now();
                 let error = result.err().map(|e| e.name());
                 ctx.metrics().groups.commits.push(crate::metrics::CommitRecord {
@@ -450,6 +456,7 @@ impl Consumer {
                 buffer: Default::default(),
                 positioning: false,
                 no_offset: false,
+                answered: false,
             });
             self.unpositioned = true;
         }

@@ -30,6 +30,7 @@ use crate::metrics::{Latency, ProcessingRun, Recorder, StreamSample};
 use crate::protocol::{KafkaError, Message, RecordBatch};
 use crate::scenario::{CommitMode, ConsumerGroup};
 use crate::sim::{Ctx, NodeId, RandomStream, SimDuration, SimTime, Timer};
+use crate::stream::MicroBatchQuery;
 
 /// What the application thread is doing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -76,6 +77,9 @@ struct Owned {
     positioning: bool,
     /// `auto.offset.reset=none` and no committed offset: it cannot be consumed.
     no_offset: bool,
+    /// A fetch for it has been answered since it was assigned (a stream query plans its first
+    /// batch only then, as Spark first asks for the latest offsets).
+    answered: bool,
 }
 
 impl Owned {
@@ -247,6 +251,10 @@ pub struct Consumer {
     close_committed: bool,
     /// A fatal error stopped the member (e.g. FENCED_INSTANCE_ID).
     failed: Option<KafkaError>,
+    /// The stream query this member runs (a group with `stream`; see `crate::stream`).
+    stream: Option<MicroBatchQuery>,
+    /// The trigger time a `StreamTrigger` timer is set for.
+    trigger_armed: Option<SimTime>,
 
     // Fetching (see `fetcher.rs`).
     owned: Vec<Owned>,
@@ -305,12 +313,21 @@ impl Consumer {
             }
             active = now_active;
         }
+        // A stream query checkpoints its offsets after each batch, and a batch takes what was
+        // fetched up to `maxOffsetsPerTrigger`.
+        let mut config = group.clone();
+        if let Some(q) = &group.stream {
+            config.commit = CommitMode::AfterProcessing;
+            config.max_poll_records = q.max_offsets_per_trigger.map_or(u32::MAX, |m| m.min(u64::from(u32::MAX)) as u32);
+        }
         Consumer {
             processing_rng: RandomStream::new(seed, &format!("consumer/{name}/processing")),
             name,
             group: group_index,
             member,
-            config: group.clone(),
+            stream: group.stream.as_ref().map(MicroBatchQuery::new),
+            trigger_armed: None,
+            config,
             end,
             strategies,
             cooperative,
@@ -470,6 +487,16 @@ impl Consumer {
             ctx.metrics().groups.release(self.group, self.member, o.partition, now);
         }
         self.app = App::Stopped;
+        if let Some(q) = &mut self.stream {
+            // The batch under way writes nothing; the query restarts from its checkpoint.
+            q.recover();
+            let group = self.group;
+            if let Some(b) = ctx.metrics().groups.stream_batches.iter_mut().rev().find(|b| b.group == group)
+                && b.end > now
+            {
+                b.aborted = true;
+            }
+        }
     }
 
     /// Starts again after a crash, as a new process: a dynamic member joins with a new member
@@ -477,7 +504,12 @@ impl Consumer {
     pub fn restart(&mut self, ctx: &mut Ctx) {
         let fresh = Consumer::new(self.group, &self.config, self.member, &self.metadata, 0, self.end);
         let rng = std::mem::replace(&mut self.processing_rng, fresh.processing_rng.clone());
-        *self = Consumer { processing_rng: rng, next_request_id: self.next_request_id, ..fresh };
+        // The checkpoint is durable storage: a stream query's new process recovers it.
+        let mut stream = self.stream.take();
+        if let Some(q) = &mut stream {
+            q.recover();
+        }
+        *self = Consumer { processing_rng: rng, next_request_id: self.next_request_id, stream, ..fresh };
         // Timers set before the crash died with it: schedule the later starts and closes again,
         // and start now only if the member count says this member should be running.
         let now = ctx.now();
@@ -607,7 +639,25 @@ impl Consumer {
         }
         self.ensure_positions(ctx);
         debug_assert!(self.work.is_empty(), "the application polls only between works");
+        if let Some(q) = &mut self.stream {
+            // A stream query plans a batch once it knows where every partition ends (Spark asks
+            // for the latest offsets): each has a position and an answered fetch.
+            if self.owned.is_empty() || self.owned.iter().any(|o| o.position.is_none() || !o.answered) {
+                return false;
+            }
+            // Its next batch waits for its trigger.
+            if let Some(at) = q.wait_until(now) {
+                if self.trigger_armed != Some(at) {
+                    self.trigger_armed = Some(at);
+                    ctx.set_timer_at(at, Timer::StreamTrigger);
+                }
+                return false;
+            }
+        }
         let records = self.take_records();
+        if self.stream.is_some() {
+            self.start_micro_batch(records, ctx);
+        }
         if records == 0 {
             // A second poll would find the state this one leaves: no assignment to apply, no
             // join, no auto-commit due (at the same instant), positions already asked for,
@@ -640,6 +690,9 @@ impl Consumer {
         }
         let work = &mut self.work;
         (work.records, work.start, work.each, work.generation) = (records, start, each, self.generation);
+        if self.stream.is_some() {
+            self.run_micro_batch(ctx);
+        }
         match self.config.commit {
             CommitMode::BeforeProcessing => {
                 // At-most-once: the positions after this poll are committed before processing.
@@ -648,6 +701,58 @@ impl Consumer {
             _ => self.process_next(ctx),
         }
         false
+    }
+
+    /// A stream query's trigger came and its batch took `records` rows: the next trigger counts
+    /// from now, and with no rows a no-data batch runs if the watermark would move on (it only
+    /// emits windows, and is checkpointed at once: it has no offsets to commit).
+    fn start_micro_batch(&mut self, records: usize, ctx: &mut Ctx) {
+        let Some(q) = &mut self.stream else { return };
+        let now = ctx.now();
+        q.triggered(now);
+        if records == 0 && q.wants_no_data_batch() {
+            let outcome = q.run_batch(&[]);
+            q.committed();
+            let end = now + SimDuration::from_ms(self.config.poll_processing_ms);
+            self.record_micro_batch(outcome, end, ctx);
+        }
+    }
+
+    /// The records just polled are a stream query's batch: it counts their event times, and ends
+    /// (writes its windows) when their processing does.
+    fn run_micro_batch(&mut self, ctx: &mut Ctx) {
+        let Some(q) = &mut self.stream else { return };
+        let work = &self.work;
+        let outcome = q.run_batch(&work.created[..work.records]);
+        let end = work.done_at(work.records - 1);
+        self.record_micro_batch(outcome, end, ctx);
+    }
+
+    fn record_micro_batch(&self, o: crate::stream::BatchOutcome, end: SimTime, ctx: &mut Ctx) {
+        let start = ctx.now();
+        ctx.notable("micro-batch", || {
+            let windows: Vec<String> = o.emitted.iter().map(|(from, to, n)| format!("[{from}, {to})={n}")).collect();
+            format!(
+                "group={} batch={} rows={} late={} watermark={} ends={end} emits {}",
+                self.config.name,
+                o.id,
+                o.input_rows,
+                o.late_rows,
+                o.watermark.map_or("none".to_string(), |w| w.to_string()),
+                if windows.is_empty() { "nothing".to_string() } else { windows.join(" ") }
+            )
+        });
+        ctx.metrics().groups.stream_batches.push(crate::metrics::StreamBatch {
+            group: self.group,
+            id: o.id,
+            start,
+            end,
+            watermark: o.watermark,
+            input_rows: o.input_rows,
+            late_rows: o.late_rows,
+            emitted: o.emitted,
+            aborted: false,
+        });
     }
 
     /// Whether a poll at `now` auto-commits (`maybeAutoCommitOffsetsAsync`).

@@ -1,0 +1,106 @@
+//! The Spark-like stream processor (a consumer group with `stream`): the trigger against
+//! latency, falling behind, the watermark against late data, and recovery from the checkpoint.
+
+use std::collections::BTreeMap;
+
+use kafkasim::Simulation;
+use kafkasim::metrics::StreamBatch;
+use kafkasim::report::RunOptions;
+
+use crate::support::root;
+
+fn bundled(name: &str) -> kafkasim::Scenario {
+    crate::support::load_bundled(&root().join("scenarios").join(format!("{name}.ron")))
+}
+
+/// Every micro-batch of a run, in the order they started.
+fn batches(scenario: &kafkasim::Scenario) -> Vec<StreamBatch> {
+    let mut sim = Simulation::new(scenario);
+    sim.run();
+    sim.recorder().groups.stream_batches.clone()
+}
+
+/// The count written for each window (start in ms) by batches that completed.
+fn window_counts(batches: &[StreamBatch]) -> BTreeMap<u64, u64> {
+    let mut out = BTreeMap::new();
+    for b in batches.iter().filter(|b| !b.aborted) {
+        for &(start, _, count) in &b.emitted {
+            assert!(out.insert(start.as_nanos() / 1_000_000, count).is_none(), "window {start} written twice");
+        }
+    }
+    out
+}
+
+#[test]
+fn a_shorter_trigger_interval_cuts_latency_and_runs_more_batches() {
+    let slow = bundled("stream-micro-batch-trigger");
+    let mut fast = slow.clone();
+    fast.consumer_groups[0].stream.as_mut().unwrap().trigger_ms = 100;
+    let run = |s: &kafkasim::Scenario| kafkasim::run(s, &RunOptions::default()).unwrap().figures;
+    let (a, b) = (run(&slow), run(&fast));
+    // A record waits half an interval on average for its batch: about 450 ms less at 100 ms.
+    let saved = a["e2e_latency_p50_ms"] - b["e2e_latency_p50_ms"];
+    assert!((300.0..600.0).contains(&saved), "p50 {} → {}", a["e2e_latency_p50_ms"], b["e2e_latency_p50_ms"]);
+    assert!(b["stream_batches"] > 8.0 * a["stream_batches"], "{} vs {}", b["stream_batches"], a["stream_batches"]);
+    // Every record is still counted once: the same windows, the same counts.
+    let mut fast_windows = window_counts(&batches(&fast));
+    let slow_windows = window_counts(&batches(&slow));
+    fast_windows.retain(|w, _| slow_windows.contains_key(w));
+    assert_eq!(fast_windows, slow_windows);
+}
+
+#[test]
+fn a_query_slower_than_its_trigger_falls_further_behind_with_every_batch() {
+    let b: Vec<StreamBatch> =
+        batches(&bundled("stream-falling-behind")).into_iter().filter(|b| b.input_rows > 0).collect();
+    assert!(b.len() >= 6);
+    for pair in b.windows(2) {
+        // Each batch starts as soon as the last one ends, with more rows, and takes longer.
+        assert!(pair[1].start.as_nanos() - pair[0].end.as_nanos() < 2_000_000, "{pair:?}");
+        assert!(pair[1].input_rows > pair[0].input_rows);
+        assert!(pair[1].end.since(pair[1].start) > pair[0].end.since(pair[0].start));
+    }
+}
+
+/// The two late-data scenarios differ only in the watermark delay: what the 2 s one drops as
+/// late is exactly what the 15 s one counts in those windows.
+#[test]
+fn a_short_watermark_drops_the_late_rows_that_a_long_one_counts() {
+    let dropped = batches(&bundled("stream-late-data-dropped"));
+    let counted = batches(&bundled("stream-late-data-counted"));
+    let late: u64 = dropped.iter().map(|b| b.late_rows).sum();
+    assert!(late >= 500, "{late}");
+    assert_eq!(counted.iter().map(|b| b.late_rows).sum::<u64>(), 0);
+    let (d, c) = (window_counts(&dropped), window_counts(&counted));
+    let missing: u64 = c.iter().filter_map(|(w, n)| d.get(w).map(|m| n - m)).sum();
+    assert_eq!(missing, late, "the late rows are the ones missing from their windows");
+    // The long watermark writes every window later: by its delay.
+    let delay = |b: &[StreamBatch]| {
+        let first = b.iter().find(|b| !b.emitted.is_empty()).unwrap();
+        first.end.since(first.emitted[0].1).as_nanos() / 1_000_000
+    };
+    assert!(delay(&counted) >= delay(&dropped) + 13_000, "{} vs {}", delay(&counted), delay(&dropped));
+}
+
+#[test]
+fn a_crashed_query_replays_its_batch_from_the_checkpoint_and_counts_every_window_exactly() {
+    let crashed = bundled("stream-query-restart");
+    let mut whole = crashed.clone();
+    whole.faults.clear();
+    let (c, w) = (batches(&crashed), batches(&whole));
+    let aborted: Vec<&StreamBatch> = c.iter().filter(|b| b.aborted).collect();
+    assert_eq!(aborted.len(), 1);
+    // The batch id that did not finish runs again (and is the next one that completes).
+    let after = c.iter().skip_while(|b| !b.aborted).find(|b| !b.aborted).unwrap();
+    assert_eq!(after.id, aborted[0].id);
+    // Every window both runs wrote has the same count: the state came back from the checkpoint.
+    let (cw, ww) = (window_counts(&c), window_counts(&w));
+    let shared: Vec<u64> = cw.keys().filter(|k| ww.contains_key(k)).copied().collect();
+    assert!(shared.len() >= 12, "{shared:?}");
+    for k in shared {
+        assert_eq!(cw[&k], ww[&k], "window at {k} ms");
+    }
+    let report = kafkasim::run(&crashed, &RunOptions::default()).unwrap();
+    assert!(report.figures["processed_twice_records"] > 0.0, "rows of the aborted batch run twice");
+    assert_eq!(report.figures["skipped_records"], 0.0);
+}
