@@ -495,6 +495,10 @@ impl Consumer {
                 && b.end > now
             {
                 b.aborted = true;
+                let id = b.id;
+                ctx.notable("batch aborted", || {
+                    format!("group={} batch={id}: nothing written or committed; it runs again", self.config.name)
+                });
             }
         }
     }
@@ -508,6 +512,15 @@ impl Consumer {
         let mut stream = self.stream.take();
         if let Some(q) = &mut stream {
             q.recover();
+            let (name, state) = (&self.config.name, &q.state);
+            ctx.notable("checkpoint", || {
+                format!(
+                    "group={name} recovered: next batch={} watermark={} open windows={}",
+                    state.batch_id,
+                    state.watermark.map_or("none".to_string(), |w| w.to_string()),
+                    state.windows.len()
+                )
+            });
         }
         *self = Consumer { processing_rng: rng, next_request_id: self.next_request_id, stream, ..fresh };
         // Timers set before the crash died with it: schedule the later starts and closes again,
