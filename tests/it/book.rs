@@ -26,23 +26,41 @@ fn chapters_and_scenarios_named_in_the_book_exist() {
     assert!(chapters >= 1);
 }
 
-/// Every chart image the README shows: `(scenario, chart file of its run, committed image)`.
-const README_IMAGES: [(&str, &str, &str); 4] = [
-    ("quickstart", "latency.png", "quickstart-latency.png"),
-    ("acks1-leader-crash", "latency.png", "acks1-leader-crash-latency.png"),
-    ("group-scale-out-eager", "rebalances-billing.png", "group-scale-out-eager-rebalances.png"),
-    ("group-scale-out-cooperative", "rebalances-billing.png", "group-scale-out-cooperative-rebalances.png"),
+/// Every chart image the README and the book show: `(document, scenario, chart file of its run,
+/// committed image in book/src/images)`.
+const IMAGES: [(&str, &str, &str, &str); 6] = [
+    ("README.md", "quickstart", "latency.png", "quickstart-latency.png"),
+    ("README.md", "acks1-leader-crash", "latency.png", "acks1-leader-crash-latency.png"),
+    ("README.md", "group-scale-out-eager", "rebalances-billing.png", "group-scale-out-eager-rebalances.png"),
+    (
+        "README.md",
+        "group-scale-out-cooperative",
+        "rebalances-billing.png",
+        "group-scale-out-cooperative-rebalances.png",
+    ),
+    (
+        "book/src/streaming.md",
+        "stream-falling-behind",
+        "micro-batches-counts.png",
+        "stream-falling-behind-micro-batches.png",
+    ),
+    (
+        "book/src/streaming.md",
+        "stream-query-restart",
+        "micro-batches-counts.png",
+        "stream-query-restart-micro-batches.png",
+    ),
 ];
 
 #[test]
-fn the_readme_charts_are_what_their_scenarios_draw() {
+fn the_charts_shown_are_what_their_scenarios_draw() {
     // Regenerate after a model or chart change, e.g.:
     //   cargo run --release -- run scenarios/quickstart.ron --out /tmp/q
     //   cp /tmp/q/quickstart/latency.png book/src/images/quickstart-latency.png
-    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
-    for (scenario, chart, image) in README_IMAGES {
+    for (document, scenario, chart, image) in IMAGES {
+        let text = std::fs::read_to_string(root().join(document)).unwrap();
+        assert!(text.contains(&format!("images/{image}")), "{document} shows images/{image}");
         let path = format!("book/src/images/{image}");
-        assert!(readme.contains(&path), "README.md shows {path}");
         let s = kafkasim::scenario::load(&root().join(format!("scenarios/{scenario}.ron")), &[]).unwrap();
         let report = kafkasim::run(&s, &kafkasim::RunOptions::default()).unwrap();
         let drawn = report.charts.iter().find(|(f, _)| f == chart).map(|(_, b)| b.clone());
@@ -53,6 +71,7 @@ fn the_readme_charts_are_what_their_scenarios_draw() {
             "{path} is stale: regenerate it from `kafkasim run scenarios/{scenario}.ron` ({chart})"
         );
     }
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
     assert!(readme.contains("cargo run --release -- run scenarios/quickstart.ron") && readme.contains("cargo test"));
 }
 
