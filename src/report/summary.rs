@@ -151,7 +151,7 @@ pub fn header(s: &Scenario) -> String {
             // maxOffsetsPerTrigger, whatever commit and max_poll_records say).
             let _ = writeln!(
                 h,
-                "stream query {}: trigger_ms={} window_ms={} watermark_delay_ms={} max_offsets_per_trigger={} batch cost={} ms + {} µs per row, checkpoint=commit after each batch",
+                "stream query {}: trigger_ms={} window_ms={} watermark_delay_ms={} max_offsets_per_trigger={} batch cost={} ms + {} µs per row, checkpoint=state and offsets at the end of each batch, then a commit to the group",
                 g.name,
                 q.trigger_ms,
                 q.window_ms,

@@ -850,9 +850,10 @@ pub struct ConsumerGroup {
     pub max_partition_fetch_bytes: u32,
     /// Run the group as a Spark-like stream processor instead of a plain poll loop: a Structured
     /// Streaming query counting records per event-time window in micro-batches (see
-    /// [`StreamQuery`]). The group then has one member (the query), which commits its offsets
-    /// after each batch (the checkpoint) whatever `commit` says; `poll_processing_ms` is each
-    /// batch's fixed cost and `processing_us` each row's. Default none.
+    /// [`StreamQuery`]). The group then has one member (the query), which checkpoints its state
+    /// and offsets when each batch ends and then commits the offsets to the group, whatever
+    /// `commit` says; `poll_processing_ms` is each batch's fixed cost and `processing_us` each
+    /// row's. Default none.
     #[serde(default)]
     pub stream: Option<StreamQuery>,
 }

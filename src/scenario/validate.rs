@@ -569,7 +569,10 @@ pub fn validate(s: &Scenario) -> Vec<Problem> {
             if !matches!(g.commit, CommitMode::Auto | CommitMode::AfterProcessing) {
                 c.fail(
                     at("commit"),
-                    format!("{:?} with a stream query, which commits after each batch (its checkpoint)", g.commit),
+                    format!(
+                        "{:?} with a stream query, which commits after each batch (after its checkpoint)",
+                        g.commit
+                    ),
                     "leave `commit` out, or AfterProcessing",
                 );
             }

@@ -13,20 +13,25 @@
 //!   event time seen so far minus the delay (it never goes back). Rows at or below it are late and
 //!   dropped; windows whose end is at or below it are final, emitted once (append mode) and
 //!   evicted from the state.
-//! - **The checkpoint.** The state (open windows, watermark, next batch id) is checkpointed when
-//!   a batch's offsets are committed; a restarted query recovers the last checkpoint and replays
-//!   from the committed offsets.
+//! - **The checkpoint.** When a batch ends, the query checkpoints its state (open windows,
+//!   watermark, next batch id) together with the offsets the batch read up to, in one write
+//!   (Spark's commit log and state store). A restarted query recovers the last checkpoint and
+//!   reads on from *its* offsets, not from the group's committed offsets: those are written at
+//!   another moment (the commit goes to the coordinator after the batch), and a crash in between
+//!   would leave state and offsets from different batches.
 //!
 //! Simplified: the query runs in one consumer-group member (the driver and its executors are
 //! one node) that reads what its consumer has fetched when the batch starts, capped by
 //! `maxOffsetsPerTrigger` across partitions (Spark asks for the latest offsets and then fetches
-//! the range). The offset log (Spark's write-ahead log of each batch's range) is the commit of
-//! the group's offsets after the batch, so a replayed batch re-plans from the committed offsets
-//! and may read more than its first attempt did. The event time is the record's creation time at
+//! the range). There is no offset log (Spark's write-ahead log of each planned range), so a
+//! replayed batch re-plans from the checkpointed offsets and may read more than its first
+//! attempt did. The member still commits its offsets to the group after each batch, which shows
+//! the group's lag as Spark's progress reporting does. The event time is the record's creation time at
 //! the producer. The sink is not a Kafka topic: emitted rows are recorded with their batch.
 
 use std::collections::BTreeMap;
 
+use crate::protocol::CommittedOffset;
 use crate::scenario::StreamQuery;
 use crate::sim::SimTime;
 
@@ -64,8 +69,11 @@ pub struct MicroBatchQuery {
     delay_ns: u64,
     /// The live state.
     pub state: QueryState,
-    /// The state as of the last committed batch.
+    /// The state as of the last batch that ended.
     pub checkpoint: QueryState,
+    /// The offsets that batch read up to: `(partition, next offset, leader epoch of the record
+    /// before it)`.
+    pub checkpoint_offsets: Vec<(u32, u64, Option<u32>)>,
     /// The earliest time the next batch may start.
     next_trigger: SimTime,
 }
@@ -78,6 +86,7 @@ impl MicroBatchQuery {
             delay_ns: q.watermark_delay_ms * 1_000_000,
             state: QueryState::default(),
             checkpoint: QueryState::default(),
+            checkpoint_offsets: Vec::new(),
             next_trigger: SimTime::ZERO,
         }
     }
@@ -141,9 +150,24 @@ impl MicroBatchQuery {
         BatchOutcome { id, watermark, input_rows: event_times.len() as u64, late_rows: late, emitted }
     }
 
-    /// The batch's offsets are committed: checkpoint the state.
-    pub fn committed(&mut self) {
+    /// A batch ended, having read up to `offsets`: checkpoint the state with them.
+    pub fn checkpoint(&mut self, offsets: Vec<(u32, u64, Option<u32>)>) {
         self.checkpoint = self.state.clone();
+        if !offsets.is_empty() {
+            self.checkpoint_offsets = offsets;
+        }
+    }
+
+    /// Where a restarted query reads from: the checkpoint's offset for each partition it has
+    /// one for, else what the group had committed (nothing, for a query never checkpointed).
+    pub fn starting_offsets(&self, committed: Vec<(u32, CommittedOffset)>) -> Vec<(u32, CommittedOffset)> {
+        committed
+            .into_iter()
+            .map(|(p, c)| match self.checkpoint_offsets.iter().find(|o| o.0 == p) {
+                Some(&(_, offset, epoch)) => (p, Some((offset, epoch))),
+                None => (p, c),
+            })
+            .collect()
     }
 
     /// A restart: the state goes back to the last checkpoint, and a batch may start at once.
@@ -208,12 +232,15 @@ mod tests {
     fn a_restart_recovers_the_last_checkpoint() {
         let mut q = query(0, 1000, 0);
         q.run_batch(&[ms(100)]);
-        q.committed();
+        q.checkpoint(vec![(0, 1, Some(0))]);
         let before = q.state.clone();
         q.run_batch(&[ms(1500), ms(2500)]);
         assert_ne!(q.state, before);
         q.recover();
         assert_eq!(q.state, before);
         assert_eq!(q.state.batch_id, 1, "the uncommitted batch runs again with its id");
+        // It reads on from the checkpoint's offsets, whatever the group committed.
+        let from = q.starting_offsets(vec![(0, Some((3, Some(0)))), (1, None)]);
+        assert_eq!(from, vec![(0, Some((1, Some(0)))), (1, None)]);
     }
 }

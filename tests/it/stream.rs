@@ -31,6 +31,23 @@ fn window_counts(batches: &[StreamBatch]) -> BTreeMap<u64, u64> {
     out
 }
 
+/// The same for a run with crashes, where a batch that wrote its windows but crashed before
+/// its commit landed runs again and writes them again (at-least-once output): each rewrite must
+/// carry the same count (an idempotent sink then holds one row per window).
+fn window_counts_rewritten_alike(batches: &[StreamBatch]) -> Result<BTreeMap<u64, u64>, String> {
+    let mut out = BTreeMap::new();
+    for b in batches.iter().filter(|b| !b.aborted) {
+        for &(start, _, count) in &b.emitted {
+            if let Some(before) = out.insert(start.as_nanos() / 1_000_000, count)
+                && before != count
+            {
+                return Err(format!("window {start} written with {before}, then with {count}"));
+            }
+        }
+    }
+    Ok(out)
+}
+
 #[test]
 fn a_shorter_trigger_interval_cuts_latency_and_runs_more_batches() {
     let slow = bundled("stream-micro-batch-trigger");
@@ -103,4 +120,47 @@ fn a_crashed_query_replays_its_batch_from_the_checkpoint_and_counts_every_window
     let report = kafkasim::run(&crashed, &RunOptions::default()).unwrap();
     assert!(report.figures["processed_twice_records"] > 0.0, "rows of the aborted batch run twice");
     assert_eq!(report.figures["skipped_records"], 0.0);
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig {
+        cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(8),
+        failure_persistence: None,
+        ..proptest::prelude::ProptestConfig::default()
+    })]
+
+    /// Exactly-once state under any crash: whenever the query crashes and however long it is
+    /// down, every window it writes has the count a run without the crash writes. (The
+    /// watermark delay is far above the producer's latency, so no row is late in either run.)
+    #[test]
+    fn crashes_at_any_moment_leave_every_window_count_exact(
+        trigger_ms in proptest::sample::select(vec![0u64, 200, 1000]),
+        watermark_delay_ms in proptest::sample::select(vec![500u64, 2000]),
+        crashes in proptest::collection::vec((2_000u64..14_000, 300u64..4_000), 1..3),
+    ) {
+        let mut whole = bundled("stream-query-restart");
+        whole.faults.clear();
+        let q = whole.consumer_groups[0].stream.as_mut().unwrap();
+        (q.trigger_ms, q.watermark_delay_ms) = (trigger_ms, watermark_delay_ms);
+        let mut crashed = whole.clone();
+        let mut at = 0;
+        for &(crash, down) in &crashes {
+            at = at.max(crash);
+            let restart = at + down;
+            let node = || kafkasim::scenario::Target::Node("counts-0".into());
+            crashed.faults.push(kafkasim::scenario::FaultAt { at_ms: at, fault: kafkasim::scenario::Fault::Crash(node()) });
+            crashed.faults.push(kafkasim::scenario::FaultAt { at_ms: restart, fault: kafkasim::scenario::Fault::Restart(node()) });
+            at = restart + 1;
+        }
+        let ctx = format!("trigger={trigger_ms} delay={watermark_delay_ms} crashes={crashes:?}");
+        let (w, c) = (batches(&whole), batches(&crashed));
+        proptest::prop_assert_eq!(c.iter().chain(&w).map(|b| b.late_rows).sum::<u64>(), 0, "{}", ctx);
+        let ww = window_counts(&w);
+        let cw = window_counts_rewritten_alike(&c).map_err(|e| proptest::test_runner::TestCaseError::fail(format!("{ctx}: {e}")))?;
+        let shared: Vec<u64> = cw.keys().filter(|k| ww.contains_key(k)).copied().collect();
+        proptest::prop_assert!(shared.len() >= 3, "{}: {:?}", ctx, shared);
+        for k in shared {
+            proptest::prop_assert_eq!(cw[&k], ww[&k], "{}: window at {} ms", ctx, k);
+        }
+    }
 }

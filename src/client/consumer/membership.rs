@@ -223,12 +223,6 @@ impl Consumer {
             GroupResponse::OffsetCommit(result) => {
                 let Some(i) = self.commits.iter().position(|c| c.0 == request_id) else { return };
                 let (_, sync, _) = self.commits.remove(i);
-                if result.is_ok()
-                    && let Some(q) = &mut self.stream
-                {
-                    // The batch's offsets are committed: its state is the checkpoint now.
-                    q.committed();
-                }
                 let now = ctx.now();
                 let error = result.err().map(|e| e.name());
                 ctx.metrics().groups.commits.push(crate::metrics::CommitRecord {
@@ -613,6 +607,11 @@ impl Consumer {
 
     /// OffsetFetch answered: positions from committed offsets, else `auto.offset.reset`.
     fn on_committed_offsets(&mut self, offsets: Vec<(u32, CommittedOffset)>, ctx: &mut Ctx) {
+        // A stream query starts from its own checkpoint (see `crate::stream`).
+        let offsets = match &self.stream {
+            Some(q) => q.starting_offsets(offsets),
+            None => offsets,
+        };
         let mut reset = Vec::new();
         for (p, committed) in offsets {
             let Some(o) = self.owned.iter_mut().find(|o| o.partition == p) else { continue };

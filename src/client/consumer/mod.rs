@@ -725,7 +725,7 @@ impl Consumer {
         q.triggered(now);
         if records == 0 && q.wants_no_data_batch() {
             let outcome = q.run_batch(&[]);
-            q.committed();
+            q.checkpoint(Vec::new());
             let end = now + SimDuration::from_ms(self.config.poll_processing_ms);
             self.record_micro_batch(outcome, end, ctx);
         }
@@ -837,6 +837,10 @@ impl Consumer {
             }
             CommitMode::AfterProcessing => {
                 self.end_work();
+                if let Some(q) = &mut self.stream {
+                    // The batch is done: the query checkpoints its state with its offsets.
+                    q.checkpoint(self.owned.iter().filter_map(|o| o.commit_entry(true)).collect());
+                }
                 self.commit_positions(true, ctx);
                 self.app != App::Committing && self.poll(ctx)
             }
