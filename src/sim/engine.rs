@@ -124,6 +124,26 @@ pub struct GroupView {
     pub lag_records: u64,
 }
 
+/// A stream query now (a consumer group with `stream`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StreamQueryView {
+    pub group: String,
+    /// The member that runs it, and whether it is running.
+    pub member: String,
+    pub running: bool,
+    /// The id the next batch gets.
+    pub next_batch: u64,
+    /// When the next batch may start (its trigger).
+    pub next_trigger: SimTime,
+    /// The watermark the last batch ran with, and the one the next will run with.
+    pub watermark: Option<SimTime>,
+    pub next_watermark: Option<SimTime>,
+    /// Open windows: `(start, end, rows counted so far)`.
+    pub open_windows: Vec<(SimTime, SimTime, u64)>,
+    /// The id of the next batch as of the last checkpoint.
+    pub checkpointed_next_batch: u64,
+}
+
 /// A producer now.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProducerView {
@@ -1035,6 +1055,32 @@ impl Simulation {
                         })
                         .collect(),
                 }
+            })
+            .collect()
+    }
+
+    /// Every stream query with its state: watermark, open windows, next trigger.
+    pub fn stream_queries(&self) -> Vec<StreamQueryView> {
+        self.consumers()
+            .filter_map(|c| {
+                let q = c.stream_query()?;
+                let window_ns = self.scenario.consumer_groups[c.group as usize].stream.as_ref()?.window_ms * 1_000_000;
+                Some(StreamQueryView {
+                    group: self.scenario.consumer_groups[c.group as usize].name.clone(),
+                    member: c.name.clone(),
+                    running: c.is_running(),
+                    next_batch: q.state.batch_id,
+                    next_trigger: q.next_trigger(),
+                    watermark: q.state.watermark,
+                    next_watermark: q.watermark_for_next_batch(),
+                    open_windows: q
+                        .state
+                        .windows
+                        .iter()
+                        .map(|(&start, &n)| (SimTime(start), SimTime(start + window_ns), n))
+                        .collect(),
+                    checkpointed_next_batch: q.checkpoint.batch_id,
+                })
             })
             .collect()
     }

@@ -35,11 +35,12 @@ commands (an empty line repeats `next`):
   groups            each consumer group: state, generation, members and their positions, lag
   producers         records and requests sent, retries, requests in flight
   faults            the scenario's faults: which fired and what they touched
+  stream            each stream query: its watermark, next trigger and open windows
   status            the clock, events handled and pending
   trace [N]         the last N notable trace lines (default 20)
   help              this list
   quit              leave (end of input does too)
-short forms: n, u, f, p, b, g, s, t, h, q";
+short forms: n, u, f, p, b, g, w, s, t, h, q";
 
 /// A simulation driven by text commands.
 pub struct Stepper {
@@ -102,6 +103,7 @@ impl Stepper {
             "g" | "groups" => no_argument(verb, arg).map(|()| tables::groups(&self.sim))?,
             "producers" => no_argument(verb, arg).map(|()| tables::producers(&self.sim))?,
             "faults" => no_argument(verb, arg).map(|()| tables::faults(&self.sim))?,
+            "w" | "stream" => no_argument(verb, arg).map(|()| tables::stream_queries(&self.sim))?,
             "s" | "status" => no_argument(verb, arg).map(|()| format!("{}\n", self.status_line()))?,
             "t" | "trace" => self.trace(arg)?,
             "h" | "help" | "?" => format!("{HELP}\n"),

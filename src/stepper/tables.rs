@@ -126,6 +126,46 @@ pub fn groups(sim: &Simulation) -> String {
     out
 }
 
+/// `stream`: each stream query's watermark, next trigger and open windows.
+pub fn stream_queries(sim: &Simulation) -> String {
+    let queries = sim.stream_queries();
+    if queries.is_empty() {
+        return "this scenario has no stream query (a consumer group with `stream`)\n".to_string();
+    }
+    let time = |t: Option<crate::sim::SimTime>| t.map_or("none".to_string(), |t| format!("{t} s"));
+    let mut out = String::new();
+    for q in queries {
+        out.push_str(&format!(
+            "stream query {} ({}{}): next batch {} at {} s or later · watermark {} (next batch: {}) · checkpointed up to batch {}\n",
+            q.group,
+            q.member,
+            if q.running { "" } else { ", not running" },
+            q.next_batch,
+            q.next_trigger,
+            time(q.watermark),
+            time(q.next_watermark),
+            q.checkpointed_next_batch.saturating_sub(1),
+        ));
+        let rows: Vec<Vec<String>> = q
+            .open_windows
+            .iter()
+            .map(|&(from, to, n)| {
+                let fate = match q.next_watermark {
+                    Some(w) if to <= w => "written by the next batch",
+                    _ => "open",
+                };
+                vec![format!("  [{from}, {to})"), n.to_string(), fate.to_string()]
+            })
+            .collect();
+        if rows.is_empty() {
+            out.push_str("  no open window\n");
+        } else {
+            out.push_str(&table(&["  window (s)", "rows so far", "state"], &rows));
+        }
+    }
+    out
+}
+
 /// `producers`.
 pub fn producers(sim: &Simulation) -> String {
     let rows: Vec<Vec<String>> = sim

@@ -91,6 +91,16 @@ impl MicroBatchQuery {
         }
     }
 
+    /// The earliest time the next batch may start.
+    pub fn next_trigger(&self) -> SimTime {
+        self.next_trigger
+    }
+
+    /// The watermark the next batch would run with.
+    pub fn watermark_for_next_batch(&self) -> Option<SimTime> {
+        self.next_watermark()
+    }
+
     /// `None` if a batch may start at `now`, else the trigger time to wait for.
     pub fn wait_until(&self, now: SimTime) -> Option<SimTime> {
         (now < self.next_trigger).then_some(self.next_trigger)

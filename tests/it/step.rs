@@ -110,3 +110,22 @@ fn the_cli_transcript_reads_as_a_session() {
     assert!(text.contains("error: a time is a number with a unit"), "{text}");
     assert!(!text.contains("> status"), "a script stops at its first bad command: {text}");
 }
+
+/// `stream` shows a query's open windows and which of them the next batch will write: the next
+/// batch then writes exactly those, with the counts shown.
+#[test]
+fn the_stream_view_foretells_what_the_next_batch_writes() {
+    let mut stepper = Stepper::new(&bundled("stream-micro-batch-trigger"));
+    ok(&mut stepper, "until 3.5s");
+    let view = ok(&mut stepper, "stream");
+    assert!(view.contains("next batch 4 at 4.000000 s"), "{view}");
+    let q = &stepper.simulation().stream_queries()[0];
+    let due: Vec<(SimTime, SimTime, u64)> =
+        q.open_windows.iter().copied().filter(|w| q.next_watermark.is_some_and(|m| w.1 <= m)).collect();
+    assert_eq!(due.len(), 1, "{view}");
+    assert!(view.contains("written by the next batch"));
+    let reply = ok(&mut stepper, "find micro-batch");
+    let (from, to, n) = due[0];
+    assert!(reply.contains("batch=4 ") && reply.contains(&format!("emits [{from}, {to})={n}")), "{reply}");
+    assert!(Stepper::new(&bundled("quickstart")).command("stream").unwrap().text.contains("no stream query"));
+}

@@ -397,6 +397,11 @@ impl Consumer {
         self.app != App::Stopped
     }
 
+    /// The stream query this member runs, if its group has `stream`.
+    pub fn stream_query(&self) -> Option<&MicroBatchQuery> {
+        self.stream.as_ref()
+    }
+
     /// The owned partitions and their positions.
     pub fn positions(&self) -> impl Iterator<Item = (u32, Option<u64>)> + '_ {
         self.owned.iter().map(|o| (o.partition, o.position))
