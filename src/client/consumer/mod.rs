@@ -313,8 +313,8 @@ impl Consumer {
             }
             active = now_active;
         }
-        // A stream query checkpoints its offsets after each batch, and a batch takes what was
-        // fetched up to `maxOffsetsPerTrigger`.
+        // A stream query commits its offsets after each batch (after its checkpoint), and a batch
+        // takes what was fetched up to `maxOffsetsPerTrigger`.
         let mut config = group.clone();
         if let Some(q) = &group.stream {
             config.commit = CommitMode::AfterProcessing;
@@ -502,7 +502,7 @@ impl Consumer {
                 b.aborted = true;
                 let id = b.id;
                 ctx.notable("batch aborted", || {
-                    format!("group={} batch={id}: nothing written or committed; it runs again", self.config.name)
+                    format!("group={} batch={id}: nothing written or checkpointed; it runs again", self.config.name)
                 });
             }
         }
