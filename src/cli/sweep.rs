@@ -5,21 +5,23 @@
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
-use clap::Args;
+use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use kafkasim::report::sweep::{self, Shard, SweepError, SweepSpec, Vary};
+use kafkasim::report::sweep::{self, Shard, SweepError, SweepSpec, TradeoffLatency, Vary};
 
 use super::output::write_whole;
 use super::{EXIT_BAD_INPUT, EXIT_OK, parse_set, scenario_source};
 
 /// Run a scenario for every combination of --vary values (and --seeds seeds) in parallel; write
 /// OUT/<scenario>-sweep/sweep.csv (one row per run) and tradeoff.png (throughput against
-/// p50/p99/p99.9 produce latency).
+/// p50/p99/p99.9 produce latency, or end-to-end latency with --latency end-to-end).
 #[derive(Args, Debug)]
 #[command(after_help = "Examples:
   kafkasim sweep quickstart --vary producers.checkout.linger_ms=0,5,20,50
   kafkasim sweep quickstart --vary producers.checkout.linger_ms=0,5,50 \\
       --vary producers.checkout.arrival.per_sec=1000,4000 --seeds 3 --set duration_ms=5000
+  kafkasim sweep stream-micro-batch-trigger --latency end-to-end \\
+      --vary consumer_groups.counts.stream.trigger_ms=0,100,250,500,1000
 
 Rows are in grid order: the first --vary changes slowest, seeds fastest. Seeds are the
 scenario's seed, seed+1, ...; every grid point runs with the same seeds, so rows differ by
@@ -48,6 +50,17 @@ pub struct SweepArgs {
     /// Override a field in every run: PATH=VALUE, e.g. duration_ms=5000.
     #[arg(long = "set", value_name = "PATH=VALUE", value_parser = parse_set)]
     set: Vec<(String, String)>,
+    /// The latency the trade-off chart and the printed rows show: the producer's (to the
+    /// acknowledgement, against acknowledged records/s) or end to end (to processed, against
+    /// consumed records/s: consumer and stream settings).
+    #[arg(long, value_enum, default_value_t = LatencyArg::Produce)]
+    latency: LatencyArg,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum LatencyArg {
+    Produce,
+    EndToEnd,
 }
 
 fn parse_vary(s: &str) -> Result<Vary, String> {
@@ -73,7 +86,11 @@ pub fn sweep(args: SweepArgs) -> u8 {
             return EXIT_BAD_INPUT;
         }
     };
-    let spec = SweepSpec { vary: args.vary, seeds: args.seeds, shard: args.shard };
+    let latency = match args.latency {
+        LatencyArg::Produce => TradeoffLatency::Produce,
+        LatencyArg::EndToEnd => TradeoffLatency::EndToEnd,
+    };
+    let spec = SweepSpec { vary: args.vary, seeds: args.seeds, shard: args.shard, latency };
     let plan = match sweep::plan(&label, &src, &args.set, &spec) {
         Ok(p) => p,
         Err(e) => {
@@ -128,14 +145,17 @@ pub fn sweep(args: SweepArgs) -> u8 {
         let settings: Vec<String> =
             result.vary.iter().zip(&row.values).map(|(v, x)| format!("{}={x}", v.short_name())).collect();
         let f = |name: &str| row.figures.get(name).copied().unwrap_or(f64::NAN);
+        let (throughput, [p50, p99, p999]) = latency.figures();
         println!(
-            "{} seed {}: acked {:.1}/s · produce latency ms p50 {:.3} · p99 {:.3} · p99.9 {:.3}",
+            "{} seed {}: {} {:.1}/s · {} ms p50 {:.3} · p99 {:.3} · p99.9 {:.3}",
             settings.join(" "),
             row.seed,
-            f("acked_per_sec"),
-            f("produce_latency_p50_ms"),
-            f("produce_latency_p99_ms"),
-            f("produce_latency_p999_ms")
+            if latency == TradeoffLatency::Produce { "acked" } else { "consumed" },
+            f(throughput),
+            latency.name(),
+            f(p50),
+            f(p99),
+            f(p999)
         );
     }
     if result.rows.len() > SHOWN {

@@ -141,6 +141,42 @@ pub struct SweepSpec {
     /// Seeds per grid point (≥ 1): the scenario's seed, seed + 1, ...
     pub seeds: u64,
     pub shard: Option<Shard>,
+    /// Which latency the trade-off chart plots against throughput.
+    pub latency: TradeoffLatency,
+}
+
+/// The two sides of a trade-off chart.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TradeoffLatency {
+    /// Produce latency against acknowledged records/s: the producer's trade-off (`linger.ms`,
+    /// `batch.size`, `acks`).
+    #[default]
+    Produce,
+    /// End-to-end latency (intended send to processed) against consumed records/s: the
+    /// consumer's and a stream query's trade-off (`fetch.min.bytes`, a trigger interval).
+    EndToEnd,
+}
+
+impl TradeoffLatency {
+    /// The figure names: throughput, then p50, p99 and p99.9.
+    pub fn figures(self) -> (&'static str, [&'static str; 3]) {
+        match self {
+            TradeoffLatency::Produce => {
+                ("acked_per_sec", ["produce_latency_p50_ms", "produce_latency_p99_ms", "produce_latency_p999_ms"])
+            }
+            TradeoffLatency::EndToEnd => {
+                ("consumed_per_sec", ["e2e_latency_p50_ms", "e2e_latency_p99_ms", "e2e_latency_p999_ms"])
+            }
+        }
+    }
+
+    /// `produce latency`, `end-to-end latency`.
+    pub fn name(self) -> &'static str {
+        match self {
+            TradeoffLatency::Produce => "produce latency",
+            TradeoffLatency::EndToEnd => "end-to-end latency",
+        }
+    }
 }
 
 /// Why a sweep cannot start. Nothing has run or been written.
@@ -194,6 +230,7 @@ pub struct SweepPlan {
     /// The scenario's name.
     pub name: String,
     pub vary: Vec<Vary>,
+    pub latency: TradeoffLatency,
     pub seeds: u64,
     pub shard: Option<Shard>,
     /// Runs in the whole grid (all shards).
@@ -260,7 +297,15 @@ pub fn plan(file: &str, src: &str, overrides: &[(String, String)], spec: &SweepS
             runs.push(PlannedRun { index, values: values.clone(), seed: scenario.seed, scenario });
         }
     }
-    Ok(SweepPlan { name: base.name, vary: spec.vary.clone(), seeds: spec.seeds, shard: spec.shard, total, runs })
+    Ok(SweepPlan {
+        name: base.name,
+        vary: spec.vary.clone(),
+        latency: spec.latency,
+        seeds: spec.seeds,
+        shard: spec.shard,
+        total,
+        runs,
+    })
 }
 
 /// The values of grid point `point`: the first setting varies slowest.
@@ -289,6 +334,8 @@ pub struct SweepRow {
 pub struct SweepResult {
     pub name: String,
     pub vary: Vec<Vary>,
+    /// What the trade-off chart plots.
+    pub latency: TradeoffLatency,
     pub seeds: u64,
     pub shard: Option<Shard>,
     pub total: usize,
@@ -313,6 +360,7 @@ pub fn run(plan: &SweepPlan, on_done: &(dyn Fn() + Sync)) -> Result<SweepResult,
     Ok(SweepResult {
         name: plan.name.clone(),
         vary: plan.vary.clone(),
+        latency: plan.latency,
         seeds: plan.seeds,
         shard: plan.shard,
         total: plan.total,

@@ -1,5 +1,6 @@
 //! The throughput–latency trade-off chart of a sweep: acknowledged records per second (x)
-//! against produce latency p50, p99 and p99.9 (y, ms), one point per grid point.
+//! against produce latency p50, p99 and p99.9 (y, ms), one point per grid point; or, with
+//! `--latency end-to-end`, consumed records per second against end-to-end latency.
 //!
 //! - One varied setting: one curve per percentile; each point is labelled with the setting's
 //!   value (`linger_ms=5`) on the p99.9 curve, the top one, where labels have room.
@@ -12,11 +13,9 @@
 
 use crate::render::{LineChart, Series, SeriesStyle};
 
-use super::sweep::SweepResult;
+use super::sweep::{SweepResult, TradeoffLatency};
 
-const PERCENTILES: [(&str, &str); 3] =
-    [("p50", "produce_latency_p50_ms"), ("p99", "produce_latency_p99_ms"), ("p99.9", "produce_latency_p999_ms")];
-const THROUGHPUT: &str = "acked_per_sec";
+const PERCENTILES: [&str; 3] = ["p50", "p99", "p99.9"];
 
 /// One grid point: its values and the mean of its seeds' figures.
 struct Point {
@@ -32,9 +31,9 @@ pub fn tradeoff_chart(sweep: &SweepResult) -> LineChart {
     let label = |i: usize, value: &str| format!("{}={value}", names[i]);
     let mut series = Vec::new();
     if sweep.vary.len() == 1 {
-        for (k, (pct, _)) in PERCENTILES.iter().enumerate() {
+        for (k, pct) in PERCENTILES.iter().enumerate() {
             let s = Series::new(
-                format!("produce latency {pct}"),
+                format!("{} {pct}", sweep.latency.name()),
                 SeriesStyle::LinePoints,
                 points.iter().map(|p| (p.x, p.y[k])).collect(),
             );
@@ -59,7 +58,7 @@ pub fn tradeoff_chart(sweep: &SweepResult) -> LineChart {
                 [(1, SeriesStyle::LinePoints), (0, SeriesStyle::DashedPoints), (2, SeriesStyle::DottedPoints)]
             {
                 let mut s = Series::new(
-                    format!("{name}: {}", PERCENTILES[k].0),
+                    format!("{name}: {}", PERCENTILES[k]),
                     style,
                     members.iter().map(|p| (p.x, p.y[k])).collect(),
                 )
@@ -87,11 +86,15 @@ pub fn tradeoff_chart(sweep: &SweepResult) -> LineChart {
     } else {
         format!("points along {}; p99 solid, p50 dashed, p99.9 dotted", names[0])
     };
+    let (x_label, latency) = match sweep.latency {
+        TradeoffLatency::Produce => ("throughput (acknowledged records/s)", "produce latency"),
+        TradeoffLatency::EndToEnd => ("throughput (consumed records/s)", "end-to-end latency"),
+    };
     LineChart {
-        title: format!("Throughput vs produce latency — {}, sweeping {swept}", sweep.name),
+        title: format!("Throughput vs {latency} — {}, sweeping {swept}", sweep.name),
         subtitle: Some(format!("one point per setting · {seeds} · {key}")),
-        x_label: "throughput (acknowledged records/s)".into(),
-        y_label: "produce latency (ms)".into(),
+        x_label: x_label.into(),
+        y_label: format!("{latency} (ms)"),
         series,
         markers: Vec::new(),
         bands: Vec::new(),
@@ -113,12 +116,13 @@ fn short_names(sweep: &SweepResult) -> Vec<String> {
 /// The grid points present in the rows, in grid order, each the mean over its seeds.
 fn points(sweep: &SweepResult) -> Vec<Point> {
     let seeds = sweep.seeds.max(1) as usize;
+    let (throughput, percentiles) = sweep.latency.figures();
     let mut out: Vec<(usize, Point, usize)> = Vec::new();
     for row in &sweep.rows {
         let grid_point = row.index / seeds;
         let get = |name: &str| row.figures.get(name).copied().unwrap_or(f64::NAN);
-        let x = get(THROUGHPUT);
-        let y = PERCENTILES.map(|(_, f)| get(f));
+        let x = get(throughput);
+        let y = percentiles.map(get);
         match out.last_mut() {
             Some((g, p, n)) if *g == grid_point => {
                 p.x += x;

@@ -22,6 +22,7 @@ fn spec(vary: &[&str], seeds: u64, shard: Option<&str>) -> SweepSpec {
         vary: vary.iter().map(|v| Vary::parse(v).unwrap()).collect(),
         seeds,
         shard: shard.map(|s| Shard::parse(s).unwrap()),
+        latency: Default::default(),
     }
 }
 
@@ -180,6 +181,7 @@ fn the_linger_sweep_shows_the_batching_trade_off() {
         ],
         seeds: 1,
         shard: None,
+        latency: Default::default(),
     };
     let plan = sweep::plan(file, &src, &[], &spec).unwrap_or_else(|e| panic!("{e}"));
     let rows = sweep::run(&plan, &|| {}).unwrap().rows;
@@ -207,4 +209,27 @@ fn the_linger_sweep_shows_the_batching_trade_off() {
     // The sender spends less of the core as requests fill.
     let sender = figure(high, "producer_sender_cpu_ms");
     assert!(sender[0] > sender[1] && sender[1] > sender[2], "sender CPU falls with linger.ms: {sender:?}");
+}
+
+/// `--latency end-to-end`: a stream query's trigger swept against end-to-end latency, which
+/// the chart plots (with consumed records/s) and which grows with the interval.
+#[test]
+fn an_end_to_end_sweep_charts_what_the_trigger_costs() {
+    let file = "scenarios/stream-micro-batch-trigger.ron";
+    let src = std::fs::read_to_string(root().join(file)).unwrap();
+    let spec = SweepSpec {
+        vary: vec![Vary::parse("consumer_groups.counts.stream.trigger_ms=100,1000").unwrap()],
+        seeds: 1,
+        shard: None,
+        latency: kafkasim::report::sweep::TradeoffLatency::EndToEnd,
+    };
+    let result = sweep::run(&sweep::plan(file, &src, &[], &spec).unwrap(), &|| {}).unwrap();
+    let p50: Vec<f64> = result.rows.iter().map(|r| r.figures["e2e_latency_p50_ms"]).collect();
+    assert!(p50[1] > p50[0] + 300.0, "{p50:?}");
+    let chart = tradeoff_chart(&result);
+    assert_eq!(chart.y_label, "end-to-end latency (ms)");
+    assert!(chart.x_label.contains("consumed"));
+    // The p50 curve's points are the runs' medians, in grid order.
+    let curve = chart.series.iter().find(|s| s.label == "end-to-end latency p50").unwrap();
+    assert_eq!(curve.points.iter().map(|p| p.1).collect::<Vec<_>>(), p50);
 }
