@@ -13,19 +13,18 @@
 //!   event time seen so far minus the delay (it never goes back). Rows at or below it are late and
 //!   dropped; windows whose end is at or below it are final, emitted once (append mode) and
 //!   evicted from the state.
-//! - **The checkpoint.** When a batch ends, the query checkpoints its state (open windows,
-//!   watermark, next batch id) together with the offsets the batch read up to, in one write
-//!   (Spark's commit log and state store). A restarted query recovers the last checkpoint and
-//!   reads on from *its* offsets, not from the group's committed offsets: those are written at
-//!   another moment (the commit goes to the coordinator after the batch), and a crash in between
-//!   would leave state and offsets from different batches.
+//! - **The checkpoint.** Before a batch runs, the range it reads goes into the offset log; when
+//!   it ends, the query checkpoints its state (open windows, watermark, next batch id) together
+//!   with the offsets it read up to, in one write (Spark's commit log and state store). A
+//!   restarted query recovers the last checkpoint, reads on from *its* offsets (not from the
+//!   group's committed offsets: those are written at another moment, and a crash in between
+//!   would leave state and offsets from different batches), and first replays the batch the
+//!   offset log holds beyond it, over exactly the same range.
 //!
 //! Simplified: the query runs in one consumer-group member (the driver and its executors are
 //! one node) that reads what its consumer has fetched when the batch starts, capped by
 //! `maxOffsetsPerTrigger` across partitions (Spark asks for the latest offsets and then fetches
-//! the range). There is no offset log (Spark's write-ahead log of each planned range), so a
-//! replayed batch re-plans from the checkpointed offsets and may read more than its first
-//! attempt did. The member still commits its offsets to the group after each batch, which shows
+//! the range). The member still commits its offsets to the group after each batch, which shows
 //! the group's lag as Spark's progress reporting does. The event time is the record's creation time at
 //! the producer. The sink is not a Kafka topic: emitted rows are recorded with their batch.
 
@@ -74,6 +73,9 @@ pub struct MicroBatchQuery {
     /// The offsets that batch read up to: `(partition, next offset, leader epoch of the record
     /// before it)`.
     pub checkpoint_offsets: Vec<(u32, u64, Option<u32>)>,
+    /// The offset log: the last batch planned, with the offsets it reads up to. Written before
+    /// the batch runs, so a restart replays exactly that range.
+    pub offset_log: Option<(u64, Vec<(u32, u64)>)>,
     /// The earliest time the next batch may start.
     next_trigger: SimTime,
 }
@@ -87,6 +89,7 @@ impl MicroBatchQuery {
             state: QueryState::default(),
             checkpoint: QueryState::default(),
             checkpoint_offsets: Vec::new(),
+            offset_log: None,
             next_trigger: SimTime::ZERO,
         }
     }
@@ -168,6 +171,20 @@ impl MicroBatchQuery {
         }
     }
 
+    /// Batch `id` is planned to read up to `ends`: the offset log's entry for it.
+    pub fn planned(&mut self, id: u64, ends: Vec<(u32, u64)>) {
+        self.offset_log = Some((id, ends));
+    }
+
+    /// Where the batch to replay ends in each partition: the offset log's entry when it is for
+    /// the batch after the checkpoint (planned, never finished), else nothing.
+    pub fn replay_ends(&self) -> Vec<(u32, u64)> {
+        match &self.offset_log {
+            Some((id, ends)) if *id == self.state.batch_id => ends.clone(),
+            _ => Vec::new(),
+        }
+    }
+
     /// Where a restarted query reads from: the checkpoint's offset for each partition it has
     /// one for, else what the group had committed (nothing, for a query never checkpointed).
     pub fn starting_offsets(&self, committed: Vec<(u32, CommittedOffset)>) -> Vec<(u32, CommittedOffset)> {
@@ -245,12 +262,19 @@ mod tests {
         q.checkpoint(vec![(0, 1, Some(0))]);
         let before = q.state.clone();
         q.run_batch(&[ms(1500), ms(2500)]);
+        q.planned(1, vec![(0, 3)]);
         assert_ne!(q.state, before);
         q.recover();
+        assert_eq!(q.replay_ends(), vec![(0, 3)], "batch 1 was planned, never checkpointed: replay it");
         assert_eq!(q.state, before);
         assert_eq!(q.state.batch_id, 1, "the uncommitted batch runs again with its id");
         // It reads on from the checkpoint's offsets, whatever the group committed.
         let from = q.starting_offsets(vec![(0, Some((3, Some(0)))), (1, None)]);
         assert_eq!(from, vec![(0, Some((1, Some(0)))), (1, None)]);
+        // Once batch 1 is checkpointed, nothing is left to replay.
+        q.run_batch(&[ms(1500)]);
+        q.checkpoint(vec![(0, 3, Some(0))]);
+        q.recover();
+        assert!(q.replay_ends().is_empty());
     }
 }

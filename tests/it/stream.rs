@@ -107,9 +107,12 @@ fn a_crashed_query_replays_its_batch_from_the_checkpoint_and_counts_every_window
     let (c, w) = (batches(&crashed), batches(&whole));
     let aborted: Vec<&StreamBatch> = c.iter().filter(|b| b.aborted).collect();
     assert_eq!(aborted.len(), 1);
-    // The batch id that did not finish runs again (and is the next one that completes).
+    // The batch id that did not finish runs again (and is the next one that completes), over the
+    // same range: the offset log kept it.
     let after = c.iter().skip_while(|b| !b.aborted).find(|b| !b.aborted).unwrap();
     assert_eq!(after.id, aborted[0].id);
+    assert_eq!(after.input_rows, aborted[0].input_rows);
+    assert_eq!(after.emitted, aborted[0].emitted, "the replay writes what the first attempt would have");
     // Every window both runs wrote has the same count: the state came back from the checkpoint.
     let (cw, ww) = (window_counts(&c), window_counts(&w));
     let shared: Vec<u64> = cw.keys().filter(|k| ww.contains_key(k)).copied().collect();

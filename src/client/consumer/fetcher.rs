@@ -28,6 +28,8 @@ impl Consumer {
         }
         let max = self.config.max_poll_records as usize;
         let mut left = max;
+        // A partition stopped at its replay end with records still buffered past it.
+        let mut held_back = false;
         let work = &mut self.work;
         // Owned partitions from `poll_rotation` on, then the ones before it (the rotation may be
         // past the end after a revocation: it counts modulo the owned partitions).
@@ -41,6 +43,8 @@ impl Consumer {
                 continue;
             }
             let Some(mut position) = o.position else { continue };
+            // A stream query replaying a batch reads exactly that batch's range.
+            let limit = o.replay_end.unwrap_or(u64::MAX);
             while left > 0 {
                 let Some((base, epoch, batch)) = o.buffer.front() else { break };
                 let (base, epoch, end) = (*base, *epoch, *base + batch.record_count());
@@ -48,8 +52,12 @@ impl Consumer {
                     o.buffer.pop_front();
                     continue;
                 }
+                if position >= limit {
+                    held_back = true;
+                    break;
+                }
                 let skip = position.saturating_sub(base) as usize;
-                let count = ((end - position) as usize).min(left);
+                let count = ((end.min(limit) - position) as usize).min(left);
                 // What processing needs of the records: their intended send times (and values).
                 if !batch.values.is_empty() {
                     let first = max - left;
@@ -71,7 +79,7 @@ impl Consumer {
         }
         // `(poll_rotation + 1) % n` without a second division.
         self.poll_rotation = if rotation + 1 == n { 0 } else { rotation + 1 };
-        if left > 0 {
+        if left > 0 && !held_back {
             // It went through every partition and took all that the positioned ones had.
             self.buffered = false;
         }

@@ -451,6 +451,7 @@ impl Consumer {
                 positioning: false,
                 no_offset: false,
                 answered: false,
+                replay_end: None,
             });
             self.unpositioned = true;
         }
@@ -607,9 +608,17 @@ impl Consumer {
 
     /// OffsetFetch answered: positions from committed offsets, else `auto.offset.reset`.
     fn on_committed_offsets(&mut self, offsets: Vec<(u32, CommittedOffset)>, ctx: &mut Ctx) {
-        // A stream query starts from its own checkpoint (see `crate::stream`).
+        // A stream query starts from its own checkpoint, and replays the batch its offset log
+        // holds beyond it (see `crate::stream`).
         let offsets = match &self.stream {
-            Some(q) => q.starting_offsets(offsets),
+            Some(q) => {
+                for (p, end) in q.replay_ends() {
+                    if let Some(o) = self.owned.iter_mut().find(|o| o.partition == p) {
+                        o.replay_end = Some(end);
+                    }
+                }
+                q.starting_offsets(offsets)
+            }
             None => offsets,
         };
         let mut reset = Vec::new();

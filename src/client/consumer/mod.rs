@@ -80,6 +80,8 @@ struct Owned {
     /// A fetch for it has been answered since it was assigned (a stream query plans its first
     /// batch only then, as Spark first asks for the latest offsets).
     answered: bool,
+    /// A restarted stream query replays its unfinished batch up to here (its offset log).
+    replay_end: Option<u64>,
 }
 
 impl Owned {
@@ -660,7 +662,10 @@ impl Consumer {
         if let Some(q) = &mut self.stream {
             // A stream query plans a batch once it knows where every partition ends (Spark asks
             // for the latest offsets): each has a position and an answered fetch.
-            if self.owned.is_empty() || self.owned.iter().any(|o| o.position.is_none() || !o.answered) {
+            // A batch being replayed also waits until its whole range has been fetched.
+            let unready =
+                |o: &Owned| o.position.is_none() || !o.answered || o.replay_end.is_some_and(|e| o.fetch_position < e);
+            if self.owned.is_empty() || self.owned.iter().any(unready) {
                 return false;
             }
             // Its next batch waits for its trigger.
@@ -742,6 +747,11 @@ impl Consumer {
         let Some(q) = &mut self.stream else { return };
         let work = &self.work;
         let outcome = q.run_batch(&work.created[..work.records]);
+        // The offset log: the range this batch reads, written before it runs.
+        q.planned(outcome.id, self.owned.iter().filter_map(|o| o.position.map(|p| (o.partition, p))).collect());
+        for o in &mut self.owned {
+            o.replay_end = None;
+        }
         let end = work.done_at(work.records - 1);
         self.record_micro_batch(outcome, end, ctx);
     }
