@@ -872,32 +872,26 @@ pub fn validate(s: &Scenario) -> Vec<Problem> {
                 allowed_topics.clone() + " and a partition number below its count",
             );
         }
-        if let Chart::MicroBatches { group } = ch
-            && !s.consumer_groups.iter().any(|g| &g.name == group && g.stream.is_some())
-        {
-            let names: Vec<&str> =
-                s.consumer_groups.iter().filter(|g| g.stream.is_some()).map(|g| g.name.as_str()).collect();
+        // A chart of one group: it must name a group that has what the chart draws.
+        let (group, needs_stream) = match ch {
+            Chart::MicroBatches { group } => (group, true),
+            Chart::Rebalances { group } => (group, false),
+            _ => continue,
+        };
+        let fits = |g: &&ConsumerGroup| !needs_stream || g.stream.is_some();
+        if !s.consumer_groups.iter().filter(fits).any(|g| &g.name == group) {
+            let names: Vec<&str> = s.consumer_groups.iter().filter(fits).map(|g| g.name.as_str()).collect();
+            let (what, kind) = match needs_stream {
+                true => ("stream query", "a consumer group with `stream`"),
+                false => ("consumer group", "a group declared in `consumer_groups`"),
+            };
             c.fail(
                 format!("charts[{i}]"),
-                format!("no stream query {group:?} to chart"),
+                format!("no {what} {group:?} to chart"),
                 if names.is_empty() {
-                    "a consumer group with `stream` (this scenario has none)".to_string()
+                    format!("{kind} (this scenario has none)")
                 } else {
-                    format!("a consumer group with `stream`: {}", quoted(&names))
-                },
-            );
-        }
-        if let Chart::Rebalances { group } = ch
-            && !s.consumer_groups.iter().any(|g| &g.name == group)
-        {
-            let names: Vec<&str> = s.consumer_groups.iter().map(|g| g.name.as_str()).collect();
-            c.fail(
-                format!("charts[{i}]"),
-                format!("no consumer group {group:?} to chart"),
-                if names.is_empty() {
-                    "a group declared in `consumer_groups` (this scenario has none)".to_string()
-                } else {
-                    format!("a group declared in `consumer_groups`: {}", quoted(&names))
+                    format!("{kind}: {}", quoted(&names))
                 },
             );
         }
