@@ -17,6 +17,12 @@
 //! batches' sequences; a retried duplicate is answered with its original offset and not appended,
 //! a gap is `OUT_OF_ORDER_SEQUENCE_NUMBER`, and followers rebuild the same state as they replicate.
 //!
+//! Retention (`LogManager.cleanupLogs`): on a topic with `retention.ms` or `retention.bytes`
+//! that can act within the run, every `log.retention.check.interval.ms` the leader deletes the
+//! oldest whole segments retention no longer keeps, never past the high watermark; followers
+//! follow its log start offset. On other topics the simulator drops, to save memory, what every
+//! replica and every subscribed group has committed (Kafka would keep it for 7 days).
+//!
 //! Simplified: request handling costs no CPU time; one fetch session per leader; the partitions
 //! of a request are answered together; producer state is rebuilt from the retained log only.
 
@@ -282,6 +288,11 @@ impl Broker {
             Timer::HighWatermarkCheckpoint,
         );
         ctx.set_timer(SimDuration::from_ms(1000), Timer::RequestTimeouts);
+        // `LogManager` schedules its retention task on every broker; only a topic retention can
+        // act on within the run needs it here (the others would never delete a thing).
+        if self.metadata.topics.iter().any(|t| t.retention.is_some()) {
+            ctx.set_timer(SimDuration::from_ms(self.settings.log_retention_check_interval_ms), Timer::LogRetention);
+        }
     }
 
     /// The process dies: everything in memory is gone. The logs stay (the page cache survives a
@@ -655,6 +666,10 @@ impl Broker {
                     SimDuration::from_ms(self.settings.replica_high_watermark_checkpoint_interval_ms.max(1)),
                     Timer::HighWatermarkCheckpoint,
                 );
+            }
+            Timer::LogRetention => {
+                self.delete_old_segments(ctx);
+                ctx.set_timer(SimDuration::from_ms(self.settings.log_retention_check_interval_ms), Timer::LogRetention);
             }
             Timer::RequestTimeouts => {
                 // Follower fetches unanswered for the request timeout: give up, back off, retry.
@@ -1436,6 +1451,9 @@ impl Broker {
         if groups_low <= r.log.log_start_offset() {
             return;
         }
+        if self.metadata.topic_of(p).retention.is_some() {
+            return; // retention decides what goes, in whole segments (`delete_old_segments`)
+        }
         let mut low = r.high_watermark.min(groups_low);
         for f in &r.followers {
             low = low.min(f.log_end_offset);
@@ -1445,6 +1463,51 @@ impl Broker {
             for b in r.log.trim_before(low) {
                 history.retired(p, std::iter::once((b.base_offset, &*b.batch)));
             }
+        }
+    }
+
+    /// The retention task (`LogManager.cleanupLogs` → `UnifiedLog.deleteOldSegments`) on the
+    /// partitions this broker leads: whole segments go, by `retention.bytes` then `retention.ms`,
+    /// never past the high watermark (see [`crate::cluster::Log::retention_deletion`]). A
+    /// consumer whose position falls below the new log start then gets `OFFSET_OUT_OF_RANGE` and
+    /// resets by `auto.offset.reset`. Followers drop the same records when their fetches bring the
+    /// new log start offset (`maybeIncrementLogStartOffset`); they apply no retention of their own
+    /// here.
+    fn delete_old_segments(&mut self, ctx: &mut Ctx) {
+        let now = ctx.now();
+        for p in 0..self.replicas.len() as u32 {
+            let Some(retention) = self.metadata.topic_of(p).retention else { continue };
+            if !self.leads(p) {
+                continue;
+            }
+            let r = &mut self.replicas[p as usize];
+            let Some(d) = r.log.retention_deletion(now, r.high_watermark, &retention) else { continue };
+            let from = r.log.log_start_offset();
+            let history = ctx.history();
+            for b in r.log.trim_before(d.new_start) {
+                history.retired(p, std::iter::once((b.base_offset, &*b.batch)));
+            }
+            let to = r.log.log_start_offset();
+            ctx.notable("retention", || {
+                format!(
+                    "{} deleted {} segment{} (offsets {from}..{}, {} records): {} breached; log start offset {to}",
+                    self.metadata.partition_name(p),
+                    d.segments,
+                    if d.segments == 1 { "" } else { "s" },
+                    to - 1,
+                    to - from,
+                    d.reason
+                )
+            });
+            ctx.metrics().retention_deletions.push(crate::metrics::RetentionDeletion {
+                at: now,
+                partition: p,
+                broker: self.id,
+                from,
+                to,
+                segments: d.segments,
+                reason: d.reason,
+            });
         }
     }
 }

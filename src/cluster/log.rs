@@ -12,7 +12,8 @@
 //!
 //! Simplified: truncation works on whole batches (a truncation point inside a batch drops the
 //! batch; Kafka's truncation points are batch boundaries in practice); retention drops whole
-//! batches from the front.
+//! batches from the front. Segments (`segment.bytes`, `segment.ms`) are derived from the batches
+//! when retention asks for them ([`Log::segments`]), not kept as files.
 
 use std::collections::VecDeque;
 use std::rc::Rc;
@@ -357,6 +358,116 @@ impl Log {
     }
 }
 
+/// A topic's retention settings (`retention.ms`, `retention.bytes`, `segment.bytes`,
+/// `segment.ms`; -1 is unlimited).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Retention {
+    pub retention_ms: i64,
+    pub retention_bytes: i64,
+    pub segment_bytes: u64,
+    pub segment_ms: u64,
+}
+
+/// A log segment as retention sees it (Kafka's `LogSegment`): offsets `base_offset..end_offset`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Segment {
+    pub base_offset: u64,
+    pub end_offset: u64,
+    pub size_bytes: u64,
+    /// `LogSegment.largestTimestamp`: the newest record time in it (CreateTime).
+    pub largest_timestamp: SimTime,
+}
+
+/// What one retention pass deletes: every segment below `new_start`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RetentionDeletion {
+    pub new_start: u64,
+    pub segments: usize,
+    /// `retention.bytes` or `retention.ms`: the first limit that deleted a segment.
+    pub reason: &'static str,
+}
+
+impl Log {
+    /// The log's segments, as `UnifiedLog.maybeRoll` would have rolled them while appending:
+    /// a new segment before a batch that would take the active one past `segment.bytes`
+    /// (`size > segment.bytes - batch size`), or once the active segment's first batch is
+    /// `segment.ms` older than the batch being appended (`segment.jitter.ms` = 0).
+    ///
+    /// Derived from the batches, oldest first from the log start offset, rather than kept as
+    /// each batch is appended: appends stay as cheap as without retention, and a pass deletes
+    /// whole segments, so the log start is always where a segment began. (A follower that
+    /// becomes leader derives its segments from its own log start: Kafka's followers roll their
+    /// own segments too.)
+    pub fn segments(&self, segment_bytes: u64, segment_ms: u64) -> Vec<Segment> {
+        let mut out: Vec<Segment> = Vec::new();
+        let mut first_timestamp = SimTime::ZERO;
+        for b in &self.batches {
+            let size = b.size_bytes as u64;
+            let timestamp = b.batch.record_times.iter().copied().max().unwrap_or(b.appended_at);
+            let roll = match out.last() {
+                None => true,
+                Some(active) => {
+                    active.size_bytes > segment_bytes.saturating_sub(size)
+                        || b.appended_at.since(first_timestamp) > SimDuration::from_ms(segment_ms)
+                }
+            };
+            if roll {
+                first_timestamp = timestamp;
+                out.push(Segment {
+                    base_offset: b.base_offset,
+                    end_offset: b.end_offset,
+                    size_bytes: 0,
+                    largest_timestamp: timestamp,
+                });
+            }
+            let active = out.last_mut().expect("a segment was rolled");
+            active.end_offset = b.end_offset;
+            active.size_bytes += size;
+            active.largest_timestamp = active.largest_timestamp.max(timestamp);
+        }
+        out
+    }
+
+    /// `UnifiedLog.deleteOldSegments` with `cleanup.policy=delete` at `now`: first the oldest
+    /// segments `retention.bytes` does not need (`deleteRetentionSizeBreachedSegments`: while the
+    /// log would still hold at least `retention.bytes` without the segment), then those whose
+    /// newest record is more than `retention.ms` old (`deleteRetentionMsBreachedSegments`).
+    /// Either pass deletes a prefix of the segments and stops at the first one it keeps or that
+    /// holds offsets at or above the high watermark (`deletableSegments`: the log start offset
+    /// never passes the high watermark). Deleting every segment leaves an empty log starting at
+    /// the log end (Kafka rolls a new active segment first). `None`: nothing to delete.
+    pub fn retention_deletion(&self, now: SimTime, high_watermark: u64, r: &Retention) -> Option<RetentionDeletion> {
+        let segments = self.segments(r.segment_bytes, r.segment_ms);
+        let upper = |i: usize| segments.get(i + 1).map_or(self.end_offset, |s| s.base_offset);
+        let mut deleted = 0;
+        let mut reason = "";
+        if r.retention_bytes >= 0 {
+            let mut diff = self.size_bytes as i64 - r.retention_bytes;
+            while deleted < segments.len()
+                && high_watermark >= upper(deleted)
+                && diff - segments[deleted].size_bytes as i64 >= 0
+            {
+                diff -= segments[deleted].size_bytes as i64;
+                deleted += 1;
+                reason = "retention.bytes";
+            }
+        }
+        if r.retention_ms >= 0 {
+            let limit = SimDuration::from_ms(r.retention_ms as u64);
+            while deleted < segments.len()
+                && high_watermark >= upper(deleted)
+                && now.since(segments[deleted].largest_timestamp) > limit
+            {
+                deleted += 1;
+                if reason.is_empty() {
+                    reason = "retention.ms";
+                }
+            }
+        }
+        (deleted > 0).then(|| RetentionDeletion { new_start: upper(deleted - 1), segments: deleted, reason })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -498,5 +609,42 @@ mod tests {
         assert_eq!(log.append(0, batch(1), SimTime::ZERO), 30);
         assert_eq!(log.batch_at(22).map(|b| b.base_offset), Some(20));
         assert!(log.batch_at(5).is_none());
+    }
+
+    #[test]
+    fn segments_roll_before_an_append_would_pass_segment_bytes_and_retention_deletes_whole_ones() {
+        let mut log = Log::default();
+        for i in 0..5 {
+            // One record each, created as it is appended (CreateTime = append time).
+            let at = SimTime::from_ms(i * 1000);
+            let b = batch(1);
+            let b = RecordBatch { record_times: vec![at], values: Vec::new(), ..Rc::into_inner(b).unwrap() };
+            log.append(0, Rc::new(b), at);
+        }
+        // 100-byte batches, 250-byte segments: a third batch would make 300.
+        let segments = log.segments(250, u64::MAX / 2);
+        let bases: Vec<u64> = segments.iter().map(|s| s.base_offset).collect();
+        assert_eq!(bases, vec![0, 2, 4]);
+        assert_eq!(segments[0].size_bytes, 200);
+        // segment.ms: a batch 1.5 s after the segment's first rolls a new one.
+        let bases: Vec<u64> = log.segments(1 << 20, 1500).iter().map(|s| s.base_offset).collect();
+        assert_eq!(bases, vec![0, 2, 4]);
+        let retention =
+            Retention { retention_ms: 0, retention_bytes: -1, segment_bytes: 250, segment_ms: u64::MAX / 2 };
+        // Everything is old, but the high watermark (3) holds back the segment holding offset 3.
+        let d = log.retention_deletion(SimTime::from_ms(10_000), 3, &retention).unwrap();
+        assert_eq!((d.new_start, d.segments, d.reason), (2, 1, "retention.ms"));
+        // At the log end, every segment goes (Kafka rolls an empty active segment first).
+        let d = log.retention_deletion(SimTime::from_ms(10_000), 5, &retention).unwrap();
+        assert_eq!(d.new_start, 5);
+        // Size: 500 bytes held, 300 allowed: only the first segment may go (the second would
+        // leave 100).
+        let by_size = Retention { retention_ms: -1, retention_bytes: 300, ..retention };
+        let d = log.retention_deletion(SimTime::from_ms(10_000), 5, &by_size).unwrap();
+        assert_eq!((d.new_start, d.reason), (2, "retention.bytes"));
+        assert_eq!(
+            log.retention_deletion(SimTime::from_ms(10_000), 5, &Retention { retention_bytes: 500, ..by_size }),
+            None
+        );
     }
 }

@@ -20,6 +20,9 @@ pub struct TopicMeta {
     pub replication_factor: u32,
     pub min_insync_replicas: u32,
     pub unclean_leader_election_enable: bool,
+    /// `retention.ms`, `retention.bytes`, `segment.bytes`, `segment.ms`, when retention can
+    /// delete anything during the run (see [`crate::scenario::Topic::retention_applies`]).
+    pub retention: Option<crate::cluster::log::Retention>,
     /// Consumer groups subscribed to the topic (indices into the scenario's groups).
     pub groups: Vec<u32>,
 }
@@ -56,6 +59,12 @@ impl Metadata {
                 replication_factor: topic.replication_factor,
                 min_insync_replicas: topic.min_insync_replicas,
                 unclean_leader_election_enable: topic.unclean_leader_election_enable,
+                retention: topic.retention_applies(s.duration_ms).then_some(crate::cluster::log::Retention {
+                    retention_ms: topic.retention_ms,
+                    retention_bytes: topic.retention_bytes,
+                    segment_bytes: topic.segment_bytes,
+                    segment_ms: topic.segment_ms as u64,
+                }),
                 groups,
             });
             for r in assign_replicas(topic.partitions, topic.replication_factor, s.cluster.brokers) {

@@ -3,12 +3,12 @@
 
 mod broker;
 mod controller;
-mod log;
+pub(crate) mod log;
 mod metadata;
 pub(crate) mod placement;
 
 pub use broker::{Broker, BrokerStats, Replica};
 pub use controller::{ClusterEvent, Controller, Election};
-pub use log::{Log, LogBatch};
+pub use log::{Log, LogBatch, Retention, Segment};
 pub use metadata::{Metadata, TopicMeta};
 pub use placement::assign_replicas;

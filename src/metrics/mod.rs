@@ -300,6 +300,7 @@ pub struct ReplicaSample {
     pub broker: u32,
     pub alive: bool,
     pub leader: bool,
+    pub log_start_offset: u64,
     pub log_end_offset: u64,
     pub high_watermark: u64,
     pub isr_size: u32,
@@ -338,6 +339,22 @@ pub struct Recorder {
     pub stream: Vec<StreamSample>,
     /// Consumer groups: ownership, processing, commits, offsets over time.
     pub groups: GroupRecords,
+    /// Segments retention deleted, in time order.
+    pub retention_deletions: Vec<RetentionDeletion>,
+}
+
+/// A leader's retention pass deleted segments of a partition (`UnifiedLog.deleteOldSegments`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RetentionDeletion {
+    pub at: SimTime,
+    pub partition: u32,
+    pub broker: u32,
+    /// The log start offset before and after.
+    pub from: u64,
+    pub to: u64,
+    pub segments: usize,
+    /// `retention.bytes` or `retention.ms`.
+    pub reason: &'static str,
 }
 
 /// Whole-run counters.
@@ -380,6 +397,7 @@ impl Recorder {
             replicas: Vec::new(),
             stream: Vec::new(),
             groups: GroupRecords::default(),
+            retention_deletions: Vec::new(),
         }
     }
 

@@ -225,9 +225,11 @@ pub(crate) fn chart_for(chart: &Chart, run: &Finished) -> Drawing {
             // The leader's high watermark, with a gap while the partition has no live leader (one
             // value per interval: the first broker that thinks it leads).
             let mut hw: Vec<(u32, Option<u64>)> = Vec::new();
+            let mut start: Vec<(u32, Option<u64>)> = Vec::new();
             for v in samples.iter().filter(|v| v.leader && v.alive) {
                 if hw.last().is_none_or(|h| h.0 != v.interval) {
                     hw.push((v.interval, Some(v.high_watermark)));
+                    start.push((v.interval, Some(v.log_start_offset)));
                 }
             }
             let hw_slot = series.len();
@@ -236,8 +238,21 @@ pub(crate) fn chart_for(chart: &Chart, run: &Finished) -> Drawing {
                 let line = Series::new("high watermark (leader)", SeriesStyle::Dashed, points).with_colour(hw_slot);
                 series.push(if k == 0 { line } else { line.without_legend() });
             }
-            // Each group's two palette slots follow, however many runs the lines above have.
             let mut next_slot = hw_slot + 1;
+            // The leader's log start offset, on a topic with retention, once it has moved (else
+            // it is 0 throughout and only crowds the legend). Without retention the simulator
+            // drops what every group has committed, to save memory: not a Kafka behaviour to show.
+            let retention = m.topic_of(global).retention.is_some();
+            if retention && start.iter().any(|(_, v)| v.is_some_and(|v| v > 0)) {
+                let slot = next_slot;
+                next_slot += 1;
+                for (k, run) in runs(&start).into_iter().enumerate() {
+                    let points = run.iter().map(|&(i, v)| (x(i as usize), v as f64)).collect();
+                    let line = Series::new("log start offset (leader)", SeriesStyle::Step, points).with_colour(slot);
+                    series.push(if k == 0 { line } else { line.without_legend() });
+                }
+            }
+            // Each group's two palette slots follow, however many runs the lines above have.
             let name = format!("{topic}-{partition}");
             let mut group_markers = Vec::new();
             for (g, cfg) in s.consumer_groups.iter().enumerate().filter(|(_, c)| c.topics.contains(topic)) {

@@ -113,20 +113,23 @@ pub fn events_csv(run: &Finished) -> String {
     out
 }
 
-/// `offsets.csv`: every replica's log end offset and high watermark at every interval end.
+/// `offsets.csv`: every replica's log start and end offsets and high watermark at every interval
+/// end.
 pub fn offsets_csv(run: &Finished) -> String {
     let m = &run.metadata;
     let secs = run.recorder.interval_ns() as f64 / 1e9;
-    let mut out = String::from("time_s,partition,broker,alive,leader,log_end_offset,high_watermark,isr_size\n");
+    let mut out =
+        String::from("time_s,partition,broker,alive,leader,log_start_offset,log_end_offset,high_watermark,isr_size\n");
     for r in &run.recorder.replicas {
         let _ = writeln!(
             out,
-            "{:.3},{},broker-{},{},{},{},{},{}",
+            "{:.3},{},broker-{},{},{},{},{},{},{}",
             (r.interval + 1) as f64 * secs,
             m.partition_name(r.partition),
             r.broker,
             r.alive,
             r.leader,
+            r.log_start_offset,
             r.log_end_offset,
             r.high_watermark,
             r.isr_size

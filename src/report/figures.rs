@@ -48,6 +48,9 @@ pub(crate) fn figures(run: &Finished) -> BTreeMap<&'static str, f64> {
     f.insert("inconsistent_offsets", v.inconsistent_offsets as f64);
     f.insert("unobserved_records", unobserved(run).unwrap_or(0) as f64);
     f.insert("truncated_records", run.truncations.iter().map(|t| t.records_removed).sum::<u64>() as f64);
+    let deletions = &r.retention_deletions;
+    f.insert("records_deleted_by_retention", deletions.iter().map(|d| d.to - d.from).sum::<u64>() as f64);
+    f.insert("retention_segments_deleted", deletions.iter().map(|d| d.segments as u64).sum::<u64>() as f64);
     f.insert(
         "unreplicated_records",
         run.partitions.iter().map(|p| p.log_end_offset.saturating_sub(p.high_watermark)).sum::<u64>() as f64,

@@ -61,8 +61,13 @@ pub fn header(s: &Scenario) -> String {
     for t in &s.topics {
         let _ = writeln!(
             h,
-            "topic {}: partitions={} replication_factor={} min_insync_replicas={} unclean_leader_election_enable={}",
-            t.name, t.partitions, t.replication_factor, t.min_insync_replicas, t.unclean_leader_election_enable
+            "topic {}: partitions={} replication_factor={} min_insync_replicas={} unclean_leader_election_enable={}{}",
+            t.name,
+            t.partitions,
+            t.replication_factor,
+            t.min_insync_replicas,
+            t.unclean_leader_election_enable,
+            retention_text(t, s)
         );
     }
     for p in &s.producers {
@@ -166,6 +171,27 @@ pub fn header(s: &Scenario) -> String {
 }
 
 /// An arrival process with its parameters, e.g. `Poisson(1000/s)`.
+/// A topic's retention settings, when any differs from Kafka's defaults (else nothing: the
+/// header of a run without retention stays as it was).
+fn retention_text(t: &crate::scenario::Topic, s: &Scenario) -> String {
+    use crate::scenario::{DEFAULT_RETENTION_MS, DEFAULT_SEGMENT_BYTES};
+    let defaults = t.retention_ms == DEFAULT_RETENTION_MS
+        && t.retention_bytes == -1
+        && t.segment_bytes == DEFAULT_SEGMENT_BYTES
+        && t.segment_ms == DEFAULT_RETENTION_MS;
+    if defaults {
+        return String::new();
+    }
+    format!(
+        " retention_ms={} retention_bytes={} segment_bytes={} segment_ms={} (log_retention_check_interval_ms={})",
+        t.retention_ms,
+        t.retention_bytes,
+        t.segment_bytes,
+        t.segment_ms,
+        s.cluster.replication.log_retention_check_interval_ms
+    )
+}
+
 fn arrival_text(a: &Arrival) -> String {
     let mean = a.mean_per_sec().map_or(String::new(), |m| format!("; mean {m:.1}/s"));
     match a {
@@ -403,6 +429,9 @@ pub fn summary(run: &Finished, header: &str, figures: &BTreeMap<&'static str, f6
         );
     }
     out.push('\n');
+    if !run.recorder.retention_deletions.is_empty() {
+        write_retention(&mut out, run);
+    }
     if !run.groups.is_empty() {
         write_groups(&mut out, run);
     }
@@ -436,6 +465,61 @@ pub fn summary(run: &Finished, header: &str, figures: &BTreeMap<&'static str, f6
 
 /// The consumer-group section: each group's rebalances, what they cost, commits, and its
 /// members at the end.
+/// What retention deleted, per partition, and what that did to the groups reading it.
+fn write_retention(out: &mut String, run: &Finished) {
+    let deletions = &run.recorder.retention_deletions;
+    let _ = writeln!(out, "## Retention\n");
+    let _ = writeln!(
+        out,
+        "Leaders delete whole segments once `retention.ms` or `retention.bytes` no longer keeps them \
+         (checked every {} ms); a consumer whose position falls below the log start offset gets \
+         OFFSET_OUT_OF_RANGE and resets by `auto.offset.reset`.\n",
+        run.scenario.cluster.replication.log_retention_check_interval_ms
+    );
+    let _ = writeln!(
+        out,
+        "| partition | segments deleted | records deleted | first deletion | last deletion | by | log start at the end |"
+    );
+    let _ = writeln!(out, "|---|---:|---:|---:|---:|---|---:|");
+    let partitions: std::collections::BTreeSet<u32> = deletions.iter().map(|d| d.partition).collect();
+    for p in partitions {
+        let mine: Vec<_> = deletions.iter().filter(|d| d.partition == p).collect();
+        let reasons: std::collections::BTreeSet<&str> = mine.iter().map(|d| d.reason).collect();
+        let end =
+            run.partitions.iter().find(|v| v.name == run.metadata.partition_name(p)).map_or(0, |v| v.log_start_offset);
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {:.3} s | {:.3} s | {} | {end} |",
+            run.metadata.partition_name(p),
+            mine.iter().map(|d| d.segments).sum::<usize>(),
+            mine.iter().map(|d| d.to - d.from).sum::<u64>(),
+            mine[0].at.as_secs_f64(),
+            mine[mine.len() - 1].at.as_secs_f64(),
+            reasons.into_iter().collect::<Vec<_>>().join(", ")
+        );
+    }
+    // Forward resets on partitions retention deleted from: the records jumped over.
+    let resets = &run.recorder.groups.resets;
+    for (g, cfg) in run.scenario.consumer_groups.iter().enumerate() {
+        let skipped: Vec<_> = resets
+            .iter()
+            .filter(|r| r.1 == g as u32 && deletions.iter().any(|d| d.partition == r.2))
+            .filter_map(|r| r.3.filter(|&from| r.4 > from).map(|from| r.4 - from))
+            .collect();
+        if !skipped.is_empty() {
+            let _ = writeln!(
+                out,
+                "\nGroup {} fell off the log {} times: auto.offset.reset={:?} moved it past {} records retention had deleted.",
+                cfg.name,
+                skipped.len(),
+                cfg.auto_offset_reset,
+                skipped.iter().sum::<u64>()
+            );
+        }
+    }
+    out.push('\n');
+}
+
 fn write_groups(out: &mut String, run: &Finished) {
     let records = &run.recorder.groups;
     for (g, (view, state)) in run.groups.iter().zip(&run.group_states).enumerate() {
@@ -721,6 +805,22 @@ fn explain_processing(out: &mut String, run: &Finished, g: u32, state: &crate::g
                     records.resets.iter().find(|x| x.1 == g && x.2 == p.partition && x.4 == b)
                 {
                     let from = from.map_or("no committed offset".to_string(), |f| format!("position {f}"));
+                    // Out of range because retention deleted the records at the old position.
+                    if let Some(d) = run
+                        .recorder
+                        .retention_deletions
+                        .iter()
+                        .rev()
+                        .find(|d| d.partition == p.partition && d.at <= at && d.from <= a && a < d.to)
+                    {
+                        chain.push(format!(
+                            "retention ({}) deleted offsets {}..{} at {}",
+                            d.reason,
+                            d.from,
+                            d.to - 1,
+                            t(d.at)
+                        ));
+                    }
                     chain.push(format!("auto.offset.reset at {} moved it from {from} to {to}", t(at)));
                 }
                 if let Some(r) = after {

@@ -198,6 +198,10 @@ pub struct Replication {
     /// to disk (a restarted broker starts from the last checkpoint). Default 5000.
     #[serde(default = "default_hw_checkpoint_ms")]
     pub replica_high_watermark_checkpoint_interval_ms: u64,
+    /// `log.retention.check.interval.ms`: how often each broker deletes the segments its
+    /// topics' `retention.ms` and `retention.bytes` no longer keep. Default 300000 (5 min).
+    #[serde(default = "default_retention_check_interval_ms")]
+    pub log_retention_check_interval_ms: u64,
     /// How a follower finds where its log diverges after a leader change. Default `LeaderEpoch`.
     #[serde(default)]
     pub truncation: Truncation,
@@ -222,6 +226,10 @@ fn default_replica_fetch_backoff_ms() -> u64 {
 fn default_replica_lag_time_max_ms() -> u64 {
     30_000
 }
+fn default_retention_check_interval_ms() -> u64 {
+    300_000
+}
+
 fn default_hw_checkpoint_ms() -> u64 {
     5000
 }
@@ -242,6 +250,7 @@ impl Default for Replication {
             replica_socket_timeout_ms: default_request_timeout_ms(),
             replica_lag_time_max_ms: default_replica_lag_time_max_ms(),
             replica_high_watermark_checkpoint_interval_ms: default_hw_checkpoint_ms(),
+            log_retention_check_interval_ms: default_retention_check_interval_ms(),
             truncation: Truncation::default(),
             log_flush_interval_ms: None,
             page_cache_writeback_ms: default_writeback_ms(),
@@ -396,6 +405,49 @@ pub struct Topic {
     /// available (availability over durability). Default false (since Kafka 0.11).
     #[serde(default)]
     pub unclean_leader_election_enable: bool,
+    /// `retention.ms`: a closed segment whose newest record is older than this is deleted.
+    /// Kafka default 604800000 (7 days); -1 keeps everything. Only the leader applies it here;
+    /// followers follow its log start offset.
+    #[serde(default = "default_retention_ms")]
+    pub retention_ms: i64,
+    /// `retention.bytes`: the oldest segments are deleted while the partition would still hold
+    /// at least this many bytes without them. Kafka default -1 (no size limit).
+    #[serde(default = "minus_one")]
+    pub retention_bytes: i64,
+    /// `segment.bytes`: a segment rolls before an append would take it past this size; retention
+    /// deletes whole segments. Kafka default 1073741824 (1 GiB); at least 1048576 (1 MiB) since
+    /// Kafka 4.0 (KIP-1030).
+    #[serde(default = "default_segment_bytes")]
+    pub segment_bytes: u64,
+    /// `segment.ms`: a segment also rolls once its first batch is this old. Kafka default
+    /// 604800000 (7 days).
+    #[serde(default = "default_retention_ms")]
+    pub segment_ms: i64,
+}
+
+/// Kafka's `retention.ms` and `segment.ms` default: 7 days.
+pub const DEFAULT_RETENTION_MS: i64 = 604_800_000;
+/// Kafka's `segment.bytes` default: 1 GiB.
+pub const DEFAULT_SEGMENT_BYTES: u64 = 1_073_741_824;
+
+fn default_retention_ms() -> i64 {
+    DEFAULT_RETENTION_MS
+}
+
+fn minus_one() -> i64 {
+    -1
+}
+
+fn default_segment_bytes() -> u64 {
+    DEFAULT_SEGMENT_BYTES
+}
+
+impl Topic {
+    /// Whether retention can delete anything in a run of `duration_ms` (records are never older
+    /// than the run): a size limit, or a time limit shorter than the run.
+    pub fn retention_applies(&self, duration_ms: u64) -> bool {
+        self.retention_bytes >= 0 || (0..duration_ms as i64).contains(&self.retention_ms)
+    }
 }
 
 fn one() -> u32 {

@@ -52,6 +52,8 @@ pub const FIGURES: &[(&str, &str)] = &[
     ),
     ("diverged_offsets", "offsets where two replicas of a partition hold different records"),
     ("truncated_records", "records removed from replicas by truncation"),
+    ("records_deleted_by_retention", "records leaders deleted with their segments by retention.ms or retention.bytes"),
+    ("retention_segments_deleted", "log segments leaders deleted by retention"),
     ("unreplicated_records", "records above the high watermark at the end (written, not committed), summed"),
     ("offline_partition_seconds", "seconds partitions spent without a leader, summed"),
     ("leader_elections", "leader changes (online, unclean, preferred, or to no leader)"),
@@ -357,6 +359,19 @@ pub fn validate(s: &Scenario) -> Vec<Problem> {
                 ),
                 format!("1 to replication_factor ({})", t.replication_factor),
             );
+        }
+    }
+    for (i, t) in s.topics.iter().enumerate() {
+        // Kafka's own bounds: `retention.ms` and `retention.bytes` at least -1 (unlimited),
+        // `segment.bytes` at least 1 MiB (KIP-1030) and an int, `segment.ms` at least 1.
+        for (field, value) in [("retention_ms", t.retention_ms), ("retention_bytes", t.retention_bytes)] {
+            if value < -1 {
+                c.fail(format!("topics[{i}].{field}"), format!("{value} is out of range"), "-1 (unlimited) or more");
+            }
+        }
+        c.range_u64(format!("topics[{i}].segment_bytes"), t.segment_bytes, 1_048_576, i32::MAX as u64, "bytes");
+        if t.segment_ms < 1 {
+            c.fail(format!("topics[{i}].segment_ms"), format!("{} is out of range", t.segment_ms), "1 ms or more");
         }
     }
     let topic_names: Vec<&str> = s.topics.iter().map(|t| t.name.as_str()).collect();
@@ -683,6 +698,13 @@ pub fn validate(s: &Scenario) -> Vec<Problem> {
     c.range_u64(
         "cluster.replication.replica_high_watermark_checkpoint_interval_ms".into(),
         r.replica_high_watermark_checkpoint_interval_ms,
+        1,
+        3_600_000,
+        "ms",
+    );
+    c.range_u64(
+        "cluster.replication.log_retention_check_interval_ms".into(),
+        r.log_retention_check_interval_ms,
         1,
         3_600_000,
         "ms",

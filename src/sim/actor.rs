@@ -53,6 +53,9 @@ pub enum Timer {
     IsrExpiration,
     /// A broker writes its high watermarks to disk.
     HighWatermarkCheckpoint,
+    /// A broker deletes the log segments retention no longer keeps
+    /// (`log.retention.check.interval.ms`).
+    LogRetention,
     /// The controller checks broker sessions.
     SessionCheck,
     /// The controller's automatic preferred-leader election.
@@ -91,6 +94,7 @@ impl Timer {
             Timer::ShutdownHeartbeat => "ShutdownHeartbeat",
             Timer::IsrExpiration => "IsrExpiration",
             Timer::HighWatermarkCheckpoint => "HighWatermarkCheckpoint",
+            Timer::LogRetention => "LogRetention",
             Timer::SessionCheck => "SessionCheck",
             Timer::LeaderRebalance => "LeaderRebalance",
             Timer::GroupDeadline { .. } => "GroupDeadline",

@@ -630,6 +630,7 @@ impl Simulation {
                     broker: b,
                     alive: self.nodes_state[b as usize].alive,
                     leader: s.leader == Some(b),
+                    log_start_offset: r.log.log_start_offset(),
                     log_end_offset: r.log.log_end_offset(),
                     high_watermark: r.high_watermark,
                     isr_size: s.isr.len() as u32,

@@ -20,6 +20,8 @@
 //!   expiry, the coordinator's placement.
 //! - `stream`: the Spark-like stream processor: trigger against latency, falling behind, the
 //!   watermark against late data, recovery from the checkpoint.
+//! - `retention`: topic retention (`retention.ms`, `retention.bytes`, whole segments, never past
+//!   the high watermark) and a consumer that falls off the log.
 //! - `step`: the stepper (`kafkasim step`): commands, the views between them, the transcript,
 //!   and that stepping changes nothing in the run.
 //!
@@ -34,6 +36,7 @@ mod groups;
 mod invalid;
 mod producer;
 mod replication;
+mod retention;
 mod scenarios;
 mod step;
 mod stream;
