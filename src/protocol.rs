@@ -247,6 +247,9 @@ pub enum Message {
     ProduceResponse {
         request_id: u64,
         results: Vec<(u32, Result<u64, KafkaError>)>,
+        /// `throttle_time_ms`: the client's quota was exceeded; it waits this long before its
+        /// next request to this broker (0: not throttled).
+        throttle_ms: u64,
     },
     /// A fetch by a consumer (`replica: None`, reads below the high watermark) or by a follower.
     FetchRequest {

@@ -142,6 +142,9 @@ pub struct Producer {
     /// Scratch for `update_load_stats` (refilled on every call).
     load_queues: Vec<PartitionQueue>,
     in_flight_per_broker: Vec<u32>,
+    /// Per broker: no request goes there before this time (its last throttle time, KIP-219's
+    /// `ClusterConnectionStates.throttle`).
+    throttled_until: Vec<SimTime>,
     next_request_id: u64,
     sequences: Vec<u64>,
     /// The producer epoch (bumped after an unrecoverable sequence gap, KIP-360).
@@ -219,6 +222,7 @@ impl Producer {
             spare_batch_lists: Vec::new(),
             load_queues: Vec::new(),
             in_flight_per_broker: vec![0; metadata.brokers as usize],
+            throttled_until: vec![SimTime::ZERO; metadata.brokers as usize],
             next_request_id: 0,
             sequences: vec![0; n as usize],
             producer_epoch: 0,
@@ -333,6 +337,10 @@ impl Producer {
                 self.run_threads(ctx);
             }
             Timer::Flush => self.begin_flush(ctx),
+            Timer::Throttled { broker } if self.throttled_until[broker.index()] == ctx.now() => {
+                self.send_to(broker.index(), ctx);
+                self.arm_linger_timer(ctx);
+            }
             _ => {}
         }
     }
@@ -405,11 +413,12 @@ impl Producer {
                     self.refresh_metadata(ctx);
                 }
             }
-            Message::ProduceResponse { request_id, results } => {
+            Message::ProduceResponse { request_id, results, throttle_ms } => {
                 let Some(i) = self.in_flight.iter().position(|r| r.request_id == request_id) else {
                     return; // timed out earlier
                 };
                 let mut request = self.in_flight.swap_remove(i);
+                self.note_throttle(request.broker as usize, throttle_ms, ctx);
                 self.in_flight_per_broker[request.broker as usize] -= 1;
                 for ((p, batch, attempts), (_, result)) in request.batches.drain(..).zip(results) {
                     match result {
@@ -829,6 +838,26 @@ impl Producer {
         }
     }
 
+    /// A produce response's `throttle_time_ms` (the client's measure, `produce-throttle-time`):
+    /// above zero the broker's quota was exceeded, and the producer sends nothing to it until
+    /// the time has passed (KIP-219: `NetworkClient` marks the connection throttled).
+    fn note_throttle(&mut self, broker: usize, throttle_ms: u64, ctx: &mut Ctx) {
+        let totals = &mut ctx.metrics().totals;
+        totals.produce_responses += 1;
+        if throttle_ms == 0 {
+            return;
+        }
+        totals.throttled_responses += 1;
+        totals.throttle_ms_total += throttle_ms;
+        totals.throttle_ms_max = totals.throttle_ms_max.max(throttle_ms);
+        let until = ctx.now() + SimDuration::from_ms(throttle_ms);
+        if until > self.throttled_until[broker] {
+            self.throttled_until[broker] = until;
+            ctx.set_timer_at(until, Timer::Throttled { broker: NodeId(broker as u32) });
+        }
+        ctx.detail("throttled", || format!("broker-{broker} throttles this client for {throttle_ms} ms"));
+    }
+
     fn send_all(&mut self, ctx: &mut Ctx) {
         if self.cpu.is_some() {
             self.run_threads(ctx);
@@ -964,6 +993,7 @@ impl Producer {
         let now = ctx.now();
         let max_in_flight = self.config.max_in_flight_requests_per_connection;
         if self.in_flight_per_broker[broker] >= max_in_flight
+            || self.throttled_until[broker] > now
             || !self.partitions_by_broker[broker].iter().any(|&p| self.accumulator.sendable(p as usize, now))
         {
             return None;

@@ -29,6 +29,7 @@
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
+use super::quota::ByteRateQuota;
 use crate::check::TruncationEvent;
 use crate::cluster::{Log, Metadata};
 use crate::protocol::{
@@ -129,6 +130,8 @@ impl Replica {
 struct DelayedProduce {
     from: NodeId,
     request_id: u64,
+    /// The request's size (what a quota counts).
+    size_bytes: u64,
     deadline: SimTime,
     /// Per partition: the result so far, or the offset the high watermark must reach.
     parts: Vec<ProducePart>,
@@ -207,6 +210,9 @@ pub struct Broker {
     pub stats: BrokerStats,
     /// The group coordinator role (for the groups whose offsets partition this broker leads).
     pub coordinator: crate::group::CoordinatorHost,
+    /// Per client node: its `producer_byte_rate` quota as this broker measures it (in memory:
+    /// a restart starts the measurement over).
+    produce_quotas: Vec<Option<ByteRateQuota>>,
 }
 
 impl Broker {
@@ -249,7 +255,13 @@ impl Broker {
             metadata,
             stats: BrokerStats::default(),
             coordinator,
+            produce_quotas: Vec::new(),
         }
+    }
+
+    /// The `producer_byte_rate` quotas, by client node index (`None`: no quota).
+    pub fn set_produce_quotas(&mut self, quotas: &[Option<u64>]) {
+        self.produce_quotas = quotas.iter().map(|q| q.map(ByteRateQuota::new)).collect();
     }
 
     /// Whether this broker leads partition `p` now.
@@ -299,6 +311,9 @@ impl Broker {
     /// process crash); `power_loss` also drops what was never written back or flushed.
     pub fn crash(&mut self, power_loss: bool, now: SimTime) -> Vec<TruncationEvent> {
         let mut lost = Vec::new();
+        for q in self.produce_quotas.iter_mut().flatten() {
+            q.restart();
+        }
         let writeback = SimDuration::from_ms(self.settings.page_cache_writeback_ms);
         for (p, r) in self.replicas.iter_mut().enumerate() {
             if power_loss {
@@ -734,6 +749,8 @@ impl Broker {
     ) {
         self.stats.produce_requests += 1;
         let now = ctx.now();
+        // `RequestChannel.Request.sizeInBytes` (as `Message::size_bytes` counts it).
+        let size_bytes = 64 + batches.iter().map(|(_, b)| b.size_bytes as u64).sum::<u64>();
         let mut parts = self.spare_parts.take();
         let mut appended = std::mem::take(&mut self.appended_scratch);
         appended.clear();
@@ -754,7 +771,8 @@ impl Broker {
         for &p in &appended {
             self.maybe_increment_leader_hw(p, ctx);
         }
-        let mut d = DelayedProduce { from, request_id, deadline: now + SimDuration::from_ms(timeout_ms), parts };
+        let deadline = now + SimDuration::from_ms(timeout_ms);
+        let mut d = DelayedProduce { from, request_id, size_bytes, deadline, parts };
         self.settle(&mut d);
         if acks == Acks::Zero {
             // no response
@@ -840,7 +858,19 @@ impl Broker {
                 self.error(*e);
             }
         }
-        ctx.send(d.from, Message::ProduceResponse { request_id: d.request_id, results });
+        // `KafkaApis.handleProduceRequest`'s response callback: the bytes count against the
+        // client's quota now, and the response says how long to hold off.
+        let throttle_ms = match self.produce_quotas.get_mut(d.from.index()) {
+            Some(Some(q)) => {
+                let now_ms = (ctx.now().0 / 1_000_000) as i64;
+                q.record_and_get_throttle_ms(d.size_bytes, now_ms)
+            }
+            _ => 0,
+        };
+        if throttle_ms > 0 {
+            ctx.detail("throttle", || format!("node {} throttled for {throttle_ms} ms (producer_byte_rate)", d.from.0));
+        }
+        ctx.send(d.from, Message::ProduceResponse { request_id: d.request_id, results, throttle_ms });
         self.spare_parts.give_back(d.parts);
     }
 

@@ -6,6 +6,7 @@ mod controller;
 pub(crate) mod log;
 mod metadata;
 pub(crate) mod placement;
+pub mod quota;
 
 pub use broker::{Broker, BrokerStats, Replica};
 pub use controller::{ClusterEvent, Controller, Election};

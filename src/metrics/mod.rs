@@ -381,6 +381,12 @@ pub struct Totals {
     /// CPU time producers spent, in ns: application threads (`send()`, compression) and senders.
     pub producer_app_cpu_ns: u64,
     pub producer_sender_cpu_ns: u64,
+    /// Produce responses producers received, how many of them said "throttled" (a quota), and
+    /// their throttle times in ms: sum and longest (`produce-throttle-time-avg`/`-max`).
+    pub produce_responses: u64,
+    pub throttled_responses: u64,
+    pub throttle_ms_total: u64,
+    pub throttle_ms_max: u64,
 }
 
 impl Recorder {

@@ -99,6 +99,9 @@ pub fn header(s: &Scenario) -> String {
             let times: Vec<String> = p.flush_at_ms.iter().map(u64::to_string).collect();
             stop.push_str(&format!(" flush_at_ms=[{}]", times.join(", ")));
         }
+        if let Some(rate) = p.producer_byte_rate {
+            stop.push_str(&format!(" producer_byte_rate={rate} (quota per broker)"));
+        }
         if let Some(c) = &p.cpu {
             stop.push_str(&format!(
                 " cpu=(cores={} per_record_ns={} compression_per_kib_ns={} request_us={} per_batch_us={} per_kib_ns={})",

@@ -544,6 +544,14 @@ pub struct Producer {
     /// costs no CPU time (and compression no time either).
     #[serde(default)]
     pub cpu: Option<ProducerCpu>,
+    /// The brokers' client quota for this producer's `client.id`, in bytes per second
+    /// (`producer_byte_rate`, a dynamic config: `kafka-configs --alter --entity-type clients
+    /// --entity-name NAME --add-config producer_byte_rate=N`). Each broker enforces it on its
+    /// own: a producer writing to partitions led by three brokers may send three times as much.
+    /// Above it a broker answers with a throttle time and the producer sends nothing more to it
+    /// until that has passed (KIP-219). Default none (no quota).
+    #[serde(default)]
+    pub producer_byte_rate: Option<u64>,
 }
 
 /// CPU time a producer client spends (kafkasim's own setting; Kafka has no such config). Two

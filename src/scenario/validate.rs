@@ -85,6 +85,12 @@ pub const FIGURES: &[(&str, &str)] = &[
         "the longest a window's count took to be written after the window ended (watermark, trigger, batch)",
     ),
     ("producer_retries", "batches sent again after an error"),
+    (
+        "produce_throttle_time_avg_ms",
+        "the throttle time of produce responses on average, 0 for responses within the quota (Kafka's produce-throttle-time-avg)",
+    ),
+    ("produce_throttle_time_max_ms", "the longest throttle time of a produce response (produce-throttle-time-max)"),
+    ("throttled_produce_responses", "produce responses that said the client exceeded its producer_byte_rate quota"),
     ("producer_app_cpu_ms", "CPU time producers' application threads spent in send() (with `cpu` costs), summed"),
     ("producer_sender_cpu_ms", "CPU time producers' Sender threads spent building requests (with `cpu` costs), summed"),
     ("flushes", "producer flush() calls that completed"),
@@ -603,6 +609,9 @@ pub fn validate(s: &Scenario) -> Vec<Problem> {
     // Producers: Kafka 4.x config validation (ProducerConfig.postProcessAndValidateIdempotenceConfigs)
     for (i, p) in s.producers.iter().enumerate() {
         let at = |f: &str| format!("producers[{i}].{f}");
+        if let Some(rate) = p.producer_byte_rate {
+            c.range_u64(at("producer_byte_rate"), rate, 1, 1_000_000_000_000, "bytes per second");
+        }
         let idempotent = p.enable_idempotence.unwrap_or(p.acks == Acks::All && p.retries > 0);
         if p.enable_idempotence == Some(true) && p.acks != Acks::All {
             c.fail(at("enable_idempotence"), "idempotence needs acks=all: a batch the leader alone acknowledged can be lost, and with it the sequence the broker tracks", "acks: All, or enable_idempotence: false");

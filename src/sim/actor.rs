@@ -44,6 +44,8 @@ pub enum Timer {
     FetchAgain { broker: NodeId },
     /// A follower's fetch backoff after an error has passed.
     FetchRetry { broker: NodeId },
+    /// A producer's throttle time at a broker (its quota) has passed: it may send there again.
+    Throttled { broker: NodeId },
     /// A broker's heartbeat to the controller is due.
     Heartbeat,
     /// A broker in controlled shutdown asks the controller again, sooner than its next
@@ -90,6 +92,7 @@ impl Timer {
             Timer::ProduceExpire => "ProduceExpire",
             Timer::FetchAgain { .. } => "FetchAgain",
             Timer::FetchRetry { .. } => "FetchRetry",
+            Timer::Throttled { .. } => "Throttled",
             Timer::Heartbeat => "Heartbeat",
             Timer::ShutdownHeartbeat => "ShutdownHeartbeat",
             Timer::IsrExpiration => "IsrExpiration",

@@ -262,6 +262,18 @@ impl Simulation {
             )));
             names.push(format!("broker-{b}"));
         }
+        // The brokers' client quotas, by node (producers follow the brokers and the controller).
+        let mut produce_quotas = vec![None; first_member as usize];
+        for (i, p) in scenario.producers.iter().enumerate() {
+            produce_quotas[scenario.cluster.brokers as usize + 1 + i] = p.producer_byte_rate;
+        }
+        if produce_quotas.iter().any(Option::is_some) {
+            for node in &mut nodes {
+                if let Node::Broker(b) = node {
+                    b.set_produce_quotas(&produce_quotas);
+                }
+            }
+        }
         nodes.push(Node::Controller(Controller::new(metadata.clone(), &scenario.cluster.controller)));
         names.push("controller".to_string());
         for (i, p) in scenario.producers.iter().enumerate() {

@@ -15,6 +15,7 @@
 //! - `sweep`: grids of settings and seeds, sharding, the trade-off chart (library level).
 //! - `producer`: the producer's CPU model (one shared core against a core per thread, the
 //!   codecs' compression costs, zero costs changing nothing) and `flush()`.
+//! - `quota`: client quotas (`producer_byte_rate`): throttling per broker, and none within it.
 //! - `compare`: A/B runs with the same seed, the table of differences, side-by-side charts.
 //! - `groups`: consumer groups: eager vs cooperative rebalances, static membership, offset
 //!   expiry, the coordinator's placement.
@@ -35,6 +36,7 @@ mod compare;
 mod groups;
 mod invalid;
 mod producer;
+mod quota;
 mod replication;
 mod retention;
 mod scenarios;
