@@ -35,6 +35,7 @@ pub const SCENARIOS: &[(&str, &str)] = &[
     ("linger-tradeoff.ron", include_str!("../scenarios/linger-tradeoff.ron")),
     ("min-isr-not-met.ron", include_str!("../scenarios/min-isr-not-met.ron")),
     ("quickstart.ron", include_str!("../scenarios/quickstart.ron")),
+    ("quota-throttled-consumer.ron", include_str!("../scenarios/quota-throttled-consumer.ron")),
     ("quota-throttled-producer.ron", include_str!("../scenarios/quota-throttled-producer.ron")),
     ("retention-slow-consumer.ron", include_str!("../scenarios/retention-slow-consumer.ron")),
     ("retries-with-idempotence.ron", include_str!("../scenarios/retries-with-idempotence.ron")),

@@ -270,6 +270,13 @@ pub enum Message {
         /// partition read).
         batches: Vec<ReplicatedBatch>,
     },
+    /// A consumer's fetch answered empty because the member exceeded its `consumer_byte_rate`
+    /// quota (Kafka's `FetchContext.getThrottledResponse`: a `FetchResponse` with no data and
+    /// `throttle_time_ms`).
+    ThrottledFetchResponse {
+        request_id: u64,
+        throttle_ms: u64,
+    },
     /// A client asks a broker for the leaders of every partition.
     MetadataRequest {
         request_id: u64,
@@ -525,7 +532,7 @@ impl Message {
             Message::ProduceResponse { .. } => "ProduceResponse",
             Message::FetchRequest { replica: None, .. } => "FetchRequest",
             Message::FetchRequest { replica: Some(_), .. } => "ReplicaFetchRequest",
-            Message::FetchResponse { .. } => "FetchResponse",
+            Message::FetchResponse { .. } | Message::ThrottledFetchResponse { .. } => "FetchResponse",
             Message::MetadataRequest { .. } => "MetadataRequest",
             Message::MetadataResponse { .. } => "MetadataResponse",
             Message::BrokerHeartbeat { .. } => "BrokerHeartbeat",

@@ -213,6 +213,8 @@ pub struct Broker {
     /// Per client node: its `producer_byte_rate` quota as this broker measures it (in memory:
     /// a restart starts the measurement over).
     produce_quotas: Vec<Option<ByteRateQuota>>,
+    /// Per client node: its `consumer_byte_rate` quota.
+    fetch_quotas: Vec<Option<ByteRateQuota>>,
 }
 
 impl Broker {
@@ -256,12 +258,18 @@ impl Broker {
             stats: BrokerStats::default(),
             coordinator,
             produce_quotas: Vec::new(),
+            fetch_quotas: Vec::new(),
         }
     }
 
     /// The `producer_byte_rate` quotas, by client node index (`None`: no quota).
     pub fn set_produce_quotas(&mut self, quotas: &[Option<u64>]) {
         self.produce_quotas = quotas.iter().map(|q| q.map(ByteRateQuota::new)).collect();
+    }
+
+    /// The `consumer_byte_rate` quotas, by client node index (`None`: no quota).
+    pub fn set_fetch_quotas(&mut self, quotas: &[Option<u64>]) {
+        self.fetch_quotas = quotas.iter().map(|q| q.map(ByteRateQuota::new)).collect();
     }
 
     /// Whether this broker leads partition `p` now.
@@ -311,7 +319,7 @@ impl Broker {
     /// process crash); `power_loss` also drops what was never written back or flushed.
     pub fn crash(&mut self, power_loss: bool, now: SimTime) -> Vec<TruncationEvent> {
         let mut lost = Vec::new();
-        for q in self.produce_quotas.iter_mut().flatten() {
+        for q in self.produce_quotas.iter_mut().chain(self.fetch_quotas.iter_mut()).flatten() {
             q.restart();
         }
         let writeback = SimDuration::from_ms(self.settings.page_cache_writeback_ms);
@@ -1250,6 +1258,24 @@ impl Broker {
                 *self.stats.errors.entry(e.name()).or_default() += 1;
             }
             partitions.push(out);
+        }
+        if fetch.replica.is_none()
+            && let Some(Some(q)) = self.fetch_quotas.get_mut(fetch.from.index())
+        {
+            // `KafkaApis.handleFetchRequest`: the response's size counts against the member's
+            // quota; over it, the bytes are taken back and the response goes out empty.
+            let size = 64 + batches.iter().map(|b| b.batch.size_bytes as u64).sum::<u64>();
+            let now_ms = (ctx.now().0 / 1_000_000) as i64;
+            let throttle_ms = q.record_and_get_throttle_ms(size, now_ms);
+            if throttle_ms > 0 {
+                q.unrecord(size, now_ms);
+                ctx.fetch_buffers().give_back_response(partitions, batches);
+                ctx.detail("throttle", || {
+                    format!("node {} throttled for {throttle_ms} ms (consumer_byte_rate)", fetch.from.0)
+                });
+                ctx.send(fetch.from, Message::ThrottledFetchResponse { request_id: fetch.request_id, throttle_ms });
+                return;
+            }
         }
         ctx.send(fetch.from, Message::FetchResponse { request_id: fetch.request_id, partitions, batches });
     }

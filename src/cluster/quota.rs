@@ -1,4 +1,4 @@
-//! Client quotas: a broker's `producer_byte_rate` for one client (Kafka's `ClientQuotaManager`
+//! Client quotas: a broker's `producer_byte_rate` or `consumer_byte_rate` for one client (Kafka's `ClientQuotaManager`
 //! with a `Rate` over a `WindowedSum`, KIP-13 and KIP-219).
 //!
 //! Each broker measures each client's produce bytes on its own (a quota is per broker): the
@@ -8,12 +8,14 @@
 //! rather than judging a first burst over a few milliseconds), and when the rate exceeds the
 //! quota the response carries a throttle time `(rate - quota) / quota × window`, the delay that
 //! would bring the rate back to the quota with nothing more sent (`ClientQuotaManager.throttleTime`).
-//! The client then sends nothing more to that broker until the time has passed (KIP-219).
+//! The client then sends nothing more to that broker until the time has passed (KIP-219). A
+//! consumer's fetch is measured by the size of its response; when it is throttled the response
+//! goes out empty and its bytes are taken back (`KafkaApis.handleFetchRequest`).
 //!
 //! Arithmetic in whole milliseconds and `f64`, as Kafka's metrics do.
 //!
-//! Simplified: only produce quotas by client id (no user principals, no fetch or request-time
-//! quotas); the broker does not also mute the connection (the clients here always honour the
+//! Simplified: quotas by client id only (no user principals, no request-time quotas; a
+//! consumer's `fetch.max.bytes` is not capped at the quota's window); the broker does not also mute the connection (the clients here always honour the
 //! throttle time, so a muted channel would change nothing); `acks=0` requests, which get no
 //! response, are not measured.
 
@@ -103,6 +105,12 @@ impl ByteRateQuota {
         let window = self.window_size_ms(now_ms);
         let sum: f64 = self.samples.iter().map(|s| s.value).sum();
         sum / (window as f64 / 1000.0)
+    }
+
+    /// `ClientQuotaManager.unrecordQuotaSensor`: takes back `bytes` recorded at `now_ms` (a
+    /// throttled fetch is answered empty, so its bytes were never sent).
+    pub fn unrecord(&mut self, bytes: u64, now_ms: i64) {
+        self.record(-(bytes as f64), now_ms);
     }
 
     /// `ClientQuotaManager.recordAndGetThrottleTimeMs`: records `bytes` at `now_ms` and returns

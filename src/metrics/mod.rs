@@ -387,6 +387,10 @@ pub struct Totals {
     pub throttled_responses: u64,
     pub throttle_ms_total: u64,
     pub throttle_ms_max: u64,
+    /// Consumer fetches answered empty for a `consumer_byte_rate` quota, and the longest
+    /// throttle time in ms (`fetch-throttle-time-max`).
+    pub throttled_fetch_responses: u64,
+    pub fetch_throttle_ms_max: u64,
 }
 
 impl Recorder {

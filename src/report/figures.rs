@@ -90,6 +90,8 @@ pub(crate) fn figures(run: &Finished) -> BTreeMap<&'static str, f64> {
     f.insert("produce_throttle_time_avg_ms", t.throttle_ms_total as f64 / responses);
     f.insert("produce_throttle_time_max_ms", t.throttle_ms_max as f64);
     f.insert("throttled_produce_responses", t.throttled_responses as f64);
+    f.insert("throttled_fetch_responses", t.throttled_fetch_responses as f64);
+    f.insert("fetch_throttle_time_max_ms", t.fetch_throttle_ms_max as f64);
     let g = &r.groups;
     let groups = 0..run.group_states.len() as u32;
     f.insert("rebalances", run.group_states.iter().map(|g| g.rebalances.len()).sum::<usize>() as f64);

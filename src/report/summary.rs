@@ -135,7 +135,7 @@ pub fn header(s: &Scenario) -> String {
         let strategies: Vec<&str> = g.partition_assignment_strategy.iter().map(|s| s.strategy().name()).collect();
         let _ = writeln!(
             h,
-            "group {}: members={} topics=[{}] partition.assignment.strategy=[{}] static_membership={} session_timeout_ms={} heartbeat_interval_ms={} max_poll_interval_ms={} max_poll_records={} commit={:?} auto_commit_interval_ms={} auto_offset_reset={:?} detect_truncation={} processing_us={} fetch_min_bytes={} fetch_max_wait_ms={} max_partition_fetch_bytes={}",
+            "group {}: members={} topics=[{}] partition.assignment.strategy=[{}] static_membership={} session_timeout_ms={} heartbeat_interval_ms={} max_poll_interval_ms={} max_poll_records={} commit={:?} auto_commit_interval_ms={} auto_offset_reset={:?} detect_truncation={} processing_us={} fetch_min_bytes={} fetch_max_wait_ms={} max_partition_fetch_bytes={}{}",
             g.name,
             g.members,
             g.topics.join(", "),
@@ -152,7 +152,9 @@ pub fn header(s: &Scenario) -> String {
             g.processing_us,
             g.fetch_min_bytes,
             g.fetch_max_wait_ms,
-            g.max_partition_fetch_bytes
+            g.max_partition_fetch_bytes,
+            g.consumer_byte_rate
+                .map_or(String::new(), |r| format!(" consumer_byte_rate={r} (quota per member and broker)"))
         );
         if let Some(q) = &g.stream {
             // What the query runs with (its member commits after each batch and reads up to
@@ -435,6 +437,7 @@ pub fn summary(run: &Finished, header: &str, figures: &BTreeMap<&'static str, f6
     if !run.recorder.retention_deletions.is_empty() {
         write_retention(&mut out, run);
     }
+    write_quotas(&mut out, run);
     if !run.groups.is_empty() {
         write_groups(&mut out, run);
     }
@@ -468,6 +471,32 @@ pub fn summary(run: &Finished, header: &str, figures: &BTreeMap<&'static str, f6
 
 /// The consumer-group section: each group's rebalances, what they cost, commits, and its
 /// members at the end.
+/// How often client quotas throttled producers and consumers (nothing without a quota).
+fn write_quotas(out: &mut String, run: &Finished) {
+    let t = &run.recorder.totals;
+    let produce = run.scenario.producers.iter().any(|p| p.producer_byte_rate.is_some());
+    let fetch = run.scenario.consumer_groups.iter().any(|g| g.consumer_byte_rate.is_some());
+    if !produce && !fetch {
+        return;
+    }
+    let _ = writeln!(out, "## Client quotas\n");
+    if produce {
+        let _ = writeln!(
+            out,
+            "- Produce: {} of {} responses throttled (`producer_byte_rate`), the longest for {} ms; the producer sent nothing to a broker while it throttled it.",
+            t.throttled_responses, t.produce_responses, t.throttle_ms_max
+        );
+    }
+    if fetch {
+        let _ = writeln!(
+            out,
+            "- Fetch: {} consumer fetches answered empty (`consumer_byte_rate`), the longest throttle {} ms.",
+            t.throttled_fetch_responses, t.fetch_throttle_ms_max
+        );
+    }
+    out.push('\n');
+}
+
 /// What retention deleted, per partition, and what that did to the groups reading it.
 fn write_retention(out: &mut String, run: &Finished) {
     let deletions = &run.recorder.retention_deletions;

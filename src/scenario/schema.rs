@@ -916,6 +916,13 @@ pub struct ConsumerGroup {
     /// row's. Default none.
     #[serde(default)]
     pub stream: Option<StreamQuery>,
+    /// The brokers' client quota for each member's `client.id`, in bytes per second
+    /// (`consumer_byte_rate`, set with `kafka-configs` like `producer_byte_rate`). Each broker
+    /// enforces it on its own. A fetch whose response would take a member over it is answered
+    /// empty with a throttle time, and the member fetches nothing from that broker until it has
+    /// passed (KIP-219). Default none (no quota).
+    #[serde(default)]
+    pub consumer_byte_rate: Option<u64>,
 }
 
 /// A Spark Structured Streaming query over the group's topics, run in micro-batches:

@@ -91,6 +91,11 @@ pub const FIGURES: &[(&str, &str)] = &[
     ),
     ("produce_throttle_time_max_ms", "the longest throttle time of a produce response (produce-throttle-time-max)"),
     ("throttled_produce_responses", "produce responses that said the client exceeded its producer_byte_rate quota"),
+    (
+        "throttled_fetch_responses",
+        "consumer fetches answered empty because the member exceeded its consumer_byte_rate quota",
+    ),
+    ("fetch_throttle_time_max_ms", "the longest throttle time of a consumer fetch (fetch-throttle-time-max)"),
     ("producer_app_cpu_ms", "CPU time producers' application threads spent in send() (with `cpu` costs), summed"),
     ("producer_sender_cpu_ms", "CPU time producers' Sender threads spent building requests (with `cpu` costs), summed"),
     ("flushes", "producer flush() calls that completed"),
@@ -481,6 +486,9 @@ pub fn validate(s: &Scenario) -> Vec<Problem> {
     // Consumer groups
     for (i, g) in s.consumer_groups.iter().enumerate() {
         let at = |f: &str| format!("consumer_groups[{i}].{f}");
+        if let Some(rate) = g.consumer_byte_rate {
+            c.range_u64(at("consumer_byte_rate"), rate, 1, 1_000_000_000_000, "bytes per second");
+        }
         if g.topics.is_empty() {
             c.fail(at("topics"), "the group subscribes to no topic", allowed_topics.clone());
         }

@@ -267,10 +267,19 @@ impl Simulation {
         for (i, p) in scenario.producers.iter().enumerate() {
             produce_quotas[scenario.cluster.brokers as usize + 1 + i] = p.producer_byte_rate;
         }
-        if produce_quotas.iter().any(Option::is_some) {
-            for node in &mut nodes {
-                if let Node::Broker(b) = node {
+        // Group members follow the producers, each group's in turn, as many as it ever has.
+        let mut fetch_quotas = vec![None; first_member as usize];
+        for group in &scenario.consumer_groups {
+            let members = group.scale.iter().map(|s| s.members).fold(group.members, u32::max);
+            fetch_quotas.extend((0..members).map(|_| group.consumer_byte_rate));
+        }
+        for node in &mut nodes {
+            if let Node::Broker(b) = node {
+                if produce_quotas.iter().any(Option::is_some) {
                     b.set_produce_quotas(&produce_quotas);
+                }
+                if fetch_quotas.iter().any(Option::is_some) {
+                    b.set_fetch_quotas(&fetch_quotas);
                 }
             }
         }

@@ -72,3 +72,52 @@ fn within_the_quota_or_without_one_nothing_is_throttled() {
         assert!(report.figures["acked_per_sec"] > 1990.0);
     }
 }
+
+fn consumer_scenario() -> kafkasim::Scenario {
+    crate::support::load_bundled(&root().join("scenarios/quota-throttled-consumer.ron"))
+}
+
+/// Records consumed per second between `from_s` and the end, from `metrics.csv`.
+fn consumed_rate_from(report: &kafkasim::Report, from_s: f64) -> f64 {
+    let mut lines = report.metrics_csv.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let consumed = header.iter().position(|h| *h == "consumed_per_sec").unwrap();
+    let rows: Vec<f64> = lines
+        .map(|l| l.split(',').collect::<Vec<_>>())
+        .filter(|f| f[0].parse::<f64>().unwrap() > from_s)
+        .map(|f| f[consumed].parse().unwrap())
+        .collect();
+    rows.iter().sum::<f64>() / rows.len() as f64
+}
+
+#[test]
+fn a_consumer_over_its_quota_reads_at_most_the_quota_of_each_broker_and_falls_behind() {
+    let s = consumer_scenario();
+    let report = run(&s);
+    // 1,000-byte values with 5- to 7-byte keys: about 1,020 bytes a record in a response.
+    let quota_rate = 3.0 * 200_000.0 / 1020.0;
+    let rate = consumed_rate_from(&report, 7.0);
+    // Never above the quota; a little below it, as a rejected fetch's throttle time counts the
+    // bytes it did not send (`KafkaApis` unrecords them only afterwards).
+    assert!(rate < 1.02 * quota_rate && rate > 0.90 * quota_rate, "{rate} records/s against {quota_rate}");
+    assert!(report.figures["throttled_fetch_responses"] > 100.0);
+    assert!(report.figures["consumer_lag_max_records"] > 12_000.0, "it falls behind");
+    assert!(report.figures["records_acked"] > 0.99 * report.figures["records_produced"], "the producer is not held up");
+
+    // Kafka's default max.partition.fetch.bytes (1 MiB, five seconds of this quota): each big
+    // response is rejected with a long throttle time, and the member reads less still.
+    let mut big = s.clone();
+    big.consumer_groups[0].max_partition_fetch_bytes = 1_048_576;
+    big.expect.clear();
+    let big = run(&big);
+    assert!(consumed_rate_from(&big, 7.0) < 0.85 * rate);
+    assert!(big.figures["fetch_throttle_time_max_ms"] > 2.0 * report.figures["fetch_throttle_time_max_ms"]);
+
+    // Without the quota it keeps up.
+    let mut free = s.clone();
+    free.consumer_groups[0].consumer_byte_rate = None;
+    free.expect.clear();
+    let free = run(&free);
+    assert_eq!(free.figures["throttled_fetch_responses"], 0.0);
+    assert!(free.figures["consumer_lag_max_records"] < 100.0);
+}

@@ -153,6 +153,21 @@ impl Consumer {
         self.metadata_requests.send(&mut self.next_request_id, ctx);
     }
 
+    /// A fetch answered empty with a throttle time (the member's `consumer_byte_rate`): nothing
+    /// is fetched from that broker until it has passed (KIP-219), then the fetch goes again.
+    pub(super) fn on_throttled_fetch(&mut self, from: NodeId, request_id: u64, throttle_ms: u64, ctx: &mut Ctx) {
+        let broker = from.0 as usize;
+        if !super::answered(&mut self.outstanding, broker, request_id) {
+            return;
+        }
+        let totals = &mut ctx.metrics().totals;
+        totals.throttled_fetch_responses += 1;
+        totals.fetch_throttle_ms_max = totals.fetch_throttle_ms_max.max(throttle_ms);
+        self.outstanding[broker] = Some((super::THROTTLED, ctx.now()));
+        ctx.set_timer(SimDuration::from_ms(throttle_ms), Timer::FetchAgain { broker: from });
+        ctx.detail("throttled", || format!("broker-{broker} throttles this member's fetches for {throttle_ms} ms"));
+    }
+
     pub(super) fn on_fetch_response(
         &mut self,
         from: NodeId,

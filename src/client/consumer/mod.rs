@@ -554,6 +554,9 @@ impl Consumer {
             Message::FetchResponse { request_id, partitions, batches } => {
                 self.on_fetch_response(from, request_id, partitions, batches, ctx)
             }
+            Message::ThrottledFetchResponse { request_id, throttle_ms } => {
+                self.on_throttled_fetch(from, request_id, throttle_ms, ctx)
+            }
             Message::MetadataResponse { request_id, leaders } => self.on_metadata(request_id, leaders, ctx),
             Message::ListOffsetsResponse { request_id, offsets } => {
                 self.on_list_offsets(from, request_id, offsets, ctx)
@@ -596,7 +599,7 @@ impl Consumer {
             Timer::FindCoordinator => self.find_coordinator(ctx),
             Timer::FetchAgain { broker } => {
                 if let Some(out) = self.outstanding.get_mut(broker.index())
-                    && out.is_some_and(|(id, _)| id == RECONNECTING)
+                    && out.is_some_and(|(id, _)| id == RECONNECTING || id == THROTTLED)
                 {
                     *out = None;
                 }
@@ -1010,3 +1013,5 @@ const RECONNECT_BACKOFF_MS: u64 = 50;
 const RECONNECT_BACKOFF_MAX_MS: u64 = 1000;
 /// The request id that marks a broker's fetch slot as waiting to reconnect (no fetch goes out).
 const RECONNECTING: u64 = u64::MAX;
+/// In place of a fetch's request id while the client waits out a broker's throttle time.
+const THROTTLED: u64 = u64::MAX - 1;
