@@ -159,6 +159,21 @@ pub struct History {
     /// `(partition, offset)`: offsets where retention dropped a batch other than the one a
     /// truncation removed there (so the final logs no longer show the reuse).
     reused: std::collections::BTreeSet<(u32, u64)>,
+    /// Per partition (empty until retention deletes something): batches retention deleted
+    /// whose acknowledgement may still be on its way, see [`History::deleted_by_retention`].
+    deleted_by_retention: Vec<DeletedByRetention>,
+    /// How long after its creation a batch may still be acknowledged: the longest
+    /// `delivery.timeout.ms` of any producer.
+    late_ack_horizon: crate::sim::SimDuration,
+}
+
+/// Batches a partition's retention deleted, kept until no acknowledgement of them can come:
+/// `delivery.timeout.ms` after their creation the producer has given up on them.
+#[derive(Debug, Default)]
+struct DeletedByRetention {
+    ids: std::collections::BTreeSet<BatchId>,
+    /// `(created, id)` in deletion order (about creation order), to forget them in time.
+    order: VecDeque<(SimTime, BatchId)>,
 }
 
 impl History {
@@ -168,7 +183,15 @@ impl History {
             truncations: Vec::new(),
             truncated_partitions: vec![false; partitions],
             reused: Default::default(),
+            deleted_by_retention: Vec::new(),
+            late_ack_horizon: crate::sim::SimDuration::from_ms(120_000),
         }
+    }
+
+    /// The longest `delivery.timeout.ms` of the run's producers (see
+    /// [`History::deleted_by_retention`]).
+    pub fn set_late_ack_horizon(&mut self, horizon: crate::sim::SimDuration) {
+        self.late_ack_horizon = horizon;
     }
 
     /// Identity of a batch: producer, producer epoch, base sequence.
@@ -178,7 +201,43 @@ impl History {
 
     /// A producer heard that `batch` was written to `partition` at `offset`.
     pub fn acked(&mut self, partition: u32, batch: &RecordBatch, ack: AckedBatch) {
-        self.acked[partition as usize].insert(Self::id(batch), ack);
+        let id = Self::id(batch);
+        if self.deleted_by_retention.get(partition as usize).is_some_and(|d| d.ids.contains(&id)) {
+            return; // committed, then deleted by retention before this (late) acknowledgement
+        }
+        self.acked[partition as usize].insert(id, ack);
+    }
+
+    /// A leader's retention deleted these batches (below its high watermark: committed). They
+    /// leave the ledger as [`History::retired`] ones do, and an acknowledgement that arrives
+    /// later does not bring them back: an idempotent producer that retried a batch whose
+    /// answer it missed gets the old offset back as a duplicate, even after retention deleted
+    /// the batch. Remembered until `delivery_timeout` after their creation, when the producer
+    /// has given up on them.
+    pub fn deleted_by_retention<'a>(
+        &mut self,
+        partition: u32,
+        batches: impl Iterator<Item = (u64, &'a RecordBatch)> + Clone,
+        now: SimTime,
+    ) {
+        let delivery_timeout = self.late_ack_horizon;
+        let p = partition as usize;
+        if self.deleted_by_retention.len() <= p {
+            self.deleted_by_retention.resize_with(self.acked.len(), DeletedByRetention::default);
+        }
+        let deleted = &mut self.deleted_by_retention[p];
+        while let Some(&(created, id)) = deleted.order.front() {
+            if created + delivery_timeout >= now {
+                break;
+            }
+            deleted.order.pop_front();
+            deleted.ids.remove(&id);
+        }
+        for (_, b) in batches.clone() {
+            deleted.ids.insert(Self::id(b));
+            deleted.order.push_back((b.created, Self::id(b)));
+        }
+        self.retired(partition, batches);
     }
 
     /// The leader dropped these batches (with their base offsets) by retention after every
@@ -513,5 +572,24 @@ mod tests {
         history.acked(0, &b, ack(2, 2));
         history.retired(0, [(0, &*a)].into_iter());
         assert_eq!(history.tracked(), 1);
+    }
+
+    #[test]
+    fn an_acknowledgement_after_retention_deleted_the_batch_is_not_a_lost_write() {
+        let mut history = History::new(1);
+        let b = batch(0, 0, 5);
+        // Retention deletes the batch (committed), then the producer's retry is answered as a
+        // duplicate with the old offset.
+        history.deleted_by_retention(0, std::iter::once((0, &*b)), SimTime::from_ms(10_000));
+        history.acked(0, &b, ack(0, 5));
+        assert_eq!(history.tracked(), 0, "nothing to find in the final log");
+        let empty = Log::default();
+        assert_eq!(history.verdicts(&[Some(&empty)], &[vec![&empty]]).lost_records, 0);
+        // After the longest delivery.timeout.ms no acknowledgement can come any more: forgotten.
+        history.set_late_ack_horizon(crate::sim::SimDuration::from_ms(1000));
+        let other = batch(0, 5, 5);
+        history.deleted_by_retention(0, std::iter::once((5, &*other)), SimTime::from_ms(10_000));
+        history.acked(0, &b, ack(0, 5));
+        assert_eq!(history.tracked(), 1, "the first batch's id was let go");
     }
 }

@@ -1539,10 +1539,8 @@ impl Broker {
             let r = &mut self.replicas[p as usize];
             let Some(d) = r.log.retention_deletion(now, r.high_watermark, &retention) else { continue };
             let from = r.log.log_start_offset();
-            let history = ctx.history();
-            for b in r.log.trim_before(d.new_start) {
-                history.retired(p, std::iter::once((b.base_offset, &*b.batch)));
-            }
+            let deleted: Vec<_> = r.log.trim_before(d.new_start).collect();
+            ctx.history().deleted_by_retention(p, deleted.iter().map(|b| (b.base_offset, &*b.batch)), now);
             let to = r.log.log_start_offset();
             ctx.notable("retention", || {
                 format!(

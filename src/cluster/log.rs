@@ -113,6 +113,9 @@ pub struct Log {
     end_offset: u64,
     /// `(epoch, start offset)`, epochs increasing (the leader-epoch checkpoint file).
     epochs: Vec<(u32, u64)>,
+    /// For the checker only: the epoch runs of the log before [`Log::reset_to`] cleared the
+    /// cache, as [`Log::epoch_runs`] gives them.
+    runs_before_reset: Vec<(u64, u64, u32)>,
     size_bytes: u64,
 }
 
@@ -185,12 +188,8 @@ impl Log {
     /// here, so it also covers offsets retention has dropped.
     pub fn epoch_runs(&self) -> Vec<(u64, u64, u32)> {
         let ends = self.epochs.iter().skip(1).map(|&(_, start)| start).chain(std::iter::once(self.end_offset));
-        self.epochs
-            .iter()
-            .zip(ends)
-            .filter(|((_, start), end)| start < end)
-            .map(|(&(e, start), end)| (start, end, e))
-            .collect()
+        let runs = self.epochs.iter().zip(ends).filter(|((_, start), end)| start < end);
+        self.runs_before_reset.iter().copied().chain(runs.map(|(&(e, start), end)| (start, end, e))).collect()
     }
 
     /// Records that `epoch` starts at `offset` (`maybeAssignEpochStartOffset`); a new leader does
@@ -255,6 +254,10 @@ impl Log {
         // LeaderEpochFileCache.truncateFromEnd: forget epochs starting at or after the new end.
         let end = self.end_offset;
         self.epochs.retain(|&(_, start)| start < end);
+        self.runs_before_reset.retain(|&(start, _, _)| start < end);
+        if let Some(last) = self.runs_before_reset.last_mut() {
+            last.1 = last.1.min(end);
+        }
         removed
     }
 
@@ -349,8 +352,14 @@ impl Log {
     }
 
     /// Empties the log and starts it at `offset` (a follower whose fetch offset fell below the
-    /// leader's log start).
+    /// leader's log start): `UnifiedLog.truncateFullyAndStartAt`, which also clears the leader
+    /// epoch cache, so the next fetch carries no last fetched epoch. (Kept, the follower's old
+    /// epochs made the leader answer with a diverging epoch below its log start, the follower
+    /// truncate to it, fall out of range again, and so on for ever.)
     pub fn reset_to(&mut self, offset: u64) {
+        let runs = self.epoch_runs();
+        self.runs_before_reset = runs;
+        self.epochs.clear();
         self.batches.clear();
         self.size_bytes = 0;
         self.start_offset = offset;
@@ -646,5 +655,20 @@ mod tests {
             log.retention_deletion(SimTime::from_ms(10_000), 5, &Retention { retention_bytes: 500, ..by_size }),
             None
         );
+    }
+
+    #[test]
+    fn a_reset_clears_the_epoch_cache_but_the_checker_keeps_the_old_runs() {
+        let mut log = Log::default();
+        log.append(0, batch(2), SimTime::ZERO);
+        log.append(1, batch(2), SimTime::ZERO);
+        log.reset_to(10);
+        // `truncateFullyAndStartAt`: the next fetch carries no last fetched epoch, and no epoch
+        // below the new start can be asked about.
+        assert_eq!((log.last_epoch(), log.end_offset_for_epoch(0)), (None, None));
+        assert_eq!((log.log_start_offset(), log.log_end_offset()), (10, 10));
+        log.append(2, batch(1), SimTime::ZERO);
+        assert_eq!(log.end_offset_for_epoch(2), Some((2, 11)));
+        assert_eq!(log.epoch_runs(), vec![(0, 2, 0), (2, 4, 1), (10, 11, 2)]);
     }
 }

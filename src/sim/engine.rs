@@ -312,6 +312,8 @@ impl Simulation {
             fault_drops: vec![0; scenario.faults.len()],
             fetch_buffers: FetchBuffers::default(),
         };
+        let horizon_ms = scenario.producers.iter().map(|p| p.delivery_timeout_ms).max().unwrap_or(0);
+        core.history.set_late_ack_horizon(SimDuration::from_ms(horizon_ms));
         core.trace.line(
             SimTime::ZERO,
             "engine",

@@ -81,7 +81,9 @@ fn the_3_7_min_isr_rule_is_what_freezes_the_high_watermark() {
 /// A random small cluster with acks=all, min.insync.replicas=2, RF 3, clean elections (with or
 /// without eligible leader replicas), and a schedule of process crashes, restarts and network
 /// faults that ends with everything healed and running.
-fn scenario(partitions: u32, faults: &[(u64, u8, u32)], elr: bool) -> kafkasim::Scenario {
+/// With `retention`, leaders also delete segments (1 s each) once their records are 3 s old,
+/// checking every 500 ms: logs shrink from the front while faults truncate and restart them.
+fn scenario(partitions: u32, faults: &[(u64, u8, u32)], elr: bool, retention: bool) -> kafkasim::Scenario {
     let mut list = Vec::new();
     for &(at_ms, kind, broker) in faults {
         let b = broker % 3;
@@ -103,13 +105,16 @@ fn scenario(partitions: u32, faults: &[(u64, u8, u32)], elr: bool) -> kafkasim::
         // after the heal: restart that broker too.
         list.push(format!("(at_ms: 16000, fault: Restart(Broker({b})))"));
     }
+    let (check_ms, topic_retention) =
+        if retention { (500, ", retention_ms: 3000, segment_ms: 1000") } else { (300_000, "") };
     let src = format!(
         r#"Scenario(
             name: "property", description: "random faults", seed: 1, duration_ms: 30000,
-            cluster: (brokers: 3, replication: (replica_lag_time_max_ms: 3000, replica_socket_timeout_ms: 3000),
+            cluster: (brokers: 3, replication: (replica_lag_time_max_ms: 3000, replica_socket_timeout_ms: 3000,
+                                                log_retention_check_interval_ms: {check_ms}),
                       controller: (broker_heartbeat_interval_ms: 500, broker_session_timeout_ms: 2000,
                                    eligible_leader_replicas: {elr})),
-            topics: [(name: "t", partitions: {partitions}, replication_factor: 3, min_insync_replicas: 2)],
+            topics: [(name: "t", partitions: {partitions}, replication_factor: 3, min_insync_replicas: 2{topic_retention})],
             producers: [(name: "p", topic: "t", arrival: Poisson(per_sec: 200.0), acks: All,
                          request_timeout_ms: 1000, delivery_timeout_ms: 20000, stop_ms: 13000)],
             faults: [{}],
@@ -132,8 +137,9 @@ proptest! {
         partitions in 1u32..3,
         faults in proptest::collection::vec((500u64..13000, 0u8..6, 0u32..3), 1..7),
         elr in proptest::bool::ANY,
+        retention in proptest::bool::ANY,
     ) {
-        let s = scenario(partitions, &faults, elr);
+        let s = scenario(partitions, &faults, elr, retention);
         let mut sim = Simulation::new(&s);
         while sim.step().is_some() {
             let v = sim.check_invariants();
