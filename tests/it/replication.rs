@@ -83,7 +83,9 @@ fn the_3_7_min_isr_rule_is_what_freezes_the_high_watermark() {
 /// faults that ends with everything healed and running.
 /// With `retention`, leaders also delete segments (1 s each) once their records are 3 s old,
 /// checking every 500 ms: logs shrink from the front while faults truncate and restart them.
-fn scenario(partitions: u32, faults: &[(u64, u8, u32)], elr: bool, retention: bool) -> kafkasim::Scenario {
+/// With `quota`, the brokers throttle the producer to 8,000 bytes/s each (about a third of
+/// what it sends).
+fn scenario(partitions: u32, faults: &[(u64, u8, u32)], elr: bool, retention: bool, quota: bool) -> kafkasim::Scenario {
     let mut list = Vec::new();
     for &(at_ms, kind, broker) in faults {
         let b = broker % 3;
@@ -107,6 +109,7 @@ fn scenario(partitions: u32, faults: &[(u64, u8, u32)], elr: bool, retention: bo
     }
     let (check_ms, topic_retention) =
         if retention { (500, ", retention_ms: 3000, segment_ms: 1000") } else { (300_000, "") };
+    let producer_quota = if quota { ", producer_byte_rate: Some(8000)" } else { "" };
     let src = format!(
         r#"Scenario(
             name: "property", description: "random faults", seed: 1, duration_ms: 30000,
@@ -116,7 +119,7 @@ fn scenario(partitions: u32, faults: &[(u64, u8, u32)], elr: bool, retention: bo
                                    eligible_leader_replicas: {elr})),
             topics: [(name: "t", partitions: {partitions}, replication_factor: 3, min_insync_replicas: 2{topic_retention})],
             producers: [(name: "p", topic: "t", arrival: Poisson(per_sec: 200.0), acks: All,
-                         request_timeout_ms: 1000, delivery_timeout_ms: 20000, stop_ms: 13000)],
+                         request_timeout_ms: 1000, delivery_timeout_ms: 20000, stop_ms: 13000{producer_quota})],
             faults: [{}],
         )"#,
         list.join(", ")
@@ -138,8 +141,9 @@ proptest! {
         faults in proptest::collection::vec((500u64..13000, 0u8..6, 0u32..3), 1..7),
         elr in proptest::bool::ANY,
         retention in proptest::bool::ANY,
+        quota in proptest::bool::ANY,
     ) {
-        let s = scenario(partitions, &faults, elr, retention);
+        let s = scenario(partitions, &faults, elr, retention, quota);
         let mut sim = Simulation::new(&s);
         while sim.step().is_some() {
             let v = sim.check_invariants();
