@@ -266,6 +266,8 @@ pub struct GroupRecords {
     pub offsets: Vec<GroupOffsetSample>,
     /// Positions reset by `auto.offset.reset`: `(time, group, partition, from, to)`.
     pub resets: Vec<(SimTime, u32, u32, Option<u64>, u64)>,
+    /// Stream queries stopped by `failOnDataLoss`: `(time, group, partition out of range)`.
+    pub stream_failures: Vec<(SimTime, u32, u32)>,
     /// Positions moved back by KIP-320 truncation detection: `(time, group, partition, from,
     /// to, epoch)`: the leader's `epoch` ended at `to`, below the position `from`.
     pub truncations_detected: Vec<(SimTime, u32, u32, u64, u64, u32)>,

@@ -108,6 +108,7 @@ pub(crate) fn figures(run: &Finished) -> BTreeMap<&'static str, f64> {
     let batches: Vec<_> = g.stream_batches.iter().filter(|b| stream_batch_done(run, b)).collect();
     f.insert("stream_batches", batches.len() as f64);
     f.insert("stream_batches_behind", batches.iter().filter(|b| stream_batch_behind(run, b)).count() as f64);
+    f.insert("stream_query_failures", g.stream_failures.len() as f64);
     f.insert("stream_late_rows", batches.iter().map(|b| b.late_rows).sum::<u64>() as f64);
     f.insert(
         "stream_window_delay_max_ms",

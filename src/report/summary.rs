@@ -648,6 +648,14 @@ fn write_stream_query(out: &mut String, run: &Finished, g: u32) {
         if q.trigger_ms == 0 { "none (back to back)".to_string() } else { format!("{} ms", q.trigger_ms) },
         q.max_offsets_per_trigger.map_or("none".to_string(), |m| m.to_string())
     );
+    for &(at, _, p) in run.recorder.groups.stream_failures.iter().filter(|f| f.1 == g) {
+        let _ = writeln!(
+            out,
+            "**The query failed at {:.3} s:** the offsets of {} it would read next were out of range (deleted by retention, or truncated), and `failOnDataLoss` is true. With `fail_on_data_loss: false` it would read on from the earliest offset available and skip what was lost.\n",
+            at.as_secs_f64(),
+            run.metadata.partition_name(p)
+        );
+    }
     let ms = |d: crate::sim::SimDuration| d.as_nanos() as f64 / 1e6;
     let durations: Vec<f64> = done.iter().map(|b| ms(b.end.since(b.start))).collect();
     let rows: Vec<u64> = done.iter().map(|b| b.input_rows).collect();

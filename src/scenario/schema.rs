@@ -949,6 +949,12 @@ pub struct StreamQuery {
     /// Default none (everything fetched when the batch starts).
     #[serde(default)]
     pub max_offsets_per_trigger: Option<u64>,
+    /// The Kafka source's `failOnDataLoss`: the query fails when the offsets it would read are
+    /// out of range, e.g. retention deleted them before it read them. `false` logs a warning in
+    /// Spark and reads on from the earliest offset available (here: `auto.offset.reset`).
+    /// Default true.
+    #[serde(default = "yes")]
+    pub fail_on_data_loss: bool,
 }
 
 fn default_window_ms() -> u64 {

@@ -79,6 +79,7 @@ pub const FIGURES: &[(&str, &str)] = &[
     ),
     ("stream_batches", "micro-batches stream queries completed (no-data batches included)"),
     ("stream_batches_behind", "micro-batches that ran longer than their trigger interval (falling behind)"),
+    ("stream_query_failures", "stream queries stopped by failOnDataLoss (the offsets they would read next were gone)"),
     ("stream_late_rows", "rows stream queries dropped as late (at or below the watermark)"),
     (
         "stream_window_delay_max_ms",

@@ -20,6 +20,10 @@
 //!   group's committed offsets: those are written at another moment, and a crash in between
 //!   would leave state and offsets from different batches), and first replays the batch the
 //!   offset log holds beyond it, over exactly the same range.
+//! - **Data loss.** When the offsets the query reads next are out of range (retention deleted
+//!   them, e.g. while it was down), the Kafka source's `failOnDataLoss` (default true) fails the
+//!   query; with it off, the query reads on from the earliest offset left (here by
+//!   `auto.offset.reset`).
 //!
 //! Simplified: the query runs in one consumer-group member (the driver and its executors are
 //! one node) that reads what its consumer has fetched when the batch starts, capped by
@@ -209,7 +213,13 @@ mod tests {
     use super::*;
 
     fn query(trigger_ms: u64, window_ms: u64, watermark_delay_ms: u64) -> MicroBatchQuery {
-        MicroBatchQuery::new(&StreamQuery { trigger_ms, window_ms, watermark_delay_ms, max_offsets_per_trigger: None })
+        MicroBatchQuery::new(&StreamQuery {
+            trigger_ms,
+            window_ms,
+            watermark_delay_ms,
+            max_offsets_per_trigger: None,
+            fail_on_data_loss: true,
+        })
     }
 
     fn ms(v: u64) -> SimTime {

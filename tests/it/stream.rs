@@ -167,3 +167,44 @@ proptest::proptest! {
         }
     }
 }
+
+/// A query down for longer than its topic's retention restarts from its checkpoint, whose
+/// offsets retention has deleted: with `failOnDataLoss` (Spark's default) it fails; without, it
+/// reads on from the earliest offset left and skips what was lost.
+#[test]
+fn a_query_whose_checkpoint_offsets_were_deleted_fails_unless_fail_on_data_loss_is_off() {
+    let src = std::fs::read_to_string(crate::support::root().join("scenarios/retention-slow-consumer.ron")).unwrap();
+    let run = |fail_on_data_loss: bool| {
+        let set: Vec<(String, String)> = [
+            ("consumer_groups[0].processing_us", "100".to_string()),
+            ("consumer_groups[0].session_timeout_ms", "10000".to_string()),
+            (
+                "consumer_groups[0].stream",
+                format!("Some((trigger_ms: 1000, window_ms: 1000, fail_on_data_loss: {fail_on_data_loss}))"),
+            ),
+            ("expect", "{}".to_string()),
+            ("charts", "[]".to_string()),
+            (
+                "faults",
+                "[(at_ms: 5000, fault: Crash(Node(\"analytics-0\"))), (at_ms: 20000, fault: Restart(Node(\"analytics-0\")))]"
+                    .to_string(),
+            ),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        let s = kafkasim::scenario::parse("retention-slow-consumer.ron", &src, &set).unwrap();
+        kafkasim::run(&s, &kafkasim::RunOptions::default()).unwrap()
+    };
+    let fails = run(true);
+    assert_eq!(fails.figures["stream_query_failures"], 1.0);
+    assert!(fails.trace.contains("failOnDataLoss=true"));
+    assert!(fails.summary.contains("The query failed at 20."));
+    // It processed what it read before the crash, nothing after.
+    let batches_before_crash = fails.figures["stream_batches"];
+    assert_eq!(fails.figures["skipped_records"], 0.0, "it fails rather than skip");
+    let reads_on = run(false);
+    assert_eq!(reads_on.figures["stream_query_failures"], 0.0);
+    assert!(reads_on.figures["skipped_records"] > 10_000.0, "what retention deleted meanwhile is skipped");
+    assert!(reads_on.figures["stream_batches"] > batches_before_crash + 10.0, "and the query carries on");
+}

@@ -217,6 +217,23 @@ impl Consumer {
         });
         ctx.fetch_buffers().give_back_response(partitions, batches);
         for (p, log_start, hw) in reset {
+            if self.config.stream.as_ref().is_some_and(|q| q.fail_on_data_loss) {
+                // Spark's Kafka source with `failOnDataLoss` (its default): the records the
+                // query would read next are gone, and the query stops with an error.
+                let position = self.owned.iter().find(|o| o.partition == p).and_then(|o| o.position);
+                let name = self.metadata.partition_name(p);
+                ctx.notable("query failed", || {
+                    format!(
+                        "group={} {name} offset {} is out of range (log start {log_start}): some data may have been lost because it is not available in Kafka any more (failOnDataLoss=true)",
+                        self.config.name,
+                        position.map_or("none".to_string(), |o| o.to_string())
+                    )
+                });
+                let now = ctx.now();
+                ctx.metrics().groups.stream_failures.push((now, self.group, p));
+                self.fail(KafkaError::OffsetOutOfRange, ctx);
+                break;
+            }
             // `auto.offset.reset` on OFFSET_OUT_OF_RANGE.
             let to = match self.config.auto_offset_reset {
                 AutoOffsetReset::Earliest => log_start,

@@ -108,6 +108,15 @@ impl Consumer {
     }
 
     /// The partitions are lost, not revoked (`onPartitionsLost`): no commit.
+    /// A fatal error: the member stops (it polls no more, and gives up its partitions and its
+    /// place in the group).
+    pub(super) fn fail(&mut self, e: KafkaError, ctx: &mut Ctx) {
+        ctx.notable("consumer failed", || format!("group={} {}", self.config.name, e.name()));
+        self.failed = Some(e);
+        self.lose_all(e, ctx);
+        self.rejoin_needed = false;
+    }
+
     fn lose_all(&mut self, why: KafkaError, ctx: &mut Ctx) {
         if !self.owned.is_empty() {
             let names: Vec<String> = self.owned.iter().map(|o| self.metadata.partition_name(o.partition)).collect();
@@ -337,13 +346,8 @@ impl Consumer {
             KafkaError::NotCoordinator | KafkaError::CoordinatorNotAvailable => self.coordinator_unknown(e.name(), ctx),
             KafkaError::RebalanceInProgress => self.rejoin_needed = true,
             KafkaError::UnknownMemberId | KafkaError::IllegalGeneration => self.lose_all(e, ctx),
-            _ => {
-                // INVALID_SESSION_TIMEOUT, FENCED_INSTANCE_ID: fatal for this consumer.
-                ctx.notable("consumer failed", || format!("group={} {}", self.config.name, e.name()));
-                self.failed = Some(e);
-                self.lose_all(e, ctx);
-                self.rejoin_needed = false;
-            }
+            // INVALID_SESSION_TIMEOUT, FENCED_INSTANCE_ID: fatal for this consumer.
+            _ => self.fail(e, ctx),
         }
     }
 
