@@ -212,11 +212,7 @@ fn random_group(cooperative: bool, commit: &str, events: &[(u64, u8, u32)]) -> k
 }
 
 proptest::proptest! {
-    #![proptest_config(proptest::prelude::ProptestConfig {
-        cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(12),
-        failure_persistence: None,
-        ..proptest::prelude::ProptestConfig::default()
-    })]
+    #![proptest_config(crate::support::proptest_config(12))]
 
     /// Kafka's group guarantees under member failures: no partition is owned by two members at
     /// once, committing after processing never skips a record (at-least-once), and once the

@@ -129,11 +129,7 @@ fn scenario(partitions: u32, faults: &[(u64, u8, u32)], elr: bool, retention: bo
 
 proptest! {
     // 24 cases in CI; PROPTEST_CASES=500 for a longer search.
-    #![proptest_config(ProptestConfig {
-        cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(24),
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    })]
+    #![proptest_config(crate::support::proptest_config(24))]
 
     #[test]
     fn random_faults_never_lose_an_acknowledged_record(

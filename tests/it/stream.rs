@@ -126,11 +126,7 @@ fn a_crashed_query_replays_its_batch_from_the_checkpoint_and_counts_every_window
 }
 
 proptest::proptest! {
-    #![proptest_config(proptest::prelude::ProptestConfig {
-        cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(8),
-        failure_persistence: None,
-        ..proptest::prelude::ProptestConfig::default()
-    })]
+    #![proptest_config(crate::support::proptest_config(8))]
 
     /// Exactly-once state under any crash: whenever the query crashes and however long it is
     /// down, every window it writes has the count a run without the crash writes. (The

@@ -1,4 +1,4 @@
-//! Shared helpers: paths, snapshot settings, temporary folders.
+//! Shared helpers: paths, snapshot settings, temporary folders, property-test settings.
 
 use std::path::{Path, PathBuf};
 
@@ -46,4 +46,14 @@ pub fn load_bundled(path: &Path) -> kafkasim::Scenario {
 pub fn run_inline(file: &str, src: &str) -> kafkasim::Report {
     let scenario = kafkasim::scenario::parse(file, src, &[]).unwrap_or_else(|e| panic!("{e}"));
     kafkasim::run(&scenario, &Default::default()).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The settings of the property tests: `default_cases` cases (what CI runs), or
+/// `PROPTEST_CASES` for a longer search; failures are reported, not persisted to files.
+pub fn proptest_config(default_cases: u32) -> proptest::prelude::ProptestConfig {
+    proptest::prelude::ProptestConfig {
+        cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(default_cases),
+        failure_persistence: None,
+        ..proptest::prelude::ProptestConfig::default()
+    }
 }
