@@ -53,6 +53,8 @@ pub const SCENARIOS: &[(&str, &str)] = &[
     ("stream-query-restart.ron", include_str!("../scenarios/stream-query-restart.ron")),
     ("stream-three-producers.ron", include_str!("../scenarios/stream-three-producers.ron")),
     ("stream-values.ron", include_str!("../scenarios/stream-values.ron")),
+    ("transactions-hanging.ron", include_str!("../scenarios/transactions-hanging.ron")),
+    ("transactions-read-committed.ron", include_str!("../scenarios/transactions-read-committed.ron")),
     ("zipf-hot-partition.ron", include_str!("../scenarios/zipf-hot-partition.ron")),
 ];
 

@@ -14,6 +14,7 @@
 //! - [`net`]: links with latency and jitter, on a petgraph graph.
 //! - [`cluster`]: brokers, partition logs and metadata.
 //! - [`group`]: consumer-group partition assignors (range, roundrobin, sticky, cooperative-sticky).
+//! - [`transaction`]: transactions: the coordinator, markers, the last stable offset.
 //! - [`check`]: the record history and end-of-run verdicts (lost writes, duplicates, divergence).
 //! - [`metrics`]: counters per interval and latency histograms.
 //! - [`report`]: summary, CSV, figures, expectations and charts of a finished run.
@@ -50,6 +51,7 @@ pub mod scenario;
 pub mod sim;
 pub mod stepper;
 pub mod stream;
+pub mod transaction;
 pub mod workload;
 
 pub use report::{Report, RunOptions, run};

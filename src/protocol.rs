@@ -35,11 +35,47 @@ pub struct RecordBatch {
     pub created: SimTime,
     /// Bytes it holds in the producer's `buffer.memory` until it is acknowledged or fails.
     pub allocated_bytes: u32,
+    /// Written in a transaction (`isTransactional` in the batch attributes): its records count
+    /// only once a COMMIT marker of its producer follows.
+    pub transactional: bool,
+    /// A control batch (`isControlBatch`): one marker record that ends its producer's open
+    /// transaction in this partition. Consumers never return it to the application.
+    pub control: Option<ControlMarker>,
 }
+
+/// A transaction marker (`ControlRecordType`), written by the partition leader when the
+/// transaction coordinator asks (`WriteTxnMarkers`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ControlMarker {
+    Commit,
+    Abort,
+}
+
+/// Control batches carry no sequence in Kafka (-1); here they get one from this range, one per
+/// transaction of the producer, so that each marker batch has an identity of its own.
+pub const CONTROL_SEQUENCE_BASE: u64 = 1 << 62;
 
 impl RecordBatch {
     pub fn record_count(&self) -> u64 {
         self.record_times.len() as u64
+    }
+
+    /// A marker batch: one record at `at`, ending `producer`'s transaction number `txn`.
+    pub fn marker(producer: u32, producer_epoch: u16, txn: u64, marker: ControlMarker, at: SimTime) -> RecordBatch {
+        RecordBatch {
+            producer,
+            producer_epoch,
+            base_sequence: CONTROL_SEQUENCE_BASE + txn,
+            idempotent: true,
+            record_times: vec![at],
+            values: Vec::new(),
+            // The batch header and one `EndTransactionMarker` record.
+            size_bytes: 61 + 14,
+            created: at,
+            allocated_bytes: 0,
+            transactional: true,
+            control: Some(marker),
+        }
     }
 }
 
@@ -84,6 +120,15 @@ pub enum KafkaError {
     /// `NO_OFFSET` (the client's `NoOffsetForPartitionException`): no committed offset and
     /// `auto.offset.reset=none`.
     NoOffsetForPartition,
+    /// `PRODUCER_FENCED`: a newer epoch of this transactional id exists (the coordinator bumped
+    /// it when it aborted a timed-out transaction); the old producer must close.
+    ProducerFenced,
+    /// `INVALID_PRODUCER_EPOCH`: a batch of a transactional producer with an epoch older than
+    /// the partition's (a fenced zombie's write).
+    InvalidProducerEpoch,
+    /// `CONCURRENT_TRANSACTIONS`: the coordinator is still completing the previous transaction
+    /// (retriable).
+    ConcurrentTransactions,
 }
 
 impl KafkaError {
@@ -108,6 +153,9 @@ impl KafkaError {
             KafkaError::FencedInstanceId => "FENCED_INSTANCE_ID",
             KafkaError::NoOffsetForPartition => "NO_OFFSET_FOR_PARTITION",
             KafkaError::NetworkException => "NETWORK_EXCEPTION",
+            KafkaError::ProducerFenced => "PRODUCER_FENCED",
+            KafkaError::InvalidProducerEpoch => "INVALID_PRODUCER_EPOCH",
+            KafkaError::ConcurrentTransactions => "CONCURRENT_TRANSACTIONS",
         }
     }
 }
@@ -159,6 +207,12 @@ pub struct FetchedPartition {
     pub log_end_offset: u64,
     /// Set when the fetcher's log diverges: `(epoch, end offset)` to truncate to (§3.6).
     pub diverging_epoch: Option<(u32, u64)>,
+    /// `last_stable_offset`: below it no transaction is open (the high watermark when none is).
+    pub last_stable_offset: u64,
+    /// `aborted_transactions` (read_committed fetches only): `(producer, first offset)` of every
+    /// aborted transaction that overlaps the batches returned, as the leader's aborted
+    /// transaction index has them (`UnifiedLog.collectAbortedTransactions`).
+    pub aborted_transactions: Vec<(u32, u64)>,
     /// How many of the response's batches are this partition's: they follow those of the
     /// partitions before it.
     pub batch_count: u32,
@@ -261,6 +315,9 @@ pub enum Message {
         min_bytes: u32,
         max_wait_ms: u64,
         max_partition_bytes: u32,
+        /// `isolation_level=read_committed`: read up to the last stable offset, not the high
+        /// watermark (consumers only).
+        read_committed: bool,
     },
     FetchResponse {
         request_id: u64,
@@ -362,6 +419,29 @@ pub enum Message {
         request_id: u64,
         partitions: Vec<(u32, EpochEndOffset)>,
     },
+    /// A transactional producer's request to its transaction coordinator (or,
+    /// `FindCoordinator`, to any broker).
+    TxnRequest {
+        request_id: u64,
+        /// The producer (its index is its producer id; its name the `transactional.id`).
+        producer: u32,
+        body: Box<TxnRequest>,
+    },
+    TxnResponse {
+        request_id: u64,
+        body: Box<TxnResponse>,
+    },
+    /// `WriteTxnMarkers`: a transaction coordinator asks a partition leader to write a marker
+    /// ending `producer`'s transaction in these partitions.
+    WriteTxnMarkers {
+        request_id: u64,
+        body: Box<TxnMarkers>,
+    },
+    /// Per partition: written, or an error (`NOT_LEADER_OR_FOLLOWER`: ask the new leader).
+    WriteTxnMarkersResponse {
+        request_id: u64,
+        results: Vec<(u32, Option<KafkaError>)>,
+    },
     /// The connection a request went out on was closed: its peer's process crashed, and the
     /// host's kernel reset the connection (`NetworkClient` fails the request with a disconnect,
     /// `NETWORK_EXCEPTION`). Sent by the engine, never by a node.
@@ -433,6 +513,44 @@ pub enum GroupRequest {
     OffsetFetch {
         partitions: Vec<u32>,
     },
+}
+
+/// A transactional producer's requests (kafka-reference §6.2).
+#[derive(Debug)]
+pub enum TxnRequest {
+    /// `FindCoordinator` with `key_type=TRANSACTION`.
+    FindCoordinator,
+    /// `EndTxn`: commit or abort the open transaction, which wrote to `partitions` (global).
+    /// (With the `AddPartitionsToTxn` calls Kafka makes before the first write to each
+    /// partition, the coordinator already knows them; here the request carries them.)
+    EndTxn {
+        producer_epoch: u16,
+        commit: bool,
+        /// The producer's transaction number (which marker this is).
+        txn: u64,
+        partitions: Vec<u32>,
+    },
+    /// `AddPartitionsToTxn`: the open transaction writes to these partitions too (the first
+    /// one begins it at the coordinator, which starts its timeout).
+    AddPartitions { producer_epoch: u16, txn: u64, partitions: Vec<u32> },
+}
+
+#[derive(Debug)]
+pub enum TxnResponse {
+    FindCoordinator(Result<u32, KafkaError>),
+    /// The transaction is complete (every marker written), or an error.
+    EndTxn(Result<(), KafkaError>),
+    AddPartitions(Result<(), KafkaError>),
+}
+
+/// The markers of one transaction for one leader.
+#[derive(Debug)]
+pub struct TxnMarkers {
+    pub producer: u32,
+    pub producer_epoch: u16,
+    pub txn: u64,
+    pub marker: ControlMarker,
+    pub partitions: Vec<u32>,
 }
 
 /// The subscription a member sends in JoinGroup (`ConsumerProtocolSubscription`).
@@ -509,7 +627,9 @@ impl Message {
             | Message::MetadataRequest { request_id }
             | Message::GroupRequest { request_id, .. }
             | Message::ListOffsetsRequest { request_id, .. }
-            | Message::OffsetsForLeaderEpochRequest { request_id, .. } => Some(*request_id),
+            | Message::OffsetsForLeaderEpochRequest { request_id, .. }
+            | Message::TxnRequest { request_id, .. }
+            | Message::WriteTxnMarkers { request_id, .. } => Some(*request_id),
             _ => None,
         }
     }
@@ -546,6 +666,18 @@ impl Message {
             Message::ListOffsetsResponse { .. } => "ListOffsetsResponse",
             Message::OffsetsForLeaderEpochRequest { .. } => "OffsetsForLeaderEpochRequest",
             Message::OffsetsForLeaderEpochResponse { .. } => "OffsetsForLeaderEpochResponse",
+            Message::TxnRequest { body, .. } => match **body {
+                TxnRequest::FindCoordinator => "FindCoordinator",
+                TxnRequest::EndTxn { .. } => "EndTxn",
+                TxnRequest::AddPartitions { .. } => "AddPartitionsToTxn",
+            },
+            Message::TxnResponse { body, .. } => match **body {
+                TxnResponse::FindCoordinator(_) => "FindCoordinatorResponse",
+                TxnResponse::EndTxn(_) => "EndTxnResponse",
+                TxnResponse::AddPartitions(_) => "AddPartitionsToTxnResponse",
+            },
+            Message::WriteTxnMarkers { .. } => "WriteTxnMarkers",
+            Message::WriteTxnMarkersResponse { .. } => "WriteTxnMarkersResponse",
             Message::Disconnected { .. } => "Disconnected",
         }
     }

@@ -300,7 +300,8 @@ impl History {
             let mut present: BTreeMap<BatchId, u32> = BTreeMap::new();
             // Highest sequence seen so far per (producer, producer epoch).
             let mut highest: BTreeMap<(u32, u16), u64> = BTreeMap::new();
-            for b in log.batches() {
+            // Transaction markers are no producer's records.
+            for b in log.batches().filter(|b| b.batch.control.is_none()) {
                 let id = Self::id(&b.batch);
                 *present.entry(id).or_default() += 1;
                 if present[&id] > 1 {
@@ -449,6 +450,8 @@ mod tests {
             allocated_bytes: 0,
             size_bytes: 100,
             created: SimTime::ZERO,
+            transactional: false,
+            control: None,
         })
     }
 

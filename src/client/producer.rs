@@ -33,6 +33,8 @@
 //!
 //! Simplified: metadata only on errors (no `metadata.max.age.ms` refresh).
 
+mod transactional;
+
 use std::rc::Rc;
 
 use super::accumulator::{Accumulator, Placement, record_fields};
@@ -174,6 +176,8 @@ pub struct Producer {
     flushing: Option<SimTime>,
     /// `flush()` calls due while another was in progress.
     flushes_due: u32,
+    /// Transactions (`None`: not a transactional producer).
+    txn: Option<transactional::TxnClient>,
     pub records_sent: u64,
     pub requests_sent: u64,
     pub retries_sent: u64,
@@ -248,6 +252,7 @@ impl Producer {
             unfinished_records: 0,
             flushing: None,
             flushes_due: 0,
+            txn: config.transactions.map(|t| transactional::TxnClient::new(t, n, index, stream("transactions"))),
             records_sent: 0,
             requests_sent: 0,
             retries_sent: 0,
@@ -278,14 +283,15 @@ impl Producer {
         let first = self.arrival.next_arrival();
         ctx.notable("start", || {
             format!(
-                "topic={} partitions={} acks={} idempotent={} linger_ms={} batch_size={} max_in_flight={}",
+                "topic={} partitions={} acks={} idempotent={} linger_ms={} batch_size={} max_in_flight={}{}",
                 self.config.topic,
                 self.num_partitions,
                 self.config.acks.kafka_name(),
                 self.idempotent,
                 self.config.linger_ms,
                 self.config.batch_size,
-                self.config.max_in_flight_requests_per_connection
+                self.config.max_in_flight_requests_per_connection,
+                if self.txn.is_some() { format!(" transactional.id={}", self.name) } else { String::new() }
             )
         });
         if let Some(c) = self.cpu {
@@ -308,11 +314,15 @@ impl Producer {
         for &ms in &self.config.flush_at_ms {
             ctx.set_timer_at(SimTime::from_ms(ms), Timer::Flush);
         }
+        self.start_transactions(ctx);
     }
 
     pub fn on_timer(&mut self, timer: Timer, ctx: &mut Ctx) {
         match timer {
             Timer::Arrival => {
+                if ctx.now() >= self.stop_at {
+                    return; // fenced since the timer was set
+                }
                 self.on_arrival(ctx);
                 let next = self.arrival.next_arrival();
                 if next < self.stop_at {
@@ -337,6 +347,8 @@ impl Producer {
                 self.run_threads(ctx);
             }
             Timer::Flush => self.begin_flush(ctx),
+            Timer::TxnCommit => self.on_commit_timer(ctx),
+            Timer::TxnRetry => self.on_txn_retry(ctx),
             Timer::Throttled { broker } if self.throttled_until[broker.index()] == ctx.now() => {
                 self.send_to(broker.index(), ctx);
                 self.arm_linger_timer(ctx);
@@ -356,7 +368,9 @@ impl Producer {
         }
         let now = ctx.now();
         let records = self.unfinished_records;
-        ctx.notable("flush", || format!("flush() called with {records} records unfinished"));
+        if !self.txn_ending() {
+            ctx.notable("flush", || format!("flush() called with {records} records unfinished"));
+        }
         self.flushing = Some(now);
         self.accumulator.flushing = true;
         if records == 0 {
@@ -375,13 +389,25 @@ impl Producer {
     }
 
     fn end_flush(&mut self, ctx: &mut Ctx) {
-        let Some(started) = self.flushing.take() else { return };
+        if self.flushing.is_none() {
+            return;
+        }
+        if self.txn_flush_done(ctx) {
+            return; // commitTransaction() goes on: the coordinator must end the transaction
+        }
+        let Some(started) = self.flushing else { return };
         let now = ctx.now();
-        self.accumulator.flushing = false;
         let took = now.since(started);
         ctx.metrics().flushed(took.as_nanos());
         ctx.notable("flush_done", || format!("flush() returned after {:.3} ms", took.as_nanos() as f64 / 1e6));
-        // The application thread calls send() again for the records that waited.
+        self.return_from_flush(now, ctx);
+    }
+
+    /// The application thread returns from `flush()` (or from ending a transaction) and calls
+    /// `send()` for the records that waited.
+    fn return_from_flush(&mut self, now: SimTime, ctx: &mut Ctx) {
+        self.flushing = None;
+        self.accumulator.flushing = false;
         if self.flushes_due > 0 {
             self.flushes_due -= 1;
             self.begin_flush(ctx);
@@ -398,6 +424,9 @@ impl Producer {
     pub fn on_message(&mut self, from: NodeId, msg: Message, ctx: &mut Ctx) {
         match msg {
             Message::Disconnected { request_id } => {
+                if self.txn_disconnected(request_id, ctx) {
+                    return;
+                }
                 if let Some(i) = self.in_flight.iter().position(|r| r.request_id == request_id) {
                     // The broker's process is gone: the request fails with NETWORK_EXCEPTION
                     // and its batches are retried (after a metadata refresh).
@@ -431,6 +460,7 @@ impl Producer {
                 self.send_to(from.index(), ctx);
                 self.arm_linger_timer(ctx);
             }
+            Message::TxnResponse { request_id, body } => self.on_txn_response(request_id, *body, ctx),
             Message::MetadataResponse { request_id, leaders } => {
                 if !self.metadata_requests.answered(request_id) {
                     return;
@@ -495,9 +525,11 @@ impl Producer {
                 ctx.metrics().failed(now, records);
                 ctx.metrics().error("delivery timeout (TimeoutException)", records);
                 ctx.detail("expired", || format!("{} records of {}", records, self.partition_name(p as u32)));
+                self.txn_batch_failed();
                 self.finished(records, ctx);
             }
         }
+        self.expire_txn_request(ctx);
         if !self.blocked.is_empty() {
             self.unblock(ctx);
         }
@@ -568,7 +600,12 @@ impl Producer {
             batch
         };
         let delivery_expired = now.since(batch.created) >= SimDuration::from_ms(self.config.delivery_timeout_ms);
-        if attempts < self.config.retries && !delivery_expired {
+        // A fenced producer's writes are refused for good (`ProducerFencedException` is fatal).
+        let fatal = matches!(e, KafkaError::InvalidProducerEpoch | KafkaError::ProducerFenced);
+        if fatal {
+            self.fence(e, ctx);
+        }
+        if attempts < self.config.retries && !delivery_expired && !fatal {
             let backoff = self.backoff(attempts + 1);
             ctx.detail("retry", || {
                 format!(
@@ -582,6 +619,7 @@ impl Producer {
             self.accumulator.reenqueue(p as usize, batch, attempts + 1, now + backoff);
         } else {
             ctx.metrics().failed(now, batch.record_count());
+            self.txn_batch_failed();
             self.release(batch.allocated_bytes, ctx);
             self.finished(batch.record_count(), ctx);
         }
@@ -601,6 +639,8 @@ impl Producer {
             allocated_bytes: batch.allocated_bytes,
             size_bytes: batch.size_bytes,
             created: batch.created,
+            transactional: batch.transactional,
+            control: None,
         })
     }
 
@@ -727,6 +767,7 @@ impl Producer {
         let placement = if at == now { placement } else { self.accumulator.place(p, at, fields) };
         let appended = self.accumulator.append_placed(p, at, record.created, placement);
         self.unfinished_records += 1;
+        self.txn_record_appended(p, ctx);
         if let Some(v) = record.payload {
             self.accumulator.push_value(p, v);
         }
@@ -1051,6 +1092,8 @@ impl Producer {
                         allocated_bytes: open.write_limit,
                         size_bytes: wire_bytes,
                         created: open.created,
+                        transactional: self.txn.is_some(),
+                        control: None,
                     };
                     self.sequences[p] += count;
                     (Rc::new(batch), 0)

@@ -34,7 +34,7 @@ use crate::check::TruncationEvent;
 use crate::cluster::{Log, Metadata};
 use crate::protocol::{
     EpochEndOffset, EpochQuery, FetchPartition, FetchedPartition, KafkaError, Message, OffsetSpec, PartitionState,
-    RecordBatch, ReplicatedBatch, Spares, each_fetched_partition,
+    RecordBatch, ReplicatedBatch, Spares, TxnMarkers, each_fetched_partition,
 };
 use crate::scenario::{Acks, Replication, Truncation};
 use crate::sim::{Ctx, NodeId, SimDuration, SimTime, Timer};
@@ -150,6 +150,8 @@ struct ParkedFetch {
     partitions: Vec<FetchPartition>,
     min_bytes: u32,
     max_partition_bytes: u32,
+    /// A consumer's `isolation.level=read_committed`: reads stop at the last stable offset.
+    read_committed: bool,
 }
 
 /// What a leader makes of one partition of a follower's fetch: `Err` for an error,
@@ -210,6 +212,9 @@ pub struct Broker {
     pub stats: BrokerStats,
     /// The group coordinator role (for the groups whose offsets partition this broker leads).
     pub coordinator: crate::group::CoordinatorHost,
+    /// The transaction coordinator role (for the transactional ids whose `__transaction_state`
+    /// partition this broker leads).
+    pub txn: crate::transaction::TxnCoordinatorHost,
     /// Per client node: its `producer_byte_rate` quota as this broker measures it (in memory:
     /// a restart starts the measurement over).
     produce_quotas: Vec<Option<ByteRateQuota>>,
@@ -224,6 +229,7 @@ impl Broker {
         settings: &Replication,
         heartbeat_ms: u64,
         coordinator: crate::group::CoordinatorHost,
+        txn: crate::transaction::TxnCoordinatorHost,
     ) -> Broker {
         let socket_timeout_ms = settings.replica_socket_timeout_ms;
         let n = metadata.partition_count();
@@ -257,6 +263,7 @@ impl Broker {
             metadata,
             stats: BrokerStats::default(),
             coordinator,
+            txn,
             produce_quotas: Vec::new(),
             fetch_quotas: Vec::new(),
         }
@@ -313,6 +320,9 @@ impl Broker {
         if self.metadata.topics.iter().any(|t| t.retention.is_some()) {
             ctx.set_timer(SimDuration::from_ms(self.settings.log_retention_check_interval_ms), Timer::LogRetention);
         }
+        if self.txn.active() {
+            ctx.set_timer(self.txn.cleanup_interval(), Timer::TxnTimeoutCheck);
+        }
     }
 
     /// The process dies: everything in memory is gone. The logs stay (the page cache survives a
@@ -353,6 +363,7 @@ impl Broker {
         self.metadata_version = 0;
         self.incarnation += 1;
         self.coordinator.crash();
+        self.txn.crash(self.id);
         self.controlled_shutdown = false;
         self.shutdown_answered = false;
         self.stopped_cleanly = false;
@@ -419,6 +430,11 @@ impl Broker {
         let e = r.producers[i].get_or_insert_with(ProducerEntry::default);
         if b.producer_epoch != e.epoch {
             *e = ProducerEntry { epoch: b.producer_epoch, ..Default::default() };
+        }
+        if b.control.is_some() {
+            // A marker carries no sequence (`RecordBatch.NO_SEQUENCE`): it only moves the epoch
+            // (a marker of a bumped epoch fences the producer's older one).
+            return;
         }
         e.last_sequence = b.base_sequence + b.record_count() - 1;
         e.recent.push((b.base_sequence, offset));
@@ -569,6 +585,7 @@ impl Broker {
                 min_bytes,
                 max_wait_ms,
                 max_partition_bytes,
+                read_committed,
             } => {
                 self.stats.fetch_requests += 1;
                 if replica.is_none() {
@@ -584,11 +601,15 @@ impl Broker {
                     partitions,
                     min_bytes,
                     max_partition_bytes,
+                    read_committed,
                 };
                 self.on_fetch(fetch, max_wait_ms, ctx);
             }
             Message::FetchResponse { request_id, partitions, batches } => {
                 self.on_fetch_response(from, request_id, partitions, batches, ctx)
+            }
+            Message::Disconnected { request_id } if self.txn.owns_request(request_id) => {
+                self.txn.on_disconnected(request_id, ctx);
             }
             Message::Disconnected { request_id } => {
                 // The leader's process is gone: back off, then fetch again (from whichever
@@ -604,6 +625,13 @@ impl Broker {
             }
             Message::GroupRequest { request_id, group, body } => {
                 self.coordinator.on_request(self.id, &self.fenced, from, request_id, group, *body, ctx)
+            }
+            Message::TxnRequest { request_id, producer, body } => {
+                self.txn.on_request(self.id, &self.fenced, &self.states, from, request_id, producer, *body, ctx)
+            }
+            Message::WriteTxnMarkers { request_id, body } => self.write_txn_markers(from, request_id, &body, ctx),
+            Message::WriteTxnMarkersResponse { request_id, results } => {
+                self.txn.on_markers_response(request_id, &results, ctx)
             }
             Message::ListOffsetsRequest { request_id, partitions } => {
                 // `ListOffsets` from the leader: the log start offset, or the high watermark.
@@ -705,6 +733,7 @@ impl Broker {
                         self.fetch_from(l as u32, ctx);
                     }
                 }
+                self.txn.expire(ctx);
                 ctx.set_timer(SimDuration::from_ms(1000), Timer::RequestTimeouts);
             }
             Timer::FetchExpire if self.fetch_expiry_at == Some(now) => {
@@ -740,6 +769,11 @@ impl Broker {
                 }
             }
             Timer::FetchRetry { broker } => self.fetch_from(broker.0, ctx),
+            Timer::TxnTimeoutCheck => {
+                self.txn.on_timeout_check(self.id, &self.fenced, &self.states, ctx);
+                ctx.set_timer(self.txn.cleanup_interval(), Timer::TxnTimeoutCheck);
+            }
+            Timer::TxnMarkerRetry { producer } => self.txn.on_retry(self.id, producer, &self.states, ctx),
             _ => {}
         }
     }
@@ -813,6 +847,13 @@ impl Broker {
         let state = r.state.as_ref().expect("a leader knows its state");
         if acks == Acks::All && state.isr.len() < r.min_isr {
             return Err(KafkaError::NotEnoughReplicas);
+        }
+        if batch.transactional
+            && let Some(Some(e)) = r.producers.get(batch.producer as usize)
+            && batch.producer_epoch < e.epoch
+        {
+            // `ProducerAppendInfo.checkProducerEpoch`: a write of a fenced (older) epoch.
+            return Err(KafkaError::InvalidProducerEpoch);
         }
         if batch.idempotent
             && let Some(Some(e)) = r.producers.get(batch.producer as usize)
@@ -1053,6 +1094,49 @@ impl Broker {
         ctx.send(self.metadata.controller_node(), msg);
     }
 
+    // ----- transaction markers (leader side) -----------------------------------------------
+
+    /// `WriteTxnMarkers` (`ReplicaManager.appendRecords` of control records, origin
+    /// `Coordinator`): the leader of each partition appends the marker, which ends the
+    /// producer's open transaction there. Simplified: it answers once the marker is in its log
+    /// (Kafka waits for the ISR, as for acks=all); the transaction becomes stable for
+    /// `read_committed` readers once the high watermark passes the marker.
+    fn write_txn_markers(&mut self, from: NodeId, request_id: u64, m: &TxnMarkers, ctx: &mut Ctx) {
+        let now = ctx.now();
+        let mut results = Vec::with_capacity(m.partitions.len());
+        let mut appended = Vec::new();
+        for &p in &m.partitions {
+            if !self.leads(p) {
+                self.error(KafkaError::NotLeaderOrFollower);
+                results.push((p, Some(KafkaError::NotLeaderOrFollower)));
+                continue;
+            }
+            let r = &mut self.replicas[p as usize];
+            let epoch = r.state.as_ref().expect("a leader knows its state").leader_epoch;
+            let marker = RecordBatch::marker(m.producer, m.producer_epoch, m.txn, m.marker, now);
+            let base = r.log.append(epoch, Rc::new(marker), now);
+            let batch = r.log.batch_at(base).expect("just appended").batch.clone();
+            Self::note_producer(r, &batch, base);
+            ctx.detail("marker", || {
+                format!(
+                    "{} {:?} of producer {} at offset {base}",
+                    self.metadata.partition_name(p),
+                    m.marker,
+                    m.producer
+                )
+            });
+            results.push((p, None));
+            appended.push(p);
+        }
+        for &p in &appended {
+            self.maybe_increment_leader_hw(p, ctx);
+        }
+        if !self.parked.is_empty() && !appended.is_empty() {
+            self.complete_parked(&appended, ctx);
+        }
+        ctx.send(from, Message::WriteTxnMarkersResponse { request_id, results });
+    }
+
     // ----- fetch (leader side) ----------------------------------------------------------------
 
     fn on_fetch(&mut self, fetch: ParkedFetch, max_wait_ms: u64, ctx: &mut Ctx) {
@@ -1179,7 +1263,11 @@ impl Broker {
                 break;
             }
             let r = &self.replicas[f.partition as usize];
-            let limit = if fetch.replica.is_some() { r.log.log_end_offset() } else { r.high_watermark };
+            let limit = match (fetch.replica, fetch.read_committed) {
+                (Some(_), _) => r.log.log_end_offset(),
+                (None, false) => r.high_watermark,
+                (None, true) => r.log.last_stable_offset(r.high_watermark),
+            };
             bytes += r.log.bytes_between_up_to(f.fetch_offset, limit, want - bytes);
         }
         bytes >= want
@@ -1225,6 +1313,8 @@ impl Broker {
                 log_start_offset: r.log.log_start_offset(),
                 log_end_offset: r.log.log_end_offset(),
                 diverging_epoch: None,
+                last_stable_offset: r.log.last_stable_offset(r.high_watermark),
+                aborted_transactions: Vec::new(),
                 batch_count: 0,
             };
             let read = match fetch.replica {
@@ -1248,6 +1338,16 @@ impl Broker {
                     {
                         out.error = Some(KafkaError::OffsetOutOfRange);
                         0
+                    } else if fetch.read_committed && !r.log.txns().is_empty() {
+                        // `read_committed` reads up to the last stable offset, and the aborted
+                        // transactions among the batches go with them.
+                        let first = batches.len();
+                        let read = r.log.read(f.fetch_offset, out.last_stable_offset, max_bytes, &mut batches);
+                        if let Some(last) = batches[first..].last() {
+                            let upper = last.base_offset + last.batch.record_count();
+                            r.log.txns().aborted_between(f.fetch_offset, upper, &mut out.aborted_transactions);
+                        }
+                        read
                     } else {
                         r.log.read(f.fetch_offset, r.high_watermark, max_bytes, &mut batches)
                     }
@@ -1335,6 +1435,7 @@ impl Broker {
                 min_bytes: self.settings.replica_fetch_min_bytes,
                 max_wait_ms: self.settings.replica_fetch_wait_max_ms,
                 max_partition_bytes: self.settings.replica_fetch_max_bytes,
+                read_committed: false,
             },
         );
     }

@@ -18,6 +18,7 @@
 use std::collections::VecDeque;
 use std::rc::Rc;
 
+use super::txn_index::TxnIndex;
 use crate::protocol::{RecordBatch, ReplicatedBatch};
 use crate::sim::{SimDuration, SimTime, prefetch};
 
@@ -117,6 +118,8 @@ pub struct Log {
     /// cache, as [`Log::epoch_runs`] gives them.
     runs_before_reset: Vec<(u64, u64, u32)>,
     size_bytes: u64,
+    /// Open, unreplicated and aborted transactions (see [`TxnIndex`]).
+    txns: TxnIndex,
 }
 
 impl Log {
@@ -200,6 +203,29 @@ impl Log {
         }
     }
 
+    /// The partition's transactions (open, completed, aborted).
+    pub fn txns(&self) -> &TxnIndex {
+        &self.txns
+    }
+
+    /// The last stable offset for this high watermark: `read_committed` readers stop there.
+    #[inline]
+    pub fn last_stable_offset(&self, high_watermark: u64) -> u64 {
+        if self.txns.is_empty() {
+            return high_watermark;
+        }
+        self.txns.first_unstable_offset(high_watermark).map_or(high_watermark, |f| f.min(high_watermark))
+    }
+
+    /// After a truncation: the transaction state again from the retained batches.
+    #[cold]
+    fn rebuild_txns(&mut self) {
+        self.txns.clear();
+        for b in &self.batches {
+            self.txns.on_append(&b.batch, b.base_offset);
+        }
+    }
+
     /// Appends a batch written in `epoch` at the log end; returns its base offset.
     ///
     /// Inline: every leader and follower append runs it, and as a call its register saves and
@@ -212,6 +238,7 @@ impl Log {
         let size_bytes = batch.size_bytes;
         self.size_bytes += size_bytes as u64;
         let end_offset = self.end_offset;
+        self.txns.on_append(&batch, base_offset);
         self.batches.push_back(LogBatch { base_offset, epoch, batch, appended_at: now, end_offset, size_bytes });
         prefetch::next_back_slot(&self.batches);
         base_offset
@@ -249,6 +276,9 @@ impl Log {
             removed.push(b);
         }
         removed.reverse();
+        if !self.txns.is_empty() || removed.iter().any(|b| b.batch.transactional) {
+            self.rebuild_txns();
+        }
         self.end_offset = self.batches.back().map_or(self.start_offset.min(offset), |b| b.end_offset());
         self.start_offset = self.start_offset.min(self.end_offset);
         // LeaderEpochFileCache.truncateFromEnd: forget epochs starting at or after the new end.
@@ -347,6 +377,7 @@ impl Log {
         if k > 0 {
             self.start_offset = self.batches[k - 1].end_offset;
             self.size_bytes -= self.batches.range(..k).map(|b| b.size_bytes as u64).sum::<u64>();
+            self.txns.trim_before(self.start_offset);
         }
         self.batches.drain(..k)
     }
@@ -361,6 +392,7 @@ impl Log {
         self.runs_before_reset = runs;
         self.epochs.clear();
         self.batches.clear();
+        self.txns.clear();
         self.size_bytes = 0;
         self.start_offset = offset;
         self.end_offset = offset;
@@ -500,6 +532,8 @@ mod tests {
             allocated_bytes: 0,
             size_bytes: 100,
             created: SimTime::ZERO,
+            transactional: false,
+            control: None,
         })
     }
 

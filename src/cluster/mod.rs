@@ -7,6 +7,7 @@ pub(crate) mod log;
 mod metadata;
 pub(crate) mod placement;
 pub mod quota;
+pub mod txn_index;
 
 pub use broker::{Broker, BrokerStats, Replica};
 pub use controller::{ClusterEvent, Controller, Election};

@@ -418,6 +418,14 @@ impl GroupRecords {
     }
 
     /// The group has a position on the partition (its first one is the baseline for skips).
+    /// A member's position passed offsets `[from, to)` (of leader epoch `epoch`) that the
+    /// application never gets: transaction markers, and records of aborted transactions under
+    /// `read_committed`. They count as seen, not skipped; passing them again is no duplicate.
+    pub fn passed_over(&mut self, group: u32, partition: u32, epoch: u32, from: u64, to: u64) {
+        let i = self.slot(group, partition).processed;
+        self.processed[i].once.insert(record_key(epoch, from), record_key(epoch, to));
+    }
+
     pub fn position_known(&mut self, group: u32, partition: u32, offset: u64) {
         let i = self.slot(group, partition).processed;
         self.processed[i].first_position.get_or_insert(offset);

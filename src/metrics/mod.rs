@@ -341,6 +341,11 @@ pub struct Recorder {
     pub groups: GroupRecords,
     /// Segments retention deleted, in time order.
     pub retention_deletions: Vec<RetentionDeletion>,
+    /// Transactions completed (every marker written), in time order.
+    pub transactions: Vec<crate::transaction::TxnOutcome>,
+    /// End-to-end latency (µs) per consumer group, kept when a run has more than one group
+    /// (with one, it is `e2e_latency`).
+    pub group_e2e_latency: Vec<Histogram<u64>>,
 }
 
 /// A leader's retention pass deleted segments of a partition (`UnifiedLog.deleteOldSegments`).
@@ -391,6 +396,16 @@ pub struct Totals {
     /// throttle time in ms (`fetch-throttle-time-max`).
     pub throttled_fetch_responses: u64,
     pub fetch_throttle_ms_max: u64,
+    /// Transactional producers' `commitTransaction()`/`abortTransaction()` calls that returned,
+    /// and the longest, in ns (from the call to the coordinator's answer).
+    pub transaction_ends: u64,
+    pub transaction_end_max_ns: u64,
+    /// Records producers appended in transactions they aborted (or that were aborted when they
+    /// were fenced), and records of aborted transactions `read_committed` members skipped.
+    pub aborted_records_produced: u64,
+    pub aborted_records_skipped: u64,
+    /// Transactional producers fenced (`PRODUCER_FENCED`/`INVALID_PRODUCER_EPOCH`).
+    pub producers_fenced: u64,
 }
 
 impl Recorder {
@@ -408,6 +423,8 @@ impl Recorder {
             stream: Vec::new(),
             groups: GroupRecords::default(),
             retention_deletions: Vec::new(),
+            transactions: Vec::new(),
+            group_e2e_latency: Vec::new(),
         }
     }
 
@@ -452,6 +469,47 @@ impl Recorder {
     }
 
     /// A batch is sent again.
+    /// Keeps end-to-end latencies per group too (for runs with several groups).
+    pub fn track_group_latency(&mut self, groups: usize) {
+        self.group_e2e_latency = (0..groups).map(|_| histogram()).collect();
+    }
+
+    /// End-to-end latencies of records group `group` processed, if kept per group.
+    #[inline]
+    pub fn group_latencies(&mut self, group: u32, latencies_ns: impl Iterator<Item = u64>) {
+        if let Some(h) = self.group_e2e_latency.get_mut(group as usize) {
+            for ns in latencies_ns {
+                h.saturating_record((ns / 1_000).max(1));
+            }
+        }
+    }
+
+    /// The coordinator completed a transaction.
+    pub fn transaction_ended(&mut self, outcome: crate::transaction::TxnOutcome) {
+        self.transactions.push(outcome);
+    }
+
+    /// A producer's `commitTransaction()` or `abortTransaction()` returned after `duration_ns`.
+    pub fn transaction_end_returned(&mut self, duration_ns: u64) {
+        self.totals.transaction_ends += 1;
+        self.totals.transaction_end_max_ns = self.totals.transaction_end_max_ns.max(duration_ns);
+    }
+
+    /// A `read_committed` member skipped `records` records of aborted transactions.
+    pub fn aborted_records_skipped(&mut self, records: u64) {
+        self.totals.aborted_records_skipped += records;
+    }
+
+    /// A transactional producer's transaction with `records` records was aborted.
+    pub fn aborted_records_produced(&mut self, records: u64) {
+        self.totals.aborted_records_produced += records;
+    }
+
+    /// A transactional producer was fenced.
+    pub fn producer_fenced(&mut self) {
+        self.totals.producers_fenced += 1;
+    }
+
     /// A producer's `flush()` completed after `duration_ns`.
     pub fn flushed(&mut self, duration_ns: u64) {
         self.totals.flushes += 1;

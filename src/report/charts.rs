@@ -61,6 +61,13 @@ fn markers(run: &Finished) -> (Vec<Marker>, Vec<Band>) {
             });
         }
     }
+    for t in run.recorder.transactions.iter().filter(|t| t.timed_out) {
+        markers.push(Marker {
+            at_s: t.at.as_secs_f64(),
+            label: format!("{}'s transaction aborted (timeout)", run.scenario.producers[t.producer as usize].name),
+            kind: MarkerKind::Fault,
+        });
+    }
     let bands = run
         .offline
         .iter()
@@ -72,6 +79,31 @@ fn markers(run: &Finished) -> (Vec<Marker>, Vec<Band>) {
         })
         .collect();
     (markers, bands)
+}
+
+/// One lag line per group (the consumer's `records-lag` summed over the group's partitions, as
+/// the run's lag is), from the groups' offsets at the end of each interval.
+fn group_lag_series(run: &Finished, x: &dyn Fn(usize) -> f64) -> Vec<Series> {
+    let intervals = run.recorder.intervals.len();
+    run.scenario
+        .consumer_groups
+        .iter()
+        .enumerate()
+        .map(|(g, group)| {
+            let mut lag = vec![0u64; intervals];
+            for o in run.recorder.groups.offsets.iter().filter(|o| o.group == g as u32) {
+                let behind = o.position.or(o.committed).map_or(0, |c| o.high_watermark.saturating_sub(c));
+                if let Some(l) = lag.get_mut(o.interval as usize) {
+                    *l += behind;
+                }
+            }
+            let label = match group.isolation_level {
+                crate::scenario::IsolationLevel::ReadUncommitted => format!("lag, group {}", group.name),
+                crate::scenario::IsolationLevel::ReadCommitted => format!("lag, group {} (read_committed)", group.name),
+            };
+            Series::new(label, SeriesStyle::Step, lag.iter().enumerate().map(|(i, &l)| (x(i), l as f64)).collect())
+        })
+        .collect()
 }
 
 /// The chart for `chart`, from a finished run's metrics.
@@ -307,11 +339,15 @@ pub(crate) fn chart_for(chart: &Chart, run: &Finished) -> Drawing {
             subtitle,
             x_label: "simulated time (s)".into(),
             y_label: "records behind the high watermark".into(),
-            series: vec![Series::new(
-                "lag, all groups",
-                SeriesStyle::Step,
-                r.intervals.iter().enumerate().map(|(i, iv)| (x(i), iv.lag_records as f64)).collect(),
-            )],
+            series: if s.consumer_groups.len() > 1 {
+                group_lag_series(run, &x)
+            } else {
+                vec![Series::new(
+                    "lag, all groups",
+                    SeriesStyle::Step,
+                    r.intervals.iter().enumerate().map(|(i, iv)| (x(i), iv.lag_records as f64)).collect(),
+                )]
+            },
             markers: markers.clone(),
             bands: bands.clone(),
             y_min_zero: true,

@@ -119,6 +119,14 @@ pub(crate) fn figures(run: &Finished) -> BTreeMap<&'static str, f64> {
     f.insert("producer_sender_cpu_ms", t.producer_sender_cpu_ns as f64 / 1e6);
     f.insert("flushes", t.flushes as f64);
     f.insert("flush_time_max_ms", t.flush_max_ns as f64 / 1e6);
+    let txns = &r.transactions;
+    f.insert("transactions_committed", txns.iter().filter(|t| t.committed).count() as f64);
+    f.insert("transactions_aborted", txns.iter().filter(|t| !t.committed).count() as f64);
+    f.insert("transactions_timed_out", txns.iter().filter(|t| t.timed_out).count() as f64);
+    f.insert("transaction_end_time_max_ms", t.transaction_end_max_ns as f64 / 1e6);
+    f.insert("aborted_records_produced", t.aborted_records_produced as f64);
+    f.insert("aborted_records_skipped", t.aborted_records_skipped as f64);
+    f.insert("producers_fenced", t.producers_fenced as f64);
     // Rounded so that a figure prints the same everywhere it appears.
     for v in f.values_mut() {
         *v = (*v * 1000.0).round() / 1000.0 + 0.0; // + 0.0 turns -0.0 into 0.0

@@ -102,6 +102,12 @@ pub fn header(s: &Scenario) -> String {
         if let Some(rate) = p.producer_byte_rate {
             stop.push_str(&format!(" producer_byte_rate={rate} (quota per broker)"));
         }
+        if let Some(t) = &p.transactions {
+            stop.push_str(&format!(
+                " transactional.id={} commit_interval_ms={} abort_probability={} transaction.timeout.ms={}",
+                p.name, t.commit_interval_ms, t.abort_probability, t.transaction_timeout_ms
+            ));
+        }
         if let Some(c) = &p.cpu {
             stop.push_str(&format!(
                 " cpu=(cores={} per_record_ns={} compression_per_kib_ns={} request_us={} per_batch_us={} per_kib_ns={})",
@@ -155,6 +161,10 @@ pub fn header(s: &Scenario) -> String {
             g.max_partition_fetch_bytes,
             g.consumer_byte_rate
                 .map_or(String::new(), |r| format!(" consumer_byte_rate={r} (quota per member and broker)"))
+                + match g.isolation_level {
+                    crate::scenario::IsolationLevel::ReadUncommitted => "",
+                    crate::scenario::IsolationLevel::ReadCommitted => " isolation.level=read_committed",
+                }
         );
         if let Some(q) = &g.stream {
             // What the query runs with (its member commits after each batch and reads up to
@@ -407,6 +417,13 @@ pub fn summary(run: &Finished, header: &str, figures: &BTreeMap<&'static str, f6
     let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|");
     out.push_str(&latency_row("produce (to acknowledgement)", &Percentiles::of(&r.produce_latency.total)));
     out.push_str(&latency_row("end-to-end (to processed)", &Percentiles::of(&r.e2e_latency.total)));
+    for (g, h) in s.consumer_groups.iter().zip(&r.group_e2e_latency) {
+        let isolation = match g.isolation_level {
+            crate::scenario::IsolationLevel::ReadUncommitted => String::new(),
+            crate::scenario::IsolationLevel::ReadCommitted => ", read_committed".to_string(),
+        };
+        out.push_str(&latency_row(&format!("end-to-end, group {}{isolation}", g.name), &Percentiles::of(h)));
+    }
     out.push('\n');
     let _ = writeln!(out, "## Partitions at the end\n");
     let _ = writeln!(
@@ -438,6 +455,7 @@ pub fn summary(run: &Finished, header: &str, figures: &BTreeMap<&'static str, f6
         write_retention(&mut out, run);
     }
     write_quotas(&mut out, run);
+    write_transactions(&mut out, run);
     if !run.groups.is_empty() {
         write_groups(&mut out, run);
     }
@@ -493,6 +511,63 @@ fn write_quotas(out: &mut String, run: &Finished) {
             "- Fetch: {} consumer fetches answered empty (`consumer_byte_rate`), the longest throttle {} ms.",
             t.throttled_fetch_responses, t.fetch_throttle_ms_max
         );
+    }
+    out.push('\n');
+}
+
+/// What transactional producers committed and aborted, and what read_committed groups skipped
+/// (nothing without a transactional producer).
+fn write_transactions(out: &mut String, run: &Finished) {
+    let s = &run.scenario;
+    if s.producers.iter().all(|p| p.transactions.is_none()) {
+        return;
+    }
+    let t = &run.recorder.totals;
+    let txns = &run.recorder.transactions;
+    let _ = writeln!(
+        out,
+        "## Transactions
+"
+    );
+    let _ = writeln!(
+        out,
+        "A transaction ends when its coordinator has written a COMMIT or ABORT marker into every \
+         partition it wrote to. `read_committed` members read only below the last stable offset \
+         (the first offset of the oldest open transaction) and skip aborted records.\n"
+    );
+    let _ = writeln!(out, "| producer | committed | aborted | aborted on timeout | last ended (s) |");
+    let _ = writeln!(out, "|---|---:|---:|---:|---:|");
+    for (i, p) in s.producers.iter().enumerate().filter(|(_, p)| p.transactions.is_some()) {
+        let mine: Vec<_> = txns.iter().filter(|x| x.producer == i as u32).collect();
+        let committed = mine.iter().filter(|x| x.committed).count();
+        let timed_out = mine.iter().filter(|x| x.timed_out).count();
+        let last = mine.last().map_or("-".to_string(), |x| format!("{:.3}", x.at.as_secs_f64()));
+        let _ = writeln!(out, "| {} | {committed} | {} | {timed_out} | {last} |", p.name, mine.len() - committed);
+    }
+    out.push('\n');
+    let _ = writeln!(
+        out,
+        "- Records in aborted transactions: {}; `read_committed` members skipped {}.",
+        t.aborted_records_produced, t.aborted_records_skipped
+    );
+    let _ = writeln!(
+        out,
+        "- The longest `commitTransaction()`/`abortTransaction()` call (flush, then `EndTxn` until every marker was written): {:.3} ms.",
+        t.transaction_end_max_ns as f64 / 1e6
+    );
+    if t.producers_fenced > 0 {
+        let _ = writeln!(out, "- Producers fenced (`ProducerFencedException`, then closed): {}.", t.producers_fenced);
+    }
+    let open: Vec<String> = run
+        .partitions
+        .iter()
+        .filter(|p| p.open_transactions > 0)
+        .map(|p| {
+            format!("{} (last stable offset {}, high watermark {})", p.name, p.last_stable_offset, p.high_watermark)
+        })
+        .collect();
+    if !open.is_empty() {
+        let _ = writeln!(out, "- Still open at the end: {}.", open.join(", "));
     }
     out.push('\n');
 }

@@ -88,6 +88,48 @@ pub struct Cluster {
     /// The brokers' group coordinator settings (kafka-reference §1.3, §4).
     #[serde(default)]
     pub group_coordinator: GroupCoordinatorSettings,
+    /// The brokers' transaction coordinator settings (kafka-reference §1.3, §6.2).
+    #[serde(default)]
+    pub transaction_coordinator: TransactionCoordinatorSettings,
+}
+
+/// Broker configs of the transaction coordinator.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TransactionCoordinatorSettings {
+    /// `transaction.state.log.num.partitions`: a transactional id's coordinator is the leader of
+    /// partition `abs(hash(transactional.id)) % this` of `__transaction_state`. Default 50.
+    #[serde(default = "default_offsets_partitions")]
+    pub transaction_state_log_num_partitions: u32,
+    /// `transaction.state.log.replication.factor` (capped at the broker count). Default 3.
+    #[serde(default = "default_offsets_rf")]
+    pub transaction_state_log_replication_factor: u32,
+    /// `transaction.max.timeout.ms`: the largest `transaction_timeout_ms` a producer may ask
+    /// for. Default 900000.
+    #[serde(default = "default_transaction_max_timeout_ms")]
+    pub transaction_max_timeout_ms: u64,
+    /// `transaction.abort.timed.out.transaction.cleanup.interval.ms`: how often the coordinator
+    /// looks for transactions open longer than their timeout. Default 10000.
+    #[serde(default = "default_txn_cleanup_interval_ms")]
+    pub transaction_abort_timed_out_transaction_cleanup_interval_ms: u64,
+}
+
+fn default_transaction_max_timeout_ms() -> u64 {
+    900_000
+}
+fn default_txn_cleanup_interval_ms() -> u64 {
+    10_000
+}
+
+impl Default for TransactionCoordinatorSettings {
+    fn default() -> Self {
+        TransactionCoordinatorSettings {
+            transaction_state_log_num_partitions: default_offsets_partitions(),
+            transaction_state_log_replication_factor: default_offsets_rf(),
+            transaction_max_timeout_ms: default_transaction_max_timeout_ms(),
+            transaction_abort_timed_out_transaction_cleanup_interval_ms: default_txn_cleanup_interval_ms(),
+        }
+    }
 }
 
 /// Broker configs of the group coordinator (classic protocol).
@@ -345,6 +387,7 @@ impl Default for Cluster {
             controller: ControllerSettings::default(),
             broker_cpu: BrokerCpu::default(),
             group_coordinator: GroupCoordinatorSettings::default(),
+            transaction_coordinator: TransactionCoordinatorSettings::default(),
         }
     }
 }
@@ -552,6 +595,76 @@ pub struct Producer {
     /// until that has passed (KIP-219). Default none (no quota).
     #[serde(default)]
     pub producer_byte_rate: Option<u64>,
+    /// Kafka transactions (KIP-98): the producer is transactional, with `transactional.id` =
+    /// its name, and commits what it sent every `commit_interval_ms` (see [`Transactions`]).
+    /// Needs idempotence (Kafka: "Cannot set a transactional.id without also enabling
+    /// idempotence"). Default none: not transactional.
+    #[serde(default)]
+    pub transactions: Option<Transactions>,
+}
+
+/// How a transactional producer's application uses transactions: the consume-transform-produce
+/// loop of Kafka Streams with `processing.guarantee=exactly_once_v2`, reduced to its producer
+/// side. A transaction begins with the first record sent after the last one ended
+/// (`beginTransaction`); every `commit_interval_ms` the application calls `commitTransaction()`
+/// (or, with `abort_probability`, `abortTransaction()`): every batch of the transaction is sent
+/// and acknowledged first (the call flushes), then the producer asks its transaction coordinator
+/// to end the transaction, and the coordinator writes a COMMIT or ABORT marker into every
+/// partition the transaction wrote to. The call blocks the application thread until then:
+/// records created meanwhile wait for the next transaction.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Transactions {
+    /// How often the application ends the open transaction, in ms (Kafka Streams'
+    /// `commit.interval.ms`, 100 under exactly-once). Default 100.
+    #[serde(default = "default_commit_interval_ms")]
+    pub commit_interval_ms: u64,
+    /// The chance that the application aborts a transaction instead of committing it (an error
+    /// in processing), drawn per transaction from the producer's own random stream. Default 0.
+    #[serde(default)]
+    pub abort_probability: f64,
+    /// `transaction.timeout.ms`: the coordinator aborts a transaction still open this long after
+    /// it began (and fences the producer by bumping its epoch). Default 60000.
+    #[serde(default = "default_transaction_timeout_ms")]
+    pub transaction_timeout_ms: u64,
+}
+
+fn default_commit_interval_ms() -> u64 {
+    100
+}
+fn default_transaction_timeout_ms() -> u64 {
+    60_000
+}
+
+impl Default for Transactions {
+    fn default() -> Self {
+        Transactions {
+            commit_interval_ms: default_commit_interval_ms(),
+            abort_probability: 0.0,
+            transaction_timeout_ms: default_transaction_timeout_ms(),
+        }
+    }
+}
+
+/// `isolation.level`: what a consumer reads of transactional records.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub enum IsolationLevel {
+    /// `read_uncommitted` (Kafka's default): everything up to the high watermark, records of
+    /// open and aborted transactions included.
+    #[default]
+    ReadUncommitted,
+    /// `read_committed`: only up to the last stable offset (LSO, the first offset of the oldest
+    /// open transaction, or the high watermark), and never records of aborted transactions.
+    ReadCommitted,
+}
+
+impl IsolationLevel {
+    pub fn kafka_name(self) -> &'static str {
+        match self {
+            IsolationLevel::ReadUncommitted => "read_uncommitted",
+            IsolationLevel::ReadCommitted => "read_committed",
+        }
+    }
 }
 
 /// CPU time a producer client spends (kafkasim's own setting; Kafka has no such config). Two
@@ -923,6 +1036,9 @@ pub struct ConsumerGroup {
     /// passed (KIP-219). Default none (no quota).
     #[serde(default)]
     pub consumer_byte_rate: Option<u64>,
+    /// `isolation.level`. Default `ReadUncommitted`.
+    #[serde(default)]
+    pub isolation_level: IsolationLevel,
 }
 
 /// A Spark Structured Streaming query over the group's topics, run in micro-batches:

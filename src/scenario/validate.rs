@@ -101,6 +101,19 @@ pub const FIGURES: &[(&str, &str)] = &[
     ("producer_sender_cpu_ms", "CPU time producers' Sender threads spent building requests (with `cpu` costs), summed"),
     ("flushes", "producer flush() calls that completed"),
     ("flush_time_max_ms", "the longest producer flush(), from the call to every earlier record done"),
+    ("transactions_committed", "transactions whose COMMIT markers were all written"),
+    ("transactions_aborted", "transactions whose ABORT markers were all written (by the producer or on timeout)"),
+    (
+        "transactions_timed_out",
+        "transactions the coordinator aborted because they were open longer than transaction.timeout.ms",
+    ),
+    (
+        "transaction_end_time_max_ms",
+        "the longest commitTransaction()/abortTransaction() call, from the call (which flushes) to the coordinator's answer",
+    ),
+    ("aborted_records_produced", "records producers appended in transactions that were aborted"),
+    ("aborted_records_skipped", "records of aborted transactions that read_committed members skipped"),
+    ("producers_fenced", "transactional producers fenced (PRODUCER_FENCED or INVALID_PRODUCER_EPOCH) and stopped"),
 ];
 
 const MAX_BROKERS: u32 = 1_000;
@@ -639,6 +652,32 @@ pub fn validate(s: &Scenario) -> Vec<Problem> {
                 "at most 5, or enable_idempotence: false",
             );
         }
+        if let Some(t) = &p.transactions {
+            if !idempotent {
+                c.fail(
+                    at("transactions"),
+                    "a transactional producer must be idempotent (KafkaProducer: \"Cannot set a transactional.id without also enabling idempotence\")",
+                    "acks: All, retries above 0 and enable_idempotence left unset or true",
+                );
+            }
+            c.range_u64(at("transactions.commit_interval_ms"), t.commit_interval_ms, 1, MAX_DURATION_MS, "ms");
+            if !(0.0..=1.0).contains(&t.abort_probability) {
+                c.fail(
+                    at("transactions.abort_probability"),
+                    format!("probability {}", t.abort_probability),
+                    "a probability from 0 to 1",
+                );
+            }
+            let max = s.cluster.transaction_coordinator.transaction_max_timeout_ms;
+            if t.transaction_timeout_ms == 0 || t.transaction_timeout_ms > max {
+                // The coordinator answers InitProducerId with INVALID_TRANSACTION_TIMEOUT.
+                c.fail(
+                    at("transactions.transaction_timeout_ms"),
+                    format!("{} ms is out of range (INVALID_TRANSACTION_TIMEOUT)", t.transaction_timeout_ms),
+                    format!("1 to cluster.transaction_coordinator.transaction_max_timeout_ms ({max} ms)"),
+                );
+            }
+        }
         if p.delivery_timeout_ms < p.linger_ms + p.request_timeout_ms {
             c.fail(
                 at("delivery_timeout_ms"),
@@ -697,6 +736,30 @@ pub fn validate(s: &Scenario) -> Vec<Problem> {
 
     // Cluster settings
     let r = &s.cluster.replication;
+    let t = &s.cluster.transaction_coordinator;
+    let at = |f: &str| format!("cluster.transaction_coordinator.{f}");
+    c.range_u64(
+        at("transaction_state_log_num_partitions"),
+        t.transaction_state_log_num_partitions as u64,
+        1,
+        10_000,
+        "partitions",
+    );
+    c.range_u64(
+        at("transaction_state_log_replication_factor"),
+        t.transaction_state_log_replication_factor as u64,
+        1,
+        32_767,
+        "replicas",
+    );
+    c.range_u64(at("transaction_max_timeout_ms"), t.transaction_max_timeout_ms, 1, i32::MAX as u64, "ms");
+    c.range_u64(
+        at("transaction_abort_timed_out_transaction_cleanup_interval_ms"),
+        t.transaction_abort_timed_out_transaction_cleanup_interval_ms,
+        1,
+        i32::MAX as u64,
+        "ms",
+    );
     c.range_u64("cluster.replication.replica_lag_time_max_ms".into(), r.replica_lag_time_max_ms, 2, 3_600_000, "ms");
     c.range_u64("cluster.replication.replica_fetch_backoff_ms".into(), r.replica_fetch_backoff_ms, 0, 3_600_000, "ms");
     c.range_u64(

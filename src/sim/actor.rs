@@ -79,12 +79,27 @@ pub enum Timer {
     Flush,
     /// A stream query's next micro-batch may start (`Trigger.ProcessingTime`).
     StreamTrigger,
+    /// A transactional producer's application ends its open transaction (every
+    /// `commit_interval_ms`).
+    TxnCommit,
+    /// A transaction coordinator looks for transactions open past their timeout, and for
+    /// completions it should drive (`transaction.abort.timed.out.transaction.cleanup.interval.ms`).
+    TxnTimeoutCheck,
+    /// A transaction coordinator sends the markers still pending for a producer's transaction
+    /// again (after a leader error).
+    TxnMarkerRetry { producer: u32 },
+    /// A transactional producer sends its request to the coordinator again (after a backoff).
+    TxnRetry,
 }
 
 impl Timer {
     pub fn name(&self) -> &'static str {
         match self {
             Timer::Arrival => "Arrival",
+            Timer::TxnCommit => "TxnCommit",
+            Timer::TxnTimeoutCheck => "TxnTimeoutCheck",
+            Timer::TxnMarkerRetry { .. } => "TxnMarkerRetry",
+            Timer::TxnRetry => "TxnRetry",
             Timer::Linger => "Linger",
             Timer::RequestTimeouts => "RequestTimeouts",
             Timer::MetadataRefresh => "MetadataRefresh",

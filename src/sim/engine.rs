@@ -83,6 +83,10 @@ pub struct PartitionView {
     pub log_start_offset: u64,
     pub log_end_offset: u64,
     pub high_watermark: u64,
+    /// The leader's last stable offset (the high watermark unless a transaction is open).
+    pub last_stable_offset: u64,
+    /// Transactions open in the leader's log.
+    pub open_transactions: usize,
     /// Every replica: `(broker, alive, log end offset, high watermark)`.
     pub replica_offsets: Vec<(u32, bool, u64, u64)>,
 }
@@ -251,14 +255,17 @@ impl Simulation {
         let heartbeat_ms = scenario.cluster.controller.broker_heartbeat_interval_ms;
         let first_member = scenario.cluster.brokers + 1 + scenario.producers.len() as u32;
         let groups = crate::group::coordinator::groups_of(scenario, first_member);
+        let transactions = crate::transaction::states_of(scenario);
         for b in 0..scenario.cluster.brokers {
             let host = CoordinatorHost::new(scenario, groups.clone());
+            let txn = crate::transaction::TxnCoordinatorHost::new(scenario, transactions.clone());
             nodes.push(Node::Broker(Broker::new(
                 b,
                 metadata.clone(),
                 &scenario.cluster.replication,
                 heartbeat_ms,
                 host,
+                txn,
             )));
             names.push(format!("broker-{b}"));
         }
@@ -313,6 +320,9 @@ impl Simulation {
             fetch_buffers: FetchBuffers::default(),
         };
         let horizon_ms = scenario.producers.iter().map(|p| p.delivery_timeout_ms).max().unwrap_or(0);
+        if scenario.consumer_groups.len() > 1 {
+            core.recorder.track_group_latency(scenario.consumer_groups.len());
+        }
         core.history.set_late_ack_horizon(SimDuration::from_ms(horizon_ms));
         core.trace.line(
             SimTime::ZERO,
@@ -1002,15 +1012,17 @@ impl Simulation {
                         (b, self.nodes_state[b as usize].alive, r.log.log_end_offset(), r.high_watermark)
                     })
                     .collect();
-                let (start, leo, hw) = match s.leader {
+                let (start, leo, hw, lso, open) = match s.leader {
                     Some(l) => {
                         let r = &self.broker(l).replicas[p as usize];
-                        (r.log.log_start_offset(), r.log.log_end_offset(), r.high_watermark)
+                        let lso = r.log.last_stable_offset(r.high_watermark);
+                        let open = r.log.txns().open_transactions();
+                        (r.log.log_start_offset(), r.log.log_end_offset(), r.high_watermark, lso, open)
                     }
                     None => {
                         let leo = replica_offsets.iter().map(|r| r.2).max().unwrap_or(0);
                         let hw = replica_offsets.iter().map(|r| r.3).max().unwrap_or(0);
-                        (0, leo, hw)
+                        (0, leo, hw, hw, 0)
                     }
                 };
                 PartitionView {
@@ -1024,6 +1036,8 @@ impl Simulation {
                     log_start_offset: start,
                     log_end_offset: leo,
                     high_watermark: hw,
+                    last_stable_offset: lso,
+                    open_transactions: open,
                     replica_offsets,
                 }
             })

@@ -6,17 +6,19 @@
 
 use super::{Consumer, Owned, Polled, REQUEST_TIMEOUT_MS};
 use crate::cluster::Metadata;
+use crate::metrics::Recorder;
+use crate::protocol::ControlMarker;
 use crate::protocol::{
     FetchPartition, FetchedPartition, KafkaError, Message, OffsetSpec, ReplicatedBatch, each_fetched_partition,
 };
-use crate::scenario::AutoOffsetReset;
+use crate::scenario::{AutoOffsetReset, IsolationLevel};
 use crate::sim::{Ctx, NodeId, SimDuration, Timer};
 
 impl Consumer {
     /// Takes up to `max.poll.records` buffered records into the (empty) work's `polled`,
     /// partition after partition, starting with a different partition each time; returns how
     /// many.
-    pub(super) fn take_records(&mut self) -> usize {
+    pub(super) fn take_records(&mut self, metrics: &mut Recorder) -> usize {
         let n = self.owned.len();
         if n == 0 {
             return 0;
@@ -46,8 +48,8 @@ impl Consumer {
             // A stream query replaying a batch reads exactly that batch's range.
             let limit = o.replay_end.unwrap_or(u64::MAX);
             while left > 0 {
-                let Some((base, epoch, batch)) = o.buffer.front() else { break };
-                let (base, epoch, end) = (*base, *epoch, *base + batch.record_count());
+                let Some((base, epoch, batch, aborted)) = o.buffer.front() else { break };
+                let (base, epoch, end, aborted) = (*base, *epoch, *base + batch.record_count(), *aborted);
                 if end <= position {
                     o.buffer.pop_front();
                     continue;
@@ -55,6 +57,23 @@ impl Consumer {
                 if position >= limit {
                     held_back = true;
                     break;
+                }
+                let read_committed = self.config.isolation_level == IsolationLevel::ReadCommitted;
+                if batch.transactional && (batch.control.is_some() || (aborted && read_committed)) {
+                    // `CompletedFetch.nextFetchedRecord`: control records are never returned,
+                    // and `read_committed` skips the records of aborted transactions; the
+                    // position moves past them.
+                    let to = end.min(limit);
+                    if batch.control.is_none() {
+                        metrics.aborted_records_skipped(to - position);
+                    }
+                    metrics.groups.passed_over(self.group, o.partition, epoch, position, to);
+                    o.offset_epoch = Some(epoch);
+                    position = to;
+                    if position >= end {
+                        o.buffer.pop_front();
+                    }
+                    continue;
                 }
                 let skip = position.saturating_sub(base) as usize;
                 let count = ((end.min(limit) - position) as usize).min(left);
@@ -145,6 +164,7 @@ impl Consumer {
                 min_bytes: self.config.fetch_min_bytes,
                 max_wait_ms: self.config.fetch_max_wait_ms,
                 max_partition_bytes: self.config.max_partition_fetch_bytes,
+                read_committed: self.config.isolation_level == IsolationLevel::ReadCommitted,
             },
         );
     }
@@ -201,6 +221,7 @@ impl Consumer {
                 }
                 None => {}
             }
+            let mut aborted_txns = AbortedTransactions::new(&fetched.aborted_transactions);
             for b in fetched_batches {
                 let end = b.base_offset + b.batch.record_count();
                 if end > fetched.high_watermark {
@@ -208,9 +229,10 @@ impl Consumer {
                     // high watermark of the leader that served them.
                     self.read_past_high_watermark.push((fetched.partition, end, fetched.high_watermark));
                 }
+                let aborted = aborted_txns.as_mut().is_some_and(|a| a.is_aborted(&b));
                 if end > o.fetch_position && b.base_offset <= o.fetch_position {
                     o.fetch_position = end;
-                    o.buffer.push_back((b.base_offset, b.epoch, b.batch));
+                    o.buffer.push_back((b.base_offset, b.epoch, b.batch, aborted));
                     self.buffered = true;
                 }
             }
@@ -423,6 +445,52 @@ impl Consumer {
         }
         if expired {
             self.refresh_metadata(ctx);
+        }
+    }
+}
+
+/// The aborted transactions of one partition of a fetch response, walked with its batches as
+/// the Java client's `CompletedFetch` does: an aborted transaction's producer counts as aborted
+/// from the batch holding its first offset until its ABORT marker; its transactional batches
+/// in between are aborted.
+struct AbortedTransactions {
+    /// `(first offset, producer)`, latest first (the next one is popped from the end).
+    pending: Vec<(u64, u32)>,
+    /// Producers whose aborted transaction has begun and not yet met its marker.
+    producers: Vec<u32>,
+}
+
+impl AbortedTransactions {
+    fn new(list: &[(u32, u64)]) -> Option<AbortedTransactions> {
+        if list.is_empty() {
+            return None;
+        }
+        let mut pending: Vec<(u64, u32)> = list.iter().map(|&(producer, first)| (first, producer)).collect();
+        pending.sort_unstable_by(|a, b| b.cmp(a));
+        Some(AbortedTransactions { pending, producers: Vec::new() })
+    }
+
+    /// Whether `b` holds records of an aborted transaction.
+    fn is_aborted(&mut self, b: &ReplicatedBatch) -> bool {
+        if !b.batch.transactional {
+            return false;
+        }
+        // `consumeAbortedTransactionsUpTo(batch.lastOffset())`
+        let last = b.base_offset + b.batch.record_count().max(1) - 1;
+        while let Some(&(first, producer)) = self.pending.last()
+            && first <= last
+        {
+            self.pending.pop();
+            self.producers.push(producer);
+        }
+        let i = self.producers.iter().position(|&p| p == b.batch.producer);
+        match (b.batch.control, i) {
+            (Some(ControlMarker::Abort), Some(i)) => {
+                self.producers.swap_remove(i);
+                false
+            }
+            (Some(_), _) | (None, None) => false,
+            (None, Some(_)) => true,
         }
     }
 }

@@ -71,8 +71,9 @@ struct Owned {
     awaiting_validation: bool,
     /// The `OffsetsForLeaderEpoch` request out for it.
     validation_request: Option<u64>,
-    /// Fetched batches not yet returned by `poll()`: `(base offset, leader epoch, batch)`.
-    buffer: VecDeque<(u64, u32, Rc<RecordBatch>)>,
+    /// Fetched batches not yet returned by `poll()`: `(base offset, leader epoch, batch, of an
+    /// aborted transaction)`.
+    buffer: VecDeque<(u64, u32, Rc<RecordBatch>, bool)>,
     /// An OffsetFetch or ListOffsets is out for it.
     positioning: bool,
     /// `auto.offset.reset=none` and no committed offset: it cannot be consumed.
@@ -680,7 +681,7 @@ impl Consumer {
                 return false;
             }
         }
-        let records = self.take_records();
+        let records = self.take_records(ctx.metrics());
         if self.stream.is_some() {
             self.start_micro_batch(records, ctx);
         }
@@ -945,6 +946,12 @@ impl Consumer {
                         sink.record_ns(done.since(created).as_nanos());
                     }
                 }
+            }
+            drop(sink);
+            if !metrics.group_e2e_latency.is_empty() {
+                let done = (start..consumed).map(|r| work.done_at(r));
+                let latencies = done.zip(created).map(|(done, &created)| done.since(created).as_nanos());
+                metrics.group_latencies(self.group, latencies);
             }
         }
         self.records_consumed += (k - start) as u64;
