@@ -538,8 +538,10 @@ pub enum TxnRequest {
 #[derive(Debug)]
 pub enum TxnResponse {
     FindCoordinator(Result<u32, KafkaError>),
-    /// The transaction is complete (every marker written), or an error.
-    EndTxn(Result<(), KafkaError>),
+    /// The transaction is complete (every marker written), with the producer epoch to use from
+    /// now on (bumped by the coordinator at every transaction end, as transaction version 2,
+    /// KIP-890, does), or an error.
+    EndTxn(Result<u16, KafkaError>),
     AddPartitions(Result<(), KafkaError>),
 }
 

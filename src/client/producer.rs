@@ -572,7 +572,10 @@ impl Producer {
         if matches!(e, KafkaError::NotLeaderOrFollower | KafkaError::RequestTimedOut | KafkaError::NetworkException) {
             self.refresh_metadata(ctx);
         }
-        let batch = if !self.idempotent {
+        // In a transaction a lost sequence is an abortable error (`TransactionManager`): the batch
+        // fails, the transaction aborts, and the abort's epoch bump restarts the sequences.
+        let abortable = self.txn.is_some() && e == KafkaError::OutOfOrderSequenceNumber;
+        let batch = if !self.idempotent || abortable {
             batch
         } else if batch.producer_epoch < self.producer_epoch {
             // Sent before an epoch bump: it continues under the new epoch.
@@ -605,7 +608,7 @@ impl Producer {
         if fatal {
             self.fence(e, ctx);
         }
-        if attempts < self.config.retries && !delivery_expired && !fatal {
+        if attempts < self.config.retries && !delivery_expired && !fatal && !abortable {
             let backoff = self.backoff(attempts + 1);
             ctx.detail("retry", || {
                 format!(
@@ -1059,6 +1062,9 @@ impl Producer {
             let i = if start + k < parts.len() { start + k } else { start + k - parts.len() };
             let next = if i + 1 < parts.len() { i + 1 } else { 0 };
             let p = parts[i] as usize;
+            if !self.txn_allows_send(p) {
+                continue;
+            }
             let Some(first_size) = self.accumulator.drainable_size(p, now) else { continue };
             if !batches.is_empty() && size + first_size > self.config.max_request_size {
                 break;

@@ -78,6 +78,11 @@ pub struct Replica {
     truncate_to_hw_pending: bool,
     /// Follower side, 0.11-1.1 protocol: the next fetch asks about the latest epoch (once).
     epoch_lookup_pending: bool,
+    /// Follower side: the leader knows no epoch as old as our last one, and truncating to our
+    /// high watermark changed nothing (our log is committed, or empty after retention or a
+    /// reset): fetch without a last fetched epoch until we append the leader's batches (asking
+    /// again would loop on the same answer).
+    last_epoch_unknown_to_leader: bool,
     /// Idempotence state per producer, indexed by producer (`None`: none of its batches seen):
     /// (producer epoch, last sequence, last 5 batches).
     producers: Vec<Option<ProducerEntry>>,
@@ -135,6 +140,9 @@ struct DelayedProduce {
     deadline: SimTime,
     /// Per partition: the result so far, or the offset the high watermark must reach.
     parts: Vec<ProducePart>,
+    /// A coordinator's `WriteTxnMarkers` (answered with `WriteTxnMarkersResponse`), not a
+    /// client's produce.
+    markers: bool,
 }
 
 /// A delayed produce's partition, its result so far and the offset the high watermark must reach.
@@ -541,6 +549,7 @@ impl Broker {
                 r.followers.clear();
                 r.state = Some(s.clone());
                 r.fetching_from = leader;
+                r.last_epoch_unknown_to_leader = false;
                 if leader.is_some() && (new_epoch || following != leader) {
                     match self.settings.truncation {
                         Truncation::HighWatermark => r.truncate_to_hw_pending = true,
@@ -814,7 +823,7 @@ impl Broker {
             self.maybe_increment_leader_hw(p, ctx);
         }
         let deadline = now + SimDuration::from_ms(timeout_ms);
-        let mut d = DelayedProduce { from, request_id, size_bytes, deadline, parts };
+        let mut d = DelayedProduce { from, request_id, size_bytes, deadline, parts, markers: false };
         self.settle(&mut d);
         if acks == Acks::Zero {
             // no response
@@ -856,9 +865,12 @@ impl Broker {
             return Err(KafkaError::InvalidProducerEpoch);
         }
         if batch.idempotent
+            && batch.control.is_none()
             && let Some(Some(e)) = r.producers.get(batch.producer as usize)
             && e.epoch == batch.producer_epoch
+            && e.recent.len > 0
         {
+            // (An epoch only a marker has shown yet has no sequence: its first batch starts one.)
             if let Some(&(_, offset)) = e.recent.iter().find(|(seq, _)| *seq == batch.base_sequence) {
                 ctx.detail("duplicate", || {
                     format!("producer {} seq {} already at offset {offset}", batch.producer, batch.base_sequence)
@@ -900,6 +912,12 @@ impl Broker {
     }
 
     fn respond_produce(&mut self, d: DelayedProduce, ctx: &mut Ctx) {
+        if d.markers {
+            let results = d.parts.iter().map(|(p, r, _)| (*p, r.err())).collect();
+            ctx.send(d.from, Message::WriteTxnMarkersResponse { request_id: d.request_id, results });
+            self.spare_parts.give_back(d.parts);
+            return;
+        }
         let results: Vec<(u32, Result<u64, KafkaError>)> = d.parts.iter().map(|(p, r, _)| (*p, *r)).collect();
         for (p, r) in &results {
             if let Err(e @ KafkaError::NotEnoughReplicasAfterAppend) = r {
@@ -1097,44 +1115,52 @@ impl Broker {
     // ----- transaction markers (leader side) -----------------------------------------------
 
     /// `WriteTxnMarkers` (`ReplicaManager.appendRecords` of control records, origin
-    /// `Coordinator`): the leader of each partition appends the marker, which ends the
-    /// producer's open transaction there. Simplified: it answers once the marker is in its log
-    /// (Kafka waits for the ISR, as for acks=all); the transaction becomes stable for
-    /// `read_committed` readers once the high watermark passes the marker.
+    /// `Coordinator`, `requiredAcks = -1`): the leader of each partition appends the marker,
+    /// which ends the producer's open transaction there, and answers once the high watermark
+    /// has passed it, as for an acks=all produce (a marker only the leader had could be truncated
+    /// away, and the transaction would stay open). Errors (not the leader, the ISR below
+    /// `min.insync.replicas`, a timeout) make the coordinator send the marker again.
     fn write_txn_markers(&mut self, from: NodeId, request_id: u64, m: &TxnMarkers, ctx: &mut Ctx) {
         let now = ctx.now();
-        let mut results = Vec::with_capacity(m.partitions.len());
+        let mut parts = self.spare_parts.take();
         let mut appended = Vec::new();
         for &p in &m.partitions {
-            if !self.leads(p) {
-                self.error(KafkaError::NotLeaderOrFollower);
-                results.push((p, Some(KafkaError::NotLeaderOrFollower)));
-                continue;
+            let marker = Rc::new(RecordBatch::marker(m.producer, m.producer_epoch, m.txn, m.marker, now));
+            let result = self.append_as_leader(p, &marker, Acks::All, now, ctx);
+            match result {
+                Ok(base) => {
+                    ctx.detail("marker", || {
+                        format!(
+                            "{} {:?} of producer {} at offset {base}",
+                            self.metadata.partition_name(p),
+                            m.marker,
+                            m.producer
+                        )
+                    });
+                    appended.push(p);
+                    parts.push((p, result, Some(base + 1)));
+                }
+                Err(e) => {
+                    self.error(e);
+                    parts.push((p, result, None));
+                }
             }
-            let r = &mut self.replicas[p as usize];
-            let epoch = r.state.as_ref().expect("a leader knows its state").leader_epoch;
-            let marker = RecordBatch::marker(m.producer, m.producer_epoch, m.txn, m.marker, now);
-            let base = r.log.append(epoch, Rc::new(marker), now);
-            let batch = r.log.batch_at(base).expect("just appended").batch.clone();
-            Self::note_producer(r, &batch, base);
-            ctx.detail("marker", || {
-                format!(
-                    "{} {:?} of producer {} at offset {base}",
-                    self.metadata.partition_name(p),
-                    m.marker,
-                    m.producer
-                )
-            });
-            results.push((p, None));
-            appended.push(p);
         }
         for &p in &appended {
             self.maybe_increment_leader_hw(p, ctx);
         }
+        let deadline = now + self.request_timeout;
+        let mut d = DelayedProduce { from, request_id, size_bytes: 0, deadline, parts, markers: true };
+        self.settle(&mut d);
+        if d.parts.iter().all(|part| part.2.is_none()) {
+            self.respond_produce(d, ctx);
+        } else {
+            self.delayed.push(d);
+            self.arm_produce_expiry(deadline, ctx);
+        }
         if !self.parked.is_empty() && !appended.is_empty() {
             self.complete_parked(&appended, ctx);
         }
-        ctx.send(from, Message::WriteTxnMarkersResponse { request_id, results });
     }
 
     // ----- fetch (leader side) ----------------------------------------------------------------
@@ -1412,6 +1438,7 @@ impl Broker {
                 fetch_offset: r.log.log_end_offset(),
                 current_leader_epoch: epoch,
                 last_fetched_epoch: match self.settings.truncation {
+                    _ if r.last_epoch_unknown_to_leader => None,
                     Truncation::LeaderEpoch => r.log.last_epoch(),
                     Truncation::LeaderEpochBeforeKip279 if r.epoch_lookup_pending => r.log.last_epoch(),
                     Truncation::LeaderEpochBeforeKip279 | Truncation::HighWatermark => None,
@@ -1523,6 +1550,9 @@ impl Broker {
             } else {
                 "diverging epoch (KIP-101/279)"
             };
+            if epoch == UNDEFINED_EPOCH && to == leo {
+                self.replicas[p as usize].last_epoch_unknown_to_leader = true;
+            }
             self.truncate(p, to, reason, ctx);
             self.replicas[p as usize].epoch_lookup_pending = false;
             return false;
@@ -1535,6 +1565,7 @@ impl Broker {
             if b.base_offset == r.log.log_end_offset() {
                 Self::note_producer(r, &b.batch, b.base_offset);
                 r.log.append(b.epoch, b.batch, now);
+                r.last_epoch_unknown_to_leader = false;
             }
         }
         // Follower HW = min(leader HW, own LEO) (§3.4); it never moves back here.

@@ -46,7 +46,7 @@ pub struct TxnCoordinatorHost {
     next_request_id: u64,
     /// Per producer: a marker retry timer is set.
     retry_armed: Vec<bool>,
-    /// The inter-broker request timeout (`request.timeout.ms` of the marker channel).
+    /// The inter-broker request timeout of the marker channel.
     request_timeout: SimDuration,
 }
 
@@ -74,7 +74,9 @@ impl TxnCoordinatorHost {
             in_flight: Vec::new(),
             next_request_id: FIRST_MARKER_REQUEST_ID,
             retry_armed: vec![false; n],
-            request_timeout: SimDuration::from_ms(30_000),
+            // Kafka's marker channel uses the broker's `request.timeout.ms` (30 s); kafkasim
+            // has the inter-broker `replica.socket.timeout.ms` (also 30 s by default).
+            request_timeout: SimDuration::from_ms(scenario.cluster.replication.replica_socket_timeout_ms),
         }
     }
 
@@ -175,9 +177,9 @@ impl TxnCoordinatorHost {
                     return;
                 }
                 match s.phase {
-                    TxnPhase::CompleteCommit | TxnPhase::CompleteAbort if s.txn == txn => {
+                    TxnPhase::CompleteCommit | TxnPhase::CompleteAbort if s.txn == txn && !s.timed_out => {
                         // A retry of an EndTxn whose answer was lost.
-                        respond(ctx, TxnResponse::EndTxn(Ok(())));
+                        respond(ctx, TxnResponse::EndTxn(Ok(s.producer_epoch)));
                         return;
                     }
                     TxnPhase::PrepareCommit | TxnPhase::PrepareAbort if s.txn == txn => {
@@ -187,7 +189,10 @@ impl TxnCoordinatorHost {
                         }
                     }
                     _ => {
-                        s.producer_epoch = producer_epoch;
+                        // Transaction version 2 (KIP-890, Kafka 4.0): every end bumps the
+                        // epoch; the markers carry the new one, which fences any write of the
+                        // ended transaction still on its way.
+                        s.producer_epoch = producer_epoch + 1;
                         if s.txn != txn {
                             s.partitions.clear();
                             s.started = now;
@@ -276,8 +281,9 @@ impl TxnCoordinatorHost {
             partitions: s.partitions.len(),
         };
         ctx.detail("txn_complete", || format!("{} transaction {} {}", s.transactional_id, s.txn, s.phase.name()));
+        let epoch = s.producer_epoch;
         for (to, request_id) in s.waiting.drain(..) {
-            ctx.send(to, Message::TxnResponse { request_id, body: Box::new(TxnResponse::EndTxn(Ok(()))) });
+            ctx.send(to, Message::TxnResponse { request_id, body: Box::new(TxnResponse::EndTxn(Ok(epoch))) });
         }
         ctx.metrics().transaction_ended(outcome);
     }

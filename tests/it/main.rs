@@ -23,6 +23,9 @@
 //!   watermark against late data, recovery from the checkpoint.
 //! - `retention`: topic retention (`retention.ms`, `retention.bytes`, whole segments, never past
 //!   the high watermark) and a consumer that falls off the log.
+//! - `transactions`: transactions and `read_committed`: aborted records never seen, latency that
+//!   follows the commit interval, a hanging transaction holding the last stable offset until its
+//!   timeout, a fenced zombie producer, a coordinator failover.
 //! - `step`: the stepper (`kafkasim step`): commands, the views between them, the transcript,
 //!   and that stepping changes nothing in the run.
 //!
@@ -44,4 +47,5 @@ mod step;
 mod stream;
 mod support;
 mod sweep;
+mod transactions;
 mod workload;

@@ -14,18 +14,19 @@
 //! aborted a transaction open past `transaction.timeout.ms` and bumped the epoch) is fatal: the
 //! producer stops, as `ProducerFencedException` makes an application close it.
 //!
-//! Simplified: the first write to a partition does not wait for the `AddPartitionsToTxn` answer
-//! (Kafka's sender holds the partition's batches until then); `abortTransaction()` flushes too
-//! (Kafka drops the batches not yet sent).
+//! A partition's batches are sent only once the coordinator has added the partition to the
+//! transaction (transaction version 1: the sender waits for `AddPartitionsToTxn`; version 2 has
+//! the leader check with the coordinator instead, for the same effect): a coordinator that never
+//! heard of a partition could never end its transaction there. The coordinator bumps the
+//! producer epoch at every end (version 2), so the next transaction's sequences start at 0.
+//!
+//! Simplified: `abortTransaction()` flushes too (Kafka drops the batches not yet sent).
 
 use super::Producer;
 use crate::cluster::Metadata;
 use crate::protocol::{KafkaError, Message, TxnRequest, TxnResponse};
 use crate::scenario;
 use crate::sim::{Ctx, RandomStream, SimDuration, SimTime, Timer};
-
-/// How long a transactional request may go unanswered before it is sent again.
-const TXN_REQUEST_TIMEOUT_MS: u64 = 30_000;
 
 /// `retry.backoff.ms` for `CONCURRENT_TRANSACTIONS` (Kafka retries these after 20 ms).
 const CONCURRENT_TRANSACTIONS_BACKOFF_MS: u64 = 20;
@@ -61,6 +62,11 @@ pub(super) struct TxnClient {
     in_txn: Vec<bool>,
     /// Partitions added and not yet announced to the coordinator.
     unannounced: Vec<u32>,
+    /// Per local partition: the coordinator has it in the open transaction, so its batches may
+    /// be sent (`TransactionManager.isSendToPartitionAllowed`).
+    added: Vec<bool>,
+    /// The partitions of the `AddPartitionsToTxn` out.
+    adding: Vec<u32>,
     /// Records appended in the open transaction.
     records: u64,
     /// A batch of the open transaction failed for good: it can only abort.
@@ -84,6 +90,8 @@ impl TxnClient {
             partitions: Vec::new(),
             in_txn: vec![false; partitions as usize],
             unannounced: Vec::new(),
+            added: vec![false; partitions as usize],
+            adding: Vec::new(),
             records: 0,
             must_abort: false,
             ending: Ending::No,
@@ -126,6 +134,13 @@ impl Producer {
     /// Whether the application thread is ending a transaction (its flush is not a `flush()`).
     pub(super) fn txn_ending(&self) -> bool {
         self.txn.as_ref().is_some_and(|t| t.ending != Ending::No)
+    }
+
+    /// Whether local partition `p`'s batches may be sent: not transactional, or the coordinator
+    /// has added `p` to the open transaction.
+    #[inline]
+    pub(super) fn txn_allows_send(&self, p: usize) -> bool {
+        self.txn.as_ref().is_none_or(|t| t.added[p])
     }
 
     /// A batch failed for good: the open transaction can only abort now.
@@ -209,6 +224,7 @@ impl Producer {
                     (c, TxnRequest::EndTxn { producer_epoch: self.producer_epoch, commit, txn: t.number, partitions })
                 } else if !t.unannounced.is_empty() {
                     let partitions = std::mem::take(&mut t.unannounced);
+                    t.adding = partitions.clone();
                     (c, TxnRequest::AddPartitions { producer_epoch: self.producer_epoch, txn: t.number, partitions })
                 } else {
                     return;
@@ -245,11 +261,12 @@ impl Producer {
         self.send_txn_request(ctx);
     }
 
-    /// Transactional requests unanswered for their timeout are sent again.
+    /// Transactional requests unanswered for `request.timeout.ms` are sent again.
     pub(super) fn expire_txn_request(&mut self, ctx: &mut Ctx) {
+        let timeout = SimDuration::from_ms(self.config.request_timeout_ms);
         let Some(t) = &mut self.txn else { return };
         if let Some((_, sent)) = t.request
-            && ctx.now().since(sent) >= SimDuration::from_ms(TXN_REQUEST_TIMEOUT_MS)
+            && ctx.now().since(sent) >= timeout
         {
             self.txn_lost_coordinator(ctx);
         }
@@ -271,8 +288,16 @@ impl Producer {
                 t.find_broker += 1;
                 ctx.set_timer(SimDuration::from_ms(self.config.retry_backoff_ms.max(1)), Timer::TxnRetry);
             }
-            TxnResponse::AddPartitions(Ok(())) => self.send_txn_request(ctx),
-            TxnResponse::EndTxn(Ok(())) => self.transaction_ended(ctx),
+            TxnResponse::AddPartitions(Ok(())) => {
+                for g in std::mem::take(&mut t.adding) {
+                    t.added[(g - self.first_partition) as usize] = true;
+                }
+                self.send_txn_request(ctx);
+                // Batches held for these partitions may go now.
+                self.send_all(ctx);
+                self.arm_linger_timer(ctx);
+            }
+            TxnResponse::EndTxn(Ok(epoch)) => self.transaction_ended(epoch, ctx),
             TxnResponse::AddPartitions(Err(e)) | TxnResponse::EndTxn(Err(e)) => match e {
                 KafkaError::ProducerFenced | KafkaError::InvalidProducerEpoch => self.fence(e, ctx),
                 KafkaError::ConcurrentTransactions => {
@@ -301,15 +326,21 @@ impl Producer {
 
     /// The coordinator answered `EndTxn`: the transaction is over; the application thread
     /// returns from the call and goes on with the records that waited.
-    fn transaction_ended(&mut self, ctx: &mut Ctx) {
+    fn transaction_ended(&mut self, epoch: u16, ctx: &mut Ctx) {
         let Some(t) = &mut self.txn else { return };
         let Ending::Requested { commit, called } = t.ending else { return };
         let now = ctx.now();
         t.ending = Ending::No;
         t.open_since = None;
         let records = std::mem::take(&mut t.records);
+        // The coordinator bumped the epoch: the next transaction's sequences start again at 0.
+        if epoch != self.producer_epoch {
+            self.producer_epoch = epoch;
+            self.sequences.iter_mut().for_each(|s| *s = 0);
+        }
         t.must_abort = false;
         t.in_txn.iter_mut().for_each(|x| *x = false);
+        t.added.iter_mut().for_each(|x| *x = false);
         t.partitions.clear();
         t.unannounced.clear();
         let number = t.number;
