@@ -192,6 +192,12 @@ pub struct FetchPartition {
 pub struct ReplicatedBatch {
     pub base_offset: u64,
     pub epoch: u32,
+    /// In a `read_committed` fetch: the batch belongs to an aborted transaction, and the
+    /// consumer skips it. (Kafka's leader sends the partition's `aborted_transactions` with the
+    /// batches and the consumer works out which batches they cover, `CompletedFetch`; here the
+    /// leader works it out with the same rule and marks them. Fits in the padding: no batch
+    /// grows.)
+    pub aborted: bool,
     pub batch: Rc<RecordBatch>,
 }
 
@@ -207,12 +213,6 @@ pub struct FetchedPartition {
     pub log_end_offset: u64,
     /// Set when the fetcher's log diverges: `(epoch, end offset)` to truncate to (§3.6).
     pub diverging_epoch: Option<(u32, u64)>,
-    /// `last_stable_offset`: below it no transaction is open (the high watermark when none is).
-    pub last_stable_offset: u64,
-    /// `aborted_transactions` (read_committed fetches only): `(producer, first offset)` of every
-    /// aborted transaction that overlaps the batches returned, as the leader's aborted
-    /// transaction index has them (`UnifiedLog.collectAbortedTransactions`).
-    pub aborted_transactions: Vec<(u32, u64)>,
     /// How many of the response's batches are this partition's: they follow those of the
     /// partitions before it.
     pub batch_count: u32,

@@ -635,13 +635,9 @@ impl Broker {
             Message::GroupRequest { request_id, group, body } => {
                 self.coordinator.on_request(self.id, &self.fenced, from, request_id, group, *body, ctx)
             }
-            Message::TxnRequest { request_id, producer, body } => {
-                self.txn.on_request(self.id, &self.fenced, &self.states, from, request_id, producer, *body, ctx)
-            }
-            Message::WriteTxnMarkers { request_id, body } => self.write_txn_markers(from, request_id, &body, ctx),
-            Message::WriteTxnMarkersResponse { request_id, results } => {
-                self.txn.on_markers_response(request_id, &results, ctx)
-            }
+            msg @ (Message::TxnRequest { .. }
+            | Message::WriteTxnMarkers { .. }
+            | Message::WriteTxnMarkersResponse { .. }) => self.on_txn_message(from, msg, ctx),
             Message::ListOffsetsRequest { request_id, partitions } => {
                 // `ListOffsets` from the leader: the log start offset, or the high watermark.
                 let offsets = partitions
@@ -841,6 +837,7 @@ impl Broker {
     }
 
     /// `Partition.appendRecordsToLeader` with idempotence checks.
+    #[inline(always)]
     fn append_as_leader(
         &mut self,
         p: u32,
@@ -1112,7 +1109,24 @@ impl Broker {
         ctx.send(self.metadata.controller_node(), msg);
     }
 
-    // ----- transaction markers (leader side) -----------------------------------------------
+    // ----- transactions ----------------------------------------------------------------------
+
+    /// The transaction coordinator's requests and answers, and markers to write as a leader
+    /// (out of line: the produce and fetch paths stay small).
+    #[cold]
+    #[inline(never)]
+    fn on_txn_message(&mut self, from: NodeId, msg: Message, ctx: &mut Ctx) {
+        match msg {
+            Message::TxnRequest { request_id, producer, body } => {
+                self.txn.on_request(self.id, &self.fenced, &self.states, from, request_id, producer, *body, ctx)
+            }
+            Message::WriteTxnMarkers { request_id, body } => self.write_txn_markers(from, request_id, &body, ctx),
+            Message::WriteTxnMarkersResponse { request_id, results } => {
+                self.txn.on_markers_response(request_id, &results, ctx)
+            }
+            _ => {}
+        }
+    }
 
     /// `WriteTxnMarkers` (`ReplicaManager.appendRecords` of control records, origin
     /// `Coordinator`, `requiredAcks = -1`): the leader of each partition appends the marker,
@@ -1281,6 +1295,7 @@ impl Broker {
 
     /// Whether the fetch's partitions hold at least `fetch.min.bytes` to return (the count
     /// stops as soon as they do).
+    #[inline(always)]
     fn enough_bytes(&self, fetch: &ParkedFetch) -> bool {
         let want = fetch.min_bytes as u64;
         let mut bytes = 0;
@@ -1292,7 +1307,7 @@ impl Broker {
             let limit = match (fetch.replica, fetch.read_committed) {
                 (Some(_), _) => r.log.log_end_offset(),
                 (None, false) => r.high_watermark,
-                (None, true) => r.log.last_stable_offset(r.high_watermark),
+                (None, true) => Self::last_stable_offset(r),
             };
             bytes += r.log.bytes_between_up_to(f.fetch_offset, limit, want - bytes);
         }
@@ -1311,6 +1326,29 @@ impl Broker {
                 i += 1;
             }
         }
+    }
+
+    /// The replica's last stable offset (out of line: only `read_committed` fetches ask).
+    #[cold]
+    #[inline(never)]
+    fn last_stable_offset(r: &Replica) -> u64 {
+        r.log.last_stable_offset(r.high_watermark)
+    }
+
+    /// A `read_committed` read of a partition with transactions: up to the last stable offset,
+    /// the batches of aborted transactions marked.
+    #[cold]
+    #[inline(never)]
+    fn read_committed(r: &Replica, fetch_offset: u64, max_bytes: u64, batches: &mut Vec<ReplicatedBatch>) -> usize {
+        let first = batches.len();
+        let read = r.log.read(fetch_offset, Self::last_stable_offset(r), max_bytes, batches);
+        if let Some(last) = batches[first..].last() {
+            let upper = last.base_offset + last.batch.record_count();
+            let mut aborted = Vec::new();
+            r.log.txns().aborted_between(fetch_offset, upper, &mut aborted);
+            crate::cluster::txn_index::mark_aborted(&aborted, &mut batches[first..]);
+        }
+        read
     }
 
     fn arm_fetch_expiry(&mut self, deadline: SimTime, ctx: &mut Ctx) {
@@ -1339,8 +1377,6 @@ impl Broker {
                 log_start_offset: r.log.log_start_offset(),
                 log_end_offset: r.log.log_end_offset(),
                 diverging_epoch: None,
-                last_stable_offset: r.log.last_stable_offset(r.high_watermark),
-                aborted_transactions: Vec::new(),
                 batch_count: 0,
             };
             let read = match fetch.replica {
@@ -1365,15 +1401,7 @@ impl Broker {
                         out.error = Some(KafkaError::OffsetOutOfRange);
                         0
                     } else if fetch.read_committed && !r.log.txns().is_empty() {
-                        // `read_committed` reads up to the last stable offset, and the aborted
-                        // transactions among the batches go with them.
-                        let first = batches.len();
-                        let read = r.log.read(f.fetch_offset, out.last_stable_offset, max_bytes, &mut batches);
-                        if let Some(last) = batches[first..].last() {
-                            let upper = last.base_offset + last.batch.record_count();
-                            r.log.txns().aborted_between(f.fetch_offset, upper, &mut out.aborted_transactions);
-                        }
-                        read
+                        Self::read_committed(r, f.fetch_offset, max_bytes, &mut batches)
                     } else {
                         r.log.read(f.fetch_offset, r.high_watermark, max_bytes, &mut batches)
                     }

@@ -329,6 +329,7 @@ impl Log {
     /// Appends to `out` the batches holding offsets from `offset` below `limit`, up to
     /// `max_bytes` (the first batch is always returned, as Kafka does so that an oversized batch
     /// cannot block a reader); returns how many.
+    #[inline(always)]
     pub fn read(&self, offset: u64, limit: u64, max_bytes: u64, out: &mut Vec<ReplicatedBatch>) -> usize {
         if offset >= limit {
             // Any batch holding `offset` ends past `limit`: nothing to read (and no search).
@@ -352,7 +353,12 @@ impl Log {
                 }
                 bytes += size;
                 count += 1;
-                out.push(ReplicatedBatch { base_offset: x.base_offset, epoch: x.epoch, batch: x.batch.clone() });
+                out.push(ReplicatedBatch {
+                    base_offset: x.base_offset,
+                    epoch: x.epoch,
+                    aborted: false,
+                    batch: x.batch.clone(),
+                });
             }
         }
         count

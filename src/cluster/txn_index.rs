@@ -13,7 +13,7 @@
 //! producer state from a snapshot and the log); transactions whose first batch retention deleted
 //! are forgotten.
 
-use crate::protocol::{ControlMarker, RecordBatch};
+use crate::protocol::{ControlMarker, RecordBatch, ReplicatedBatch};
 
 /// An aborted transaction (`AbortedTxn`): its producer, first offset and marker offset.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -114,6 +114,40 @@ impl TxnIndex {
     }
 }
 
+/// Marks the batches of aborted transactions among `batches` (read in offset order), given the
+/// aborted transactions that overlap them as `(producer, first offset)`: the Java consumer's rule
+/// (`CompletedFetch.nextFetchedRecord`). An aborted transaction's producer counts as aborted from
+/// the batch holding its first offset until its ABORT marker; its transactional batches in
+/// between are aborted.
+pub fn mark_aborted(aborted: &[(u32, u64)], batches: &mut [ReplicatedBatch]) {
+    if aborted.is_empty() {
+        return;
+    }
+    // `(first offset, producer)`, latest first (the next one is popped from the end).
+    let mut pending: Vec<(u64, u32)> = aborted.iter().map(|&(producer, first)| (first, producer)).collect();
+    pending.sort_unstable_by(|a, b| b.cmp(a));
+    // Producers whose aborted transaction has begun and not yet met its marker.
+    let mut producers: Vec<u32> = Vec::new();
+    for b in batches.iter_mut().filter(|b| b.batch.transactional) {
+        // `consumeAbortedTransactionsUpTo(batch.lastOffset())`
+        let last = b.base_offset + b.batch.record_count().max(1) - 1;
+        while let Some(&(first, producer)) = pending.last()
+            && first <= last
+        {
+            pending.pop();
+            producers.push(producer);
+        }
+        let i = producers.iter().position(|&p| p == b.batch.producer);
+        match (b.batch.control, i) {
+            (Some(ControlMarker::Abort), Some(i)) => {
+                producers.swap_remove(i);
+            }
+            (None, Some(_)) => b.aborted = true,
+            _ => {}
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -155,6 +189,29 @@ mod tests {
         out.clear();
         ix.aborted_between(32, 40, &mut out);
         assert!(out.is_empty(), "the transaction ended at 31");
+    }
+
+    #[test]
+    fn batches_between_an_aborted_first_offset_and_its_marker_are_aborted() {
+        use std::rc::Rc;
+        let at = |base_offset, batch: RecordBatch| ReplicatedBatch {
+            base_offset,
+            epoch: 0,
+            aborted: false,
+            batch: Rc::new(batch),
+        };
+        let abort = |p| RecordBatch::marker(p, 0, 0, ControlMarker::Abort, SimTime::ZERO);
+        // Producer 0 aborts [0, 30); producer 1 commits its batch at 10; a plain batch at 20.
+        let mut batches = vec![
+            at(0, data(0, 10)),
+            at(10, data(1, 10)),
+            at(20, RecordBatch { transactional: false, ..data(0, 10) }),
+            at(30, abort(0)),
+            at(31, data(0, 5)), // producer 0's next transaction: not aborted
+        ];
+        mark_aborted(&[(0, 0)], &mut batches);
+        let marked: Vec<bool> = batches.iter().map(|b| b.aborted).collect();
+        assert_eq!(marked, vec![true, false, false, false, false]);
     }
 
     #[test]

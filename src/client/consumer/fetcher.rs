@@ -7,7 +7,6 @@
 use super::{Consumer, Owned, Polled, REQUEST_TIMEOUT_MS};
 use crate::cluster::Metadata;
 use crate::metrics::Recorder;
-use crate::protocol::ControlMarker;
 use crate::protocol::{
     FetchPartition, FetchedPartition, KafkaError, Message, OffsetSpec, ReplicatedBatch, each_fetched_partition,
 };
@@ -221,7 +220,6 @@ impl Consumer {
                 }
                 None => {}
             }
-            let mut aborted_txns = AbortedTransactions::new(&fetched.aborted_transactions);
             for b in fetched_batches {
                 let end = b.base_offset + b.batch.record_count();
                 if end > fetched.high_watermark {
@@ -229,10 +227,9 @@ impl Consumer {
                     // high watermark of the leader that served them.
                     self.read_past_high_watermark.push((fetched.partition, end, fetched.high_watermark));
                 }
-                let aborted = aborted_txns.as_mut().is_some_and(|a| a.is_aborted(&b));
                 if end > o.fetch_position && b.base_offset <= o.fetch_position {
                     o.fetch_position = end;
-                    o.buffer.push_back((b.base_offset, b.epoch, b.batch, aborted));
+                    o.buffer.push_back((b.base_offset, b.epoch, b.batch, b.aborted));
                     self.buffered = true;
                 }
             }
@@ -445,52 +442,6 @@ impl Consumer {
         }
         if expired {
             self.refresh_metadata(ctx);
-        }
-    }
-}
-
-/// The aborted transactions of one partition of a fetch response, walked with its batches as
-/// the Java client's `CompletedFetch` does: an aborted transaction's producer counts as aborted
-/// from the batch holding its first offset until its ABORT marker; its transactional batches
-/// in between are aborted.
-struct AbortedTransactions {
-    /// `(first offset, producer)`, latest first (the next one is popped from the end).
-    pending: Vec<(u64, u32)>,
-    /// Producers whose aborted transaction has begun and not yet met its marker.
-    producers: Vec<u32>,
-}
-
-impl AbortedTransactions {
-    fn new(list: &[(u32, u64)]) -> Option<AbortedTransactions> {
-        if list.is_empty() {
-            return None;
-        }
-        let mut pending: Vec<(u64, u32)> = list.iter().map(|&(producer, first)| (first, producer)).collect();
-        pending.sort_unstable_by(|a, b| b.cmp(a));
-        Some(AbortedTransactions { pending, producers: Vec::new() })
-    }
-
-    /// Whether `b` holds records of an aborted transaction.
-    fn is_aborted(&mut self, b: &ReplicatedBatch) -> bool {
-        if !b.batch.transactional {
-            return false;
-        }
-        // `consumeAbortedTransactionsUpTo(batch.lastOffset())`
-        let last = b.base_offset + b.batch.record_count().max(1) - 1;
-        while let Some(&(first, producer)) = self.pending.last()
-            && first <= last
-        {
-            self.pending.pop();
-            self.producers.push(producer);
-        }
-        let i = self.producers.iter().position(|&p| p == b.batch.producer);
-        match (b.batch.control, i) {
-            (Some(ControlMarker::Abort), Some(i)) => {
-                self.producers.swap_remove(i);
-                false
-            }
-            (Some(_), _) | (None, None) => false,
-            (None, Some(_)) => true,
         }
     }
 }
