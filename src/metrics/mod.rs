@@ -303,6 +303,9 @@ pub struct ReplicaSample {
     pub log_start_offset: u64,
     pub log_end_offset: u64,
     pub high_watermark: u64,
+    /// The last stable offset this replica would serve `read_committed` readers (its high
+    /// watermark unless a transaction is open in it).
+    pub last_stable_offset: u64,
     pub isr_size: u32,
 }
 

@@ -258,10 +258,12 @@ pub(crate) fn chart_for(chart: &Chart, run: &Finished) -> Drawing {
             // value per interval: the first broker that thinks it leads).
             let mut hw: Vec<(u32, Option<u64>)> = Vec::new();
             let mut start: Vec<(u32, Option<u64>)> = Vec::new();
+            let mut stable: Vec<(u32, Option<u64>)> = Vec::new();
             for v in samples.iter().filter(|v| v.leader && v.alive) {
                 if hw.last().is_none_or(|h| h.0 != v.interval) {
                     hw.push((v.interval, Some(v.high_watermark)));
                     start.push((v.interval, Some(v.log_start_offset)));
+                    stable.push((v.interval, Some(v.last_stable_offset)));
                 }
             }
             let hw_slot = series.len();
@@ -281,6 +283,18 @@ pub(crate) fn chart_for(chart: &Chart, run: &Finished) -> Drawing {
                 for (k, run) in runs(&start).into_iter().enumerate() {
                     let points = run.iter().map(|&(i, v)| (x(i as usize), v as f64)).collect();
                     let line = Series::new("log start offset (leader)", SeriesStyle::Step, points).with_colour(slot);
+                    series.push(if k == 0 { line } else { line.without_legend() });
+                }
+            }
+            // The leader's last stable offset, where a transactional producer writes to the
+            // topic: what read_committed readers may read.
+            let transactional = s.producers.iter().any(|p| p.transactions.is_some() && &p.topic == topic);
+            if transactional {
+                let slot = next_slot;
+                next_slot += 1;
+                for (k, run) in runs(&stable).into_iter().enumerate() {
+                    let points = run.iter().map(|&(i, v)| (x(i as usize), v as f64)).collect();
+                    let line = Series::new("last stable offset (leader)", SeriesStyle::Step, points).with_colour(slot);
                     series.push(if k == 0 { line } else { line.without_legend() });
                 }
             }

@@ -113,17 +113,18 @@ pub fn events_csv(run: &Finished) -> String {
     out
 }
 
-/// `offsets.csv`: every replica's log start and end offsets and high watermark at every interval
-/// end.
+/// `offsets.csv`: every replica's log start and end offsets, high watermark and last stable
+/// offset at every interval end.
 pub fn offsets_csv(run: &Finished) -> String {
     let m = &run.metadata;
     let secs = run.recorder.interval_ns() as f64 / 1e9;
-    let mut out =
-        String::from("time_s,partition,broker,alive,leader,log_start_offset,log_end_offset,high_watermark,isr_size\n");
+    let mut out = String::from(
+        "time_s,partition,broker,alive,leader,log_start_offset,log_end_offset,high_watermark,isr_size,last_stable_offset\n",
+    );
     for r in &run.recorder.replicas {
         let _ = writeln!(
             out,
-            "{:.3},{},broker-{},{},{},{},{},{},{}",
+            "{:.3},{},broker-{},{},{},{},{},{},{},{}",
             (r.interval + 1) as f64 * secs,
             m.partition_name(r.partition),
             r.broker,
@@ -132,7 +133,8 @@ pub fn offsets_csv(run: &Finished) -> String {
             r.log_start_offset,
             r.log_end_offset,
             r.high_watermark,
-            r.isr_size
+            r.isr_size,
+            r.last_stable_offset
         );
     }
     out

@@ -666,6 +666,7 @@ impl Simulation {
                     log_start_offset: r.log.log_start_offset(),
                     log_end_offset: r.log.log_end_offset(),
                     high_watermark: r.high_watermark,
+                    last_stable_offset: r.log.last_stable_offset(r.high_watermark),
                     isr_size: s.isr.len() as u32,
                 });
             }

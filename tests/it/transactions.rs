@@ -56,8 +56,8 @@ fn read_committed_never_sees_an_aborted_record_and_read_uncommitted_sees_them_al
     s.producers[0].transactions.as_mut().unwrap().abort_probability = 1.0;
     let report = run(&s);
     let acked = report.figures["records_acked"];
-    assert_eq!(processed(&report, "committed"), 0, "read_committed processes no aborted record");
-    assert!(processed(&report, "uncommitted") as f64 > 0.97 * acked, "read_uncommitted processes them");
+    assert_eq!(processed(&report, "payouts"), 0, "read_committed processes no aborted record");
+    assert!(processed(&report, "dashboard") as f64 > 0.97 * acked, "read_uncommitted processes them");
     // Every aborted record was skipped, except the last transaction's, still open at the end.
     let skipped = report.figures["aborted_records_skipped"];
     assert_eq!(skipped, report.figures["aborted_records_produced"]);
@@ -73,10 +73,10 @@ fn with_nothing_aborted_read_committed_gets_every_record_and_skips_none() {
     s.producers[0].transactions.as_mut().unwrap().abort_probability = 0.0;
     let report = run(&s);
     let acked = report.figures["records_acked"] as u64;
-    let committed = processed(&report, "committed");
+    let committed = processed(&report, "payouts");
     // All but the last transaction's records (100 ms at 2,000/s) and those being processed.
     assert!(committed + 400 >= acked && committed <= acked, "{committed} of {acked}");
-    assert_eq!(processed(&report, "uncommitted"), acked);
+    assert_eq!(processed(&report, "dashboard"), acked);
     assert_eq!(report.figures["aborted_records_skipped"], 0.0);
     assert_eq!(report.figures["transactions_aborted"], 0.0);
     assert_eq!(report.figures["skipped_records"], 0.0, "markers are passed over, not skipped");
@@ -91,7 +91,7 @@ fn the_default_scenario_skips_exactly_what_the_producer_aborted() {
     assert_eq!(report.figures["aborted_records_skipped"], aborted);
     // The read_uncommitted group processed the aborted records too: the difference between the
     // two groups is the aborted records plus the last open transaction.
-    let difference = processed(&report, "uncommitted") as f64 - processed(&report, "committed") as f64;
+    let difference = processed(&report, "dashboard") as f64 - processed(&report, "payouts") as f64;
     assert!(difference >= aborted && difference < aborted + 400.0, "{difference} against {aborted} aborted");
 }
 
@@ -102,8 +102,8 @@ fn read_committed_latency_follows_the_commit_interval_and_read_uncommitted_does_
         let mut s = bundled("transactions-read-committed");
         s.producers[0].transactions.as_mut().unwrap().commit_interval_ms = interval;
         let report = run(&s);
-        let committed = group_p50_ms(&report, "committed");
-        let uncommitted = group_p50_ms(&report, "uncommitted");
+        let committed = group_p50_ms(&report, "payouts");
+        let uncommitted = group_p50_ms(&report, "dashboard");
         // A record waits for the end of its transaction: on average half the interval.
         assert!(
             committed > 0.35 * interval as f64 && committed < 0.65 * interval as f64 + 15.0,
@@ -125,15 +125,15 @@ fn a_crashed_producers_open_transaction_blocks_read_committed_until_its_timeout(
     assert_eq!(report.figures["transactions_timed_out"], 1.0);
     // Meanwhile the plain producer (300 records/s) wrote on, below the same last stable offset:
     // the read_committed group read none of it.
-    let stalled = lag_at(&report, "committed", 13.9);
+    let stalled = lag_at(&report, "payouts", 13.9);
     let expected = 300.0 * (13.9 - 3.05);
     assert!(stalled as f64 > 0.9 * expected, "lag {stalled} at 13.9 s against {expected} written since the crash");
     // The read_uncommitted group never waited.
     for t in [5.0, 9.0, 13.9] {
-        assert!(lag_at(&report, "uncommitted", t) < 100, "read_uncommitted lag at {t} s");
+        assert!(lag_at(&report, "dashboard", t) < 100, "read_uncommitted lag at {t} s");
     }
     // Once the ABORT markers are written, read_committed catches up.
-    assert!(lag_at(&report, "committed", 16.0) < 100);
+    assert!(lag_at(&report, "payouts", 16.0) < 100);
     assert_eq!(report.figures["lost_records"], 0.0);
 
     // A longer timeout holds the last stable offset longer.
@@ -212,5 +212,5 @@ fn transactions_go_on_after_their_coordinator_fails() {
     assert_eq!(report.figures["duplicate_records"], 0.0);
     assert_eq!(report.figures["producers_fenced"], 0.0);
     // The read_committed group is not left behind.
-    assert!(lag_at(&report, "committed", 19.9) < 1000, "lag {}", lag_at(&report, "committed", 19.9));
+    assert!(lag_at(&report, "payouts", 19.9) < 1000, "lag {}", lag_at(&report, "payouts", 19.9));
 }
