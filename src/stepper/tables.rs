@@ -46,6 +46,8 @@ pub fn partitions(sim: &Simulation, filter: &str) -> Result<String, String> {
             topics.first().unwrap_or(&"orders")
         ));
     }
+    // With transactional producers, the last stable offset and the open transactions too.
+    let transactions = sim.scenario().producers.iter().any(|p| p.transactions.is_some());
     let rows: Vec<Vec<String>> = chosen
         .iter()
         .map(|p| {
@@ -55,22 +57,29 @@ pub fn partitions(sim: &Simulation, filter: &str) -> Result<String, String> {
                 .map(|&(b, alive, leo, hw)| format!("{b}:{leo}/{hw}{}", if alive { "" } else { " (down)" }))
                 .collect::<Vec<_>>()
                 .join("  ");
-            vec![
+            let mut row = vec![
                 p.name.clone(),
                 p.leader.clone(),
                 p.leader_epoch.to_string(),
                 ids(&p.isr),
                 p.log_start_offset.to_string(),
                 p.high_watermark.to_string(),
-                p.log_end_offset.to_string(),
-                replicas,
-            ]
+            ];
+            if transactions {
+                row.push(p.last_stable_offset.to_string());
+                row.push(p.open_transactions.to_string());
+            }
+            row.push(p.log_end_offset.to_string());
+            row.push(replicas);
+            row
         })
         .collect();
-    Ok(table(
-        &["partition", "leader", "epoch", "ISR", "log start", "high watermark", "log end", "replicas (broker:LEO/HW)"],
-        &rows,
-    ))
+    let mut header = vec!["partition", "leader", "epoch", "ISR", "log start", "high watermark"];
+    if transactions {
+        header.extend(["last stable", "open transactions"]);
+    }
+    header.extend(["log end", "replicas (broker:LEO/HW)"]);
+    Ok(table(&header, &rows))
 }
 
 /// `brokers`.
