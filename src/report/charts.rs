@@ -266,37 +266,29 @@ pub(crate) fn chart_for(chart: &Chart, run: &Finished) -> Drawing {
                     stable.push((v.interval, Some(v.last_stable_offset)));
                 }
             }
-            let hw_slot = series.len();
-            for (k, run) in runs(&hw).into_iter().enumerate() {
-                let points = run.iter().map(|&(i, v)| (x(i as usize), v as f64)).collect();
-                let line = Series::new("high watermark (leader)", SeriesStyle::Dashed, points).with_colour(hw_slot);
-                series.push(if k == 0 { line } else { line.without_legend() });
-            }
-            let mut next_slot = hw_slot + 1;
+            // One line in one palette slot, broken where the partition had no live leader (the
+            // legend names it once).
+            let mut next_slot = series.len();
+            let mut leader_line = |series: &mut Vec<Series>, values: &[(u32, Option<u64>)], label: &str, style| {
+                for (k, run) in runs(values).into_iter().enumerate() {
+                    let points = run.iter().map(|&(i, v)| (x(i as usize), v as f64)).collect();
+                    let line = Series::new(label, style, points).with_colour(next_slot);
+                    series.push(if k == 0 { line } else { line.without_legend() });
+                }
+                next_slot += 1;
+            };
+            leader_line(&mut series, &hw, "high watermark (leader)", SeriesStyle::Dashed);
             // The leader's log start offset, on a topic with retention, once it has moved (else
             // it is 0 throughout and only crowds the legend). Without retention the simulator
             // drops what every group has committed, to save memory: not a Kafka behaviour to show.
             let retention = m.topic_of(global).retention.is_some();
             if retention && start.iter().any(|(_, v)| v.is_some_and(|v| v > 0)) {
-                let slot = next_slot;
-                next_slot += 1;
-                for (k, run) in runs(&start).into_iter().enumerate() {
-                    let points = run.iter().map(|&(i, v)| (x(i as usize), v as f64)).collect();
-                    let line = Series::new("log start offset (leader)", SeriesStyle::Step, points).with_colour(slot);
-                    series.push(if k == 0 { line } else { line.without_legend() });
-                }
+                leader_line(&mut series, &start, "log start offset (leader)", SeriesStyle::Step);
             }
             // The leader's last stable offset, where a transactional producer writes to the
             // topic: what read_committed readers may read.
-            let transactional = s.producers.iter().any(|p| p.transactions.is_some() && &p.topic == topic);
-            if transactional {
-                let slot = next_slot;
-                next_slot += 1;
-                for (k, run) in runs(&stable).into_iter().enumerate() {
-                    let points = run.iter().map(|&(i, v)| (x(i as usize), v as f64)).collect();
-                    let line = Series::new("last stable offset (leader)", SeriesStyle::Step, points).with_colour(slot);
-                    series.push(if k == 0 { line } else { line.without_legend() });
-                }
+            if s.producers.iter().any(|p| p.transactions.is_some() && &p.topic == topic) {
+                leader_line(&mut series, &stable, "last stable offset (leader)", SeriesStyle::Step);
             }
             // Each group's two palette slots follow, however many runs the lines above have.
             let name = format!("{topic}-{partition}");
