@@ -74,7 +74,7 @@ pub(super) struct TxnClient {
     ending: Ending,
     /// A commit interval passed while the previous end was still in progress.
     end_due: bool,
-    pub(super) fenced: bool,
+    fenced: bool,
 }
 
 impl TxnClient {
