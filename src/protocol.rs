@@ -41,6 +41,33 @@ pub struct RecordBatch {
     /// A control batch (`isControlBatch`): one marker record that ends its producer's open
     /// transaction in this partition. Consumers never return it to the application.
     pub control: Option<ControlMarker>,
+    /// For a consume-transform-produce output: each record's input record
+    /// ([`ForwardedRecord::source`]), else empty.
+    pub sources: Vec<u64>,
+}
+
+/// A record a consume-transform-produce member processed, handed to its producer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ForwardedRecord {
+    /// The input record: its global partition and offset, [`source_id`].
+    pub source: u64,
+    /// Its value, when the input carries values.
+    pub value: Option<i64>,
+}
+
+/// Identifies an input record: global partition (high 24 bits) and offset (low 40 bits).
+pub fn source_id(partition: u32, offset: u64) -> u64 {
+    (u64::from(partition) << 40) | (offset & ((1 << 40) - 1))
+}
+
+/// The global partition of a [`source_id`].
+pub fn source_partition(source: u64) -> u32 {
+    (source >> 40) as u32
+}
+
+/// The offset of a [`source_id`].
+pub fn source_offset(source: u64) -> u64 {
+    source & ((1 << 40) - 1)
 }
 
 /// A transaction marker (`ControlRecordType`), written by the partition leader when the
@@ -75,6 +102,7 @@ impl RecordBatch {
             allocated_bytes: 0,
             transactional: true,
             control: Some(marker),
+            sources: Vec::new(),
         }
     }
 }
@@ -129,6 +157,9 @@ pub enum KafkaError {
     /// `CONCURRENT_TRANSACTIONS`: the coordinator is still completing the previous transaction
     /// (retriable).
     ConcurrentTransactions,
+    /// `UNSTABLE_OFFSET_COMMIT`: a transaction that sent offsets for the partition is not
+    /// complete yet; a consumer that requires stable offsets (KIP-447) asks again later.
+    UnstableOffsetCommit,
 }
 
 impl KafkaError {
@@ -156,6 +187,7 @@ impl KafkaError {
             KafkaError::ProducerFenced => "PRODUCER_FENCED",
             KafkaError::InvalidProducerEpoch => "INVALID_PRODUCER_EPOCH",
             KafkaError::ConcurrentTransactions => "CONCURRENT_TRANSACTIONS",
+            KafkaError::UnstableOffsetCommit => "UNSTABLE_OFFSET_COMMIT",
         }
     }
 }
@@ -442,6 +474,29 @@ pub enum Message {
         request_id: u64,
         results: Vec<(u32, Option<KafkaError>)>,
     },
+    /// Within one application process (never on the network): a consume-transform-produce
+    /// member hands the records it processed to its producer (`context.forward` → `send()`).
+    Forward {
+        records: Vec<ForwardedRecord>,
+    },
+    /// Within one application process: a consume-transform-produce member commits through its
+    /// producer (Kafka Streams' `TaskManager.commit`): at-least-once, the producer flushes and
+    /// then commits the offsets to the group coordinator; exactly-once, it sends them to its
+    /// transaction and commits it. The answer is the `OffsetCommit` response, with the same id.
+    PipelineCommit {
+        request_id: u64,
+        group: u32,
+        /// The group coordinator the member knows.
+        coordinator: u32,
+        member_id: String,
+        generation: i32,
+        offsets: Vec<(u32, u64, Option<u32>)>,
+    },
+    /// Within one application process: a consume-transform-produce member under exactly-once
+    /// lost its partitions (`onPartitionsLost`: its generation is over). Its producer aborts the
+    /// open transaction (Kafka Streams closes the tasks dirty), so nothing the member wrote
+    /// since its last commit becomes visible.
+    PipelineAbort,
     /// The connection a request went out on was closed: its peer's process crashed, and the
     /// host's kernel reset the connection (`NetworkClient` fails the request with a disconnect,
     /// `NETWORK_EXCEPTION`). Sent by the engine, never by a node.
@@ -453,6 +508,9 @@ pub enum Message {
 /// One partition's `OffsetsForLeaderEpoch` answer: the largest epoch at or below the asked one
 /// and its end offset (`None`: `UNDEFINED_EPOCH_OFFSET`), or an error.
 pub type EpochEndOffset = Result<Option<(u32, u64)>, KafkaError>;
+
+/// An offset a commit sends: `(global partition, next offset, committed leader epoch)`.
+pub type OffsetToCommit = (u32, u64, Option<u32>);
 
 /// A committed offset and its `committed_leader_epoch` (`None`: no committed offset).
 pub type CommittedOffset = Option<(u64, Option<u32>)>;
@@ -512,6 +570,20 @@ pub enum GroupRequest {
     },
     OffsetFetch {
         partitions: Vec<u32>,
+        /// `require_stable` (KIP-447, sent by `read_committed` consumers): a partition with
+        /// offsets in a transaction not yet complete fails the request with
+        /// `UNSTABLE_OFFSET_COMMIT`.
+        require_stable: bool,
+    },
+    /// `TxnOffsetCommit`, from a transactional producer (`sendOffsetsToTransaction`): offsets
+    /// that become the group's committed offsets when the producer's transaction commits, and
+    /// are dropped if it aborts. Checked against the group's generation and member id, as the
+    /// consumer group metadata carries them (KIP-447), which fences a zombie member.
+    TxnOffsetCommit {
+        producer: u32,
+        member_id: String,
+        generation: i32,
+        offsets: Vec<(u32, u64, Option<u32>)>,
     },
 }
 
@@ -533,6 +605,15 @@ pub enum TxnRequest {
     /// `AddPartitionsToTxn`: the open transaction writes to these partitions too (the first
     /// one begins it at the coordinator, which starts its timeout).
     AddPartitions { producer_epoch: u16, txn: u64, partitions: Vec<u32> },
+    /// `AddOffsetsToTxn`: the open transaction sends offsets of consumer group `group` (its
+    /// `__consumer_offsets` partition joins the transaction, so the transaction's end commits or
+    /// drops them).
+    AddOffsets { producer_epoch: u16, txn: u64, group: u32 },
+    /// `InitProducerId` from a producer that starts again under its `transactional.id` (here:
+    /// a consume-transform-produce member's producer re-created after it was fenced, as Kafka
+    /// Streams re-creates its thread producer): the coordinator aborts the transaction left
+    /// open, if any, and answers with a new epoch, which fences every older one.
+    InitProducerId,
 }
 
 #[derive(Debug)]
@@ -543,6 +624,9 @@ pub enum TxnResponse {
     /// KIP-890, does), or an error.
     EndTxn(Result<u16, KafkaError>),
     AddPartitions(Result<(), KafkaError>),
+    AddOffsets(Result<(), KafkaError>),
+    /// The producer epoch to use from now on.
+    InitProducerId(Result<u16, KafkaError>),
 }
 
 /// The markers of one transaction for one leader.
@@ -589,6 +673,7 @@ pub enum GroupResponse {
     OffsetCommit(Result<(), KafkaError>),
     /// Committed offset and its leader epoch per asked partition (`None`: no committed offset).
     OffsetFetch(Result<Vec<(u32, CommittedOffset)>, KafkaError>),
+    TxnOffsetCommit(Result<(), KafkaError>),
 }
 
 impl GroupResponse {
@@ -601,6 +686,7 @@ impl GroupResponse {
             GroupResponse::LeaveGroup(_) => "LeaveGroupResponse",
             GroupResponse::OffsetCommit(_) => "OffsetCommitResponse",
             GroupResponse::OffsetFetch(_) => "OffsetFetchResponse",
+            GroupResponse::TxnOffsetCommit(_) => "TxnOffsetCommitResponse",
         }
     }
 }
@@ -615,6 +701,7 @@ impl GroupRequest {
             GroupRequest::LeaveGroup { .. } => "LeaveGroup",
             GroupRequest::OffsetCommit { .. } => "OffsetCommit",
             GroupRequest::OffsetFetch { .. } => "OffsetFetch",
+            GroupRequest::TxnOffsetCommit { .. } => "TxnOffsetCommit",
         }
     }
 }
@@ -672,15 +759,22 @@ impl Message {
                 TxnRequest::FindCoordinator => "FindCoordinator",
                 TxnRequest::EndTxn { .. } => "EndTxn",
                 TxnRequest::AddPartitions { .. } => "AddPartitionsToTxn",
+                TxnRequest::AddOffsets { .. } => "AddOffsetsToTxn",
+                TxnRequest::InitProducerId => "InitProducerId",
             },
             Message::TxnResponse { body, .. } => match **body {
                 TxnResponse::FindCoordinator(_) => "FindCoordinatorResponse",
                 TxnResponse::EndTxn(_) => "EndTxnResponse",
                 TxnResponse::AddPartitions(_) => "AddPartitionsToTxnResponse",
+                TxnResponse::AddOffsets(_) => "AddOffsetsToTxnResponse",
+                TxnResponse::InitProducerId(_) => "InitProducerIdResponse",
             },
             Message::WriteTxnMarkers { .. } => "WriteTxnMarkers",
             Message::WriteTxnMarkersResponse { .. } => "WriteTxnMarkersResponse",
             Message::Disconnected { .. } => "Disconnected",
+            Message::Forward { .. } => "Forward",
+            Message::PipelineCommit { .. } => "Commit",
+            Message::PipelineAbort => "AbortTransaction",
         }
     }
 }

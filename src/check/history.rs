@@ -452,6 +452,7 @@ mod tests {
             created: SimTime::ZERO,
             transactional: false,
             control: None,
+            sources: Vec::new(),
         })
     }
 

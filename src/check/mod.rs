@@ -8,5 +8,7 @@
 //! Simplified: identity is per batch (producer, producer epoch, base sequence), not per record.
 
 mod history;
+pub mod pipeline;
 
 pub use history::{AckedBatch, History, TruncationEvent, Verdicts};
+pub use pipeline::PipelineOutcome;

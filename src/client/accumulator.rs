@@ -85,6 +85,8 @@ pub struct OpenBatch {
     pub record_times: Vec<SimTime>,
     /// Record values (when the producer draws them).
     pub values: Vec<i64>,
+    /// The input record of each record, for a consume-transform-produce output (else empty).
+    pub sources: Vec<u64>,
     /// Estimated bytes written so far (header included).
     pub size_bytes: u32,
     /// `max(batch.size, upper bound of the first record)`.
@@ -240,6 +242,7 @@ impl Accumulator {
             created: t,
             record_times,
             values: Vec::new(),
+            sources: Vec::new(),
             size_bytes: RECORD_BATCH_OVERHEAD + size,
             write_limit: self.batch_size.max(upper_bound),
             sealed: None,
@@ -266,6 +269,13 @@ impl Accumulator {
     pub fn push_value(&mut self, p: usize, value: i64) {
         if let Some(last) = self.deques[p].back_mut() {
             last.values.push(value);
+        }
+    }
+
+    /// Records the input record of the record just appended to partition `p`.
+    pub fn push_source(&mut self, p: usize, source: u64) {
+        if let Some(last) = self.deques[p].back_mut() {
+            last.sources.push(source);
         }
     }
 
@@ -321,6 +331,7 @@ impl Accumulator {
                 created: batch.created,
                 record_times: Vec::new(),
                 values: Vec::new(),
+                sources: Vec::new(),
                 size_bytes: batch.size_bytes,
                 write_limit: batch.size_bytes,
                 sealed: Some(batch),

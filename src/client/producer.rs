@@ -33,6 +33,7 @@
 //!
 //! Simplified: metadata only on errors (no `metadata.max.age.ms` refresh).
 
+mod pipeline;
 mod transactional;
 
 use std::rc::Rc;
@@ -61,6 +62,9 @@ struct PendingRecord {
     key: Option<usize>,
     value: u32,
     payload: Option<i64>,
+    /// A consume-transform-produce output record: its input record and the local partition it
+    /// goes to.
+    forwarded: Option<(u64, u32)>,
 }
 
 /// The CPU costs of [`scenario::ProducerCpu`], in ns.
@@ -178,9 +182,16 @@ pub struct Producer {
     flushes_due: u32,
     /// Transactions (`None`: not a transactional producer).
     txn: Option<transactional::TxnClient>,
+    /// A consume-transform-produce member's commit in progress (an output producer only).
+    output_commit: Option<pipeline::OutputCommit>,
+    /// A commit that arrived while `output_commit`'s transaction was still ending.
+    output_commit_next: Option<pipeline::OutputCommit>,
     pub records_sent: u64,
     pub requests_sent: u64,
     pub retries_sent: u64,
+    /// What it was made with (to make it again, see `reinitialize`).
+    seed: u64,
+    end: SimTime,
 }
 
 impl Producer {
@@ -253,9 +264,13 @@ impl Producer {
             flushing: None,
             flushes_due: 0,
             txn: config.transactions.map(|t| transactional::TxnClient::new(t, n, index, stream("transactions"))),
+            output_commit: None,
+            output_commit_next: None,
             records_sent: 0,
             requests_sent: 0,
             retries_sent: 0,
+            seed,
+            end,
             config: config.clone(),
             metadata: metadata.clone(),
         };
@@ -307,7 +322,7 @@ impl Producer {
                 )
             });
         }
-        if first < self.stop_at {
+        if first < self.stop_at && !self.is_output() {
             ctx.set_timer_at(first, Timer::Arrival);
         }
         ctx.set_timer(SimDuration::from_ms(WATCHDOG_MS), Timer::RequestTimeouts);
@@ -395,6 +410,7 @@ impl Producer {
         if self.txn_flush_done(ctx) {
             return; // commitTransaction() goes on: the coordinator must end the transaction
         }
+        self.output_flushed(ctx);
         let Some(started) = self.flushing else { return };
         let now = ctx.now();
         let took = now.since(started);
@@ -423,8 +439,14 @@ impl Producer {
 
     pub fn on_message(&mut self, from: NodeId, msg: Message, ctx: &mut Ctx) {
         match msg {
+            Message::Forward { records } => self.on_forward(records, ctx),
+            Message::PipelineCommit { request_id, group, coordinator, member_id, generation, offsets } => {
+                self.on_pipeline_commit(from, request_id, group, coordinator, member_id, generation, offsets, ctx)
+            }
+            Message::GroupResponse { request_id, body, .. } => self.on_group_response(request_id, *body, ctx),
+            Message::PipelineAbort => self.abort_transaction(ctx),
             Message::Disconnected { request_id } => {
-                if self.txn_disconnected(request_id, ctx) {
+                if self.txn_disconnected(request_id, ctx) || self.output_disconnected(request_id, ctx) {
                     return;
                 }
                 if let Some(i) = self.in_flight.iter().position(|r| r.request_id == request_id) {
@@ -530,6 +552,7 @@ impl Producer {
             }
         }
         self.expire_txn_request(ctx);
+        self.expire_output_request(ctx);
         if !self.blocked.is_empty() {
             self.unblock(ctx);
         }
@@ -639,6 +662,7 @@ impl Producer {
             idempotent: batch.idempotent,
             record_times: batch.record_times.clone(),
             values: batch.values.clone(),
+            sources: batch.sources.clone(),
             allocated_bytes: batch.allocated_bytes,
             size_bytes: batch.size_bytes,
             created: batch.created,
@@ -687,7 +711,13 @@ impl Producer {
             *min + rng.below((*max - *min) as u64 + 1) as i64
         });
         ctx.metrics().produced(now, 1);
-        let record = PendingRecord { created: now, send_called: now, key, value, payload };
+        let record = PendingRecord { created: now, send_called: now, key, value, payload, forwarded: None };
+        self.send_record(record, ctx);
+    }
+
+    /// The application calls `send()` for `record`: it is appended, or waits behind the
+    /// application thread (CPU costs, `flush()`, `buffer.memory`).
+    fn send_record(&mut self, record: PendingRecord, ctx: &mut Ctx) {
         if self.cpu.is_some() {
             // The application thread takes records in order, one send() at a time.
             self.blocked.push_back(record);
@@ -745,6 +775,7 @@ impl Producer {
         let key_info = record.key.map(|k| self.key_info[k]);
         let key_len = key_info.map(|(_, len)| len);
         let p = match (self.config.partitioner, key_info) {
+            _ if record.forwarded.is_some() => record.forwarded.map_or(0, |(_, p)| p as usize),
             (Partitioner::Explicit(p), _) => p as usize,
             (Partitioner::StickyCache, _) => self.sticky_cache_partition(now, record.key, value),
             (_, Some((p, _))) => p as usize,
@@ -773,6 +804,9 @@ impl Producer {
         self.txn_record_appended(p, ctx);
         if let Some(v) = record.payload {
             self.accumulator.push_value(p, v);
+        }
+        if let Some((source, _)) = record.forwarded {
+            self.accumulator.push_source(p, source);
         }
         if appended.new_batch {
             // (A partition's first append always opens a batch.)
@@ -1095,6 +1129,7 @@ impl Producer {
                         idempotent: self.idempotent,
                         record_times: open.record_times,
                         values: open.values,
+                        sources: open.sources,
                         allocated_bytes: open.write_limit,
                         size_bytes: wire_bytes,
                         created: open.created,

@@ -378,11 +378,15 @@ impl Broker {
         lost
     }
 
-    /// The requests this broker holds unanswered, in its produce and fetch purgatories: when its
-    /// process ends, their connections close and their senders learn of it.
+    /// The requests this broker holds unanswered, in its produce and fetch purgatories and as a
+    /// group or transaction coordinator: when its process ends, their connections close and
+    /// their senders learn of it.
     pub fn held_requests(&self) -> Vec<(NodeId, u64)> {
         let produces = self.delayed.iter().map(|d| (d.from, d.request_id));
-        produces.chain(self.parked.iter().map(|f| (f.from, f.request_id))).collect()
+        let mut held: Vec<(NodeId, u64)> = produces.chain(self.parked.iter().map(|f| (f.from, f.request_id))).collect();
+        held.extend(self.coordinator.held_requests(self.id));
+        held.extend(self.txn.held_requests(self.id));
+        held
     }
 
     /// SIGTERM: the broker asks the controller for a controlled shutdown at once
@@ -1667,8 +1671,11 @@ impl Broker {
         if groups_low <= r.log.log_start_offset() {
             return;
         }
-        if self.metadata.topic_of(p).retention.is_some() {
-            return; // retention decides what goes, in whole segments (`delete_old_segments`)
+        let topic = self.metadata.topic_of(p);
+        if topic.retention.is_some() || topic.is_output {
+            // Retention decides what goes, in whole segments (`delete_old_segments`); an output
+            // is kept whole for its end-of-run check.
+            return;
         }
         let mut low = r.high_watermark.min(groups_low);
         for f in &r.followers {

@@ -540,6 +540,7 @@ mod tests {
             created: SimTime::ZERO,
             transactional: false,
             control: None,
+            sources: Vec::new(),
         })
     }
 

@@ -25,6 +25,9 @@ pub struct TopicMeta {
     pub retention: Option<crate::cluster::log::Retention>,
     /// Consumer groups subscribed to the topic (indices into the scenario's groups).
     pub groups: Vec<u32>,
+    /// A consume-transform-produce group writes to it: its log is kept whole (not trimmed behind
+    /// its readers), so the end-of-run check of the output reads every record.
+    pub is_output: bool,
 }
 
 /// What every node knows about the cluster's layout.
@@ -66,6 +69,7 @@ impl Metadata {
                     segment_ms: topic.segment_ms as u64,
                 }),
                 groups,
+                is_output: s.consumer_groups.iter().any(|g| g.output.as_ref().is_some_and(|o| o.topic == topic.name)),
             });
             for r in assign_replicas(topic.partitions, topic.replication_factor, s.cluster.brokers) {
                 partition_topic.push(t as u32);

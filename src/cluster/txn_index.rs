@@ -166,6 +166,7 @@ mod tests {
             allocated_bytes: 0,
             transactional: true,
             control: None,
+            sources: Vec::new(),
         }
     }
 

@@ -99,6 +99,9 @@ pub struct Group {
     /// Committed offsets: `(global partition, offset, commit time, committed leader epoch)`,
     /// sorted by partition.
     pub committed: Vec<(u32, u64, SimTime, Option<u32>)>,
+    /// Offsets sent in transactions not yet complete (`TxnOffsetCommit`), per producer: they
+    /// become committed offsets if the transaction commits, and are dropped if it aborts.
+    pub pending_txn_offsets: Vec<(u32, Vec<crate::protocol::OffsetToCommit>)>,
     /// When the group last became Empty.
     pub empty_since: Option<SimTime>,
     /// PreparingRebalance: when the join completes at the latest.
@@ -150,6 +153,7 @@ pub fn groups_of(scenario: &Scenario, first_member_node: u32) -> Groups {
                 members: Vec::new(),
                 pending: Vec::new(),
                 committed: Vec::new(),
+                pending_txn_offsets: Vec::new(),
                 empty_since: Some(SimTime::ZERO),
                 join_deadline: SimTime::ZERO,
                 initial_delay: None,
@@ -353,15 +357,18 @@ impl Group {
                 let result = self.validate_commit(&member_id, generation, now);
                 if result.is_ok() {
                     for (p, offset, epoch) in offsets {
-                        match self.committed.binary_search_by_key(&p, |c| c.0) {
-                            Ok(i) => self.committed[i] = (p, offset, now, epoch),
-                            Err(i) => self.committed.insert(i, (p, offset, now, epoch)),
-                        }
+                        self.commit_offset(p, offset, now, epoch);
                     }
                 }
                 out.reply(from, request_id, GroupResponse::OffsetCommit(result));
             }
-            GroupRequest::OffsetFetch { partitions } => {
+            GroupRequest::OffsetFetch { partitions, require_stable } => {
+                if require_stable && partitions.iter().any(|p| self.has_pending_txn_offset(*p)) {
+                    // KIP-447: the offsets may still change; the consumer asks again later.
+                    let body = GroupResponse::OffsetFetch(Err(KafkaError::UnstableOffsetCommit));
+                    out.reply(from, request_id, body);
+                    return;
+                }
                 let offsets = partitions
                     .iter()
                     .map(|&p| {
@@ -370,6 +377,26 @@ impl Group {
                     })
                     .collect();
                 out.reply(from, request_id, GroupResponse::OffsetFetch(Ok(offsets)));
+            }
+            GroupRequest::TxnOffsetCommit { producer, member_id, generation, offsets } => {
+                let result = self.validate_txn_commit(&member_id, generation);
+                if result.is_ok() {
+                    let i = match self.pending_txn_offsets.iter().position(|(p, _)| *p == producer) {
+                        Some(i) => i,
+                        None => {
+                            self.pending_txn_offsets.push((producer, Vec::new()));
+                            self.pending_txn_offsets.len() - 1
+                        }
+                    };
+                    let pending = &mut self.pending_txn_offsets[i].1;
+                    for entry in offsets {
+                        match pending.iter_mut().find(|e| e.0 == entry.0) {
+                            Some(e) => *e = entry,
+                            None => pending.push(entry),
+                        }
+                    }
+                }
+                out.reply(from, request_id, GroupResponse::TxnOffsetCommit(result));
             }
         }
     }
@@ -697,6 +724,48 @@ impl Group {
             GroupState::Stable | GroupState::PreparingRebalance => Ok(()),
             GroupState::CompletingRebalance => Err(KafkaError::RebalanceInProgress),
             _ => Err(KafkaError::UnknownMemberId),
+        }
+    }
+
+    /// `validateTxnOffsetCommit` for a classic group (KIP-447): the member and generation of the
+    /// consumer group metadata the producer sent must be the group's, in any state (a
+    /// transactional commit is allowed while a rebalance completes).
+    fn validate_txn_commit(&self, member_id: &str, generation: i32) -> Result<(), KafkaError> {
+        self.member(member_id).ok_or(KafkaError::UnknownMemberId)?;
+        if generation != self.generation {
+            return Err(KafkaError::IllegalGeneration);
+        }
+        Ok(())
+    }
+
+    /// Parked JoinGroup and SyncGroup requests: `(member node, request id)`.
+    pub fn parked_requests(&self) -> impl Iterator<Item = (NodeId, u64)> + '_ {
+        self.members.iter().flat_map(|m| [m.awaiting_join, m.awaiting_sync].into_iter().flatten().map(|r| (m.node, r)))
+    }
+
+    /// Whether a transaction not yet complete sent an offset for `partition`.
+    pub fn has_pending_txn_offset(&self, partition: u32) -> bool {
+        self.pending_txn_offsets.iter().any(|(_, offsets)| offsets.iter().any(|o| o.0 == partition))
+    }
+
+    /// `producer`'s transaction completed (its marker reached `__consumer_offsets`): the offsets
+    /// it sent become committed offsets, or are dropped if it aborted.
+    pub fn end_txn_offsets(&mut self, producer: u32, committed: bool, now: SimTime) {
+        let Some(i) = self.pending_txn_offsets.iter().position(|(p, _)| *p == producer) else { return };
+        let (_, offsets) = self.pending_txn_offsets.remove(i);
+        if !committed {
+            return;
+        }
+        for (p, offset, epoch) in offsets {
+            self.commit_offset(p, offset, now, epoch);
+        }
+    }
+
+    /// Writes the committed offset of partition `p`.
+    fn commit_offset(&mut self, p: u32, offset: u64, now: SimTime, epoch: Option<u32>) {
+        match self.committed.binary_search_by_key(&p, |c| c.0) {
+            Ok(i) => self.committed[i] = (p, offset, now, epoch),
+            Err(i) => self.committed.insert(i, (p, offset, now, epoch)),
         }
     }
 

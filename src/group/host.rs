@@ -56,6 +56,13 @@ impl CoordinatorHost {
         g.committed.binary_search_by_key(&partition, |c| c.0).ok().map(|i| g.committed[i].1)
     }
 
+    /// Requests this broker holds as the coordinator of groups it has loaded: parked JoinGroup
+    /// and SyncGroup requests (a crash resets their connections).
+    pub fn held_requests(&self, me: u32) -> Vec<(NodeId, u64)> {
+        let groups = self.groups.borrow();
+        groups.iter().filter(|g| g.owner == Some(me)).flat_map(|g| g.parked_requests()).collect()
+    }
+
     /// The broker crashed: its timers are gone.
     pub fn crash(&mut self) {
         self.scheduled.iter_mut().for_each(|s| *s = None);
@@ -136,5 +143,6 @@ pub fn error_response(body: &GroupRequest, error: KafkaError) -> GroupResponse {
         GroupRequest::LeaveGroup { .. } => GroupResponse::LeaveGroup(Err(error)),
         GroupRequest::OffsetCommit { .. } => GroupResponse::OffsetCommit(Err(error)),
         GroupRequest::OffsetFetch { .. } => GroupResponse::OffsetFetch(Err(error)),
+        GroupRequest::TxnOffsetCommit { .. } => GroupResponse::TxnOffsetCommit(Err(error)),
     }
 }

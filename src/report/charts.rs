@@ -517,7 +517,8 @@ fn subtitle(s: &Scenario) -> String {
         format!("seed {}", s.seed),
         format!("{} broker{}", s.cluster.brokers, if s.cluster.brokers == 1 { "" } else { "s" }),
     ];
-    for p in &s.producers {
+    // A group's output producers are named by the group's part.
+    for p in s.producers.iter().filter(|p| p.output_of.is_none()) {
         use crate::scenario::Arrival;
         let rate = match &p.arrival {
             Arrival::Constant { per_sec } => format!("constant {per_sec}/s"),
@@ -532,6 +533,11 @@ fn subtitle(s: &Scenario) -> String {
             Arrival::Replay { file, .. } => format!("replay {file}"),
         };
         parts.push(format!("{}: {rate} acks={} linger_ms={}", p.name, p.acks.kafka_name(), p.linger_ms));
+    }
+    for g in s.consumer_groups.iter() {
+        if let Some(o) = &g.output {
+            parts.push(format!("{} → {}: {}", g.name, o.topic, o.processing_guarantee.kafka_name()));
+        }
     }
     parts.join(" · ")
 }

@@ -127,6 +127,9 @@ pub(crate) fn figures(run: &Finished) -> BTreeMap<&'static str, f64> {
     f.insert("aborted_records_produced", t.aborted_records_produced as f64);
     f.insert("aborted_records_skipped", t.aborted_records_skipped as f64);
     f.insert("producers_fenced", t.producers_fenced as f64);
+    f.insert("output_records", run.pipelines.iter().map(|p| p.visible_records).sum::<u64>() as f64);
+    f.insert("output_duplicates", run.pipelines.iter().map(|p| p.duplicates).sum::<u64>() as f64);
+    f.insert("output_missing", run.pipelines.iter().map(|p| p.missing).sum::<u64>() as f64);
     // Rounded so that a figure prints the same everywhere it appears.
     for v in f.values_mut() {
         *v = (*v * 1000.0).round() / 1000.0 + 0.0; // + 0.0 turns -0.0 into 0.0

@@ -71,8 +71,12 @@ pub fn header(s: &Scenario) -> String {
         );
     }
     for p in &s.producers {
-        let arrival = arrival_text(&p.arrival);
+        let arrival = match p.output_of {
+            Some((g, m)) => format!("none (writes what {}-{m} processes)", s.consumer_groups[g as usize].name),
+            None => arrival_text(&p.arrival),
+        };
         let key = match &p.key {
+            _ if p.output_of.is_some() => "none (each record to the partition numbered as its input's)".to_string(),
             Key::Null => "null (uniform sticky partitioner)".to_string(),
             Key::Fixed(k) => format!("fixed {k:?}"),
             Key::Uniform { keys, prefix } => format!("uniform over {keys} keys \"{prefix}0\".. (murmur2)"),
@@ -141,7 +145,7 @@ pub fn header(s: &Scenario) -> String {
         let strategies: Vec<&str> = g.partition_assignment_strategy.iter().map(|s| s.strategy().name()).collect();
         let _ = writeln!(
             h,
-            "group {}: members={} topics=[{}] partition.assignment.strategy=[{}] static_membership={} session_timeout_ms={} heartbeat_interval_ms={} max_poll_interval_ms={} max_poll_records={} commit={:?} auto_commit_interval_ms={} auto_offset_reset={:?} detect_truncation={} processing_us={} fetch_min_bytes={} fetch_max_wait_ms={} max_partition_fetch_bytes={}{}",
+            "group {}: members={} topics=[{}] partition.assignment.strategy=[{}] static_membership={} session_timeout_ms={} heartbeat_interval_ms={} max_poll_interval_ms={} max_poll_records={} {} auto_offset_reset={:?} detect_truncation={} processing_us={} fetch_min_bytes={} fetch_max_wait_ms={} max_partition_fetch_bytes={}{}",
             g.name,
             g.members,
             g.topics.join(", "),
@@ -151,8 +155,10 @@ pub fn header(s: &Scenario) -> String {
             g.heartbeat_interval_ms,
             g.max_poll_interval_ms,
             g.max_poll_records,
-            g.commit,
-            g.auto_commit_interval_ms,
+            match &g.output {
+                Some(_) => "commit=through its output (below)".to_string(),
+                None => format!("commit={:?} auto_commit_interval_ms={}", g.commit, g.auto_commit_interval_ms),
+            },
             g.auto_offset_reset,
             g.detect_truncation,
             g.processing_us,
@@ -166,6 +172,23 @@ pub fn header(s: &Scenario) -> String {
                     crate::scenario::IsolationLevel::ReadCommitted => " isolation.level=read_committed",
                 }
         );
+        if let Some(o) = &g.output {
+            // Kafka Streams commits every commit.interval.ms, whatever commit and
+            // auto_commit_interval_ms say.
+            let _ = writeln!(
+                h,
+                "output of {} → {}: processing.guarantee={} commit.interval.ms={}{} (each member writes through its own producer, and commits through it every interval, before each rebalance and on close)",
+                g.name,
+                o.topic,
+                o.processing_guarantee.kafka_name(),
+                o.commit_interval_ms(),
+                if o.exactly_once() {
+                    " isolation.level=read_committed, offsets committed in each transaction (sendOffsetsToTransaction)"
+                } else {
+                    ", flush() then commitSync()"
+                }
+            );
+        }
         if let Some(q) = &g.stream {
             // What the query runs with (its member commits after each batch and reads up to
             // maxOffsetsPerTrigger, whatever commit and max_poll_records say).
@@ -456,6 +479,7 @@ pub fn summary(run: &Finished, header: &str, figures: &BTreeMap<&'static str, f6
     }
     write_quotas(&mut out, run);
     write_transactions(&mut out, run);
+    write_pipelines(&mut out, run);
     if !run.groups.is_empty() {
         write_groups(&mut out, run);
     }
@@ -568,6 +592,43 @@ fn write_transactions(out: &mut String, run: &Finished) {
         .collect();
     if !open.is_empty() {
         let _ = writeln!(out, "- Still open at the end: {}.", open.join(", "));
+    }
+    out.push('\n');
+}
+
+/// Consume-transform-produce groups: what their outputs hold for a `read_committed` reader.
+fn write_pipelines(out: &mut String, run: &Finished) {
+    if run.pipelines.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "## Consume-transform-produce\n");
+    let _ = writeln!(
+        out,
+        "Each output record names its input record. Read in offset order as a `read_committed` \
+         consumer reads them, the outputs hold each input record below the group's committed \
+         offsets this many times: exactly-once means no duplicate and nothing missing.\n"
+    );
+    let _ = writeln!(
+        out,
+        "| group | processing.guarantee | commit.interval.ms | output | visible records | duplicates | missing | aborted records | open at the end |"
+    );
+    let _ = writeln!(out, "|---|---|---:|---|---:|---:|---:|---:|---:|");
+    for p in &run.pipelines {
+        let g = &run.scenario.consumer_groups[p.group as usize];
+        let Some(o) = &g.output else { continue };
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            g.name,
+            o.processing_guarantee.kafka_name(),
+            o.commit_interval_ms(),
+            o.topic,
+            p.visible_records,
+            p.duplicates,
+            p.missing,
+            p.aborted_records,
+            p.open_records
+        );
     }
     out.push('\n');
 }

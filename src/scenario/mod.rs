@@ -5,6 +5,7 @@
 
 mod error;
 pub mod locate;
+pub mod pipeline;
 pub mod replay;
 mod schema;
 mod validate;
@@ -76,6 +77,7 @@ pub fn parse(file: &str, src: &str, overrides: &[(String, String)]) -> Result<Sc
         }
     }
     if problems.is_empty() {
+        pipeline::add_output_producers(&mut scenario);
         return Ok(scenario);
     }
     let problems = problems

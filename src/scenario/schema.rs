@@ -601,6 +601,11 @@ pub struct Producer {
     /// idempotence"). Default none: not transactional.
     #[serde(default)]
     pub transactions: Option<Transactions>,
+    /// Never in a file: set for the producer kafkasim gives each member of a group with an
+    /// `output` (see [`crate::scenario::pipeline`]): `(group, member)` whose processed records
+    /// it writes. Such a producer has no arrivals of its own.
+    #[serde(skip)]
+    pub output_of: Option<(u32, u32)>,
 }
 
 /// How a transactional producer's application uses transactions: the consume-transform-produce
@@ -1036,9 +1041,86 @@ pub struct ConsumerGroup {
     /// passed (KIP-219). Default none (no quota).
     #[serde(default)]
     pub consumer_byte_rate: Option<u64>,
-    /// `isolation.level`. Default `ReadUncommitted`.
+    /// `isolation.level`. Default `ReadUncommitted` (`ReadCommitted` for a group with an
+    /// `output` under `ExactlyOnceV2`, which Kafka Streams forces).
     #[serde(default)]
     pub isolation_level: IsolationLevel,
+    /// Make the group a consume-transform-produce application (a Kafka Streams topology
+    /// `stream(topics).mapValues(..).to(topic)`): each member writes one record to `output.topic`
+    /// for every record it processes, with a producer of its own, and commits as Kafka Streams
+    /// does under its `processing.guarantee` (see [`GroupOutput`]). Default none.
+    #[serde(default)]
+    pub output: Option<GroupOutput>,
+}
+
+/// Kafka Streams' `processing.guarantee`.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub enum ProcessingGuarantee {
+    /// `at_least_once` (the default): every `commit.interval.ms` the member flushes its producer
+    /// (every output record acknowledged) and then commits its offsets. After a crash, the
+    /// records processed since the last commit are processed, and written, again.
+    #[default]
+    AtLeastOnce,
+    /// `exactly_once_v2` (KIP-447): the member's producer is transactional; every
+    /// `commit.interval.ms` it sends the consumed offsets to the transaction
+    /// (`sendOffsetsToTransaction`, checked against the group generation) and commits it, so
+    /// output records and offsets commit or abort together. Inputs are read `read_committed`.
+    ExactlyOnceV2,
+}
+
+impl ProcessingGuarantee {
+    pub fn kafka_name(self) -> &'static str {
+        match self {
+            ProcessingGuarantee::AtLeastOnce => "at_least_once",
+            ProcessingGuarantee::ExactlyOnceV2 => "exactly_once_v2",
+        }
+    }
+}
+
+/// Where a consume-transform-produce group writes, and how it commits (Kafka Streams' settings).
+/// Member `{group}-{i}` gets the producer `{group}-{i}-producer`, with Kafka Streams' producer
+/// overrides (`linger.ms` 100; under exactly-once idempotence, `delivery.timeout.ms` unbounded,
+/// `transaction.timeout.ms` 10000 and `transactional.id` per member). An output record goes to
+/// the output partition numbered as its input partition (modulo the output's partition count),
+/// as a key-preserving `mapValues` over co-partitioned topics would place it, and carries its
+/// input's identity so that duplicates downstream can be counted.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct GroupOutput {
+    /// The topic written to.
+    pub topic: String,
+    /// `processing.guarantee`. Default `AtLeastOnce`.
+    #[serde(default)]
+    pub processing_guarantee: ProcessingGuarantee,
+    /// `commit.interval.ms`, in ms. Default 30000 under `AtLeastOnce`, 100 under `ExactlyOnceV2`
+    /// (Kafka Streams' defaults).
+    #[serde(default)]
+    pub commit_interval_ms: Option<u64>,
+    /// The producers' `transaction.timeout.ms` under `ExactlyOnceV2`, in ms. Default 10000
+    /// (Kafka Streams' override).
+    #[serde(default = "default_streams_transaction_timeout_ms")]
+    pub transaction_timeout_ms: u64,
+    /// Size of each output record's value, in bytes. Default 100.
+    #[serde(default = "default_value_bytes")]
+    pub value_bytes: u32,
+}
+
+fn default_streams_transaction_timeout_ms() -> u64 {
+    10_000
+}
+
+impl GroupOutput {
+    /// `commit.interval.ms`, with Kafka Streams' default for the guarantee.
+    pub fn commit_interval_ms(&self) -> u64 {
+        self.commit_interval_ms.unwrap_or(match self.processing_guarantee {
+            ProcessingGuarantee::AtLeastOnce => 30_000,
+            ProcessingGuarantee::ExactlyOnceV2 => 100,
+        })
+    }
+
+    pub fn exactly_once(&self) -> bool {
+        self.processing_guarantee == ProcessingGuarantee::ExactlyOnceV2
+    }
 }
 
 /// A Spark Structured Streaming query over the group's topics, run in micro-batches:

@@ -114,6 +114,18 @@ pub const FIGURES: &[(&str, &str)] = &[
     ("aborted_records_produced", "records producers appended in transactions that were aborted"),
     ("aborted_records_skipped", "records of aborted transactions that read_committed members skipped"),
     ("producers_fenced", "transactional producers fenced (PRODUCER_FENCED or INVALID_PRODUCER_EPOCH) and stopped"),
+    (
+        "output_records",
+        "records of groups' outputs (`output`) that a read_committed reader sees at the end: outside transactions or committed",
+    ),
+    (
+        "output_duplicates",
+        "visible output records of an input record that already had one: the input was processed and written twice",
+    ),
+    (
+        "output_missing",
+        "input records below their group's committed offset with no visible output record (exactly-once and at-least-once: 0)",
+    ),
 ];
 
 const MAX_BROKERS: u32 = 1_000;
@@ -596,6 +608,9 @@ pub fn validate(s: &Scenario) -> Vec<Problem> {
         }
         c.range_u64(at("fetch_max_wait_ms"), g.fetch_max_wait_ms, 0, 3_600_000, "ms");
         c.range_u64(at("max_partition_fetch_bytes"), g.max_partition_fetch_bytes as u64, 1, 1 << 30, "bytes");
+        if let Some(o) = &g.output {
+            validate_output(&mut c, s, i, o, &allowed_topics);
+        }
         if let Some(q) = &g.stream {
             // One query, one driver: the model runs it in one member that never scales.
             if g.members != 1 || !g.scale.is_empty() {
@@ -1000,4 +1015,70 @@ pub fn validate(s: &Scenario) -> Vec<Problem> {
         }
     }
     c.problems
+}
+
+/// A consume-transform-produce group's `output` (Kafka Streams' settings and checks).
+fn validate_output(c: &mut Checker, s: &Scenario, i: usize, o: &GroupOutput, allowed_topics: &str) {
+    let g = &s.consumer_groups[i];
+    let at = |f: &str| format!("consumer_groups[{i}].output.{f}");
+    if !s.topics.iter().any(|t| t.name == o.topic) {
+        c.fail(at("topic"), format!("unknown topic {:?}", o.topic), allowed_topics);
+    } else if g.topics.contains(&o.topic) {
+        c.fail(
+            at("topic"),
+            format!("the group reads {:?} and would write every record back into it, forever", o.topic),
+            "a topic the group does not read",
+        );
+    }
+    if g.stream.is_some() {
+        c.fail(
+            format!("consumer_groups[{i}].stream"),
+            "a group with both a stream query and an output",
+            "one of them: `stream` (a Spark query) or `output` (a Kafka Streams application)",
+        );
+    }
+    if g.commit != CommitMode::Auto {
+        c.fail(
+            format!("consumer_groups[{i}].commit"),
+            format!("{:?} in a group with an output, which commits as Kafka Streams does", g.commit),
+            "leave `commit` out: the group commits every output.commit_interval_ms",
+        );
+    }
+    let interval = o.commit_interval_ms();
+    c.range_u64(at("commit_interval_ms"), interval, 1, MAX_DURATION_MS, "ms");
+    c.range_u64(at("value_bytes"), o.value_bytes as u64, 0, MAX_VALUE_BYTES, "bytes");
+    if o.exactly_once() {
+        let max = s.cluster.transaction_coordinator.transaction_max_timeout_ms;
+        c.range_u64(
+            at("transaction_timeout_ms"),
+            o.transaction_timeout_ms,
+            1,
+            max,
+            "ms (up to transaction_max_timeout_ms)",
+        );
+        if o.transaction_timeout_ms <= interval {
+            // StreamsConfig: a transaction stays open for a whole commit interval.
+            c.fail(
+                at("transaction_timeout_ms"),
+                format!(
+                    "transaction.timeout.ms {} ms is not above commit.interval.ms {interval} ms: every transaction would time out",
+                    o.transaction_timeout_ms
+                ),
+                format!("more than {interval} ms"),
+            );
+        }
+    }
+    for m in 0..crate::scenario::pipeline::member_slots(g) {
+        let name = crate::scenario::pipeline::output_producer_name(&format!("{}-{m}", g.name));
+        if let Some(j) = s.producers.iter().position(|p| p.name == name) {
+            c.fail(
+                format!("producers[{j}].name"),
+                format!(
+                    "{name:?} is the name of the producer of member {}-{m}, which writes the group's output",
+                    g.name
+                ),
+                "another name",
+            );
+        }
+    }
 }

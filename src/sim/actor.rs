@@ -90,6 +90,8 @@ pub enum Timer {
     TxnMarkerRetry { producer: u32 },
     /// A transactional producer sends its request to the coordinator again (after a backoff).
     TxnRetry,
+    /// A consumer asks for its committed offsets again (they were unstable, KIP-447).
+    OffsetFetchRetry,
 }
 
 impl Timer {
@@ -123,6 +125,7 @@ impl Timer {
             Timer::ProducerCpu => "ProducerCpu",
             Timer::Flush => "Flush",
             Timer::StreamTrigger => "StreamTrigger",
+            Timer::OffsetFetchRetry => "OffsetFetchRetry",
         }
     }
 }
@@ -184,6 +187,13 @@ impl<'a> Ctx<'a> {
                 self.detail("dropped", || format!("{} to node {} (link down)", msg.kind(), to.0));
             }
         }
+    }
+
+    /// Hands `msg` to `to`, a node of the same process (a member and the producer it owns): it
+    /// arrives now, after the events already due now, and never crosses the network.
+    pub fn send_local(&mut self, to: NodeId, msg: Message) {
+        let msg = self.core.mailbox.put(msg);
+        self.core.queue.push(self.now, Event::Deliver { from: self.me, to, msg });
     }
 
     /// Sets a timer that fires after `after`.

@@ -187,6 +187,8 @@ pub(crate) struct Finished {
     pub truncations: Vec<crate::check::TruncationEvent>,
     /// Every group's coordinator state at the end (rebalances, committed offsets, ...).
     pub group_states: Vec<crate::group::Group>,
+    /// What each consume-transform-produce group's output holds.
+    pub pipelines: Vec<crate::check::PipelineOutcome>,
 }
 
 /// What the engine knows of one node beyond its actor: the event loop reads it on every
@@ -258,7 +260,7 @@ impl Simulation {
         let transactions = crate::transaction::states_of(scenario);
         for b in 0..scenario.cluster.brokers {
             let host = CoordinatorHost::new(scenario, groups.clone());
-            let txn = crate::transaction::TxnCoordinatorHost::new(scenario, transactions.clone());
+            let txn = crate::transaction::TxnCoordinatorHost::new(scenario, transactions.clone(), groups.clone());
             nodes.push(Node::Broker(Broker::new(
                 b,
                 metadata.clone(),
@@ -298,8 +300,13 @@ impl Simulation {
         }
         for (g, group) in scenario.consumer_groups.iter().enumerate() {
             let members = group.scale.iter().map(|s| s.members).fold(group.members, u32::max);
+            let first_output = crate::scenario::pipeline::first_output_producer(scenario, g);
             for m in 0..members {
-                let c = Consumer::new(g as u32, group, m, &metadata, seed, end);
+                let mut c = Consumer::new(g as u32, group, m, &metadata, seed, end);
+                if let Some(first) = first_output {
+                    let node = scenario.cluster.brokers + 1 + (first as u32 + m);
+                    c.set_output_producer(NodeId(node));
+                }
                 names.push(c.name.clone());
                 nodes.push(Node::Consumer(c));
             }
@@ -682,6 +689,14 @@ impl Simulation {
         }
     }
 
+    /// The producer a consume-transform-produce member owns (the same process).
+    fn output_producer_of(&self, node: usize) -> Option<usize> {
+        match &self.nodes[node] {
+            Node::Consumer(c) => c.output_producer().map(NodeId::index),
+            _ => None,
+        }
+    }
+
     fn broker(&self, b: u32) -> &Broker {
         match &self.nodes[b as usize] {
             Node::Broker(x) => x,
@@ -774,6 +789,16 @@ impl Simulation {
                 self.nodes_state[node].alive = false;
                 self.core.incarnation[node] += 1;
                 self.nodes_state[node].fault = Some(i);
+                // A consume-transform-produce member's producer is in the same process.
+                let touched = match self.output_producer_of(node) {
+                    Some(p) => {
+                        self.nodes_state[p].alive = false;
+                        self.core.incarnation[p] += 1;
+                        self.nodes_state[p].fault = Some(i);
+                        format!("{touched} and {}", self.core.names[p])
+                    }
+                    None => touched,
+                };
                 // A process crash closes its connections (the host's kernel does); a power loss
                 // gives no signal.
                 if let (Node::Broker(b), false) = (&self.nodes[node], power) {
@@ -824,6 +849,9 @@ impl Simulation {
                 if !matches!(self.nodes[node], Node::Broker(_) | Node::Consumer(_)) {
                     return Err("only brokers and consumers restart in this model".into());
                 }
+                if self.output_producer_of(node).is_some() {
+                    return Err("a consume-transform-produce member does not restart in this model".into());
+                }
                 self.nodes_state[node].alive = true;
                 self.nodes_state[node].fault = None;
                 let mut ctx = Ctx::new(now, NodeId(node as u32), &mut self.core);
@@ -836,6 +864,9 @@ impl Simulation {
             }),
             Fault::Pause(t, ms) => self.resolve(t).map(|node| {
                 self.nodes_state[node].paused_until = now + SimDuration::from_ms(*ms);
+                if let Some(p) = self.output_producer_of(node) {
+                    self.nodes_state[p].paused_until = now + SimDuration::from_ms(*ms);
+                }
                 format!("{} paused until {}", self.core.names[node], self.nodes_state[node].paused_until)
             }),
             Fault::Isolate(t) => self.resolve(t).map(|node| {
@@ -1246,6 +1277,7 @@ impl Simulation {
             .map(|p| self.metadata.replicas[p].iter().map(|&b| &self.broker(b).replicas[p].log).collect())
             .collect();
         let verdicts = self.core.history.verdicts(&final_logs, &replica_logs);
+        let pipelines = self.pipeline_outcomes(&final_logs);
         let truncations = self.core.history.truncations.clone();
         let totals = self.core.recorder.totals.clone();
         self.core.trace.line(
@@ -1273,7 +1305,25 @@ impl Simulation {
             verdicts,
             metadata: self.metadata,
             truncations,
+            pipelines,
         }
+    }
+
+    /// What each consume-transform-produce group's output holds (see [`crate::check::pipeline`]).
+    fn pipeline_outcomes(&self, final_logs: &[Option<&Log>]) -> Vec<crate::check::PipelineOutcome> {
+        let groups = self.groups.borrow();
+        let mut outcomes = Vec::new();
+        for (g, group) in self.scenario.consumer_groups.iter().enumerate() {
+            let Some(output) = &group.output else { continue };
+            let Some(t) = self.metadata.topic_index(&output.topic) else { continue };
+            let topic = &self.metadata.topics[t];
+            let logs: Vec<&Log> =
+                (topic.first..topic.first + topic.partitions).filter_map(|p| final_logs[p as usize]).collect();
+            let committed: Vec<(u32, u64)> = groups[g].committed.iter().map(|c| (c.0, c.1)).collect();
+            let earliest = group.auto_offset_reset == crate::scenario::AutoOffsetReset::Earliest;
+            outcomes.push(crate::check::pipeline::check_output(g as u32, &logs, &committed, earliest));
+        }
+        outcomes
     }
 }
 

@@ -14,8 +14,10 @@
 //! `Prepare*` phase (its predecessor failed) sends its markers again, as Kafka's does when it
 //! loads the log.
 
+use super::TxnState;
 use super::{TxnOutcome, TxnPhase, TxnStates};
 use crate::cluster::placement::assign_replicas;
+use crate::group::Groups;
 use crate::protocol::{KafkaError, Message, PartitionState, TxnMarkers, TxnRequest, TxnResponse};
 use crate::scenario::{Scenario, TransactionCoordinatorSettings};
 use crate::sim::{Ctx, NodeId, SimDuration, SimTime, Timer};
@@ -48,10 +50,12 @@ pub struct TxnCoordinatorHost {
     retry_armed: Vec<bool>,
     /// The inter-broker request timeout of the marker channel.
     request_timeout: SimDuration,
+    /// The consumer groups (whose offsets a transaction may carry).
+    groups: Groups,
 }
 
 impl TxnCoordinatorHost {
-    pub fn new(scenario: &Scenario, states: TxnStates) -> TxnCoordinatorHost {
+    pub fn new(scenario: &Scenario, states: TxnStates, groups: Groups) -> TxnCoordinatorHost {
         let settings = scenario.cluster.transaction_coordinator;
         let brokers = scenario.cluster.brokers;
         let rf = settings.transaction_state_log_replication_factor.clamp(1, brokers.max(1));
@@ -77,6 +81,7 @@ impl TxnCoordinatorHost {
             // Kafka's marker channel uses the broker's `request.timeout.ms` (30 s); kafkasim
             // has the inter-broker `replica.socket.timeout.ms` (also 30 s by default).
             request_timeout: SimDuration::from_ms(scenario.cluster.replication.replica_socket_timeout_ms),
+            groups,
         }
     }
 
@@ -106,6 +111,14 @@ impl TxnCoordinatorHost {
         }
     }
 
+    /// `EndTxn` and `InitProducerId` requests waiting for transactions this broker is completing
+    /// (a crash resets their connections).
+    pub fn held_requests(&self, me: u32) -> Vec<(NodeId, u64)> {
+        let states = self.states.borrow();
+        let driven = states.iter().flatten().filter(|s| s.driver == Some(me));
+        driven.flat_map(|s| s.waiting.iter().map(|&(to, request_id, _)| (to, request_id))).collect()
+    }
+
     /// Whether `request_id` is one of this coordinator's marker requests.
     pub fn owns_request(&self, request_id: u64) -> bool {
         request_id >= FIRST_MARKER_REQUEST_ID
@@ -132,6 +145,8 @@ impl TxnCoordinatorHost {
             TxnRequest::FindCoordinator => TxnResponse::FindCoordinator(Err(KafkaError::CoordinatorNotAvailable)),
             TxnRequest::AddPartitions { .. } => TxnResponse::AddPartitions(Err(KafkaError::NotCoordinator)),
             TxnRequest::EndTxn { .. } => TxnResponse::EndTxn(Err(KafkaError::NotCoordinator)),
+            TxnRequest::AddOffsets { .. } => TxnResponse::AddOffsets(Err(KafkaError::NotCoordinator)),
+            TxnRequest::InitProducerId => TxnResponse::InitProducerId(Err(KafkaError::NotCoordinator)),
         };
         if let TxnRequest::FindCoordinator = body {
             let found = coordinator.ok_or(KafkaError::CoordinatorNotAvailable);
@@ -151,26 +166,49 @@ impl TxnCoordinatorHost {
         match body {
             TxnRequest::FindCoordinator => {}
             TxnRequest::AddPartitions { producer_epoch, txn, partitions } => {
-                if producer_epoch < s.producer_epoch {
-                    respond(ctx, TxnResponse::AddPartitions(Err(KafkaError::ProducerFenced)));
-                    return;
+                match s.add_to(producer_epoch, txn, now, ctx) {
+                    Ok(()) => {
+                        merge(&mut s.partitions, &partitions);
+                        respond(ctx, TxnResponse::AddPartitions(Ok(())));
+                    }
+                    Err(e) => respond(ctx, TxnResponse::AddPartitions(Err(e))),
                 }
-                if matches!(s.phase, TxnPhase::PrepareCommit | TxnPhase::PrepareAbort) {
-                    respond(ctx, TxnResponse::AddPartitions(Err(KafkaError::ConcurrentTransactions)));
-                    return;
-                }
-                s.producer_epoch = producer_epoch;
-                if s.phase != TxnPhase::Ongoing || s.txn != txn {
-                    s.phase = TxnPhase::Ongoing;
-                    s.txn = txn;
-                    s.started = now;
-                    s.partitions.clear();
-                    s.timed_out = false;
-                    ctx.detail("txn_begin", || format!("{} transaction {txn} ongoing", s.transactional_id));
-                }
-                merge(&mut s.partitions, &partitions);
-                respond(ctx, TxnResponse::AddPartitions(Ok(())));
             }
+            TxnRequest::InitProducerId => {
+                match s.phase {
+                    TxnPhase::Ongoing => {
+                        // `handleInitProducerId` with an ongoing transaction: abort it first
+                        // (with a bumped epoch, which fences its producer), answer once done.
+                        s.producer_epoch += 1;
+                        s.phase = TxnPhase::PrepareAbort;
+                        s.pending = s.partitions.clone();
+                        s.waiting.push((from, request_id, true));
+                        ctx.notable("txn_init_abort", || {
+                            format!("{} InitProducerId: aborting its open transaction {}", s.transactional_id, s.txn)
+                        });
+                    }
+                    TxnPhase::PrepareCommit | TxnPhase::PrepareAbort => {
+                        s.waiting.push((from, request_id, true));
+                        if s.driver == Some(me) {
+                            return; // the markers are on their way
+                        }
+                    }
+                    _ => {
+                        s.producer_epoch += 1;
+                        respond(ctx, TxnResponse::InitProducerId(Ok(s.producer_epoch)));
+                        return;
+                    }
+                }
+                drop(states);
+                self.drive(me, producer, leaders, ctx);
+            }
+            TxnRequest::AddOffsets { producer_epoch, txn, group } => match s.add_to(producer_epoch, txn, now, ctx) {
+                Ok(()) => {
+                    merge(&mut s.groups, &[group]);
+                    respond(ctx, TxnResponse::AddOffsets(Ok(())));
+                }
+                Err(e) => respond(ctx, TxnResponse::AddOffsets(Err(e))),
+            },
             TxnRequest::EndTxn { producer_epoch, commit, txn, partitions } => {
                 if producer_epoch < s.producer_epoch {
                     respond(ctx, TxnResponse::EndTxn(Err(KafkaError::ProducerFenced)));
@@ -183,7 +221,7 @@ impl TxnCoordinatorHost {
                         return;
                     }
                     TxnPhase::PrepareCommit | TxnPhase::PrepareAbort if s.txn == txn => {
-                        s.waiting.push((from, request_id));
+                        s.waiting.push((from, request_id, false));
                         if s.driver == Some(me) {
                             return; // the markers are on their way
                         }
@@ -195,6 +233,7 @@ impl TxnCoordinatorHost {
                         s.producer_epoch = producer_epoch + 1;
                         if s.txn != txn {
                             s.partitions.clear();
+                            s.groups.clear();
                             s.started = now;
                         }
                         s.txn = txn;
@@ -202,7 +241,7 @@ impl TxnCoordinatorHost {
                         merge(&mut s.partitions, &partitions);
                         s.phase = if commit { TxnPhase::PrepareCommit } else { TxnPhase::PrepareAbort };
                         s.pending = s.partitions.clone();
-                        s.waiting.push((from, request_id));
+                        s.waiting.push((from, request_id, false));
                         ctx.detail("txn_prepare", || {
                             format!(
                                 "{} transaction {txn} {} ({} partitions)",
@@ -281,9 +320,21 @@ impl TxnCoordinatorHost {
             partitions: s.partitions.len(),
         };
         ctx.detail("txn_complete", || format!("{} transaction {} {}", s.transactional_id, s.txn, s.phase.name()));
+        let now = ctx.now();
+        let mut groups = self.groups.borrow_mut();
+        for &g in &s.groups {
+            groups[g as usize].end_txn_offsets(producer, committed, now);
+        }
+        drop(groups);
         let epoch = s.producer_epoch;
-        for (to, request_id) in s.waiting.drain(..) {
-            ctx.send(to, Message::TxnResponse { request_id, body: Box::new(TxnResponse::EndTxn(Ok(epoch))) });
+        if s.waiting.iter().any(|w| w.2) {
+            // InitProducerId: one more bump past the aborted transaction's markers.
+            s.producer_epoch += 1;
+        }
+        let init_epoch = s.producer_epoch;
+        for (to, request_id, init) in s.waiting.drain(..) {
+            let body = if init { TxnResponse::InitProducerId(Ok(init_epoch)) } else { TxnResponse::EndTxn(Ok(epoch)) };
+            ctx.send(to, Message::TxnResponse { request_id, body: Box::new(body) });
         }
         ctx.metrics().transaction_ended(outcome);
     }
@@ -395,6 +446,30 @@ impl TxnCoordinatorHost {
 }
 
 /// Adds `more` to the sorted `partitions`.
+impl TxnState {
+    /// `AddPartitionsToTxn` or `AddOffsetsToTxn` for transaction `txn`: checks the epoch and
+    /// phase, and makes the transaction `Ongoing` (it begins with the first of them).
+    fn add_to(&mut self, producer_epoch: u16, txn: u64, now: SimTime, ctx: &mut Ctx) -> Result<(), KafkaError> {
+        if producer_epoch < self.producer_epoch {
+            return Err(KafkaError::ProducerFenced);
+        }
+        if matches!(self.phase, TxnPhase::PrepareCommit | TxnPhase::PrepareAbort) {
+            return Err(KafkaError::ConcurrentTransactions);
+        }
+        self.producer_epoch = producer_epoch;
+        if self.phase != TxnPhase::Ongoing || self.txn != txn {
+            self.phase = TxnPhase::Ongoing;
+            self.txn = txn;
+            self.started = now;
+            self.partitions.clear();
+            self.groups.clear();
+            self.timed_out = false;
+            ctx.detail("txn_begin", || format!("{} transaction {txn} ongoing", self.transactional_id));
+        }
+        Ok(())
+    }
+}
+
 fn merge(partitions: &mut Vec<u32>, more: &[u32]) {
     partitions.extend_from_slice(more);
     partitions.sort_unstable();

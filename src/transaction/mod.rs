@@ -8,8 +8,15 @@
 //! `transaction.timeout.ms`, which also bumps the producer epoch to fence the producer) →
 //! `CompleteCommit`/`CompleteAbort` once every partition leader has written the marker.
 //!
+//! A transaction may also carry a consumer group's offsets (`AddOffsetsToTxn`, then
+//! `TxnOffsetCommit` to the group coordinator, KIP-98's consume-transform-produce loop): they
+//! become the group's committed offsets when the transaction commits, and are dropped if it
+//! aborts.
+//!
 //! Simplified: the transaction log is not modelled as a topic (its writes take no time and
-//! never fail); `InitProducerId` is not sent (the producer id is the producer's index, epoch 0).
+//! never fail); `InitProducerId` is not sent (the producer id is the producer's index, epoch 0);
+//! the marker for `__consumer_offsets` takes effect when the transaction completes, with no
+//! request of its own.
 
 pub mod coordinator;
 
@@ -69,12 +76,16 @@ pub struct TxnState {
     pub started: SimTime,
     /// Global partitions the transaction wrote to, sorted.
     pub partitions: Vec<u32>,
+    /// Consumer groups whose offsets the transaction sent (`AddOffsetsToTxn`).
+    pub groups: Vec<u32>,
     /// In a `Prepare*` phase: partitions whose marker is not written yet.
     pub pending: Vec<u32>,
     /// The broker sending the markers (`None`: nobody, e.g. the coordinator crashed).
     pub driver: Option<u32>,
     /// `EndTxn` requests to answer when the transaction completes.
-    pub waiting: Vec<(NodeId, u64)>,
+    /// `EndTxn` (false) and `InitProducerId` (true) requests to answer when the transaction
+    /// completes.
+    pub waiting: Vec<(NodeId, u64, bool)>,
     /// The last transaction was aborted by the coordinator on its timeout.
     pub timed_out: bool,
 }
@@ -96,6 +107,7 @@ pub fn states_of(scenario: &Scenario) -> TxnStates {
                 txn: 0,
                 started: SimTime::ZERO,
                 partitions: Vec::new(),
+                groups: Vec::new(),
                 pending: Vec::new(),
                 driver: None,
                 waiting: Vec::new(),

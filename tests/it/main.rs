@@ -38,6 +38,7 @@ mod cli;
 mod compare;
 mod groups;
 mod invalid;
+mod pipeline;
 mod producer;
 mod quota;
 mod replication;

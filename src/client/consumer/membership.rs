@@ -30,7 +30,9 @@ impl Consumer {
 
     /// FindCoordinator to one broker after another until one answers.
     pub(super) fn find_coordinator(&mut self, ctx: &mut Ctx) {
-        if self.coordinator.is_some() || self.find_pending.is_some() {
+        // After losing the coordinator, the next lookup waits for `retry.backoff.ms` (the
+        // `FindCoordinator` timer), however often the application polls meanwhile.
+        if self.coordinator.is_some() || self.find_pending.is_some() || ctx.now() < self.find_backoff_until {
             return;
         }
         let broker = self.find_broker;
@@ -50,7 +52,8 @@ impl Consumer {
             self.membership = Membership::Unjoined;
             self.rejoin_needed = true;
         }
-        ctx.set_timer(SimDuration::from_ms(RETRY_BACKOFF_MS), Timer::FindCoordinator);
+        self.find_backoff_until = ctx.now() + SimDuration::from_ms(RETRY_BACKOFF_MS);
+        ctx.set_timer_at(self.find_backoff_until, Timer::FindCoordinator);
     }
 
     /// Starts (or restarts) joining the group: `onJoinPrepare`, then JoinGroup.
@@ -66,8 +69,18 @@ impl Consumer {
             // Eager: commit (auto-commit, or the application's onPartitionsRevoked), then revoke
             // everything before joining.
             if self.generation >= 0 && (self.config.commit == CommitMode::Auto || self.config.commit_on_revoke) {
-                self.commit_positions(false, ctx);
+                if self.output_producer.is_none() {
+                    self.commit_positions(false, ctx);
+                } else if !std::mem::replace(&mut self.committed_before_join, true) {
+                    // Kafka Streams commits its tasks in `onPartitionsRevoked` and waits: the
+                    // JoinGroup goes once the commit is answered (the next poll).
+                    self.commit_positions(true, ctx);
+                    if self.app == App::Committing {
+                        return;
+                    }
+                }
             }
+            self.committed_before_join = false;
             self.revoke_all("eager rebalance", ctx);
         }
         let subscription = MemberSubscription {
@@ -127,6 +140,11 @@ impl Consumer {
         let now = ctx.now();
         for o in self.owned.drain(..) {
             ctx.metrics().groups.release(self.group, self.member, o.partition, now);
+        }
+        if let Some(producer) = self.output_producer
+            && self.config.output.as_ref().is_some_and(|o| o.exactly_once())
+        {
+            ctx.send_local(producer, Message::PipelineAbort);
         }
         // `resetStateAndGeneration`: only UNKNOWN_MEMBER_ID also forgets the member id.
         if why == KafkaError::UnknownMemberId {
@@ -228,7 +246,7 @@ impl Consumer {
                     Err(e) => self.on_group_error(e, ctx),
                 }
             }
-            GroupResponse::LeaveGroup(_) => {}
+            GroupResponse::LeaveGroup(_) | GroupResponse::TxnOffsetCommit(_) => {}
             GroupResponse::OffsetCommit(result) => {
                 let Some(i) = self.commits.iter().position(|c| c.0 == request_id) else { return };
                 let (_, sync, _) = self.commits.remove(i);
@@ -250,7 +268,13 @@ impl Consumer {
                             if sync { "" } else { " [async]" }
                         )
                     });
-                    if matches!(e, KafkaError::UnknownMemberId | KafkaError::IllegalGeneration) {
+                    if matches!(e, KafkaError::UnknownMemberId | KafkaError::IllegalGeneration)
+                        || self.config.output.as_ref().is_some_and(|o| o.exactly_once())
+                    {
+                        // Under exactly-once, a commit that failed aborted the transaction and
+                        // its output: the member rejoins, and its tasks start again from the
+                        // committed offsets (Kafka Streams' `TaskMigratedException`; it revives
+                        // only the tasks for a `TaskCorruptedException`).
                         self.lose_all(e, ctx);
                     } else if matches!(e, KafkaError::NotCoordinator | KafkaError::CoordinatorNotAvailable) {
                         self.coordinator_unknown(e.name(), ctx);
@@ -276,6 +300,13 @@ impl Consumer {
                         self.unpositioned = true;
                         if matches!(e, KafkaError::NotCoordinator | KafkaError::CoordinatorNotAvailable) {
                             self.coordinator_unknown(e.name(), ctx);
+                        } else if e == KafkaError::UnstableOffsetCommit {
+                            // A transaction with offsets for these partitions is not complete:
+                            // ask again after `retry.backoff.ms`.
+                            ctx.detail("unstable offsets", || {
+                                format!("group={} UNSTABLE_OFFSET_COMMIT", self.config.name)
+                            });
+                            ctx.set_timer(SimDuration::from_ms(RETRY_BACKOFF_MS), Timer::OffsetFetchRetry);
                         }
                     }
                 }
@@ -539,9 +570,13 @@ impl Consumer {
             }
             return;
         };
-        let body =
-            GroupRequest::OffsetCommit { member_id: self.member_id.clone(), generation: self.generation, offsets };
-        let id = self.group_request(c, body, ctx);
+        let id = match self.output_producer {
+            Some(producer) => self.send_pipeline_commit(producer, c, offsets, ctx),
+            None => {
+                let (member_id, generation) = (self.member_id.clone(), self.generation);
+                self.group_request(c, GroupRequest::OffsetCommit { member_id, generation, offsets }, ctx)
+            }
+        };
         self.commits.push((id, sync, ctx.now()));
         if sync {
             self.app = App::Committing;
@@ -570,7 +605,9 @@ impl Consumer {
                 o.positioning = true;
             }
         }
-        let id = self.group_request(c, GroupRequest::OffsetFetch { partitions }, ctx);
+        // KIP-447: a `read_committed` consumer asks for stable offsets only.
+        let require_stable = self.config.isolation_level == crate::scenario::IsolationLevel::ReadCommitted;
+        let id = self.group_request(c, GroupRequest::OffsetFetch { partitions, require_stable }, ctx);
         self.offset_fetch_pending = Some((id, ctx.now()));
     }
 
@@ -604,6 +641,10 @@ impl Consumer {
             self.commits.retain(|c| !lost.contains(&c.0));
             self.commit_failures += lost.len() as u64;
             self.coordinator_unknown("request timed out", ctx);
+            if sync_lost && self.config.output.as_ref().is_some_and(|o| o.exactly_once()) {
+                // The transaction may still abort: start again from the committed offsets.
+                self.lose_all(KafkaError::RequestTimedOut, ctx);
+            }
             if sync_lost {
                 self.after_sync_commit(ctx);
             }

@@ -19,6 +19,7 @@
 
 mod fetcher;
 mod membership;
+mod pipeline;
 mod validation;
 
 use std::collections::VecDeque;
@@ -232,6 +233,8 @@ pub struct Consumer {
     coordinator: Option<u32>,
     find_pending: Option<(u64, SimTime)>,
     find_broker: u32,
+    /// No `FindCoordinator` before this (the backoff after losing the coordinator).
+    find_backoff_until: SimTime,
     member_id: String,
     pub generation: i32,
     membership: Membership,
@@ -258,6 +261,11 @@ pub struct Consumer {
     stream: Option<MicroBatchQuery>,
     /// The trigger time a `StreamTrigger` timer is set for.
     trigger_armed: Option<SimTime>,
+    /// A consume-transform-produce member (a group with `output`): the producer it owns, which
+    /// writes a record for each record processed and carries its commits (see `pipeline.rs`).
+    output_producer: Option<NodeId>,
+    /// A consume-transform-produce member about to rejoin has committed (it joins next).
+    committed_before_join: bool,
 
     // Fetching (see `fetcher.rs`).
     owned: Vec<Owned>,
@@ -319,6 +327,15 @@ impl Consumer {
         // A stream query commits its offsets after each batch (after its checkpoint), and a batch
         // takes what was fetched up to `maxOffsetsPerTrigger`.
         let mut config = group.clone();
+        if let Some(o) = &group.output {
+            // Kafka Streams commits every `commit.interval.ms` (through the producer), and reads
+            // `read_committed` under exactly-once (`StreamsConfig.CONSUMER_EOS_OVERRIDES`).
+            config.commit = CommitMode::Auto;
+            config.auto_commit_interval_ms = o.commit_interval_ms();
+            if o.exactly_once() {
+                config.isolation_level = crate::scenario::IsolationLevel::ReadCommitted;
+            }
+        }
         if let Some(q) = &group.stream {
             config.commit = CommitMode::AfterProcessing;
             config.max_poll_records = q.max_offsets_per_trigger.map_or(u32::MAX, |m| m.min(u64::from(u32::MAX)) as u32);
@@ -330,6 +347,8 @@ impl Consumer {
             member,
             stream: group.stream.as_ref().map(MicroBatchQuery::new),
             trigger_armed: None,
+            output_producer: None,
+            committed_before_join: false,
             config,
             end,
             strategies,
@@ -346,6 +365,7 @@ impl Consumer {
             coordinator: None,
             find_pending: None,
             find_broker: member % metadata.brokers.max(1),
+            find_backoff_until: SimTime::ZERO,
             member_id: String::new(),
             generation: -1,
             membership: Membership::Unjoined,
@@ -647,16 +667,24 @@ impl Consumer {
         if self.failed.is_some() {
             return false;
         }
-        // `maybeAutoCommitOffsetsAsync`: the positions of what earlier polls returned.
+        // `maybeAutoCommitOffsetsAsync`: the positions of what earlier polls returned. A
+        // consume-transform-produce member commits synchronously instead, through its producer
+        // (Kafka Streams' `commit.interval.ms`): it polls again once the commit is done.
         if self.auto_commit_due(now) {
             self.last_auto_commit = now;
-            self.commit_positions(false, ctx);
+            self.commit_positions(self.output_producer.is_some(), ctx);
+            if self.app == App::Committing {
+                return false;
+            }
         }
         if let Some(assignment) = self.pending_assignment.take() {
             self.on_assignment(assignment, ctx);
         }
         if self.rejoin_needed || self.membership == Membership::Unjoined {
             self.join_group(ctx);
+            if self.app == App::Committing {
+                return false; // it joins once the commit before it is answered
+            }
         }
         if self.membership != Membership::Stable && !self.cooperative {
             return false; // an eager member waits for its assignment inside poll()
@@ -920,6 +948,11 @@ impl Consumer {
         if !work.values.is_empty() {
             stream_samples(work, start, k, metrics);
         }
+        if let Some(producer) = self.output_producer {
+            self.forward(producer, start, k, ctx);
+        }
+        let work = &self.work;
+        let metrics = ctx.metrics();
         // Records processed by the end of the run count as consumed (all at `t`). Records end in
         // order, so those are the first ones: records [start, consumed).
         let consumed = if work.done_at(k - 1) <= self.end {

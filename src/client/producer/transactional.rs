@@ -31,6 +31,17 @@ use crate::sim::{Ctx, RandomStream, SimDuration, SimTime, Timer};
 /// `retry.backoff.ms` for `CONCURRENT_TRANSACTIONS` (Kafka retries these after 20 ms).
 const CONCURRENT_TRANSACTIONS_BACKOFF_MS: u64 = 20;
 
+/// Where a transaction's consumer offsets are (`sendOffsetsToTransaction`, before `EndTxn`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum OffsetsStage {
+    /// `AddOffsetsToTxn` goes next.
+    Add,
+    /// `TxnOffsetCommit` is out to the group coordinator.
+    Sending,
+    /// Sent (or refused): `EndTxn` goes next.
+    Sent,
+}
+
 /// Where the application is in ending a transaction.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Ending {
@@ -75,6 +86,10 @@ pub(super) struct TxnClient {
     /// A commit interval passed while the previous end was still in progress.
     end_due: bool,
     fenced: bool,
+    /// The consumer group whose offsets the ending transaction carries, and how far they are.
+    offsets: Option<(u32, OffsetsStage)>,
+    /// A re-created producer asks for its epoch (`InitProducerId`) before anything else.
+    init_pending: bool,
 }
 
 impl TxnClient {
@@ -97,6 +112,8 @@ impl TxnClient {
             ending: Ending::No,
             end_due: false,
             fenced: false,
+            offsets: None,
+            init_pending: false,
         }
     }
 }
@@ -106,7 +123,10 @@ impl Producer {
     pub(super) fn start_transactions(&mut self, ctx: &mut Ctx) {
         let Some(t) = &self.txn else { return };
         let interval = t.settings.commit_interval_ms;
-        ctx.set_timer_at(SimTime::from_ms(self.config.start_ms + interval), Timer::TxnCommit);
+        if !self.is_output() {
+            // (An output producer's member decides when to commit.)
+            ctx.set_timer_at(SimTime::from_ms(self.config.start_ms + interval), Timer::TxnCommit);
+        }
         self.send_txn_request(ctx);
     }
 
@@ -170,7 +190,12 @@ impl Producer {
     fn end_transaction(&mut self, ctx: &mut Ctx) {
         let Some(t) = &mut self.txn else { return };
         if t.open_since.is_none() {
-            return; // nothing was sent since the last one ended
+            if t.offsets.is_none() {
+                return; // nothing was sent since the last one ended
+            }
+            // Offsets alone: a transaction begins for them.
+            t.number += 1;
+            t.open_since = Some(ctx.now());
         }
         let draw = t.rng.unit_f64();
         let commit = !t.must_abort && draw >= t.settings.abort_probability;
@@ -217,8 +242,16 @@ impl Producer {
                 let broker = t.find_broker % self.metadata.brokers;
                 (broker, TxnRequest::FindCoordinator)
             }
+            Some(c) if t.init_pending => (c, TxnRequest::InitProducerId),
             Some(c) => {
-                if let Ending::Requested { commit, .. } = t.ending {
+                if let (Ending::Requested { commit: true, .. }, Some((group, stage))) = (t.ending, t.offsets)
+                    && stage != OffsetsStage::Sent
+                {
+                    if stage == OffsetsStage::Sending {
+                        return; // the group coordinator has the offsets; EndTxn follows its answer
+                    }
+                    (c, TxnRequest::AddOffsets { producer_epoch: self.producer_epoch, txn: t.number, group })
+                } else if let Ending::Requested { commit, .. } = t.ending {
                     t.unannounced.clear();
                     let partitions = t.partitions.clone();
                     (c, TxnRequest::EndTxn { producer_epoch: self.producer_epoch, commit, txn: t.number, partitions })
@@ -298,7 +331,25 @@ impl Producer {
                 self.arm_linger_timer(ctx);
             }
             TxnResponse::EndTxn(Ok(epoch)) => self.transaction_ended(epoch, ctx),
-            TxnResponse::AddPartitions(Err(e)) | TxnResponse::EndTxn(Err(e)) => match e {
+            TxnResponse::InitProducerId(Ok(epoch)) => {
+                t.init_pending = false;
+                self.producer_epoch = epoch;
+                self.sequences.iter_mut().for_each(|s| *s = 0);
+                ctx.notable("init_producer_id", || format!("InitProducerId: producer epoch {epoch}"));
+                self.send_txn_request(ctx);
+                self.send_all(ctx);
+                self.arm_linger_timer(ctx);
+            }
+            TxnResponse::AddOffsets(Ok(())) => {
+                if let Some((_, stage)) = &mut t.offsets {
+                    *stage = OffsetsStage::Sending;
+                }
+                self.send_txn_offset_commit(ctx);
+            }
+            TxnResponse::AddPartitions(Err(e))
+            | TxnResponse::EndTxn(Err(e))
+            | TxnResponse::AddOffsets(Err(e))
+            | TxnResponse::InitProducerId(Err(e)) => match e {
                 KafkaError::ProducerFenced | KafkaError::InvalidProducerEpoch => self.fence(e, ctx),
                 KafkaError::ConcurrentTransactions => {
                     ctx.set_timer(SimDuration::from_ms(CONCURRENT_TRANSACTIONS_BACKOFF_MS), Timer::TxnRetry);
@@ -361,7 +412,10 @@ impl Producer {
         } else {
             ctx.notable("txn_aborted", text);
         }
-        let end_due = std::mem::take(&mut t.end_due);
+        if t.offsets.take().is_some() {
+            self.output_transaction_ended(commit, ctx);
+        }
+        let end_due = self.txn.as_mut().is_some_and(|t| std::mem::take(&mut t.end_due));
         self.return_from_flush(now, ctx);
         if end_due && self.flushing.is_none() {
             self.end_transaction(ctx);
@@ -399,5 +453,83 @@ impl Producer {
         }
         self.flushing = None;
         self.accumulator.flushing = false;
+        self.output_fenced(ctx);
+    }
+
+    /// `abortTransaction()` of the open transaction, unless one is ending already. A fenced
+    /// producer is re-created instead (Kafka Streams' `reInitializeThreadProducer`): a new
+    /// producer under the same `transactional.id`, whose `InitProducerId` aborts what the old
+    /// one left open and gets a new epoch.
+    pub(super) fn abort_transaction(&mut self, ctx: &mut Ctx) {
+        if self.txn_fenced() {
+            self.reinitialize(ctx);
+            return;
+        }
+        let Some(t) = &mut self.txn else { return };
+        if t.fenced || t.open_since.is_none() || t.ending != Ending::No || self.flushing.is_some() {
+            return;
+        }
+        t.must_abort = true;
+        ctx.notable("txn_abort", || {
+            format!("abortTransaction() of transaction {}: the member lost its partitions", t.number)
+        });
+        self.end_transaction(ctx);
+    }
+
+    /// Replaces this producer with a new one of the same configuration (it keeps what it knows
+    /// of the leaders, its request ids and its counters), which asks for a new epoch first.
+    fn reinitialize(&mut self, ctx: &mut Ctx) {
+        let fresh = Producer::new(self.index, &self.config, &self.metadata, self.seed, self.end);
+        let old = std::mem::replace(self, fresh);
+        self.next_request_id = old.next_request_id;
+        (self.leaders, self.leader_epochs) = (old.leaders, old.leader_epochs);
+        self.index_leaders();
+        (self.records_sent, self.requests_sent, self.retries_sent) =
+            (old.records_sent, old.requests_sent, old.retries_sent);
+        if let (Some(t), Some(before)) = (&mut self.txn, &old.txn) {
+            t.number = before.number;
+            t.init_pending = true;
+        }
+        ctx.notable("reinitialized", || "the fenced producer is replaced: InitProducerId".to_string());
+        self.send_txn_request(ctx);
+    }
+
+    /// Whether the producer was fenced (it can do nothing more).
+    pub(super) fn txn_fenced(&self) -> bool {
+        self.txn.as_ref().is_some_and(|t| t.fenced)
+    }
+
+    /// `sendOffsetsToTransaction` of consumer group `group`'s offsets, then `commitTransaction()`
+    /// (after the end in progress, if any).
+    pub(super) fn commit_with_offsets(&mut self, group: u32, ctx: &mut Ctx) {
+        let Some(t) = &mut self.txn else { return };
+        t.offsets = Some((group, OffsetsStage::Add));
+        if t.ending != Ending::No || self.flushing.is_some() {
+            t.end_due = true;
+            return;
+        }
+        self.end_transaction(ctx);
+    }
+
+    /// As [`Producer::commit_with_offsets`], once the transaction ending now has ended.
+    pub(super) fn queue_commit_with_offsets(&mut self, group: u32) {
+        if let Some(t) = &mut self.txn {
+            t.offsets = Some((group, OffsetsStage::Add));
+            t.end_due = true;
+        }
+    }
+
+    /// The group coordinator answered `TxnOffsetCommit`: `EndTxn` goes next, an abort if it
+    /// refused the offsets.
+    pub(super) fn txn_offsets_sent(&mut self, accepted: bool, ctx: &mut Ctx) {
+        let Some(t) = &mut self.txn else { return };
+        let Some((_, stage)) = &mut t.offsets else { return };
+        *stage = OffsetsStage::Sent;
+        if let (false, Ending::Requested { called, .. }) = (accepted, t.ending) {
+            t.ending = Ending::Requested { commit: false, called };
+        }
+        if t.request.is_none() {
+            self.send_txn_request(ctx);
+        }
     }
 }

@@ -1,0 +1,142 @@
+//! Consume-transform-produce groups (`output`, Kafka Streams' processing guarantees): a crash or
+//! a zombie under at-least-once duplicates the output, never under exactly-once v2; a random
+//! fault schedule never makes exactly-once write an input twice or skip one.
+
+use kafkasim::Simulation;
+use proptest::prelude::*;
+
+use crate::support::{load_bundled, root};
+
+fn bundled(name: &str, set: &[(&str, &str)]) -> kafkasim::Report {
+    let path = root().join("scenarios").join(name);
+    let set: Vec<(String, String)> = set.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let s = if set.is_empty() { load_bundled(&path) } else { kafkasim::scenario::load(&path, &set).unwrap() };
+    kafkasim::run(&s, &Default::default()).unwrap()
+}
+
+const AT_LEAST_ONCE: (&str, &str) = ("consumer_groups[0].output.processing_guarantee", "AtLeastOnce");
+
+#[test]
+fn a_crashed_instance_duplicates_the_output_under_at_least_once_only() {
+    let alo = bundled("pipeline-exactly-once.ron", &[AT_LEAST_ONCE]);
+    let eos = bundled("pipeline-exactly-once.ron", &[]);
+    // The same input, processed by the same members, crashing at the same moment.
+    assert!(alo.figures["output_duplicates"] > 1000.0, "{}", alo.figures["output_duplicates"]);
+    assert_eq!(eos.figures["output_duplicates"], 0.0);
+    for r in [&alo, &eos] {
+        assert_eq!(r.figures["output_missing"], 0.0);
+        // Every input record reached the output: visible records minus duplicates.
+        assert_eq!(r.figures["output_records"] - r.figures["output_duplicates"], 16023.0);
+    }
+    // The crashed instance's transaction was left open until the coordinator aborted it.
+    assert_eq!(eos.figures["transactions_timed_out"], 1.0);
+    assert_eq!(alo.figures["transactions_committed"], 0.0);
+}
+
+#[test]
+fn a_shorter_commit_interval_duplicates_less_under_at_least_once() {
+    let every_30s = bundled("pipeline-at-least-once.ron", &[]);
+    let every_1s = bundled("pipeline-at-least-once.ron", &[("consumer_groups[0].output.commit_interval_ms", "1000")]);
+    let d30 = every_30s.figures["output_duplicates"];
+    let d1 = every_1s.figures["output_duplicates"];
+    // Everything since the last commit is processed again: up to 4 s of enricher-0's input
+    // without a commit, up to 1 s with one every second.
+    assert!(d30 > 1500.0, "{d30}");
+    assert!(d1 > 0.0 && d1 < 700.0, "{d1}");
+}
+
+#[test]
+fn a_zombie_is_fenced_by_its_generation_under_exactly_once() {
+    let eos = bundled("pipeline-zombie-fenced.ron", &[]);
+    // Its TxnOffsetCommit named a generation that was over: refused, and its transaction, with
+    // the records it wrote after waking up, aborted.
+    assert_eq!(eos.figures["output_duplicates"], 0.0);
+    assert_eq!(eos.figures["output_missing"], 0.0);
+    assert!(eos.figures["aborted_records_produced"] > 0.0);
+    assert!(eos.figures["commit_failures"] >= 1.0);
+    assert!(eos.summary.contains("TxnOffsetCommit refused") || eos.trace.contains("TxnOffsetCommit refused"));
+    let alo = bundled(
+        "pipeline-zombie-fenced.ron",
+        &[AT_LEAST_ONCE, ("consumer_groups[0].output.commit_interval_ms", "100")],
+    );
+    // Committing as often, at-least-once still writes what the zombie processed after the group
+    // moved on.
+    assert!(alo.figures["output_duplicates"] > 0.0, "{}", alo.summary);
+    assert_eq!(alo.figures["output_missing"], 0.0);
+}
+
+/// A two-member pipeline over 2 partitions with random crashes, pauses and broker failures.
+fn scenario(guarantee: &str, faults: &[(u64, u8, u32)]) -> kafkasim::Scenario {
+    let mut list = Vec::new();
+    let mut crashed_member = false;
+    for &(at_ms, kind, target) in faults {
+        let fault = match kind % 5 {
+            0 => format!("Crash(Broker({}))", target % 3),
+            1 => format!("Isolate(Broker({}))", target % 3),
+            2 if !crashed_member => {
+                crashed_member = true;
+                format!("Crash(Node(\"enricher-{}\"))", target % 2)
+            }
+            3 => format!("Pause(Node(\"enricher-{}\"), {})", target % 2, 2000 + 1000 * (target % 6)),
+            _ => "Heal".to_string(),
+        };
+        list.push(format!("(at_ms: {at_ms}, fault: {fault})"));
+    }
+    list.push("(at_ms: 12000, fault: Heal)".into());
+    for b in 0..3 {
+        list.push(format!("(at_ms: 12000, fault: Restart(Broker({b})))"));
+    }
+    let src = format!(
+        r#"Scenario(
+            name: "pipeline-property", description: "random faults under a pipeline", seed: 5, duration_ms: 60000,
+            cluster: (brokers: 3, group_coordinator: (group_initial_rebalance_delay_ms: 0),
+                      replication: (replica_lag_time_max_ms: 3000, replica_socket_timeout_ms: 3000),
+                      controller: (broker_heartbeat_interval_ms: 500, broker_session_timeout_ms: 2000),
+                      transaction_coordinator: (transaction_abort_timed_out_transaction_cleanup_interval_ms: 1000)),
+            topics: [
+                (name: "in", partitions: 2, replication_factor: 3, min_insync_replicas: 2),
+                (name: "out", partitions: 2, replication_factor: 3, min_insync_replicas: 2),
+            ],
+            producers: [(name: "p", topic: "in", arrival: Poisson(per_sec: 300.0), request_timeout_ms: 1000, stop_ms: 10000)],
+            consumer_groups: [(
+                name: "enricher", topics: ["in"], members: 2, auto_offset_reset: Earliest,
+                session_timeout_ms: 6000, heartbeat_interval_ms: 2000, max_poll_interval_ms: 10000, processing_us: 300,
+                output: Some((topic: "out", processing_guarantee: {guarantee}, commit_interval_ms: 200,
+                              transaction_timeout_ms: 3000)),
+            )],
+            faults: [{}],
+        )"#,
+        list.join(", ")
+    );
+    kafkasim::scenario::parse("pipeline-property.ron", &src, &[]).unwrap_or_else(|e| panic!("{e}\n{src}"))
+}
+
+proptest! {
+    // 12 cases in CI; PROPTEST_CASES=500 for a longer search.
+    #![proptest_config(crate::support::proptest_config(12))]
+
+    #[test]
+    fn random_faults_never_duplicate_or_drop_an_exactly_once_output(
+        faults in proptest::collection::vec((500u64..11000, 0u8..5, 0u32..6), 1..6),
+        exactly_once in proptest::bool::ANY,
+    ) {
+        let guarantee = if exactly_once { "ExactlyOnceV2" } else { "AtLeastOnce" };
+        let s = scenario(guarantee, &faults);
+        let mut sim = Simulation::new(&s);
+        while sim.step().is_some() {
+            let v = sim.check_invariants();
+            prop_assert!(v.is_empty(), "{v:?} with faults {faults:?}");
+        }
+        let report = kafkasim::report::report_of(sim, &Default::default()).unwrap();
+        prop_assert_eq!(report.figures["output_missing"], 0.0, "{} faults {:?}\n{}", guarantee, faults, report.summary);
+        if exactly_once {
+            prop_assert_eq!(report.figures["output_duplicates"], 0.0, "faults {:?}\n{}", faults, report.summary);
+        }
+        prop_assert_eq!(report.figures["lost_records"], 0.0, "faults {:?}\n{}", faults, report.summary);
+        // Healed at 12 s, the group catches up (after 30 s request timeouts at worst): every
+        // input record has an output record.
+        let inputs: u64 = report.partitions.iter().filter(|p| p.topic == "in").map(|p| p.high_watermark).sum();
+        let outputs = report.figures["output_records"] - report.figures["output_duplicates"];
+        prop_assert_eq!(outputs, inputs as f64, "{} faults {:?}\n{}", guarantee, faults, report.summary);
+    }
+}
