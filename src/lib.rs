@@ -9,12 +9,14 @@
 //! - [`sim`]: the engine: integer virtual time, the `(time, seq)` event queue, random streams
 //!   per component, the actor contract ([`sim::Ctx`]) and [`Simulation`] with `step`/`run`.
 //! - [`workload`]: when records are created (arrival processes) and their keys.
-//! - [`client`]: the producer (partitioners, accumulator, sender) and the consumer.
+//! - [`client`]: the producer (partitioners, accumulator, sender) and the consumer, and the two
+//!   together in a consume-transform-produce member (a group with `output`).
 //! - [`protocol`]: the requests and responses that cross the network.
 //! - [`net`]: links with latency and jitter, on a petgraph graph.
 //! - [`cluster`]: brokers, partition logs and metadata.
 //! - [`group`]: consumer-group partition assignors (range, roundrobin, sticky, cooperative-sticky).
-//! - [`transaction`]: transactions: the coordinator, markers, the last stable offset.
+//! - [`transaction`]: transactions: the coordinator, markers, the last stable offset, consumer
+//!   offsets committed inside a transaction.
 //! - [`check`]: the record history and end-of-run verdicts (lost writes, duplicates, divergence).
 //! - [`metrics`]: counters per interval and latency histograms.
 //! - [`report`]: summary, CSV, figures, expectations and charts of a finished run.

@@ -1,4 +1,6 @@
-//! Kafka clients: the producer (partitioner, RecordAccumulator, sender) and the consumer.
+//! Kafka clients: the producer (partitioner, RecordAccumulator, sender) and the consumer, which
+//! a consume-transform-produce member runs side by side (`consumer/pipeline.rs` and
+//! `producer/pipeline.rs`).
 
 mod accumulator;
 mod consumer;

@@ -31,6 +31,9 @@
 //! (`RecordAccumulator.beginFlush`) and the application thread blocks until every record it
 //! appended before is done (`awaitFlushCompletion`); records created meanwhile wait.
 //!
+//! A producer a consume-transform-produce member owns has no arrivals: its member hands it the
+//! records it processed and commits through it (see [`pipeline`]).
+//!
 //! Simplified: metadata only on errors (no `metadata.max.age.ms` refresh).
 
 mod pipeline;
@@ -383,8 +386,11 @@ impl Producer {
         }
         let now = ctx.now();
         let records = self.unfinished_records;
-        if !self.txn_ending() {
-            ctx.notable("flush", || format!("flush() called with {records} records unfinished"));
+        let text = || format!("flush() called with {records} records unfinished");
+        if self.is_output() {
+            ctx.detail("flush", text); // every commit of its member flushes
+        } else if !self.txn_ending() {
+            ctx.notable("flush", text);
         }
         self.flushing = Some(now);
         self.accumulator.flushing = true;
@@ -415,7 +421,12 @@ impl Producer {
         let now = ctx.now();
         let took = now.since(started);
         ctx.metrics().flushed(took.as_nanos());
-        ctx.notable("flush_done", || format!("flush() returned after {:.3} ms", took.as_nanos() as f64 / 1e6));
+        let text = || format!("flush() returned after {:.3} ms", took.as_nanos() as f64 / 1e6);
+        if self.is_output() {
+            ctx.detail("flush_done", text);
+        } else {
+            ctx.notable("flush_done", text);
+        }
         self.return_from_flush(now, ctx);
     }
 

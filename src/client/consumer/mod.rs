@@ -12,6 +12,9 @@
 //! * the **fetcher** ([`fetcher`]): one fetch per leader broker for owned partitions with
 //!   nothing buffered, reading only below the high watermark.
 //!
+//! A member of a group with `output` also writes a record for each one it processes, through a
+//! producer of its own, and commits through that producer ([`pipeline`]).
+//!
 //! A record's end-to-end latency runs from its intended send time to the end of its
 //! processing. Simplified: `fetch.max.bytes` is not modelled (only the per-partition cap); a
 //! member's requests to a broker that is down are dropped (no connection errors), so they end by
