@@ -581,6 +581,9 @@ pub enum GroupRequest {
     /// consumer group metadata carries them (KIP-447), which fences a zombie member.
     TxnOffsetCommit {
         producer: u32,
+        /// Checked against the epoch of the producer's last marker in `__consumer_offsets`: a
+        /// fenced producer's offsets are refused (`PRODUCER_FENCED`).
+        producer_epoch: u16,
         member_id: String,
         generation: i32,
         offsets: Vec<(u32, u64, Option<u32>)>,

@@ -69,6 +69,8 @@ pub struct Replica {
     followers: Vec<FollowerView>,
     epoch_start_offset: u64,
     alter_in_flight: bool,
+    /// When the `AlterPartition` in flight was sent.
+    alter_sent_at: SimTime,
     /// Follower side: fetching from this broker (`None`: not fetching).
     fetching_from: Option<u32>,
     /// `Partition.effectiveMinIsr` (topic metadata, fixed for the run; kept here for the
@@ -712,6 +714,7 @@ impl Broker {
             Timer::ShutdownHeartbeat if self.controlled_shutdown => self.send_heartbeat(ctx),
             Timer::GroupDeadline { group } => self.coordinator.on_deadline(self.id, group, ctx),
             Timer::IsrExpiration => {
+                self.expire_alter_partitions(ctx);
                 self.maybe_shrink_isr(ctx);
                 ctx.set_timer(
                     SimDuration::from_ms((self.settings.replica_lag_time_max_ms / 2).max(1)),
@@ -1099,10 +1102,27 @@ impl Broker {
         }
     }
 
+    /// `AlterPartition` requests unanswered for the inter-broker request timeout were lost (a cut
+    /// link): the next ISR check proposes again (`AlterPartitionManager` retries them).
+    fn expire_alter_partitions(&mut self, ctx: &mut Ctx) {
+        let timeout = SimDuration::from_ms(self.settings.replica_socket_timeout_ms);
+        let now = ctx.now();
+        for (p, r) in self.replicas.iter_mut().enumerate() {
+            if r.alter_in_flight && now.since(r.alter_sent_at) >= timeout {
+                r.alter_in_flight = false;
+                let name = self.metadata.partition_name(p as u32);
+                ctx.notable("alter_partition_timeout", || {
+                    format!("{name}: AlterPartition unanswered, proposing again")
+                });
+            }
+        }
+    }
+
     fn propose_isr(&mut self, p: u32, new_isr: Vec<u32>, ctx: &mut Ctx) {
         let r = &mut self.replicas[p as usize];
         let state = r.state.as_ref().expect("leader state");
         r.alter_in_flight = true;
+        r.alter_sent_at = ctx.now();
         let msg = Message::AlterPartition {
             broker: self.id,
             partition: p,

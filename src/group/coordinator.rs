@@ -102,6 +102,9 @@ pub struct Group {
     /// Offsets sent in transactions not yet complete (`TxnOffsetCommit`), per producer: they
     /// become committed offsets if the transaction commits, and are dropped if it aborts.
     pub pending_txn_offsets: Vec<(u32, Vec<crate::protocol::OffsetToCommit>)>,
+    /// Per producer, the epoch of the last transaction marker for it in the group's offsets
+    /// partition: offsets of an older epoch come from a fenced producer.
+    pub txn_marker_epochs: Vec<(u32, u16)>,
     /// When the group last became Empty.
     pub empty_since: Option<SimTime>,
     /// PreparingRebalance: when the join completes at the latest.
@@ -154,6 +157,7 @@ pub fn groups_of(scenario: &Scenario, first_member_node: u32) -> Groups {
                 pending: Vec::new(),
                 committed: Vec::new(),
                 pending_txn_offsets: Vec::new(),
+                txn_marker_epochs: Vec::new(),
                 empty_since: Some(SimTime::ZERO),
                 join_deadline: SimTime::ZERO,
                 initial_delay: None,
@@ -378,8 +382,13 @@ impl Group {
                     .collect();
                 out.reply(from, request_id, GroupResponse::OffsetFetch(Ok(offsets)));
             }
-            GroupRequest::TxnOffsetCommit { producer, member_id, generation, offsets } => {
-                let result = self.validate_txn_commit(&member_id, generation);
+            GroupRequest::TxnOffsetCommit { producer, producer_epoch, member_id, generation, offsets } => {
+                let marker_epoch = self.txn_marker_epochs.iter().find(|e| e.0 == producer).map(|e| e.1);
+                let result = match marker_epoch {
+                    // A transaction of this epoch already ended (timed out): the producer is fenced.
+                    Some(epoch) if producer_epoch < epoch => Err(KafkaError::ProducerFenced),
+                    _ => self.validate_txn_commit(&member_id, generation),
+                };
                 if result.is_ok() {
                     let i = match self.pending_txn_offsets.iter().position(|(p, _)| *p == producer) {
                         Some(i) => i,
@@ -750,7 +759,11 @@ impl Group {
 
     /// `producer`'s transaction completed (its marker reached `__consumer_offsets`): the offsets
     /// it sent become committed offsets, or are dropped if it aborted.
-    pub fn end_txn_offsets(&mut self, producer: u32, committed: bool, now: SimTime) {
+    pub fn end_txn_offsets(&mut self, producer: u32, committed: bool, epoch: u16, now: SimTime) {
+        match self.txn_marker_epochs.iter_mut().find(|e| e.0 == producer) {
+            Some(e) => e.1 = e.1.max(epoch),
+            None => self.txn_marker_epochs.push((producer, epoch)),
+        }
         let Some(i) = self.pending_txn_offsets.iter().position(|(p, _)| *p == producer) else { return };
         let (_, offsets) = self.pending_txn_offsets.remove(i);
         if !committed {

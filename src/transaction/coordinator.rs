@@ -323,7 +323,7 @@ impl TxnCoordinatorHost {
         let now = ctx.now();
         let mut groups = self.groups.borrow_mut();
         for &g in &s.groups {
-            groups[g as usize].end_txn_offsets(producer, committed, now);
+            groups[g as usize].end_txn_offsets(producer, committed, s.producer_epoch, now);
         }
         drop(groups);
         let epoch = s.producer_epoch;

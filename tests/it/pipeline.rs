@@ -140,3 +140,47 @@ proptest! {
         prop_assert_eq!(outputs, inputs as f64, "{} faults {:?}\n{}", guarantee, faults, report.summary);
     }
 }
+
+/// Runs the property test's scenario once and checks what it checks.
+fn assert_complete(guarantee: &str, faults: &[(u64, u8, u32)]) -> kafkasim::Report {
+    let report = kafkasim::run(&scenario(guarantee, faults), &Default::default()).unwrap();
+    let inputs: u64 = report.partitions.iter().filter(|p| p.topic == "in").map(|p| p.high_watermark).sum();
+    assert_eq!(report.figures["output_missing"], 0.0, "{}", report.summary);
+    if guarantee == "ExactlyOnceV2" {
+        assert_eq!(report.figures["output_duplicates"], 0.0, "{}", report.summary);
+    }
+    let outputs = report.figures["output_records"] - report.figures["output_duplicates"];
+    assert_eq!(outputs, inputs as f64, "{}", report.summary);
+    report
+}
+
+// Schedules the property test found failing, kept as plain tests.
+
+#[test]
+fn a_fenced_producers_late_offsets_never_commit_with_its_next_transaction() {
+    // enricher-0 pauses between AddOffsetsToTxn and TxnOffsetCommit; its transaction times out
+    // and is aborted meanwhile. When it wakes, its TxnOffsetCommit (of the fenced epoch) reached
+    // the group and waited there, and the producer's next transaction used to commit those
+    // offsets, skipping the aborted records. The group now refuses offsets of an epoch older
+    // than the producer's last marker.
+    assert_complete("ExactlyOnceV2", &[(3094, 3, 2)]);
+}
+
+#[test]
+fn a_member_assigned_a_partition_with_no_known_leader_asks_for_metadata() {
+    // Two brokers crash and the third is cut off: the members last heard that in-1 had no
+    // leader. Assigned it again after the heal, one of them never fetched (it never asked
+    // for metadata again).
+    assert_complete("AtLeastOnce", &[(638, 1, 0), (2501, 4, 0), (520, 0, 2), (520, 0, 1)]);
+}
+
+#[test]
+fn an_alter_partition_lost_on_a_cut_link_is_proposed_again() {
+    // broker-0's ISR shrink was sent while it was still cut off; it waited for the answer
+    // forever, so in-0's ISR never grew back and its high watermark stayed below
+    // min.insync.replicas.
+    let r = assert_complete("AtLeastOnce", &[(3001, 1, 0), (1426, 2, 0), (4501, 2, 0), (1324, 0, 2), (1324, 0, 4)]);
+    for p in &r.partitions {
+        assert_eq!(p.isr.len(), 3, "{} ISR {:?}", p.name, p.isr);
+    }
+}

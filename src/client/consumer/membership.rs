@@ -142,7 +142,7 @@ impl Consumer {
             ctx.metrics().groups.release(self.group, self.member, o.partition, now);
         }
         if let Some(producer) = self.output_producer
-            && self.config.output.as_ref().is_some_and(|o| o.exactly_once())
+            && self.exactly_once()
         {
             ctx.send_local(producer, Message::PipelineAbort);
         }
@@ -268,9 +268,7 @@ impl Consumer {
                             if sync { "" } else { " [async]" }
                         )
                     });
-                    if matches!(e, KafkaError::UnknownMemberId | KafkaError::IllegalGeneration)
-                        || self.config.output.as_ref().is_some_and(|o| o.exactly_once())
-                    {
+                    if matches!(e, KafkaError::UnknownMemberId | KafkaError::IllegalGeneration) || self.exactly_once() {
                         // Under exactly-once, a commit that failed aborted the transaction and
                         // its output: the member rejoins, and its tasks start again from the
                         // committed offsets (Kafka Streams' `TaskMigratedException`; it revives
@@ -491,6 +489,11 @@ impl Consumer {
             self.unpositioned = true;
         }
         self.owned.sort_by_key(|o| o.partition);
+        if added.iter().any(|&p| self.leaders[p as usize].is_none()) {
+            // A partition whose leader it does not know (the last it heard, it had none): ask,
+            // and keep asking while one is missing (`Fetcher`: `metadata.requestUpdate()`).
+            self.refresh_metadata(ctx);
+        }
         let names: Vec<String> = assignment.iter().map(|&p| self.metadata.partition_name(p)).collect();
         ctx.notable("assigned", || {
             format!("group={} generation={} partitions=[{}]", self.config.name, self.generation, names.join(" "))
@@ -641,7 +644,7 @@ impl Consumer {
             self.commits.retain(|c| !lost.contains(&c.0));
             self.commit_failures += lost.len() as u64;
             self.coordinator_unknown("request timed out", ctx);
-            if sync_lost && self.config.output.as_ref().is_some_and(|o| o.exactly_once()) {
+            if sync_lost && self.exactly_once() {
                 // The transaction may still abort: start again from the committed offsets.
                 self.lose_all(KafkaError::RequestTimedOut, ctx);
             }

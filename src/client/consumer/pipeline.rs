@@ -21,6 +21,11 @@ impl Consumer {
         self.output_producer = Some(producer);
     }
 
+    /// Whether this member writes an output under `exactly_once_v2`.
+    pub(super) fn exactly_once(&self) -> bool {
+        self.config.output.as_ref().is_some_and(|o| o.exactly_once())
+    }
+
     /// The producer this member owns (a group with `output`).
     pub fn output_producer(&self) -> Option<NodeId> {
         self.output_producer

@@ -102,6 +102,11 @@ impl Producer {
             self.reply_to_member(&commit, Err(KafkaError::ProducerFenced), ctx);
             return;
         }
+        if commit.offsets.is_empty() && !self.txn_open() {
+            // Nothing processed, nothing to commit (Kafka Streams commits only what changed).
+            self.reply_to_member(&commit, Ok(()), ctx);
+            return;
+        }
         self.output_commit = Some(commit);
         self.commit_with_offsets(group, ctx);
     }
@@ -129,6 +134,7 @@ impl Producer {
         let Some(c) = &self.output_commit else { return };
         let body = GroupRequest::TxnOffsetCommit {
             producer: self.index,
+            producer_epoch: self.producer_epoch,
             member_id: c.member_id.clone(),
             generation: c.generation,
             offsets: c.offsets.clone(),

@@ -88,6 +88,8 @@ pub(super) struct TxnClient {
     fenced: bool,
     /// The consumer group whose offsets the ending transaction carries, and how far they are.
     offsets: Option<(u32, OffsetsStage)>,
+    /// A group whose offsets the next transaction end carries (asked while one was ending).
+    offsets_next: Option<u32>,
     /// A re-created producer asks for its epoch (`InitProducerId`) before anything else.
     init_pending: bool,
 }
@@ -113,6 +115,7 @@ impl TxnClient {
             end_due: false,
             fenced: false,
             offsets: None,
+            offsets_next: None,
             init_pending: false,
         }
     }
@@ -415,7 +418,11 @@ impl Producer {
         if t.offsets.take().is_some() {
             self.output_transaction_ended(commit, ctx);
         }
-        let end_due = self.txn.as_mut().is_some_and(|t| std::mem::take(&mut t.end_due));
+        let Some(t) = &mut self.txn else { return };
+        if let Some(group) = t.offsets_next.take() {
+            t.offsets = Some((group, OffsetsStage::Add));
+        }
+        let end_due = std::mem::take(&mut t.end_due);
         self.return_from_flush(now, ctx);
         if end_due && self.flushing.is_none() {
             self.end_transaction(ctx);
@@ -494,6 +501,11 @@ impl Producer {
         self.send_txn_request(ctx);
     }
 
+    /// Whether a transaction is open (or ending).
+    pub(super) fn txn_open(&self) -> bool {
+        self.txn.as_ref().is_some_and(|t| t.open_since.is_some())
+    }
+
     /// Whether the producer was fenced (it can do nothing more).
     pub(super) fn txn_fenced(&self) -> bool {
         self.txn.as_ref().is_some_and(|t| t.fenced)
@@ -503,18 +515,18 @@ impl Producer {
     /// (after the end in progress, if any).
     pub(super) fn commit_with_offsets(&mut self, group: u32, ctx: &mut Ctx) {
         let Some(t) = &mut self.txn else { return };
-        t.offsets = Some((group, OffsetsStage::Add));
         if t.ending != Ending::No || self.flushing.is_some() {
-            t.end_due = true;
+            self.queue_commit_with_offsets(group);
             return;
         }
+        t.offsets = Some((group, OffsetsStage::Add));
         self.end_transaction(ctx);
     }
 
     /// As [`Producer::commit_with_offsets`], once the transaction ending now has ended.
     pub(super) fn queue_commit_with_offsets(&mut self, group: u32) {
         if let Some(t) = &mut self.txn {
-            t.offsets = Some((group, OffsetsStage::Add));
+            t.offsets_next = Some(group);
             t.end_due = true;
         }
     }
