@@ -728,6 +728,7 @@ impl Producer {
 
     /// The application calls `send()` for `record`: it is appended, or waits behind the
     /// application thread (CPU costs, `flush()`, `buffer.memory`).
+    #[inline(always)] // on every arrival: as a call it cost 0.4% of the benchmark's instructions
     fn send_record(&mut self, record: PendingRecord, ctx: &mut Ctx) {
         if self.cpu.is_some() {
             // The application thread takes records in order, one send() at a time.

@@ -70,6 +70,7 @@ impl CoordinatorHost {
 
     /// Handles a group request arriving at broker `me`.
     #[allow(clippy::too_many_arguments)] // a request's fields, as the broker received them
+    #[inline(never)] // out of the broker's produce and fetch paths
     pub fn on_request(
         &mut self,
         me: u32,

@@ -25,7 +25,17 @@ impl ValueSizeGenerator {
     }
 
     /// The next record's value size in bytes.
+    #[inline]
     pub fn next_bytes(&mut self) -> u32 {
+        match self.spec {
+            ValueSize::Fixed(b) => b,
+            _ => self.draw_bytes(),
+        }
+    }
+
+    /// A size drawn from a distribution (out of line: most producers have a fixed size).
+    #[inline(never)]
+    fn draw_bytes(&mut self) -> u32 {
         match self.spec {
             ValueSize::Fixed(b) => b,
             ValueSize::Uniform { min_bytes, max_bytes } => {

@@ -42,6 +42,7 @@ impl Producer {
     }
 
     /// The member processed these records: one output record each.
+    #[inline(never)] // out of the producer's response path
     pub(super) fn on_forward(&mut self, records: Vec<ForwardedRecord>, ctx: &mut Ctx) {
         let now = ctx.now();
         ctx.metrics().produced(now, records.len() as u64);
@@ -63,6 +64,8 @@ impl Producer {
 
     /// The member commits: see the module documentation.
     #[allow(clippy::too_many_arguments)] // the request's fields, as the member sent them
+    #[cold]
+    #[inline(never)]
     pub(super) fn on_pipeline_commit(
         &mut self,
         member: NodeId,
@@ -173,6 +176,8 @@ impl Producer {
     }
 
     /// A group response came to this producer: its commit's answer.
+    #[cold]
+    #[inline(never)]
     pub(super) fn on_group_response(&mut self, request_id: u64, body: GroupResponse, ctx: &mut Ctx) {
         match body {
             GroupResponse::OffsetCommit(result) | GroupResponse::TxnOffsetCommit(result) => {
@@ -184,6 +189,8 @@ impl Producer {
 
     /// Whether `request_id` is the commit's request to the group coordinator (a disconnect of
     /// it is handled here).
+    #[cold]
+    #[inline(never)]
     pub(super) fn output_disconnected(&mut self, request_id: u64, ctx: &mut Ctx) -> bool {
         let ours = self.output_commit.as_ref().and_then(|c| c.request).is_some_and(|r| r.0 == request_id);
         if ours {
@@ -193,6 +200,7 @@ impl Producer {
     }
 
     /// The commit's request to the group coordinator unanswered for `request.timeout.ms` fails.
+    #[inline(never)]
     pub(super) fn expire_output_request(&mut self, ctx: &mut Ctx) {
         let timeout = SimDuration::from_ms(self.config.request_timeout_ms);
         let Some((request_id, sent)) = self.output_commit.as_ref().and_then(|c| c.request) else { return };

@@ -467,6 +467,8 @@ impl Producer {
     /// producer is re-created instead (Kafka Streams' `reInitializeThreadProducer`): a new
     /// producer under the same `transactional.id`, whose `InitProducerId` aborts what the old
     /// one left open and gets a new epoch.
+    #[cold]
+    #[inline(never)]
     pub(super) fn abort_transaction(&mut self, ctx: &mut Ctx) {
         if self.txn_fenced() {
             self.reinitialize(ctx);
