@@ -36,6 +36,7 @@ pub const SCENARIOS: &[(&str, &str)] = &[
     ("min-isr-not-met.ron", include_str!("../scenarios/min-isr-not-met.ron")),
     ("pipeline-at-least-once.ron", include_str!("../scenarios/pipeline-at-least-once.ron")),
     ("pipeline-exactly-once.ron", include_str!("../scenarios/pipeline-exactly-once.ron")),
+    ("pipeline-unstable-offsets.ron", include_str!("../scenarios/pipeline-unstable-offsets.ron")),
     ("pipeline-zombie-fenced.ron", include_str!("../scenarios/pipeline-zombie-fenced.ron")),
     ("quickstart.ron", include_str!("../scenarios/quickstart.ron")),
     ("quota-throttled-consumer.ron", include_str!("../scenarios/quota-throttled-consumer.ron")),

@@ -342,6 +342,10 @@ pub fn validate(s: &Scenario) -> Vec<Problem> {
                 );
                 break;
             }
+            if g.output.is_some() {
+                // The member's producer (see `pipeline`) is a node faults may target.
+                nodes.push(crate::scenario::pipeline::output_producer_name(&member));
+            }
             nodes.push(member);
         }
     }

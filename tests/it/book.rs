@@ -28,8 +28,9 @@ fn chapters_and_scenarios_named_in_the_book_exist() {
 
 /// Every chart image the README and the book show: `(document, scenario, chart file of its run,
 /// committed image in book/src/images)`.
-const IMAGES: [(&str, &str, &str, &str); 10] = [
+const IMAGES: [(&str, &str, &str, &str); 11] = [
     ("book/src/transactions.md", "transactions-hanging", "lag.png", "transactions-hanging-lag.png"),
+    ("book/src/pipelines.md", "pipeline-unstable-offsets", "lag.png", "pipeline-unstable-offsets-lag.png"),
     ("book/src/transactions.md", "transactions-hanging", "offsets-payments-0.png", "transactions-hanging-offsets.png"),
     ("book/src/arrivals.md", "quota-throttled-producer", "throughput.png", "quota-throttled-producer-throughput.png"),
     ("book/src/groups.md", "retention-slow-consumer", "offsets-clicks-0.png", "retention-slow-consumer-offsets.png"),

@@ -184,3 +184,22 @@ fn an_alter_partition_lost_on_a_cut_link_is_proposed_again() {
         assert_eq!(p.isr.len(), 3, "{} ISR {:?}", p.name, p.isr);
     }
 }
+
+#[test]
+fn a_read_committed_member_waits_for_offsets_a_pending_transaction_holds() {
+    // KIP-447: enricher-0 crashes after its TxnOffsetCommit reached the group and before it
+    // committed its transaction. enricher-1, assigned its partitions at 10 s, gets
+    // UNSTABLE_OFFSET_COMMIT until the coordinator aborts the transaction on its timeout (checked
+    // every 10 s: at 20 s), and only then reads from the last committed offsets.
+    let r = bundled("pipeline-unstable-offsets.ron", &[]);
+    let unstable = crate::transactions::traced_at(&r, "offsets unstable").expect("the offsets were unstable");
+    let aborted = crate::transactions::traced_at(&r, "txn_timeout").expect("the transaction timed out");
+    let stable = crate::transactions::traced_at(&r, "offsets stable").expect("the offsets became stable");
+    assert!(unstable > 10.0 && unstable < 10.1, "{unstable}");
+    assert!(stable > aborted && stable - aborted < 0.1, "stable at {stable}, aborted at {aborted}");
+    assert_eq!(r.figures["output_duplicates"], 0.0);
+    assert_eq!(r.figures["output_missing"], 0.0);
+    // Without the slow link the crash leaves no offsets pending: no wait.
+    let plain = bundled("pipeline-exactly-once.ron", &[]);
+    assert!(crate::transactions::traced_at(&plain, "offsets unstable").is_none());
+}

@@ -45,7 +45,7 @@ fn lag_at(report: &kafkasim::Report, group: &str, t_s: f64) -> u64 {
 }
 
 /// When a trace line of `what` was written, in s.
-fn traced_at(report: &kafkasim::Report, what: &str) -> Option<f64> {
+pub(crate) fn traced_at(report: &kafkasim::Report, what: &str) -> Option<f64> {
     report.trace.lines().find(|l| l.contains(what)).map(|l| l.split_whitespace().next().unwrap().parse().unwrap())
 }
 

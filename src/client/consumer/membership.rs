@@ -290,7 +290,19 @@ impl Consumer {
                 }
                 self.offset_fetch_pending = None;
                 match result {
-                    Ok(offsets) => self.on_committed_offsets(offsets, ctx),
+                    Ok(offsets) => {
+                        if let Some(since) = self.unstable_since.take() {
+                            let waited = ctx.now().since(since);
+                            ctx.notable("offsets stable", || {
+                                format!(
+                                    "group={} committed offsets stable after {:.3} ms",
+                                    self.config.name,
+                                    waited.as_nanos() as f64 / 1e6
+                                )
+                            });
+                        }
+                        self.on_committed_offsets(offsets, ctx)
+                    }
                     Err(e) => {
                         for o in &mut self.owned {
                             o.positioning = false;
@@ -301,9 +313,15 @@ impl Consumer {
                         } else if e == KafkaError::UnstableOffsetCommit {
                             // A transaction with offsets for these partitions is not complete:
                             // ask again after `retry.backoff.ms`.
-                            ctx.detail("unstable offsets", || {
-                                format!("group={} UNSTABLE_OFFSET_COMMIT", self.config.name)
-                            });
+                            if self.unstable_since.is_none() {
+                                self.unstable_since = Some(ctx.now());
+                                ctx.notable("offsets unstable", || {
+                                    format!(
+                                        "group={} UNSTABLE_OFFSET_COMMIT: a transaction holding offsets for these partitions is not complete; asking again every {RETRY_BACKOFF_MS} ms",
+                                        self.config.name
+                                    )
+                                });
+                            }
                             ctx.set_timer(SimDuration::from_ms(RETRY_BACKOFF_MS), Timer::OffsetFetchRetry);
                         }
                     }

@@ -269,6 +269,8 @@ pub struct Consumer {
     output_producer: Option<NodeId>,
     /// A consume-transform-produce member about to rejoin has committed (it joins next).
     committed_before_join: bool,
+    /// Since when its committed offsets have been unstable (KIP-447), while it asks again.
+    unstable_since: Option<SimTime>,
 
     // Fetching (see `fetcher.rs`).
     owned: Vec<Owned>,
@@ -352,6 +354,7 @@ impl Consumer {
             trigger_armed: None,
             output_producer: None,
             committed_before_join: false,
+            unstable_since: None,
             config,
             end,
             strategies,
