@@ -107,9 +107,14 @@ pub fn groups(sim: &Simulation) -> String {
         return "this scenario has no consumer group\n".to_string();
     }
     let mut out = String::new();
-    for g in groups {
+    for (g, config) in groups.into_iter().zip(&sim.scenario().consumer_groups) {
+        // A consume-transform-produce group says where it writes.
+        let output = config
+            .output
+            .as_ref()
+            .map_or(String::new(), |o| format!(", writes {} ({})", o.topic, o.processing_guarantee.kafka_name()));
         out.push_str(&format!(
-            "group {}: {} at generation {}, coordinator {}, lag {} records\n",
+            "group {}: {} at generation {}, coordinator {}, lag {} records{output}\n",
             g.name,
             g.state,
             g.generation,

@@ -129,3 +129,18 @@ fn the_stream_view_foretells_what_the_next_batch_writes() {
     assert!(reply.contains("batch=4 ") && reply.contains(&format!("emits [{from}, {to})={n}")), "{reply}");
     assert!(Stepper::new(&bundled("quickstart")).command("stream").unwrap().text.contains("no stream query"));
 }
+
+#[test]
+fn a_pipelines_zombie_shows_in_the_views_when_its_commit_is_refused() {
+    let mut stepper = Stepper::new(&bundled("pipeline-zombie-fenced"));
+    let reply = ok(&mut stepper, "find txn_offsets_refused");
+    assert!(reply.contains("TxnOffsetCommit refused (UNKNOWN_MEMBER_ID)"), "{reply}");
+    // The group moved on without it: enricher-1 owns every partition, the zombie none.
+    let table = ok(&mut stepper, "groups");
+    assert!(table.contains("writes enriched (exactly_once_v2)"), "{table}");
+    let group = &stepper.simulation().groups()[0];
+    let zombie = group.members.iter().find(|m| m.name == "enricher-0").unwrap();
+    let other = group.members.iter().find(|m| m.name == "enricher-1").unwrap();
+    assert!(zombie.positions.is_empty() && zombie.generation == -1, "{zombie:?}");
+    assert_eq!(other.positions.len(), 4, "{other:?}");
+}
