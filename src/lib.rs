@@ -14,7 +14,8 @@
 //! - [`protocol`]: the requests and responses that cross the network.
 //! - [`net`]: links with latency and jitter, on a petgraph graph.
 //! - [`cluster`]: brokers, partition logs and metadata.
-//! - [`group`]: consumer-group partition assignors (range, roundrobin, sticky, cooperative-sticky).
+//! - [`group`]: consumer-group partition assignors (range, roundrobin, sticky, cooperative-sticky),
+//!   the group coordinator of the classic protocol, and KIP-848 consumer groups (`consumer_protocol`).
 //! - [`transaction`]: transactions: the coordinator, markers, the last stable offset, consumer
 //!   offsets committed inside a transaction.
 //! - [`check`]: the record history and end-of-run verdicts (lost writes, duplicates, divergence).

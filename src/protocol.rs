@@ -160,6 +160,12 @@ pub enum KafkaError {
     /// `UNSTABLE_OFFSET_COMMIT`: a transaction that sent offsets for the partition is not
     /// complete yet; a consumer that requires stable offsets (KIP-447) asks again later.
     UnstableOffsetCommit,
+    /// `FENCED_MEMBER_EPOCH` (KIP-848): the member's epoch is not the one the coordinator has
+    /// for it; it must give up its partitions and join again with epoch 0.
+    FencedMemberEpoch,
+    /// `STALE_MEMBER_EPOCH` (KIP-848): an offset commit carries an older member epoch than the
+    /// member's current one.
+    StaleMemberEpoch,
 }
 
 impl KafkaError {
@@ -188,6 +194,8 @@ impl KafkaError {
             KafkaError::InvalidProducerEpoch => "INVALID_PRODUCER_EPOCH",
             KafkaError::ConcurrentTransactions => "CONCURRENT_TRANSACTIONS",
             KafkaError::UnstableOffsetCommit => "UNSTABLE_OFFSET_COMMIT",
+            KafkaError::FencedMemberEpoch => "FENCED_MEMBER_EPOCH",
+            KafkaError::StaleMemberEpoch => "STALE_MEMBER_EPOCH",
         }
     }
 }
@@ -588,6 +596,30 @@ pub enum GroupRequest {
         generation: i32,
         offsets: Vec<(u32, u64, Option<u32>)>,
     },
+    /// `ConsumerGroupHeartbeat` (KIP-848, `group.protocol=consumer`): joins (epoch 0), leaves
+    /// (epoch -1), or reports the partitions the member holds at its epoch; the answer carries
+    /// the member's epoch and, when it changed, its assignment. (The Java client sends its
+    /// owned partitions only when they changed; kafkasim sends them every time.)
+    ConsumerGroupHeartbeat {
+        member_id: String,
+        member_epoch: i32,
+        /// `max.poll.interval.ms`: how long the member has to revoke partitions.
+        rebalance_timeout_ms: u64,
+        /// Global partitions it holds now, sorted.
+        owned: Vec<u32>,
+    },
+}
+
+/// What a `ConsumerGroupHeartbeat` returns.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConsumerHeartbeatResult {
+    pub member_id: String,
+    /// -1 after a leave.
+    pub member_epoch: i32,
+    /// `group.consumer.heartbeat.interval.ms`: when to heartbeat next.
+    pub heartbeat_interval_ms: u64,
+    /// The member's whole assignment (global partitions, sorted), when it changed.
+    pub assignment: Option<Vec<u32>>,
 }
 
 /// A transactional producer's requests (kafka-reference §6.2).
@@ -677,6 +709,7 @@ pub enum GroupResponse {
     /// Committed offset and its leader epoch per asked partition (`None`: no committed offset).
     OffsetFetch(Result<Vec<(u32, CommittedOffset)>, KafkaError>),
     TxnOffsetCommit(Result<(), KafkaError>),
+    ConsumerGroupHeartbeat(Result<ConsumerHeartbeatResult, KafkaError>),
 }
 
 impl GroupResponse {
@@ -690,6 +723,7 @@ impl GroupResponse {
             GroupResponse::OffsetCommit(_) => "OffsetCommitResponse",
             GroupResponse::OffsetFetch(_) => "OffsetFetchResponse",
             GroupResponse::TxnOffsetCommit(_) => "TxnOffsetCommitResponse",
+            GroupResponse::ConsumerGroupHeartbeat(_) => "ConsumerGroupHeartbeatResponse",
         }
     }
 }
@@ -705,6 +739,7 @@ impl GroupRequest {
             GroupRequest::OffsetCommit { .. } => "OffsetCommit",
             GroupRequest::OffsetFetch { .. } => "OffsetFetch",
             GroupRequest::TxnOffsetCommit { .. } => "TxnOffsetCommit",
+            GroupRequest::ConsumerGroupHeartbeat { .. } => "ConsumerGroupHeartbeat",
         }
     }
 }

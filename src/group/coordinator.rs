@@ -16,14 +16,16 @@
 //!   perfectly replicated offsets partition would make it: a commit the coordinator accepted
 //!   survives a coordinator failover. What does not survive is in-memory work: parked joins
 //!   and syncs are dropped and session deadlines restart when a new coordinator loads the group.
-//! * Only the `consumer` protocol type; no KIP-848 groups; no transactional offset commits.
+//! * Only the `consumer` protocol type. A group with `group_protocol: Consumer` is a KIP-848
+//!   group instead, run by `consumer_protocol.rs` (its members never send JoinGroup).
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
 use crate::group::assignor::Strategy;
+use crate::group::consumer_protocol::{ConsumerProtocolGroup, Heartbeat};
 use crate::protocol::{GroupRequest, GroupResponse, JoinGroupResult, KafkaError, MemberSubscription, Message};
-use crate::scenario::{GroupCoordinatorSettings, Scenario};
+use crate::scenario::{GroupCoordinatorSettings, GroupProtocol, Scenario};
 use crate::sim::{Ctx, NodeId, RandomStream, SimDuration, SimTime};
 
 /// `ClassicGroupState`.
@@ -127,6 +129,8 @@ pub struct Group {
     initial_rebalance_delay: SimDuration,
     /// Member node → client id, for readable records.
     client_ids: Vec<(NodeId, String)>,
+    /// A KIP-848 group (`group.protocol=consumer`): its members and target assignment.
+    pub consumer: Option<ConsumerProtocolGroup>,
 }
 
 /// The brokers' shared view of every group (the `__consumer_offsets` partitions).
@@ -135,6 +139,16 @@ pub type Groups = Rc<RefCell<Vec<Group>>>;
 /// Creates every group of a scenario in the Empty state.
 pub fn groups_of(scenario: &Scenario, first_member_node: u32) -> Groups {
     let mut node = first_member_node;
+    // Each topic's first global partition (topics are numbered in the scenario's order).
+    let mut first = 0;
+    let first_partitions: Vec<(&str, u32, u32)> = scenario
+        .topics
+        .iter()
+        .map(|t| {
+            first += t.partitions;
+            (t.name.as_str(), first - t.partitions, t.partitions)
+        })
+        .collect();
     let groups = scenario
         .consumer_groups
         .iter()
@@ -172,6 +186,20 @@ pub fn groups_of(scenario: &Scenario, first_member_node: u32) -> Groups {
                     scenario.cluster.group_coordinator.group_initial_rebalance_delay_ms,
                 ),
                 client_ids,
+                consumer: (g.group_protocol == GroupProtocol::Consumer).then(|| {
+                    let settings = &scenario.cluster.group_coordinator;
+                    let partitions = g
+                        .topics
+                        .iter()
+                        .filter_map(|t| first_partitions.iter().find(|(name, _, _)| name == t))
+                        .flat_map(|&(_, first, n)| first..first + n)
+                        .collect();
+                    ConsumerProtocolGroup::new(
+                        partitions,
+                        SimDuration::from_ms(settings.group_consumer_heartbeat_interval_ms),
+                        SimDuration::from_ms(settings.group_consumer_session_timeout_ms),
+                    )
+                }),
             }
         })
         .collect();
@@ -204,20 +232,20 @@ pub fn select_protocol(members: &[&[Strategy]]) -> Strategy {
 }
 
 /// What a coordinator does at a point in time: responses to send and lines to trace.
-struct Out<'a, 'b> {
-    ctx: &'a mut Ctx<'b>,
+pub(super) struct Out<'a, 'b> {
+    pub(super) ctx: &'a mut Ctx<'b>,
     group: u32,
 }
 
 impl Out<'_, '_> {
-    fn reply(&mut self, to: NodeId, request_id: u64, body: GroupResponse) {
+    pub(super) fn reply(&mut self, to: NodeId, request_id: u64, body: GroupResponse) {
         let group = self.group;
         self.ctx.send(to, Message::GroupResponse { request_id, group, body: Box::new(body) });
     }
 }
 
 impl Group {
-    fn client_id(&self, node: NodeId) -> &str {
+    pub(super) fn client_id(&self, node: NodeId) -> &str {
         self.client_ids.iter().find(|(n, _)| *n == node).map(|(_, c)| c.as_str()).unwrap_or("?")
     }
 
@@ -239,6 +267,9 @@ impl Group {
             if m.awaiting_join.is_none() {
                 at(m.session_deadline);
             }
+        }
+        for t in self.consumer_deadlines() {
+            at(t);
         }
         for (_, t) in &self.pending {
             at(*t);
@@ -275,6 +306,7 @@ impl Group {
         self.owner = Some(broker);
         self.coordinator_moves.push((now, broker));
         self.pending.clear();
+        self.load_consumer_members(now);
         for m in &mut self.members {
             m.awaiting_join = None;
             m.awaiting_sync = None;
@@ -357,8 +389,17 @@ impl Group {
                 };
                 out.reply(from, request_id, GroupResponse::LeaveGroup(result));
             }
+            GroupRequest::ConsumerGroupHeartbeat { member_id, member_epoch, rebalance_timeout_ms, owned } => {
+                let hb = Heartbeat { member_id, member_epoch, rebalance_timeout_ms, owned };
+                self.consumer_heartbeat(from, request_id, hb, &mut out);
+            }
             GroupRequest::OffsetCommit { member_id, generation, offsets } => {
-                let result = self.validate_commit(&member_id, generation, now);
+                let result = if self.consumer.is_some() {
+                    // A KIP-848 member commits with its member epoch.
+                    self.validate_consumer_commit(&member_id, generation)
+                } else {
+                    self.validate_commit(&member_id, generation, now)
+                };
                 if result.is_ok() {
                     for (p, offset, epoch) in offsets {
                         self.commit_offset(p, offset, now, epoch);
@@ -747,6 +788,15 @@ impl Group {
         Ok(())
     }
 
+    /// The group's state as `kafka-consumer-groups --describe` names it: the classic state, or
+    /// a consumer group's (Empty, Assigning, Reconciling, Stable).
+    pub fn state_name(&self) -> &'static str {
+        match &self.consumer {
+            Some(cg) => cg.state_name(),
+            None => self.state.name(),
+        }
+    }
+
     /// Parked JoinGroup and SyncGroup requests: `(member node, request id)`.
     pub fn parked_requests(&self) -> impl Iterator<Item = (NodeId, u64)> + '_ {
         self.members.iter().flat_map(|m| [m.awaiting_join, m.awaiting_sync].into_iter().flatten().map(|r| (m.node, r)))
@@ -801,6 +851,7 @@ impl Group {
     pub fn on_deadline(&mut self, settings: &GroupCoordinatorSettings, group: u32, ctx: &mut Ctx) {
         let mut out = Out { ctx, group };
         let now = out.ctx.now();
+        self.expire_consumer_members(&mut out);
         let pending = self.pending.len();
         self.pending.retain(|(_, t)| *t > now);
         if self.pending.len() < pending {

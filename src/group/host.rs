@@ -145,5 +145,6 @@ pub fn error_response(body: &GroupRequest, error: KafkaError) -> GroupResponse {
         GroupRequest::OffsetCommit { .. } => GroupResponse::OffsetCommit(Err(error)),
         GroupRequest::OffsetFetch { .. } => GroupResponse::OffsetFetch(Err(error)),
         GroupRequest::TxnOffsetCommit { .. } => GroupResponse::TxnOffsetCommit(Err(error)),
+        GroupRequest::ConsumerGroupHeartbeat { .. } => GroupResponse::ConsumerGroupHeartbeat(Err(error)),
     }
 }

@@ -138,7 +138,9 @@ pub(crate) fn rebalance_timeline(group: &str, run: &Finished) -> Timeline {
     }
 
     let protocol = rebalances.iter().rev().find_map(|r| r.protocol);
+    let kip848 = run.group_states.get(gi).is_some_and(|g| g.consumer.is_some());
     let mode = match protocol {
+        _ if kip848 => "consumer protocol (KIP-848): uniform".to_string(),
         Some(p) if p.is_cooperative() => format!("cooperative: {p}"),
         Some(p) => format!("eager: {p}"),
         None => "never assigned".to_string(),

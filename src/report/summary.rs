@@ -143,16 +143,28 @@ pub fn header(s: &Scenario) -> String {
     }
     for g in &s.consumer_groups {
         let strategies: Vec<&str> = g.partition_assignment_strategy.iter().map(|s| s.strategy().name()).collect();
+        let gc = &s.cluster.group_coordinator;
+        // Under KIP-848 the assignor, session timeout and heartbeat interval are the brokers'.
+        let membership = match g.group_protocol {
+            crate::scenario::GroupProtocol::Classic => format!(
+                "partition.assignment.strategy=[{}] static_membership={} session_timeout_ms={} heartbeat_interval_ms={}",
+                strategies.join(", "),
+                g.static_membership,
+                g.session_timeout_ms,
+                g.heartbeat_interval_ms
+            ),
+            crate::scenario::GroupProtocol::Consumer => format!(
+                "group.protocol=consumer assignor=uniform (server) group.consumer.session.timeout.ms={} group.consumer.heartbeat.interval.ms={}",
+                gc.group_consumer_session_timeout_ms, gc.group_consumer_heartbeat_interval_ms
+            ),
+        };
         let _ = writeln!(
             h,
-            "group {}: members={} topics=[{}] partition.assignment.strategy=[{}] static_membership={} session_timeout_ms={} heartbeat_interval_ms={} max_poll_interval_ms={} max_poll_records={} {} auto_offset_reset={:?} detect_truncation={} processing_us={} fetch_min_bytes={} fetch_max_wait_ms={} max_partition_fetch_bytes={}{}",
+            "group {}: members={} topics=[{}] {} max_poll_interval_ms={} max_poll_records={} {} auto_offset_reset={:?} detect_truncation={} processing_us={} fetch_min_bytes={} fetch_max_wait_ms={} max_partition_fetch_bytes={}{}",
             g.name,
             g.members,
             g.topics.join(", "),
-            strategies.join(", "),
-            g.static_membership,
-            g.session_timeout_ms,
-            g.heartbeat_interval_ms,
+            membership,
             g.max_poll_interval_ms,
             g.max_poll_records,
             match &g.output {
@@ -699,7 +711,11 @@ fn write_groups(out: &mut String, run: &Finished) {
             view.state,
             view.generation,
             view.coordinator.as_deref().unwrap_or("never found"),
-            state.protocol.map_or("none", |p| p.name())
+            if state.consumer.is_some() {
+                "consumer (KIP-848), assignor uniform"
+            } else {
+                state.protocol.map_or("none", |p| p.name())
+            }
         );
         let commits = records.commits.iter().filter(|c| c.group == g);
         let failed = commits.clone().filter(|c| c.error.is_some()).count();
@@ -729,7 +745,7 @@ fn write_groups(out: &mut String, run: &Finished) {
                     r.generation.map_or("-".to_string(), |g| g.to_string()),
                     t(r.joined),
                     t(r.stable),
-                    r.protocol.map_or("-", |p| p.name()),
+                    if state.consumer.is_some() { "uniform" } else { r.protocol.map_or("-", |p| p.name()) },
                     r.members.join(" ")
                 );
             }

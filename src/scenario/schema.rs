@@ -160,6 +160,23 @@ pub struct GroupCoordinatorSettings {
     /// `offsets.retention.check.interval.ms`: how often expired offsets are removed. Default 600000.
     #[serde(default = "default_retention_check_ms")]
     pub offsets_retention_check_interval_ms: u64,
+    /// `group.consumer.heartbeat.interval.ms`: how often members of a KIP-848 group
+    /// (`group_protocol: Consumer`) heartbeat; the coordinator tells them in every response.
+    /// Default 5000.
+    #[serde(default = "default_consumer_heartbeat_ms")]
+    pub group_consumer_heartbeat_interval_ms: u64,
+    /// `group.consumer.session.timeout.ms`: a KIP-848 member without a heartbeat for this long
+    /// is fenced. Default 45000 (Kafka bounds it by `group.consumer.min/max.session.timeout.ms`,
+    /// 45000 and 60000; kafkasim lets a lesson go lower).
+    #[serde(default = "default_consumer_session_ms")]
+    pub group_consumer_session_timeout_ms: u64,
+}
+
+fn default_consumer_heartbeat_ms() -> u64 {
+    5000
+}
+fn default_consumer_session_ms() -> u64 {
+    45_000
 }
 
 fn default_offsets_partitions() -> u32 {
@@ -194,6 +211,8 @@ impl Default for GroupCoordinatorSettings {
             group_max_session_timeout_ms: default_max_session_ms(),
             offsets_retention_minutes: default_offsets_retention_minutes(),
             offsets_retention_check_interval_ms: default_retention_check_ms(),
+            group_consumer_heartbeat_interval_ms: default_consumer_heartbeat_ms(),
+            group_consumer_session_timeout_ms: default_consumer_session_ms(),
         }
     }
 }
@@ -651,6 +670,26 @@ impl Default for Transactions {
     }
 }
 
+/// `group.protocol`: the consumer group protocol a member speaks.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub enum GroupProtocol {
+    /// `classic`: JoinGroup/SyncGroup/Heartbeat, eager or cooperative rebalances.
+    #[default]
+    Classic,
+    /// `consumer`: the KIP-848 protocol, one `ConsumerGroupHeartbeat` RPC and a server-side
+    /// assignor.
+    Consumer,
+}
+
+impl GroupProtocol {
+    pub fn kafka_name(self) -> &'static str {
+        match self {
+            GroupProtocol::Classic => "classic",
+            GroupProtocol::Consumer => "consumer",
+        }
+    }
+}
+
 /// `isolation.level`: what a consumer reads of transactional records.
 #[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub enum IsolationLevel {
@@ -964,6 +1003,14 @@ pub struct ConsumerGroup {
     /// When the members start, in ms. Default 0.
     #[serde(default)]
     pub start_ms: u64,
+    /// `group.protocol`: `Classic` (the default: JoinGroup and SyncGroup, a client-side assignor)
+    /// or `Consumer` (KIP-848, GA in Kafka 4.0: the coordinator assigns with its `uniform`
+    /// assignor and each member moves to its new assignment on its own, with no group-wide
+    /// barrier). Under `Consumer`, `partition_assignment_strategy`, `session_timeout_ms` and
+    /// `heartbeat_interval_ms` must stay at their defaults (the Java client rejects them): the
+    /// brokers' `group_consumer_*` settings apply instead.
+    #[serde(default)]
+    pub group_protocol: GroupProtocol,
     /// `partition.assignment.strategy`, in preference order. Default `[Range, CooperativeSticky]`
     /// (Kafka 3.0+), which every member votes `Range` on: eager rebalancing. `[CooperativeSticky]`
     /// gives cooperative (KIP-429) rebalancing.
@@ -1188,13 +1235,13 @@ impl AssignmentStrategy {
     }
 }
 
-fn default_strategies() -> Vec<AssignmentStrategy> {
+pub(crate) fn default_strategies() -> Vec<AssignmentStrategy> {
     vec![AssignmentStrategy::Range, AssignmentStrategy::CooperativeSticky]
 }
-fn default_session_timeout_ms() -> u64 {
+pub(crate) fn default_session_timeout_ms() -> u64 {
     45_000
 }
-fn default_heartbeat_interval_ms() -> u64 {
+pub(crate) fn default_heartbeat_interval_ms() -> u64 {
     3000
 }
 fn default_max_poll_interval_ms() -> u64 {

@@ -574,6 +574,9 @@ pub fn validate(s: &Scenario) -> Vec<Problem> {
                 "one or more of Range, RoundRobin, Sticky, CooperativeSticky",
             );
         }
+        if g.group_protocol == GroupProtocol::Consumer {
+            validate_consumer_protocol(g, &at, &mut c);
+        }
         let gc = &s.cluster.group_coordinator;
         if g.session_timeout_ms < gc.group_min_session_timeout_ms
             || g.session_timeout_ms > gc.group_max_session_timeout_ms
@@ -754,6 +757,19 @@ pub fn validate(s: &Scenario) -> Vec<Problem> {
     }
 
     // Cluster settings
+    let gc = &s.cluster.group_coordinator;
+    if gc.group_consumer_heartbeat_interval_ms == 0
+        || gc.group_consumer_heartbeat_interval_ms >= gc.group_consumer_session_timeout_ms
+    {
+        c.fail(
+            "cluster.group_coordinator.group_consumer_heartbeat_interval_ms",
+            format!(
+                "{} ms with group_consumer_session_timeout_ms {}",
+                gc.group_consumer_heartbeat_interval_ms, gc.group_consumer_session_timeout_ms
+            ),
+            "1 ms to below group_consumer_session_timeout_ms",
+        );
+    }
     let r = &s.cluster.replication;
     let t = &s.cluster.transaction_coordinator;
     let at = |f: &str| format!("cluster.transaction_coordinator.{f}");
@@ -1084,5 +1100,37 @@ fn validate_output(c: &mut Checker, s: &Scenario, i: usize, o: &GroupOutput, all
                 "another name",
             );
         }
+    }
+}
+
+/// A group with `group_protocol: Consumer` (KIP-848): the classic-only settings must stay at
+/// their defaults (Kafka's consumer configs: "not supported when group.protocol is set to
+/// consumer"; the brokers' `group_consumer_*` settings apply), and what kafkasim does not model
+/// under it is refused rather than ignored.
+fn validate_consumer_protocol(g: &ConsumerGroup, at: &dyn Fn(&str) -> String, c: &mut Checker) {
+    let classic_only = "leave it out: under group_protocol Consumer the brokers' cluster.group_coordinator.group_consumer_* settings and their uniform assignor apply";
+    if g.partition_assignment_strategy != default_strategies() {
+        c.fail(at("partition_assignment_strategy"), "is a classic-protocol setting", classic_only);
+    }
+    if g.session_timeout_ms != default_session_timeout_ms() {
+        c.fail(at("session_timeout_ms"), "is a classic-protocol setting", classic_only);
+    }
+    if g.heartbeat_interval_ms != default_heartbeat_interval_ms() {
+        c.fail(at("heartbeat_interval_ms"), "is a classic-protocol setting", classic_only);
+    }
+    if g.static_membership {
+        c.fail(
+            at("static_membership"),
+            "static membership under group_protocol Consumer is not modelled",
+            "false, or group_protocol Classic",
+        );
+    }
+    if g.stream.is_some() || g.output.is_some() {
+        let field = if g.stream.is_some() { "stream" } else { "output" };
+        c.fail(
+            at(field),
+            "a stream processor's group runs the classic protocol here (Kafka Streams has its own, KIP-1071)",
+            "group_protocol Classic",
+        );
     }
 }

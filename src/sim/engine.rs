@@ -118,7 +118,8 @@ pub struct MemberView {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GroupView {
     pub name: String,
-    /// `Empty`, `PreparingRebalance`, `CompletingRebalance`, `Stable` or `Dead`.
+    /// `Empty`, `PreparingRebalance`, `CompletingRebalance`, `Stable` or `Dead`; a KIP-848 group:
+    /// `Empty`, `Assigning`, `Reconciling` or `Stable`.
     pub state: &'static str,
     pub generation: i32,
     /// The broker that coordinates it now (`None` before any member found it).
@@ -1107,7 +1108,7 @@ impl Simulation {
                 let state = &state[g];
                 GroupView {
                     name: group.name.clone(),
-                    state: state.state.name(),
+                    state: state.state_name(),
                     generation: state.generation,
                     coordinator: state.owner.map(|b| format!("broker-{b}")),
                     lag_records: self.group_lag(g as u32),

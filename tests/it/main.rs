@@ -19,6 +19,8 @@
 //! - `compare`: A/B runs with the same seed, the table of differences, side-by-side charts.
 //! - `groups`: consumer groups: eager vs cooperative rebalances, static membership, offset
 //!   expiry, the coordinator's placement.
+//! - `kip848`: consumer groups under the KIP-848 protocol: a scale-out that stops no one but the
+//!   moving partitions, against eager over seeds; a paused member fenced and rejoining.
 //! - `stream`: the Spark-like stream processor: trigger against latency, falling behind, the
 //!   watermark against late data, recovery from the checkpoint.
 //! - `retention`: topic retention (`retention.ms`, `retention.bytes`, whole segments, never past
@@ -38,6 +40,7 @@ mod cli;
 mod compare;
 mod groups;
 mod invalid;
+mod kip848;
 mod pipeline;
 mod producer;
 mod quota;

@@ -42,7 +42,7 @@ impl Consumer {
 
     /// The coordinator is gone or moved (`markCoordinatorUnknown`): find it again; a join or
     /// sync in progress starts over.
-    fn coordinator_unknown(&mut self, why: &str, ctx: &mut Ctx) {
+    pub(super) fn coordinator_unknown(&mut self, why: &str, ctx: &mut Ctx) {
         if self.coordinator.is_some() {
             ctx.notable("coordinator unknown", || format!("group={} ({why})", self.config.name));
         }
@@ -59,6 +59,10 @@ impl Consumer {
     /// Starts (or restarts) joining the group: `onJoinPrepare`, then JoinGroup.
     pub(super) fn join_group(&mut self, ctx: &mut Ctx) {
         if matches!(self.membership, Membership::Joining(_) | Membership::Syncing(_)) {
+            return;
+        }
+        if self.kip848 {
+            self.consumer_join(ctx);
             return;
         }
         let Some(coordinator) = self.coordinator else {
@@ -130,7 +134,7 @@ impl Consumer {
         self.rejoin_needed = false;
     }
 
-    fn lose_all(&mut self, why: KafkaError, ctx: &mut Ctx) {
+    pub(super) fn lose_all(&mut self, why: KafkaError, ctx: &mut Ctx) {
         if !self.owned.is_empty() {
             let names: Vec<String> = self.owned.iter().map(|o| self.metadata.partition_name(o.partition)).collect();
             ctx.notable("partitions lost", || {
@@ -146,8 +150,12 @@ impl Consumer {
         {
             ctx.send_local(producer, Message::PipelineAbort);
         }
-        // `resetStateAndGeneration`: only UNKNOWN_MEMBER_ID also forgets the member id.
-        if why == KafkaError::UnknownMemberId {
+        // `resetStateAndGeneration`: only UNKNOWN_MEMBER_ID also forgets the member id (a
+        // KIP-848 member keeps the id it made, and joins again with it).
+        self.ack_needed = false;
+        self.ack_after_commit = None;
+        self.heartbeat_pending = None;
+        if why == KafkaError::UnknownMemberId && !self.kip848 {
             self.member_id.clear();
         }
         self.generation = -1;
@@ -158,6 +166,10 @@ impl Consumer {
 
     /// LeaveGroup, unless static (static members never send it, KIP-345).
     pub(super) fn leave_group(&mut self, why: &str, ctx: &mut Ctx) {
+        if self.kip848 {
+            self.consumer_leave(why, ctx);
+            return;
+        }
         if !self.member_id.is_empty()
             && self.instance_id().is_none()
             && let Some(c) = self.coordinator
@@ -246,6 +258,9 @@ impl Consumer {
                     Err(e) => self.on_group_error(e, ctx),
                 }
             }
+            GroupResponse::ConsumerGroupHeartbeat(result) => {
+                self.on_consumer_heartbeat_response(request_id, result, ctx)
+            }
             GroupResponse::LeaveGroup(_) | GroupResponse::TxnOffsetCommit(_) => {}
             GroupResponse::OffsetCommit(result) => {
                 let Some(i) = self.commits.iter().position(|c| c.0 == request_id) else { return };
@@ -268,7 +283,9 @@ impl Consumer {
                             if sync { "" } else { " [async]" }
                         )
                     });
-                    if matches!(e, KafkaError::UnknownMemberId | KafkaError::IllegalGeneration) || self.exactly_once() {
+                    let classic_fenced =
+                        !self.kip848 && matches!(e, KafkaError::UnknownMemberId | KafkaError::IllegalGeneration);
+                    if classic_fenced || self.exactly_once() {
                         // Under exactly-once, a commit that failed aborted the transaction and
                         // its output: the member rejoins, and its tasks start again from the
                         // committed offsets (Kafka Streams' `TaskMigratedException`; it revives
@@ -280,6 +297,7 @@ impl Consumer {
                         self.rejoin_needed = true;
                     }
                 }
+                self.on_commit_done(request_id, ctx);
                 if sync && !self.commits.iter().any(|c| c.1) {
                     self.after_sync_commit(ctx);
                 }
@@ -371,6 +389,7 @@ impl Consumer {
                 self.commit_failures += 1;
                 ctx.notable("commit failed", || format!("group={} coordinator disconnected", self.config.name));
                 self.coordinator_unknown("disconnected", ctx);
+                self.on_commit_done(request_id, ctx);
                 if sync && !self.commits.iter().any(|c| c.1) {
                     self.after_sync_commit(ctx);
                 }
@@ -489,7 +508,17 @@ impl Consumer {
         }
         let added: Vec<u32> =
             assignment.iter().copied().filter(|p| !self.owned.iter().any(|o| o.partition == *p)).collect();
-        for &p in &added {
+        self.add_owned(&added, ctx);
+        let names: Vec<String> = assignment.iter().map(|&p| self.metadata.partition_name(p)).collect();
+        ctx.notable("assigned", || {
+            format!("group={} generation={} partitions=[{}]", self.config.name, self.generation, names.join(" "))
+        });
+    }
+
+    /// Newly assigned partitions: owned from now, without a position yet.
+    pub(super) fn add_owned(&mut self, added: &[u32], ctx: &mut Ctx) {
+        let now = ctx.now();
+        for &p in added {
             ctx.metrics().groups.own(self.group, self.member, p, self.generation, now);
             self.owned.push(Owned {
                 partition: p,
@@ -512,10 +541,6 @@ impl Consumer {
             // and keep asking while one is missing (`Fetcher`: `metadata.requestUpdate()`).
             self.refresh_metadata(ctx);
         }
-        let names: Vec<String> = assignment.iter().map(|&p| self.metadata.partition_name(p)).collect();
-        ctx.notable("assigned", || {
-            format!("group={} generation={} partitions=[{}]", self.config.name, self.generation, names.join(" "))
-        });
     }
 
     /// The heartbeat thread's tick: the poll-timeout check, then a heartbeat.
@@ -558,7 +583,7 @@ impl Consumer {
 
     /// After leaving on a poll timeout the member no longer owns anything as far as the group is
     /// concerned; its application still holds the records it is processing.
-    fn lose_ownership_records(&mut self, ctx: &mut Ctx) {
+    pub(super) fn lose_ownership_records(&mut self, ctx: &mut Ctx) {
         let now = ctx.now();
         for o in self.owned.drain(..) {
             ctx.metrics().groups.release(self.group, self.member, o.partition, now);
@@ -662,6 +687,9 @@ impl Consumer {
             self.commits.retain(|c| !lost.contains(&c.0));
             self.commit_failures += lost.len() as u64;
             self.coordinator_unknown("request timed out", ctx);
+            for id in lost {
+                self.on_commit_done(id, ctx);
+            }
             if sync_lost && self.exactly_once() {
                 // The transaction may still abort: start again from the committed offsets.
                 self.lose_all(KafkaError::RequestTimedOut, ctx);

@@ -20,6 +20,7 @@
 //! member's requests to a broker that is down are dropped (no connection errors), so they end by
 //! timing out; `close()` takes no time.
 
+mod consumer_protocol;
 mod fetcher;
 mod membership;
 mod pipeline;
@@ -212,6 +213,20 @@ pub struct Consumer {
     /// `partition.assignment.strategy` and whether they all support COOPERATIVE.
     strategies: Vec<Strategy>,
     cooperative: bool,
+    /// `group.protocol=consumer` (KIP-848, see `consumer_protocol.rs`).
+    kip848: bool,
+    /// Draws each new consumer instance's member id (KIP-848 members make their own).
+    member_ids: RandomStream,
+    /// KIP-848: how often to heartbeat, as the coordinator last said.
+    heartbeat_interval: SimDuration,
+    /// KIP-848: the next heartbeat is due then (an interval after the last answer), and the
+    /// time the heartbeat timer is armed for.
+    next_heartbeat_at: SimTime,
+    heartbeat_timer_at: Option<SimTime>,
+    /// KIP-848: a reconciled assignment to acknowledge with a heartbeat as soon as possible.
+    ack_needed: bool,
+    /// KIP-848: the commit before a revocation, whose answer the acknowledgement waits for.
+    ack_after_commit: Option<u64>,
     /// When it starts and, if scaled down, closes.
     starts: Vec<SimTime>,
     closes: Vec<SimTime>,
@@ -312,7 +327,9 @@ impl Consumer {
         let name = format!("{}-{member}", group.name);
         let strategies: Vec<Strategy> = group.partition_assignment_strategy.iter().map(|s| s.strategy()).collect();
         // `ConsumerCoordinator`: COOPERATIVE only if every configured assignor supports it.
-        let cooperative = !strategies.is_empty() && strategies.iter().all(|s| s.is_cooperative());
+        let kip848 = group.group_protocol == crate::scenario::GroupProtocol::Consumer;
+        // A KIP-848 member never stops the world either: it keeps what it is not told to give up.
+        let cooperative = kip848 || (!strategies.is_empty() && strategies.iter().all(|s| s.is_cooperative()));
         // Start and close times from the member count over time.
         let (mut starts, mut closes) = (Vec::new(), Vec::new());
         let mut active = member < group.members;
@@ -347,6 +364,7 @@ impl Consumer {
         }
         Consumer {
             processing_rng: RandomStream::new(seed, &format!("consumer/{name}/processing")),
+            member_ids: RandomStream::new(seed, &format!("consumer/{name}/member-id")),
             name,
             group: group_index,
             member,
@@ -359,6 +377,12 @@ impl Consumer {
             end,
             strategies,
             cooperative,
+            kip848,
+            heartbeat_interval: SimDuration::from_ms(CONSUMER_HEARTBEAT_INTERVAL_MS),
+            next_heartbeat_at: SimTime::ZERO,
+            heartbeat_timer_at: None,
+            ack_needed: false,
+            ack_after_commit: None,
             starts,
             closes,
             app: App::Stopped,
@@ -445,19 +469,31 @@ impl Consumer {
         if self.app != App::Stopped {
             return;
         }
-        ctx.notable("consumer start", || {
-            format!(
-                "group={} strategies=[{}] ({})",
-                self.config.name,
-                self.strategies.iter().map(|s| s.name()).collect::<Vec<_>>().join(","),
-                if self.cooperative { "cooperative" } else { "eager" }
-            )
-        });
+        if self.kip848 {
+            self.new_member_id();
+            ctx.notable("consumer start", || {
+                format!("group={} group.protocol=consumer member id {}", self.config.name, self.member_id)
+            });
+        } else {
+            ctx.notable("consumer start", || {
+                format!(
+                    "group={} strategies=[{}] ({})",
+                    self.config.name,
+                    self.strategies.iter().map(|s| s.name()).collect::<Vec<_>>().join(","),
+                    if self.cooperative { "cooperative" } else { "eager" }
+                )
+            });
+        }
         self.app = App::Polling;
         self.last_poll = ctx.now();
         self.last_auto_commit = ctx.now();
         self.rejoin_needed = true;
-        ctx.set_timer(SimDuration::from_ms(self.config.heartbeat_interval_ms), Timer::Heartbeat);
+        if self.kip848 {
+            self.heartbeat_timer_at = None;
+            self.arm_consumer_heartbeat(ctx.now() + self.heartbeat_interval, ctx);
+        } else {
+            ctx.set_timer(SimDuration::from_ms(self.config.heartbeat_interval_ms), Timer::Heartbeat);
+        }
         ctx.set_timer(SimDuration::from_ms(WATCHDOG_MS), Timer::RequestTimeouts);
         self.poll(ctx);
     }
@@ -542,6 +578,7 @@ impl Consumer {
     pub fn restart(&mut self, ctx: &mut Ctx) {
         let fresh = Consumer::new(self.group, &self.config, self.member, &self.metadata, 0, self.end);
         let rng = std::mem::replace(&mut self.processing_rng, fresh.processing_rng.clone());
+        let member_ids = std::mem::replace(&mut self.member_ids, fresh.member_ids.clone());
         // The checkpoint is durable storage: a stream query's new process recovers it.
         let mut stream = self.stream.take();
         if let Some(q) = &mut stream {
@@ -556,7 +593,7 @@ impl Consumer {
                 )
             });
         }
-        *self = Consumer { processing_rng: rng, next_request_id: self.next_request_id, stream, ..fresh };
+        *self = Consumer { processing_rng: rng, member_ids, next_request_id: self.next_request_id, stream, ..fresh };
         // Timers set before the crash died with it: schedule the later starts and closes again,
         // and start now only if the member count says this member should be running.
         let now = ctx.now();
@@ -622,6 +659,7 @@ impl Consumer {
                     return;
                 }
             }
+            Timer::Heartbeat if self.kip848 => self.on_consumer_heartbeat_timer(ctx),
             Timer::Heartbeat => self.on_heartbeat_timer(ctx),
             Timer::FindCoordinator => self.find_coordinator(ctx),
             Timer::FetchAgain { broker } => {
@@ -684,7 +722,11 @@ impl Consumer {
             }
         }
         if let Some(assignment) = self.pending_assignment.take() {
-            self.on_assignment(assignment, ctx);
+            if self.kip848 {
+                self.reconcile_consumer_assignment(assignment, ctx);
+            } else {
+                self.on_assignment(assignment, ctx);
+            }
         }
         if self.rejoin_needed || self.membership == Membership::Unjoined {
             self.join_group(ctx);
@@ -1052,6 +1094,9 @@ const WATCHDOG_MS: u64 = 1000;
 const REQUEST_TIMEOUT_MS: u64 = 30_000;
 /// `retry.backoff.ms` (default 100).
 const RETRY_BACKOFF_MS: u64 = 100;
+/// A KIP-848 member's heartbeat interval until the coordinator's first answer says otherwise
+/// (`group.consumer.heartbeat.interval.ms`'s default).
+const CONSUMER_HEARTBEAT_INTERVAL_MS: u64 = 5000;
 /// `reconnect.backoff.ms` and `reconnect.backoff.max.ms` (`CommonClientConfigs`): after a lost
 /// connection the client waits this long before connecting to that broker again, doubling with
 /// each failure in a row (Kafka adds ±20% jitter; not modelled).

@@ -1,0 +1,264 @@
+//! The member's side of the consumer rebalance protocol (KIP-848, `group.protocol=consumer`;
+//! the Java client's `ConsumerMembershipManager` and `ConsumerHeartbeatRequestManager`).
+//!
+//! The member generates its own member id (KIP-1082) and joins with a `ConsumerGroupHeartbeat`
+//! at epoch 0. From then on it heartbeats every `group.consumer.heartbeat.interval.ms` (the
+//! coordinator says how often) with the partitions it holds. When a response brings a new
+//! assignment, the member reconciles it: the partitions that moved stop being fetched, the
+//! consumed positions are committed (`autoCommitSyncBeforeRevocation` under auto-commit; the
+//! `commitSync` of the application's `onPartitionsRevoked` with `commit_on_revoke`), they are
+//! revoked, the new ones are assigned, and once the commit is answered a heartbeat at once tells
+//! the coordinator (the acknowledgement that lets the partitions move on). Partitions it keeps
+//! are never paused.
+//!
+//! Who reconciles: the Java client's background thread, at once, when the application has no
+//! rebalance listener; with one (`commit_on_revoke`), its callbacks run in the application
+//! thread, so the reconciliation waits for the next `poll()`, after the batch in hand. Without a
+//! listener, the records the application is still processing when their partition moves are
+//! finished by the old owner: their positions were committed when `poll()` returned them.
+//!
+//! `FENCED_MEMBER_EPOCH` or `UNKNOWN_MEMBER_ID` make the member lose its partitions (no commit)
+//! and join again at epoch 0 with the same id. A poll timeout or `close()` leaves with epoch -1.
+//!
+//! Simplified: the owned partitions go in every heartbeat (the Java client sends them only when
+//! they changed); a `commit_on_revoke` commit does not block the application thread.
+
+use super::{App, Consumer, Membership};
+use crate::cluster::Metadata;
+use crate::group::consumer_protocol::LEAVE_EPOCH;
+use crate::protocol::{ConsumerHeartbeatResult, GroupRequest, KafkaError, Message};
+use crate::scenario::CommitMode;
+use crate::sim::{Ctx, SimDuration, SimTime, Timer};
+
+impl Consumer {
+    /// A new `KafkaConsumer` instance: a fresh member id, a UUID as the Java client makes
+    /// (`Uuid.randomUuid()`; kafkasim prefixes the client id so traces stay readable).
+    pub(super) fn new_member_id(&mut self) {
+        let a = self.member_ids.next_u64();
+        let b = self.member_ids.next_u64();
+        self.member_id = format!(
+            "{}-{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
+            self.name,
+            a >> 32,
+            (a >> 16) & 0xFFFF,
+            (a & 0x0FFF) | 0x4000,
+            ((b >> 48) & 0x3FFF) | 0x8000,
+            b & 0xFFFF_FFFF_FFFF
+        );
+    }
+
+    fn consumer_heartbeat(&mut self, member_epoch: i32, ctx: &mut Ctx) -> Option<u64> {
+        let c = self.coordinator?;
+        let owned: Vec<u32> =
+            if member_epoch == 0 { Vec::new() } else { self.owned.iter().map(|o| o.partition).collect() };
+        let body = GroupRequest::ConsumerGroupHeartbeat {
+            member_id: self.member_id.clone(),
+            member_epoch,
+            rebalance_timeout_ms: self.config.max_poll_interval_ms,
+            owned,
+        };
+        let request_id = self.next_request_id;
+        self.next_request_id += 1;
+        ctx.send(
+            Metadata::broker_node(c),
+            Message::GroupRequest { request_id, group: self.group, body: Box::new(body) },
+        );
+        Some(request_id)
+    }
+
+    /// Joins (or joins again) at epoch 0.
+    pub(super) fn consumer_join(&mut self, ctx: &mut Ctx) {
+        if self.coordinator.is_none() {
+            self.find_coordinator(ctx);
+            return;
+        }
+        let Some(id) = self.consumer_heartbeat(0, ctx) else { return };
+        self.membership = Membership::Joining(id);
+        self.membership_sent = ctx.now();
+        self.heartbeat_pending = None;
+        self.ack_needed = false;
+        self.rejoin_needed = false;
+        self.left_on_poll_timeout = false;
+    }
+
+    /// A heartbeat now, with the partitions held (the regular one, or an acknowledgement).
+    pub(super) fn send_consumer_heartbeat(&mut self, ctx: &mut Ctx) {
+        if self.membership != Membership::Stable || self.heartbeat_pending.is_some() {
+            return;
+        }
+        if self.coordinator.is_none() {
+            self.find_coordinator(ctx);
+            return;
+        }
+        if let Some(id) = self.consumer_heartbeat(self.generation, ctx) {
+            self.heartbeat_pending = Some((id, ctx.now()));
+            self.ack_needed = false;
+        }
+    }
+
+    /// Leaves with epoch -1 (`close()`, or the poll timeout): the coordinator frees the
+    /// partitions at once. The member keeps its id.
+    pub(super) fn consumer_leave(&mut self, why: &str, ctx: &mut Ctx) {
+        if self.generation >= 0 && self.coordinator.is_some() {
+            ctx.notable("leave group", || format!("group={} ({why}): heartbeat with epoch -1", self.config.name));
+            self.consumer_heartbeat(LEAVE_EPOCH, ctx);
+        }
+        self.generation = -1;
+        self.membership = Membership::Unjoined;
+        self.pending_assignment = None;
+        self.heartbeat_pending = None;
+        self.ack_needed = false;
+    }
+
+    /// Arms the heartbeat timer for `at`, unless it is armed earlier.
+    pub(super) fn arm_consumer_heartbeat(&mut self, at: SimTime, ctx: &mut Ctx) {
+        if self.heartbeat_timer_at.is_none_or(|t| t <= ctx.now() || at < t) {
+            self.heartbeat_timer_at = Some(at);
+            ctx.set_timer_at(at, Timer::Heartbeat);
+        }
+    }
+
+    /// The heartbeat timer: the poll-timeout check, then a heartbeat once the interval since the
+    /// last answer has passed (`ConsumerHeartbeatRequestManager`).
+    pub(super) fn on_consumer_heartbeat_timer(&mut self, ctx: &mut Ctx) {
+        let now = ctx.now();
+        if self.heartbeat_timer_at.is_some_and(|t| t > now) {
+            return; // a timer replaced by an earlier one (a paused process's fire late: not this)
+        }
+        self.heartbeat_timer_at = None;
+        let next = if self.next_heartbeat_at > now { self.next_heartbeat_at } else { now + self.heartbeat_interval };
+        self.arm_consumer_heartbeat(next, ctx);
+        let poll_overdue = self.app != App::Polling
+            && now.since(self.last_poll) > SimDuration::from_ms(self.config.max_poll_interval_ms);
+        if self.generation >= 0 && poll_overdue && !self.left_on_poll_timeout {
+            // `ConsumerHeartbeatRequestManager`: the poll timer expired → leave with epoch -1;
+            // the member joins again at its next poll().
+            ctx.notable("poll timeout", || {
+                format!(
+                    "group={} no poll() for {} ms > max.poll.interval.ms={}: leaving the group",
+                    self.config.name,
+                    now.since(self.last_poll).0 / 1_000_000,
+                    self.config.max_poll_interval_ms
+                )
+            });
+            self.left_on_poll_timeout = true;
+            self.lose_ownership_records(ctx);
+            self.consumer_leave("poll timeout", ctx);
+            self.rejoin_needed = true;
+            return;
+        }
+        if now >= self.next_heartbeat_at {
+            self.send_consumer_heartbeat(ctx);
+        }
+    }
+
+    pub(super) fn on_consumer_heartbeat_response(
+        &mut self,
+        request_id: u64,
+        result: Result<ConsumerHeartbeatResult, KafkaError>,
+        ctx: &mut Ctx,
+    ) {
+        let joining = self.membership == Membership::Joining(request_id);
+        if !joining && self.heartbeat_pending.map(|p| p.0) != Some(request_id) {
+            return; // a leave's answer, or one overtaken by a rejoin
+        }
+        self.heartbeat_pending = None;
+        match result {
+            Ok(r) if r.member_epoch >= 0 => {
+                self.last_heartbeat_ok = ctx.now();
+                self.heartbeat_interval = SimDuration::from_ms(r.heartbeat_interval_ms.max(1));
+                self.next_heartbeat_at = ctx.now() + self.heartbeat_interval;
+                self.arm_consumer_heartbeat(self.next_heartbeat_at, ctx);
+                if joining {
+                    self.membership = Membership::Stable;
+                }
+                if r.member_epoch != self.generation {
+                    let (name, epoch) = (&self.config.name, r.member_epoch);
+                    ctx.detail("member epoch", || format!("group={name} epoch={epoch}"));
+                }
+                self.generation = r.member_epoch;
+                if let Some(assignment) = r.assignment {
+                    if self.config.commit_on_revoke {
+                        // A rebalance listener runs in the application thread: the
+                        // reconciliation waits for its next poll().
+                        self.pending_assignment = Some(assignment);
+                    } else {
+                        // No listener: the background thread reconciles at once.
+                        self.reconcile_consumer_assignment(assignment, ctx);
+                    }
+                }
+                if self.ack_needed {
+                    self.send_consumer_heartbeat(ctx);
+                }
+            }
+            Ok(_) => {}
+            Err(e @ (KafkaError::FencedMemberEpoch | KafkaError::UnknownMemberId)) => {
+                // `transitionToFenced`: onPartitionsLost, then join again at epoch 0.
+                ctx.notable("fenced", || format!("group={} {}: rejoining at epoch 0", self.config.name, e.name()));
+                self.lose_all(e, ctx);
+            }
+            Err(e @ (KafkaError::NotCoordinator | KafkaError::CoordinatorNotAvailable)) => {
+                if joining {
+                    self.membership = Membership::Unjoined;
+                    self.rejoin_needed = true;
+                }
+                self.coordinator_unknown(e.name(), ctx);
+            }
+            Err(e) => self.fail(e, ctx),
+        }
+    }
+
+    /// Reconciles the assignment a heartbeat brought (`ConsumerMembershipManager.reconcile`):
+    /// revoke what moved (after committing), assign what is new, then acknowledge.
+    pub(super) fn reconcile_consumer_assignment(&mut self, mut assignment: Vec<u32>, ctx: &mut Ctx) {
+        assignment.sort_unstable();
+        let now = ctx.now();
+        let revoked: Vec<u32> =
+            self.owned.iter().map(|o| o.partition).filter(|p| assignment.binary_search(p).is_err()).collect();
+        let mut commit = None;
+        if !revoked.is_empty() {
+            if self.config.commit == CommitMode::Auto || self.config.commit_on_revoke {
+                // `autoCommitSyncBeforeRevocation`: every consumed position.
+                let detect = self.config.detect_truncation;
+                let offsets: Vec<(u32, u64, Option<u32>)> =
+                    self.owned.iter().filter_map(|o| o.commit_entry(detect)).collect();
+                if !offsets.is_empty() {
+                    self.send_commit(offsets, false, ctx);
+                    commit = self.commits.last().map(|c| c.0);
+                }
+            }
+            let names: Vec<String> = revoked.iter().map(|&p| self.metadata.partition_name(p)).collect();
+            ctx.notable("revoked", || {
+                format!("group={} partitions=[{}] (moving to another member)", self.config.name, names.join(" "))
+            });
+            for &p in &revoked {
+                ctx.metrics().groups.release(self.group, self.member, p, now);
+            }
+            self.owned.retain(|o| !revoked.contains(&o.partition));
+        }
+        let added: Vec<u32> =
+            assignment.iter().copied().filter(|p| !self.owned.iter().any(|o| o.partition == *p)).collect();
+        self.add_owned(&added, ctx);
+        let names: Vec<String> = assignment.iter().map(|&p| self.metadata.partition_name(p)).collect();
+        ctx.notable("assigned", || {
+            format!("group={} epoch={} partitions=[{}]", self.config.name, self.generation, names.join(" "))
+        });
+        // The acknowledgement: at once, or once the commit before the revocation is answered.
+        match commit {
+            Some(id) => self.ack_after_commit = Some(id),
+            None => {
+                self.ack_needed = true;
+                self.send_consumer_heartbeat(ctx);
+            }
+        }
+    }
+
+    /// A commit was answered (or failed): the acknowledgement that waited for it goes now.
+    pub(super) fn on_commit_done(&mut self, request_id: u64, ctx: &mut Ctx) {
+        if self.ack_after_commit == Some(request_id) {
+            self.ack_after_commit = None;
+            self.ack_needed = true;
+            self.send_consumer_heartbeat(ctx);
+        }
+    }
+}

@@ -1,0 +1,556 @@
+//! The group coordinator's side of the consumer rebalance protocol (KIP-848, GA in Kafka 4.0,
+//! `group.protocol=consumer`; kafka-reference §4.8): one `ConsumerGroupHeartbeat` RPC instead of
+//! JoinGroup, SyncGroup and Heartbeat, an assignment computed by the coordinator, and no
+//! group-wide barrier. Each member converges on its target assignment on its own: it gives up
+//! what moved first, and a partition goes to its new owner only once the old owner has said,
+//! in a heartbeat, that it no longer holds it.
+//!
+//! Follows the Java `GroupMetadataManager.consumerGroupHeartbeat` (member epochs, fencing,
+//! session and rebalance timeouts), `CurrentAssignmentBuilder` (the member's reconciliation:
+//! STABLE, UNREVOKED_PARTITIONS, UNRELEASED_PARTITIONS) and the server-side `uniform` assignor's
+//! `UniformHomogeneousAssignmentBuilder` (every member of a kafkasim group subscribes to the
+//! group's topics: a homogeneous group).
+//!
+//! Simplified:
+//! * Kafka iterates its members in a hash map's order; kafkasim in member-id order (with random
+//!   member ids, just as arbitrary, but deterministic). Topics are taken in the group's order.
+//! * The target assignment is computed in the heartbeat that finds the group epoch ahead of it,
+//!   at once (no `group.consumer.assignment.interval.ms` batching, no offloaded assignor).
+//! * A member that joins again with epoch 0 under an id the group still holds (after it was
+//!   fenced by its own client, or left on a poll timeout) is removed and added again.
+//! * Only the `uniform` server assignor; no regular-expression subscriptions, no static members
+//!   (`group.instance.id`), no classic members in a consumer group (no upgrade path).
+
+use super::coordinator::{Group, Out, Rebalance};
+use crate::protocol::{ConsumerHeartbeatResult, GroupResponse, KafkaError};
+use crate::sim::{NodeId, SimDuration, SimTime};
+
+/// `MemberState` of a member of a consumer group (`modern/MemberState.java`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MemberState {
+    /// At the target epoch with its whole target assignment.
+    Stable,
+    /// Must give up partitions before it may move to the next epoch.
+    UnrevokedPartitions,
+    /// At the target epoch, waiting for partitions that other members still hold.
+    UnreleasedPartitions,
+}
+
+impl MemberState {
+    pub fn name(self) -> &'static str {
+        match self {
+            MemberState::Stable => "STABLE",
+            MemberState::UnrevokedPartitions => "UNREVOKED_PARTITIONS",
+            MemberState::UnreleasedPartitions => "UNRELEASED_PARTITIONS",
+        }
+    }
+}
+
+/// A member of a consumer group as the coordinator knows it (`ConsumerGroupMember`).
+#[derive(Clone, Debug)]
+pub struct ConsumerMember {
+    pub member_id: String,
+    pub node: NodeId,
+    pub member_epoch: i32,
+    pub previous_member_epoch: i32,
+    pub state: MemberState,
+    /// Global partitions it is assigned now (what its last response told it), sorted.
+    pub assigned: Vec<u32>,
+    /// Partitions it must give up before it moves on, sorted.
+    pub pending_revocation: Vec<u32>,
+    /// `max.poll.interval.ms` of the member: how long it has to revoke.
+    pub rebalance_timeout: SimDuration,
+    pub session_deadline: SimTime,
+    /// Set while it is in UNREVOKED_PARTITIONS: revoked by then, or fenced.
+    pub revocation_deadline: Option<SimTime>,
+}
+
+/// The consumer-protocol state of a group (`ConsumerGroup`).
+#[derive(Clone, Debug)]
+pub struct ConsumerProtocolGroup {
+    /// Bumped by every change of membership.
+    pub group_epoch: i32,
+    /// The epoch the target assignment was computed at.
+    pub target_epoch: i32,
+    /// Member id → its target partitions (sorted), in member-id order.
+    pub target: Vec<(String, Vec<u32>)>,
+    pub members: Vec<ConsumerMember>,
+    /// The group's subscribed partitions (global), topic by topic in the group's order.
+    partitions: Vec<u32>,
+    /// `group.consumer.heartbeat.interval.ms`, `group.consumer.session.timeout.ms`.
+    pub heartbeat_interval: SimDuration,
+    pub session_timeout: SimDuration,
+}
+
+/// What a `ConsumerGroupHeartbeat` carries.
+pub struct Heartbeat {
+    pub member_id: String,
+    /// 0 to join, -1 to leave, else the epoch the member is at.
+    pub member_epoch: i32,
+    pub rebalance_timeout_ms: u64,
+    /// The partitions the member holds now.
+    pub owned: Vec<u32>,
+}
+
+/// `LEAVE_GROUP_MEMBER_EPOCH`.
+pub const LEAVE_EPOCH: i32 = -1;
+
+impl ConsumerProtocolGroup {
+    pub fn new(partitions: Vec<u32>, heartbeat_interval: SimDuration, session_timeout: SimDuration) -> Self {
+        ConsumerProtocolGroup {
+            group_epoch: 0,
+            target_epoch: 0,
+            target: Vec::new(),
+            members: Vec::new(),
+            partitions,
+            heartbeat_interval,
+            session_timeout,
+        }
+    }
+
+    /// `ConsumerGroupState`: EMPTY, ASSIGNING (the target is behind the group epoch),
+    /// RECONCILING (a member is not at the target yet) or STABLE.
+    pub fn state_name(&self) -> &'static str {
+        if self.members.is_empty() {
+            "Empty"
+        } else if self.target_epoch != self.group_epoch {
+            "Assigning"
+        } else if self.members.iter().any(|m| m.member_epoch != self.target_epoch || m.state != MemberState::Stable) {
+            "Reconciling"
+        } else {
+            "Stable"
+        }
+    }
+
+    fn member(&self, member_id: &str) -> Option<usize> {
+        self.members.iter().position(|m| m.member_id == member_id)
+    }
+
+    /// The target partitions of a member.
+    fn target_of(&self, member_id: &str) -> &[u32] {
+        self.target.iter().find(|(id, _)| id == member_id).map_or(&[], |(_, p)| p.as_slice())
+    }
+
+    /// Whether a member other than `except` holds `p` (assigned or not yet revoked): the
+    /// partition's epoch is not -1 (`currentPartitionEpoch`).
+    fn held_by_other(&self, p: u32, except: usize) -> bool {
+        self.members.iter().enumerate().any(|(i, m)| {
+            i != except && (m.assigned.binary_search(&p).is_ok() || m.pending_revocation.binary_search(&p).is_ok())
+        })
+    }
+
+    /// `UniformHomogeneousAssignmentBuilder.build`: each member keeps what it had in the last
+    /// target up to its quota (`partitions / members`, one more for the first
+    /// `partitions % members` members), and what is left goes to members under their quota.
+    /// Balance first, then stickiness.
+    pub fn compute_target(&mut self) {
+        let mut ids: Vec<&str> = self.members.iter().map(|m| m.member_id.as_str()).collect();
+        ids.sort_unstable();
+        let n = ids.len();
+        if n == 0 {
+            self.target.clear();
+            return;
+        }
+        let in_old_target =
+            |p: u32| self.target.iter().any(|(id, parts)| ids.contains(&id.as_str()) && parts.contains(&p));
+        let mut unassigned: Vec<u32> = self.partitions.iter().copied().filter(|&p| !in_old_target(p)).collect();
+        let (min_quota, mut extra) = (self.partitions.len() / n, self.partitions.len() % n);
+        let mut target: Vec<(String, Vec<u32>)> = Vec::with_capacity(n);
+        let mut unfilled: Vec<(usize, usize)> = Vec::new();
+        for id in &ids {
+            let mut quota = min_quota;
+            if extra > 0 {
+                quota += 1;
+                extra -= 1;
+            }
+            // Its old target, ascending (a Java `HashSet<Integer>` of partition ids iterates so).
+            let old = self.target_of(id);
+            let keep = old.len().min(quota);
+            unassigned.extend_from_slice(&old[keep..]);
+            quota -= keep;
+            if quota > 0 {
+                unfilled.push((target.len(), quota));
+            }
+            target.push((id.to_string(), old[..keep].to_vec()));
+        }
+        let mut next = unassigned.into_iter();
+        for (i, quota) in unfilled {
+            target[i].1.extend(next.by_ref().take(quota));
+            target[i].1.sort_unstable();
+        }
+        self.target = target;
+        self.target_epoch = self.group_epoch;
+    }
+
+    /// `CurrentAssignmentBuilder.build` for member `i`, which reported holding `owned`. Returns
+    /// whether its assignment or epoch changed.
+    fn reconcile(&mut self, i: usize, owned: &[u32]) -> bool {
+        let m = &self.members[i];
+        let owns_any = |revoking: &[u32]| revoking.iter().any(|p| owned.contains(p));
+        let must_compute = match m.state {
+            MemberState::Stable => m.member_epoch != self.target_epoch,
+            // It may move on once it no longer reports any partition it had to give up.
+            MemberState::UnrevokedPartitions => !owns_any(&m.pending_revocation),
+            MemberState::UnreleasedPartitions => true,
+        };
+        if !must_compute {
+            return false;
+        }
+        let target = self.target_of(&m.member_id).to_vec();
+        // New assigned = assigned ∩ target; pending revocation = assigned − target;
+        // pending assignment = target − assigned − partitions other members still hold.
+        let assigned: Vec<u32> = m.assigned.iter().copied().filter(|p| target.contains(p)).collect();
+        let revoking: Vec<u32> = m.assigned.iter().copied().filter(|p| !target.contains(p)).collect();
+        let mut unreleased = false;
+        let mut adding = Vec::new();
+        for &p in target.iter().filter(|p| !assigned.contains(p)) {
+            if self.held_by_other(p, i) {
+                unreleased = true;
+            } else {
+                adding.push(p);
+            }
+        }
+        let target_epoch = self.target_epoch;
+        let before = (self.members[i].member_epoch, self.members[i].assigned.clone());
+        let m = &mut self.members[i];
+        let set_epoch = |m: &mut ConsumerMember, epoch: i32| {
+            if m.member_epoch != epoch {
+                m.previous_member_epoch = m.member_epoch;
+                m.member_epoch = epoch;
+            }
+        };
+        if !revoking.is_empty() && owns_any(&revoking) {
+            // It keeps its epoch and must revoke first.
+            m.state = MemberState::UnrevokedPartitions;
+            m.assigned = assigned;
+            m.pending_revocation = revoking;
+        } else {
+            let mut assigned = assigned;
+            assigned.extend(adding);
+            assigned.sort_unstable();
+            m.state = if unreleased { MemberState::UnreleasedPartitions } else { MemberState::Stable };
+            set_epoch(m, target_epoch);
+            m.assigned = assigned;
+            m.pending_revocation.clear();
+        }
+        before != (m.member_epoch, m.assigned.clone())
+    }
+}
+
+impl Group {
+    /// `consumerGroupHeartbeat`.
+    pub(super) fn consumer_heartbeat(&mut self, from: NodeId, request_id: u64, hb: Heartbeat, out: &mut Out) {
+        let now = out.ctx.now();
+        let who = self.client_id(from).to_string();
+        let Some(cg) = self.consumer.as_mut() else { return };
+        let reply = |out: &mut Out, result| out.reply(from, request_id, GroupResponse::ConsumerGroupHeartbeat(result));
+        let existing = cg.member(&hb.member_id);
+        if hb.member_epoch == LEAVE_EPOCH {
+            match existing {
+                Some(i) => {
+                    self.remove_consumer_member(i, &format!("{who} left the group"), out);
+                    let result = ConsumerHeartbeatResult {
+                        member_id: hb.member_id,
+                        member_epoch: LEAVE_EPOCH,
+                        heartbeat_interval_ms: 0,
+                        assignment: None,
+                    };
+                    reply(out, Ok(result));
+                }
+                None => reply(out, Err(KafkaError::UnknownMemberId)),
+            }
+            return;
+        }
+        let (i, joined) = match (hb.member_epoch, existing) {
+            (0, existing) => {
+                if let Some(i) = existing {
+                    // The same member id joining again from scratch: its old incarnation goes.
+                    cg.members.remove(i);
+                }
+                let cg = self.consumer.as_mut().expect("checked");
+                cg.members.push(ConsumerMember {
+                    member_id: hb.member_id.clone(),
+                    node: from,
+                    member_epoch: 0,
+                    previous_member_epoch: 0,
+                    state: MemberState::Stable,
+                    assigned: Vec::new(),
+                    pending_revocation: Vec::new(),
+                    rebalance_timeout: SimDuration::from_ms(hb.rebalance_timeout_ms),
+                    session_deadline: now,
+                    revocation_deadline: None,
+                });
+                out.ctx.notable("member joined", || format!("group={} member={who} id={}", self.name, hb.member_id));
+                self.bump_group_epoch(&format!("{who} joined"), out);
+                (self.consumer.as_ref().expect("checked").members.len() - 1, true)
+            }
+            (_, None) => {
+                reply(out, Err(KafkaError::UnknownMemberId));
+                return;
+            }
+            (epoch, Some(i)) => {
+                // `throwIfConsumerGroupMemberEpochIsInvalid`: an older epoch is accepted only
+                // if it is the previous one and the member holds nothing it was not given (the
+                // response that moved it on was lost).
+                let m = &cg.members[i];
+                let lost_response =
+                    epoch == m.previous_member_epoch && hb.owned.iter().all(|p| m.assigned.binary_search(p).is_ok());
+                if epoch > m.member_epoch || (epoch < m.member_epoch && !lost_response) {
+                    reply(out, Err(KafkaError::FencedMemberEpoch));
+                    return;
+                }
+                (i, false)
+            }
+        };
+        let cg = self.consumer.as_mut().expect("checked");
+        cg.members[i].node = from;
+        cg.members[i].session_deadline = now + cg.session_timeout;
+        if cg.group_epoch > cg.target_epoch {
+            cg.compute_target();
+            let target = cg.target.clone();
+            out.ctx.detail("target assignment", || {
+                let parts: Vec<String> = target.iter().map(|(id, p)| format!("{id}={p:?}")).collect();
+                format!("group={} epoch={} {}", self.name, cg.target_epoch, parts.join(" "))
+            });
+        }
+        let cg = self.consumer.as_mut().expect("checked");
+        let was_revoking = cg.members[i].state == MemberState::UnrevokedPartitions;
+        let changed = cg.reconcile(i, &hb.owned);
+        let m = &mut cg.members[i];
+        if m.state == MemberState::UnrevokedPartitions {
+            if !was_revoking || m.revocation_deadline.is_none() {
+                m.revocation_deadline = Some(now + m.rebalance_timeout);
+            }
+        } else {
+            m.revocation_deadline = None;
+        }
+        let result = ConsumerHeartbeatResult {
+            member_id: m.member_id.clone(),
+            member_epoch: m.member_epoch,
+            heartbeat_interval_ms: cg.heartbeat_interval.0 / 1_000_000,
+            assignment: (changed || joined).then(|| m.assigned.clone()),
+        };
+        if changed {
+            let (state, epoch, assigned) = (m.state, m.member_epoch, m.assigned.clone());
+            out.ctx.detail("member reconciled", || {
+                format!("group={} member={who} epoch={epoch} {} assigned={assigned:?}", self.name, state.name())
+            });
+        }
+        reply(out, Ok(result));
+        self.note_consumer_group_state(out);
+    }
+
+    /// A membership change: the group epoch moves on, and a new target assignment is due (a
+    /// rebalance, as the report counts them, which ends when every member reached it).
+    fn bump_group_epoch(&mut self, reason: &str, out: &mut Out) {
+        let now = out.ctx.now();
+        let cg = self.consumer.as_mut().expect("a consumer group");
+        cg.group_epoch += 1;
+        self.generation = cg.group_epoch;
+        self.state = if cg.members.is_empty() { super::GroupState::Empty } else { super::GroupState::Stable };
+        if cg.members.is_empty() {
+            self.empty_since = Some(now);
+        } else {
+            self.empty_since = None;
+        }
+        let members: Vec<String> = cg
+            .members
+            .iter()
+            .map(|m| m.node)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|n| self.client_id(n).to_string())
+            .collect();
+        if let Some(r) = self.rebalances.last_mut()
+            && r.stable.is_none()
+        {
+            // The previous target was not reached: this one replaces it.
+            r.reason = format!("{}; {reason}", r.reason);
+            r.generation = Some(self.generation);
+            r.joined = Some(now);
+            r.members = members;
+        } else {
+            self.rebalances.push(Rebalance {
+                started: now,
+                reason: reason.to_string(),
+                generation: Some(self.generation),
+                joined: Some(now),
+                stable: None,
+                protocol: None,
+                members,
+            });
+        }
+        out.ctx.notable("group epoch", || format!("group={} epoch={} reason: {reason}", self.name, self.generation));
+    }
+
+    /// Removes a member (it left, or was fenced): its partitions are free at once.
+    pub(super) fn remove_consumer_member(&mut self, i: usize, reason: &str, out: &mut Out) {
+        let cg = self.consumer.as_mut().expect("a consumer group");
+        cg.members.remove(i);
+        out.ctx.notable("member removed", || format!("group={} {reason}", self.name));
+        self.bump_group_epoch(reason, out);
+        self.note_consumer_group_state(out);
+    }
+
+    /// Marks the current rebalance done once every member reached the target.
+    fn note_consumer_group_state(&mut self, out: &mut Out) {
+        let Some(cg) = self.consumer.as_ref() else { return };
+        let stable = matches!(cg.state_name(), "Stable" | "Empty");
+        if stable
+            && let Some(r) = self.rebalances.last_mut()
+            && r.stable.is_none()
+        {
+            r.stable = Some(out.ctx.now());
+            let epoch = cg.group_epoch;
+            out.ctx.notable("group stable", || format!("group={} epoch={epoch}", self.name));
+        }
+    }
+
+    /// Session and rebalance timeouts due by `now`: the member is fenced.
+    pub(super) fn expire_consumer_members(&mut self, out: &mut Out) {
+        let now = out.ctx.now();
+        loop {
+            let Some(cg) = self.consumer.as_ref() else { return };
+            let due = cg
+                .members
+                .iter()
+                .position(|m| m.session_deadline <= now || m.revocation_deadline.is_some_and(|t| t <= now));
+            let Some(i) = due else { return };
+            let m = &cg.members[i];
+            let who = self.client_id(m.node).to_string();
+            let reason = if m.session_deadline <= now {
+                format!("{who} session timeout ({} ms without a heartbeat)", cg.session_timeout.0 / 1_000_000)
+            } else {
+                format!(
+                    "{who} did not revoke {:?} within its rebalance timeout ({} ms)",
+                    m.pending_revocation,
+                    m.rebalance_timeout.0 / 1_000_000
+                )
+            };
+            self.remove_consumer_member(i, &reason, out);
+        }
+    }
+
+    /// The deadlines of a consumer group's members.
+    pub(super) fn consumer_deadlines(&self) -> impl Iterator<Item = SimTime> + '_ {
+        self.consumer.iter().flat_map(|cg| {
+            cg.members.iter().flat_map(|m| std::iter::once(m.session_deadline).chain(m.revocation_deadline))
+        })
+    }
+
+    /// `ConsumerGroup.validateOffsetCommit`: the member's epoch must be the one the group has
+    /// for it (`STALE_MEMBER_EPOCH` if older, `FENCED_MEMBER_EPOCH` if newer).
+    pub(super) fn validate_consumer_commit(&self, member_id: &str, member_epoch: i32) -> Result<(), KafkaError> {
+        let cg = self.consumer.as_ref().expect("a consumer group");
+        let i = cg.member(member_id).ok_or(KafkaError::UnknownMemberId)?;
+        let expected = cg.members[i].member_epoch;
+        match member_epoch.cmp(&expected) {
+            std::cmp::Ordering::Equal => Ok(()),
+            std::cmp::Ordering::Less => Err(KafkaError::StaleMemberEpoch),
+            std::cmp::Ordering::Greater => Err(KafkaError::FencedMemberEpoch),
+        }
+    }
+
+    /// A new coordinator loaded the group: sessions start again, revocation deadlines too.
+    pub(super) fn load_consumer_members(&mut self, now: SimTime) {
+        if let Some(cg) = self.consumer.as_mut() {
+            for m in &mut cg.members {
+                m.session_deadline = now + cg.session_timeout;
+                if m.revocation_deadline.is_some() {
+                    m.revocation_deadline = Some(now + m.rebalance_timeout);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn member(id: &str) -> ConsumerMember {
+        ConsumerMember {
+            member_id: id.to_string(),
+            node: NodeId(0),
+            member_epoch: 0,
+            previous_member_epoch: 0,
+            state: MemberState::Stable,
+            assigned: Vec::new(),
+            pending_revocation: Vec::new(),
+            rebalance_timeout: SimDuration::from_ms(300_000),
+            session_deadline: SimTime::ZERO,
+            revocation_deadline: None,
+        }
+    }
+
+    fn group(partitions: u32, ids: &[&str]) -> ConsumerProtocolGroup {
+        let mut g = ConsumerProtocolGroup::new(
+            (0..partitions).collect(),
+            SimDuration::from_ms(5000),
+            SimDuration::from_ms(45_000),
+        );
+        g.members = ids.iter().map(|id| member(id)).collect();
+        g.group_epoch = 1;
+        g
+    }
+
+    fn target(g: &ConsumerProtocolGroup) -> Vec<(&str, &[u32])> {
+        g.target.iter().map(|(id, p)| (id.as_str(), p.as_slice())).collect()
+    }
+
+    #[test]
+    fn the_uniform_assignor_balances_first_with_the_extra_partitions_to_the_first_members() {
+        // UniformHomogeneousAssignmentBuilder: 7 partitions, 3 members → quotas 3, 2, 2; a fresh
+        // group hands out the partitions in order.
+        let mut g = group(7, &["c", "a", "b"]);
+        g.compute_target();
+        assert_eq!(target(&g), vec![("a", &[0, 1, 2][..]), ("b", &[3, 4][..]), ("c", &[5, 6][..])]);
+        assert_eq!(g.target_epoch, 1);
+    }
+
+    #[test]
+    fn the_uniform_assignor_is_sticky_within_the_quotas() {
+        let mut g = group(6, &["a", "b"]);
+        g.compute_target();
+        assert_eq!(target(&g), vec![("a", &[0, 1, 2][..]), ("b", &[3, 4, 5][..])]);
+        // A third member: each keeps its lowest partitions up to its quota of 2; the rest go to
+        // the new member.
+        g.members.push(member("c"));
+        g.group_epoch = 2;
+        g.compute_target();
+        assert_eq!(target(&g), vec![("a", &[0, 1][..]), ("b", &[3, 4][..]), ("c", &[2, 5][..])]);
+        // "b" leaves: its partitions are unassigned and fill the others up to 3 each.
+        g.members.retain(|m| m.member_id != "b");
+        g.group_epoch = 3;
+        g.compute_target();
+        assert_eq!(target(&g), vec![("a", &[0, 1, 3][..]), ("c", &[2, 4, 5][..])]);
+    }
+
+    #[test]
+    fn a_member_revokes_before_its_partitions_move_and_the_new_owner_waits_for_them() {
+        let mut g = group(4, &["a"]);
+        g.compute_target();
+        assert!(g.reconcile(0, &[]));
+        assert_eq!((g.members[0].member_epoch, &g.members[0].assigned[..]), (1, &[0, 1, 2, 3][..]));
+        // "b" joins at epoch 2: a keeps 0,1 and must revoke 2,3 first, at its old epoch.
+        g.members.push(member("b"));
+        g.group_epoch = 2;
+        g.compute_target();
+        assert!(g.reconcile(0, &[0, 1, 2, 3]));
+        let a = &g.members[0];
+        assert_eq!((a.state, a.member_epoch), (MemberState::UnrevokedPartitions, 1));
+        assert_eq!((&a.assigned[..], &a.pending_revocation[..]), (&[0, 1][..], &[2, 3][..]));
+        // b moves to epoch 2, but 2 and 3 are still a's: it gets nothing yet.
+        assert!(g.reconcile(1, &[]));
+        let b = &g.members[1];
+        assert_eq!((b.state, b.member_epoch, b.assigned.len()), (MemberState::UnreleasedPartitions, 2, 0));
+        // While a still reports 2, nothing moves.
+        assert!(!g.reconcile(0, &[0, 1, 2]));
+        // a acknowledges: it is at epoch 2 and stable; then b's next heartbeat gets 2 and 3.
+        assert!(g.reconcile(0, &[0, 1]));
+        assert_eq!((g.members[0].state, g.members[0].member_epoch), (MemberState::Stable, 2));
+        assert!(g.reconcile(1, &[]));
+        assert_eq!((g.members[1].state, &g.members[1].assigned[..]), (MemberState::Stable, &[2, 3][..]));
+        assert_eq!(g.state_name(), "Stable");
+    }
+}
