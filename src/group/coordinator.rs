@@ -915,15 +915,7 @@ impl Group {
     fn new_member_id(&mut self, client_id: &str) -> String {
         let a = self.member_ids.next_u64();
         let b = self.member_ids.next_u64();
-        // A version-4 UUID: version nibble 4, variant bits 10.
-        format!(
-            "{client_id}-{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
-            a >> 32,
-            (a >> 16) & 0xFFFF,
-            (a & 0x0FFF) | 0x4000,
-            ((b >> 48) & 0x3FFF) | 0x8000,
-            b & 0xFFFF_FFFF_FFFF
-        )
+        format!("{client_id}-{}", super::uuid_v4(a, b))
     }
 }
 

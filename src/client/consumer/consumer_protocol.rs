@@ -23,7 +23,7 @@
 //! Simplified: the owned partitions go in every heartbeat (the Java client sends them only when
 //! they changed); a `commit_on_revoke` commit does not block the application thread.
 
-use super::{App, Consumer, Membership};
+use super::{Consumer, Membership};
 use crate::cluster::Metadata;
 use crate::group::consumer_protocol::LEAVE_EPOCH;
 use crate::protocol::{ConsumerHeartbeatResult, GroupRequest, KafkaError, Message};
@@ -36,15 +36,7 @@ impl Consumer {
     pub(super) fn new_member_id(&mut self) {
         let a = self.member_ids.next_u64();
         let b = self.member_ids.next_u64();
-        self.member_id = format!(
-            "{}-{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
-            self.name,
-            a >> 32,
-            (a >> 16) & 0xFFFF,
-            (a & 0x0FFF) | 0x4000,
-            ((b >> 48) & 0x3FFF) | 0x8000,
-            b & 0xFFFF_FFFF_FFFF
-        );
+        self.member_id = format!("{}-{}", self.name, crate::group::uuid_v4(a, b));
     }
 
     fn consumer_heartbeat(&mut self, member_epoch: i32, ctx: &mut Ctx) -> Option<u64> {
@@ -128,23 +120,7 @@ impl Consumer {
         self.heartbeat_timer_at = None;
         let next = if self.next_heartbeat_at > now { self.next_heartbeat_at } else { now + self.heartbeat_interval };
         self.arm_consumer_heartbeat(next, ctx);
-        let poll_overdue = self.app != App::Polling
-            && now.since(self.last_poll) > SimDuration::from_ms(self.config.max_poll_interval_ms);
-        if self.generation >= 0 && poll_overdue && !self.left_on_poll_timeout {
-            // `ConsumerHeartbeatRequestManager`: the poll timer expired → leave with epoch -1;
-            // the member joins again at its next poll().
-            ctx.notable("poll timeout", || {
-                format!(
-                    "group={} no poll() for {} ms > max.poll.interval.ms={}: leaving the group",
-                    self.config.name,
-                    now.since(self.last_poll).0 / 1_000_000,
-                    self.config.max_poll_interval_ms
-                )
-            });
-            self.left_on_poll_timeout = true;
-            self.lose_ownership_records(ctx);
-            self.consumer_leave("poll timeout", ctx);
-            self.rejoin_needed = true;
+        if self.leave_on_poll_timeout(self.generation >= 0, ctx) {
             return;
         }
         if now >= self.next_heartbeat_at {

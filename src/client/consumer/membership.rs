@@ -543,27 +543,38 @@ impl Consumer {
         }
     }
 
+    /// The `max.poll.interval.ms` check (KIP-62): a member in the group whose application has
+    /// not polled for that long leaves, and joins again at its next poll(). Classic:
+    /// `AbstractCoordinator`, "consumer poll timeout has expired" → `maybeLeaveGroup`; KIP-848:
+    /// `ConsumerHeartbeatRequestManager` leaves with epoch -1. Returns whether it left.
+    pub(super) fn leave_on_poll_timeout(&mut self, in_group: bool, ctx: &mut Ctx) -> bool {
+        let now = ctx.now();
+        let poll_overdue = self.app != App::Polling
+            && now.since(self.last_poll) > SimDuration::from_ms(self.config.max_poll_interval_ms);
+        if !in_group || !poll_overdue || self.left_on_poll_timeout {
+            return false;
+        }
+        ctx.notable("poll timeout", || {
+            format!(
+                "group={} no poll() for {} ms > max.poll.interval.ms={}: leaving the group",
+                self.config.name,
+                now.since(self.last_poll).0 / 1_000_000,
+                self.config.max_poll_interval_ms
+            )
+        });
+        self.left_on_poll_timeout = true;
+        self.lose_ownership_records(ctx);
+        self.leave_group("poll timeout", ctx);
+        self.rejoin_needed = true;
+        true
+    }
+
     /// The heartbeat thread's tick: the poll-timeout check, then a heartbeat.
     pub(super) fn on_heartbeat_timer(&mut self, ctx: &mut Ctx) {
         let now = ctx.now();
         ctx.set_timer(SimDuration::from_ms(self.config.heartbeat_interval_ms), Timer::Heartbeat);
         let in_group = self.generation >= 0 && matches!(self.membership, Membership::Stable | Membership::Syncing(_));
-        let poll_overdue = self.app != App::Polling
-            && now.since(self.last_poll) > SimDuration::from_ms(self.config.max_poll_interval_ms);
-        if in_group && poll_overdue && !self.left_on_poll_timeout {
-            // `AbstractCoordinator`: "consumer poll timeout has expired" → maybeLeaveGroup.
-            ctx.notable("poll timeout", || {
-                format!(
-                    "group={} no poll() for {} ms > max.poll.interval.ms={}: leaving the group",
-                    self.config.name,
-                    now.since(self.last_poll).0 / 1_000_000,
-                    self.config.max_poll_interval_ms
-                )
-            });
-            self.left_on_poll_timeout = true;
-            self.lose_ownership_records(ctx);
-            self.leave_group("poll timeout", ctx);
-            self.rejoin_needed = true;
+        if self.leave_on_poll_timeout(in_group, ctx) {
             return;
         }
         if !in_group || self.left_on_poll_timeout {
