@@ -421,9 +421,10 @@ impl Group {
             let reason = if m.session_deadline <= now {
                 format!("{who} session timeout ({} ms without a heartbeat)", cg.session_timeout.0 / 1_000_000)
             } else {
+                let n = m.pending_revocation.len();
                 format!(
-                    "{who} did not revoke {:?} within its rebalance timeout ({} ms)",
-                    m.pending_revocation,
+                    "{who} did not revoke {n} partition{} within its rebalance timeout ({} ms)",
+                    if n == 1 { "" } else { "s" },
                     m.rebalance_timeout.0 / 1_000_000
                 )
             };

@@ -233,3 +233,34 @@ proptest::proptest! {
         proptest::prop_assert_eq!(g.state, "Stable", "faults {:?}\n{}", faults, report.summary);
     }
 }
+
+#[test]
+fn a_member_that_does_not_revoke_within_its_rebalance_timeout_is_fenced() {
+    // Two members on 4 partitions; a third joins at 10 s. The uniform assignor's quotas in
+    // member-id order are 2, 1, 1: g-1 must give up one of its two partitions. It has a rebalance
+    // listener (`commit_on_revoke`), so it revokes at its next poll(), up to 5 s later; but it
+    // pauses at 10.6 s for 20 s, after its heartbeat told it to revoke and before that poll. The
+    // coordinator fences it after its rebalance timeout (max.poll.interval.ms, 6 s), long before
+    // its session (30 s) would expire.
+    let src = r#"Scenario(
+        name: "revoke-timeout", description: "a member that cannot revoke", seed: 3, duration_ms: 30000,
+        cluster: (brokers: 3, group_coordinator: (group_consumer_heartbeat_interval_ms: 500,
+                                                  group_consumer_session_timeout_ms: 30000)),
+        topics: [(name: "in", partitions: 4, replication_factor: 3, min_insync_replicas: 2)],
+        producers: [(name: "p", topic: "in", arrival: Poisson(per_sec: 200.0))],
+        consumer_groups: [(name: "g", topics: ["in"], members: 2, scale: [(at_ms: 10000, members: 3)],
+                           group_protocol: Consumer, max_poll_interval_ms: 6000, auto_offset_reset: Earliest,
+                           commit_on_revoke: true, poll_processing_ms: 5000)],
+        faults: [(at_ms: 10600, fault: Pause(Node("g-1"), 20000))],
+    )"#;
+    let report = crate::support::run_inline("revoke-timeout.ron", src);
+    let line = report
+        .trace
+        .lines()
+        .find(|l| l.contains("member removed") && l.contains("did not revoke"))
+        .unwrap_or_else(|| panic!("no revocation timeout:\n{}", report.trace));
+    assert!(line.contains("g-1 did not revoke"), "{line}");
+    let at: f64 = line.split_whitespace().next().unwrap().parse().unwrap();
+    assert!((15.9..16.7).contains(&at), "fenced at {at} s: {line}");
+    assert!(!report.trace.contains("g-1 session timeout"));
+}
