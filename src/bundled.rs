@@ -37,6 +37,7 @@ pub const SCENARIOS: &[(&str, &str)] = &[
     ("linger-tradeoff.ron", include_str!("../scenarios/linger-tradeoff.ron")),
     ("min-isr-not-met.ron", include_str!("../scenarios/min-isr-not-met.ron")),
     ("pipeline-at-least-once.ron", include_str!("../scenarios/pipeline-at-least-once.ron")),
+    ("pipeline-exactly-once-restart.ron", include_str!("../scenarios/pipeline-exactly-once-restart.ron")),
     ("pipeline-exactly-once.ron", include_str!("../scenarios/pipeline-exactly-once.ron")),
     ("pipeline-unstable-offsets.ron", include_str!("../scenarios/pipeline-unstable-offsets.ron")),
     ("pipeline-zombie-fenced.ron", include_str!("../scenarios/pipeline-zombie-fenced.ron")),

@@ -1428,7 +1428,9 @@ pub enum Fault {
     /// leaves its group (dynamic members only) and exits. `Restart` starts either again.
     Shutdown(Target),
     /// A crashed or shut-down broker starts again, recovers its log and registers with the
-    /// controller; a crashed consumer starts again as a new process and rejoins its group.
+    /// controller; a crashed consumer starts again as a new process and rejoins its group. A
+    /// consume-transform-produce member starts again with its producer, under the same
+    /// `transactional.id`: its `InitProducerId` aborts the transaction the crash left open.
     Restart(Target),
     /// The node stops handling anything for the given ms (a long GC pause); work queues up.
     Pause(Target, u64),

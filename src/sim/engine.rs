@@ -850,8 +850,16 @@ impl Simulation {
                 if !matches!(self.nodes[node], Node::Broker(_) | Node::Consumer(_)) {
                     return Err("only brokers and consumers restart in this model".into());
                 }
-                if self.output_producer_of(node).is_some() {
-                    return Err("a consume-transform-produce member does not restart in this model".into());
+                // A consume-transform-produce member's producer is in the same process: it
+                // starts again first (its InitProducerId fences the crashed one's).
+                let producer = self.output_producer_of(node);
+                if let Some(p) = producer {
+                    self.nodes_state[p].alive = true;
+                    self.nodes_state[p].fault = None;
+                    let mut ctx = Ctx::new(now, NodeId(p as u32), &mut self.core);
+                    if let Node::Producer(pr) = &mut self.nodes[p] {
+                        pr.restart(&mut ctx);
+                    }
                 }
                 self.nodes_state[node].alive = true;
                 self.nodes_state[node].fault = None;
@@ -861,7 +869,10 @@ impl Simulation {
                     Node::Consumer(c) => c.restart(&mut ctx),
                     _ => {}
                 }
-                Ok(format!("{} restarted", self.core.names[node]))
+                Ok(match producer {
+                    Some(p) => format!("{} and {} restarted", self.core.names[node], self.core.names[p]),
+                    None => format!("{} restarted", self.core.names[node]),
+                })
             }),
             Fault::Pause(t, ms) => self.resolve(t).map(|node| {
                 self.nodes_state[node].paused_until = now + SimDuration::from_ms(*ms);

@@ -593,7 +593,14 @@ impl Consumer {
                 )
             });
         }
-        *self = Consumer { processing_rng: rng, member_ids, next_request_id: self.next_request_id, stream, ..fresh };
+        *self = Consumer {
+            processing_rng: rng,
+            member_ids,
+            next_request_id: self.next_request_id,
+            stream,
+            output_producer: self.output_producer,
+            ..fresh
+        };
         // Timers set before the crash died with it: schedule the later starts and closes again,
         // and start now only if the member count says this member should be running.
         let now = ctx.now();

@@ -503,6 +503,30 @@ impl Producer {
         self.send_txn_request(ctx);
     }
 
+    /// A consume-transform-produce member's process starts again after a crash: a new producer
+    /// with the same configuration and `transactional.id` (Kafka Streams keeps its process id in
+    /// the state directory, so a restarted instance's thread producers get their old ids). Its
+    /// `InitProducerId` bumps the epoch, which fences the crashed process's producer and aborts
+    /// the transaction it left open, without waiting for `transaction.timeout.ms`. It keeps its
+    /// request ids (answers to the old process are dropped) and its counters.
+    pub fn restart(&mut self, ctx: &mut Ctx) {
+        let fresh = Producer::new(self.index, &self.config, &self.metadata, self.seed, self.end);
+        let old = std::mem::replace(self, fresh);
+        self.next_request_id = old.next_request_id;
+        (self.records_sent, self.requests_sent, self.retries_sent) =
+            (old.records_sent, old.requests_sent, old.retries_sent);
+        if let (Some(t), Some(before)) = (&mut self.txn, &old.txn) {
+            t.number = before.number;
+            t.init_pending = true;
+        } else {
+            // An idempotent producer's new instance gets a new producer id from InitProducerId,
+            // and numbers its batches from 0 again. kafkasim keeps one id per producer: the new
+            // instance starts a new epoch instead, which the brokers accept afresh.
+            self.producer_epoch = old.producer_epoch + 1;
+        }
+        self.on_start(ctx);
+    }
+
     /// Whether a transaction is open (or ending).
     pub(super) fn txn_open(&self) -> bool {
         self.txn.as_ref().is_some_and(|t| t.open_since.is_some())
