@@ -1,19 +1,22 @@
-//! `kafkasim assign`: the assignment Kafka's client-side assignors produce.
+//! `kafkasim assign`: the assignment Kafka's client-side assignors produce, and the coordinator's
+//! `uniform` assignor of KIP-848 groups.
 
 use std::collections::BTreeMap;
 
 use clap::Args;
 use kafkasim::group::assignor::{Strategy, Subscription, TopicPartition, assign as run_assignor, format_assignment};
+use kafkasim::group::consumer_protocol::uniform_assignment;
 
 use super::{EXIT_BAD_INPUT, EXIT_OK};
 
 /// Print the assignment a Kafka assignor produces: one line per member, partitions sorted.
 #[derive(Args, Debug)]
 #[command(
-    after_help = "Example:\n  kafkasim assign --strategy range --topic orders:6 --topic payments:2 \\\n      --member c1:orders,payments --member c2:orders\n  kafkasim assign --strategy cooperative-sticky --topic orders:3 --member c1:orders --member c2:orders \\\n      --owned c1:orders-0,orders-1,orders-2"
+    after_help = "Example:\n  kafkasim assign --strategy range --topic orders:6 --topic payments:2 \\\n      --member c1:orders,payments --member c2:orders\n  kafkasim assign --strategy cooperative-sticky --topic orders:3 --member c1:orders --member c2:orders \\\n      --owned c1:orders-0,orders-1,orders-2\n  kafkasim assign --strategy uniform --topic orders:6 --member c1:orders --member c2:orders --member c3:orders \\\n      --owned c1:orders-0,orders-1,orders-2 --owned c2:orders-3,orders-4,orders-5"
 )]
 pub struct AssignArgs {
-    /// range, roundrobin, sticky or cooperative-sticky.
+    /// range, roundrobin, sticky or cooperative-sticky (client-side, classic protocol), or
+    /// uniform (the group coordinator's, KIP-848; every member subscribes to the same topics).
     #[arg(long)]
     strategy: String,
     /// A topic and its partition count: NAME:PARTITIONS (repeat).
@@ -23,7 +26,8 @@ pub struct AssignArgs {
     /// static member with group.instance.id INSTANCE.
     #[arg(long = "member", required = true)]
     members: Vec<String>,
-    /// A member's previously owned partitions (sticky assignors): ID:TOPIC-P[,TOPIC-P...].
+    /// A member's previously owned partitions (sticky assignors; uniform: its previous target):
+    /// ID:TOPIC-P[,TOPIC-P...].
     #[arg(long = "owned")]
     owned: Vec<String>,
 }
@@ -42,9 +46,12 @@ pub fn assign(args: AssignArgs) -> u8 {
 }
 
 fn build(args: &AssignArgs) -> Result<String, String> {
-    let strategy: Strategy = args.strategy.parse().map_err(|_| {
-        format!("unknown strategy {:?}; allowed: range, roundrobin, sticky, cooperative-sticky", args.strategy)
-    })?;
+    let strategy: Option<Strategy> = match args.strategy.as_str() {
+        "uniform" => None,
+        s => Some(s.parse().map_err(|_| {
+            format!("unknown strategy {s:?}; allowed: range, roundrobin, sticky, cooperative-sticky, uniform")
+        })?),
+    };
     let mut topics = BTreeMap::new();
     for t in &args.topics {
         let (name, n) = t.rsplit_once(':').ok_or_else(|| format!("--topic {t:?}: expected NAME:PARTITIONS"))?;
@@ -93,5 +100,44 @@ fn build(args: &AssignArgs) -> Result<String, String> {
         }
         member.generation = Some(1);
     }
-    Ok(format_assignment(&run_assignor(strategy, &topics, &members)))
+    match strategy {
+        Some(strategy) => Ok(format_assignment(&run_assignor(strategy, &topics, &members))),
+        None => uniform(&topics, &members),
+    }
+}
+
+/// KIP-848's server-side `uniform` assignor (homogeneous subscriptions): partitions numbered
+/// topic by topic, in name order.
+fn uniform(topics: &BTreeMap<String, u32>, members: &[Subscription]) -> Result<String, String> {
+    let subscribed = &members[0].topics;
+    if members.iter().any(|m| {
+        let (mut a, mut b) = (m.topics.clone(), subscribed.clone());
+        a.sort();
+        b.sort();
+        a != b
+    }) {
+        return Err("uniform: kafkasim models the homogeneous case; give every member the same topics".into());
+    }
+    let mut first = BTreeMap::new();
+    let mut n = 0;
+    let mut partitions = Vec::new();
+    for (name, &count) in topics {
+        first.insert(name.clone(), n);
+        if subscribed.contains(name) {
+            partitions.extend(n..n + count);
+        }
+        n += count;
+    }
+    let global = |tp: &TopicPartition| first.get(&tp.topic).map(|f| f + tp.partition);
+    let previous: Vec<(String, Vec<u32>)> =
+        members.iter().map(|m| (m.member_id.clone(), m.owned_partitions.iter().filter_map(global).collect())).collect();
+    let name = |p: u32| {
+        let (topic, f) = first.iter().rev().find(|(_, f)| **f <= p).expect("partition of a topic");
+        TopicPartition { topic: topic.clone(), partition: p - f }
+    };
+    let out: BTreeMap<String, Vec<TopicPartition>> = uniform_assignment(partitions, &previous)
+        .into_iter()
+        .map(|(id, parts)| (id, parts.into_iter().map(name).collect()))
+        .collect();
+    Ok(format_assignment(&out))
 }

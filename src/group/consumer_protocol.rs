@@ -237,6 +237,37 @@ impl ConsumerProtocolGroup {
     }
 }
 
+/// The `uniform` assignor on its own (for `kafkasim assign --strategy uniform`): the target for
+/// `members` (ids, each with its previous target), over `partitions` in order.
+pub fn uniform_assignment(partitions: Vec<u32>, members: &[(String, Vec<u32>)]) -> Vec<(String, Vec<u32>)> {
+    let mut g = ConsumerProtocolGroup::new(partitions, SimDuration::ZERO, SimDuration::ZERO);
+    g.members = members
+        .iter()
+        .map(|(id, _)| ConsumerMember {
+            member_id: id.clone(),
+            node: NodeId(0),
+            member_epoch: 0,
+            previous_member_epoch: 0,
+            state: MemberState::Stable,
+            assigned: Vec::new(),
+            pending_revocation: Vec::new(),
+            rebalance_timeout: SimDuration::ZERO,
+            session_deadline: SimTime::ZERO,
+            revocation_deadline: None,
+        })
+        .collect();
+    g.target = members
+        .iter()
+        .map(|(id, p)| (id.clone(), p.iter().copied().filter(|x| g.partitions.contains(x)).collect()))
+        .collect();
+    for (_, p) in &mut g.target {
+        p.sort_unstable();
+    }
+    g.group_epoch = 1;
+    g.compute_target();
+    g.target
+}
+
 impl Group {
     /// `consumerGroupHeartbeat`.
     pub(super) fn consumer_heartbeat(&mut self, from: NodeId, request_id: u64, hb: Heartbeat, out: &mut Out) {

@@ -138,6 +138,47 @@ fn assign_prints_one_line_per_member() {
 }
 
 #[test]
+fn assign_runs_the_kip848_uniform_assignor() {
+    // A third member joins two that split 6 partitions: each keeps its lowest partitions up to
+    // its quota of 2, and the newcomer gets the rest (UniformHomogeneousAssignmentBuilder).
+    let o = kafkasim(&[
+        "assign",
+        "--strategy",
+        "uniform",
+        "--topic",
+        "orders:6",
+        "--member",
+        "c1:orders",
+        "--member",
+        "c2:orders",
+        "--member",
+        "c3:orders",
+        "--owned",
+        "c1:orders-0,orders-1,orders-2",
+        "--owned",
+        "c2:orders-3,orders-4,orders-5",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "c1: orders-0 orders-1\nc2: orders-3 orders-4\nc3: orders-2 orders-5\n");
+    // Only homogeneous subscriptions.
+    let o = kafkasim(&[
+        "assign",
+        "--strategy",
+        "uniform",
+        "--topic",
+        "a:2",
+        "--topic",
+        "b:2",
+        "--member",
+        "x:a",
+        "--member",
+        "y:a,b",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("same topics"), "{}", stderr(&o));
+}
+
+#[test]
 fn every_command_help_has_an_example() {
     // The commands as `kafkasim --help` lists them, so a new one is covered too.
     let help = stdout(&kafkasim(&["--help"]));
