@@ -113,8 +113,11 @@ pub fn groups(sim: &Simulation) -> String {
             .output
             .as_ref()
             .map_or(String::new(), |o| format!(", writes {} ({})", o.topic, o.processing_guarantee.kafka_name()));
+        // A KIP-848 group counts group epochs, and its members member epochs.
+        let kip848 = config.group_protocol == crate::scenario::GroupProtocol::Consumer;
+        let (at, column) = if kip848 { ("group epoch", "epoch") } else { ("generation", "generation") };
         out.push_str(&format!(
-            "group {}: {} at generation {}, coordinator {}, lag {} records{output}\n",
+            "group {}: {} at {at} {}, coordinator {}, lag {} records{output}\n",
             g.name,
             g.state,
             g.generation,
@@ -135,7 +138,7 @@ pub fn groups(sim: &Simulation) -> String {
                 ]
             })
             .collect();
-        out.push_str(&table(&["  member", "running", "generation", "consumed", "partitions (position)"], &rows));
+        out.push_str(&table(&["  member", "running", column, "consumed", "partitions (position)"], &rows));
     }
     out
 }

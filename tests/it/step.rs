@@ -144,3 +144,27 @@ fn a_pipelines_zombie_shows_in_the_views_when_its_commit_is_refused() {
     assert!(zombie.positions.is_empty() && zombie.generation == -1, "{zombie:?}");
     assert_eq!(other.positions.len(), 4, "{other:?}");
 }
+
+#[test]
+fn a_kip848_scale_out_shows_its_group_and_member_epochs_while_it_reconciles() {
+    let mut stepper = Stepper::new(&bundled("group-scale-out-kip848"));
+    ok(&mut stepper, "until 20s");
+    let reply = ok(&mut stepper, "find group epoch");
+    assert!(reply.contains("epoch=4") && reply.contains("billing-3 joined"), "{reply}");
+    // The joining heartbeat computed the new target at once (no Assigning in between); the old
+    // members are still at epoch 3 and own their partitions: no one stopped.
+    let group = &stepper.simulation().groups()[0];
+    assert_eq!((group.state, group.generation), ("Reconciling", 4));
+    let owned: usize = group.members.iter().map(|m| m.positions.len()).sum();
+    assert_eq!(owned, 12);
+    assert_eq!(group.members.iter().filter(|m| m.generation == 3).count(), 3, "{group:?}");
+    let table = ok(&mut stepper, "groups");
+    assert!(table.contains("Reconciling at group epoch 4"), "{table}");
+    assert!(table.contains("epoch") && !table.contains("generation"), "{table}");
+    // The members move one by one; the group is Stable once the newcomer has its three.
+    let reply = ok(&mut stepper, "find group stable");
+    assert!(reply.contains("epoch=4"), "{reply}");
+    let group = &stepper.simulation().groups()[0];
+    assert_eq!(group.state, "Stable");
+    assert!(group.members.iter().all(|m| m.generation == 4), "{group:?}");
+}
