@@ -13,6 +13,7 @@ pub const SCENARIOS: &[(&str, &str)] = &[
     ("group-coordinator-failover.ron", include_str!("../scenarios/group-coordinator-failover.ron")),
     ("group-duplicates-after-crash.ron", include_str!("../scenarios/group-duplicates-after-crash.ron")),
     ("group-kip848-member-fenced.ron", include_str!("../scenarios/group-kip848-member-fenced.ron")),
+    ("group-kip848-static-rolling-restart.ron", include_str!("../scenarios/group-kip848-static-rolling-restart.ron")),
     ("group-offsets-expire.ron", include_str!("../scenarios/group-offsets-expire.ron")),
     ("group-rolling-restart-dynamic.ron", include_str!("../scenarios/group-rolling-restart-dynamic.ron")),
     ("group-rolling-restart-static.ron", include_str!("../scenarios/group-rolling-restart-static.ron")),

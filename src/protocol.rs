@@ -166,6 +166,9 @@ pub enum KafkaError {
     /// `STALE_MEMBER_EPOCH` (KIP-848): an offset commit carries an older member epoch than the
     /// member's current one.
     StaleMemberEpoch,
+    /// `UNRELEASED_INSTANCE_ID` (KIP-848): a static member joined with a `group.instance.id`
+    /// that a member still holds (it never left with epoch -2). Fatal for the consumer.
+    UnreleasedInstanceId,
 }
 
 impl KafkaError {
@@ -196,6 +199,7 @@ impl KafkaError {
             KafkaError::UnstableOffsetCommit => "UNSTABLE_OFFSET_COMMIT",
             KafkaError::FencedMemberEpoch => "FENCED_MEMBER_EPOCH",
             KafkaError::StaleMemberEpoch => "STALE_MEMBER_EPOCH",
+            KafkaError::UnreleasedInstanceId => "UNRELEASED_INSTANCE_ID",
         }
     }
 }
@@ -602,6 +606,10 @@ pub enum GroupRequest {
     /// owned partitions only when they changed; kafkasim sends them every time.)
     ConsumerGroupHeartbeat {
         member_id: String,
+        /// `group.instance.id` of a static member.
+        instance_id: Option<String>,
+        /// 0 to join; -1 to leave; -2 for a static member to leave for now, keeping its
+        /// assignment for `group.consumer.session.timeout.ms`.
         member_epoch: i32,
         /// `max.poll.interval.ms`: how long the member has to revoke partitions.
         rebalance_timeout_ms: u64,

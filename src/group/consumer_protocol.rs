@@ -18,8 +18,13 @@
 //!   at once (no `group.consumer.assignment.interval.ms` batching, no offloaded assignor).
 //! * A member that joins again with epoch 0 under an id the group still holds (after it was
 //!   fenced by its own client, or left on a poll timeout) is removed and added again.
-//! * Only the `uniform` server assignor; no regular-expression subscriptions, no static members
-//!   (`group.instance.id`), no classic members in a consumer group (no upgrade path).
+//! * Only the `uniform` server assignor; no regular-expression subscriptions, no classic members
+//!   in a consumer group (no upgrade path).
+//!
+//! Static members (`group.instance.id`) follow `getOrMaybeSubscribeStaticConsumerGroupMember`:
+//! a static member leaves for now with epoch -2 and keeps its assignment; a new process with its
+//! instance id takes its place and its assignment, with no new group epoch. While the instance id
+//! is still held (the member never left with -2), a join with it gets `UNRELEASED_INSTANCE_ID`.
 
 use super::coordinator::{Group, Out, Rebalance};
 use crate::protocol::{ConsumerHeartbeatResult, GroupResponse, KafkaError};
@@ -50,6 +55,8 @@ impl MemberState {
 #[derive(Clone, Debug)]
 pub struct ConsumerMember {
     pub member_id: String,
+    /// `group.instance.id` of a static member.
+    pub instance_id: Option<String>,
     pub node: NodeId,
     pub member_epoch: i32,
     pub previous_member_epoch: i32,
@@ -85,6 +92,7 @@ pub struct ConsumerProtocolGroup {
 /// What a `ConsumerGroupHeartbeat` carries.
 pub struct Heartbeat {
     pub member_id: String,
+    pub instance_id: Option<String>,
     /// 0 to join, -1 to leave, else the epoch the member is at.
     pub member_epoch: i32,
     pub rebalance_timeout_ms: u64,
@@ -94,6 +102,8 @@ pub struct Heartbeat {
 
 /// `LEAVE_GROUP_MEMBER_EPOCH`.
 pub const LEAVE_EPOCH: i32 = -1;
+/// `LEAVE_GROUP_STATIC_MEMBER_EPOCH`: a static member leaves for now.
+pub const STATIC_LEAVE_EPOCH: i32 = -2;
 
 impl ConsumerProtocolGroup {
     pub fn new(partitions: Vec<u32>, heartbeat_interval: SimDuration, session_timeout: SimDuration) -> Self {
@@ -245,6 +255,7 @@ pub fn uniform_assignment(partitions: Vec<u32>, members: &[(String, Vec<u32>)]) 
         .iter()
         .map(|(id, _)| ConsumerMember {
             member_id: id.clone(),
+            instance_id: None,
             node: NodeId(0),
             member_epoch: 0,
             previous_member_epoch: 0,
@@ -276,6 +287,62 @@ impl Group {
         let Some(cg) = self.consumer.as_mut() else { return };
         let reply = |out: &mut Out, result| out.reply(from, request_id, GroupResponse::ConsumerGroupHeartbeat(result));
         let existing = cg.member(&hb.member_id);
+        let by_instance =
+            hb.instance_id.as_ref().and_then(|i| cg.members.iter().position(|m| m.instance_id.as_ref() == Some(i)));
+        if let Some(s) = by_instance
+            && hb.member_epoch != 0
+            && cg.members[s].member_id != hb.member_id
+        {
+            // `throwIfInstanceIdIsFenced`: another process holds this instance id now.
+            reply(out, Err(KafkaError::FencedInstanceId));
+            return;
+        }
+        if hb.member_epoch == STATIC_LEAVE_EPOCH {
+            // `consumerGroupStaticMemberGroupLeave`: it keeps its assignment (and its partitions
+            // stay unowned) until a new process takes its place or its session expires.
+            match by_instance {
+                Some(i) => {
+                    cg.members[i].member_epoch = STATIC_LEAVE_EPOCH;
+                    cg.members[i].revocation_deadline = None;
+                    out.ctx.notable("static member left", || {
+                        format!(
+                            "group={} member={who} keeps its assignment for {} ms",
+                            self.name,
+                            cg.session_timeout.0 / 1_000_000
+                        )
+                    });
+                    let result = ConsumerHeartbeatResult {
+                        member_id: hb.member_id,
+                        member_epoch: STATIC_LEAVE_EPOCH,
+                        heartbeat_interval_ms: 0,
+                        assignment: None,
+                    };
+                    reply(out, Ok(result));
+                }
+                None => reply(out, Err(KafkaError::UnknownMemberId)),
+            }
+            return;
+        }
+        if hb.member_epoch == 0
+            && let Some(s) = by_instance
+        {
+            if cg.members[s].member_epoch != STATIC_LEAVE_EPOCH {
+                reply(out, Err(KafkaError::UnreleasedInstanceId));
+                return;
+            }
+            // The new process takes the old one's place and assignment: no new group epoch.
+            let old = std::mem::replace(&mut cg.members[s].member_id, hb.member_id.clone());
+            let m = &mut cg.members[s];
+            (m.node, m.member_epoch, m.previous_member_epoch) = (from, 0, 0);
+            m.rebalance_timeout = SimDuration::from_ms(hb.rebalance_timeout_ms);
+            if let Some((id, _)) = cg.target.iter_mut().find(|(id, _)| *id == old) {
+                id.clone_from(&hb.member_id);
+            }
+            out.ctx.notable("static member rejoined", || {
+                format!("group={} member={who} replaces {old} and takes its assignment", self.name)
+            });
+            return self.consumer_reconcile(from, request_id, s, true, &hb.owned, out);
+        }
         if hb.member_epoch == LEAVE_EPOCH {
             match existing {
                 Some(i) => {
@@ -301,6 +368,7 @@ impl Group {
                 let cg = self.consumer.as_mut().expect("checked");
                 cg.members.push(ConsumerMember {
                     member_id: hb.member_id.clone(),
+                    instance_id: hb.instance_id.clone(),
                     node: from,
                     member_epoch: 0,
                     previous_member_epoch: 0,
@@ -333,6 +401,23 @@ impl Group {
                 (i, false)
             }
         };
+        self.consumer_reconcile(from, request_id, i, joined, &hb.owned, out);
+    }
+
+    /// The rest of a heartbeat from member `i`: its session, the target if due, its
+    /// reconciliation and the answer.
+    fn consumer_reconcile(
+        &mut self,
+        from: NodeId,
+        request_id: u64,
+        i: usize,
+        joined: bool,
+        owned: &[u32],
+        out: &mut Out,
+    ) {
+        let now = out.ctx.now();
+        let who = self.client_id(from).to_string();
+        let reply = |out: &mut Out, result| out.reply(from, request_id, GroupResponse::ConsumerGroupHeartbeat(result));
         let cg = self.consumer.as_mut().expect("checked");
         cg.members[i].node = from;
         cg.members[i].session_deadline = now + cg.session_timeout;
@@ -346,7 +431,7 @@ impl Group {
         }
         let cg = self.consumer.as_mut().expect("checked");
         let was_revoking = cg.members[i].state == MemberState::UnrevokedPartitions;
-        let changed = cg.reconcile(i, &hb.owned);
+        let changed = cg.reconcile(i, owned);
         let m = &mut cg.members[i];
         if m.state == MemberState::UnrevokedPartitions {
             if !was_revoking || m.revocation_deadline.is_none() {
@@ -503,6 +588,7 @@ mod tests {
     fn member(id: &str) -> ConsumerMember {
         ConsumerMember {
             member_id: id.to_string(),
+            instance_id: None,
             node: NodeId(0),
             member_epoch: 0,
             previous_member_epoch: 0,

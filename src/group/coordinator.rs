@@ -389,8 +389,14 @@ impl Group {
                 };
                 out.reply(from, request_id, GroupResponse::LeaveGroup(result));
             }
-            GroupRequest::ConsumerGroupHeartbeat { member_id, member_epoch, rebalance_timeout_ms, owned } => {
-                let hb = Heartbeat { member_id, member_epoch, rebalance_timeout_ms, owned };
+            GroupRequest::ConsumerGroupHeartbeat {
+                member_id,
+                instance_id,
+                member_epoch,
+                rebalance_timeout_ms,
+                owned,
+            } => {
+                let hb = Heartbeat { member_id, instance_id, member_epoch, rebalance_timeout_ms, owned };
                 self.consumer_heartbeat(from, request_id, hb, &mut out);
             }
             GroupRequest::OffsetCommit { member_id, generation, offsets } => {

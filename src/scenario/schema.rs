@@ -1007,8 +1007,8 @@ pub struct ConsumerGroup {
     /// or `Consumer` (KIP-848, GA in Kafka 4.0: the coordinator assigns with its `uniform`
     /// assignor and each member moves to its new assignment on its own, with no group-wide
     /// barrier). Under `Consumer`, `partition_assignment_strategy`, `session_timeout_ms` and
-    /// `heartbeat_interval_ms` must stay at their defaults (the Java client rejects them): the
-    /// brokers' `group_consumer_*` settings apply instead.
+    /// `heartbeat_interval_ms` must stay at their defaults (Kafka does not support them under
+    /// `consumer`): the brokers' `group_consumer_*` settings apply instead.
     #[serde(default)]
     pub group_protocol: GroupProtocol,
     /// `partition.assignment.strategy`, in preference order. Default `[Range, CooperativeSticky]`

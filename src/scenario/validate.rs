@@ -1105,8 +1105,8 @@ fn validate_output(c: &mut Checker, s: &Scenario, i: usize, o: &GroupOutput, all
 
 /// A group with `group_protocol: Consumer` (KIP-848): the classic-only settings must stay at
 /// their defaults (Kafka's consumer configs: "not supported when group.protocol is set to
-/// consumer"; the brokers' `group_consumer_*` settings apply), and what kafkasim does not model
-/// under it is refused rather than ignored.
+/// consumer"; the brokers' `group_consumer_*` settings apply), and a stream processor's group
+/// stays classic.
 fn validate_consumer_protocol(g: &ConsumerGroup, at: &dyn Fn(&str) -> String, c: &mut Checker) {
     let classic_only = "leave it out: under group_protocol Consumer the brokers' cluster.group_coordinator.group_consumer_* settings and their uniform assignor apply";
     if g.partition_assignment_strategy != default_strategies() {
@@ -1117,13 +1117,6 @@ fn validate_consumer_protocol(g: &ConsumerGroup, at: &dyn Fn(&str) -> String, c:
     }
     if g.heartbeat_interval_ms != default_heartbeat_interval_ms() {
         c.fail(at("heartbeat_interval_ms"), "is a classic-protocol setting", classic_only);
-    }
-    if g.static_membership {
-        c.fail(
-            at("static_membership"),
-            "static membership under group_protocol Consumer is not modelled",
-            "false, or group_protocol Classic",
-        );
     }
     if g.stream.is_some() || g.output.is_some() {
         let field = if g.stream.is_some() { "stream" } else { "output" };

@@ -165,16 +165,19 @@ fn a_classic_group_and_a_consumer_group_assign_the_same_partitions_differently_b
 /// A consumer-protocol group of 3 members on 6 partitions under a fault schedule: broker crashes
 /// and isolations (the coordinator among them), member pauses, and one member crash, restarted
 /// at 12 s with everything else.
-fn scenario(faults: &[(u64, u8, u32)]) -> kafkasim::Scenario {
+fn scenario(faults: &[(u64, u8, u32)], static_members: bool) -> kafkasim::Scenario {
     let mut list = Vec::new();
     let mut crashed = None;
+    // A static member shuts down (it leaves with epoch -2) rather than crashing: a crashed one
+    // restarted within its session is refused its instance id, fatally, as in Kafka.
+    let stop = if static_members { "Shutdown" } else { "Crash" };
     for &(at_ms, kind, target) in faults {
         let fault = match kind % 5 {
             0 => format!("Crash(Broker({}))", target % 3),
             1 => format!("Isolate(Broker({}))", target % 3),
             2 if crashed.is_none() => {
                 crashed = Some(target % 3);
-                format!("Crash(Node(\"g-{}\"))", target % 3)
+                format!("{stop}(Node(\"g-{}\"))", target % 3)
             }
             3 => format!("Pause(Node(\"g-{}\"), {})", target % 3, 2000 + 2000 * (target % 5)),
             _ => "Heal".to_string(),
@@ -199,11 +202,11 @@ fn scenario(faults: &[(u64, u8, u32)]) -> kafkasim::Scenario {
             producers: [(name: "p", topic: "in", arrival: Poisson(per_sec: 300.0), request_timeout_ms: 1000, stop_ms: 10000)],
             consumer_groups: [(
                 name: "g", topics: ["in"], members: 3, auto_offset_reset: Earliest, group_protocol: Consumer,
-                max_poll_interval_ms: 10000, processing_us: 300,
+                max_poll_interval_ms: 10000, processing_us: 300, static_membership: {static_members},
             )],
-            faults: [{}],
+            faults: [{faults}],
         )"#,
-        list.join(", ")
+        faults = list.join(", ")
     );
     kafkasim::scenario::parse("kip848-property.ron", &src, &[]).unwrap_or_else(|e| panic!("{e}\n{src}"))
 }
@@ -215,8 +218,9 @@ proptest::proptest! {
     #[test]
     fn random_faults_leave_a_kip848_group_balanced_caught_up_and_skipping_nothing(
         faults in proptest::collection::vec((500u64..11000, 0u8..5, 0u32..15), 1..6),
+        static_members in proptest::bool::ANY,
     ) {
-        let s = scenario(&faults);
+        let s = scenario(&faults, static_members);
         let mut sim = kafkasim::Simulation::new(&s);
         while sim.step().is_some() {
             let v = sim.check_invariants();
@@ -224,11 +228,26 @@ proptest::proptest! {
         }
         let report = kafkasim::report::report_of(sim, &Default::default()).unwrap();
         proptest::prop_assert_eq!(report.figures["skipped_records"], 0.0, "faults {:?}\n{}", faults, report.summary);
-        // Healed at 12 s: the group converges on 2 partitions per member and reads everything.
+        // A static member that could not leave with epoch -2 (its coordinator unreachable when
+        // it closed) is refused its instance id when it comes back within its session, fatally,
+        // as in Kafka. No other failure.
+        let failed: Vec<&str> = report.trace.lines().filter(|l| l.contains("consumer failed")).collect();
+        for l in &failed {
+            proptest::prop_assert!(static_members && l.contains("UNRELEASED_INSTANCE_ID"), "{l}, faults {:?}", faults);
+        }
+        // Healed at 12 s: the others converge on an even share and the group reads everything.
         let g = &report.groups[0];
         proptest::prop_assert_eq!(g.lag_records, 0, "faults {:?}\n{}", faults, report.summary);
-        for m in &g.members {
-            proptest::prop_assert_eq!(m.positions.len(), 2, "{} at the end, faults {:?}\n{}", m.name, faults, report.summary);
+        // (A member whose close() waited out its commit to an unreachable coordinator may still
+        // have been running when its restart came, and exited later: it is not running.)
+        let working: Vec<_> = g
+            .members
+            .iter()
+            .filter(|m| m.running && !failed.iter().any(|l| l.contains(&format!(" {} ", m.name))))
+            .collect();
+        proptest::prop_assert!(!working.is_empty());
+        for m in &working {
+            proptest::prop_assert_eq!(m.positions.len(), 6 / working.len(), "{} at the end, faults {:?}\n{}", m.name, faults, report.summary);
         }
         proptest::prop_assert_eq!(g.state, "Stable", "faults {:?}\n{}", faults, report.summary);
     }
@@ -263,4 +282,62 @@ fn a_member_that_does_not_revoke_within_its_rebalance_timeout_is_fenced() {
     let at: f64 = line.split_whitespace().next().unwrap().parse().unwrap();
     assert!((15.9..16.7).contains(&at), "fenced at {at} s: {line}");
     assert!(!report.trace.contains("g-1 session timeout"));
+}
+
+#[test]
+fn static_members_restart_without_a_new_group_epoch_and_get_their_partitions_back() {
+    let report = run(&bundled("group-kip848-static-rolling-restart"));
+    let t = &report.trace;
+    // No group epoch after the start: every restart is a replacement.
+    let epochs: Vec<&str> = t.lines().filter(|l| l.contains("group epoch")).collect();
+    assert!(epochs.iter().all(|l| l.split_whitespace().next().unwrap().parse::<f64>().unwrap() < 1.0), "{epochs:?}");
+    assert_eq!(t.lines().filter(|l| l.contains("static member rejoined")).count(), 3);
+    assert_eq!(t.lines().filter(|l| l.contains("heartbeat with epoch -2")).count(), 3);
+    // Each member owns the same partitions before and after its restart.
+    let spans = spans(&report);
+    for m in 0..3 {
+        let member = format!("analytics-{m}");
+        // (Spans that ended at its close; the start-up's hand-over ended before 1 s.)
+        let mut first: Vec<&str> = spans
+            .iter()
+            .filter(|s| s.member == member && s.to_s.is_some_and(|t| t > 1.0))
+            .map(|s| s.partition.as_str())
+            .collect();
+        let mut last: Vec<&str> =
+            spans.iter().filter(|s| s.member == member && s.to_s.is_none()).map(|s| s.partition.as_str()).collect();
+        first.sort_unstable();
+        last.sort_unstable();
+        assert_eq!(first, last, "{member}");
+        assert_eq!(last.len(), 2, "{member}");
+    }
+    assert_eq!(report.groups[0].state, "Stable");
+}
+
+#[test]
+fn a_crashed_static_member_restarted_within_its_session_is_refused_its_instance_id() {
+    // The same group, but analytics-0 crashes (no leave with epoch -2) and is back after 5 s,
+    // within its 30 s session: its instance id is still held, and the Java client treats
+    // UNRELEASED_INSTANCE_ID as fatal. Its partitions move only when the old session expires.
+    let s = kafkasim::scenario::load(
+        &root().join("scenarios/group-kip848-static-rolling-restart.ron"),
+        &[(
+            "faults".into(),
+            r#"[(at_ms: 10000, fault: Crash(Node("analytics-0"))), (at_ms: 15000, fault: Restart(Node("analytics-0")))]"#
+                .into(),
+        )],
+    )
+    .unwrap();
+    let report = run(&s);
+    let t = &report.trace;
+    let failed = t.lines().find(|l| l.contains("consumer failed")).unwrap_or_else(|| panic!("{t}"));
+    assert!(failed.contains("analytics-0") && failed.contains("UNRELEASED_INSTANCE_ID"), "{failed}");
+    let expired = t.lines().find(|l| l.contains("analytics-0 session timeout")).expect("the old session expires");
+    let at: f64 = expired.split_whitespace().next().unwrap().parse().unwrap();
+    assert!((39.0..41.5).contains(&at), "{expired}");
+    // Then its partitions go to the other two.
+    let spans = spans(&report);
+    let held = spans.iter().filter(|s| s.member == "analytics-0" && s.to_s.is_some_and(|t| t > 1.0));
+    for p in held.map(|s| s.partition.clone()) {
+        assert!(spans.iter().any(|s| s.partition == p && s.member != "analytics-0" && s.from_s >= at), "{p}");
+    }
 }

@@ -18,14 +18,17 @@
 //! finished by the old owner: their positions were committed when `poll()` returned them.
 //!
 //! `FENCED_MEMBER_EPOCH` or `UNKNOWN_MEMBER_ID` make the member lose its partitions (no commit)
-//! and join again at epoch 0 with the same id. A poll timeout or `close()` leaves with epoch -1.
+//! and join again at epoch 0 with the same id. A poll timeout or `close()` leaves with epoch -1,
+//! or -2 for a static member (`group.instance.id`), whose next process then takes its place and
+//! its assignment. A static member that joins while its instance id is still held (it crashed,
+//! and its session has not expired) gets `UNRELEASED_INSTANCE_ID`, which is fatal.
 //!
 //! Simplified: the owned partitions go in every heartbeat (the Java client sends them only when
 //! they changed); a `commit_on_revoke` commit does not block the application thread.
 
 use super::{Consumer, Membership};
 use crate::cluster::Metadata;
-use crate::group::consumer_protocol::LEAVE_EPOCH;
+use crate::group::consumer_protocol::{LEAVE_EPOCH, STATIC_LEAVE_EPOCH};
 use crate::protocol::{ConsumerHeartbeatResult, GroupRequest, KafkaError, Message};
 use crate::scenario::CommitMode;
 use crate::sim::{Ctx, SimDuration, SimTime, Timer};
@@ -45,6 +48,7 @@ impl Consumer {
             if member_epoch == 0 { Vec::new() } else { self.owned.iter().map(|o| o.partition).collect() };
         let body = GroupRequest::ConsumerGroupHeartbeat {
             member_id: self.member_id.clone(),
+            instance_id: self.instance_id(),
             member_epoch,
             rebalance_timeout_ms: self.config.max_poll_interval_ms,
             owned,
@@ -92,8 +96,11 @@ impl Consumer {
     /// partitions at once. The member keeps its id.
     pub(super) fn consumer_leave(&mut self, why: &str, ctx: &mut Ctx) {
         if self.generation >= 0 && self.coordinator.is_some() {
-            ctx.notable("leave group", || format!("group={} ({why}): heartbeat with epoch -1", self.config.name));
-            self.consumer_heartbeat(LEAVE_EPOCH, ctx);
+            // `leaveGroupEpoch`: a static member leaves for now (-2), keeping its assignment
+            // at the coordinator until its session expires.
+            let epoch = if self.instance_id().is_some() { STATIC_LEAVE_EPOCH } else { LEAVE_EPOCH };
+            ctx.notable("leave group", || format!("group={} ({why}): heartbeat with epoch {epoch}", self.config.name));
+            self.consumer_heartbeat(epoch, ctx);
         }
         self.generation = -1;
         self.membership = Membership::Unjoined;

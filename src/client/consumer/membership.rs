@@ -107,7 +107,7 @@ impl Consumer {
         self.left_on_poll_timeout = false;
     }
 
-    fn instance_id(&self) -> Option<String> {
+    pub(super) fn instance_id(&self) -> Option<String> {
         self.config.static_membership.then(|| self.name.clone())
     }
 
