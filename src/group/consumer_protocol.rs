@@ -279,6 +279,11 @@ pub fn uniform_assignment(partitions: Vec<u32>, members: &[(String, Vec<u32>)]) 
     g.target
 }
 
+/// The answer to a leave: the epoch it left with, nothing to do next.
+fn left(member_id: String, member_epoch: i32) -> ConsumerHeartbeatResult {
+    ConsumerHeartbeatResult { member_id, member_epoch, heartbeat_interval_ms: 0, assignment: None }
+}
+
 impl Group {
     /// `consumerGroupHeartbeat`.
     pub(super) fn consumer_heartbeat(&mut self, from: NodeId, request_id: u64, hb: Heartbeat, out: &mut Out) {
@@ -311,13 +316,7 @@ impl Group {
                             cg.session_timeout.0 / 1_000_000
                         )
                     });
-                    let result = ConsumerHeartbeatResult {
-                        member_id: hb.member_id,
-                        member_epoch: STATIC_LEAVE_EPOCH,
-                        heartbeat_interval_ms: 0,
-                        assignment: None,
-                    };
-                    reply(out, Ok(result));
+                    reply(out, Ok(left(hb.member_id, STATIC_LEAVE_EPOCH)));
                 }
                 None => reply(out, Err(KafkaError::UnknownMemberId)),
             }
@@ -347,13 +346,7 @@ impl Group {
             match existing {
                 Some(i) => {
                     self.remove_consumer_member(i, &format!("{who} left the group"), out);
-                    let result = ConsumerHeartbeatResult {
-                        member_id: hb.member_id,
-                        member_epoch: LEAVE_EPOCH,
-                        heartbeat_interval_ms: 0,
-                        assignment: None,
-                    };
-                    reply(out, Ok(result));
+                    reply(out, Ok(left(hb.member_id, LEAVE_EPOCH)));
                 }
                 None => reply(out, Err(KafkaError::UnknownMemberId)),
             }
