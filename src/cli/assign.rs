@@ -5,20 +5,24 @@ use std::collections::BTreeMap;
 
 use clap::Args;
 use kafkasim::group::assignor::{Strategy, Subscription, TopicPartition, assign as run_assignor, format_assignment};
-use kafkasim::group::consumer_protocol::uniform_assignment;
+use kafkasim::group::consumer_protocol::{RemoteAssignor, server_assignment};
 
 use super::{EXIT_BAD_INPUT, EXIT_OK};
 
 /// Print the assignment a Kafka assignor produces: one line per member, partitions sorted.
 #[derive(Args, Debug)]
 #[command(
-    after_help = "Example:\n  kafkasim assign --strategy range --topic orders:6 --topic payments:2 \\\n      --member c1:orders,payments --member c2:orders\n  kafkasim assign --strategy cooperative-sticky --topic orders:3 --member c1:orders --member c2:orders \\\n      --owned c1:orders-0,orders-1,orders-2\n  kafkasim assign --strategy uniform --topic orders:6 --member c1:orders --member c2:orders --member c3:orders \\\n      --owned c1:orders-0,orders-1,orders-2 --owned c2:orders-3,orders-4,orders-5"
+    after_help = "Example:\n  kafkasim assign --strategy range --topic orders:6 --topic payments:2 \\\n      --member c1:orders,payments --member c2:orders\n  kafkasim assign --strategy cooperative-sticky --topic orders:3 --member c1:orders --member c2:orders \\\n      --owned c1:orders-0,orders-1,orders-2\n  kafkasim assign --strategy uniform --topic orders:6 --member c1:orders --member c2:orders --member c3:orders \\\n      --owned c1:orders-0,orders-1,orders-2 --owned c2:orders-3,orders-4,orders-5\n  kafkasim assign --strategy range --server --topic a:3 --topic b:3 --member c1:a,b --member c2:a,b"
 )]
 pub struct AssignArgs {
     /// range, roundrobin, sticky or cooperative-sticky (client-side, classic protocol), or
     /// uniform (the group coordinator's, KIP-848; every member subscribes to the same topics).
     #[arg(long)]
     strategy: String,
+    /// Run the KIP-848 group coordinator's assignor of that name (uniform or range) instead of
+    /// the client's; `--strategy uniform` implies it.
+    #[arg(long)]
+    server: bool,
     /// A topic and its partition count: NAME:PARTITIONS (repeat).
     #[arg(long = "topic", required = true)]
     topics: Vec<String>,
@@ -46,10 +50,19 @@ pub fn assign(args: AssignArgs) -> u8 {
 }
 
 fn build(args: &AssignArgs) -> Result<String, String> {
-    let strategy: Option<Strategy> = match args.strategy.as_str() {
-        "uniform" => None,
-        s => Some(s.parse().map_err(|_| {
-            format!("unknown strategy {s:?}; allowed: range, roundrobin, sticky, cooperative-sticky, uniform")
+    let server = match (args.strategy.as_str(), args.server) {
+        ("uniform", _) => Some(RemoteAssignor::Uniform),
+        ("range", true) => Some(RemoteAssignor::Range),
+        (s, true) => return Err(format!("unknown server assignor {s:?}; allowed with --server: uniform, range")),
+        _ => None,
+    };
+    let strategy: Option<Strategy> = match server {
+        Some(_) => None,
+        None => Some(args.strategy.parse().map_err(|_| {
+            format!(
+                "unknown strategy {:?}; allowed: range, roundrobin, sticky, cooperative-sticky, uniform",
+                args.strategy
+            )
         })?),
     };
     let mut topics = BTreeMap::new();
@@ -100,15 +113,19 @@ fn build(args: &AssignArgs) -> Result<String, String> {
         }
         member.generation = Some(1);
     }
-    match strategy {
-        Some(strategy) => Ok(format_assignment(&run_assignor(strategy, &topics, &members))),
-        None => uniform(&topics, &members),
+    match (strategy, server) {
+        (Some(strategy), _) => Ok(format_assignment(&run_assignor(strategy, &topics, &members))),
+        (None, server) => server_side(server.unwrap_or_default(), &topics, &members),
     }
 }
 
-/// KIP-848's server-side `uniform` assignor (homogeneous subscriptions): partitions numbered
+/// A KIP-848 group coordinator's assignor (homogeneous subscriptions): partitions numbered
 /// topic by topic, in name order.
-fn uniform(topics: &BTreeMap<String, u32>, members: &[Subscription]) -> Result<String, String> {
+fn server_side(
+    assignor: RemoteAssignor,
+    topics: &BTreeMap<String, u32>,
+    members: &[Subscription],
+) -> Result<String, String> {
     let subscribed = &members[0].topics;
     if members.iter().any(|m| {
         let (mut a, mut b) = (m.topics.clone(), subscribed.clone());
@@ -116,15 +133,18 @@ fn uniform(topics: &BTreeMap<String, u32>, members: &[Subscription]) -> Result<S
         b.sort();
         a != b
     }) {
-        return Err("uniform: kafkasim models the homogeneous case; give every member the same topics".into());
+        return Err(format!(
+            "{}: kafkasim models the homogeneous case; give every member the same topics",
+            assignor.kafka_name()
+        ));
     }
     let mut first = BTreeMap::new();
     let mut n = 0;
-    let mut partitions = Vec::new();
+    let mut ranges = Vec::new();
     for (name, &count) in topics {
         first.insert(name.clone(), n);
         if subscribed.contains(name) {
-            partitions.extend(n..n + count);
+            ranges.push(n..n + count);
         }
         n += count;
     }
@@ -135,7 +155,7 @@ fn uniform(topics: &BTreeMap<String, u32>, members: &[Subscription]) -> Result<S
         let (topic, f) = first.iter().rev().find(|(_, f)| **f <= p).expect("partition of a topic");
         TopicPartition { topic: topic.clone(), partition: p - f }
     };
-    let out: BTreeMap<String, Vec<TopicPartition>> = uniform_assignment(partitions, &previous)
+    let out: BTreeMap<String, Vec<TopicPartition>> = server_assignment(assignor, ranges, &previous)
         .into_iter()
         .map(|(id, parts)| (id, parts.into_iter().map(name).collect()))
         .collect();

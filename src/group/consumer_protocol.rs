@@ -18,16 +18,19 @@
 //!   at once (no `group.consumer.assignment.interval.ms` batching, no offloaded assignor).
 //! * A member that joins again with epoch 0 under an id the group still holds (after it was
 //!   fenced by its own client, or left on a poll timeout) is removed and added again.
-//! * Only the `uniform` server assignor; no regular-expression subscriptions, no classic members
-//!   in a consumer group (no upgrade path).
+//! * The server assignors `uniform` (the default) and `range`; no regular-expression
+//!   subscriptions, no classic members in a consumer group (no upgrade path).
 //!
 //! Static members (`group.instance.id`) follow `getOrMaybeSubscribeStaticConsumerGroupMember`:
 //! a static member leaves for now with epoch -2 and keeps its assignment; a new process with its
 //! instance id takes its place and its assignment, with no new group epoch. While the instance id
 //! is still held (the member never left with -2), a join with it gets `UNRELEASED_INSTANCE_ID`.
 
+use std::ops::Range;
+
 use super::coordinator::{Group, Out, Rebalance};
 use crate::protocol::{ConsumerHeartbeatResult, GroupResponse, KafkaError};
+pub use crate::scenario::RemoteAssignor;
 use crate::sim::{NodeId, SimDuration, SimTime};
 
 /// `MemberState` of a member of a consumer group (`modern/MemberState.java`).
@@ -82,8 +85,10 @@ pub struct ConsumerProtocolGroup {
     /// Member id → its target partitions (sorted), in member-id order.
     pub target: Vec<(String, Vec<u32>)>,
     pub members: Vec<ConsumerMember>,
-    /// The group's subscribed partitions (global), topic by topic in the group's order.
-    partitions: Vec<u32>,
+    /// The group's subscribed topics, each as its global partitions, in the group's order.
+    topics: Vec<Range<u32>>,
+    /// The server-side assignor (`group.remote.assignor`).
+    pub assignor: RemoteAssignor,
     /// `group.consumer.heartbeat.interval.ms`, `group.consumer.session.timeout.ms`.
     pub heartbeat_interval: SimDuration,
     pub session_timeout: SimDuration,
@@ -106,13 +111,19 @@ pub const LEAVE_EPOCH: i32 = -1;
 pub const STATIC_LEAVE_EPOCH: i32 = -2;
 
 impl ConsumerProtocolGroup {
-    pub fn new(partitions: Vec<u32>, heartbeat_interval: SimDuration, session_timeout: SimDuration) -> Self {
+    pub fn new(
+        topics: Vec<Range<u32>>,
+        assignor: RemoteAssignor,
+        heartbeat_interval: SimDuration,
+        session_timeout: SimDuration,
+    ) -> Self {
         ConsumerProtocolGroup {
             group_epoch: 0,
             target_epoch: 0,
             target: Vec::new(),
             members: Vec::new(),
-            partitions,
+            topics,
+            assignor,
             heartbeat_interval,
             session_timeout,
         }
@@ -149,25 +160,77 @@ impl ConsumerProtocolGroup {
         })
     }
 
+    /// A new target assignment at the group epoch, by the group's assignor.
+    pub fn compute_target(&mut self) {
+        let mut ids: Vec<String> = self.members.iter().map(|m| m.member_id.clone()).collect();
+        ids.sort_unstable();
+        self.target = match (ids.is_empty(), self.assignor) {
+            (true, _) => Vec::new(),
+            (false, RemoteAssignor::Uniform) => self.uniform_target(&ids),
+            (false, RemoteAssignor::Range) => self.range_target(&ids),
+        };
+        self.target_epoch = self.group_epoch;
+    }
+
+    /// The server `range` assignor (`group-coordinator/.../assignor/RangeAssignor.java`), topic
+    /// by topic: each member keeps its lowest partitions of the topic up to the minimum quota
+    /// (`partitions / members`), and one more while extra partitions remain
+    /// (`partitions % members`); the rest go out in ranges, in order, to the members below
+    /// their quota, the first ones taking the extra partitions left. Co-partitioned topics give
+    /// each member the same partition numbers.
+    fn range_target(&self, ids: &[String]) -> Vec<(String, Vec<u32>)> {
+        let n = ids.len();
+        let mut target: Vec<(String, Vec<u32>)> = ids.iter().map(|id| (id.clone(), Vec::new())).collect();
+        for topic in &self.topics {
+            let count = topic.len();
+            let (min_quota, mut extra) = (count / n, count % n);
+            let mut sticky: Vec<u32> = Vec::new();
+            let mut unfilled: Vec<(usize, i64)> = Vec::new();
+            for (i, id) in ids.iter().enumerate() {
+                let old: Vec<u32> = self.target_of(id).iter().copied().filter(|p| topic.contains(p)).collect();
+                let keep = old.len().min(min_quota);
+                sticky.extend_from_slice(&old[..keep]);
+                target[i].1.extend_from_slice(&old[..keep]);
+                let remaining = min_quota as i64 - old.len() as i64;
+                if remaining < 0 && extra > 0 {
+                    extra -= 1;
+                    sticky.push(old[min_quota]);
+                    target[i].1.push(old[min_quota]);
+                } else {
+                    unfilled.push((i, remaining));
+                }
+            }
+            let unassigned: Vec<u32> = topic.clone().filter(|p| !sticky.contains(p)).collect();
+            let mut next = unassigned.into_iter();
+            for (i, mut remaining) in unfilled {
+                if extra > 0 {
+                    remaining += 1;
+                    extra -= 1;
+                }
+                if remaining > 0 {
+                    target[i].1.extend(next.by_ref().take(remaining as usize));
+                }
+            }
+        }
+        for (_, parts) in &mut target {
+            parts.sort_unstable();
+        }
+        target
+    }
+
     /// `UniformHomogeneousAssignmentBuilder.build`: each member keeps what it had in the last
     /// target up to its quota (`partitions / members`, one more for the first
     /// `partitions % members` members), and what is left goes to members under their quota.
     /// Balance first, then stickiness.
-    pub fn compute_target(&mut self) {
-        let mut ids: Vec<&str> = self.members.iter().map(|m| m.member_id.as_str()).collect();
-        ids.sort_unstable();
+    fn uniform_target(&self, ids: &[String]) -> Vec<(String, Vec<u32>)> {
         let n = ids.len();
-        if n == 0 {
-            self.target.clear();
-            return;
-        }
-        let in_old_target =
-            |p: u32| self.target.iter().any(|(id, parts)| ids.contains(&id.as_str()) && parts.contains(&p));
-        let mut unassigned: Vec<u32> = self.partitions.iter().copied().filter(|&p| !in_old_target(p)).collect();
-        let (min_quota, mut extra) = (self.partitions.len() / n, self.partitions.len() % n);
+        let partitions: Vec<u32> = self.topics.iter().flat_map(Range::clone).collect();
+        let in_old_target = |p: u32| self.target.iter().any(|(id, parts)| ids.contains(id) && parts.contains(&p));
+        let mut unassigned: Vec<u32> = partitions.iter().copied().filter(|&p| !in_old_target(p)).collect();
+        let (min_quota, mut extra) = (partitions.len() / n, partitions.len() % n);
         let mut target: Vec<(String, Vec<u32>)> = Vec::with_capacity(n);
         let mut unfilled: Vec<(usize, usize)> = Vec::new();
-        for id in &ids {
+        for id in ids {
             let mut quota = min_quota;
             if extra > 0 {
                 quota += 1;
@@ -188,8 +251,7 @@ impl ConsumerProtocolGroup {
             target[i].1.extend(next.by_ref().take(quota));
             target[i].1.sort_unstable();
         }
-        self.target = target;
-        self.target_epoch = self.group_epoch;
+        target
     }
 
     /// `CurrentAssignmentBuilder.build` for member `i`, which reported holding `owned`. Returns
@@ -247,10 +309,14 @@ impl ConsumerProtocolGroup {
     }
 }
 
-/// The `uniform` assignor on its own (for `kafkasim assign --strategy uniform`): the target for
-/// `members` (ids, each with its previous target), over `partitions` in order.
-pub fn uniform_assignment(partitions: Vec<u32>, members: &[(String, Vec<u32>)]) -> Vec<(String, Vec<u32>)> {
-    let mut g = ConsumerProtocolGroup::new(partitions, SimDuration::ZERO, SimDuration::ZERO);
+/// A server assignor on its own (for `kafkasim assign`): the target for `members` (ids, each
+/// with its previous target) over `topics` (each as its global partitions).
+pub fn server_assignment(
+    assignor: RemoteAssignor,
+    topics: Vec<Range<u32>>,
+    members: &[(String, Vec<u32>)],
+) -> Vec<(String, Vec<u32>)> {
+    let mut g = ConsumerProtocolGroup::new(topics, assignor, SimDuration::ZERO, SimDuration::ZERO);
     g.members = members
         .iter()
         .map(|(id, _)| ConsumerMember {
@@ -269,7 +335,7 @@ pub fn uniform_assignment(partitions: Vec<u32>, members: &[(String, Vec<u32>)]) 
         .collect();
     g.target = members
         .iter()
-        .map(|(id, p)| (id.clone(), p.iter().copied().filter(|x| g.partitions.contains(x)).collect()))
+        .map(|(id, p)| (id.clone(), p.iter().copied().filter(|x| g.topics.iter().any(|t| t.contains(x))).collect()))
         .collect();
     for (_, p) in &mut g.target {
         p.sort_unstable();
@@ -596,7 +662,8 @@ mod tests {
 
     fn group(partitions: u32, ids: &[&str]) -> ConsumerProtocolGroup {
         let mut g = ConsumerProtocolGroup::new(
-            (0..partitions).collect(),
+            std::iter::once(0..partitions).collect(),
+            RemoteAssignor::Uniform,
             SimDuration::from_ms(5000),
             SimDuration::from_ms(45_000),
         );
@@ -635,6 +702,28 @@ mod tests {
         g.group_epoch = 3;
         g.compute_target();
         assert_eq!(target(&g), vec![("a", &[0, 1, 3][..]), ("c", &[2, 4, 5][..])]);
+    }
+
+    #[test]
+    fn the_range_assignor_lines_up_co_partitioned_topics_and_stays_sticky() {
+        // Two topics of 3 partitions (global 0..3 and 3..6), two members: per topic, quota 1 and
+        // one extra to the first member in member-id order, so "a" gets partitions 0 and 1 of
+        // both topics (RangeAssignor.java).
+        let mut g = group(0, &["b", "a"]);
+        g.topics = vec![0..3, 3..6];
+        g.assignor = RemoteAssignor::Range;
+        g.compute_target();
+        assert_eq!(target(&g), vec![("a", &[0, 1, 3, 4][..]), ("b", &[2, 5][..])]);
+        // A third member: each keeps its lowest partition of each topic (quota 1, no extra).
+        g.members.push(member("c"));
+        g.group_epoch = 2;
+        g.compute_target();
+        assert_eq!(target(&g), vec![("a", &[0, 3][..]), ("b", &[2, 5][..]), ("c", &[1, 4][..])]);
+        // The uniform assignor balances over all six instead: "a" may get one topic's three.
+        let mut u = group(0, &["a", "b"]);
+        u.topics = vec![0..3, 3..6];
+        u.compute_target();
+        assert_eq!(target(&u), vec![("a", &[0, 1, 2][..]), ("b", &[3, 4, 5][..])]);
     }
 
     #[test]

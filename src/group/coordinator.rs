@@ -188,14 +188,15 @@ pub fn groups_of(scenario: &Scenario, first_member_node: u32) -> Groups {
                 client_ids,
                 consumer: (g.group_protocol == GroupProtocol::Consumer).then(|| {
                     let settings = &scenario.cluster.group_coordinator;
-                    let partitions = g
+                    let topics = g
                         .topics
                         .iter()
                         .filter_map(|t| first_partitions.iter().find(|(name, _, _)| name == t))
-                        .flat_map(|&(_, first, n)| first..first + n)
+                        .map(|&(_, first, n)| first..first + n)
                         .collect();
                     ConsumerProtocolGroup::new(
-                        partitions,
+                        topics,
+                        g.group_remote_assignor,
                         SimDuration::from_ms(settings.group_consumer_heartbeat_interval_ms),
                         SimDuration::from_ms(settings.group_consumer_session_timeout_ms),
                     )

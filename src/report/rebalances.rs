@@ -138,9 +138,9 @@ pub(crate) fn rebalance_timeline(group: &str, run: &Finished) -> Timeline {
     }
 
     let protocol = rebalances.iter().rev().find_map(|r| r.protocol);
-    let kip848 = run.group_states.get(gi).is_some_and(|g| g.consumer.is_some());
+    let kip848 = run.group_states.get(gi).and_then(|g| g.consumer.as_ref()).map(|cg| cg.assignor);
     let mode = match protocol {
-        _ if kip848 => "consumer protocol (KIP-848): uniform".to_string(),
+        _ if kip848.is_some() => format!("consumer protocol (KIP-848): {}", kip848.map_or("", |a| a.kafka_name())),
         Some(p) if p.is_cooperative() => format!("cooperative: {p}"),
         Some(p) => format!("eager: {p}"),
         None => "never assigned".to_string(),

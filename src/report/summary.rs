@@ -154,8 +154,10 @@ pub fn header(s: &Scenario) -> String {
                 g.heartbeat_interval_ms
             ),
             crate::scenario::GroupProtocol::Consumer => format!(
-                "group.protocol=consumer assignor=uniform (server) group.consumer.session.timeout.ms={} group.consumer.heartbeat.interval.ms={}",
-                gc.group_consumer_session_timeout_ms, gc.group_consumer_heartbeat_interval_ms
+                "group.protocol=consumer group.remote.assignor={} group.consumer.session.timeout.ms={} group.consumer.heartbeat.interval.ms={}",
+                g.group_remote_assignor.kafka_name(),
+                gc.group_consumer_session_timeout_ms,
+                gc.group_consumer_heartbeat_interval_ms
             ),
         };
         let _ = writeln!(
@@ -711,10 +713,9 @@ fn write_groups(out: &mut String, run: &Finished) {
             view.state,
             view.generation,
             view.coordinator.as_deref().unwrap_or("never found"),
-            if state.consumer.is_some() {
-                "consumer (KIP-848), assignor uniform"
-            } else {
-                state.protocol.map_or("none", |p| p.name())
+            match &state.consumer {
+                Some(cg) => format!("consumer (KIP-848), assignor {}", cg.assignor.kafka_name()),
+                None => state.protocol.map_or("none", |p| p.name()).to_string(),
             }
         );
         let commits = records.commits.iter().filter(|c| c.group == g);
@@ -745,7 +746,10 @@ fn write_groups(out: &mut String, run: &Finished) {
                     r.generation.map_or("-".to_string(), |g| g.to_string()),
                     t(r.joined),
                     t(r.stable),
-                    if state.consumer.is_some() { "uniform" } else { r.protocol.map_or("-", |p| p.name()) },
+                    match &state.consumer {
+                        Some(cg) => cg.assignor.kafka_name(),
+                        None => r.protocol.map_or("-", |p| p.name()),
+                    },
                     r.members.join(" ")
                 );
             }

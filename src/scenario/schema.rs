@@ -690,6 +690,26 @@ impl GroupProtocol {
     }
 }
 
+/// A KIP-848 group coordinator's assignor (`group.consumer.assignors`; a member picks one with
+/// `group.remote.assignor`).
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub enum RemoteAssignor {
+    /// `uniform`: balanced first, then sticky, over all the subscribed partitions.
+    #[default]
+    Uniform,
+    /// `range`: per topic, sticky ranges; co-partitioned topics line up.
+    Range,
+}
+
+impl RemoteAssignor {
+    pub fn kafka_name(self) -> &'static str {
+        match self {
+            RemoteAssignor::Uniform => "uniform",
+            RemoteAssignor::Range => "range",
+        }
+    }
+}
+
 /// `isolation.level`: what a consumer reads of transactional records.
 #[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub enum IsolationLevel {
@@ -1011,6 +1031,12 @@ pub struct ConsumerGroup {
     /// `consumer`): the brokers' `group_consumer_*` settings apply instead.
     #[serde(default)]
     pub group_protocol: GroupProtocol,
+    /// `group.remote.assignor` under `group_protocol: Consumer`: the coordinator's assignor,
+    /// `Uniform` (the brokers' default, balanced then sticky) or `Range` (sticky ranges per
+    /// topic, the same partition numbers of co-partitioned topics to each member). Default
+    /// `Uniform`.
+    #[serde(default)]
+    pub group_remote_assignor: RemoteAssignor,
     /// `partition.assignment.strategy`, in preference order. Default `[Range, CooperativeSticky]`
     /// (Kafka 3.0+), which every member votes `Range` on: eager rebalancing. `[CooperativeSticky]`
     /// gives cooperative (KIP-429) rebalancing.

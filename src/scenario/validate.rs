@@ -576,6 +576,12 @@ pub fn validate(s: &Scenario) -> Vec<Problem> {
         }
         if g.group_protocol == GroupProtocol::Consumer {
             validate_consumer_protocol(g, &at, &mut c);
+        } else if g.group_remote_assignor != RemoteAssignor::default() {
+            c.fail(
+                at("group_remote_assignor"),
+                "a server-side assignor is for group_protocol Consumer",
+                "group_protocol: Consumer, or partition_assignment_strategy for a classic group",
+            );
         }
         let gc = &s.cluster.group_coordinator;
         if g.session_timeout_ms < gc.group_min_session_timeout_ms
@@ -1108,7 +1114,7 @@ fn validate_output(c: &mut Checker, s: &Scenario, i: usize, o: &GroupOutput, all
 /// consumer"; the brokers' `group_consumer_*` settings apply), and a stream processor's group
 /// stays classic.
 fn validate_consumer_protocol(g: &ConsumerGroup, at: &dyn Fn(&str) -> String, c: &mut Checker) {
-    let classic_only = "leave it out: under group_protocol Consumer the brokers' cluster.group_coordinator.group_consumer_* settings and their uniform assignor apply";
+    let classic_only = "leave it out: under group_protocol Consumer the brokers' cluster.group_coordinator.group_consumer_* settings and the server assignor (group_remote_assignor) apply";
     if g.partition_assignment_strategy != default_strategies() {
         c.fail(at("partition_assignment_strategy"), "is a classic-protocol setting", classic_only);
     }

@@ -160,6 +160,14 @@ fn assign_runs_the_kip848_uniform_assignor() {
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(stdout(&o), "c1: orders-0 orders-1\nc2: orders-3 orders-4\nc3: orders-2 orders-5\n");
+    // The coordinator's range assignor lines co-partitioned topics up; uniform does not.
+    let server = |strategy: &str| {
+        let mut a = vec!["assign", "--strategy", strategy, "--server", "--topic", "a:3", "--topic", "b:3"];
+        a.extend(["--member", "c1:a,b", "--member", "c2:a,b"]);
+        stdout(&kafkasim(&a))
+    };
+    assert_eq!(server("range"), "c1: a-0 a-1 b-0 b-1\nc2: a-2 b-2\n");
+    assert_eq!(server("uniform"), "c1: a-0 a-1 a-2\nc2: b-0 b-1 b-2\n");
     // Only homogeneous subscriptions.
     let o = kafkasim(&[
         "assign",

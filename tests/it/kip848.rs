@@ -165,7 +165,8 @@ fn a_classic_group_and_a_consumer_group_assign_the_same_partitions_differently_b
 /// A consumer-protocol group of 3 members on 6 partitions under a fault schedule: broker crashes
 /// and isolations (the coordinator among them), member pauses, and one member crash, restarted
 /// at 12 s with everything else.
-fn scenario(faults: &[(u64, u8, u32)], static_members: bool) -> kafkasim::Scenario {
+fn scenario(faults: &[(u64, u8, u32)], static_members: bool, range: bool) -> kafkasim::Scenario {
+    let assignor = if range { "Range" } else { "Uniform" };
     let mut list = Vec::new();
     let mut crashed = None;
     // A static member shuts down (it leaves with epoch -2) rather than crashing: a crashed one
@@ -203,6 +204,7 @@ fn scenario(faults: &[(u64, u8, u32)], static_members: bool) -> kafkasim::Scenar
             consumer_groups: [(
                 name: "g", topics: ["in"], members: 3, auto_offset_reset: Earliest, group_protocol: Consumer,
                 max_poll_interval_ms: 10000, processing_us: 300, static_membership: {static_members},
+                group_remote_assignor: {assignor},
             )],
             faults: [{faults}],
         )"#,
@@ -219,8 +221,9 @@ proptest::proptest! {
     fn random_faults_leave_a_kip848_group_balanced_caught_up_and_skipping_nothing(
         faults in proptest::collection::vec((500u64..11000, 0u8..5, 0u32..15), 1..6),
         static_members in proptest::bool::ANY,
+        range in proptest::bool::ANY,
     ) {
-        let s = scenario(&faults, static_members);
+        let s = scenario(&faults, static_members, range);
         let mut sim = kafkasim::Simulation::new(&s);
         while sim.step().is_some() {
             let v = sim.check_invariants();
