@@ -75,6 +75,30 @@ pub struct ConsumerMember {
     pub revocation_deadline: Option<SimTime>,
 }
 
+impl ConsumerMember {
+    /// A member joining at epoch 0, stable with nothing assigned yet.
+    pub fn joining(
+        member_id: String,
+        instance_id: Option<String>,
+        node: NodeId,
+        rebalance_timeout: SimDuration,
+    ) -> Self {
+        ConsumerMember {
+            member_id,
+            instance_id,
+            node,
+            member_epoch: 0,
+            previous_member_epoch: 0,
+            state: MemberState::Stable,
+            assigned: Vec::new(),
+            pending_revocation: Vec::new(),
+            rebalance_timeout,
+            session_deadline: SimTime::ZERO,
+            revocation_deadline: None,
+        }
+    }
+}
+
 /// The consumer-protocol state of a group (`ConsumerGroup`).
 #[derive(Clone, Debug)]
 pub struct ConsumerProtocolGroup {
@@ -317,22 +341,8 @@ pub fn server_assignment(
     members: &[(String, Vec<u32>)],
 ) -> Vec<(String, Vec<u32>)> {
     let mut g = ConsumerProtocolGroup::new(topics, assignor, SimDuration::ZERO, SimDuration::ZERO);
-    g.members = members
-        .iter()
-        .map(|(id, _)| ConsumerMember {
-            member_id: id.clone(),
-            instance_id: None,
-            node: NodeId(0),
-            member_epoch: 0,
-            previous_member_epoch: 0,
-            state: MemberState::Stable,
-            assigned: Vec::new(),
-            pending_revocation: Vec::new(),
-            rebalance_timeout: SimDuration::ZERO,
-            session_deadline: SimTime::ZERO,
-            revocation_deadline: None,
-        })
-        .collect();
+    g.members =
+        members.iter().map(|(id, _)| ConsumerMember::joining(id.clone(), None, NodeId(0), SimDuration::ZERO)).collect();
     g.target = members
         .iter()
         .map(|(id, p)| (id.clone(), p.iter().copied().filter(|x| g.topics.iter().any(|t| t.contains(x))).collect()))
@@ -353,7 +363,6 @@ fn left(member_id: String, member_epoch: i32) -> ConsumerHeartbeatResult {
 impl Group {
     /// `consumerGroupHeartbeat`.
     pub(super) fn consumer_heartbeat(&mut self, from: NodeId, request_id: u64, hb: Heartbeat, out: &mut Out) {
-        let now = out.ctx.now();
         let who = self.client_id(from).to_string();
         let Some(cg) = self.consumer.as_mut() else { return };
         let reply = |out: &mut Out, result| out.reply(from, request_id, GroupResponse::ConsumerGroupHeartbeat(result));
@@ -425,19 +434,8 @@ impl Group {
                     cg.members.remove(i);
                 }
                 let cg = self.consumer.as_mut().expect("checked");
-                cg.members.push(ConsumerMember {
-                    member_id: hb.member_id.clone(),
-                    instance_id: hb.instance_id.clone(),
-                    node: from,
-                    member_epoch: 0,
-                    previous_member_epoch: 0,
-                    state: MemberState::Stable,
-                    assigned: Vec::new(),
-                    pending_revocation: Vec::new(),
-                    rebalance_timeout: SimDuration::from_ms(hb.rebalance_timeout_ms),
-                    session_deadline: now,
-                    revocation_deadline: None,
-                });
+                let timeout = SimDuration::from_ms(hb.rebalance_timeout_ms);
+                cg.members.push(ConsumerMember::joining(hb.member_id.clone(), hb.instance_id.clone(), from, timeout));
                 out.ctx.notable("member joined", || format!("group={} member={who} id={}", self.name, hb.member_id));
                 self.bump_group_epoch(&format!("{who} joined"), out);
                 (self.consumer.as_ref().expect("checked").members.len() - 1, true)
@@ -645,19 +643,7 @@ mod tests {
     use super::*;
 
     fn member(id: &str) -> ConsumerMember {
-        ConsumerMember {
-            member_id: id.to_string(),
-            instance_id: None,
-            node: NodeId(0),
-            member_epoch: 0,
-            previous_member_epoch: 0,
-            state: MemberState::Stable,
-            assigned: Vec::new(),
-            pending_revocation: Vec::new(),
-            rebalance_timeout: SimDuration::from_ms(300_000),
-            session_deadline: SimTime::ZERO,
-            revocation_deadline: None,
-        }
+        ConsumerMember::joining(id.to_string(), None, NodeId(0), SimDuration::from_ms(300_000))
     }
 
     fn group(partitions: u32, ids: &[&str]) -> ConsumerProtocolGroup {

@@ -195,9 +195,7 @@ impl Consumer {
     /// revoke what moved (after committing), assign what is new, then acknowledge.
     pub(super) fn reconcile_consumer_assignment(&mut self, mut assignment: Vec<u32>, ctx: &mut Ctx) {
         assignment.sort_unstable();
-        let now = ctx.now();
-        let revoked: Vec<u32> =
-            self.owned.iter().map(|o| o.partition).filter(|p| assignment.binary_search(p).is_err()).collect();
+        let revoked = self.moved_away(&assignment);
         let mut commit = None;
         if !revoked.is_empty() {
             if self.config.commit == CommitMode::Auto || self.config.commit_on_revoke {
@@ -210,22 +208,9 @@ impl Consumer {
                     commit = self.commits.last().map(|c| c.0);
                 }
             }
-            let names: Vec<String> = revoked.iter().map(|&p| self.metadata.partition_name(p)).collect();
-            ctx.notable("revoked", || {
-                format!("group={} partitions=[{}] (moving to another member)", self.config.name, names.join(" "))
-            });
-            for &p in &revoked {
-                ctx.metrics().groups.release(self.group, self.member, p, now);
-            }
-            self.owned.retain(|o| !revoked.contains(&o.partition));
+            self.revoke_moved(&revoked, "moving to another member", ctx);
         }
-        let added: Vec<u32> =
-            assignment.iter().copied().filter(|p| !self.owned.iter().any(|o| o.partition == *p)).collect();
-        self.add_owned(&added, ctx);
-        let names: Vec<String> = assignment.iter().map(|&p| self.metadata.partition_name(p)).collect();
-        ctx.notable("assigned", || {
-            format!("group={} epoch={} partitions=[{}]", self.config.name, self.generation, names.join(" "))
-        });
+        self.take_assignment(&assignment, "epoch", ctx);
         // The acknowledgement: at once, or once the commit before the revocation is answered.
         match commit {
             Some(id) => self.ack_after_commit = Some(id),

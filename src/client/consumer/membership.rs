@@ -479,10 +479,8 @@ impl Consumer {
     /// The assignment SyncGroup returned takes effect (`onJoinComplete`, called from poll()).
     pub(super) fn on_assignment(&mut self, mut assignment: Vec<u32>, ctx: &mut Ctx) {
         assignment.sort_unstable();
-        let now = ctx.now();
         // Cooperative: revoke only what moved, then rejoin so the partitions can be handed out.
-        let revoked: Vec<u32> =
-            self.owned.iter().map(|o| o.partition).filter(|p| assignment.binary_search(p).is_err()).collect();
+        let revoked = self.moved_away(&assignment);
         if !revoked.is_empty() {
             if self.config.commit == CommitMode::Auto || self.config.commit_on_revoke {
                 let detect = self.config.detect_truncation;
@@ -496,22 +494,37 @@ impl Consumer {
                     self.send_commit(offsets, false, ctx);
                 }
             }
-            let names: Vec<String> = revoked.iter().map(|&p| self.metadata.partition_name(p)).collect();
-            ctx.notable("revoked", || {
-                format!("group={} partitions=[{}] (cooperative: moving)", self.config.name, names.join(" "))
-            });
-            for &p in &revoked {
-                ctx.metrics().groups.release(self.group, self.member, p, now);
-            }
-            self.owned.retain(|o| !revoked.contains(&o.partition));
+            self.revoke_moved(&revoked, "cooperative: moving", ctx);
             self.rejoin_needed = true;
         }
+        self.take_assignment(&assignment, "generation", ctx);
+    }
+
+    /// The owned partitions not in `assignment` (sorted): what must be revoked.
+    pub(super) fn moved_away(&self, assignment: &[u32]) -> Vec<u32> {
+        self.owned.iter().map(|o| o.partition).filter(|p| assignment.binary_search(p).is_err()).collect()
+    }
+
+    /// Revokes partitions that move to another member: ownership ends now.
+    pub(super) fn revoke_moved(&mut self, revoked: &[u32], why: &str, ctx: &mut Ctx) {
+        let now = ctx.now();
+        let names: Vec<String> = revoked.iter().map(|&p| self.metadata.partition_name(p)).collect();
+        ctx.notable("revoked", || format!("group={} partitions=[{}] ({why})", self.config.name, names.join(" ")));
+        for &p in revoked {
+            ctx.metrics().groups.release(self.group, self.member, p, now);
+        }
+        self.owned.retain(|o| !revoked.contains(&o.partition));
+    }
+
+    /// The partitions of `assignment` not owned yet become owned; traces the whole assignment
+    /// with the member's generation (classic) or epoch (KIP-848), named by `label`.
+    pub(super) fn take_assignment(&mut self, assignment: &[u32], label: &str, ctx: &mut Ctx) {
         let added: Vec<u32> =
             assignment.iter().copied().filter(|p| !self.owned.iter().any(|o| o.partition == *p)).collect();
         self.add_owned(&added, ctx);
         let names: Vec<String> = assignment.iter().map(|&p| self.metadata.partition_name(p)).collect();
         ctx.notable("assigned", || {
-            format!("group={} generation={} partitions=[{}]", self.config.name, self.generation, names.join(" "))
+            format!("group={} {label}={} partitions=[{}]", self.config.name, self.generation, names.join(" "))
         });
     }
 
