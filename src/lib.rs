@@ -13,7 +13,7 @@
 //!   together in a consume-transform-produce member (a group with `output`).
 //! - [`protocol`]: the requests and responses that cross the network.
 //! - [`net`]: links with latency and jitter, on a petgraph graph.
-//! - [`cluster`]: brokers, partition logs and metadata.
+//! - [`cluster`]: brokers, partition logs, the log cleaner of compacted topics, and metadata.
 //! - [`group`]: consumer-group partition assignors (range, roundrobin, sticky, cooperative-sticky),
 //!   the group coordinator of the classic protocol, and KIP-848 consumer groups (`consumer_protocol`).
 //! - [`transaction`]: transactions: the coordinator, markers, the last stable offset, consumer

@@ -44,6 +44,40 @@ pub struct RecordBatch {
     /// For a consume-transform-produce output: each record's input record
     /// ([`ForwardedRecord::source`]), else empty.
     pub sources: Vec<u64>,
+    /// For a compacted topic: each record's key ([`record_key`]: a hash of its bytes, with
+    /// [`TOMBSTONE`] set for a null value), else empty.
+    pub keys: Vec<u64>,
+    /// Set once the log cleaner has removed records from the batch (or stamped its delete
+    /// horizon): which offsets it still holds. `None`: every offset of the batch, in order.
+    pub compacted: Option<Box<Compacted>>,
+}
+
+/// A batch the log cleaner rewrote (`MemoryRecords.filterTo`): it keeps its base offset and its
+/// last offset (`lastOffsetDelta`), so it covers the same offsets with fewer records.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Compacted {
+    /// Each remaining record's offset minus the batch's base offset, increasing.
+    pub offset_deltas: Vec<u32>,
+    /// Offsets the batch covers (`lastOffsetDelta` + 1), as when it was written.
+    pub offset_count: u64,
+    /// KIP-534's `deleteHorizonMs`: set the first time a cleaning keeps a tombstone in the batch,
+    /// `delete.retention.ms` after that cleaning; a later cleaning drops the batch's tombstones
+    /// once it has passed.
+    pub delete_horizon: Option<SimTime>,
+}
+
+/// The bit of a [`RecordBatch::keys`] entry that marks a tombstone (a null value).
+pub const TOMBSTONE: u64 = 1 << 63;
+
+/// A record's entry in [`RecordBatch::keys`]: its key bytes hashed (64-bit FNV-1a, the top bit
+/// cleared; Kafka's cleaner keys its offset map by an MD5 digest of the key, likewise trusting
+/// that distinct keys do not collide), with [`TOMBSTONE`] for a null value.
+pub fn record_key(key: &[u8], tombstone: bool) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in key {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    (h & !TOMBSTONE) | if tombstone { TOMBSTONE } else { 0 }
 }
 
 /// A record a consume-transform-produce member processed, handed to its producer.
@@ -87,6 +121,34 @@ impl RecordBatch {
         self.record_times.len() as u64
     }
 
+    /// Offsets the batch covers: its record count, unless the log cleaner removed records (the
+    /// batch then still covers its original offsets).
+    #[inline]
+    pub fn offset_count(&self) -> u64 {
+        match &self.compacted {
+            None => self.record_times.len() as u64,
+            Some(c) => c.offset_count,
+        }
+    }
+
+    /// Record `i`'s offset minus the base offset.
+    #[inline]
+    pub fn offset_delta(&self, i: usize) -> u64 {
+        match &self.compacted {
+            None => i as u64,
+            Some(c) => u64::from(c.offset_deltas[i]),
+        }
+    }
+
+    /// Whether `a` and `b` are the same batch: the same one shared, or one a cleaner rewrote
+    /// from the other (replicas clean their copies on their own).
+    pub fn same_batch(a: &Rc<RecordBatch>, b: &Rc<RecordBatch>) -> bool {
+        Rc::ptr_eq(a, b)
+            || ((a.compacted.is_some() || b.compacted.is_some())
+                && (a.producer, a.producer_epoch, a.base_sequence, a.created)
+                    == (b.producer, b.producer_epoch, b.base_sequence, b.created))
+    }
+
     /// A marker batch: one record at `at`, ending `producer`'s transaction number `txn`.
     pub fn marker(producer: u32, producer_epoch: u16, txn: u64, marker: ControlMarker, at: SimTime) -> RecordBatch {
         RecordBatch {
@@ -103,6 +165,8 @@ impl RecordBatch {
             transactional: true,
             control: Some(marker),
             sources: Vec::new(),
+            keys: Vec::new(),
+            compacted: None,
         }
     }
 }

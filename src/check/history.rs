@@ -66,6 +66,12 @@ pub struct Verdicts {
     /// Records that sit after records their producer sent later (per partition and producer, a
     /// batch whose sequence is below one already seen earlier in the log), duplicates excepted.
     pub reordered_records: u64,
+    /// Compacted partitions: keys whose latest acknowledged record holds a value (not a
+    /// tombstone), which compaction must keep, and how many of those records the final log
+    /// lacks (`(partition, key, offset)` for the first few).
+    pub compacted_keys_checked: u64,
+    pub compacted_keys_missing: u64,
+    pub compacted_missing_examples: Vec<(u32, u64, u64)>,
     /// The first lost batches: `(partition, batch)`.
     pub lost_examples: Vec<(u32, AckedBatch)>,
     /// Lost writes grouped by what removed them: `(cause, records, first lost (partition, batch))`,
@@ -165,6 +171,9 @@ pub struct History {
     /// How long after its creation a batch may still be acknowledged: the longest
     /// `delivery.timeout.ms` of any producer.
     late_ack_horizon: crate::sim::SimDuration,
+    /// Compacted partitions: each key's latest acknowledged record, `(partition, key) →
+    /// (offset, tombstone)` (the guarantee compaction keeps: the latest value of every key).
+    latest_by_key: BTreeMap<(u32, u64), (u64, bool)>,
 }
 
 /// Batches a partition's retention deleted, kept until no acknowledgement of them can come:
@@ -185,6 +194,7 @@ impl History {
             reused: Default::default(),
             deleted_by_retention: Vec::new(),
             late_ack_horizon: crate::sim::SimDuration::from_ms(120_000),
+            latest_by_key: BTreeMap::new(),
         }
     }
 
@@ -202,13 +212,31 @@ impl History {
     /// A producer heard that `batch` was written to `partition` at `offset`.
     pub fn acked(&mut self, partition: u32, batch: &RecordBatch, ack: AckedBatch) {
         let id = Self::id(batch);
+        if !batch.keys.is_empty() {
+            self.note_keys(partition, batch, ack.offset);
+        }
         if self.deleted_by_retention.get(partition as usize).is_some_and(|d| d.ids.contains(&id)) {
             return; // committed, then deleted by retention before this (late) acknowledgement
         }
         self.acked[partition as usize].insert(id, ack);
     }
 
-    /// A leader's retention deleted these batches (below its high watermark: committed). They
+    /// A compacted partition's batch was acknowledged at `offset`: its records are now the latest
+    /// of their keys, unless a later offset already is.
+    #[cold]
+    fn note_keys(&mut self, partition: u32, batch: &RecordBatch, offset: u64) {
+        for (i, &key) in batch.keys.iter().enumerate() {
+            let at = offset + batch.offset_delta(i);
+            let tombstone = key & crate::protocol::TOMBSTONE != 0;
+            let entry =
+                self.latest_by_key.entry((partition, key & !crate::protocol::TOMBSTONE)).or_insert((at, tombstone));
+            if at >= entry.0 {
+                *entry = (at, tombstone);
+            }
+        }
+    }
+
+    /// A leader's retention (or a replica's log cleaner) deleted these batches (below its high watermark: committed). They
     /// leave the ledger as [`History::retired`] ones do, and an acknowledgement that arrives
     /// later does not bring them back: an idempotent producer that retried a batch whose
     /// answer it missed gets the old offset back as a duplicate, even after retention deleted
@@ -252,7 +280,7 @@ impl History {
             if truncated {
                 // As `inconsistent_offsets` compares truncated batches with the final logs: the
                 // same batch at the same offset is the same records; anything else reused them.
-                let end = base + b.record_count();
+                let end = base + b.offset_count();
                 for t in self.truncations.iter().filter(|t| t.partition == partition) {
                     for (tid, &(tbase, records)) in t.batches.iter().zip(&t.ranges) {
                         if (tbase, *tid) != (base, id) {
@@ -294,7 +322,7 @@ impl History {
             v.final_epochs[p] = log.epoch_runs();
             for b in log.batches() {
                 if acked.contains(&Self::id(&b.batch)) {
-                    v.acked_in_log[p].push((b.base_offset, b.batch.record_count()));
+                    v.acked_in_log[p].push((b.base_offset, b.batch.offset_count()));
                 }
             }
             let mut present: BTreeMap<BatchId, u32> = BTreeMap::new();
@@ -325,6 +353,30 @@ impl History {
                         Some(entry) => entry.1 += a.records,
                         None => causes.push((cause, a.records, (p as u32, a.clone()))),
                     }
+                }
+            }
+        }
+        // Compaction keeps the latest value of every key: the final log must hold it, or a later
+        // record of the key (one written whose acknowledgement never came).
+        let mut in_log: BTreeMap<(u32, u64), u64> = BTreeMap::new();
+        let partitions: std::collections::BTreeSet<u32> = self.latest_by_key.keys().map(|&(p, _)| p).collect();
+        for p in partitions {
+            for b in final_logs[p as usize].into_iter().flat_map(|log| log.batches()) {
+                for (i, &key) in b.batch.keys.iter().enumerate() {
+                    in_log.insert((p, key & !crate::protocol::TOMBSTONE), b.base_offset + b.batch.offset_delta(i));
+                }
+            }
+        }
+        for (&(p, key), &(offset, tombstone)) in &self.latest_by_key {
+            let Some(log) = final_logs[p as usize] else { continue };
+            if tombstone || offset < log.log_start_offset() {
+                continue; // a delete may go after delete.retention.ms; retention may delete too
+            }
+            v.compacted_keys_checked += 1;
+            if in_log.get(&(p, key)).is_none_or(|&o| o < offset) {
+                v.compacted_keys_missing += 1;
+                if v.compacted_missing_examples.len() < 5 {
+                    v.compacted_missing_examples.push((p, key, offset));
                 }
             }
         }
@@ -360,7 +412,7 @@ impl History {
             }
             for log in logs {
                 for b in log.batches_from(a.0).take_while(|b| b.base_offset < a.0 + a.1) {
-                    mark(a, (b.base_offset, b.batch.record_count(), Self::id(&b.batch)));
+                    mark(a, (b.base_offset, b.batch.offset_count(), Self::id(&b.batch)));
                 }
             }
         }
@@ -422,9 +474,9 @@ fn diverged_offsets(logs: &[&Log]) -> u64 {
         for b in &logs[i + 1..] {
             for batch in a.batches() {
                 if let Some(other) = b.batch_at(batch.base_offset)
-                    && (other.base_offset != batch.base_offset || !std::rc::Rc::ptr_eq(&other.batch, &batch.batch))
+                    && (other.base_offset != batch.base_offset || !RecordBatch::same_batch(&other.batch, &batch.batch))
                 {
-                    diverged += batch.batch.record_count().min(other.end_offset() - batch.base_offset);
+                    diverged += batch.batch.offset_count().min(other.end_offset() - batch.base_offset);
                 }
             }
         }
@@ -453,6 +505,8 @@ mod tests {
             transactional: false,
             control: None,
             sources: Vec::new(),
+            keys: Vec::new(),
+            compacted: None,
         })
     }
 

@@ -64,6 +64,8 @@ struct PendingRecord {
     send_called: SimTime,
     key: Option<usize>,
     value: u32,
+    /// A null value (a delete of its key: `tombstone_fraction`).
+    tombstone: bool,
     payload: Option<i64>,
     /// A consume-transform-produce output record: its input record and the local partition it
     /// goes to.
@@ -132,6 +134,11 @@ pub struct Producer {
     payload: Option<(crate::scenario::Payload, RandomStream)>,
     /// Partition and length of each key (hashing once per key, not per record).
     key_info: Vec<(u32, u32)>,
+    /// For a compacted topic: each key's [`crate::protocol::record_key`], which batches carry
+    /// for the log cleaner.
+    compaction_keys: Option<Vec<u64>>,
+    /// `tombstone_fraction` and the stream that draws which records are tombstones.
+    tombstones: Option<(f64, RandomStream)>,
     stop_at: SimTime,
     accumulator: Accumulator,
     /// Whether the accumulator ever made a deque for the partition (Kafka's batches map entry).
@@ -222,10 +229,15 @@ impl Producer {
             drain_index: vec![0; metadata.brokers as usize],
             metadata_requests: super::MetadataRequests::new(0, metadata.brokers),
             arrival,
-            keys,
             payload: config.payload.clone().map(|p| (p, stream("payload"))),
             values: ValueSizeGenerator::new(config.value_bytes, config.value_size, stream("value")),
             key_info,
+            compaction_keys: topic
+                .compaction
+                .is_some()
+                .then(|| (0..keys.key_count()).map(|k| crate::protocol::record_key(keys.key(k), false)).collect()),
+            tombstones: (config.tombstone_fraction > 0.0).then(|| (config.tombstone_fraction, stream("tombstones"))),
+            keys,
             stop_at,
             accumulator: Accumulator::new(n as usize, config.batch_size, config.linger_ms),
             deque_exists: vec![false; n as usize],
@@ -679,6 +691,8 @@ impl Producer {
             created: batch.created,
             transactional: batch.transactional,
             control: None,
+            keys: batch.keys.clone(),
+            compacted: None,
         })
     }
 
@@ -722,7 +736,9 @@ impl Producer {
             *min + rng.below((*max - *min) as u64 + 1) as i64
         });
         ctx.metrics().produced(now, 1);
-        let record = PendingRecord { created: now, send_called: now, key, value, payload, forwarded: None };
+        // Drawn after the others: a scenario without tombstones keeps its streams.
+        let tombstone = self.tombstones.as_mut().is_some_and(|(fraction, rng)| rng.unit_f64() < *fraction);
+        let record = PendingRecord { created: now, send_called: now, key, value, tombstone, payload, forwarded: None };
         self.send_record(record, ctx);
     }
 
@@ -796,7 +812,8 @@ impl Producer {
             }
             (Partitioner::UniformSticky, None) => self.null_key_partition(now, value),
         };
-        let fields = record_fields(key_len, value);
+        // A null value takes one byte (the varint -1), as an empty one does.
+        let fields = record_fields(key_len, if record.tombstone { 0 } else { value });
         let placement = self.accumulator.place(p, now, fields);
         if let Placement::New { record_bytes } = placement {
             let bytes = self.accumulator.new_batch_bytes(record_bytes) as u64;
@@ -819,6 +836,10 @@ impl Producer {
         }
         if let Some((source, _)) = record.forwarded {
             self.accumulator.push_source(p, source);
+        }
+        if let (Some(keys), Some(k)) = (&self.compaction_keys, record.key) {
+            let tombstone = if record.tombstone { crate::protocol::TOMBSTONE } else { 0 };
+            self.accumulator.push_key(p, keys[k] | tombstone);
         }
         if appended.new_batch {
             // (A partition's first append always opens a batch.)
@@ -1147,6 +1168,8 @@ impl Producer {
                         created: open.created,
                         transactional: self.txn.is_some(),
                         control: None,
+                        keys: open.keys,
+                        compacted: None,
                     };
                     self.sequences[p] += count;
                     (Rc::new(batch), 0)

@@ -26,6 +26,8 @@
 //! Simplified: request handling costs no CPU time; one fetch session per leader; the partitions
 //! of a request are answered together; producer state is rebuilt from the retained log only.
 
+mod cleaning;
+
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
@@ -88,6 +90,9 @@ pub struct Replica {
     /// Idempotence state per producer, indexed by producer (`None`: none of its batches seen):
     /// (producer epoch, last sequence, last 5 batches).
     producers: Vec<Option<ProducerEntry>>,
+    /// A compacted partition: where the log cleaner's last cleaning ended (the
+    /// `cleaner-offset-checkpoint` file's entry), `None` before the first.
+    cleaner_checkpoint: Option<u64>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -256,7 +261,13 @@ impl Broker {
             shutdown_answered: false,
             stopped_cleanly: false,
             replicas: (0..n)
-                .map(|p| Replica { min_isr: metadata.effective_min_isr(p as u32), ..Replica::default() })
+                .map(|p| {
+                    let mut r = Replica { min_isr: metadata.effective_min_isr(p as u32), ..Replica::default() };
+                    if let Some(c) = metadata.topic_of(p as u32).compaction {
+                        r.log.keep_segments(c.segment_bytes, c.segment_ms);
+                    }
+                    r
+                })
                 .collect(),
             states,
             fenced: vec![false; metadata.brokers as usize],
@@ -333,6 +344,7 @@ impl Broker {
         if self.txn.active() {
             ctx.set_timer(self.txn.cleanup_interval(), Timer::TxnTimeoutCheck);
         }
+        self.start_log_cleaner(ctx);
     }
 
     /// The process dies: everything in memory is gone. The logs stay (the page cache survives a
@@ -730,6 +742,7 @@ impl Broker {
                     Timer::HighWatermarkCheckpoint,
                 );
             }
+            Timer::LogCleaner => self.run_log_cleaner(ctx),
             Timer::LogRetention => {
                 self.delete_old_segments(ctx);
                 ctx.set_timer(SimDuration::from_ms(self.settings.log_retention_check_interval_ms), Timer::LogRetention);
@@ -1613,10 +1626,14 @@ impl Broker {
         r.epoch_lookup_pending = false;
         // Each batch at our log end goes in (the response is ours: its batches move into the
         // log, no reference count changes hands twice).
+        // On a compacted topic the leader's cleaner may have removed the offsets at our log end
+        // (whole batches): the next batch it holds starts past it, and goes in at its offset.
+        let compacted = self.metadata.topic_of(p).compaction.is_some();
         for b in batches {
-            if b.base_offset == r.log.log_end_offset() {
+            let leo = r.log.log_end_offset();
+            if b.base_offset == leo || (compacted && b.base_offset > leo) {
                 Self::note_producer(r, &b.batch, b.base_offset);
-                r.log.append(b.epoch, b.batch, now);
+                r.log.append_at(b.base_offset, b.epoch, b.batch, now);
                 r.last_epoch_unknown_to_leader = false;
             }
         }
@@ -1692,7 +1709,7 @@ impl Broker {
             return;
         }
         let topic = self.metadata.topic_of(p);
-        if topic.retention.is_some() || topic.is_output {
+        if topic.retention.is_some() || topic.compaction.is_some() || topic.is_output {
             // Retention decides what goes, in whole segments (`delete_old_segments`); an output
             // is kept whole for its end-of-run check.
             return;

@@ -13,7 +13,9 @@
 //! Simplified: truncation works on whole batches (a truncation point inside a batch drops the
 //! batch; Kafka's truncation points are batch boundaries in practice); retention drops whole
 //! batches from the front. Segments (`segment.bytes`, `segment.ms`) are derived from the batches
-//! when retention asks for them ([`Log::segments`]), not kept as files.
+//! when retention asks for them ([`Log::segments`]), not kept as files; a compacted topic's log
+//! keeps where its segments rolled instead ([`Log::keep_segments`]), as its cleaner shrinks
+//! batches, and may have gaps between batches (the offsets the cleaner removed whole).
 
 use std::collections::VecDeque;
 use std::rc::Rc;
@@ -41,6 +43,16 @@ pub struct LogBatch {
 impl LogBatch {
     pub fn end_offset(&self) -> u64 {
         self.end_offset
+    }
+
+    pub fn size_bytes(&self) -> u32 {
+        self.size_bytes
+    }
+
+    /// The cleaner's rewrite of this batch (same offsets, fewer records).
+    pub(super) fn set_batch(&mut self, batch: Rc<RecordBatch>) {
+        self.size_bytes = batch.size_bytes;
+        self.batch = batch;
     }
 }
 
@@ -120,6 +132,42 @@ pub struct Log {
     size_bytes: u64,
     /// Open, unreplicated and aborted transactions (see [`TxnIndex`]).
     txns: TxnIndex,
+    /// A compacted log's segments as they rolled ([`Log::keep_segments`]): the cleaner shrinks
+    /// batches, so segments derived from them afterwards would move.
+    rolls: Option<Box<SegmentRolls>>,
+}
+
+/// Where a compacted log's segments begin, kept as `UnifiedLog.maybeRoll` rolls them.
+#[derive(Clone, Debug, Default)]
+pub(super) struct SegmentRolls {
+    segment_bytes: u64,
+    segment_ms: u64,
+    /// Base offsets of the segments, oldest first; the last is the active segment.
+    pub(super) bases: Vec<u64>,
+    /// The active segment's bytes, and its first batch's newest record time.
+    active_bytes: u64,
+    active_first_timestamp: SimTime,
+}
+
+impl SegmentRolls {
+    /// The roll rule of [`Log::segments`], applied as each batch is appended.
+    fn on_append(&mut self, base_offset: u64, size: u64, timestamp: SimTime, now: SimTime) {
+        let roll = self.bases.is_empty()
+            || self.active_bytes > self.segment_bytes.saturating_sub(size)
+            || now.since(self.active_first_timestamp) > SimDuration::from_ms(self.segment_ms);
+        if roll {
+            self.bases.push(base_offset);
+            self.active_bytes = 0;
+            self.active_first_timestamp = timestamp;
+        }
+        self.active_bytes += size;
+    }
+}
+
+/// A batch's newest record time (`LogSegment.largestTimestamp` counts it), or when it was
+/// appended if it holds none.
+fn largest_timestamp(b: &LogBatch) -> SimTime {
+    b.batch.record_times.iter().copied().max().unwrap_or(b.appended_at)
 }
 
 impl Log {
@@ -234,14 +282,66 @@ impl Log {
     pub fn append(&mut self, epoch: u32, batch: Rc<RecordBatch>, now: SimTime) -> u64 {
         let base_offset = self.end_offset;
         self.assign_epoch(epoch, base_offset);
-        self.end_offset += batch.record_count();
+        self.end_offset += batch.offset_count();
         let size_bytes = batch.size_bytes;
         self.size_bytes += size_bytes as u64;
         let end_offset = self.end_offset;
         self.txns.on_append(&batch, base_offset);
         self.batches.push_back(LogBatch { base_offset, epoch, batch, appended_at: now, end_offset, size_bytes });
         prefetch::next_back_slot(&self.batches);
+        if let Some(rolls) = &mut self.rolls {
+            let b = self.batches.back().expect("just appended");
+            rolls.on_append(base_offset, u64::from(size_bytes), largest_timestamp(b), now);
+        }
         base_offset
+    }
+
+    /// A follower's append of a batch the leader holds at `base_offset`, past this log's end
+    /// when the leader's cleaner removed the offsets between (`appendAsFollower` takes the
+    /// leader's offsets as they are).
+    pub fn append_at(&mut self, base_offset: u64, epoch: u32, batch: Rc<RecordBatch>, now: SimTime) -> u64 {
+        if base_offset > self.end_offset {
+            if self.batches.is_empty() {
+                self.start_offset = base_offset;
+            }
+            self.end_offset = base_offset;
+        }
+        self.append(epoch, batch, now)
+    }
+
+    /// Keeps this log's segment boundaries as they roll (a compacted topic's log: see
+    /// [`SegmentRolls`]). Call it on an empty log.
+    pub fn keep_segments(&mut self, segment_bytes: u64, segment_ms: u64) {
+        self.rolls = Some(Box::new(SegmentRolls { segment_bytes, segment_ms, ..SegmentRolls::default() }));
+        self.resync_rolls();
+    }
+
+    /// The kept segments after batches left the log (truncation, retention, a reset): segments
+    /// wholly past the end or below the start go, and the active one is measured again.
+    fn resync_rolls(&mut self) {
+        let Some(rolls) = &mut self.rolls else { return };
+        let (start, end) = (self.start_offset, self.end_offset);
+        rolls.bases.retain(|&b| b < end);
+        while rolls.bases.len() > 1 && rolls.bases[1] <= start {
+            rolls.bases.remove(0);
+        }
+        if rolls.bases.is_empty() && !self.batches.is_empty() {
+            rolls.bases.push(start);
+        }
+        let active = rolls.bases.last().copied().unwrap_or(u64::MAX);
+        let batches = self.batches.iter().filter(|b| b.base_offset >= active);
+        rolls.active_bytes = batches.clone().map(|b| u64::from(b.size_bytes)).sum();
+        rolls.active_first_timestamp = batches.clone().next().map_or(SimTime::ZERO, largest_timestamp);
+    }
+
+    /// The kept segment boundaries (see [`Log::keep_segments`]), for the cleaner.
+    pub(super) fn rolls_mut(&mut self) -> Option<&mut SegmentRolls> {
+        self.rolls.as_deref_mut()
+    }
+
+    /// The batches, for the cleaner to rewrite in place; `size_bytes` is the log's size after.
+    pub(super) fn rewrite(&mut self) -> (&mut VecDeque<LogBatch>, &mut u64) {
+        (&mut self.batches, &mut self.size_bytes)
     }
 
     /// `LeaderEpochFileCache.endOffsetFor`: the largest cached epoch ≤ `epoch` and where it ended
@@ -288,6 +388,7 @@ impl Log {
         if let Some(last) = self.runs_before_reset.last_mut() {
             last.1 = last.1.min(end);
         }
+        self.resync_rolls();
         removed
     }
 
@@ -384,6 +485,16 @@ impl Log {
             self.start_offset = self.batches[k - 1].end_offset;
             self.size_bytes -= self.batches.range(..k).map(|b| b.size_bytes as u64).sum::<u64>();
             self.txns.trim_before(self.start_offset);
+            if let Some(rolls) = &mut self.rolls {
+                // Whole segments went (retention deletes segments): the ones below the start.
+                if k == self.batches.len() {
+                    rolls.bases.clear();
+                } else {
+                    let start = self.start_offset;
+                    let gone = rolls.bases.iter().skip(1).take_while(|&&b| b <= start).count();
+                    rolls.bases.drain(..gone);
+                }
+            }
         }
         self.batches.drain(..k)
     }
@@ -402,6 +513,9 @@ impl Log {
         self.size_bytes = 0;
         self.start_offset = offset;
         self.end_offset = offset;
+        if let Some(rolls) = &mut self.rolls {
+            rolls.bases.clear();
+        }
     }
 }
 
@@ -448,12 +562,29 @@ impl Log {
     pub fn segments(&self, segment_bytes: u64, segment_ms: u64) -> Vec<Segment> {
         let mut out: Vec<Segment> = Vec::new();
         let mut first_timestamp = SimTime::ZERO;
+        // A compacted log's kept boundaries: the next one not yet passed.
+        let kept = self.rolls.as_ref().map(|r| r.bases.as_slice());
+        let mut next_kept = 0;
         for b in &self.batches {
             let size = b.size_bytes as u64;
-            let timestamp = b.batch.record_times.iter().copied().max().unwrap_or(b.appended_at);
-            let roll = match out.last() {
-                None => true,
-                Some(active) => {
+            let timestamp = largest_timestamp(b);
+            let mut base_offset = b.base_offset;
+            let roll = match (kept, out.last()) {
+                (Some(bases), _) => {
+                    // The last boundary at or below this batch (the cleaner may have emptied the
+                    // batch a segment began with).
+                    let mut passed = None;
+                    while next_kept < bases.len() && bases[next_kept] <= b.base_offset {
+                        passed = Some(bases[next_kept]);
+                        next_kept += 1;
+                    }
+                    if let Some(base) = passed {
+                        base_offset = base.max(self.start_offset);
+                    }
+                    passed.is_some() || out.is_empty()
+                }
+                (None, None) => true,
+                (None, Some(active)) => {
                     active.size_bytes > segment_bytes.saturating_sub(size)
                         || b.appended_at.since(first_timestamp) > SimDuration::from_ms(segment_ms)
                 }
@@ -461,7 +592,7 @@ impl Log {
             if roll {
                 first_timestamp = timestamp;
                 out.push(Segment {
-                    base_offset: b.base_offset,
+                    base_offset,
                     end_offset: b.end_offset,
                     size_bytes: 0,
                     largest_timestamp: timestamp,
@@ -541,6 +672,8 @@ mod tests {
             transactional: false,
             control: None,
             sources: Vec::new(),
+            keys: Vec::new(),
+            compacted: None,
         })
     }
 

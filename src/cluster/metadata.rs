@@ -23,6 +23,8 @@ pub struct TopicMeta {
     /// `retention.ms`, `retention.bytes`, `segment.bytes`, `segment.ms`, when retention can
     /// delete anything during the run (see [`crate::scenario::Topic::retention_applies`]).
     pub retention: Option<crate::cluster::log::Retention>,
+    /// `cleanup.policy` includes `compact`: the log cleaner's settings for the topic.
+    pub compaction: Option<crate::cluster::cleaner::Compaction>,
     /// Consumer groups subscribed to the topic (indices into the scenario's groups).
     pub groups: Vec<u32>,
     /// A consume-transform-produce group writes to it: its log is kept whole (not trimmed behind
@@ -65,6 +67,13 @@ impl Metadata {
                 retention: topic.retention_applies(s.duration_ms).then_some(crate::cluster::log::Retention {
                     retention_ms: topic.retention_ms,
                     retention_bytes: topic.retention_bytes,
+                    segment_bytes: topic.segment_bytes,
+                    segment_ms: topic.segment_ms as u64,
+                }),
+                compaction: topic.cleanup_policy.compacts().then(|| crate::cluster::cleaner::Compaction {
+                    min_cleanable_dirty_ratio: topic.min_cleanable_dirty_ratio,
+                    min_compaction_lag: crate::sim::SimDuration::from_ms(topic.min_compaction_lag_ms),
+                    delete_retention: crate::sim::SimDuration::from_ms(topic.delete_retention_ms),
                     segment_bytes: topic.segment_bytes,
                     segment_ms: topic.segment_ms as u64,
                 }),

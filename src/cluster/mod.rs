@@ -2,6 +2,7 @@
 //! (kafka-reference §3).
 
 mod broker;
+pub mod cleaner;
 mod controller;
 pub(crate) mod log;
 mod metadata;

@@ -167,6 +167,8 @@ mod tests {
             transactional: true,
             control: None,
             sources: Vec::new(),
+            keys: Vec::new(),
+            compacted: None,
         }
     }
 

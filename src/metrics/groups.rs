@@ -135,6 +135,9 @@ pub struct Processed {
     /// Where the group first started reading the partition (its first position); gaps after it
     /// are skips.
     pub first_position: Option<u64>,
+    /// Offsets of a compacted partition the group passed over because the log cleaner had
+    /// removed their records (plain offsets: which epoch wrote them, the reader cannot know).
+    pub compacted_away: RangeSet,
 }
 
 impl Processed {
@@ -164,7 +167,11 @@ impl Processed {
         let offsets = self.offsets();
         let start = self.first_position.unwrap_or(0);
         let end = offsets.ranges.last().map_or(start, |r| r.1);
-        let gaps = end.saturating_sub(start) - offsets.covered(start, end);
+        let mut passed = offsets.clone();
+        for &(a, b) in &self.compacted_away.ranges {
+            passed.insert(a, b);
+        }
+        let gaps = end.saturating_sub(start) - passed.covered(start, end);
         let mut replaced = 0;
         for &(a, b, epoch) in final_epochs {
             let (a, b) = (a.max(start), b.min(end));
@@ -424,6 +431,12 @@ impl GroupRecords {
     pub fn passed_over(&mut self, group: u32, partition: u32, epoch: u32, from: u64, to: u64) {
         let i = self.slot(group, partition).processed;
         self.processed[i].once.insert(record_key(epoch, from), record_key(epoch, to));
+    }
+
+    /// A member passed over `from..to` of a compacted partition: the cleaner removed them.
+    pub fn compacted_away(&mut self, group: u32, partition: u32, from: u64, to: u64) {
+        let i = self.slot(group, partition).processed;
+        self.processed[i].compacted_away.insert(from, to);
     }
 
     pub fn position_known(&mut self, group: u32, partition: u32, offset: u64) {

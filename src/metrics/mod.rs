@@ -344,6 +344,10 @@ pub struct Recorder {
     pub groups: GroupRecords,
     /// Segments retention deleted, in time order.
     pub retention_deletions: Vec<RetentionDeletion>,
+    /// Every log cleaning of a compacted partition, on every replica, in time order.
+    pub compactions: Vec<CompactionRun>,
+    /// Each compacted partition's leader log at every interval end.
+    pub log_sizes: Vec<LogSizeSample>,
     /// Transactions completed (every marker written), in time order.
     pub transactions: Vec<crate::transaction::TxnOutcome>,
     /// End-to-end latency (µs) per consumer group, kept when a run has more than one group
@@ -363,6 +367,37 @@ pub struct RetentionDeletion {
     pub segments: usize,
     /// `retention.bytes` or `retention.ms`.
     pub reason: &'static str,
+}
+
+/// One replica's log cleaner compacted a partition (`Cleaner.doClean`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct CompactionRun {
+    pub at: SimTime,
+    pub partition: u32,
+    pub broker: u32,
+    /// The broker led the partition then.
+    pub leader: bool,
+    /// The dirty part cleaned: `first_dirty..end` (the new checkpoint).
+    pub first_dirty: u64,
+    pub end: u64,
+    /// The dirty ratio that got it cleaned.
+    pub dirty_ratio: f64,
+    pub stats: crate::cluster::cleaner::CleanerStats,
+}
+
+/// A compacted partition's leader log at a sample: what compaction keeps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LogSizeSample {
+    pub at: SimTime,
+    pub partition: u32,
+    /// Records the log holds, and the offsets it spans (log start to log end).
+    pub records: u64,
+    pub log_start_offset: u64,
+    pub log_end_offset: u64,
+    pub size_bytes: u64,
+    /// Distinct keys among the records, and the records that are tombstones.
+    pub keys: u64,
+    pub tombstones: u64,
 }
 
 /// Whole-run counters.
@@ -426,6 +461,8 @@ impl Recorder {
             stream: Vec::new(),
             groups: GroupRecords::default(),
             retention_deletions: Vec::new(),
+            compactions: Vec::new(),
+            log_sizes: Vec::new(),
             transactions: Vec::new(),
             group_e2e_latency: Vec::new(),
         }

@@ -43,6 +43,7 @@ pub(super) fn kind_colour(kind: MarkerKind) -> RGBColor {
         MarkerKind::Fault => RGBColor(0xD5, 0x5E, 0x00),     // vermillion
         MarkerKind::Rebalance => RGBColor(0x88, 0x3E, 0x8F), // dark purple
         MarkerKind::Leader => RGBColor(0x8A, 0x74, 0x00),    // dark yellow
+        MarkerKind::Cleaning => RGBColor(0x00, 0x79, 0x6B),  // teal
         MarkerKind::Info => RGBColor(0x66, 0x66, 0x66),      // grey
     }
 }

@@ -120,12 +120,15 @@ pub enum MarkerKind {
     Fault,
     Rebalance,
     Leader,
+    /// A log cleaner's cleaning of a compacted log.
+    Cleaning,
     Info,
 }
 
 impl MarkerKind {
     /// Every kind, in legend order.
-    pub const ALL: [MarkerKind; 4] = [MarkerKind::Fault, MarkerKind::Rebalance, MarkerKind::Leader, MarkerKind::Info];
+    pub const ALL: [MarkerKind; 5] =
+        [MarkerKind::Fault, MarkerKind::Rebalance, MarkerKind::Leader, MarkerKind::Cleaning, MarkerKind::Info];
 
     /// The legend text for this kind.
     pub fn legend_name(self) -> &'static str {
@@ -133,6 +136,7 @@ impl MarkerKind {
             MarkerKind::Fault => "fault",
             MarkerKind::Rebalance => "rebalance",
             MarkerKind::Leader => "leader change",
+            MarkerKind::Cleaning => "log cleaning",
             MarkerKind::Info => "event",
         }
     }
@@ -142,6 +146,7 @@ impl MarkerKind {
             MarkerKind::Fault => "fault",
             MarkerKind::Rebalance => "rebalance",
             MarkerKind::Leader => "leader",
+            MarkerKind::Cleaning => "cleaning",
             MarkerKind::Info => "info",
         }
     }

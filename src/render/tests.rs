@@ -118,7 +118,11 @@ fn degenerate_charts_render() {
     renders(&LineChart {
         series: vec![Series::new("x", SeriesStyle::Step, vec![(0.0, 1.0), (1.0, 2.0)])],
         markers: (0..20)
-            .map(|i| Marker { at_s: i as f64 * 0.05, label: format!("marker {i}"), kind: MarkerKind::ALL[i % 4] })
+            .map(|i| Marker {
+                at_s: i as f64 * 0.05,
+                label: format!("marker {i}"),
+                kind: MarkerKind::ALL[i % MarkerKind::ALL.len()],
+            })
             .collect(),
         ..LineChart::default()
     });

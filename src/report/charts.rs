@@ -340,6 +340,43 @@ pub(crate) fn chart_for(chart: &Chart, run: &Finished) -> Drawing {
                 y_min_zero: true,
             }
         }
+        Chart::Compaction { topic, partition } => {
+            let m = &run.metadata;
+            let p = m.topic_index(topic).map_or(0, |t| m.topics[t].first + partition);
+            let name = m.partition_name(p);
+            let samples: Vec<_> = r.log_sizes.iter().filter(|v| v.partition == p).collect();
+            let points = |f: &dyn Fn(&crate::metrics::LogSizeSample) -> u64| {
+                samples.iter().map(|v| (v.at.as_secs_f64(), f(v) as f64)).collect::<Vec<_>>()
+            };
+            let cleanings = r.compactions.iter().filter(|c| c.partition == p && c.leader).map(|c| Marker {
+                at_s: c.at.as_secs_f64(),
+                label: format!("−{}", c.stats.records_removed),
+                kind: MarkerKind::Cleaning,
+            });
+            LineChart {
+                title: format!("Log compaction of {name} — {}", s.name),
+                subtitle,
+                x_label: "simulated time (s)".into(),
+                y_label: "records".into(),
+                series: vec![
+                    Series::new(
+                        "offsets written (log end − log start)",
+                        SeriesStyle::Dashed,
+                        points(&|v| v.log_end_offset - v.log_start_offset),
+                    ),
+                    Series::new("records in the leader's log", SeriesStyle::Step, points(&|v| v.records)),
+                    Series::new("distinct keys in it (the least it can hold)", SeriesStyle::Step, points(&|v| v.keys)),
+                ],
+                markers: markers
+                    .iter()
+                    .filter(|mk| mk.kind != MarkerKind::Leader || mk.label.starts_with(&name))
+                    .cloned()
+                    .chain(cleanings)
+                    .collect(),
+                bands: bands.iter().filter(|b| b.label.starts_with(&name)).cloned().collect(),
+                y_min_zero: true,
+            }
+        }
         Chart::Lag => LineChart {
             title: format!("Consumer lag — {}", s.name),
             subtitle,

@@ -51,6 +51,21 @@ pub(crate) fn figures(run: &Finished) -> BTreeMap<&'static str, f64> {
     let deletions = &r.retention_deletions;
     f.insert("records_deleted_by_retention", deletions.iter().map(|d| d.to - d.from).sum::<u64>() as f64);
     f.insert("retention_segments_deleted", deletions.iter().map(|d| d.segments as u64).sum::<u64>() as f64);
+    let cleanings = r.compactions.iter().filter(|c| c.leader);
+    f.insert("compaction_cleanings", cleanings.clone().count() as f64);
+    f.insert("records_removed_by_compaction", cleanings.clone().map(|c| c.stats.records_removed).sum::<u64>() as f64);
+    f.insert("tombstones_removed_by_compaction", cleanings.map(|c| c.stats.tombstones_removed).sum::<u64>() as f64);
+    let last = super::compaction::last_log_sizes(run);
+    f.insert("compacted_log_records", last.iter().map(|s| s.records).sum::<u64>() as f64);
+    f.insert("compacted_log_keys", last.iter().map(|s| s.keys).sum::<u64>() as f64);
+    f.insert("compacted_log_tombstones", last.iter().map(|s| s.tombstones).sum::<u64>() as f64);
+    let mut largest: BTreeMap<u32, u64> = BTreeMap::new();
+    for s in &r.log_sizes {
+        let m = largest.entry(s.partition).or_default();
+        *m = (*m).max(s.records);
+    }
+    f.insert("compacted_log_records_max", largest.values().sum::<u64>() as f64);
+    f.insert("compacted_keys_missing", v.compacted_keys_missing as f64);
     f.insert(
         "unreplicated_records",
         run.partitions.iter().map(|p| p.log_end_offset.saturating_sub(p.high_watermark)).sum::<u64>() as f64,

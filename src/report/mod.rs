@@ -2,6 +2,7 @@
 //! expectation verdicts, all built in memory so the CLI can write them whole or not at all.
 
 mod charts;
+mod compaction;
 pub mod compare;
 mod csv;
 mod figures;

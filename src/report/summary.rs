@@ -106,6 +106,9 @@ pub fn header(s: &Scenario) -> String {
         if let Some(rate) = p.producer_byte_rate {
             stop.push_str(&format!(" producer_byte_rate={rate} (quota per broker)"));
         }
+        if p.tombstone_fraction > 0.0 {
+            stop.push_str(&format!(" tombstone_fraction={}", p.tombstone_fraction));
+        }
         if let Some(t) = &p.transactions {
             stop.push_str(&format!(
                 " transactional.id={} commit_interval_ms={} abort_probability={} transaction.timeout.ms={}",
@@ -231,6 +234,25 @@ fn retention_text(t: &crate::scenario::Topic, s: &Scenario) -> String {
         && t.retention_bytes == -1
         && t.segment_bytes == DEFAULT_SEGMENT_BYTES
         && t.segment_ms == DEFAULT_RETENTION_MS;
+    if t.cleanup_policy.compacts() {
+        let retention = match t.cleanup_policy {
+            crate::scenario::CleanupPolicy::CompactDelete => format!(
+                " retention_ms={} retention_bytes={} (log_retention_check_interval_ms={})",
+                t.retention_ms, t.retention_bytes, s.cluster.replication.log_retention_check_interval_ms
+            ),
+            _ => String::new(),
+        };
+        return format!(
+            " cleanup_policy={:?} min_cleanable_dirty_ratio={} min_compaction_lag_ms={} delete_retention_ms={} segment_bytes={} segment_ms={}{retention} (log_cleaner_backoff_ms={})",
+            t.cleanup_policy,
+            t.min_cleanable_dirty_ratio,
+            t.min_compaction_lag_ms,
+            t.delete_retention_ms,
+            t.segment_bytes,
+            t.segment_ms,
+            s.cluster.replication.log_cleaner_backoff_ms
+        );
+    }
     if defaults {
         return String::new();
     }
@@ -490,6 +512,9 @@ pub fn summary(run: &Finished, header: &str, figures: &BTreeMap<&'static str, f6
     out.push('\n');
     if !run.recorder.retention_deletions.is_empty() {
         write_retention(&mut out, run);
+    }
+    if run.metadata.topics.iter().any(|t| t.compaction.is_some()) {
+        super::compaction::write_compaction(&mut out, run);
     }
     write_quotas(&mut out, run);
     write_transactions(&mut out, run);

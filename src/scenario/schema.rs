@@ -263,6 +263,10 @@ pub struct Replication {
     /// topics' `retention.ms` and `retention.bytes` no longer keep. Default 300000 (5 min).
     #[serde(default = "default_retention_check_interval_ms")]
     pub log_retention_check_interval_ms: u64,
+    /// `log.cleaner.backoff.ms`: how long each broker's log cleaner sleeps when no compacted log
+    /// is dirty enough to clean. Default 15000.
+    #[serde(default = "default_log_cleaner_backoff_ms")]
+    pub log_cleaner_backoff_ms: u64,
     /// How a follower finds where its log diverges after a leader change. Default `LeaderEpoch`.
     #[serde(default)]
     pub truncation: Truncation,
@@ -290,6 +294,9 @@ fn default_replica_lag_time_max_ms() -> u64 {
 fn default_retention_check_interval_ms() -> u64 {
     300_000
 }
+fn default_log_cleaner_backoff_ms() -> u64 {
+    15_000
+}
 
 fn default_hw_checkpoint_ms() -> u64 {
     5000
@@ -312,6 +319,7 @@ impl Default for Replication {
             replica_lag_time_max_ms: default_replica_lag_time_max_ms(),
             replica_high_watermark_checkpoint_interval_ms: default_hw_checkpoint_ms(),
             log_retention_check_interval_ms: default_retention_check_interval_ms(),
+            log_cleaner_backoff_ms: default_log_cleaner_backoff_ms(),
             truncation: Truncation::default(),
             log_flush_interval_ms: None,
             page_cache_writeback_ms: default_writeback_ms(),
@@ -485,6 +493,55 @@ pub struct Topic {
     /// 604800000 (7 days).
     #[serde(default = "default_retention_ms")]
     pub segment_ms: i64,
+    /// `cleanup.policy`: what happens to old records. Default `Delete` (retention by time and
+    /// size); `Compact` keeps the latest record of every key instead; `CompactDelete` does both.
+    #[serde(default)]
+    pub cleanup_policy: CleanupPolicy,
+    /// `min.cleanable.dirty.ratio`: the log cleaner compacts a log once the records written
+    /// since its last cleaning (the dirty part, up to the first uncleanable offset) are more than
+    /// this share of the cleanable log's bytes. Kafka default 0.5; 0 to 1.
+    #[serde(default = "default_min_cleanable_dirty_ratio")]
+    pub min_cleanable_dirty_ratio: f64,
+    /// `min.compaction.lag.ms`: a record stays uncompacted at least this long (a segment whose
+    /// newest record is younger is not cleaned). Kafka default 0.
+    #[serde(default)]
+    pub min_compaction_lag_ms: u64,
+    /// `delete.retention.ms`: how long a tombstone (a record with a null value: a delete of its
+    /// key) stays in a compacted log after the cleaning that first kept it, so that consumers
+    /// reading the log still see the delete. Kafka default 86400000 (1 day).
+    #[serde(default = "default_delete_retention_ms")]
+    pub delete_retention_ms: u64,
+}
+
+/// `cleanup.policy` of a topic.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub enum CleanupPolicy {
+    /// `delete`: whole segments go by `retention.ms` and `retention.bytes`.
+    #[default]
+    Delete,
+    /// `compact`: the log cleaner keeps the latest record of each key; nothing expires by time
+    /// or size (`retention_ms` and `retention_bytes` do nothing).
+    Compact,
+    /// `compact,delete`: compaction, and retention deletes whole segments as well.
+    CompactDelete,
+}
+
+impl CleanupPolicy {
+    pub fn compacts(self) -> bool {
+        self != CleanupPolicy::Delete
+    }
+
+    pub fn deletes(self) -> bool {
+        self != CleanupPolicy::Compact
+    }
+}
+
+fn default_min_cleanable_dirty_ratio() -> f64 {
+    0.5
+}
+
+fn default_delete_retention_ms() -> u64 {
+    86_400_000
 }
 
 /// Kafka's `retention.ms` and `segment.ms` default: 7 days.
@@ -508,7 +565,8 @@ impl Topic {
     /// Whether retention can delete anything in a run of `duration_ms` (records are never older
     /// than the run): a size limit, or a time limit shorter than the run.
     pub fn retention_applies(&self, duration_ms: u64) -> bool {
-        self.retention_bytes >= 0 || (0..duration_ms as i64).contains(&self.retention_ms)
+        self.cleanup_policy.deletes()
+            && (self.retention_bytes >= 0 || (0..duration_ms as i64).contains(&self.retention_ms))
     }
 }
 
@@ -588,6 +646,11 @@ pub struct Producer {
     /// none.
     #[serde(default)]
     pub payload: Option<Payload>,
+    /// The share of records sent with a null value: *tombstones*, which delete their key from a
+    /// compacted topic (the log cleaner drops the key's older records, and the tombstone itself
+    /// `delete_retention_ms` later). 0 to below 1; default 0.
+    #[serde(default)]
+    pub tombstone_fraction: f64,
     /// When the producer starts creating records, in ms. Default 0.
     #[serde(default)]
     pub start_ms: u64,
@@ -1379,6 +1442,10 @@ pub enum Chart {
     /// A stream query's micro-batches (a group with `stream`): each batch's duration at its start
     /// against the trigger interval, and how late each window was emitted after it ended.
     MicroBatches { group: String },
+    /// One partition of a compacted topic (`cleanup_policy` with compaction): the records its
+    /// leader's log holds against the offsets it spans (everything ever written), with each
+    /// cleaning of the log cleaner marked.
+    Compaction { topic: String, partition: u32 },
 }
 
 impl Chart {
@@ -1399,6 +1466,12 @@ impl Chart {
                 .map(|g| Chart::MicroBatches { group: g.name.clone() }),
         );
         all.push(Chart::Isr);
+        all.extend(
+            s.topics
+                .iter()
+                .filter(|t| t.cleanup_policy.compacts())
+                .map(|t| Chart::Compaction { topic: t.name.clone(), partition: 0 }),
+        );
         if s.producers.iter().any(|p| p.payload.is_some()) && !s.consumer_groups.is_empty() {
             all.extend([
                 Chart::StreamValues,
@@ -1425,6 +1498,7 @@ impl Chart {
             Chart::StreamMovingAverage { window } => format!("stream-moving-average-{window}.png"),
             Chart::StreamProducers => "stream-producers.png".into(),
             Chart::MicroBatches { group } => format!("micro-batches-{group}.png"),
+            Chart::Compaction { topic, partition } => format!("compaction-{topic}-{partition}.png"),
         }
     }
 }

@@ -53,6 +53,26 @@ pub const FIGURES: &[(&str, &str)] = &[
     ("diverged_offsets", "offsets where two replicas of a partition hold different records"),
     ("truncated_records", "records removed from replicas by truncation"),
     ("records_deleted_by_retention", "records leaders deleted with their segments by retention.ms or retention.bytes"),
+    ("compaction_cleanings", "cleanings of compacted partitions by their leaders' log cleaners"),
+    (
+        "records_removed_by_compaction",
+        "records leaders' log cleaners removed: superseded by a later record of their key, or tombstones past delete.retention.ms",
+    ),
+    (
+        "tombstones_removed_by_compaction",
+        "tombstones leaders' log cleaners removed once delete.retention.ms had passed",
+    ),
+    ("compacted_log_records", "records the leaders of compacted partitions hold at the end"),
+    ("compacted_log_keys", "distinct keys in the leaders' logs of compacted partitions at the end"),
+    ("compacted_log_tombstones", "tombstones in the leaders' logs of compacted partitions at the end"),
+    (
+        "compacted_log_records_max",
+        "the most records each compacted partition's leader log held at any sample, summed over partitions",
+    ),
+    (
+        "compacted_keys_missing",
+        "keys whose latest acknowledged value is absent from its compacted partition's final log (compaction must keep it)",
+    ),
     ("retention_segments_deleted", "log segments leaders deleted by retention"),
     ("unreplicated_records", "records above the high watermark at the end (written, not committed), summed"),
     ("offline_partition_seconds", "seconds partitions spent without a leader, summed"),
@@ -414,6 +434,26 @@ pub fn validate(s: &Scenario) -> Vec<Problem> {
         if t.segment_ms < 1 {
             c.fail(format!("topics[{i}].segment_ms"), format!("{} is out of range", t.segment_ms), "1 ms or more");
         }
+        if !(0.0..=1.0).contains(&t.min_cleanable_dirty_ratio) {
+            c.fail(
+                format!("topics[{i}].min_cleanable_dirty_ratio"),
+                format!("ratio {}", t.min_cleanable_dirty_ratio),
+                "a ratio from 0 to 1 (Kafka's range)",
+            );
+        }
+        c.range_u64(format!("topics[{i}].min_compaction_lag_ms"), t.min_compaction_lag_ms, 0, i64::MAX as u64, "ms");
+        c.range_u64(format!("topics[{i}].delete_retention_ms"), t.delete_retention_ms, 0, i64::MAX as u64, "ms");
+        if t.cleanup_policy == CleanupPolicy::Compact
+            && (t.retention_ms != DEFAULT_RETENTION_MS || t.retention_bytes != -1)
+        {
+            // Kafka ignores them under `compact` alone: say so rather than run something else.
+            let field = if t.retention_ms != DEFAULT_RETENTION_MS { "retention_ms" } else { "retention_bytes" };
+            c.fail(
+                format!("topics[{i}].{field}"),
+                format!("{field} on a topic with cleanup_policy Compact, which never deletes by time or size"),
+                "cleanup_policy: CompactDelete (compaction and retention), or leave it out",
+            );
+        }
     }
     let topic_names: Vec<&str> = s.topics.iter().map(|t| t.name.as_str()).collect();
     let allowed_topics = format!("a topic declared in `topics`: {}", quoted(&topic_names));
@@ -659,6 +699,28 @@ pub fn validate(s: &Scenario) -> Vec<Problem> {
     // Producers: Kafka 4.x config validation (ProducerConfig.postProcessAndValidateIdempotenceConfigs)
     for (i, p) in s.producers.iter().enumerate() {
         let at = |f: &str| format!("producers[{i}].{f}");
+        if !(0.0..1.0).contains(&p.tombstone_fraction) {
+            c.fail(at("tombstone_fraction"), format!("share {}", p.tombstone_fraction), "0 to below 1");
+        }
+        if let Some(t) = s.topics.iter().find(|t| t.name == p.topic && t.cleanup_policy.compacts()) {
+            let replay_keys_every_row = matches!(&p.arrival, Arrival::Replay { records, .. }
+                if records.rows.iter().all(|r| r.key.is_some()));
+            if p.key == Key::Null && !replay_keys_every_row {
+                // `LogValidator.validateKey`: "Compacted topic cannot accept message without key".
+                c.fail(
+                    at("key"),
+                    format!("records without a key to compacted topic {:?}: Kafka rejects every one (INVALID_RECORD, \"Compacted topic cannot accept message without key\")", t.name),
+                    "a key: Fixed, Uniform, OneOf or Zipf",
+                );
+            }
+            if p.transactions.is_some() {
+                c.fail(
+                    at("transactions"),
+                    format!("a transactional producer writing to compacted topic {:?}: the log cleaner's handling of transactions (aborted records, markers) is not modelled", t.name),
+                    "a non-transactional producer, or a topic with cleanup_policy Delete",
+                );
+            }
+        }
         if let Some(rate) = p.producer_byte_rate {
             c.range_u64(at("producer_byte_rate"), rate, 1, 1_000_000_000_000, "bytes per second");
         }
@@ -1016,6 +1078,21 @@ pub fn validate(s: &Scenario) -> Vec<Problem> {
                 allowed_topics.clone() + " and a partition number below its count",
             );
         }
+        if let Chart::Compaction { topic, partition } = ch
+            && !s.topics.iter().any(|t| &t.name == topic && *partition < t.partitions && t.cleanup_policy.compacts())
+        {
+            let compacted: Vec<&str> =
+                s.topics.iter().filter(|t| t.cleanup_policy.compacts()).map(|t| t.name.as_str()).collect();
+            c.fail(
+                format!("charts[{i}]"),
+                format!("no partition {topic}-{partition} of a compacted topic to chart"),
+                if compacted.is_empty() {
+                    "a topic with cleanup_policy Compact or CompactDelete (this scenario has none)".to_string()
+                } else {
+                    format!("a partition of a compacted topic: {}", quoted(&compacted))
+                },
+            );
+        }
         // A chart of one group: it must name a group that has what the chart draws.
         let (group, needs_stream) = match ch {
             Chart::MicroBatches { group } => (group, true),
@@ -1049,6 +1126,15 @@ fn validate_output(c: &mut Checker, s: &Scenario, i: usize, o: &GroupOutput, all
     let at = |f: &str| format!("consumer_groups[{i}].output.{f}");
     if !s.topics.iter().any(|t| t.name == o.topic) {
         c.fail(at("topic"), format!("unknown topic {:?}", o.topic), allowed_topics);
+    } else if s.topics.iter().any(|t| t.name == o.topic && t.cleanup_policy.compacts()) {
+        c.fail(
+            at("topic"),
+            format!(
+                "compacted topic {:?}: an output's records carry no keys, and a compacted topic takes none without",
+                o.topic
+            ),
+            "a topic with cleanup_policy Delete",
+        );
     } else if g.topics.contains(&o.topic) {
         c.fail(
             at("topic"),

@@ -58,6 +58,8 @@ pub enum Timer {
     /// A broker deletes the log segments retention no longer keeps
     /// (`log.retention.check.interval.ms`).
     LogRetention,
+    /// A broker's log cleaner wakes up (`log.cleaner.backoff.ms` after it found nothing to do).
+    LogCleaner,
     /// The controller checks broker sessions.
     SessionCheck,
     /// The controller's automatic preferred-leader election.
@@ -115,6 +117,7 @@ impl Timer {
             Timer::IsrExpiration => "IsrExpiration",
             Timer::HighWatermarkCheckpoint => "HighWatermarkCheckpoint",
             Timer::LogRetention => "LogRetention",
+            Timer::LogCleaner => "LogCleaner",
             Timer::SessionCheck => "SessionCheck",
             Timer::LeaderRebalance => "LeaderRebalance",
             Timer::GroupDeadline { .. } => "GroupDeadline",

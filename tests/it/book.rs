@@ -28,7 +28,13 @@ fn chapters_and_scenarios_named_in_the_book_exist() {
 
 /// Every chart image the README and the book show: `(document, scenario, chart file of its run,
 /// committed image in book/src/images)`.
-const IMAGES: [(&str, &str, &str, &str); 12] = [
+const IMAGES: [(&str, &str, &str, &str); 13] = [
+    (
+        "book/src/compaction.md",
+        "compaction-changelog",
+        "compaction-profiles-0.png",
+        "compaction-changelog-compaction.png",
+    ),
     ("book/src/groups.md", "group-scale-out-kip848", "rebalances-billing.png", "group-scale-out-kip848-rebalances.png"),
     ("book/src/transactions.md", "transactions-hanging", "lag.png", "transactions-hanging-lag.png"),
     ("book/src/pipelines.md", "pipeline-unstable-offsets", "lag.png", "pipeline-unstable-offsets-lag.png"),

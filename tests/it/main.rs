@@ -37,6 +37,7 @@
 
 mod book;
 mod cli;
+mod compaction;
 mod compare;
 mod groups;
 mod invalid;

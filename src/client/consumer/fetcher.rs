@@ -48,7 +48,7 @@ impl Consumer {
             let limit = o.replay_end.unwrap_or(u64::MAX);
             while left > 0 {
                 let Some((base, epoch, batch, aborted)) = o.buffer.front() else { break };
-                let (base, epoch, end, aborted) = (*base, *epoch, *base + batch.record_count(), *aborted);
+                let (base, epoch, end, aborted) = (*base, *epoch, *base + batch.offset_count(), *aborted);
                 if end <= position {
                     o.buffer.pop_front();
                     continue;
@@ -56,6 +56,12 @@ impl Consumer {
                 if position >= limit {
                     held_back = true;
                     break;
+                }
+                if base > position {
+                    // A compacted topic: the log cleaner removed the offsets before this batch.
+                    metrics.groups.compacted_away(self.group, o.partition, position, base);
+                    position = base;
+                    continue;
                 }
                 let read_committed = self.config.isolation_level == IsolationLevel::ReadCommitted;
                 if batch.transactional && (batch.control.is_some() || (aborted && read_committed)) {
@@ -69,6 +75,46 @@ impl Consumer {
                     metrics.groups.passed_over(self.group, o.partition, epoch, position, to);
                     o.offset_epoch = Some(epoch);
                     position = to;
+                    if position >= end {
+                        o.buffer.pop_front();
+                    }
+                    continue;
+                }
+                if let Some(c) = &batch.compacted {
+                    // A batch the cleaner rewrote: its records at `position` on, which may have
+                    // gaps between them (passed over as above).
+                    let deltas = &c.offset_deltas;
+                    let from = deltas.partition_point(|&d| base + u64::from(d) < position);
+                    let next = deltas.get(from).map_or(end, |&d| base + u64::from(d));
+                    if next > position {
+                        let to = next.min(limit);
+                        metrics.groups.compacted_away(self.group, o.partition, position, to);
+                        position = to;
+                        if position >= end {
+                            o.buffer.pop_front();
+                        }
+                        continue;
+                    }
+                    // The run of consecutive offsets from `position`.
+                    let mut count = 1;
+                    while count < left
+                        && from + count < deltas.len()
+                        && deltas[from + count] == deltas[from + count - 1] + 1
+                        && base + u64::from(deltas[from + count]) < limit
+                    {
+                        count += 1;
+                    }
+                    if !batch.values.is_empty() {
+                        let first = max - left;
+                        work.values.extend(
+                            (from..from + count).map(|i| (first + (i - from), batch.producer, batch.values[i])),
+                        );
+                    }
+                    work.created.extend_from_slice(&batch.record_times[from..from + count]);
+                    work.polled.push(Polled { partition: o.partition, epoch, first_offset: position, count });
+                    o.offset_epoch = Some(epoch);
+                    position += count as u64;
+                    left -= count;
                     if position >= end {
                         o.buffer.pop_front();
                     }
@@ -221,13 +267,15 @@ impl Consumer {
                 None => {}
             }
             for b in fetched_batches {
-                let end = b.base_offset + b.batch.record_count();
+                let end = b.base_offset + b.batch.offset_count();
                 if end > fetched.high_watermark {
                     // Invariant: a consumer (read_uncommitted) never gets records at or above the
                     // high watermark of the leader that served them.
                     self.read_past_high_watermark.push((fetched.partition, end, fetched.high_watermark));
                 }
-                if end > o.fetch_position && b.base_offset <= o.fetch_position {
+                // (A batch may start past the fetch position on a compacted topic: the cleaner
+                // removed the offsets between.)
+                if end > o.fetch_position {
                     o.fetch_position = end;
                     o.buffer.push_back((b.base_offset, b.epoch, b.batch, b.aborted));
                     self.buffered = true;

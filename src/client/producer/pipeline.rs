@@ -55,6 +55,7 @@ impl Producer {
                 send_called: now,
                 key: None,
                 value,
+                tombstone: false,
                 payload: r.value,
                 forwarded: Some((r.source, local)),
             };

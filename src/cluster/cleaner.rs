@@ -1,0 +1,280 @@
+//! Log compaction: the log cleaner of a topic with `cleanup.policy=compact` (Kafka's
+//! `LogCleaner`, `LogCleanerManager` and `Cleaner`, storage module of Kafka 4.x).
+//!
+//! A compacted log keeps at least the latest record of every key. Each replica's broker cleans
+//! its own copy (followers too). The log is split at the *first dirty offset* (where the last
+//! cleaning ended, `cleaner-offset-checkpoint`): the *clean* part before it holds at most one
+//! record per key, the *dirty* part after it was written since. The cleaner may look only up to
+//! the *first uncleanable offset*, the lowest of the active segment's base offset (the segment
+//! being written is never cleaned), the last stable offset (never past the high watermark), and
+//! the base of the first segment whose newest record is younger than `min.compaction.lag.ms`
+//! (`LogCleanerManager.cleanableOffsets`).
+//!
+//! A log is cleaned when its dirty ratio, dirty bytes / (clean + dirty bytes), is above
+//! `min.cleanable.dirty.ratio` (`grabFilthiestCompactedLog`, the filthiest first). A cleaning
+//! (`Cleaner.doClean`) maps every key of the dirty part to its latest offset there, then goes
+//! through the log from its start to the end of the dirty part: a record stays if no later record
+//! of its key is in the map (`shouldRetainRecord`). A tombstone (null value) stays too, until
+//! its batch's *delete horizon* has passed: the first cleaning that keeps a tombstone stamps its
+//! batch with now + `delete.retention.ms` (KIP-534), and a cleaning after that drops it. Batches
+//! keep their base and last offsets (offsets never change; readers see gaps); a batch left empty
+//! goes, unless it is the last batch of an idempotent producer (its sequence state) or ends at the
+//! first uncleanable offset (`BatchRetention.RETAIN_EMPTY`). The cleaned segments are then merged
+//! while they fit in `segment.bytes` together (`groupSegmentsBySize`).
+//!
+//! Simplified: a cleaning takes no time and no I/O (Kafka's cleaner thread reads and rewrites
+//! segments, throttled by `log.cleaner.io.max.bytes.per.second`); one pass cleans every log
+//! above its ratio, filthiest first, then the cleaner sleeps `log.cleaner.backoff.ms`, as its
+//! single thread (`log.cleaner.threads` = 1) would between idle checks. The offset map holds every
+//! key (`log.cleaner.dedupe.buffer.size` never runs out); `max.compaction.lag.ms` is not modelled.
+//! Transactional producers cannot write to compacted topics here (refused at validation), so
+//! the cleaner never meets aborted records or markers. A rewritten batch's size is estimated:
+//! the header plus its records' bytes in proportion to the records it keeps.
+
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use super::log::{Log, LogBatch};
+use crate::protocol::{Compacted, RecordBatch, TOMBSTONE};
+use crate::sim::{SimDuration, SimTime};
+
+/// `DefaultRecordBatch.RECORD_BATCH_OVERHEAD`.
+const BATCH_HEADER_BYTES: u32 = 61;
+
+/// A compacted topic's cleaner settings.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Compaction {
+    /// `min.cleanable.dirty.ratio`.
+    pub min_cleanable_dirty_ratio: f64,
+    /// `min.compaction.lag.ms`.
+    pub min_compaction_lag: SimDuration,
+    /// `delete.retention.ms`.
+    pub delete_retention: SimDuration,
+    /// `segment.bytes` and `segment.ms`: where the log's segments roll.
+    pub segment_bytes: u64,
+    pub segment_ms: u64,
+}
+
+/// `LogToClean`: one log's clean and dirty parts as the cleaner manager sees them.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LogToClean {
+    pub first_dirty_offset: u64,
+    pub first_uncleanable_offset: u64,
+    /// Bytes before the first dirty offset.
+    pub clean_bytes: u64,
+    /// Bytes from the first dirty offset to the first uncleanable offset.
+    pub cleanable_bytes: u64,
+}
+
+impl LogToClean {
+    /// `LogToClean.cleanableRatio`: dirty bytes over clean + dirty bytes.
+    pub fn cleanable_ratio(&self) -> f64 {
+        let total = self.clean_bytes + self.cleanable_bytes;
+        if total == 0 { 0.0 } else { self.cleanable_bytes as f64 / total as f64 }
+    }
+
+    /// Whether the cleaner would pick it (`grabFilthiestCompactedLog`: ratio above the minimum
+    /// and something to clean).
+    pub fn is_cleanable(&self, c: &Compaction) -> bool {
+        self.cleanable_bytes > 0 && self.cleanable_ratio() > c.min_cleanable_dirty_ratio
+    }
+}
+
+/// `LogCleanerManager.cleanableOffsets` and `calculateCleanableBytes` for `log` at `now`;
+/// `checkpoint` is where its last cleaning ended.
+pub fn log_to_clean(
+    log: &Log,
+    checkpoint: Option<u64>,
+    high_watermark: u64,
+    now: SimTime,
+    c: &Compaction,
+) -> LogToClean {
+    let start = log.log_start_offset();
+    let end = log.log_end_offset();
+    // A checkpoint below the log start, or past the log end (a truncation since), starts over.
+    let first_dirty = match checkpoint {
+        Some(cp) if (start..=end).contains(&cp) => cp,
+        _ => start,
+    };
+    let segments = log.segments(c.segment_bytes, c.segment_ms);
+    let active_base = segments.last().map_or(end, |s| s.base_offset);
+    let mut first_uncleanable = active_base.min(log.last_stable_offset(high_watermark));
+    if c.min_compaction_lag > SimDuration::ZERO {
+        let young = segments
+            .iter()
+            .filter(|s| s.base_offset < active_base && s.end_offset > first_dirty)
+            .find(|s| s.largest_timestamp + c.min_compaction_lag > now);
+        if let Some(s) = young {
+            first_uncleanable = first_uncleanable.min(s.base_offset);
+        }
+    }
+    let first_uncleanable = first_uncleanable.max(first_dirty);
+    let (mut clean_bytes, mut cleanable_bytes) = (0, 0);
+    for b in log.batches() {
+        if b.end_offset() <= first_dirty {
+            clean_bytes += u64::from(b.size_bytes());
+        } else if b.end_offset() <= first_uncleanable {
+            cleanable_bytes += u64::from(b.size_bytes());
+        } else {
+            break;
+        }
+    }
+    LogToClean {
+        first_dirty_offset: first_dirty,
+        first_uncleanable_offset: first_uncleanable,
+        clean_bytes,
+        cleanable_bytes,
+    }
+}
+
+/// What one cleaning did (`CleanerStats`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CleanerStats {
+    /// The new first dirty offset (`offsetMap.latestOffset + 1`): the checkpoint.
+    pub end_offset: u64,
+    /// Records in the part of the log the cleaning went through (log start to `end_offset`).
+    pub records_read: u64,
+    pub records_removed: u64,
+    /// Of the removed records, tombstones whose delete horizon had passed.
+    pub tombstones_removed: u64,
+    /// Bytes of that part before and after.
+    pub bytes_before: u64,
+    pub bytes_after: u64,
+    /// Distinct keys in the dirty part (the offset map's size).
+    pub keys_in_dirty: usize,
+}
+
+/// `Cleaner.doClean`: cleans `log` from its start to the end of the dirty part of `plan` at
+/// `now`. Returns the statistics and the batches the cleaning removed whole.
+pub fn clean(log: &mut Log, plan: &LogToClean, now: SimTime, c: &Compaction) -> (CleanerStats, Vec<LogBatch>) {
+    // `buildOffsetMap`: every key of the dirty part, to its latest offset there.
+    let mut map: BTreeMap<u64, u64> = BTreeMap::new();
+    let mut latest_offset = None;
+    for b in log.batches_from(plan.first_dirty_offset) {
+        if b.base_offset < plan.first_dirty_offset || b.end_offset() > plan.first_uncleanable_offset {
+            break;
+        }
+        for (i, &key) in b.batch.keys.iter().enumerate() {
+            map.insert(key & !TOMBSTONE, b.base_offset + b.batch.offset_delta(i));
+        }
+        latest_offset = Some(b.end_offset() - 1);
+    }
+    let Some(latest_offset) = latest_offset else {
+        return (CleanerStats { end_offset: plan.first_dirty_offset, ..CleanerStats::default() }, Vec::new());
+    };
+    let end_offset = latest_offset + 1;
+    // `lastRecordsOfActiveProducers`: each idempotent producer's last data batch keeps its header.
+    let mut last_of_producer: BTreeMap<u32, u64> = BTreeMap::new();
+    for b in log.batches().filter(|b| b.batch.idempotent && b.batch.control.is_none()) {
+        last_of_producer.insert(b.batch.producer, b.base_offset);
+    }
+    let mut stats = CleanerStats { end_offset, keys_in_dirty: map.len(), ..CleanerStats::default() };
+    let mut removed = Vec::new();
+    let (batches, size_bytes) = log.rewrite();
+    let old = std::mem::take(batches);
+    for mut b in old {
+        if b.base_offset >= end_offset || b.batch.keys.is_empty() {
+            batches.push_back(b);
+            continue;
+        }
+        stats.records_read += b.batch.record_count();
+        stats.bytes_before += u64::from(b.size_bytes());
+        let horizon_passed = b.batch.compacted.as_ref().and_then(|x| x.delete_horizon).is_some_and(|h| now >= h);
+        let mut keep = Vec::with_capacity(b.batch.keys.len());
+        let mut keeps_tombstone = false;
+        for (i, &key) in b.batch.keys.iter().enumerate() {
+            let offset = b.base_offset + b.batch.offset_delta(i);
+            let tombstone = key & TOMBSTONE != 0;
+            let latest_for_key = map.get(&(key & !TOMBSTONE)).is_none_or(|&found| offset >= found);
+            let retained = latest_for_key && (!tombstone || !horizon_passed);
+            if retained {
+                keep.push(i);
+                keeps_tombstone |= tombstone;
+            } else {
+                stats.records_removed += 1;
+                if tombstone && latest_for_key {
+                    stats.tombstones_removed += 1;
+                }
+            }
+        }
+        let stamp_horizon = keeps_tombstone && b.batch.compacted.as_ref().and_then(|x| x.delete_horizon).is_none();
+        if keep.len() == b.batch.keys.len() && !stamp_horizon {
+            stats.bytes_after += u64::from(b.size_bytes());
+            batches.push_back(b);
+            continue;
+        }
+        let retain_empty = (b.batch.idempotent && last_of_producer.get(&b.batch.producer) == Some(&b.base_offset))
+            || b.end_offset() == plan.first_uncleanable_offset;
+        if keep.is_empty() && !retain_empty {
+            removed.push(b);
+            continue;
+        }
+        let horizon = match &b.batch.compacted {
+            Some(x) if x.delete_horizon.is_some() => x.delete_horizon,
+            _ if stamp_horizon => Some(now + c.delete_retention),
+            _ => None,
+        };
+        let batch = filtered(&b.batch, &keep, horizon);
+        b.set_batch(Rc::new(batch));
+        stats.bytes_after += u64::from(b.size_bytes());
+        batches.push_back(b);
+    }
+    *size_bytes = batches.iter().map(|b| u64::from(b.size_bytes())).sum();
+    merge_cleaned_segments(log, end_offset, c.segment_bytes);
+    (stats, removed)
+}
+
+/// `batch` with only its records `keep` (indices, increasing), covering the same offsets.
+fn filtered(batch: &RecordBatch, keep: &[usize], delete_horizon: Option<SimTime>) -> RecordBatch {
+    let pick = |v: &[SimTime]| keep.iter().map(|&i| v[i]).collect::<Vec<_>>();
+    let pick_u64 = |v: &[u64]| if v.is_empty() { Vec::new() } else { keep.iter().map(|&i| v[i]).collect() };
+    let count = batch.record_count();
+    let records_bytes = u64::from(batch.size_bytes.saturating_sub(BATCH_HEADER_BYTES));
+    let kept_bytes = (records_bytes * keep.len() as u64).checked_div(count).unwrap_or(0);
+    RecordBatch {
+        producer: batch.producer,
+        producer_epoch: batch.producer_epoch,
+        base_sequence: batch.base_sequence,
+        idempotent: batch.idempotent,
+        record_times: pick(&batch.record_times),
+        values: if batch.values.is_empty() { Vec::new() } else { keep.iter().map(|&i| batch.values[i]).collect() },
+        size_bytes: BATCH_HEADER_BYTES + kept_bytes as u32,
+        created: batch.created,
+        allocated_bytes: batch.allocated_bytes,
+        transactional: batch.transactional,
+        control: batch.control,
+        sources: pick_u64(&batch.sources),
+        keys: pick_u64(&batch.keys),
+        compacted: Some(Box::new(Compacted {
+            offset_deltas: keep.iter().map(|&i| batch.offset_delta(i) as u32).collect(),
+            offset_count: batch.offset_count(),
+            delete_horizon,
+        })),
+    }
+}
+
+/// `Cleaner.groupSegmentsBySize`: the segments below `end_offset`, cleaned, become one segment
+/// per run of consecutive segments that fit in `segment.bytes` together.
+fn merge_cleaned_segments(log: &mut Log, end_offset: u64, segment_bytes: u64) {
+    let segments = log.segments(segment_bytes, u64::MAX / 2);
+    let Some(rolls) = log.rolls_mut() else { return };
+    let sizes: BTreeMap<u64, u64> = segments.iter().map(|s| (s.base_offset, s.size_bytes)).collect();
+    let active = rolls.bases.last().copied();
+    let mut merged = Vec::with_capacity(rolls.bases.len());
+    let mut group_bytes = u64::MAX;
+    for (i, &base) in rolls.bases.iter().enumerate() {
+        let next = rolls.bases.get(i + 1).copied().unwrap_or(u64::MAX);
+        let size = sizes.get(&base).copied().unwrap_or(0);
+        let cleaned = next <= end_offset && Some(base) != active;
+        if cleaned && !merged.is_empty() && group_bytes.saturating_add(size) <= segment_bytes {
+            group_bytes += size;
+            continue;
+        }
+        merged.push(base);
+        group_bytes = if cleaned { size } else { u64::MAX };
+    }
+    rolls.bases = merged;
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,177 @@
+//! Log compaction (`cleanup.policy=compact`): what the log cleaner keeps, what a reader of the
+//! compacted log gets, and that the latest value of every key survives leader changes.
+
+use kafkasim::report::RunOptions;
+
+use crate::support::root;
+
+/// `scenarios/compaction-changelog.ron` with `set` overrides.
+fn changelog(set: &[(&str, &str)]) -> kafkasim::Scenario {
+    let set: Vec<(String, String)> = set.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    kafkasim::scenario::load(&root().join("scenarios/compaction-changelog.ron"), &set).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn run(s: &kafkasim::Scenario) -> kafkasim::Report {
+    kafkasim::run(s, &RunOptions::default()).unwrap()
+}
+
+/// Records the members of group `g` processed.
+fn processed(report: &kafkasim::Report, g: usize) -> u64 {
+    report.groups[g].members.iter().map(|m| m.records_consumed).sum()
+}
+
+#[test]
+fn a_late_reader_restores_every_key_from_the_compacted_log() {
+    // The producer stops at 30 s; by 40 s, when "restore" starts from the earliest offset, the
+    // log no longer changes (its last segment stays active: nothing rolls it).
+    let report = run(&changelog(&[("producers[0].stop_ms", "30000"), ("expect", "{}")]));
+    let f = &report.figures;
+    let produced = f["records_produced"];
+    assert_eq!(produced, 7500.0);
+    // The live reader got every update; the late one exactly what the compacted log holds.
+    assert_eq!(processed(&report, 0) as f64, produced);
+    let in_log = f["compacted_log_records"];
+    assert_eq!(processed(&report, 1) as f64, in_log, "{}", report.summary);
+    assert!(in_log < produced / 4.0, "{in_log} records left of {produced}");
+    // It read to the log end passing over the gaps, skipping no record the log holds, and the
+    // log holds the latest value of every key.
+    assert_eq!(report.groups[1].lag_records, 0);
+    assert_eq!(f["skipped_records"], 0.0, "{}", report.summary);
+    assert_eq!(f["compacted_keys_missing"], 0.0);
+    assert!(report.summary.contains("The latest value of every key is in the final log"));
+    // At least one record per key the log still holds, and few more.
+    let keys = f["compacted_log_keys"];
+    assert!(keys > 800.0 && in_log >= keys && in_log < keys + 1500.0, "{keys} keys, {in_log} records");
+}
+
+#[test]
+fn without_segment_rolls_the_cleaner_never_cleans_the_active_segment() {
+    // segment.ms at Kafka's default of 7 days: the one segment is active for the whole run.
+    let report = run(&changelog(&[("topics[0].segment_ms", "604800000"), ("expect", "{}")]));
+    let f = &report.figures;
+    assert_eq!(f["compaction_cleanings"], 0.0);
+    assert_eq!(f["compacted_log_records"], f["records_produced"]);
+    assert!(!report.trace.contains("log cleaner"));
+}
+
+#[test]
+fn tombstones_go_only_after_delete_retention() {
+    let short = run(&changelog(&[]));
+    let day = run(&changelog(&[("topics[0].delete_retention_ms", "86400000"), ("expect", "{}")]));
+    assert!(short.figures["tombstones_removed_by_compaction"] >= 1.0);
+    assert_eq!(day.figures["tombstones_removed_by_compaction"], 0.0);
+    // A key whose tombstone went is gone from the log altogether; kept for a day, every key ever
+    // written is still there, as its latest value or its delete.
+    let (keys_day, keys_short) = (day.figures["compacted_log_keys"], short.figures["compacted_log_keys"]);
+    assert!(keys_day > keys_short, "{keys_day} keys with tombstones kept a day, {keys_short} with 10 s");
+}
+
+#[test]
+fn a_higher_dirty_ratio_cleans_less_often() {
+    let eager = run(&changelog(&[("topics[0].min_cleanable_dirty_ratio", "0.2"), ("expect", "{}")]));
+    let lazy = run(&changelog(&[("topics[0].min_cleanable_dirty_ratio", "0.8"), ("expect", "{}")]));
+    let (e, l) = (eager.figures["compaction_cleanings"], lazy.figures["compaction_cleanings"]);
+    assert!(e > l && l >= 1.0, "{e} cleanings at 0.2, {l} at 0.8");
+    for r in [&eager, &lazy] {
+        assert_eq!(r.figures["compacted_keys_missing"], 0.0);
+    }
+}
+
+#[test]
+fn followers_clean_their_own_copies_and_a_new_leader_keeps_every_key() {
+    // broker-0 leads profiles-0; it crashes at 30 s and broker-1 or broker-2 takes over.
+    let report = run(&changelog(&[("faults", "[(at_ms: 30000, fault: Crash(Broker(0)))]"), ("expect", "{}")]));
+    let cleanings_by = |broker: &str, after_s: f64| {
+        report
+            .trace
+            .lines()
+            .filter(|l| l.contains(" log cleaner ") && l.contains(broker))
+            .any(|l| l.split_whitespace().next().and_then(|t| t.parse::<f64>().ok()).is_some_and(|t| t > after_s))
+    };
+    assert!(cleanings_by("broker-0", 0.0));
+    assert!(cleanings_by("broker-1", 31.0) || cleanings_by("broker-2", 31.0), "{}", report.summary);
+    let f = &report.figures;
+    for figure in ["compacted_keys_missing", "lost_records", "diverged_offsets", "skipped_records"] {
+        assert_eq!(f[figure], 0.0, "{figure}\n{}", report.summary);
+    }
+}
+
+#[test]
+fn compaction_settings_are_checked() {
+    let cases = [
+        ("producers[0].key", "Null", "Compacted topic cannot accept message without key"),
+        ("topics[0].retention_ms", "1000", "cleanup_policy: CompactDelete"),
+        ("topics[0].min_cleanable_dirty_ratio", "1.5", "a ratio from 0 to 1"),
+        ("producers[0].tombstone_fraction", "1.0", "0 to below 1"),
+        ("charts", "[Compaction(topic: \"profiles\", partition: 1)]", "no partition profiles-1 of a compacted topic"),
+    ];
+    for (field, value, message) in cases {
+        let set = vec![(field.to_string(), value.to_string())];
+        let e = kafkasim::scenario::load(&root().join("scenarios/compaction-changelog.ron"), &set).unwrap_err();
+        assert!(e.to_string().contains(message), "{field}={value}: {e}");
+    }
+}
+
+/// The changelog on 2 partitions under random broker crashes, restarts and isolations.
+fn faulty(faults: &[(u64, u8, u32)], ratio: f64, segment_ms: u64) -> kafkasim::Scenario {
+    let mut list: Vec<String> = faults
+        .iter()
+        .map(|&(at_ms, kind, target)| {
+            let fault = match kind % 3 {
+                0 => format!("Crash(Broker({}))", target % 3),
+                1 => format!("Isolate(Broker({}))", target % 3),
+                _ => format!("Restart(Broker({}))", target % 3),
+            };
+            format!("(at_ms: {at_ms}, fault: {fault})")
+        })
+        .collect();
+    list.push("(at_ms: 12000, fault: Heal)".into());
+    for b in 0..3 {
+        list.push(format!("(at_ms: 12000, fault: Restart(Broker({b})))"));
+    }
+    let set = [
+        ("duration_ms", "25000".to_string()),
+        ("topics[0].partitions", "2".into()),
+        ("topics[0].min_cleanable_dirty_ratio", ratio.to_string()),
+        ("topics[0].segment_ms", segment_ms.to_string()),
+        ("producers[0].stop_ms", "11000".into()),
+        ("producers[0].request_timeout_ms", "1000".into()),
+        ("consumer_groups[1].start_ms", "15000".into()),
+        (
+            "cluster.replication",
+            "(log_cleaner_backoff_ms: 500, replica_lag_time_max_ms: 3000, replica_socket_timeout_ms: 3000)".into(),
+        ),
+        ("cluster.controller", "(broker_heartbeat_interval_ms: 500, broker_session_timeout_ms: 2000)".into()),
+        ("faults", format!("[{}]", list.join(", "))),
+        ("expect", "{}".into()),
+        ("charts", "[]".into()),
+    ];
+    let set: Vec<(String, String)> = set.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+    kafkasim::scenario::load(&root().join("scenarios/compaction-changelog.ron"), &set).unwrap_or_else(|e| panic!("{e}"))
+}
+
+proptest::proptest! {
+    // 8 cases in CI; PROPTEST_CASES=200 for a longer search.
+    #![proptest_config(crate::support::proptest_config(8))]
+
+    #[test]
+    fn under_random_broker_faults_compaction_keeps_every_keys_latest_value(
+        faults in proptest::collection::vec((500u64..11000, 0u8..3, 0u32..3), 1..5),
+        ratio in 0.1f64..0.9,
+        segment_ms in 300u64..3000,
+    ) {
+        let s = faulty(&faults, ratio, segment_ms);
+        let mut sim = kafkasim::Simulation::new(&s);
+        while sim.step().is_some() {
+            let v = sim.check_invariants();
+            proptest::prop_assert!(v.is_empty(), "{v:?} with faults {faults:?}");
+        }
+        let report = kafkasim::report::report_of(sim, &Default::default()).unwrap();
+        let f = &report.figures;
+        for figure in ["compacted_keys_missing", "lost_records", "skipped_records", "diverged_offsets", "inconsistent_offsets"] {
+            proptest::prop_assert_eq!(f[figure], 0.0, "{} with faults {:?}\n{}", figure, faults, report.summary);
+        }
+        // The late reader read every partition to its end.
+        proptest::prop_assert_eq!(report.groups[1].lag_records, 0, "faults {:?}\n{}", faults, report.summary);
+    }
+}
