@@ -41,15 +41,24 @@ pub struct RecordBatch {
     /// A control batch (`isControlBatch`): one marker record that ends its producer's open
     /// transaction in this partition. Consumers never return it to the application.
     pub control: Option<ControlMarker>,
+    /// What only some batches carry: a consume-transform-produce output's input records, a
+    /// compacted topic's keys. Boxed: every other batch carries one word for it, and stays
+    /// small enough to move without a `memcpy` call.
+    pub extra: Option<Box<BatchExtra>>,
+}
+
+/// The parts of a [`RecordBatch`] only some batches have ([`RecordBatch::extra`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BatchExtra {
     /// For a consume-transform-produce output: each record's input record
     /// ([`ForwardedRecord::source`]), else empty.
     pub sources: Vec<u64>,
-    /// For a compacted topic: each record's key ([`record_key`]: a hash of its bytes, with
-    /// [`TOMBSTONE`] set for a null value), else empty.
+    /// For a compacted topic: each record's key ([`record_key`]: a hash of its bytes, with [`TOMBSTONE`] set for a null
+    /// value).
     pub keys: Vec<u64>,
     /// Set once the log cleaner has removed records from the batch (or stamped its delete
     /// horizon): which offsets it still holds. `None`: every offset of the batch, in order.
-    pub compacted: Option<Box<Compacted>>,
+    pub compacted: Option<Compacted>,
 }
 
 /// A batch the log cleaner rewrote (`MemoryRecords.filterTo`): it keeps its base offset and its
@@ -125,7 +134,7 @@ impl RecordBatch {
     /// batch then still covers its original offsets).
     #[inline]
     pub fn offset_count(&self) -> u64 {
-        match &self.compacted {
+        match self.compacted() {
             None => self.record_times.len() as u64,
             Some(c) => c.offset_count,
         }
@@ -134,17 +143,35 @@ impl RecordBatch {
     /// Record `i`'s offset minus the base offset.
     #[inline]
     pub fn offset_delta(&self, i: usize) -> u64 {
-        match &self.compacted {
+        match self.compacted() {
             None => i as u64,
             Some(c) => u64::from(c.offset_deltas[i]),
         }
+    }
+
+    /// Each record's key entry on a compacted topic (else empty).
+    #[inline]
+    pub fn keys(&self) -> &[u64] {
+        self.extra.as_ref().map_or(&[], |x| &x.keys)
+    }
+
+    /// Each record's input record, for a consume-transform-produce output (else empty).
+    #[inline]
+    pub fn sources(&self) -> &[u64] {
+        self.extra.as_ref().map_or(&[], |x| &x.sources)
+    }
+
+    /// What the log cleaner did to the batch, if anything.
+    #[inline]
+    pub fn compacted(&self) -> Option<&Compacted> {
+        self.extra.as_ref().and_then(|x| x.compacted.as_ref())
     }
 
     /// Whether `a` and `b` are the same batch: the same one shared, or one a cleaner rewrote
     /// from the other (replicas clean their copies on their own).
     pub fn same_batch(a: &Rc<RecordBatch>, b: &Rc<RecordBatch>) -> bool {
         Rc::ptr_eq(a, b)
-            || ((a.compacted.is_some() || b.compacted.is_some())
+            || ((a.compacted().is_some() || b.compacted().is_some())
                 && (a.producer, a.producer_epoch, a.base_sequence, a.created)
                     == (b.producer, b.producer_epoch, b.base_sequence, b.created))
     }
@@ -164,9 +191,7 @@ impl RecordBatch {
             allocated_bytes: 0,
             transactional: true,
             control: Some(marker),
-            sources: Vec::new(),
-            keys: Vec::new(),
-            compacted: None,
+            extra: None,
         }
     }
 }

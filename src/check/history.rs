@@ -212,7 +212,7 @@ impl History {
     /// A producer heard that `batch` was written to `partition` at `offset`.
     pub fn acked(&mut self, partition: u32, batch: &RecordBatch, ack: AckedBatch) {
         let id = Self::id(batch);
-        if !batch.keys.is_empty() {
+        if !batch.keys().is_empty() {
             self.note_keys(partition, batch, ack.offset);
         }
         if self.deleted_by_retention.get(partition as usize).is_some_and(|d| d.ids.contains(&id)) {
@@ -225,7 +225,7 @@ impl History {
     /// of their keys, unless a later offset already is.
     #[cold]
     fn note_keys(&mut self, partition: u32, batch: &RecordBatch, offset: u64) {
-        for (i, &key) in batch.keys.iter().enumerate() {
+        for (i, &key) in batch.keys().iter().enumerate() {
             let at = offset + batch.offset_delta(i);
             let tombstone = key & crate::protocol::TOMBSTONE != 0;
             let entry =
@@ -362,7 +362,7 @@ impl History {
         let partitions: std::collections::BTreeSet<u32> = self.latest_by_key.keys().map(|&(p, _)| p).collect();
         for p in partitions {
             for b in final_logs[p as usize].into_iter().flat_map(|log| log.batches()) {
-                for (i, &key) in b.batch.keys.iter().enumerate() {
+                for (i, &key) in b.batch.keys().iter().enumerate() {
                     in_log.insert((p, key & !crate::protocol::TOMBSTONE), b.base_offset + b.batch.offset_delta(i));
                 }
             }
@@ -504,9 +504,7 @@ mod tests {
             created: SimTime::ZERO,
             transactional: false,
             control: None,
-            sources: Vec::new(),
-            keys: Vec::new(),
-            compacted: None,
+            extra: None,
         })
     }
 

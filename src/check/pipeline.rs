@@ -65,10 +65,10 @@ pub fn check_output(group: u32, logs: &[&Log], committed: &[(u32, u64)], from_ea
                     }
                 }
                 None if batch.transactional => match open.iter_mut().find(|(p, _)| *p == batch.producer) {
-                    Some((_, sources)) => sources.extend_from_slice(&batch.sources),
-                    None => open.push((batch.producer, batch.sources.clone())),
+                    Some((_, sources)) => sources.extend_from_slice(batch.sources()),
+                    None => open.push((batch.producer, batch.sources().to_vec())),
                 },
-                None => batch.sources.iter().for_each(|&s| visible(s, &mut outcome)),
+                None => batch.sources().iter().for_each(|&s| visible(s, &mut outcome)),
             }
         }
         outcome.open_records += open.iter().map(|(_, s)| s.len() as u64).sum::<u64>();

@@ -87,8 +87,9 @@ pub struct OpenBatch {
     pub values: Vec<i64>,
     /// The input record of each record, for a consume-transform-produce output (else empty).
     pub sources: Vec<u64>,
-    /// Each record's key entry, for a compacted topic (see [`RecordBatch::keys`]; else empty).
-    pub keys: Vec<u64>,
+    /// Each record's key entry, for a compacted topic (see [`RecordBatch::keys`]). Boxed: one
+    /// word in every other batch.
+    pub keys: Option<Box<Vec<u64>>>,
     /// Estimated bytes written so far (header included).
     pub size_bytes: u32,
     /// `max(batch.size, upper bound of the first record)`.
@@ -245,7 +246,7 @@ impl Accumulator {
             record_times,
             values: Vec::new(),
             sources: Vec::new(),
-            keys: Vec::new(),
+            keys: None,
             size_bytes: RECORD_BATCH_OVERHEAD + size,
             write_limit: self.batch_size.max(upper_bound),
             sealed: None,
@@ -278,7 +279,7 @@ impl Accumulator {
     /// Records the key entry of the record just appended to partition `p`.
     pub fn push_key(&mut self, p: usize, key: u64) {
         if let Some(last) = self.deques[p].back_mut() {
-            last.keys.push(key);
+            last.keys.get_or_insert_with(Box::default).push(key);
         }
     }
 
@@ -342,7 +343,7 @@ impl Accumulator {
                 record_times: Vec::new(),
                 values: Vec::new(),
                 sources: Vec::new(),
-                keys: Vec::new(),
+                keys: None,
                 size_bytes: batch.size_bytes,
                 write_limit: batch.size_bytes,
                 sealed: Some(batch),

@@ -685,14 +685,12 @@ impl Producer {
             idempotent: batch.idempotent,
             record_times: batch.record_times.clone(),
             values: batch.values.clone(),
-            sources: batch.sources.clone(),
+            extra: batch.extra.clone(),
             allocated_bytes: batch.allocated_bytes,
             size_bytes: batch.size_bytes,
             created: batch.created,
             transactional: batch.transactional,
             control: None,
-            keys: batch.keys.clone(),
-            compacted: None,
         })
     }
 
@@ -737,9 +735,26 @@ impl Producer {
         });
         ctx.metrics().produced(now, 1);
         // Drawn after the others: a scenario without tombstones keeps its streams.
-        let tombstone = self.tombstones.as_mut().is_some_and(|(fraction, rng)| rng.unit_f64() < *fraction);
+        let tombstone = self.tombstones.is_some() && self.draw_tombstone();
         let record = PendingRecord { created: now, send_called: now, key, value, tombstone, payload, forwarded: None };
         self.send_record(record, ctx);
+    }
+
+    /// A compacted topic's record: its key goes into its batch, for the log cleaner.
+    #[cold]
+    #[inline(never)]
+    fn push_compaction_key(&mut self, p: usize, record: &PendingRecord) {
+        if let (Some(keys), Some(k)) = (&self.compaction_keys, record.key) {
+            let tombstone = if record.tombstone { crate::protocol::TOMBSTONE } else { 0 };
+            self.accumulator.push_key(p, keys[k] | tombstone);
+        }
+    }
+
+    /// Whether the next record is a tombstone (`tombstone_fraction`), from its own stream.
+    #[cold]
+    #[inline(never)]
+    fn draw_tombstone(&mut self) -> bool {
+        self.tombstones.as_mut().is_some_and(|(fraction, rng)| rng.unit_f64() < *fraction)
     }
 
     /// The application calls `send()` for `record`: it is appended, or waits behind the
@@ -837,9 +852,8 @@ impl Producer {
         if let Some((source, _)) = record.forwarded {
             self.accumulator.push_source(p, source);
         }
-        if let (Some(keys), Some(k)) = (&self.compaction_keys, record.key) {
-            let tombstone = if record.tombstone { crate::protocol::TOMBSTONE } else { 0 };
-            self.accumulator.push_key(p, keys[k] | tombstone);
+        if self.compaction_keys.is_some() {
+            self.push_compaction_key(p, record);
         }
         if appended.new_batch {
             // (A partition's first append always opens a batch.)
@@ -1162,14 +1176,18 @@ impl Producer {
                         idempotent: self.idempotent,
                         record_times: open.record_times,
                         values: open.values,
-                        sources: open.sources,
+                        extra: (!open.sources.is_empty() || open.keys.is_some()).then(|| {
+                            Box::new(crate::protocol::BatchExtra {
+                                sources: open.sources,
+                                keys: open.keys.map_or_else(Vec::new, |keys| *keys),
+                                compacted: None,
+                            })
+                        }),
                         allocated_bytes: open.write_limit,
                         size_bytes: wire_bytes,
                         created: open.created,
                         transactional: self.txn.is_some(),
                         control: None,
-                        keys: open.keys,
-                        compacted: None,
                     };
                     self.sequences[p] += count;
                     (Rc::new(batch), 0)

@@ -1628,10 +1628,10 @@ impl Broker {
         // log, no reference count changes hands twice).
         // On a compacted topic the leader's cleaner may have removed the offsets at our log end
         // (whole batches): the next batch it holds starts past it, and goes in at its offset.
-        let compacted = self.metadata.topic_of(p).compaction.is_some();
+        let metadata = &self.metadata;
         for b in batches {
             let leo = r.log.log_end_offset();
-            if b.base_offset == leo || (compacted && b.base_offset > leo) {
+            if b.base_offset == leo || (b.base_offset > leo && metadata.topic_of(p).compaction.is_some()) {
                 Self::note_producer(r, &b.batch, b.base_offset);
                 r.log.append_at(b.base_offset, b.epoch, b.batch, now);
                 r.last_epoch_unknown_to_leader = false;

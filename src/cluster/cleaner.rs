@@ -35,7 +35,7 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use super::log::{Log, LogBatch};
-use crate::protocol::{Compacted, RecordBatch, TOMBSTONE};
+use crate::protocol::{BatchExtra, Compacted, RecordBatch, TOMBSTONE};
 use crate::sim::{SimDuration, SimTime};
 
 /// `DefaultRecordBatch.RECORD_BATCH_OVERHEAD`.
@@ -154,7 +154,7 @@ pub fn clean(log: &mut Log, plan: &LogToClean, now: SimTime, c: &Compaction) -> 
         if b.base_offset < plan.first_dirty_offset || b.end_offset() > plan.first_uncleanable_offset {
             break;
         }
-        for (i, &key) in b.batch.keys.iter().enumerate() {
+        for (i, &key) in b.batch.keys().iter().enumerate() {
             map.insert(key & !TOMBSTONE, b.base_offset + b.batch.offset_delta(i));
         }
         latest_offset = Some(b.end_offset() - 1);
@@ -173,16 +173,16 @@ pub fn clean(log: &mut Log, plan: &LogToClean, now: SimTime, c: &Compaction) -> 
     let (batches, size_bytes) = log.rewrite();
     let old = std::mem::take(batches);
     for mut b in old {
-        if b.base_offset >= end_offset || b.batch.keys.is_empty() {
+        if b.base_offset >= end_offset || b.batch.keys().is_empty() {
             batches.push_back(b);
             continue;
         }
         stats.records_read += b.batch.record_count();
         stats.bytes_before += u64::from(b.size_bytes());
-        let horizon_passed = b.batch.compacted.as_ref().and_then(|x| x.delete_horizon).is_some_and(|h| now >= h);
-        let mut keep = Vec::with_capacity(b.batch.keys.len());
+        let horizon_passed = b.batch.compacted().and_then(|x| x.delete_horizon).is_some_and(|h| now >= h);
+        let mut keep = Vec::with_capacity(b.batch.keys().len());
         let mut keeps_tombstone = false;
-        for (i, &key) in b.batch.keys.iter().enumerate() {
+        for (i, &key) in b.batch.keys().iter().enumerate() {
             let offset = b.base_offset + b.batch.offset_delta(i);
             let tombstone = key & TOMBSTONE != 0;
             let latest_for_key = map.get(&(key & !TOMBSTONE)).is_none_or(|&found| offset >= found);
@@ -197,8 +197,8 @@ pub fn clean(log: &mut Log, plan: &LogToClean, now: SimTime, c: &Compaction) -> 
                 }
             }
         }
-        let stamp_horizon = keeps_tombstone && b.batch.compacted.as_ref().and_then(|x| x.delete_horizon).is_none();
-        if keep.len() == b.batch.keys.len() && !stamp_horizon {
+        let stamp_horizon = keeps_tombstone && b.batch.compacted().and_then(|x| x.delete_horizon).is_none();
+        if keep.len() == b.batch.keys().len() && !stamp_horizon {
             stats.bytes_after += u64::from(b.size_bytes());
             batches.push_back(b);
             continue;
@@ -209,7 +209,7 @@ pub fn clean(log: &mut Log, plan: &LogToClean, now: SimTime, c: &Compaction) -> 
             removed.push(b);
             continue;
         }
-        let horizon = match &b.batch.compacted {
+        let horizon = match b.batch.compacted() {
             Some(x) if x.delete_horizon.is_some() => x.delete_horizon,
             _ if stamp_horizon => Some(now + c.delete_retention),
             _ => None,
@@ -243,12 +243,14 @@ fn filtered(batch: &RecordBatch, keep: &[usize], delete_horizon: Option<SimTime>
         allocated_bytes: batch.allocated_bytes,
         transactional: batch.transactional,
         control: batch.control,
-        sources: pick_u64(&batch.sources),
-        keys: pick_u64(&batch.keys),
-        compacted: Some(Box::new(Compacted {
-            offset_deltas: keep.iter().map(|&i| batch.offset_delta(i) as u32).collect(),
-            offset_count: batch.offset_count(),
-            delete_horizon,
+        extra: Some(Box::new(BatchExtra {
+            sources: pick_u64(batch.sources()),
+            keys: pick_u64(batch.keys()),
+            compacted: Some(Compacted {
+                offset_deltas: keep.iter().map(|&i| batch.offset_delta(i) as u32).collect(),
+                offset_count: batch.offset_count(),
+                delete_horizon,
+            }),
         })),
     }
 }

@@ -289,24 +289,40 @@ impl Log {
         self.txns.on_append(&batch, base_offset);
         self.batches.push_back(LogBatch { base_offset, epoch, batch, appended_at: now, end_offset, size_bytes });
         prefetch::next_back_slot(&self.batches);
-        if let Some(rolls) = &mut self.rolls {
-            let b = self.batches.back().expect("just appended");
-            rolls.on_append(base_offset, u64::from(size_bytes), largest_timestamp(b), now);
+        if self.rolls.is_some() {
+            self.roll_on_append(now);
         }
         base_offset
+    }
+
+    /// A compacted log's segment roll for the batch just appended (out of line: other logs
+    /// never come here).
+    #[cold]
+    #[inline(never)]
+    fn roll_on_append(&mut self, now: SimTime) {
+        let (Some(rolls), Some(b)) = (&mut self.rolls, self.batches.back()) else { return };
+        rolls.on_append(b.base_offset, u64::from(b.size_bytes), largest_timestamp(b), now);
     }
 
     /// A follower's append of a batch the leader holds at `base_offset`, past this log's end
     /// when the leader's cleaner removed the offsets between (`appendAsFollower` takes the
     /// leader's offsets as they are).
+    #[inline(always)]
     pub fn append_at(&mut self, base_offset: u64, epoch: u32, batch: Rc<RecordBatch>, now: SimTime) -> u64 {
         if base_offset > self.end_offset {
-            if self.batches.is_empty() {
-                self.start_offset = base_offset;
-            }
-            self.end_offset = base_offset;
+            self.skip_to(base_offset);
         }
         self.append(epoch, batch, now)
+    }
+
+    /// The log end jumps to `offset` over offsets a leader's cleaner removed.
+    #[cold]
+    #[inline(never)]
+    fn skip_to(&mut self, offset: u64) {
+        if self.batches.is_empty() {
+            self.start_offset = offset;
+        }
+        self.end_offset = offset;
     }
 
     /// Keeps this log's segment boundaries as they roll (a compacted topic's log: see
@@ -671,9 +687,7 @@ mod tests {
             created: SimTime::ZERO,
             transactional: false,
             control: None,
-            sources: Vec::new(),
-            keys: Vec::new(),
-            compacted: None,
+            extra: None,
         })
     }
 

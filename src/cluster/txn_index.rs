@@ -166,9 +166,7 @@ mod tests {
             allocated_bytes: 0,
             transactional: true,
             control: None,
-            sources: Vec::new(),
-            keys: Vec::new(),
-            compacted: None,
+            extra: None,
         }
     }
 

@@ -666,7 +666,7 @@ impl Simulation {
             let (Some(_), Some(leader)) = (topic.compaction, s.leader) else { continue };
             let Node::Broker(broker) = &self.nodes[leader as usize] else { unreachable!("brokers come first") };
             let log = &broker.replicas[s.partition as usize].log;
-            let keys = || log.batches().flat_map(|b| b.batch.keys.iter());
+            let keys = || log.batches().flat_map(|b| b.batch.keys().iter());
             let distinct: std::collections::BTreeSet<u64> = keys().map(|k| k & !crate::protocol::TOMBSTONE).collect();
             self.core.recorder.log_sizes.push(crate::metrics::LogSizeSample {
                 at: time,

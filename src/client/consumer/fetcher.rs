@@ -80,7 +80,7 @@ impl Consumer {
                     }
                     continue;
                 }
-                if let Some(c) = &batch.compacted {
+                if let Some(c) = batch.compacted() {
                     // A batch the cleaner rewrote: its records at `position` on, which may have
                     // gaps between them (passed over as above).
                     let deltas = &c.offset_deltas;

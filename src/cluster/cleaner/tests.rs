@@ -35,9 +35,10 @@ fn batch(producer: u32, sequence: u64, records: &[(&str, bool)], at: SimTime) ->
         allocated_bytes: 0,
         transactional: false,
         control: None,
-        sources: Vec::new(),
-        keys: records.iter().map(|&(k, tombstone)| record_key(k.as_bytes(), tombstone)).collect(),
-        compacted: None,
+        extra: Some(Box::new(BatchExtra {
+            keys: records.iter().map(|&(k, tombstone)| record_key(k.as_bytes(), tombstone)).collect(),
+            ..BatchExtra::default()
+        })),
     })
 }
 
@@ -60,7 +61,7 @@ fn records(log: &Log) -> Vec<(u64, u64)> {
     log.batches()
         .flat_map(|b| {
             b.batch
-                .keys
+                .keys()
                 .iter()
                 .enumerate()
                 .map(move |(i, &k)| (b.base_offset + b.batch.offset_delta(i), k & !TOMBSTONE))
@@ -131,7 +132,7 @@ fn a_tombstone_outlives_the_cleaning_that_first_keeps_it_by_delete_retention() {
     // a's value goes; its tombstone stays, its batch stamped with a horizon 10 s on.
     assert_eq!(records(&log), vec![(1, key("b")), (2, key("a")), (3, key("c"))]);
     assert_eq!(stats.tombstones_removed, 0);
-    let horizon = log.batch_at(2).unwrap().batch.compacted.as_ref().unwrap().delete_horizon;
+    let horizon = log.batch_at(2).unwrap().batch.compacted().unwrap().delete_horizon;
     assert_eq!(horizon, Some(secs(15)));
     // More writes, cleaned at 10 s: before the horizon the tombstone stays.
     append(&mut log, &[("d", false)], 6);
