@@ -11,7 +11,9 @@
 //! (`LogCleanerManager.cleanableOffsets`).
 //!
 //! A log is cleaned when its dirty ratio, dirty bytes / (clean + dirty bytes), is above
-//! `min.cleanable.dirty.ratio` (`grabFilthiestCompactedLog`, the filthiest first). A cleaning
+//! `min.cleanable.dirty.ratio` (`grabFilthiestCompactedLog`, the filthiest first), or whatever its
+//! ratio once a dirty segment began more than `max.compaction.lag.ms` ago (KIP-354, which also
+//! caps `segment.ms` by it, so that the active segment rolls in time). A cleaning
 //! (`Cleaner.doClean`) maps every key of the dirty part to its latest offset there, then goes
 //! through the log from its start to the end of the dirty part: a record stays if no later record
 //! of its key is in the map (`shouldRetainRecord`). A tombstone (null value) stays too, until
@@ -26,7 +28,7 @@
 //! segments, throttled by `log.cleaner.io.max.bytes.per.second`); one pass cleans every log
 //! above its ratio, filthiest first, then the cleaner sleeps `log.cleaner.backoff.ms`, as its
 //! single thread (`log.cleaner.threads` = 1) would between idle checks. The offset map holds every
-//! key (`log.cleaner.dedupe.buffer.size` never runs out); `max.compaction.lag.ms` is not modelled.
+//! key (`log.cleaner.dedupe.buffer.size` never runs out).
 //! Transactional producers cannot write to compacted topics here (refused at validation), so
 //! the cleaner never meets aborted records or markers. A rewritten batch's size is estimated:
 //! the header plus its records' bytes in proportion to the records it keeps.
@@ -50,7 +52,10 @@ pub struct Compaction {
     pub min_compaction_lag: SimDuration,
     /// `delete.retention.ms`.
     pub delete_retention: SimDuration,
-    /// `segment.bytes` and `segment.ms`: where the log's segments roll.
+    /// `max.compaction.lag.ms`, when set below its no-limit default.
+    pub max_compaction_lag: Option<SimDuration>,
+    /// `segment.bytes` and `segment.ms` (capped by `max.compaction.lag.ms`,
+    /// `LogConfig.maxSegmentMs`): where the log's segments roll.
     pub segment_bytes: u64,
     pub segment_ms: u64,
 }
@@ -64,6 +69,8 @@ pub struct LogToClean {
     pub clean_bytes: u64,
     /// Bytes from the first dirty offset to the first uncleanable offset.
     pub cleanable_bytes: u64,
+    /// `needCompactionNow`: a dirty segment began more than `max.compaction.lag.ms` ago.
+    pub need_compaction_now: bool,
 }
 
 impl LogToClean {
@@ -76,7 +83,7 @@ impl LogToClean {
     /// Whether the cleaner would pick it (`grabFilthiestCompactedLog`: ratio above the minimum
     /// and something to clean).
     pub fn is_cleanable(&self, c: &Compaction) -> bool {
-        self.cleanable_bytes > 0 && self.cleanable_ratio() > c.min_cleanable_dirty_ratio
+        self.cleanable_bytes > 0 && (self.need_compaction_now || self.cleanable_ratio() > c.min_cleanable_dirty_ratio)
     }
 }
 
@@ -109,6 +116,13 @@ pub fn log_to_clean(
         }
     }
     let first_uncleanable = first_uncleanable.max(first_dirty);
+    // `maxCompactionDelay`: the oldest first-batch time of the dirty segments that are not active.
+    let need_compaction_now = c.max_compaction_lag.is_some_and(|lag| {
+        segments
+            .iter()
+            .filter(|s| s.base_offset < active_base && s.end_offset > first_dirty)
+            .any(|s| s.first_batch_timestamp + lag < now)
+    });
     let (mut clean_bytes, mut cleanable_bytes) = (0, 0);
     for b in log.batches() {
         if b.end_offset() <= first_dirty {
@@ -124,6 +138,7 @@ pub fn log_to_clean(
         first_uncleanable_offset: first_uncleanable,
         clean_bytes,
         cleanable_bytes,
+        need_compaction_now,
     }
 }
 

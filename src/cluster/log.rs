@@ -553,6 +553,8 @@ pub struct Segment {
     pub size_bytes: u64,
     /// `LogSegment.largestTimestamp`: the newest record time in it (CreateTime).
     pub largest_timestamp: SimTime,
+    /// `LogSegment.getFirstBatchTimestamp`: the newest record time of its first batch.
+    pub first_batch_timestamp: SimTime,
 }
 
 /// What one retention pass deletes: every segment below `new_start`.
@@ -612,6 +614,7 @@ impl Log {
                     end_offset: b.end_offset,
                     size_bytes: 0,
                     largest_timestamp: timestamp,
+                    first_batch_timestamp: timestamp,
                 });
             }
             let active = out.last_mut().expect("a segment was rolled");

@@ -74,8 +74,12 @@ impl Metadata {
                     min_cleanable_dirty_ratio: topic.min_cleanable_dirty_ratio,
                     min_compaction_lag: crate::sim::SimDuration::from_ms(topic.min_compaction_lag_ms),
                     delete_retention: crate::sim::SimDuration::from_ms(topic.delete_retention_ms),
+                    max_compaction_lag: (topic.max_compaction_lag_ms < crate::scenario::DEFAULT_MAX_COMPACTION_LAG_MS)
+                        .then(|| crate::sim::SimDuration::from_ms(topic.max_compaction_lag_ms)),
                     segment_bytes: topic.segment_bytes,
-                    segment_ms: topic.segment_ms as u64,
+                    // `LogConfig.maxSegmentMs`: a compacted topic rolls at least every
+                    // max.compaction.lag.ms.
+                    segment_ms: (topic.segment_ms as u64).min(topic.max_compaction_lag_ms),
                 }),
                 groups,
                 is_output: s.consumer_groups.iter().any(|g| g.output.as_ref().is_some_and(|o| o.topic == topic.name)),

@@ -242,8 +242,13 @@ fn retention_text(t: &crate::scenario::Topic, s: &Scenario) -> String {
             ),
             _ => String::new(),
         };
+        let max_lag = if t.max_compaction_lag_ms < crate::scenario::DEFAULT_MAX_COMPACTION_LAG_MS {
+            format!(" max_compaction_lag_ms={}", t.max_compaction_lag_ms)
+        } else {
+            String::new()
+        };
         return format!(
-            " cleanup_policy={:?} min_cleanable_dirty_ratio={} min_compaction_lag_ms={} delete_retention_ms={} segment_bytes={} segment_ms={}{retention} (log_cleaner_backoff_ms={})",
+            " cleanup_policy={:?} min_cleanable_dirty_ratio={} min_compaction_lag_ms={}{max_lag} delete_retention_ms={} segment_bytes={} segment_ms={}{retention} (log_cleaner_backoff_ms={})",
             t.cleanup_policy,
             t.min_cleanable_dirty_ratio,
             t.min_compaction_lag_ms,

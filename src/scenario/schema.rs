@@ -506,6 +506,12 @@ pub struct Topic {
     /// newest record is younger is not cleaned). Kafka default 0.
     #[serde(default)]
     pub min_compaction_lag_ms: u64,
+    /// `max.compaction.lag.ms`: a record stays uncompacted at most about this long. A log whose
+    /// oldest dirty segment began longer ago is cleaned whatever its dirty ratio, and the active
+    /// segment rolls at least this often (`segment.ms` is capped by it). Kafka default
+    /// 9223372036854775807 (no limit); at least `min_compaction_lag_ms`.
+    #[serde(default = "default_max_compaction_lag_ms")]
+    pub max_compaction_lag_ms: u64,
     /// `delete.retention.ms`: how long a tombstone (a record with a null value: a delete of its
     /// key) stays in a compacted log after the cleaning that first kept it, so that consumers
     /// reading the log still see the delete. Kafka default 86400000 (1 day).
@@ -538,6 +544,13 @@ impl CleanupPolicy {
 
 fn default_min_cleanable_dirty_ratio() -> f64 {
     0.5
+}
+
+/// Kafka's `max.compaction.lag.ms` default: `Long.MAX_VALUE`, no limit.
+pub const DEFAULT_MAX_COMPACTION_LAG_MS: u64 = i64::MAX as u64;
+
+fn default_max_compaction_lag_ms() -> u64 {
+    DEFAULT_MAX_COMPACTION_LAG_MS
 }
 
 fn default_delete_retention_ms() -> u64 {

@@ -443,6 +443,19 @@ pub fn validate(s: &Scenario) -> Vec<Problem> {
         }
         c.range_u64(format!("topics[{i}].min_compaction_lag_ms"), t.min_compaction_lag_ms, 0, i64::MAX as u64, "ms");
         c.range_u64(format!("topics[{i}].delete_retention_ms"), t.delete_retention_ms, 0, i64::MAX as u64, "ms");
+        c.range_u64(format!("topics[{i}].max_compaction_lag_ms"), t.max_compaction_lag_ms, 1, i64::MAX as u64, "ms");
+        if t.min_compaction_lag_ms > t.max_compaction_lag_ms {
+            // `LogConfig.validateValues`: "conflict topic config setting min.compaction.lag.ms >
+            // max.compaction.lag.ms".
+            c.fail(
+                format!("topics[{i}].max_compaction_lag_ms"),
+                format!(
+                    "max_compaction_lag_ms {} below min_compaction_lag_ms {}",
+                    t.max_compaction_lag_ms, t.min_compaction_lag_ms
+                ),
+                format!("at least min_compaction_lag_ms ({})", t.min_compaction_lag_ms),
+            );
+        }
         if t.cleanup_policy == CleanupPolicy::Compact
             && (t.retention_ms != DEFAULT_RETENTION_MS || t.retention_bytes != -1)
         {

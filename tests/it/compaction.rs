@@ -78,6 +78,52 @@ fn a_higher_dirty_ratio_cleans_less_often() {
 }
 
 #[test]
+fn max_compaction_lag_cleans_whatever_the_dirty_ratio() {
+    // A ratio of 0.99: only the very first cleaning (nothing clean yet, ratio 1) passes it.
+    let lazy = [("topics[0].min_cleanable_dirty_ratio", "0.99"), ("expect", "{}")];
+    let never = run(&changelog(&lazy));
+    assert_eq!(never.figures["compaction_cleanings"], 1.0, "{}", never.summary);
+    // With max.compaction.lag.ms = 5 s, a dirty segment waits about that long, plus the
+    // cleaner's 2 s backoff: the log stays small.
+    let lagged = run(&changelog(&[lazy[0], lazy[1], ("topics[0].max_compaction_lag_ms", "5000")]));
+    let f = &lagged.figures;
+    assert!(f["compaction_cleanings"] >= 8.0, "{}", lagged.summary);
+    assert!(lagged.trace.contains("max.compaction.lag.ms passed"));
+    assert!(f["compacted_log_records_max"] < never.figures["compacted_log_records_max"] / 3.0);
+    assert_eq!(f["compacted_keys_missing"], 0.0);
+    // It also caps segment.ms: with segments of 7 days, it still rolls every 5 s.
+    let rolled = run(&changelog(&[
+        ("topics[0].segment_ms", "604800000"),
+        ("topics[0].max_compaction_lag_ms", "5000"),
+        ("expect", "{}"),
+    ]));
+    assert!(rolled.figures["compaction_cleanings"] >= 5.0, "{}", rolled.summary);
+}
+
+#[test]
+fn compact_delete_also_deletes_old_segments_by_retention() {
+    // cleanup.policy=compact,delete with retention.bytes = 150 kB: the oldest segments go once the
+    // log would still hold that much without them, latest values or not. (By retention.ms they
+    // would rarely go here: the cleaner merges the cleaned segments into one, which holds the
+    // latest values of keys updated a moment ago, so its newest record is never old.)
+    let report = run(&changelog(&[
+        ("topics[0].cleanup_policy", "CompactDelete"),
+        ("topics[0].retention_bytes", "150000"),
+        ("cluster.replication.log_retention_check_interval_ms", "1000"),
+        ("consumer_groups", "[(name: \"cache\", topics: [\"profiles\"], members: 1, processing_us: 100)]"),
+        ("expect", "{}"),
+    ]));
+    let f = &report.figures;
+    assert!(f["records_deleted_by_retention"] > 0.0 && f["compaction_cleanings"] > 0.0, "{}", report.summary);
+    assert!(report.partitions[0].log_start_offset > 0);
+    assert!(report.summary.contains("cleanup_policy=CompactDelete"));
+    assert!(report.summary.contains("## Retention") && report.summary.contains("## Log compaction"));
+    // Retention took keys with it: fewer keys are left than with compaction alone.
+    let compact_only = run(&changelog(&[("expect", "{}")]));
+    assert!(f["compacted_log_keys"] < compact_only.figures["compacted_log_keys"], "{}", report.summary);
+}
+
+#[test]
 fn followers_clean_their_own_copies_and_a_new_leader_keeps_every_key() {
     // broker-0 leads profiles-0; it crashes at 30 s and broker-1 or broker-2 takes over.
     let report = run(&changelog(&[("faults", "[(at_ms: 30000, fault: Crash(Broker(0)))]"), ("expect", "{}")]));

@@ -48,8 +48,13 @@ impl Broker {
                 ctx.history().deleted_by_retention(p, removed.iter().map(|b| (b.base_offset, &*b.batch)), now);
             }
             let line = || {
+                let why = if plan.cleanable_ratio() > c.min_cleanable_dirty_ratio {
+                    ""
+                } else {
+                    ", max.compaction.lag.ms passed"
+                };
                 format!(
-                    "{} cleaned offsets {}..{} (dirty ratio {:.2}): {} of {} records removed ({} tombstones), {} → {} bytes",
+                    "{} cleaned offsets {}..{} (dirty ratio {:.2}{why}): {} of {} records removed ({} tombstones), {} → {} bytes",
                     self.metadata.partition_name(p),
                     plan.first_dirty_offset,
                     stats.end_offset,

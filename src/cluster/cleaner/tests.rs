@@ -11,6 +11,7 @@ fn settings() -> Compaction {
         min_cleanable_dirty_ratio: 0.5,
         min_compaction_lag: SimDuration::ZERO,
         delete_retention: SimDuration::from_ms(10_000),
+        max_compaction_lag: None,
         segment_bytes: 1 << 30,
         // A segment rolls at the first append more than a second after it began.
         segment_ms: 1_000,
@@ -196,4 +197,26 @@ fn record_keys_mark_tombstones_in_the_top_bit_only() {
     assert_eq!(value | TOMBSTONE, tombstone);
     assert_eq!(value & TOMBSTONE, 0);
     assert_ne!(record_key(b"user-1", false), record_key(b"user-2", false));
+}
+
+#[test]
+fn max_compaction_lag_cleans_a_log_below_its_dirty_ratio() {
+    let mut log = compacted_log();
+    for i in 0..4 {
+        append(&mut log, &[(["a", "b", "c", "d"][i], false)], 2 * i as u64);
+    }
+    append(&mut log, &[("e", false)], 8); // active
+    let (_, stats, _) = clean_at(&mut log, None, 9);
+    assert_eq!(stats.end_offset, 4);
+    // Two dirty segments (e from 8 s, a from 10 s) against four clean records: ratio 1/3.
+    append(&mut log, &[("a", false)], 10);
+    append(&mut log, &[("f", false)], 12); // active
+    let lagged = Compaction { max_compaction_lag: Some(SimDuration::from_ms(5_000)), ..settings() };
+    let at = |s: u64| log_to_clean(&log, Some(4), 6, secs(s), &lagged);
+    // The oldest dirty segment's first batch is from 8 s: at 13 s not yet more than 5 s old.
+    assert!(!at(13).need_compaction_now && !at(13).is_cleanable(&lagged));
+    assert!((at(14).cleanable_ratio() - 1.0 / 3.0).abs() < 1e-9, "{:?}", at(14));
+    assert!(at(14).need_compaction_now && at(14).is_cleanable(&lagged));
+    // Without the lag, the same log waits for its ratio.
+    assert!(!log_to_clean(&log, Some(4), 6, secs(14), &settings()).is_cleanable(&settings()));
 }
