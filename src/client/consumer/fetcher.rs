@@ -80,57 +80,46 @@ impl Consumer {
                     }
                     continue;
                 }
-                if let Some(c) = batch.compacted() {
-                    // A batch the cleaner rewrote: its records at `position` on, which may have
-                    // gaps between them (passed over as above).
-                    let deltas = &c.offset_deltas;
-                    let from = deltas.partition_point(|&d| base + u64::from(d) < position);
-                    let next = deltas.get(from).map_or(end, |&d| base + u64::from(d));
-                    if next > position {
-                        let to = next.min(limit);
-                        metrics.groups.compacted_away(self.group, o.partition, position, to);
-                        position = to;
-                        if position >= end {
-                            o.buffer.pop_front();
+                // The records to hand over: `count` of them from record `from` of the batch, at
+                // consecutive offsets from `position`.
+                let (from, count) = match batch.compacted() {
+                    None => (position.saturating_sub(base) as usize, ((end.min(limit) - position) as usize).min(left)),
+                    Some(c) => {
+                        // A batch the cleaner rewrote: its records at `position` on, which may
+                        // have gaps between them (passed over as above).
+                        let deltas = &c.offset_deltas;
+                        let from = deltas.partition_point(|&d| base + u64::from(d) < position);
+                        let next = deltas.get(from).map_or(end, |&d| base + u64::from(d));
+                        if next > position {
+                            let to = next.min(limit);
+                            metrics.groups.compacted_away(self.group, o.partition, position, to);
+                            position = to;
+                            if position >= end {
+                                o.buffer.pop_front();
+                            }
+                            continue;
                         }
-                        continue;
+                        // The run of consecutive offsets from `position`.
+                        let mut count = 1;
+                        while count < left
+                            && from + count < deltas.len()
+                            && deltas[from + count] == deltas[from + count - 1] + 1
+                            && base + u64::from(deltas[from + count]) < limit
+                        {
+                            count += 1;
+                        }
+                        (from, count)
                     }
-                    // The run of consecutive offsets from `position`.
-                    let mut count = 1;
-                    while count < left
-                        && from + count < deltas.len()
-                        && deltas[from + count] == deltas[from + count - 1] + 1
-                        && base + u64::from(deltas[from + count]) < limit
-                    {
-                        count += 1;
-                    }
-                    if !batch.values.is_empty() {
-                        let first = max - left;
-                        work.values.extend(
-                            (from..from + count).map(|i| (first + (i - from), batch.producer, batch.values[i])),
-                        );
-                    }
-                    work.created.extend_from_slice(&batch.record_times[from..from + count]);
-                    work.polled.push(Polled { partition: o.partition, epoch, first_offset: position, count });
-                    o.offset_epoch = Some(epoch);
-                    position += count as u64;
-                    left -= count;
-                    if position >= end {
-                        o.buffer.pop_front();
-                    }
-                    continue;
-                }
-                let skip = position.saturating_sub(base) as usize;
-                let count = ((end.min(limit) - position) as usize).min(left);
+                };
                 // What processing needs of the records: their intended send times (and values).
                 if !batch.values.is_empty() {
                     let first = max - left;
                     work.values.extend(
-                        (skip..skip + count)
-                            .filter_map(|i| batch.values.get(i).map(|&v| (first + (i - skip), batch.producer, v))),
+                        (from..from + count)
+                            .filter_map(|i| batch.values.get(i).map(|&v| (first + (i - from), batch.producer, v))),
                     );
                 }
-                work.created.extend_from_slice(&batch.record_times[skip..skip + count]);
+                work.created.extend_from_slice(&batch.record_times[from..from + count]);
                 work.polled.push(Polled { partition: o.partition, epoch, first_offset: position, count });
                 o.offset_epoch = Some(epoch);
                 position += count as u64;
