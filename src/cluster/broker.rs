@@ -132,6 +132,11 @@ impl RecentBatches {
 }
 
 impl Replica {
+    /// A compacted partition: where the log cleaner's last cleaning ended.
+    pub fn cleaner_checkpoint(&self) -> Option<u64> {
+        self.cleaner_checkpoint
+    }
+
     fn is_leader(&self, me: u32) -> bool {
         self.state.as_ref().is_some_and(|s| s.leader == Some(me)) && self.fetching_from.is_none()
     }

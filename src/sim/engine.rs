@@ -89,6 +89,9 @@ pub struct PartitionView {
     pub open_transactions: usize,
     /// Every replica: `(broker, alive, log end offset, high watermark)`.
     pub replica_offsets: Vec<(u32, bool, u64, u64)>,
+    /// A compacted topic's partition: the records the leader's log holds (fewer than its offsets
+    /// once the cleaner has run) and where its cleaner's last cleaning ended; `None` otherwise.
+    pub compaction: Option<(u64, Option<u64>)>,
 }
 
 /// A broker now.
@@ -1102,6 +1105,10 @@ impl Simulation {
                     last_stable_offset: lso,
                     open_transactions: open,
                     replica_offsets,
+                    compaction: topic.compaction.and(s.leader).map(|l| {
+                        let r = &self.broker(l).replicas[p as usize];
+                        (r.log.batches().map(|b| b.batch.record_count()).sum(), r.cleaner_checkpoint())
+                    }),
                 }
             })
             .collect()

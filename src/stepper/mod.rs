@@ -30,7 +30,8 @@ commands (an empty line repeats `next`):
   find TEXT         run until an event traces a notable line containing TEXT (case-insensitive),
                     e.g. `find rebalance`, `find become_leader`, `find orders-0`
   partitions [X]    leader, epoch, ISR, log start, high watermark (with transactions: last stable
-                    offset and open transactions) and log end of each partition
+                    offset and open transactions) and log end of each partition (compacted: the
+                    records its log holds and where its cleaner got to)
                     (X: a topic or a partition such as orders-0)
   brokers           which broker is up and what it leads
   groups            each consumer group: state, generation, members and their positions, lag

@@ -1,5 +1,6 @@
 //! The stepper's views of the cluster now, as aligned text tables: partitions (leader, epoch,
-//! ISR, log start, high watermark, log end, every replica), brokers, consumer groups,
+//! ISR, log start, high watermark, log end, every replica; for a compacted topic the records
+//! its log holds and where its cleaner got to), brokers, consumer groups,
 //! producers and faults. Each reads one of [`Simulation`]'s read-only views.
 
 use crate::sim::Simulation;
@@ -46,8 +47,10 @@ pub fn partitions(sim: &Simulation, filter: &str) -> Result<String, String> {
             topics.first().unwrap_or(&"orders")
         ));
     }
-    // With transactional producers, the last stable offset and the open transactions too.
+    // With transactional producers, the last stable offset and the open transactions too; with
+    // compacted topics, the records the leader's log holds and where its cleaner got to.
     let transactions = sim.scenario().producers.iter().any(|p| p.transactions.is_some());
+    let compaction = chosen.iter().any(|p| p.compaction.is_some());
     let rows: Vec<Vec<String>> = chosen
         .iter()
         .map(|p| {
@@ -70,6 +73,13 @@ pub fn partitions(sim: &Simulation, filter: &str) -> Result<String, String> {
                 row.push(p.open_transactions.to_string());
             }
             row.push(p.log_end_offset.to_string());
+            if compaction {
+                let (records, cleaned) = match p.compaction {
+                    Some((records, cleaned)) => (records.to_string(), cleaned.map_or("-".into(), |c| c.to_string())),
+                    None => ("-".into(), "-".into()),
+                };
+                row.extend([records, cleaned]);
+            }
             row.push(replicas);
             row
         })
@@ -78,7 +88,11 @@ pub fn partitions(sim: &Simulation, filter: &str) -> Result<String, String> {
     if transactions {
         header.extend(["last stable", "open transactions"]);
     }
-    header.extend(["log end", "replicas (broker:LEO/HW)"]);
+    header.push("log end");
+    if compaction {
+        header.extend(["records", "cleaned to"]);
+    }
+    header.push("replicas (broker:LEO/HW)");
     Ok(table(&header, &rows))
 }
 

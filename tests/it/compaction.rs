@@ -221,3 +221,24 @@ proptest::proptest! {
         proptest::prop_assert_eq!(report.groups[1].lag_records, 0, "faults {:?}\n{}", faults, report.summary);
     }
 }
+
+#[test]
+fn the_stepper_shows_each_cleaning_shrink_the_log() {
+    let mut stepper = kafkasim::stepper::Stepper::new(&changelog(&[]));
+    let mut ok = |command: &str| stepper.command(command).unwrap_or_else(|e| panic!("{command}: {e}")).text;
+    ok("until 9s");
+    let before = ok("partitions profiles-0");
+    assert!(before.contains("records") && before.contains("cleaned to"), "{before}");
+    let reply = ok("find log cleaner");
+    assert!(reply.contains("profiles-0 cleaned offsets 1500..2000"), "{reply}");
+    // The row's records and checkpoint columns: fewer records, the checkpoint at 2000.
+    let cells = |table: &str| -> (u64, String) {
+        let row: Vec<&str> = table.lines().nth(1).unwrap().split_whitespace().collect();
+        // partition, leader, epoch, ISR (3 cells: "[0," "1," "2]"), log start, hw, log end, records, cleaned to
+        (row[9].parse().unwrap(), row[10].to_string())
+    };
+    let (records_before, cleaned_before) = cells(&before);
+    let (records_after, cleaned_after) = cells(&ok("partitions profiles-0"));
+    assert_eq!((cleaned_before.as_str(), cleaned_after.as_str()), ("1500", "2000"));
+    assert!(records_after < records_before, "{records_before} → {records_after}");
+}
