@@ -174,7 +174,13 @@ pub struct History {
     /// Compacted partitions: each key's latest acknowledged record, `(partition, key) →
     /// (offset, tombstone)` (the guarantee compaction keeps: the latest value of every key).
     latest_by_key: BTreeMap<(u32, u64), (u64, bool)>,
+    /// Compacted partitions: records of open transactions, `(partition, producer) → (key,
+    /// offset, tombstone)`, which become the latest of their keys if their transaction commits.
+    pending_txn_keys: BTreeMap<(u32, u32), Vec<KeyedRecord>>,
 }
+
+/// A compacted partition's record as the ledger tracks it: `(key, offset, tombstone)`.
+type KeyedRecord = (u64, u64, bool);
 
 /// Batches a partition's retention deleted, kept until no acknowledgement of them can come:
 /// `delivery.timeout.ms` after their creation the producer has given up on them.
@@ -195,6 +201,7 @@ impl History {
             deleted_by_retention: Vec::new(),
             late_ack_horizon: crate::sim::SimDuration::from_ms(120_000),
             latest_by_key: BTreeMap::new(),
+            pending_txn_keys: BTreeMap::new(),
         }
     }
 
@@ -223,15 +230,35 @@ impl History {
 
     /// A compacted partition's batch was acknowledged at `offset`: its records are now the latest
     /// of their keys, unless a later offset already is.
+    /// A transaction's records count once its COMMIT marker is written ([`History::txn_marker`]).
     #[cold]
     fn note_keys(&mut self, partition: u32, batch: &RecordBatch, offset: u64) {
-        for (i, &key) in batch.keys().iter().enumerate() {
-            let at = offset + batch.offset_delta(i);
-            let tombstone = key & crate::protocol::TOMBSTONE != 0;
-            let entry =
-                self.latest_by_key.entry((partition, key & !crate::protocol::TOMBSTONE)).or_insert((at, tombstone));
-            if at >= entry.0 {
-                *entry = (at, tombstone);
+        let records = batch.keys().iter().enumerate().map(|(i, &key)| {
+            (key & !crate::protocol::TOMBSTONE, offset + batch.offset_delta(i), key & crate::protocol::TOMBSTONE != 0)
+        });
+        if batch.transactional {
+            self.pending_txn_keys.entry((partition, batch.producer)).or_default().extend(records);
+            return;
+        }
+        for (key, at, tombstone) in records {
+            self.note_latest(partition, key, at, tombstone);
+        }
+    }
+
+    fn note_latest(&mut self, partition: u32, key: u64, at: u64, tombstone: bool) {
+        let entry = self.latest_by_key.entry((partition, key)).or_insert((at, tombstone));
+        if at >= entry.0 {
+            *entry = (at, tombstone);
+        }
+    }
+
+    /// A leader wrote `producer`'s COMMIT (`committed`) or ABORT marker into `partition`: the
+    /// records its transaction wrote there are the latest of their keys, or never were.
+    pub fn txn_marker(&mut self, partition: u32, producer: u32, committed: bool) {
+        let Some(records) = self.pending_txn_keys.remove(&(partition, producer)) else { return };
+        if committed {
+            for (key, at, tombstone) in records {
+                self.note_latest(partition, key, at, tombstone);
             }
         }
     }

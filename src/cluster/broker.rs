@@ -1185,6 +1185,7 @@ impl Broker {
             let result = self.append_as_leader(p, &marker, Acks::All, now, ctx);
             match result {
                 Ok(base) => {
+                    ctx.history().txn_marker(p, m.producer, m.marker == crate::protocol::ControlMarker::Commit);
                     ctx.detail("marker", || {
                         format!(
                             "{} {:?} of producer {} at offset {base}",

@@ -29,14 +29,17 @@
 //! above its ratio, filthiest first, then the cleaner sleeps `log.cleaner.backoff.ms`, as its
 //! single thread (`log.cleaner.threads` = 1) would between idle checks. The offset map holds every
 //! key (`log.cleaner.dedupe.buffer.size` never runs out).
-//! Transactional producers cannot write to compacted topics here (refused at validation), so
-//! the cleaner never meets aborted records or markers. A rewritten batch's size is estimated:
+//! Transactions: the records of aborted transactions are nobody's latest value and go
+//! (`CleanedTransactionMetadata`), and the cleaner never passes the last stable offset.
+//! Simplified: transaction markers stay (Kafka removes one after `delete.retention.ms` once its
+//! transaction's records are gone). A rewritten batch's size is estimated:
 //! the header plus its records' bytes in proportion to the records it keeps.
 
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use super::log::{Log, LogBatch};
+use super::txn_index::AbortedTxn;
 use crate::protocol::{BatchExtra, Compacted, RecordBatch, TOMBSTONE};
 use crate::sim::{SimDuration, SimTime};
 
@@ -157,11 +160,23 @@ pub struct CleanerStats {
     pub bytes_after: u64,
     /// Distinct keys in the dirty part (the offset map's size).
     pub keys_in_dirty: usize,
+    /// Of the removed records, records of aborted transactions.
+    pub aborted_records_removed: u64,
 }
 
 /// `Cleaner.doClean`: cleans `log` from its start to the end of the dirty part of `plan` at
 /// `now`. Returns the statistics and the batches the cleaning removed whole.
 pub fn clean(log: &mut Log, plan: &LogToClean, now: SimTime, c: &Compaction) -> (CleanerStats, Vec<LogBatch>) {
+    // The data batches of aborted transactions (the log's aborted transaction index): their
+    // records are no one's latest value, and go (`CleanedTransactionMetadata.onBatchRead`).
+    let aborted_txns: Vec<AbortedTxn> = log.txns().aborted().to_vec();
+    let aborted = |b: &LogBatch| {
+        b.batch.transactional
+            && b.batch.control.is_none()
+            && aborted_txns.iter().any(|t| {
+                t.producer == b.batch.producer && t.first_offset <= b.base_offset && b.base_offset < t.last_offset
+            })
+    };
     // `buildOffsetMap`: every key of the dirty part, to its latest offset there.
     let mut map: BTreeMap<u64, u64> = BTreeMap::new();
     let mut latest_offset = None;
@@ -169,10 +184,13 @@ pub fn clean(log: &mut Log, plan: &LogToClean, now: SimTime, c: &Compaction) -> 
         if b.base_offset < plan.first_dirty_offset || b.end_offset() > plan.first_uncleanable_offset {
             break;
         }
+        latest_offset = Some(b.end_offset() - 1);
+        if aborted(b) {
+            continue;
+        }
         for (i, &key) in b.batch.keys().iter().enumerate() {
             map.insert(key & !TOMBSTONE, b.base_offset + b.batch.offset_delta(i));
         }
-        latest_offset = Some(b.end_offset() - 1);
     }
     let Some(latest_offset) = latest_offset else {
         return (CleanerStats { end_offset: plan.first_dirty_offset, ..CleanerStats::default() }, Vec::new());
@@ -197,7 +215,12 @@ pub fn clean(log: &mut Log, plan: &LogToClean, now: SimTime, c: &Compaction) -> 
         let horizon_passed = b.batch.compacted().and_then(|x| x.delete_horizon).is_some_and(|h| now >= h);
         let mut keep = Vec::with_capacity(b.batch.keys().len());
         let mut keeps_tombstone = false;
-        for (i, &key) in b.batch.keys().iter().enumerate() {
+        let discard = aborted(&b);
+        if discard {
+            stats.records_removed += b.batch.record_count();
+            stats.aborted_records_removed += b.batch.record_count();
+        }
+        for (i, &key) in b.batch.keys().iter().enumerate().filter(|_| !discard) {
             let offset = b.base_offset + b.batch.offset_delta(i);
             let tombstone = key & TOMBSTONE != 0;
             let latest_for_key = map.get(&(key & !TOMBSTONE)).is_none_or(|&found| offset >= found);

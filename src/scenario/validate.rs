@@ -726,13 +726,6 @@ pub fn validate(s: &Scenario) -> Vec<Problem> {
                     "a key: Fixed, Uniform, OneOf or Zipf",
                 );
             }
-            if p.transactions.is_some() {
-                c.fail(
-                    at("transactions"),
-                    format!("a transactional producer writing to compacted topic {:?}: the log cleaner's handling of transactions (aborted records, markers) is not modelled", t.name),
-                    "a non-transactional producer, or a topic with cleanup_policy Delete",
-                );
-            }
         }
         if let Some(rate) = p.producer_byte_rate {
             c.range_u64(at("producer_byte_rate"), rate, 1, 1_000_000_000_000, "bytes per second");

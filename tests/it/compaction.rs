@@ -124,6 +124,26 @@ fn compact_delete_also_deletes_old_segments_by_retention() {
 }
 
 #[test]
+fn aborted_transactions_records_are_removed_and_never_taken_for_latest_values() {
+    // A Kafka Streams changelog under exactly-once: the producer is transactional, and aborts
+    // three transactions in ten. The restore group reads read_committed.
+    let report = run(&changelog(&[
+        ("producers[0].transactions", "Some((commit_interval_ms: 100, abort_probability: 0.3))"),
+        ("consumer_groups[1].isolation_level", "ReadCommitted"),
+        ("expect", "{}"),
+    ]));
+    let f = &report.figures;
+    assert!(f["aborted_records_produced"] > 1000.0 && f["compaction_cleanings"] > 5.0, "{}", report.summary);
+    assert!(report.trace.contains("of aborted transactions),"), "{}", report.summary);
+    // Every key's latest *committed* value is in the log: the check counts a transaction's
+    // records only once its COMMIT marker is written.
+    assert!(f["compacted_log_keys"] > 800.0);
+    for figure in ["compacted_keys_missing", "lost_records", "skipped_records"] {
+        assert_eq!(f[figure], 0.0, "{figure}\n{}", report.summary);
+    }
+}
+
+#[test]
 fn followers_clean_their_own_copies_and_a_new_leader_keeps_every_key() {
     // broker-0 leads profiles-0; it crashes at 30 s and broker-1 or broker-2 takes over.
     let report = run(&changelog(&[("faults", "[(at_ms: 30000, fault: Crash(Broker(0)))]"), ("expect", "{}")]));
@@ -158,8 +178,9 @@ fn compaction_settings_are_checked() {
     }
 }
 
-/// The changelog on 2 partitions under random broker crashes, restarts and isolations.
-fn faulty(faults: &[(u64, u8, u32)], ratio: f64, segment_ms: u64) -> kafkasim::Scenario {
+/// The changelog on 2 partitions under random broker crashes, restarts and isolations; its
+/// producer transactional or not.
+fn faulty(faults: &[(u64, u8, u32)], ratio: f64, segment_ms: u64, transactional: bool) -> kafkasim::Scenario {
     let mut list: Vec<String> = faults
         .iter()
         .map(|&(at_ms, kind, target)| {
@@ -175,8 +196,10 @@ fn faulty(faults: &[(u64, u8, u32)], ratio: f64, segment_ms: u64) -> kafkasim::S
     for b in 0..3 {
         list.push(format!("(at_ms: 12000, fault: Restart(Broker({b})))"));
     }
+    let transactions = if transactional { "Some((commit_interval_ms: 200, abort_probability: 0.3))" } else { "None" };
     let set = [
         ("duration_ms", "25000".to_string()),
+        ("producers[0].transactions", transactions.into()),
         ("topics[0].partitions", "2".into()),
         ("topics[0].min_cleanable_dirty_ratio", ratio.to_string()),
         ("topics[0].segment_ms", segment_ms.to_string()),
@@ -205,8 +228,9 @@ proptest::proptest! {
         faults in proptest::collection::vec((500u64..11000, 0u8..3, 0u32..3), 1..5),
         ratio in 0.1f64..0.9,
         segment_ms in 300u64..3000,
+        transactional in proptest::bool::ANY,
     ) {
-        let s = faulty(&faults, ratio, segment_ms);
+        let s = faulty(&faults, ratio, segment_ms, transactional);
         let mut sim = kafkasim::Simulation::new(&s);
         while sim.step().is_some() {
             let v = sim.check_invariants();

@@ -53,8 +53,12 @@ impl Broker {
                 } else {
                     ", max.compaction.lag.ms passed"
                 };
+                let aborted = match stats.aborted_records_removed {
+                    0 => String::new(),
+                    n => format!(", {n} of aborted transactions"),
+                };
                 format!(
-                    "{} cleaned offsets {}..{} (dirty ratio {:.2}{why}): {} of {} records removed ({} tombstones), {} → {} bytes",
+                    "{} cleaned offsets {}..{} (dirty ratio {:.2}{why}): {} of {} records removed ({} tombstones{aborted}), {} → {} bytes",
                     self.metadata.partition_name(p),
                     plan.first_dirty_offset,
                     stats.end_offset,

@@ -220,3 +220,27 @@ fn max_compaction_lag_cleans_a_log_below_its_dirty_ratio() {
     // Without the lag, the same log waits for its ratio.
     assert!(!log_to_clean(&log, Some(4), 6, secs(14), &settings()).is_cleanable(&settings()));
 }
+
+#[test]
+fn an_aborted_transactions_records_are_no_ones_latest_value_and_go() {
+    use crate::protocol::ControlMarker;
+    let mut log = compacted_log();
+    append(&mut log, &[("a", false)], 0); // offset 0: a's committed value
+    // Producer 1's transaction writes a and b at 2 s, then aborts (marker at offset 3).
+    let at = secs(2);
+    let txn =
+        RecordBatch { transactional: true, ..Rc::into_inner(batch(1, 0, &[("a", false), ("b", false)], at)).unwrap() };
+    log.append(0, Rc::new(txn), at);
+    let abort = RecordBatch::marker(1, 0, 0, ControlMarker::Abort, secs(3));
+    log.append(0, Rc::new(abort), secs(3));
+    append(&mut log, &[("c", false)], 4); // 4
+    append(&mut log, &[("d", false)], 6); // 5: active
+    let (_, stats, removed) = clean_at(&mut log, None, 7);
+    // a@0 stays: the aborted a@1 is not its latest value. The aborted batch goes (producer 1's
+    // last batch: its header stays, empty); the marker stays.
+    assert_eq!(records(&log), vec![(0, key("a")), (4, key("c")), (5, key("d"))]);
+    assert_eq!((stats.records_removed, stats.aborted_records_removed), (2, 2));
+    assert!(removed.is_empty());
+    assert_eq!(log.batch_at(1).unwrap().batch.record_count(), 0);
+    assert!(log.batch_at(3).unwrap().batch.control.is_some());
+}
