@@ -10,6 +10,10 @@ pub const SCENARIOS: &[(&str, &str)] = &[
     ("buffer-memory-exhausted.ron", include_str!("../scenarios/buffer-memory-exhausted.ron")),
     ("bursty-arrivals.ron", include_str!("../scenarios/bursty-arrivals.ron")),
     ("compaction-changelog.ron", include_str!("../scenarios/compaction-changelog.ron")),
+    (
+        "compaction-slow-reader-misses-deletes.ron",
+        include_str!("../scenarios/compaction-slow-reader-misses-deletes.ron"),
+    ),
     ("group-commit-before-processing.ron", include_str!("../scenarios/group-commit-before-processing.ron")),
     ("group-coordinator-failover.ron", include_str!("../scenarios/group-coordinator-failover.ron")),
     ("group-duplicates-after-crash.ron", include_str!("../scenarios/group-duplicates-after-crash.ron")),

@@ -162,6 +162,9 @@ pub struct CleanerStats {
     pub keys_in_dirty: usize,
     /// Of the removed records, records of aborted transactions.
     pub aborted_records_removed: u64,
+    /// The offsets of the tombstones removed (their delete horizon passed): a reader not yet
+    /// past one of them never sees that delete.
+    pub tombstones_removed_at: Vec<u64>,
 }
 
 /// `Cleaner.doClean`: cleans `log` from its start to the end of the dirty part of `plan` at
@@ -232,6 +235,7 @@ pub fn clean(log: &mut Log, plan: &LogToClean, now: SimTime, c: &Compaction) -> 
                 stats.records_removed += 1;
                 if tombstone && latest_for_key {
                     stats.tombstones_removed += 1;
+                    stats.tombstones_removed_at.push(offset);
                 }
             }
         }

@@ -15,6 +15,34 @@ pub(crate) fn last_log_sizes(run: &Finished) -> Vec<LogSizeSample> {
     last.into_values().collect()
 }
 
+/// Per consumer group: deletes it never saw. A leader's cleaner removed a tombstone (its
+/// `delete.retention.ms` over) at an offset the group had not yet reached, by its position at
+/// the last sample before. A group that had read an earlier value of the key keeps it: its copy
+/// of the table still holds a deleted key. (Groups without a position then, not yet reading the
+/// partition, are not counted: the key's older values were gone before its tombstone.)
+pub(crate) fn missed_deletes(run: &Finished) -> Vec<u64> {
+    let r = &run.recorder;
+    let interval_ns = r.interval_ns().max(1);
+    let mut missed = vec![0; run.scenario.consumer_groups.len()];
+    for c in r.compactions.iter().filter(|c| c.leader && !c.stats.tombstones_removed_at.is_empty()) {
+        // The last sample at or before the cleaning (interval i ends at (i + 1) × interval).
+        let Some(last) = (c.at.0 / interval_ns).checked_sub(1) else { continue };
+        for (g, count) in missed.iter_mut().enumerate() {
+            let position = r
+                .groups
+                .offsets
+                .iter()
+                .rev()
+                .find(|o| o.group == g as u32 && o.partition == c.partition && u64::from(o.interval) <= last)
+                .and_then(|o| o.position);
+            if let Some(position) = position {
+                *count += c.stats.tombstones_removed_at.iter().filter(|&&o| o >= position).count() as u64;
+            }
+        }
+    }
+    missed
+}
+
 pub(crate) fn write_compaction(out: &mut String, run: &Finished) {
     let _ = writeln!(out, "## Log compaction\n");
     let _ = writeln!(
@@ -68,6 +96,21 @@ pub(crate) fn write_compaction(out: &mut String, run: &Finished) {
             v.compacted_keys_missing,
             v.compacted_keys_checked,
             examples.join(", ")
+        );
+    }
+    for (g, missed) in missed_deletes(run).into_iter().enumerate().filter(|&(_, m)| m > 0) {
+        let _ = writeln!(
+            out,
+            "\nGroup {} was behind when {missed} tombstones went (`delete.retention.ms` = {} ms): it never saw those \
+             deletes, and where it had read an earlier value of the key, its table still holds the deleted key.",
+            run.scenario.consumer_groups[g].name,
+            run.scenario
+                .topics
+                .iter()
+                .filter(|t| t.cleanup_policy.compacts())
+                .map(|t| t.delete_retention_ms)
+                .min()
+                .unwrap_or(0)
         );
     }
     out.push('\n');

@@ -66,6 +66,7 @@ pub(crate) fn figures(run: &Finished) -> BTreeMap<&'static str, f64> {
     }
     f.insert("compacted_log_records_max", largest.values().sum::<u64>() as f64);
     f.insert("compacted_keys_missing", v.compacted_keys_missing as f64);
+    f.insert("deletes_missed_by_groups", super::compaction::missed_deletes(run).iter().sum::<u64>() as f64);
     f.insert(
         "unreplicated_records",
         run.partitions.iter().map(|p| p.log_end_offset.saturating_sub(p.high_watermark)).sum::<u64>() as f64,

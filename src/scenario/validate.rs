@@ -70,6 +70,10 @@ pub const FIGURES: &[(&str, &str)] = &[
         "the most records each compacted partition's leader log held at any sample, summed over partitions",
     ),
     (
+        "deletes_missed_by_groups",
+        "tombstones a leader's cleaner removed before a group reading the partition got to them (summed over groups)",
+    ),
+    (
         "compacted_keys_missing",
         "keys whose latest acknowledged value is absent from its compacted partition's final log (compaction must keep it)",
     ),
