@@ -98,6 +98,31 @@ pub(crate) fn write_compaction(out: &mut String, run: &Finished) {
             examples.join(", ")
         );
     }
+    // What reading a compacted log cost each group: the records it processed there against the
+    // offsets it passed over because the cleaner had removed them.
+    let compacted: Vec<u32> = run
+        .metadata
+        .topics
+        .iter()
+        .filter(|t| t.compaction.is_some())
+        .flat_map(|t| t.first..t.first + t.partitions)
+        .collect();
+    for (g, group) in run.scenario.consumer_groups.iter().enumerate() {
+        let mine =
+            run.recorder.groups.processed.iter().filter(|p| p.group == g as u32 && compacted.contains(&p.partition));
+        let (mut records, mut passed) = (0, 0);
+        for p in mine {
+            records += p.offsets().covered(0, u64::MAX);
+            passed += p.compacted_away.covered(0, u64::MAX);
+        }
+        if passed > 0 {
+            let _ = writeln!(
+                out,
+                "\nGroup {} processed {records} records of compacted partitions and passed over {passed} offsets the cleaner had emptied.",
+                group.name
+            );
+        }
+    }
     for (g, missed) in missed_deletes(run).into_iter().enumerate().filter(|&(_, m)| m > 0) {
         let _ = writeln!(
             out,

@@ -28,7 +28,13 @@ fn chapters_and_scenarios_named_in_the_book_exist() {
 
 /// Every chart image the README and the book show: `(document, scenario, chart file of its run,
 /// committed image in book/src/images)`.
-const IMAGES: [(&str, &str, &str, &str); 13] = [
+const IMAGES: [(&str, &str, &str, &str); 14] = [
+    (
+        "book/src/compaction.md",
+        "compaction-slow-reader-misses-deletes",
+        "offsets-profiles-0.png",
+        "compaction-slow-reader-offsets.png",
+    ),
     (
         "book/src/compaction.md",
         "compaction-changelog",

@@ -39,6 +39,14 @@ fn a_late_reader_restores_every_key_from_the_compacted_log() {
     assert_eq!(f["skipped_records"], 0.0, "{}", report.summary);
     assert_eq!(f["compacted_keys_missing"], 0.0);
     assert!(report.summary.contains("The latest value of every key is in the final log"));
+    let passed = f["records_produced"] as u64 - in_log as u64;
+    assert!(
+        report.summary.contains(&format!(
+            "Group restore processed {in_log} records of compacted partitions and passed over {passed} offsets"
+        )),
+        "{}",
+        report.summary
+    );
     // At least one record per key the log still holds, and few more.
     let keys = f["compacted_log_keys"];
     assert!(keys > 800.0 && in_log >= keys && in_log < keys + 1500.0, "{keys} keys, {in_log} records");
