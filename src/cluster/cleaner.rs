@@ -31,8 +31,8 @@
 //! key (`log.cleaner.dedupe.buffer.size` never runs out).
 //! Transactions: the records of aborted transactions are nobody's latest value and go
 //! (`CleanedTransactionMetadata`), and the cleaner never passes the last stable offset.
-//! Simplified: transaction markers stay (Kafka removes one after `delete.retention.ms` once its
-//! transaction's records are gone). A rewritten batch's size is estimated:
+//! A marker goes in a pass that meets none of its transaction's batches, once the delete horizon
+//! the first such pass stamped on it has passed (unless it is its producer's last entry). A rewritten batch's size is estimated:
 //! the header plus its records' bytes in proportion to the records it keeps.
 
 use std::collections::BTreeMap;
@@ -40,7 +40,7 @@ use std::rc::Rc;
 
 use super::log::{Log, LogBatch};
 use super::txn_index::AbortedTxn;
-use crate::protocol::{BatchExtra, Compacted, RecordBatch, TOMBSTONE};
+use crate::protocol::{BatchExtra, Compacted, ControlMarker, RecordBatch, TOMBSTONE};
 use crate::sim::{SimDuration, SimTime};
 
 /// `DefaultRecordBatch.RECORD_BATCH_OVERHEAD`.
@@ -162,6 +162,9 @@ pub struct CleanerStats {
     pub keys_in_dirty: usize,
     /// Of the removed records, records of aborted transactions.
     pub aborted_records_removed: u64,
+    /// Transaction markers removed: their transaction's records were gone, and their delete
+    /// horizon had passed.
+    pub markers_removed: u64,
     /// The offsets of the tombstones removed (their delete horizon passed): a reader not yet
     /// past one of them never sees that delete.
     pub tombstones_removed_at: Vec<u64>,
@@ -199,17 +202,72 @@ pub fn clean(log: &mut Log, plan: &LogToClean, now: SimTime, c: &Compaction) -> 
         return (CleanerStats { end_offset: plan.first_dirty_offset, ..CleanerStats::default() }, Vec::new());
     };
     let end_offset = latest_offset + 1;
-    // `lastRecordsOfActiveProducers`: each idempotent producer's last data batch keeps its header.
+    // `lastRecordsOfActiveProducers`: each idempotent producer's last data batch keeps its header
+    // (a producer with no data batch left keeps its last marker instead, for its epoch).
     let mut last_of_producer: BTreeMap<u32, u64> = BTreeMap::new();
-    for b in log.batches().filter(|b| b.batch.idempotent && b.batch.control.is_none()) {
-        last_of_producer.insert(b.batch.producer, b.base_offset);
+    let mut log_last_marker: BTreeMap<u32, u64> = BTreeMap::new();
+    for b in log.batches().filter(|b| b.batch.idempotent) {
+        match b.batch.control {
+            None => last_of_producer.insert(b.batch.producer, b.base_offset),
+            Some(_) => log_last_marker.insert(b.batch.producer, b.base_offset),
+        };
     }
     let mut stats = CleanerStats { end_offset, keys_in_dirty: map.len(), ..CleanerStats::default() };
     let mut removed = Vec::new();
     let (batches, size_bytes) = log.rewrite();
     let old = std::mem::take(batches);
+    // `CleanedTransactionMetadata`: the producers whose transaction has batches in this pass, so
+    // far (aborted ones, committed ones). A transaction's marker may go only in a pass that
+    // meets none of its batches: once its records are all gone.
+    let (mut aborted_seen, mut committed_seen): (Vec<u32>, Vec<u32>) = (Vec::new(), Vec::new());
     for mut b in old {
-        if b.base_offset >= end_offset || b.batch.keys().is_empty() {
+        if b.base_offset >= end_offset {
+            batches.push_back(b);
+            continue;
+        }
+        if let Some(marker) = b.batch.control {
+            let seen = match marker {
+                ControlMarker::Abort => &mut aborted_seen,
+                ControlMarker::Commit => &mut committed_seen,
+            };
+            let had_batches = seen.iter().position(|&p| p == b.batch.producer).map(|i| seen.swap_remove(i)).is_some();
+            let last_of_its_producer = !last_of_producer.contains_key(&b.batch.producer)
+                && log_last_marker.get(&b.batch.producer) == Some(&b.base_offset);
+            match b.batch.compacted().and_then(|x| x.delete_horizon) {
+                _ if had_batches || last_of_its_producer => batches.push_back(b),
+                // `BatchRetention.DELETE` once its delete horizon has passed.
+                Some(h) if now >= h => {
+                    stats.markers_removed += 1;
+                    removed.push(b);
+                }
+                Some(_) => batches.push_back(b),
+                // The first pass that could drop it stamps its horizon (`containsMarkerForEmptyTxn`).
+                None => {
+                    let horizon = Some(now + c.delete_retention);
+                    b.set_batch(Rc::new(filtered(&b.batch, &[0], horizon)));
+                    batches.push_back(b);
+                }
+            }
+            continue;
+        }
+        if b.batch.transactional {
+            let seen = if aborted(&b) { &mut aborted_seen } else { &mut committed_seen };
+            if !seen.contains(&b.batch.producer) {
+                seen.push(b.batch.producer);
+            }
+        }
+        let retain_empty = (b.batch.idempotent && last_of_producer.get(&b.batch.producer) == Some(&b.base_offset))
+            || b.end_offset() == plan.first_uncleanable_offset;
+        if b.batch.record_count() == 0 {
+            // A batch an earlier pass emptied and kept: it goes once nothing keeps it.
+            if retain_empty {
+                batches.push_back(b);
+            } else {
+                removed.push(b);
+            }
+            continue;
+        }
+        if b.batch.keys().is_empty() {
             batches.push_back(b);
             continue;
         }
@@ -245,8 +303,6 @@ pub fn clean(log: &mut Log, plan: &LogToClean, now: SimTime, c: &Compaction) -> 
             batches.push_back(b);
             continue;
         }
-        let retain_empty = (b.batch.idempotent && last_of_producer.get(&b.batch.producer) == Some(&b.base_offset))
-            || b.end_offset() == plan.first_uncleanable_offset;
         if keep.is_empty() && !retain_empty {
             removed.push(b);
             continue;

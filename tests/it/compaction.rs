@@ -143,6 +143,8 @@ fn aborted_transactions_records_are_removed_and_never_taken_for_latest_values() 
     let f = &report.figures;
     assert!(f["aborted_records_produced"] > 1000.0 && f["compaction_cleanings"] > 5.0, "{}", report.summary);
     assert!(report.trace.contains("of aborted transactions),"), "{}", report.summary);
+    // Markers outlive their transactions' records, then go too.
+    assert!(report.trace.contains(" transaction markers),"), "{}", report.summary);
     // Every key's latest *committed* value is in the log: the check counts a transaction's
     // records only once its COMMIT marker is written.
     assert!(f["compacted_log_keys"] > 800.0);

@@ -53,9 +53,10 @@ impl Broker {
                 } else {
                     ", max.compaction.lag.ms passed"
                 };
-                let aborted = match stats.aborted_records_removed {
-                    0 => String::new(),
-                    n => format!(", {n} of aborted transactions"),
+                let aborted = match (stats.aborted_records_removed, stats.markers_removed) {
+                    (0, 0) => String::new(),
+                    (n, 0) => format!(", {n} of aborted transactions"),
+                    (n, m) => format!(", {n} of aborted transactions, {m} transaction markers"),
                 };
                 format!(
                     "{} cleaned offsets {}..{} (dirty ratio {:.2}{why}): {} of {} records removed ({} tombstones{aborted}), {} → {} bytes",

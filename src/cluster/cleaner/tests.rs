@@ -244,3 +244,43 @@ fn an_aborted_transactions_records_are_no_ones_latest_value_and_go() {
     assert_eq!(log.batch_at(1).unwrap().batch.record_count(), 0);
     assert!(log.batch_at(3).unwrap().batch.control.is_some());
 }
+
+#[test]
+fn a_marker_goes_once_its_transactions_records_are_gone_and_its_horizon_has_passed() {
+    use crate::protocol::ControlMarker;
+    let mut log = compacted_log();
+    // Producer 1 commits a transaction writing a (offset 0; marker at 1), then producer 0
+    // overwrites a.
+    let txn = RecordBatch { transactional: true, ..Rc::into_inner(batch(1, 0, &[("a", false)], secs(0))).unwrap() };
+    log.append(0, Rc::new(txn), secs(0));
+    log.append(0, Rc::new(RecordBatch::marker(1, 0, 0, ControlMarker::Commit, secs(0))), secs(0));
+    append(&mut log, &[("a", false)], 2); // 2
+    append(&mut log, &[("b", false)], 4); // 3
+    append(&mut log, &[("c", false)], 6); // 4: active
+    // The first pass meets the transaction's batch (emptied but kept: producer 1's last data
+    // batch), so the marker stays, without a horizon.
+    let (_, stats, _) = clean_at(&mut log, None, 7);
+    assert_eq!(stats.markers_removed, 0);
+    assert!(log.batch_at(1).unwrap().batch.compacted().is_none());
+    // Producer 1 writes again (another key), so its old batch is no longer its last: the next
+    // pass drops the emptied batch, but met it, so the marker stays as it was.
+    let at = secs(8);
+    log.append(0, batch(1, 1, &[("z", false)], at), at); // 5
+    append(&mut log, &[("d", false)], 10); // 6: active
+    let (_, stats, removed) = clean_at(&mut log, Some(4), 11);
+    assert_eq!(stats.markers_removed, 0);
+    assert_eq!(removed.iter().map(|b| b.base_offset).collect::<Vec<_>>(), vec![0]);
+    let horizon = |log: &Log| log.batch_at(1).unwrap().batch.compacted().and_then(|c| c.delete_horizon);
+    assert_eq!(horizon(&log), None);
+    // The pass after meets no batch of the transaction: it stamps the marker's horizon, 10 s on.
+    append(&mut log, &[("e", false)], 12); // 7: active
+    let (_, stats, _) = clean_at(&mut log, Some(6), 13);
+    assert_eq!(stats.markers_removed, 0);
+    assert_eq!(horizon(&log), Some(secs(13) + SimDuration::from_ms(10_000)));
+    // Past the horizon, the marker goes.
+    append(&mut log, &[("f", false)], 24); // 8: active
+    let (_, stats, removed) = clean_at(&mut log, Some(7), 25);
+    assert_eq!(stats.markers_removed, 1);
+    assert!(removed.iter().any(|b| b.base_offset == 1 && b.batch.control.is_some()));
+    assert!(log.batch_at(1).is_none());
+}
