@@ -81,6 +81,16 @@ fn markers(run: &Finished) -> (Vec<Marker>, Vec<Band>) {
     (markers, bands)
 }
 
+/// The markers of a one-partition chart: every fault, and the leader changes of partition `name`.
+fn partition_markers<'a>(markers: &'a [Marker], name: &'a str) -> impl Iterator<Item = Marker> + 'a {
+    markers.iter().filter(move |mk| mk.kind != MarkerKind::Leader || mk.label.starts_with(name)).cloned()
+}
+
+/// The bands of a one-partition chart: when partition `name` was offline.
+fn partition_bands(bands: &[Band], name: &str) -> Vec<Band> {
+    bands.iter().filter(|b| b.label.starts_with(name)).cloned().collect()
+}
+
 /// One lag line per group (the consumer's `records-lag` summed over the group's partitions, as
 /// the run's lag is), from the groups' offsets at the end of each interval.
 fn group_lag_series(run: &Finished, x: &dyn Fn(usize) -> f64) -> Vec<Series> {
@@ -330,13 +340,8 @@ pub(crate) fn chart_for(chart: &Chart, run: &Finished) -> Drawing {
                 x_label: "simulated time (s)".into(),
                 y_label: "offset".into(),
                 series,
-                markers: markers
-                    .iter()
-                    .filter(|mk| mk.kind != MarkerKind::Leader || mk.label.starts_with(&name))
-                    .cloned()
-                    .chain(group_markers)
-                    .collect(),
-                bands: bands.iter().filter(|b| b.label.starts_with(&name)).cloned().collect(),
+                markers: partition_markers(&markers, &name).chain(group_markers).collect(),
+                bands: partition_bands(&bands, &name),
                 y_min_zero: true,
             }
         }
@@ -367,13 +372,8 @@ pub(crate) fn chart_for(chart: &Chart, run: &Finished) -> Drawing {
                     Series::new("records in the leader's log", SeriesStyle::Step, points(&|v| v.records)),
                     Series::new("distinct keys in it (the least it can hold)", SeriesStyle::Step, points(&|v| v.keys)),
                 ],
-                markers: markers
-                    .iter()
-                    .filter(|mk| mk.kind != MarkerKind::Leader || mk.label.starts_with(&name))
-                    .cloned()
-                    .chain(cleanings)
-                    .collect(),
-                bands: bands.iter().filter(|b| b.label.starts_with(&name)).cloned().collect(),
+                markers: partition_markers(&markers, &name).chain(cleanings).collect(),
+                bands: partition_bands(&bands, &name),
                 y_min_zero: true,
             }
         }
