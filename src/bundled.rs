@@ -42,6 +42,8 @@ pub const SCENARIOS: &[(&str, &str)] = &[
     ("kip966-last-replica-standing.ron", include_str!("../scenarios/kip966-last-replica-standing.ron")),
     ("linger-tradeoff.ron", include_str!("../scenarios/linger-tradeoff.ron")),
     ("min-isr-not-met.ron", include_str!("../scenarios/min-isr-not-met.ron")),
+    ("partitions-added-keys-move.ron", include_str!("../scenarios/partitions-added-keys-move.ron")),
+    ("partitions-added-kip848-key-order.ron", include_str!("../scenarios/partitions-added-kip848-key-order.ron")),
     ("pipeline-at-least-once.ron", include_str!("../scenarios/pipeline-at-least-once.ron")),
     ("pipeline-exactly-once-restart.ron", include_str!("../scenarios/pipeline-exactly-once-restart.ron")),
     ("pipeline-exactly-once.ron", include_str!("../scenarios/pipeline-exactly-once.ron")),

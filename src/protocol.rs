@@ -308,6 +308,14 @@ pub struct PartitionState {
     pub partition_epoch: u32,
 }
 
+impl PartitionState {
+    /// Whether the partition exists yet: one a `CreatePartitions` fault has still to create has
+    /// no replicas.
+    pub fn exists(&self) -> bool {
+        !self.replicas.is_empty()
+    }
+}
+
 /// One partition of a follower's fetch.
 #[derive(Clone, Debug)]
 pub struct FetchPartition {

@@ -117,9 +117,14 @@ pub struct Producer {
     config: scenario::Producer,
     idempotent: bool,
     metadata: Rc<Metadata>,
-    /// Global index of the topic's partition 0, and the partition count.
+    /// Global index of the topic's partition 0, and the partition count as this producer's
+    /// metadata knows it (`cluster.partitionsForTopic(topic).size()`).
     first_partition: u32,
     num_partitions: u32,
+    /// The most partitions the topic has in the run (the size of the per-partition arrays).
+    max_partitions: u32,
+    /// When the last metadata answer came (`metadata.max.age.ms` counts from it).
+    metadata_refreshed: SimTime,
     /// The leader of each local partition as this producer knows it, and its epoch.
     leaders: Vec<Option<u32>>,
     leader_epochs: Vec<u32>,
@@ -134,9 +139,10 @@ pub struct Producer {
     payload: Option<(crate::scenario::Payload, RandomStream)>,
     /// Partition and length of each key (hashing once per key, not per record).
     key_info: Vec<(u32, u32)>,
-    /// For a compacted topic: each key's [`crate::protocol::record_key`], which batches carry
-    /// for the log cleaner.
-    compaction_keys: Option<Vec<u64>>,
+    /// For a compacted topic, or one that gains partitions during the run: each key's
+    /// [`crate::protocol::record_key`], which batches carry (for the log cleaner, and for the
+    /// check of each key's order at the consumers).
+    batch_keys: Option<Vec<u64>>,
     /// `tombstone_fraction` and the stream that draws which records are tombstones.
     tombstones: Option<(f64, RandomStream)>,
     stop_at: SimTime,
@@ -208,7 +214,7 @@ impl Producer {
     pub fn new(index: u32, config: &scenario::Producer, metadata: &Rc<Metadata>, seed: u64, end: SimTime) -> Producer {
         let t = metadata.topic_index(&config.topic).expect("validated: the producer's topic exists");
         let topic = &metadata.topics[t];
-        let n = topic.partitions;
+        let (n, max) = (topic.initial_partitions, topic.partitions);
         let stream = |what: &str| RandomStream::new(seed, &format!("producer/{}/{what}", config.name));
         let start = SimTime::from_ms(config.start_ms);
         let arrival = ArrivalProcess::new(&config.arrival, start, stream("arrival"), stream("arrival-state"));
@@ -216,15 +222,17 @@ impl Producer {
         let key_info =
             (0..keys.key_count()).map(|k| (partition_for_key(keys.key(k), n), keys.key(k).len() as u32)).collect();
         let stop_at = config.stop_ms.map_or(end, |ms| SimTime::from_ms(ms).min(end));
-        let leaders = (0..n).map(|p| metadata.initial_state(topic.first + p).leader).collect();
+        let leaders = (0..max).map(|p| metadata.initial_state(topic.first + p).leader).collect();
         let mut producer = Producer {
             name: config.name.clone(),
             index,
             idempotent: idempotent(config),
             first_partition: topic.first,
             num_partitions: n,
+            max_partitions: max,
+            metadata_refreshed: start,
             leaders,
-            leader_epochs: vec![0; n as usize],
+            leader_epochs: vec![0; max as usize],
             partitions_by_broker: Vec::new(),
             drain_index: vec![0; metadata.brokers as usize],
             metadata_requests: super::MetadataRequests::new(0, metadata.brokers),
@@ -232,15 +240,13 @@ impl Producer {
             payload: config.payload.clone().map(|p| (p, stream("payload"))),
             values: ValueSizeGenerator::new(config.value_bytes, config.value_size, stream("value")),
             key_info,
-            compaction_keys: topic
-                .compaction
-                .is_some()
+            batch_keys: (topic.compaction.is_some() || topic.initial_partitions < topic.partitions)
                 .then(|| (0..keys.key_count()).map(|k| crate::protocol::record_key(keys.key(k), false)).collect()),
             tombstones: (config.tombstone_fraction > 0.0).then(|| (config.tombstone_fraction, stream("tombstones"))),
             keys,
             stop_at,
-            accumulator: Accumulator::new(n as usize, config.batch_size, config.linger_ms),
-            deque_exists: vec![false; n as usize],
+            accumulator: Accumulator::new(max as usize, config.batch_size, config.linger_ms),
+            deque_exists: vec![false; max as usize],
             builtin: BuiltInPartitioner::new(config.batch_size.max(1)).expect("validated: batch_size fits a Java int"),
             sticky_cache: StickyPartitionCache::new(),
             round_robin: RoundRobinPartitioner::new(stream("partitioner/round-robin").next_u32()),
@@ -254,7 +260,7 @@ impl Producer {
             in_flight_per_broker: vec![0; metadata.brokers as usize],
             throttled_until: vec![SimTime::ZERO; metadata.brokers as usize],
             next_request_id: 0,
-            sequences: vec![0; n as usize],
+            sequences: vec![0; max as usize],
             producer_epoch: 0,
             pool_used: 0,
             blocked: std::collections::VecDeque::new(),
@@ -278,7 +284,7 @@ impl Producer {
             unfinished_records: 0,
             flushing: None,
             flushes_due: 0,
-            txn: config.transactions.map(|t| transactional::TxnClient::new(t, n, index, stream("transactions"))),
+            txn: config.transactions.map(|t| transactional::TxnClient::new(t, max, index, stream("transactions"))),
             output_commit: None,
             output_commit_next: None,
             records_sent: 0,
@@ -296,7 +302,7 @@ impl Producer {
     fn index_leaders(&mut self) {
         self.partitions_by_broker = vec![Vec::new(); self.metadata.brokers as usize];
         self.available.clear();
-        for (p, leader) in self.leaders.iter().enumerate() {
+        for (p, leader) in self.leaders.iter().enumerate().take(self.num_partitions as usize) {
             if let Some(b) = leader {
                 self.partitions_by_broker[*b as usize].push(p as u32);
                 self.available.push(p as u32);
@@ -341,6 +347,8 @@ impl Producer {
             ctx.set_timer_at(first, Timer::Arrival);
         }
         ctx.set_timer(SimDuration::from_ms(WATCHDOG_MS), Timer::RequestTimeouts);
+        self.metadata_refreshed = ctx.now();
+        self.arm_metadata_max_age(ctx.now(), ctx);
         for &ms in &self.config.flush_at_ms {
             ctx.set_timer_at(SimTime::from_ms(ms), Timer::Flush);
         }
@@ -372,6 +380,16 @@ impl Producer {
                 ctx.set_timer(SimDuration::from_ms(WATCHDOG_MS), Timer::RequestTimeouts);
             }
             Timer::MetadataRefresh => self.refresh_metadata(ctx),
+            Timer::MetadataMaxAge => {
+                // `Metadata.timeToNextUpdate`: due `metadata.max.age.ms` after the last answer.
+                let due = self.metadata_refreshed + SimDuration::from_ms(self.config.metadata_max_age_ms);
+                if ctx.now() >= due {
+                    self.refresh_metadata(ctx);
+                    self.arm_metadata_max_age(ctx.now(), ctx);
+                } else {
+                    self.arm_metadata_max_age(self.metadata_refreshed, ctx);
+                }
+            }
             Timer::ProducerCpu => {
                 self.cpu_timers.remove(&ctx.now());
                 self.run_threads(ctx);
@@ -510,9 +528,15 @@ impl Producer {
                 if !self.metadata_requests.answered(request_id) {
                     return;
                 }
+                self.metadata_refreshed = ctx.now();
+                let range = self.first_partition..self.first_partition + self.max_partitions;
+                let count = leaders.iter().filter(|l| range.contains(&l.0)).count() as u32;
+                if count > self.num_partitions {
+                    self.partitions_grew(count, ctx);
+                }
                 let mut changed = false;
                 for (global, leader, epoch) in leaders {
-                    if global < self.first_partition || global >= self.first_partition + self.num_partitions {
+                    if !range.contains(&global) {
                         continue;
                     }
                     let p = (global - self.first_partition) as usize;
@@ -526,7 +550,7 @@ impl Producer {
                     self.index_leaders();
                     ctx.detail("metadata", || format!("leaders {:?}", self.leaders));
                 }
-                if self.leaders.iter().any(Option::is_none) {
+                if self.leaders[..self.num_partitions as usize].iter().any(Option::is_none) {
                     // Keep asking while a partition has no leader (Kafka's metadata refresh on
                     // an unknown leader, every retry.backoff.ms).
                     ctx.set_timer(SimDuration::from_ms(self.config.retry_backoff_ms.max(1)), Timer::MetadataRefresh);
@@ -585,6 +609,46 @@ impl Producer {
 
     fn refresh_metadata(&mut self, ctx: &mut Ctx) {
         self.metadata_requests.send(&mut self.next_request_id, ctx);
+    }
+
+    /// The next `metadata.max.age.ms` refresh, counted from `from` (none after the run ends).
+    fn arm_metadata_max_age(&self, from: SimTime, ctx: &mut Ctx) {
+        let at = from + SimDuration::from_ms(self.config.metadata_max_age_ms.max(1));
+        if at < self.end {
+            ctx.set_timer_at(at.max(ctx.now()), Timer::MetadataMaxAge);
+        }
+    }
+
+    /// Metadata shows more partitions of the topic than the producer knew: the partitioners
+    /// spread over them from now on, and keyed records go by `murmur2(key) % count`, so keys
+    /// move (records already sent stay where they are).
+    #[cold]
+    #[inline(never)]
+    fn partitions_grew(&mut self, count: u32, ctx: &mut Ctx) {
+        let was = self.num_partitions;
+        self.num_partitions = count;
+        let mut moved = 0;
+        for k in 0..self.key_info.len() {
+            let p = partition_for_key(self.keys.key(k), count);
+            moved += u64::from(p != self.key_info[k].0);
+            self.key_info[k].0 = p;
+        }
+        let keys = self.key_info.len() as u64;
+        ctx.notable("metadata", || {
+            format!(
+                "{} now has {count} partitions (was {was}): {moved} of {keys} keys go to another partition",
+                self.config.topic
+            )
+        });
+        let (client, at) = (self.name.clone(), ctx.now());
+        ctx.metrics().partition_discoveries.push(crate::metrics::PartitionDiscovery {
+            at,
+            client,
+            topic: self.config.topic.clone(),
+            from: was,
+            to: count,
+            keys_moved: Some((moved, keys)),
+        });
     }
 
     fn partition_name(&self, local: u32) -> String {
@@ -740,11 +804,11 @@ impl Producer {
         self.send_record(record, ctx);
     }
 
-    /// A compacted topic's record: its key goes into its batch, for the log cleaner.
+    /// A compacted or growing topic's record: its key goes into its batch.
     #[cold]
     #[inline(never)]
-    fn push_compaction_key(&mut self, p: usize, record: &PendingRecord) {
-        if let (Some(keys), Some(k)) = (&self.compaction_keys, record.key) {
+    fn push_batch_key(&mut self, p: usize, record: &PendingRecord) {
+        if let (Some(keys), Some(k)) = (&self.batch_keys, record.key) {
             let tombstone = if record.tombstone { crate::protocol::TOMBSTONE } else { 0 };
             self.accumulator.push_key(p, keys[k] | tombstone);
         }
@@ -852,8 +916,8 @@ impl Producer {
         if let Some((source, _)) = record.forwarded {
             self.accumulator.push_source(p, source);
         }
-        if self.compaction_keys.is_some() {
-            self.push_compaction_key(p, record);
+        if self.batch_keys.is_some() {
+            self.push_batch_key(p, record);
         }
         if appended.new_batch {
             // (A partition's first append always opens a batch.)

@@ -493,12 +493,16 @@ impl Broker {
         // all of a delta's new followers to the fetchers at once): one fetch then carries every
         // partition this broker now follows from that leader.
         let mut fetch_from: Vec<u32> = Vec::new();
+        let mut created: Vec<u32> = Vec::new();
         for s in changes {
             let p = s.partition;
             let known = &self.states[p as usize];
             let stale = (s.leader_epoch, s.partition_epoch) < (known.leader_epoch, known.partition_epoch);
             if stale && self.replicas[p as usize].state.is_some() {
                 continue;
+            }
+            if !known.exists() && s.exists() {
+                created.push(p);
             }
             self.states[p as usize] = s.clone();
             if self.is_replica(p)
@@ -508,8 +512,34 @@ impl Broker {
                 fetch_from.push(l);
             }
         }
+        if !created.is_empty() {
+            self.partitions_created(&created, ctx);
+        }
         for l in fetch_from {
             self.fetch_from(l, ctx);
+        }
+    }
+
+    /// A client's metadata request: every partition's leader and epoch, as this broker knows them.
+    /// Partitions not created yet are not in the answer.
+    #[cold]
+    #[inline(never)]
+    fn answer_metadata(&mut self, from: NodeId, request_id: u64, ctx: &mut Ctx) {
+        let leaders =
+            self.states.iter().filter(|s| s.exists()).map(|s| (s.partition, s.leader, s.leader_epoch)).collect();
+        ctx.send(from, Message::MetadataResponse { request_id, leaders });
+    }
+
+    /// Partitions an operator added now exist in this broker's metadata (one delta): groups of
+    /// the consumer protocol that read their topics see the new counts.
+    #[cold]
+    fn partitions_created(&mut self, created: &[u32], ctx: &mut Ctx) {
+        let mut topics: Vec<u32> = created.iter().map(|&p| self.metadata.partition_topic[p as usize]).collect();
+        topics.dedup();
+        for t in topics {
+            let t = &self.metadata.topics[t as usize];
+            let count = (t.first..t.first + t.partitions).filter(|&q| self.states[q as usize].exists()).count() as u32;
+            self.coordinator.topic_grew(t.first, count, ctx);
         }
     }
 
@@ -681,10 +711,7 @@ impl Broker {
                 let partitions = partitions.iter().map(|q| (q.partition, self.epoch_end_for_consumer(q))).collect();
                 ctx.send(from, Message::OffsetsForLeaderEpochResponse { request_id, partitions });
             }
-            Message::MetadataRequest { request_id } => {
-                let leaders = self.states.iter().map(|s| (s.partition, s.leader, s.leader_epoch)).collect();
-                ctx.send(from, Message::MetadataResponse { request_id, leaders });
-            }
+            Message::MetadataRequest { request_id } => self.answer_metadata(from, request_id, ctx),
             Message::MetadataUpdate { metadata_version, changes, fenced_brokers } => {
                 // The metadata log in order: a gap (an update lost on a cut link) leaves our
                 // version behind, so the next heartbeat response brings the whole state.

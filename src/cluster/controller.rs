@@ -106,6 +106,12 @@ pub enum ClusterEvent {
         at: SimTime,
         broker: u32,
     },
+    /// An operator's `CreatePartitions` created the partition.
+    PartitionCreated {
+        at: SimTime,
+        partition: u32,
+        replicas: Vec<u32>,
+    },
     /// The eligible leader replicas changed (KIP-966).
     Elr {
         at: SimTime,
@@ -382,6 +388,11 @@ impl Controller {
         (0..self.brokers.len() as u32).filter(|&b| !self.valid(b)).collect()
     }
 
+    /// Publishes what an operator's request changed (the engine hands it over directly).
+    pub fn publish_now(&mut self, ctx: &mut Ctx) {
+        self.publish(ctx);
+    }
+
     /// Sends what changed since the last publication to every broker, as one metadata version.
     fn publish(&mut self, ctx: &mut Ctx) {
         if self.staged.is_empty() && !self.staged_fencing {
@@ -454,11 +465,54 @@ impl Controller {
         self.apply(next, Some(election), Some(elr), ctx);
     }
 
+    /// `ReplicationControlManager.createPartitions`: `topic` grows to `total` partitions. Each new
+    /// partition gets the replicas placement gives it (see [`Metadata::replicas`]), an ISR of
+    /// those that are active, led by the first of them in epoch 0. Refused, as Kafka refuses it
+    /// (`INVALID_PARTITIONS`, `INVALID_REPLICATION_FACTOR`), when it is no increase or when fewer
+    /// brokers are active than the replication factor. Returns what it did, for the trace.
+    pub fn create_partitions(&mut self, topic: usize, total: u32, ctx: &mut Ctx) -> Result<String, String> {
+        let t = &self.metadata.topics[topic];
+        let range = t.first..t.first + t.partitions;
+        let current = range.clone().filter(|&p| self.states[p as usize].exists()).count() as u32;
+        if total < current {
+            return Err(format!(
+                "the topic {} currently has {current} partition(s); {total} would not be an increase",
+                t.name
+            ));
+        }
+        if total == current {
+            return Err(format!("topic {} already has {current} partition(s)", t.name));
+        }
+        let active = (0..self.metadata.brokers).filter(|&b| self.valid(b)).count() as u32;
+        if active < t.replication_factor {
+            return Err(format!(
+                "the target replication factor of {} cannot be reached because only {active} broker(s) are active",
+                t.replication_factor
+            ));
+        }
+        let name = t.name.clone();
+        for p in t.first + current..t.first + total {
+            let mut state = self.metadata.created_state(p);
+            state.isr.retain(|&b| self.valid(b));
+            state.leader = state.isr.first().copied();
+            self.events.push(ClusterEvent::PartitionCreated {
+                at: ctx.now(),
+                partition: p,
+                replicas: state.replicas.clone(),
+            });
+            self.states[p as usize] = state.clone();
+            self.staged.push(state);
+        }
+        let text = format!("{name} now has {total} partitions (was {current})");
+        ctx.notable("create_partitions", || text.clone());
+        Ok(text)
+    }
+
     /// PREFERRED elections for partitions not led by their first replica.
     fn preferred_elections(&mut self, ctx: &mut Ctx) {
         for p in 0..self.states.len() {
             let s = &self.states[p];
-            let preferred = s.replicas[0];
+            let Some(&preferred) = s.replicas.first() else { continue }; // not created yet
             if s.leader != Some(preferred) && s.isr.contains(&preferred) && self.valid(preferred) {
                 let mut next = s.clone();
                 next.leader = Some(preferred);

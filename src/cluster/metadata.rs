@@ -14,7 +14,11 @@ use crate::sim::NodeId;
 #[derive(Clone, Debug)]
 pub struct TopicMeta {
     pub name: String,
+    /// The most partitions the topic has during the run (its layout): the partitions it starts
+    /// with, then those a `CreatePartitions` fault adds.
     pub partitions: u32,
+    /// The partitions it has at the start; the others exist once the controller creates them.
+    pub initial_partitions: u32,
     /// Global index of partition 0.
     pub first: u32,
     pub replication_factor: u32,
@@ -59,7 +63,8 @@ impl Metadata {
                 .collect();
             topics.push(TopicMeta {
                 name: topic.name.clone(),
-                partitions: topic.partitions,
+                partitions: s.partitions_ever(&topic.name),
+                initial_partitions: topic.partitions,
                 first: partition_topic.len() as u32,
                 replication_factor: topic.replication_factor,
                 min_insync_replicas: topic.min_insync_replicas,
@@ -84,7 +89,9 @@ impl Metadata {
                 groups,
                 is_output: s.consumer_groups.iter().any(|g| g.output.as_ref().is_some_and(|o| o.topic == topic.name)),
             });
-            for r in assign_replicas(topic.partitions, topic.replication_factor, s.cluster.brokers) {
+            // Placement depends on the partition number only, so the partitions created later
+            // go where Kafka's placement would have put them had they existed from the start.
+            for r in assign_replicas(s.partitions_ever(&topic.name), topic.replication_factor, s.cluster.brokers) {
                 partition_topic.push(t as u32);
                 replicas.push(r);
             }
@@ -122,9 +129,32 @@ impl Metadata {
         t.min_insync_replicas.min(t.replication_factor) as usize
     }
 
+    /// Whether a partition exists from the start (else a `CreatePartitions` fault creates it).
+    pub fn exists_initially(&self, global: u32) -> bool {
+        let t = self.topic_of(global);
+        global - t.first < t.initial_partitions
+    }
+
     /// The state every partition starts in: led by its preferred replica in epoch 0, every
-    /// replica in sync.
+    /// replica in sync. A partition created later starts with no replicas: nobody hosts it, and
+    /// metadata answers leave it out.
     pub fn initial_state(&self, global: u32) -> PartitionState {
+        if !self.exists_initially(global) {
+            return PartitionState {
+                partition: global,
+                leader: None,
+                isr: Vec::new(),
+                replicas: Vec::new(),
+                leader_epoch: 0,
+                partition_epoch: 0,
+            };
+        }
+        self.created_state(global)
+    }
+
+    /// A partition's state when it comes into being: led by its preferred replica in epoch 0,
+    /// every replica in sync.
+    pub fn created_state(&self, global: u32) -> PartitionState {
         let replicas = self.replicas[global as usize].clone();
         PartitionState {
             partition: global,

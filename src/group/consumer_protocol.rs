@@ -513,6 +513,25 @@ impl Group {
         self.note_consumer_group_state(out);
     }
 
+    /// `GroupMetadataManager.onNewMetadataImage`: a subscribed topic (its partitions from
+    /// `first`) now has `count` partitions. The group's subscription metadata changed, so its
+    /// epoch moves on and the next heartbeat computes a target over every partition (Kafka bumps
+    /// the epoch in that heartbeat, after `metadataRefreshDeadline`; here at once, which the
+    /// members see at the same moment).
+    pub fn topic_grew(&mut self, first: u32, count: u32, ctx: &mut crate::sim::Ctx, group: u32) {
+        let Some(cg) = self.consumer.as_mut() else { return };
+        let Some(range) = cg.topics.iter_mut().find(|r| r.start == first) else { return };
+        if range.end >= first + count {
+            return;
+        }
+        let was = range.end - first;
+        range.end = first + count;
+        let mut out = Out { ctx, group };
+        let reason = format!("subscribed topic grew from {was} to {count} partitions");
+        out.ctx.notable("group_metadata", || format!("group={}: {reason}", self.name));
+        self.bump_group_epoch(&reason, &mut out);
+    }
+
     /// A membership change: the group epoch moves on, and a new target assignment is due (a
     /// rebalance, as the report counts them, which ends when every member reached it).
     fn bump_group_epoch(&mut self, reason: &str, out: &mut Out) {

@@ -145,8 +145,11 @@ pub fn groups_of(scenario: &Scenario, first_member_node: u32) -> Groups {
         .topics
         .iter()
         .map(|t| {
-            first += t.partitions;
-            (t.name.as_str(), first - t.partitions, t.partitions)
+            // The layout holds every partition the topic will have; the group starts with those
+            // it has now (`topic_grew` adds the others).
+            let start = first;
+            first += scenario.partitions_ever(&t.name);
+            (t.name.as_str(), start, t.partitions)
         })
         .collect();
     let groups = scenario
@@ -235,7 +238,7 @@ pub fn select_protocol(members: &[&[Strategy]]) -> Strategy {
 /// What a coordinator does at a point in time: responses to send and lines to trace.
 pub(super) struct Out<'a, 'b> {
     pub(super) ctx: &'a mut Ctx<'b>,
-    group: u32,
+    pub(super) group: u32,
 }
 
 impl Out<'_, '_> {

@@ -63,6 +63,17 @@ impl CoordinatorHost {
         groups.iter().filter(|g| g.owner == Some(me)).flat_map(|g| g.parked_requests()).collect()
     }
 
+    /// This broker's metadata shows partitions `first..first + count` of a topic (it just created
+    /// some): every consumer-protocol group subscribed to it updates its subscription metadata.
+    /// The groups' state is shared by the brokers here, so the first broker to learn does it for
+    /// the coordinator (a few µs early at most).
+    pub fn topic_grew(&mut self, first: u32, count: u32, ctx: &mut Ctx) {
+        let mut groups = self.groups.borrow_mut();
+        for (i, g) in groups.iter_mut().enumerate() {
+            g.topic_grew(first, count, ctx, i as u32);
+        }
+    }
+
     /// The broker crashed: its timers are gone.
     pub fn crash(&mut self) {
         self.scheduled.iter_mut().for_each(|s| *s = None);

@@ -425,6 +425,19 @@ impl GroupRecords {
     }
 
     /// The group has a position on the partition (its first one is the baseline for skips).
+    /// Whether the group has processed the record at `offset` of `partition` written in leader
+    /// epoch `epoch`.
+    pub fn was_processed(&self, group: u32, partition: u32, epoch: u32, offset: u64) -> bool {
+        let key = record_key(epoch, offset);
+        let Some(&Some(slot)) = self.slots.get(group as usize).and_then(|s| s.get(partition as usize)) else {
+            return false;
+        };
+        let ranges = &self.processed[slot.processed].once.ranges;
+        // The ranges are sorted and disjoint: the one starting at or before `key`.
+        let i = ranges.partition_point(|r| r.0 <= key);
+        i > 0 && key < ranges[i - 1].1
+    }
+
     /// A member's position passed offsets `[from, to)` (of leader epoch `epoch`) that the
     /// application never gets: transaction markers, and records of aborted transactions under
     /// `read_committed`. They count as seen, not skipped; passing them again is no duplicate.

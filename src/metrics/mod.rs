@@ -12,10 +12,12 @@ use std::collections::BTreeMap;
 use hdrhistogram::Histogram;
 
 mod groups;
+mod key_order;
 pub use groups::{
     CommitRecord, GroupOffsetSample, GroupRecords, OwnershipSpan, Processed, ProcessingRun, RangeSet, StreamBatch,
     record_key, split_key, split_range,
 };
+pub use key_order::KeyOrder;
 
 use crate::sim::SimTime;
 
@@ -353,6 +355,23 @@ pub struct Recorder {
     /// End-to-end latency (µs) per consumer group, kept when a run has more than one group
     /// (with one, it is `e2e_latency`).
     pub group_e2e_latency: Vec<Histogram<u64>>,
+    /// Clients that learned a topic has more partitions (`CreatePartitions`), in time order.
+    pub partition_discoveries: Vec<PartitionDiscovery>,
+    /// Each group's order of every key's records, on topics that gain partitions.
+    pub key_order: KeyOrder,
+}
+
+/// A client's metadata showed more partitions of a topic than it knew.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PartitionDiscovery {
+    pub at: SimTime,
+    /// The producer, or the group member, that learned it.
+    pub client: String,
+    pub topic: String,
+    pub from: u32,
+    pub to: u32,
+    /// A producer: how many of its keys now go to another partition, of how many.
+    pub keys_moved: Option<(u64, u64)>,
 }
 
 /// A leader's retention pass deleted segments of a partition (`UnifiedLog.deleteOldSegments`).
@@ -465,6 +484,8 @@ impl Recorder {
             log_sizes: Vec::new(),
             transactions: Vec::new(),
             group_e2e_latency: Vec::new(),
+            partition_discoveries: Vec::new(),
+            key_order: KeyOrder::default(),
         }
     }
 

@@ -68,6 +68,10 @@ pub fn events_csv(run: &Finished) -> String {
             ClusterEvent::Fenced { at, broker } => (at, format!("fenced,,broker-{broker},")),
             ClusterEvent::Unfenced { at, broker } => (at, format!("unfenced,,broker-{broker},")),
             ClusterEvent::ControlledShutdown { at, broker } => (at, format!("controlled_shutdown,,broker-{broker},")),
+            ClusterEvent::PartitionCreated { at, partition, replicas } => (
+                at,
+                format!("partition_created,{},replicas {replicas:?},", m.partition_name(*partition)).replace(", ", " "),
+            ),
             ClusterEvent::Elr { at, partition, from, to } => {
                 (at, format!("elr_change,{},{from:?} -> {to:?},", m.partition_name(*partition)).replace(", ", " "))
             }

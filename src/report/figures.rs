@@ -66,6 +66,13 @@ pub(crate) fn figures(run: &Finished) -> BTreeMap<&'static str, f64> {
     }
     f.insert("compacted_log_records_max", largest.values().sum::<u64>() as f64);
     f.insert("compacted_keys_missing", v.compacted_keys_missing as f64);
+    let created = run.cluster_events.iter().filter(|e| matches!(e, ClusterEvent::PartitionCreated { .. }));
+    f.insert("partitions_created", created.count() as f64);
+    f.insert("keys_moved_partition", super::partitions_added::keys_moved(run) as f64);
+    let missed = super::partitions_added::new_partition_records_missed(run);
+    f.insert("new_partition_records_missed", missed.iter().sum::<u64>() as f64);
+    let groups = run.scenario.consumer_groups.len() as u32;
+    f.insert("key_order_violations", (0..groups).map(|g| r.key_order.inversions(g)).sum::<u64>() as f64);
     f.insert("deletes_missed_by_groups", super::compaction::missed_deletes(run).iter().sum::<u64>() as f64);
     f.insert(
         "unreplicated_records",
@@ -173,8 +180,28 @@ pub(crate) fn paused_partition_seconds(run: &Finished, g: u32) -> f64 {
         return 0.0;
     };
     let end = crate::sim::SimTime::from_ms(run.scenario.duration_ms);
-    let partitions = group_partitions(run, g);
-    records.unowned_seconds(g, &partitions, first, end)
+    let mut total = 0.0;
+    for p in group_partitions(run, g) {
+        // A partition created during the run counts from its creation (the window before the
+        // group learns of it is unowned time), one never created not at all.
+        let from = match run.metadata.exists_initially(p) {
+            true => first,
+            false => match partition_created_at(run, p) {
+                Some(at) => at.max(first),
+                None => continue,
+            },
+        };
+        total += records.unowned_seconds(g, &[p], from, end);
+    }
+    total
+}
+
+/// When a `CreatePartitions` fault created partition `p`, if one did.
+pub(crate) fn partition_created_at(run: &Finished, p: u32) -> Option<crate::sim::SimTime> {
+    run.cluster_events.iter().find_map(|e| match e {
+        ClusterEvent::PartitionCreated { at, partition, .. } if *partition == p => Some(*at),
+        _ => None,
+    })
 }
 
 /// The global partitions of group `g`'s topics.

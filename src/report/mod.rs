@@ -6,6 +6,7 @@ mod compaction;
 pub mod compare;
 mod csv;
 mod figures;
+mod partitions_added;
 mod rebalances;
 mod summary;
 pub mod sweep;

@@ -60,8 +60,17 @@ pub(crate) fn rebalance_timeline(group: &str, run: &Finished) -> Timeline {
             }
         }
     }
-    changes.sort_unstable();
+    // A partition an operator creates later counts as owned until it exists (not unowned).
     let mut owners = vec![0i32; partitions.len()];
+    for (i, &p) in partitions.iter().enumerate() {
+        if !run.metadata.exists_initially(p) {
+            owners[i] = 1;
+            if let Some(at) = super::figures::partition_created_at(run, p) {
+                changes.push((at.0, i, -1));
+            }
+        }
+    }
+    changes.sort_unstable();
     let unowned = |owners: &[i32]| owners.iter().filter(|&&c| c <= 0).count() as f64;
     let mut points = vec![(0.0, unowned(&owners))];
     let mut k = 0;
@@ -150,9 +159,11 @@ pub(crate) fn rebalance_timeline(group: &str, run: &Finished) -> Timeline {
     let topics: Vec<String> = cfg
         .topics
         .iter()
-        .map(|t| {
-            let n = run.metadata.topic_index(t).map_or(0, |i| run.metadata.topics[i].partitions);
-            format!("{t} ({n} partitions)")
+        .map(|t| match run.metadata.topic_index(t).map(|i| &run.metadata.topics[i]) {
+            Some(m) if m.initial_partitions < m.partitions => {
+                format!("{t} ({} → {} partitions)", m.initial_partitions, m.partitions)
+            }
+            m => format!("{t} ({} partitions)", m.map_or(0, |m| m.partitions)),
         })
         .collect();
     let subtitle = format!(

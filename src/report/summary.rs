@@ -454,6 +454,9 @@ pub fn summary(run: &Finished, header: &str, figures: &BTreeMap<&'static str, f6
             ClusterEvent::ControlledShutdown { at, broker } => {
                 format!("- {at} s broker-{broker} in controlled shutdown: its leaderships move, it leaves every ISR")
             }
+            ClusterEvent::PartitionCreated { at, partition, replicas } => {
+                format!("- {at} s {} created, replicas {replicas:?}", m.partition_name(*partition))
+            }
             ClusterEvent::Elr { at, partition, from, to } => {
                 format!("- {at} s {}: eligible leader replicas {from:?} → {to:?}", m.partition_name(*partition))
             }
@@ -520,6 +523,9 @@ pub fn summary(run: &Finished, header: &str, figures: &BTreeMap<&'static str, f6
     }
     if run.metadata.topics.iter().any(|t| t.compaction.is_some()) {
         super::compaction::write_compaction(&mut out, run);
+    }
+    if run.metadata.topics.iter().any(|t| t.initial_partitions < t.partitions) {
+        super::partitions_added::write_partitions_added(&mut out, run);
     }
     write_quotas(&mut out, run);
     write_transactions(&mut out, run);

@@ -574,6 +574,21 @@ fn default_segment_bytes() -> u64 {
     DEFAULT_SEGMENT_BYTES
 }
 
+impl Scenario {
+    /// The most partitions `topic` has during the run: its `partitions`, or the largest total a
+    /// `CreatePartitions` fault raises it to. Partition numbers below it may be named anywhere.
+    pub fn partitions_ever(&self, topic: &str) -> u32 {
+        let initial = self.topics.iter().find(|t| t.name == topic).map_or(0, |t| t.partitions);
+        self.faults
+            .iter()
+            .filter_map(|f| match &f.fault {
+                Fault::CreatePartitions(t, total) if t == topic => Some(*total),
+                _ => None,
+            })
+            .fold(initial, u32::max)
+    }
+}
+
 impl Topic {
     /// Whether retention can delete anything in a run of `duration_ms` (records are never older
     /// than the run): a size limit, or a time limit shorter than the run.
@@ -633,6 +648,11 @@ pub struct Producer {
     /// `retry.backoff.max.ms`: retries back off exponentially up to this (Kafka ≥ 3.7). Default 1000.
     #[serde(default = "default_retry_backoff_max_ms")]
     pub retry_backoff_max_ms: u64,
+    /// `metadata.max.age.ms`: the producer refreshes its metadata at least this often, and so
+    /// learns of partitions added to its topic (leader changes it learns from errors at once).
+    /// Default 300000 (5 minutes).
+    #[serde(default = "default_metadata_max_age_ms")]
+    pub metadata_max_age_ms: u64,
     /// `request.timeout.ms`: a request unanswered this long fails (and is retried). Default 30000.
     #[serde(default = "default_request_timeout_ms")]
     pub request_timeout_ms: u64,
@@ -872,6 +892,10 @@ fn default_retries() -> u32 {
 }
 fn default_retry_backoff_ms() -> u64 {
     100
+}
+/// `metadata.max.age.ms`, producer and consumer (`CommonClientConfigs`): 5 minutes.
+pub fn default_metadata_max_age_ms() -> u64 {
+    300_000
 }
 fn default_retry_backoff_max_ms() -> u64 {
     1000
@@ -1147,6 +1171,13 @@ pub struct ConsumerGroup {
     /// `auto.offset.reset`: where a partition without a committed offset starts. Default `Latest`.
     #[serde(default)]
     pub auto_offset_reset: AutoOffsetReset,
+    /// `metadata.max.age.ms`: each member refreshes its metadata at least this often. The
+    /// classic protocol's leader compares the partition counts it assigned with what it now
+    /// sees and rejoins when a subscribed topic grew (`ConsumerCoordinator
+    /// .rejoinNeededOrPending`); under `Consumer` the coordinator notices on its own. Default
+    /// 300000 (5 minutes).
+    #[serde(default = "default_metadata_max_age_ms")]
+    pub metadata_max_age_ms: u64,
     /// KIP-320 (Kafka clients 2.3 and later): each position remembers the leader epoch of the
     /// record before it (committed offsets carry it too), and after a leader change the member
     /// asks the new leader where that epoch ended (`OffsetsForLeaderEpoch`) before fetching. A log
@@ -1569,6 +1600,13 @@ pub enum Fault {
     /// A consumer group member's application now takes this many µs per record (a slow
     /// downstream, e.g. a database). `SlowProcessing(member, processing_us)` restores it.
     SlowProcessing(Target, u64),
+    /// An operator raises a topic's partition count to this total (`kafka-topics.sh --alter
+    /// --partitions N`, `Admin.createPartitions` with `NewPartitions.increaseTo(N)`). The
+    /// controller creates the new partitions at once, led by their first replica; producers and
+    /// consumers see them only when their metadata next refreshes (`metadata_max_age_ms`), so
+    /// keys move to other partitions and a group reading from `Latest` may skip what the new
+    /// partitions got first. Partitions are never removed (Kafka cannot).
+    CreatePartitions(String, u32),
 }
 
 /// Who a fault hits: by name, or by role at the moment the fault fires.

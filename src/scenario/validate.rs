@@ -69,6 +69,19 @@ pub const FIGURES: &[(&str, &str)] = &[
         "compacted_log_records_max",
         "the most records each compacted partition's leader log held at any sample, summed over partitions",
     ),
+    ("partitions_created", "partitions an operator's CreatePartitions added during the run"),
+    (
+        "keys_moved_partition",
+        "keys whose partition changed when a producer saw more partitions (summed over producers)",
+    ),
+    (
+        "new_partition_records_missed",
+        "records on partitions created during the run that a group's first position there passed over (summed over groups)",
+    ),
+    (
+        "key_order_violations",
+        "records a group processed after a later record of their key from the same producer (topics that gain partitions, or compacted)",
+    ),
     (
         "deletes_missed_by_groups",
         "tombstones a leader's cleaner removed before a group reading the partition got to them (summed over groups)",
@@ -932,7 +945,7 @@ pub fn validate(s: &Scenario) -> Vec<Problem> {
     );
 
     // Faults
-    let partition_exists = |topic: &str, p: u32| s.topics.iter().any(|t| t.name == topic && p < t.partitions);
+    let partition_exists = |topic: &str, p: u32| p < s.partitions_ever(topic);
     for (i, f) in s.faults.iter().enumerate() {
         if f.at_ms > s.duration_ms {
             c.fail(
@@ -998,6 +1011,50 @@ pub fn validate(s: &Scenario) -> Vec<Problem> {
                 }
             }
             Fault::Heal => {}
+            Fault::CreatePartitions(topic, total) => match s.topics.iter().find(|t| &t.name == topic) {
+                None => c.fail(format!("{base}[0]"), format!("unknown topic {topic:?}"), allowed_topics.clone()),
+                Some(t) => {
+                    // The count it has when this fires: its own, raised by earlier ones (in time order;
+                    // one at the same time listed earlier counts as earlier).
+                    let current = s
+                        .faults
+                        .iter()
+                        .enumerate()
+                        .filter(|&(j, g)| g.at_ms < f.at_ms || (g.at_ms == f.at_ms && j < i))
+                        .filter_map(|(_, g)| match &g.fault {
+                            Fault::CreatePartitions(x, n) if x == topic => Some(*n),
+                            _ => None,
+                        })
+                        .fold(t.partitions, u32::max);
+                    // Kafka's messages (`ReplicationControlManager.createPartitions`, INVALID_PARTITIONS).
+                    if *total < current {
+                        c.fail(
+                            format!("{base}[1]"),
+                            format!("the topic {topic} currently has {current} partition(s); {total} would not be an increase"),
+                            format!("more than {current} (a topic's partitions can only be added, never removed)"),
+                        );
+                    } else if *total == current {
+                        c.fail(
+                            format!("{base}[1]"),
+                            format!("topic {topic} already has {current} partition(s)"),
+                            format!("more than {current}"),
+                        );
+                    } else if *total > 10_000 {
+                        c.fail(
+                            format!("{base}[1]"),
+                            format!("{total} partitions"),
+                            "at most 10000 partitions per topic",
+                        );
+                    }
+                    if s.consumer_groups.iter().any(|g| g.output.as_ref().is_some_and(|o| &o.topic == topic)) {
+                        c.fail(
+                            format!("{base}[0]"),
+                            format!("{topic} is a consume-transform-produce group's output topic"),
+                            "a topic no group writes to (an output's partition follows its input partition, for a fixed count)",
+                        );
+                    }
+                }
+            },
         }
         for (path, t) in targets {
             match t {
@@ -1080,7 +1137,7 @@ pub fn validate(s: &Scenario) -> Vec<Problem> {
             );
         }
         if let Chart::Offsets { topic, partition } = ch
-            && !s.topics.iter().any(|t| &t.name == topic && *partition < t.partitions)
+            && !s.topics.iter().any(|t| &t.name == topic && *partition < s.partitions_ever(topic))
         {
             c.fail(
                 format!("charts[{i}]"),
@@ -1089,7 +1146,10 @@ pub fn validate(s: &Scenario) -> Vec<Problem> {
             );
         }
         if let Chart::Compaction { topic, partition } = ch
-            && !s.topics.iter().any(|t| &t.name == topic && *partition < t.partitions && t.cleanup_policy.compacts())
+            && !s
+                .topics
+                .iter()
+                .any(|t| &t.name == topic && *partition < s.partitions_ever(topic) && t.cleanup_policy.compacts())
         {
             let compacted: Vec<&str> =
                 s.topics.iter().filter(|t| t.cleanup_policy.compacts()).map(|t| t.name.as_str()).collect();

@@ -36,6 +36,9 @@ pub enum Timer {
     RequestTimeouts,
     /// A client asks for metadata again (a partition has no known leader).
     MetadataRefresh,
+    /// A client's metadata is `metadata.max.age.ms` old: it asks again (and so learns of new
+    /// partitions).
+    MetadataMaxAge,
     /// The earliest parked fetch reaches its max wait.
     FetchExpire,
     /// The earliest delayed `acks=all` produce reaches its timeout.
@@ -107,6 +110,7 @@ impl Timer {
             Timer::Linger => "Linger",
             Timer::RequestTimeouts => "RequestTimeouts",
             Timer::MetadataRefresh => "MetadataRefresh",
+            Timer::MetadataMaxAge => "MetadataMaxAge",
             Timer::FetchExpire => "FetchExpire",
             Timer::ProduceExpire => "ProduceExpire",
             Timer::FetchAgain { .. } => "FetchAgain",

@@ -345,7 +345,7 @@ impl Simulation {
             ),
         );
         for t in &metadata.topics {
-            let replicas: Vec<String> = (0..t.partitions)
+            let replicas: Vec<String> = (0..t.initial_partitions)
                 .map(|p| format!("{}-{p}:{:?}", t.name, metadata.replicas[(t.first + p) as usize]))
                 .collect();
             core.trace.line(SimTime::ZERO, "engine", "topic", &format!("replicas {}", replicas.join(" ")));
@@ -998,6 +998,21 @@ impl Simulation {
                 }
                 _ => Err(format!("{} is not a consumer", self.core.names[node])),
             }),
+            Fault::CreatePartitions(topic, total) => match self.metadata.topic_index(topic) {
+                Some(t) => {
+                    let controller = self.metadata.controller_node();
+                    let mut ctx = Ctx::new(now, controller, &mut self.core);
+                    match &mut self.nodes[controller.index()] {
+                        Node::Controller(c) => {
+                            let done = c.create_partitions(t, *total, &mut ctx);
+                            c.publish_now(&mut ctx);
+                            done
+                        }
+                        _ => Err("no controller".into()),
+                    }
+                }
+                None => Err(format!("no topic {topic:?}")),
+            },
             Fault::Heal => {
                 self.core.net.heal();
                 let cuts = self.core.link_fault.iter().filter(|f| f.is_some()).count();
@@ -1067,6 +1082,7 @@ impl Simulation {
         self.controller()
             .states
             .iter()
+            .filter(|s| s.exists()) // not those an operator has still to create
             .map(|s| {
                 let p = s.partition;
                 let topic = self.metadata.topic_of(p);
@@ -1426,6 +1442,7 @@ fn describe_fault(f: &Fault) -> String {
         Fault::DropMessages(a, b, f) => format!("drop {:.0}% of messages {} ↔ {}", f * 100.0, t(a), t(b)),
         Fault::SlowDisk(x, ms) => format!("slow disk on {} (+{ms} ms per append)", t(x)),
         Fault::Heal => "heal the network".into(),
+        Fault::CreatePartitions(topic, total) => format!("create partitions: {topic} to {total} in all"),
         Fault::SlowProcessing(x, us) => format!("slow processing on {} ({us} µs per record)", t(x)),
     }
 }

@@ -28,7 +28,19 @@ fn chapters_and_scenarios_named_in_the_book_exist() {
 
 /// Every chart image the README and the book show: `(document, scenario, chart file of its run,
 /// committed image in book/src/images)`.
-const IMAGES: [(&str, &str, &str, &str); 14] = [
+const IMAGES: [(&str, &str, &str, &str); 16] = [
+    (
+        "book/src/keys.md",
+        "partitions-added-keys-move",
+        "rebalances-billing.png",
+        "partitions-added-keys-move-rebalances.png",
+    ),
+    (
+        "book/src/keys.md",
+        "partitions-added-keys-move",
+        "offsets-orders-3.png",
+        "partitions-added-keys-move-offsets.png",
+    ),
     (
         "book/src/compaction.md",
         "compaction-slow-reader-misses-deletes",

@@ -28,6 +28,9 @@
 //! - `transactions`: transactions and `read_committed`: aborted records never seen, latency that
 //!   follows the commit interval, a hanging transaction holding the last stable offset until its
 //!   timeout, a fenced zombie producer, a coordinator failover.
+//! - `partitions_added`: partitions added during the run (`CreatePartitions`): keys that move,
+//!   metadata refreshes, a classic leader's rejoin against a KIP-848 coordinator, what `Latest`
+//!   skips, and keys read out of order behind a backlog.
 //! - `step`: the stepper (`kafkasim step`): commands, the views between them, the transcript,
 //!   and that stepping changes nothing in the run.
 //!
@@ -42,6 +45,7 @@ mod compare;
 mod groups;
 mod invalid;
 mod kip848;
+mod partitions_added;
 mod pipeline;
 mod producer;
 mod quota;

@@ -119,6 +119,17 @@ impl Consumer {
                             .filter_map(|i| batch.values.get(i).map(|&v| (first + (i - from), batch.producer, v))),
                     );
                 }
+                let keys = batch.keys();
+                if !keys.is_empty() || !work.keys.is_empty() {
+                    // Records carrying their keys (for the key-order check); the others get none.
+                    work.keys.resize(work.created.len(), (u32::MAX, 0));
+                    match keys.get(from..from + count) {
+                        Some(keys) => {
+                            work.keys.extend(keys.iter().map(|&k| (batch.producer, k & !crate::protocol::TOMBSTONE)))
+                        }
+                        None => work.keys.resize(work.created.len() + count, (u32::MAX, 0)),
+                    }
+                }
                 work.created.extend_from_slice(&batch.record_times[from..from + count]);
                 work.polled.push(Polled { partition: o.partition, epoch, first_offset: position, count });
                 o.offset_epoch = Some(epoch);
@@ -417,6 +428,16 @@ impl Consumer {
         if !self.metadata_requests.answered(request_id) {
             return;
         }
+        self.metadata_refreshed = ctx.now();
+        let counts: Vec<u32> = self
+            .metadata
+            .topics
+            .iter()
+            .map(|t| leaders.iter().filter(|l| (t.first..t.first + t.partitions).contains(&l.0)).count() as u32)
+            .collect();
+        if counts != self.partition_counts {
+            self.partition_counts_changed(counts, ctx);
+        }
         for (p, leader, epoch) in leaders {
             let known = self.leader_epochs[p as usize];
             if epoch >= known {
@@ -442,6 +463,51 @@ impl Consumer {
         self.validation_needed |= self.owned.iter().any(|o| o.awaiting_validation && o.validation_request.is_none());
         if self.owned.iter().any(|o| self.leaders[o.partition as usize].is_none()) {
             ctx.set_timer(SimDuration::from_ms(100), Timer::MetadataRefresh);
+        }
+    }
+
+    /// The next `metadata.max.age.ms` refresh, counted from `from` (none after the run ends).
+    pub(super) fn arm_metadata_max_age(&self, from: crate::sim::SimTime, ctx: &mut Ctx) {
+        let at = from + SimDuration::from_ms(self.config.metadata_max_age_ms.max(1));
+        if at < self.end {
+            ctx.set_timer_at(at.max(ctx.now()), Timer::MetadataMaxAge);
+        }
+    }
+
+    /// Metadata shows topics with more partitions than the member knew. A classic leader whose
+    /// last assignment saw other counts rejoins (`ConsumerCoordinator.rejoinNeededOrPending`:
+    /// "cached metadata has changed"); only the leader watches, as in Kafka.
+    #[cold]
+    #[inline(never)]
+    fn partition_counts_changed(&mut self, counts: Vec<u32>, ctx: &mut Ctx) {
+        let now = ctx.now();
+        for (t, (&was, &count)) in self.partition_counts.iter().zip(&counts).enumerate() {
+            let topic = &self.metadata.topics[t].name;
+            if count <= was || !self.config.topics.contains(topic) {
+                continue;
+            }
+            let client = format!("{}-{}", self.config.name, self.member);
+            ctx.notable("metadata", || format!("{topic} now has {count} partitions (was {was})"));
+            ctx.metrics().partition_discoveries.push(crate::metrics::PartitionDiscovery {
+                at: now,
+                client,
+                topic: topic.clone(),
+                from: was,
+                to: count,
+                keys_moved: None,
+            });
+        }
+        self.partition_counts = counts;
+        if !self.kip848
+            && let Some(snapshot) = self.assignment_snapshot.take_if(|s| *s != self.partition_counts)
+        {
+            self.rejoin_needed = true;
+            ctx.notable("rejoin", || {
+                format!(
+                    "group={}: cached metadata has changed (partition counts {snapshot:?} → {:?}): the leader rejoins",
+                    self.config.name, self.partition_counts
+                )
+            });
         }
     }
 

@@ -421,7 +421,10 @@ impl Consumer {
     fn on_joined(&mut self, join: JoinGroupResult, ctx: &mut Ctx) {
         self.member_id = join.member_id;
         self.generation = join.generation;
+        // `onJoinComplete`: only the leader watches the metadata for partition changes.
+        self.assignment_snapshot = None;
         let assignments = if join.leader == self.member_id && !join.members.is_empty() {
+            self.assignment_snapshot = Some(self.partition_counts.clone());
             self.assign(join.protocol, &join.members, ctx)
         } else {
             Vec::new()
@@ -445,7 +448,7 @@ impl Consumer {
         for (_, _, s) in members {
             for t in &s.topics {
                 if let Some(i) = self.metadata.topic_index(t) {
-                    topics.insert(t.clone(), self.metadata.topics[i].partitions);
+                    topics.insert(t.clone(), self.partition_counts[i]);
                 }
             }
         }

@@ -122,6 +122,9 @@ struct Work {
     records: usize,
     /// Per record (in order): its intended send time.
     created: Vec<SimTime>,
+    /// Per record (in order), when any record carries its key: `(producer, key)`, or
+    /// `(u32::MAX, 0)` for one without. Empty otherwise.
+    keys: Vec<(u32, u64)>,
     /// The records carrying a value (only when producers draw values): `(record, producer,
     /// value)`, in order.
     values: Vec<(usize, u32, i64)>,
@@ -190,11 +193,31 @@ impl Work {
     fn clear(&mut self) {
         self.polled.clear();
         self.created.clear();
+        self.keys.clear();
         self.values.clear();
         self.done.clear();
         self.positions.clear();
         self.records = 0;
         self.recorded = 0;
+    }
+}
+
+/// The key order of records `[start, k)` of `work`, which the member just finished (before
+/// they are recorded as processed, so a redelivery is known as one).
+#[cold]
+#[inline(never)]
+fn key_order(work: &Work, start: usize, k: usize, group: u32, metrics: &mut crate::metrics::Recorder) {
+    for (chunk, lo, a, b) in work.chunks(start, k) {
+        for r in a..b {
+            let (producer, key) = work.keys[r];
+            if producer == u32::MAX {
+                continue;
+            }
+            let offset = chunk.first_offset + (r - lo) as u64;
+            let again = metrics.groups.was_processed(group, chunk.partition, chunk.epoch, offset);
+            let at = work.done_at(r);
+            metrics.key_order.processed(group, producer, key, work.created[r], again, at, chunk.partition, offset);
+        }
     }
 }
 
@@ -291,6 +314,14 @@ pub struct Consumer {
     owned: Vec<Owned>,
     leaders: Vec<Option<u32>>,
     leader_epochs: Vec<u32>,
+    /// Per topic (in the scenario's order): its partition count as this member's metadata knows
+    /// it.
+    partition_counts: Vec<u32>,
+    /// The classic leader's `assignmentSnapshot`: the partition counts of every topic when it
+    /// last assigned. Metadata that differs makes it rejoin.
+    assignment_snapshot: Option<Vec<u32>>,
+    /// When the last metadata answer came (`metadata.max.age.ms` counts from it).
+    metadata_refreshed: SimTime,
     /// Per broker, the fetch out to it, or [`RECONNECTING`] while the client waits to reconnect.
     outstanding: Vec<Option<(u64, SimTime)>>,
     /// Per broker, connections lost in a row (for the reconnect backoff).
@@ -414,6 +445,9 @@ impl Consumer {
             owned: Vec::new(),
             leaders: (0..n).map(|p| metadata.initial_state(p).leader).collect(),
             leader_epochs: vec![0; n as usize],
+            partition_counts: metadata.topics.iter().map(|t| t.initial_partitions).collect(),
+            assignment_snapshot: None,
+            metadata_refreshed: SimTime::ZERO,
             outstanding: vec![None; metadata.brokers as usize],
             reconnect_failures: vec![0; metadata.brokers as usize],
             list_offsets_pending: vec![None; metadata.brokers as usize],
@@ -495,6 +529,13 @@ impl Consumer {
             ctx.set_timer(SimDuration::from_ms(self.config.heartbeat_interval_ms), Timer::Heartbeat);
         }
         ctx.set_timer(SimDuration::from_ms(WATCHDOG_MS), Timer::RequestTimeouts);
+        self.metadata_refreshed = ctx.now();
+        self.arm_metadata_max_age(ctx.now(), ctx);
+        if self.metadata.topics.iter().any(|t| t.initial_partitions < t.partitions) {
+            // The member knows the metadata of the run's start; where topics may have grown
+            // since, it asks, as a new consumer does before its first fetch.
+            self.refresh_metadata(ctx);
+        }
         self.poll(ctx);
     }
 
@@ -678,6 +719,15 @@ impl Consumer {
                 self.fetch_all(ctx)
             }
             Timer::MetadataRefresh => self.refresh_metadata(ctx),
+            Timer::MetadataMaxAge => {
+                let due = self.metadata_refreshed + SimDuration::from_ms(self.config.metadata_max_age_ms);
+                if ctx.now() >= due {
+                    self.refresh_metadata(ctx);
+                    self.arm_metadata_max_age(ctx.now(), ctx);
+                } else {
+                    self.arm_metadata_max_age(self.metadata_refreshed, ctx);
+                }
+            }
             Timer::RequestTimeouts => {
                 self.expire_requests(ctx);
                 ctx.set_timer(SimDuration::from_ms(WATCHDOG_MS), Timer::RequestTimeouts);
@@ -968,6 +1018,9 @@ impl Consumer {
         let work = &self.work;
         let (group, member) = (self.group, self.member);
         let metrics = ctx.metrics();
+        if !work.keys.is_empty() {
+            key_order(work, start, k, group, metrics);
+        }
         // Each chunk is a processing step. Consecutive chunks of one partition go on where the
         // previous one ended: they are recorded as one run of steps (the same as one by one).
         let mut run: Option<ProcessingRun> = None;

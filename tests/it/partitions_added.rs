@@ -1,0 +1,200 @@
+//! Partitions added to a topic during the run (`CreatePartitions`, `kafka-topics.sh --alter
+//! --partitions`): keys move as murmur2 says, clients see the new partitions only when their
+//! metadata refreshes, a classic group's leader rejoins, a KIP-848 coordinator reassigns on its
+//! own, `Latest` skips what the new partitions got first, and moved keys can be read out of order.
+
+use kafkasim::client::partitioner::partition_for_key;
+use kafkasim::report::RunOptions;
+
+use crate::support::root;
+
+fn scenario(file: &str, set: &[(&str, &str)]) -> kafkasim::Scenario {
+    let set: Vec<(String, String)> = set.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    kafkasim::scenario::load(&root().join("scenarios").join(file), &set).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn run(s: &kafkasim::Scenario) -> kafkasim::Report {
+    kafkasim::run(s, &RunOptions::default()).unwrap()
+}
+
+const KEYS_MOVE: &str = "partitions-added-keys-move.ron";
+const KIP848: &str = "partitions-added-kip848-key-order.ron";
+
+/// Records the run's final logs hold on `orders-p` (its high watermark).
+fn records_on(report: &kafkasim::Report, p: u32) -> u64 {
+    report.partitions.iter().find(|v| v.name == format!("orders-{p}")).map_or(0, |v| v.high_watermark)
+}
+
+/// The first time of a trace line containing all of `parts`, in seconds.
+fn first_line_at(report: &kafkasim::Report, parts: &[&str]) -> Option<f64> {
+    report
+        .trace
+        .lines()
+        .find(|l| parts.iter().all(|p| l.contains(p)))
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|t| t.parse().ok())
+}
+
+#[test]
+fn keys_move_as_murmur2_says_and_latest_skips_what_the_new_partitions_got_first() {
+    let report = run(&scenario(KEYS_MOVE, &[("expect", "{}")]));
+    let f = &report.figures;
+    // Keys "key-0" to "key-199": those whose partition for 6 differs from that for 3.
+    let moved = (0..200)
+        .filter(|k| {
+            let key = format!("key-{k}");
+            partition_for_key(key.as_bytes(), 3) != partition_for_key(key.as_bytes(), 6)
+        })
+        .count();
+    assert_eq!(f["keys_moved_partition"], moved as f64);
+    assert_eq!(f["partitions_created"], 3.0);
+    // The producer saw the new partitions at its 30 s refresh, the group's leader at 300 s.
+    let producer_saw = first_line_at(&report, &["checkout", "now has 6 partitions"]).unwrap();
+    assert!((30.0..30.1).contains(&producer_saw), "{producer_saw}");
+    let rejoin = first_line_at(&report, &["cached metadata has changed"]).unwrap();
+    assert!((300.0..300.1).contains(&rejoin), "{rejoin}");
+    // Every record on the new partitions is either one the group read or one it skipped by
+    // starting at the end; none was written before the producer knew of them (there is no
+    // fetch of records the producer never sent there).
+    let on_new: u64 = (3..6).map(|p| records_on(&report, p)).sum();
+    let processed_new: u64 = report.groups[0]
+        .members
+        .iter()
+        .flat_map(|m| &m.positions)
+        .filter(|(p, _)| ["orders-3", "orders-4", "orders-5"].contains(&p.as_str()))
+        .map(|(_, position)| *position)
+        .sum();
+    assert_eq!(processed_new, on_new, "the group read the new partitions to their end");
+    let missed = f["new_partition_records_missed"];
+    assert!(missed > 0.0 && missed < on_new as f64, "{missed} of {on_new}");
+    // About 270 s of the new partitions' traffic (about half of 50/s) was never read.
+    assert!((5000.0..8000.0).contains(&missed), "{missed}");
+    // Classic: one rebalance to start, one when the leader noticed.
+    assert_eq!(f["rebalances"], 2.0);
+    assert_eq!(f["skipped_records"], 0.0, "skips after the first position only");
+    assert!(report.summary.contains("## Partitions added"), "{}", report.summary);
+    assert!(
+        report.summary.contains(&format!("| checkout | 30.001000 s | 3 → 6 | {moved} of 200 |")),
+        "{}",
+        report.summary
+    );
+}
+
+#[test]
+fn earliest_reads_what_latest_skips() {
+    let report = run(&scenario(KEYS_MOVE, &[("consumer_groups[0].auto_offset_reset", "Earliest"), ("expect", "{}")]));
+    let f = &report.figures;
+    assert_eq!(f["new_partition_records_missed"], 0.0);
+    assert_eq!(f["records_consumed"], f["records_acked"], "{}", report.summary);
+}
+
+#[test]
+fn a_shorter_metadata_max_age_narrows_the_window_latest_loses() {
+    let default = run(&scenario(KEYS_MOVE, &[("expect", "{}")]));
+    let short = run(&scenario(KEYS_MOVE, &[("consumer_groups[0].metadata_max_age_ms", "40000"), ("expect", "{}")]));
+    let (a, b) = (default.figures["new_partition_records_missed"], short.figures["new_partition_records_missed"]);
+    // The leader notices at 40 s instead of 300 s: 10 s of the new partitions' records, not 270 s.
+    assert!(b > 0.0 && b * 10.0 < a, "{b} with 40 s against {a} with 5 minutes");
+    let rejoin = first_line_at(&short, &["cached metadata has changed"]).unwrap();
+    assert!((40.0..40.1).contains(&rejoin), "{rejoin}");
+}
+
+#[test]
+fn only_the_classic_leader_watches_the_metadata() {
+    // The follower member sees the new count too, but only the leader (which assigned) rejoins.
+    let report = run(&scenario(KEYS_MOVE, &[("expect", "{}")]));
+    let rejoins: Vec<&str> = report.trace.lines().filter(|l| l.contains("cached metadata has changed")).collect();
+    assert_eq!(rejoins.len(), 1, "{rejoins:?}");
+    let saw = report.trace.lines().filter(|l| l.contains("metadata") && l.contains("orders now has 6")).count();
+    assert_eq!(saw, 3, "the producer and both members");
+}
+
+#[test]
+fn a_kip848_coordinator_assigns_the_new_partitions_within_a_heartbeat() {
+    let report = run(&scenario(KIP848, &[("expect", "{}")]));
+    let f = &report.figures;
+    assert_eq!(f["new_partition_records_missed"], 0.0);
+    assert_eq!(f["rebalances"], 3.0, "two joins, then one epoch for the new partitions");
+    // Assigned within one heartbeat interval (1 s) of their creation at 10 s.
+    for p in 3..6 {
+        let at = first_line_at(&report, &["assigned", &format!("orders-{p}")])
+            .or_else(|| first_line_at(&report, &["reconciled", &format!("{p}")]));
+        let at = at.unwrap_or_else(|| panic!("orders-{p} never assigned:\n{}", report.summary));
+        assert!((10.0..11.1).contains(&at), "orders-{p} at {at}");
+    }
+}
+
+#[test]
+fn moved_keys_are_read_out_of_order_only_behind_a_backlog() {
+    // Behind (160 records/s processed against 200 produced): the new partitions' records of a
+    // moved key overtake the same key's backlog on its old partition.
+    let behind = run(&scenario(KIP848, &[("expect", "{}")]));
+    let inversions = behind.figures["key_order_violations"];
+    assert!(inversions >= 100.0, "{inversions}");
+    assert!(behind.summary.contains("Records processed after a later record of their key"), "{}", behind.summary);
+    // Keeping up (1 ms per record), the old partitions hold no backlog when keys move: only
+    // records already in flight then (sent a few ms before the producer's refresh at 30 s,
+    // fetched just after the moved key's next record) can be overtaken.
+    let keeping_up = run(&scenario(KIP848, &[("consumer_groups[0].processing_us", "1000"), ("expect", "{}")]));
+    let few = keeping_up.figures["key_order_violations"];
+    assert!(few <= 5.0, "{few}\n{}", keeping_up.summary);
+    if few > 0.0 {
+        let line = keeping_up.summary.lines().find(|l| l.contains("The first:")).unwrap();
+        assert!(line.contains("processed at 30."), "{line}");
+    }
+    // Without new partitions, nothing moves however far behind the group is.
+    let no_change = run(&scenario(KIP848, &[("faults", "[]"), ("expect", "{}")]));
+    assert_eq!(no_change.figures["keys_moved_partition"], 0.0);
+    assert_eq!(no_change.figures["partitions_created"], 0.0);
+}
+
+#[test]
+fn the_controller_refuses_partitions_it_cannot_replicate() {
+    // broker-2 crashes at 1 s and is fenced at its session timeout (9 s): at 10 s only two
+    // brokers are active, fewer than the replication factor of 3. Kafka refuses the request.
+    let report = run(&scenario(
+        KIP848,
+        &[
+            (
+                "faults",
+                "[(at_ms: 1000, fault: Crash(Broker(2))), (at_ms: 12000, fault: CreatePartitions(\"orders\", 6))]",
+            ),
+            ("expect", "{}"),
+        ],
+    ));
+    let refused = report.faults.iter().find(|f| f.fault.contains("create partitions")).unwrap();
+    assert!(!refused.fired);
+    assert!(
+        refused
+            .touched
+            .contains("the target replication factor of 3 cannot be reached because only 2 broker(s) are active"),
+        "{}",
+        refused.touched
+    );
+    assert_eq!(report.figures["partitions_created"], 0.0);
+    assert_eq!(report.partitions.len(), 3, "the topic keeps its 3 partitions");
+}
+
+#[test]
+fn new_partitions_are_replicated_and_survive_a_leader_crash() {
+    // orders-3's leader (broker-0) crashes after the producer has written to it: a follower in
+    // the ISR takes over, and no acknowledged record is lost.
+    let report = run(&scenario(
+        KIP848,
+        &[
+            (
+                "faults",
+                "[(at_ms: 10000, fault: CreatePartitions(\"orders\", 6)), (at_ms: 40000, fault: Crash(LeaderOf(\"orders\", 3)))]",
+            ),
+            ("expect", "{}"),
+        ],
+    ));
+    let f = &report.figures;
+    assert!(records_on(&report, 3) > 0);
+    assert_eq!(f["lost_records"], 0.0, "{}", report.summary);
+    let crash = report.faults.iter().find(|f| f.fault.contains("crash")).unwrap();
+    assert!(crash.fired && crash.touched.contains("broker-0"), "{}", crash.touched);
+    let orders3 = report.partitions.iter().find(|v| v.name == "orders-3").unwrap();
+    assert_ne!(orders3.leader, "broker-0");
+    assert_eq!(orders3.leader_epoch, 1);
+}
