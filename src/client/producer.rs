@@ -123,8 +123,6 @@ pub struct Producer {
     num_partitions: u32,
     /// The most partitions the topic has in the run (the size of the per-partition arrays).
     max_partitions: u32,
-    /// When the last metadata answer came (`metadata.max.age.ms` counts from it).
-    metadata_refreshed: SimTime,
     /// The leader of each local partition as this producer knows it, and its epoch.
     leaders: Vec<Option<u32>>,
     leader_epochs: Vec<u32>,
@@ -230,7 +228,6 @@ impl Producer {
             first_partition: topic.first,
             num_partitions: n,
             max_partitions: max,
-            metadata_refreshed: start,
             leaders,
             leader_epochs: vec![0; max as usize],
             partitions_by_broker: Vec::new(),
@@ -347,8 +344,7 @@ impl Producer {
             ctx.set_timer_at(first, Timer::Arrival);
         }
         ctx.set_timer(SimDuration::from_ms(WATCHDOG_MS), Timer::RequestTimeouts);
-        self.metadata_refreshed = ctx.now();
-        self.arm_metadata_max_age(ctx.now(), ctx);
+        self.metadata_requests.start_max_age(self.config.metadata_max_age_ms, self.end, ctx);
         for &ms in &self.config.flush_at_ms {
             ctx.set_timer_at(SimTime::from_ms(ms), Timer::Flush);
         }
@@ -380,16 +376,12 @@ impl Producer {
                 ctx.set_timer(SimDuration::from_ms(WATCHDOG_MS), Timer::RequestTimeouts);
             }
             Timer::MetadataRefresh => self.refresh_metadata(ctx),
-            Timer::MetadataMaxAge => {
-                // `Metadata.timeToNextUpdate`: due `metadata.max.age.ms` after the last answer.
-                let due = self.metadata_refreshed + SimDuration::from_ms(self.config.metadata_max_age_ms);
-                if ctx.now() >= due {
-                    self.refresh_metadata(ctx);
-                    self.arm_metadata_max_age(ctx.now(), ctx);
-                } else {
-                    self.arm_metadata_max_age(self.metadata_refreshed, ctx);
-                }
-            }
+            Timer::MetadataMaxAge => self.metadata_requests.on_max_age(
+                self.config.metadata_max_age_ms,
+                self.end,
+                &mut self.next_request_id,
+                ctx,
+            ),
             Timer::ProducerCpu => {
                 self.cpu_timers.remove(&ctx.now());
                 self.run_threads(ctx);
@@ -525,10 +517,9 @@ impl Producer {
             }
             Message::TxnResponse { request_id, body } => self.on_txn_response(request_id, *body, ctx),
             Message::MetadataResponse { request_id, leaders } => {
-                if !self.metadata_requests.answered(request_id) {
+                if !self.metadata_requests.answered(request_id, ctx.now()) {
                     return;
                 }
-                self.metadata_refreshed = ctx.now();
                 let range = self.first_partition..self.first_partition + self.max_partitions;
                 let count = leaders.iter().filter(|l| range.contains(&l.0)).count() as u32;
                 if count > self.num_partitions {
@@ -609,14 +600,6 @@ impl Producer {
 
     fn refresh_metadata(&mut self, ctx: &mut Ctx) {
         self.metadata_requests.send(&mut self.next_request_id, ctx);
-    }
-
-    /// The next `metadata.max.age.ms` refresh, counted from `from` (none after the run ends).
-    fn arm_metadata_max_age(&self, from: SimTime, ctx: &mut Ctx) {
-        let at = from + SimDuration::from_ms(self.config.metadata_max_age_ms.max(1));
-        if at < self.end {
-            ctx.set_timer_at(at.max(ctx.now()), Timer::MetadataMaxAge);
-        }
     }
 
     /// Metadata shows more partitions of the topic than the producer knew: the partitioners

@@ -425,10 +425,9 @@ impl Consumer {
     }
 
     pub(super) fn on_metadata(&mut self, request_id: u64, leaders: Vec<(u32, Option<u32>, u32)>, ctx: &mut Ctx) {
-        if !self.metadata_requests.answered(request_id) {
+        if !self.metadata_requests.answered(request_id, ctx.now()) {
             return;
         }
-        self.metadata_refreshed = ctx.now();
         let counts: Vec<u32> = self
             .metadata
             .topics
@@ -463,14 +462,6 @@ impl Consumer {
         self.validation_needed |= self.owned.iter().any(|o| o.awaiting_validation && o.validation_request.is_none());
         if self.owned.iter().any(|o| self.leaders[o.partition as usize].is_none()) {
             ctx.set_timer(SimDuration::from_ms(100), Timer::MetadataRefresh);
-        }
-    }
-
-    /// The next `metadata.max.age.ms` refresh, counted from `from` (none after the run ends).
-    pub(super) fn arm_metadata_max_age(&self, from: crate::sim::SimTime, ctx: &mut Ctx) {
-        let at = from + SimDuration::from_ms(self.config.metadata_max_age_ms.max(1));
-        if at < self.end {
-            ctx.set_timer_at(at.max(ctx.now()), Timer::MetadataMaxAge);
         }
     }
 

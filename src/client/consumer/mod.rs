@@ -320,8 +320,6 @@ pub struct Consumer {
     /// The classic leader's `assignmentSnapshot`: the partition counts of every topic when it
     /// last assigned. Metadata that differs makes it rejoin.
     assignment_snapshot: Option<Vec<u32>>,
-    /// When the last metadata answer came (`metadata.max.age.ms` counts from it).
-    metadata_refreshed: SimTime,
     /// Per broker, the fetch out to it, or [`RECONNECTING`] while the client waits to reconnect.
     outstanding: Vec<Option<(u64, SimTime)>>,
     /// Per broker, connections lost in a row (for the reconnect backoff).
@@ -447,7 +445,6 @@ impl Consumer {
             leader_epochs: vec![0; n as usize],
             partition_counts: metadata.topics.iter().map(|t| t.initial_partitions).collect(),
             assignment_snapshot: None,
-            metadata_refreshed: SimTime::ZERO,
             outstanding: vec![None; metadata.brokers as usize],
             reconnect_failures: vec![0; metadata.brokers as usize],
             list_offsets_pending: vec![None; metadata.brokers as usize],
@@ -529,8 +526,7 @@ impl Consumer {
             ctx.set_timer(SimDuration::from_ms(self.config.heartbeat_interval_ms), Timer::Heartbeat);
         }
         ctx.set_timer(SimDuration::from_ms(WATCHDOG_MS), Timer::RequestTimeouts);
-        self.metadata_refreshed = ctx.now();
-        self.arm_metadata_max_age(ctx.now(), ctx);
+        self.metadata_requests.start_max_age(self.config.metadata_max_age_ms, self.end, ctx);
         if self.metadata.topics.iter().any(|t| t.initial_partitions < t.partitions) {
             // The member knows the metadata of the run's start; where topics may have grown
             // since, it asks, as a new consumer does before its first fetch.
@@ -719,15 +715,12 @@ impl Consumer {
                 self.fetch_all(ctx)
             }
             Timer::MetadataRefresh => self.refresh_metadata(ctx),
-            Timer::MetadataMaxAge => {
-                let due = self.metadata_refreshed + SimDuration::from_ms(self.config.metadata_max_age_ms);
-                if ctx.now() >= due {
-                    self.refresh_metadata(ctx);
-                    self.arm_metadata_max_age(ctx.now(), ctx);
-                } else {
-                    self.arm_metadata_max_age(self.metadata_refreshed, ctx);
-                }
-            }
+            Timer::MetadataMaxAge => self.metadata_requests.on_max_age(
+                self.config.metadata_max_age_ms,
+                self.end,
+                &mut self.next_request_id,
+                ctx,
+            ),
             Timer::RequestTimeouts => {
                 self.expire_requests(ctx);
                 ctx.set_timer(SimDuration::from_ms(WATCHDOG_MS), Timer::RequestTimeouts);
