@@ -640,6 +640,8 @@ pub struct EpochQuery {
 pub enum OffsetSpec {
     Earliest,
     Latest,
+    /// The first offset whose record's timestamp is at or after this time (KIP-79).
+    Timestamp(SimTime),
 }
 
 /// The classic group protocol's requests (kafka-reference §4.3) plus the offset requests.

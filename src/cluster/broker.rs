@@ -520,6 +520,25 @@ impl Broker {
         }
     }
 
+    /// `UnifiedLog.fetchOffsetByTimestamp` for a consumer: the first offset below the high
+    /// watermark whose record's timestamp (its creation time, `CreateTime`) is at or after `t`.
+    /// With none, Kafka answers `UNKNOWN_OFFSET` and the consumer asks again a request timeout
+    /// later; here the answer is the high watermark, where that consumer would start anyway
+    /// (every record it would skip is older than its target).
+    #[cold]
+    #[inline(never)]
+    fn offset_for_timestamp(r: &Replica, t: SimTime) -> u64 {
+        for b in r.log.batches() {
+            if b.base_offset >= r.high_watermark {
+                break;
+            }
+            if let Some(i) = b.batch.record_times.iter().position(|&c| c >= t) {
+                return (b.base_offset + b.batch.offset_delta(i)).min(r.high_watermark);
+            }
+        }
+        r.high_watermark
+    }
+
     /// A client's metadata request: every partition's leader and epoch, as this broker knows them.
     /// Partitions not created yet are not in the answer.
     #[cold]
@@ -701,6 +720,7 @@ impl Broker {
                             (false, _) => Err(KafkaError::NotLeaderOrFollower),
                             (true, OffsetSpec::Earliest) => Ok(r.log.log_start_offset()),
                             (true, OffsetSpec::Latest) => Ok(r.high_watermark),
+                            (true, OffsetSpec::Timestamp(t)) => Ok(Self::offset_for_timestamp(r, t)),
                         };
                         (p, result)
                     })

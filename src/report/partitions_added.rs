@@ -106,7 +106,7 @@ pub(crate) fn write_partitions_added(out: &mut String, run: &Finished) {
             .collect();
         let _ = writeln!(
             out,
-            "- group **{}** (`auto.offset.reset={:?}`, {} protocol) was first assigned {}; records written there before \
+            "- group **{}** (`auto.offset.reset={}`, {} protocol) was first assigned {}; records written there before \
              its first position, never read: **{}**.",
             group.name,
             group.auto_offset_reset,

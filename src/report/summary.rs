@@ -165,7 +165,7 @@ pub fn header(s: &Scenario) -> String {
         };
         let _ = writeln!(
             h,
-            "group {}: members={} topics=[{}] {} max_poll_interval_ms={} max_poll_records={} {} auto_offset_reset={:?} detect_truncation={} processing_us={} fetch_min_bytes={} fetch_max_wait_ms={} max_partition_fetch_bytes={}{}",
+            "group {}: members={} topics=[{}] {} max_poll_interval_ms={} max_poll_records={} {} auto_offset_reset={} detect_truncation={} processing_us={} fetch_min_bytes={} fetch_max_wait_ms={} max_partition_fetch_bytes={}{}",
             g.name,
             g.members,
             g.topics.join(", "),
@@ -727,7 +727,7 @@ fn write_retention(out: &mut String, run: &Finished) {
         if !skipped.is_empty() {
             let _ = writeln!(
                 out,
-                "\nGroup {} fell off the log {} times: auto.offset.reset={:?} moved it past {} records retention had deleted.",
+                "\nGroup {} fell off the log {} times: auto.offset.reset={} moved it past {} records retention had deleted.",
                 cfg.name,
                 skipped.len(),
                 cfg.auto_offset_reset,

@@ -1413,6 +1413,20 @@ pub enum AutoOffsetReset {
     Latest,
     /// No reset: the member cannot consume the partition (`NoOffsetForPartitionException`).
     None,
+    /// `by_duration:<duration>` (KIP-1106, Kafka 4.0): the first record written in the last `ms`
+    /// milliseconds, by its timestamp (`ListOffsets` for `now - ms`). A partition added while the
+    /// group was not looking is read from about that long ago instead of from its end.
+    ByDuration { ms: u64 },
+}
+
+/// As written in a scenario: `Latest`, `ByDuration(ms: 60000)`.
+impl std::fmt::Display for AutoOffsetReset {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AutoOffsetReset::ByDuration { ms } => write!(f, "ByDuration(ms: {ms})"),
+            other => write!(f, "{other:?}"),
+        }
+    }
 }
 
 fn default_fetch_max_wait_ms() -> u64 {

@@ -198,3 +198,37 @@ fn new_partitions_are_replicated_and_survive_a_leader_crash() {
     assert_ne!(orders3.leader, "broker-0");
     assert_eq!(orders3.leader_epoch, 1);
 }
+
+#[test]
+fn by_duration_starts_new_partitions_at_the_records_of_that_long_ago() {
+    // KIP-1106's remedy: the group notices at about 303 s. Five minutes back reaches before the
+    // partitions existed: nothing is missed.
+    let all = run(&scenario(
+        KEYS_MOVE,
+        &[("consumer_groups[0].auto_offset_reset", "ByDuration(ms: 300000)"), ("expect", "{}")],
+    ));
+    assert_eq!(all.figures["new_partition_records_missed"], 0.0, "{}", all.summary);
+    assert_eq!(all.figures["records_consumed"], all.figures["records_acked"]);
+    // One minute back: the group starts orders-3 at the first record created at or after
+    // 303.005 − 60 = 243.005 s. The leader's log ended below it at 243.0 s and above it at 243.1 s.
+    let minute = run(&scenario(
+        KEYS_MOVE,
+        &[("consumer_groups[0].auto_offset_reset", "ByDuration(ms: 60000)"), ("expect", "{}")],
+    ));
+    let line = minute.trace.lines().find(|l| l.contains("offset reset") && l.contains("orders-3")).unwrap();
+    assert!(line.starts_with("    303.005000") && line.contains("ByDuration(ms: 60000)"), "{line}");
+    let reset: u64 = line.split("→ ").nth(1).and_then(|r| r.split_whitespace().next()).unwrap().parse().unwrap();
+    let leader_at = |time: &str, column: usize| -> u64 {
+        let row = minute
+            .offsets_csv
+            .lines()
+            .find(|l| l.starts_with(&format!("{time},orders-3,")) && l.split(',').nth(4) == Some("true"))
+            .unwrap();
+        row.split(',').nth(column).unwrap().parse().unwrap()
+    };
+    let (end_before, end_after) = (leader_at("243.000", 6), leader_at("243.100", 6));
+    assert!(end_before <= reset && reset <= end_after, "{end_before} ≤ {reset} ≤ {end_after}");
+    let missed = minute.figures["new_partition_records_missed"];
+    let latest = run(&scenario(KEYS_MOVE, &[("expect", "{}")])).figures["new_partition_records_missed"];
+    assert!(0.0 < missed && missed < latest, "{missed} by duration, {latest} from the end");
+}

@@ -11,7 +11,7 @@ use crate::protocol::{
     FetchPartition, FetchedPartition, KafkaError, Message, OffsetSpec, ReplicatedBatch, each_fetched_partition,
 };
 use crate::scenario::{AutoOffsetReset, IsolationLevel};
-use crate::sim::{Ctx, NodeId, SimDuration, Timer};
+use crate::sim::{Ctx, NodeId, SimDuration, SimTime, Timer};
 
 impl Consumer {
     /// Takes up to `max.poll.records` buffered records into the (empty) work's `polled`,
@@ -305,6 +305,16 @@ impl Consumer {
             let to = match self.config.auto_offset_reset {
                 AutoOffsetReset::Earliest => log_start,
                 AutoOffsetReset::Latest => hw.max(log_start),
+                AutoOffsetReset::ByDuration { .. } => {
+                    // The position by timestamp comes from the leader (`ListOffsets`).
+                    if let Some(o) = self.owned.iter_mut().find(|o| o.partition == p) {
+                        o.position = None;
+                        o.buffer.clear();
+                        self.unpositioned = true;
+                    }
+                    self.reset_positions(&[p], ctx);
+                    continue;
+                }
                 AutoOffsetReset::None => {
                     if let Some(o) = self.owned.iter_mut().find(|o| o.partition == p) {
                         o.no_offset = true;
@@ -341,7 +351,7 @@ impl Consumer {
             let name = self.metadata.partition_name(p);
             ctx.notable("offset reset", || {
                 format!(
-                    "group={} {name} position {} → {offset} (auto.offset.reset={:?})",
+                    "group={} {name} position {} → {offset} (auto.offset.reset={})",
                     self.config.name,
                     from.map_or("none".to_string(), |f| f.to_string()),
                     self.config.auto_offset_reset
@@ -355,6 +365,9 @@ impl Consumer {
         let spec = match self.config.auto_offset_reset {
             AutoOffsetReset::Earliest => OffsetSpec::Earliest,
             AutoOffsetReset::Latest => OffsetSpec::Latest,
+            AutoOffsetReset::ByDuration { ms } => {
+                OffsetSpec::Timestamp(SimTime(ctx.now().0.saturating_sub(SimDuration::from_ms(ms).0)))
+            }
             AutoOffsetReset::None => {
                 for &p in partitions {
                     if let Some(o) = self.owned.iter_mut().find(|o| o.partition == p) {
