@@ -808,6 +808,22 @@ impl Group {
     }
 
     /// Parked JoinGroup and SyncGroup requests: `(member node, request id)`.
+    /// `GroupCoordinator.onGroupUnloaded`: what a coordinator that gives the group up answers
+    /// the JoinGroup and SyncGroup requests it parked (NOT_COORDINATOR: the members find the
+    /// new coordinator and join again).
+    pub fn unload_answers(&self) -> Vec<(NodeId, u64, GroupResponse)> {
+        let mut out = Vec::new();
+        for m in &self.members {
+            if let Some(r) = m.awaiting_join {
+                out.push((m.node, r, GroupResponse::JoinGroup(Err((KafkaError::NotCoordinator, m.member_id.clone())))));
+            }
+            if let Some(r) = m.awaiting_sync {
+                out.push((m.node, r, GroupResponse::SyncGroup(Err(KafkaError::NotCoordinator))));
+            }
+        }
+        out
+    }
+
     pub fn parked_requests(&self) -> impl Iterator<Item = (NodeId, u64)> + '_ {
         self.members.iter().flat_map(|m| [m.awaiting_join, m.awaiting_sync].into_iter().flatten().map(|r| (m.node, r)))
     }

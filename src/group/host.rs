@@ -107,8 +107,19 @@ impl CoordinatorHost {
             let mut groups = self.groups.borrow_mut();
             let g = &mut groups[group as usize];
             if g.owner != Some(me) {
+                // The coordinator moves from a broker that is still up (it resigned): it answers
+                // what it had parked. (A crashed one's connections closed; an unreachable one's
+                // requests time out at the members.) The groups' state is shared here, so the
+                // answers go out as the new coordinator loads the group, from it.
+                let unloaded = match g.owner {
+                    Some(old) if !fenced[old as usize] => g.unload_answers(),
+                    _ => Vec::new(),
+                };
                 g.load(me, ctx.now());
                 ctx.notable("coordinator", || format!("group={} loaded: this broker is its coordinator now", g.name));
+                for (node, id, body) in unloaded {
+                    ctx.send(node, Message::GroupResponse { request_id: id, group, body: Box::new(body) });
+                }
             }
             g.handle(&self.settings, from, request_id, body, group, ctx);
         }

@@ -232,3 +232,114 @@ fn by_duration_starts_new_partitions_at_the_records_of_that_long_ago() {
     let latest = run(&scenario(KEYS_MOVE, &[("expect", "{}")])).figures["new_partition_records_missed"];
     assert!(0.0 < missed && missed < latest, "{missed} by duration, {latest} from the end");
 }
+
+/// A keyed topic of 3 partitions on 3 brokers (acks=all, min ISR 2) grows to `total` at
+/// `grow_at` ms, possibly twice, under broker crashes and restarts, read by two groups from the
+/// start: one classic, one KIP-848, both from `Earliest` and with a short metadata max age.
+fn growing(grow_at: u64, total: u32, again: bool, faults: &[(u64, u8, u32)]) -> kafkasim::Scenario {
+    let mut list = vec![format!("(at_ms: {grow_at}, fault: CreatePartitions(\"orders\", {total}))")];
+    if again {
+        list.push(format!("(at_ms: {}, fault: CreatePartitions(\"orders\", {}))", grow_at + 2500, total + 2));
+    }
+    for &(at, kind, b) in faults {
+        list.push(match kind {
+            0 => format!("(at_ms: {at}, fault: Crash(Broker({b})))"),
+            1 => format!("(at_ms: {at}, fault: Restart(Broker({b})))"),
+            _ => format!("(at_ms: {at}, fault: Isolate(Broker({b})))"),
+        });
+    }
+    list.push("(at_ms: 12500, fault: Heal)".into());
+    for b in 0..3 {
+        list.push(format!("(at_ms: 13000, fault: Restart(Broker({b})))"));
+    }
+    let src = format!(
+        r#"Scenario(
+    name: "growing", description: "property test", seed: 5, duration_ms: 100000,
+    cluster: (brokers: 3, group_coordinator: (group_initial_rebalance_delay_ms: 0)),
+    topics: [(name: "orders", partitions: 3, replication_factor: 3, min_insync_replicas: 2)],
+    producers: [(name: "checkout", topic: "orders", arrival: Poisson(per_sec: 300.0), key: Uniform(keys: 60),
+                 acks: All, metadata_max_age_ms: 1500, stop_ms: Some(15000))],
+    consumer_groups: [
+        (name: "classic", topics: ["orders"], members: 2, auto_offset_reset: Earliest, metadata_max_age_ms: 2000),
+        (name: "modern", topics: ["orders"], members: 2, auto_offset_reset: Earliest, group_protocol: Consumer),
+    ],
+    faults: [{}],
+)"#,
+        list.join(", ")
+    );
+    kafkasim::scenario::parse("growing.ron", &src, &[]).unwrap_or_else(|e| panic!("{e}"))
+}
+
+proptest::proptest! {
+    // 8 cases in CI; PROPTEST_CASES=200 for a longer search.
+    #![proptest_config(crate::support::proptest_config(8))]
+
+    #[test]
+    fn growing_a_topic_under_broker_faults_loses_and_skips_nothing(
+        grow_at in 500u64..9000,
+        total in 4u32..9,
+        again in proptest::bool::ANY,
+        faults in proptest::collection::vec((500u64..11000, 0u8..3, 0u32..3), 0..4),
+    ) {
+        let s = growing(grow_at, total, again, &faults);
+        let mut sim = kafkasim::Simulation::new(&s);
+        while sim.step().is_some() {
+            let v = sim.check_invariants();
+            proptest::prop_assert!(v.is_empty(), "{v:?} growing at {grow_at} to {total} with faults {faults:?}");
+        }
+        let report = kafkasim::report::report_of(sim, &Default::default()).unwrap();
+        let f = &report.figures;
+        let created = report.faults.iter().filter(|x| x.fault.contains("create partitions") && x.fired).count();
+        // Every creation that fired made its partitions; a refused one (too few active brokers)
+        // made none, and says why.
+        for x in report.faults.iter().filter(|x| x.fault.contains("create partitions") && !x.fired) {
+            proptest::prop_assert!(x.touched.contains("cannot be reached"), "{}", x.touched);
+        }
+        let expected = match (created, again) {
+            (0, _) => 3,
+            (1, false) => total,
+            (1, true) => if report.faults.iter().any(|x| x.fault.contains(&format!("to {}", total + 2)) && x.fired) { total + 2 } else { total },
+            _ => total + 2,
+        };
+        proptest::prop_assert_eq!(report.partitions.len() as u32, expected, "{}", report.summary);
+        proptest::prop_assert_eq!(f["partitions_created"], f64::from(expected - 3));
+        // Both groups read from the earliest offset: they skip nothing, on old or new partitions,
+        // and (the producer stops at 15 s, everything heals at 13 s, and a request to an isolated
+        // leader gives up after request.timeout.ms, 30 s, and a member cut off from its
+        // coordinator is fenced after its 45 s session) read every partition to its end.
+        for figure in ["lost_records", "skipped_records", "new_partition_records_missed"] {
+            proptest::prop_assert_eq!(f[figure], 0.0, "{} with faults {:?}\n{}", figure, faults, report.summary);
+        }
+        for g in &report.groups {
+            proptest::prop_assert_eq!(g.lag_records, 0, "group {} faults {:?}\n{}", g.name, faults, report.summary);
+            let owned: usize = g.members.iter().map(|m| m.positions.len()).sum();
+            proptest::prop_assert_eq!(owned as u32, expected, "group {} owns every partition\n{}", g.name, report.summary);
+        }
+    }
+}
+
+#[test]
+fn a_join_parked_at_a_coordinator_that_gives_the_group_up_is_answered() {
+    // classic's coordinator, broker-2, crashes at 2 s, just as the leader rejoins for the new
+    // partition: broker-0 takes the group over and parks the leader's JoinGroup, waiting for the
+    // other member. At 13 s broker-2 is back and the group moves to it again. broker-0, still
+    // up, answers the JoinGroup it parked with NOT_COORDINATOR (`onGroupUnloaded`), and the
+    // leader joins at broker-2. (Unanswered, the leader would wait on, and the rebalance would
+    // complete without it only when broker-2 expires its session, 45 s later.)
+    let report = run(&growing(500, 4, false, &[(2001, 0, 2)]));
+    let times = |parts: &[&str]| -> Vec<f64> {
+        report
+            .trace
+            .lines()
+            .filter(|l| parts.iter().all(|p| l.contains(p)))
+            .filter_map(|l| l.split_whitespace().next()?.parse::<f64>().ok())
+            .collect()
+    };
+    let moved_back = times(&["broker-2", "group=classic loaded"]).into_iter().find(|&t| t > 12.0).unwrap();
+    assert!((13.0..20.0).contains(&moved_back), "{moved_back}");
+    let joined = times(&["join complete", "group=classic"])
+        .into_iter()
+        .find(|&t| t > 2.0)
+        .unwrap_or_else(|| panic!("no rebalance completed after the rejoin\n{}", report.summary));
+    assert!(joined < moved_back + 1.0, "joined at {joined}, the group moved at {moved_back}");
+}
