@@ -343,3 +343,17 @@ fn a_join_parked_at_a_coordinator_that_gives_the_group_up_is_answered() {
         .unwrap_or_else(|| panic!("no rebalance completed after the rejoin\n{}", report.summary));
     assert!(joined < moved_back + 1.0, "joined at {joined}, the group moved at {moved_back}");
 }
+
+#[test]
+fn the_stepper_shows_the_new_partitions_once_created() {
+    let mut stepper = kafkasim::stepper::Stepper::new(&scenario(KEYS_MOVE, &[]));
+    let mut ok = |command: &str| stepper.command(command).unwrap_or_else(|e| panic!("{command}: {e}")).text;
+    ok("until 19s");
+    let before = ok("partitions");
+    assert!(before.contains("orders-2") && !before.contains("orders-3"), "{before}");
+    let reply = ok("find create_partitions");
+    assert!(reply.contains("orders now has 6 partitions (was 3)"), "{reply}");
+    ok("until 21s");
+    let after = ok("partitions");
+    assert!((3..6).all(|p| after.contains(&format!("orders-{p}"))), "{after}");
+}
