@@ -8,12 +8,16 @@ use super::{EXIT_BAD_INPUT, EXIT_OK};
 /// Print the partition Kafka's default partitioner chooses for each key (murmur2, exact).
 #[derive(Args, Debug)]
 #[command(
-    after_help = "Examples:\n  kafkasim partition --partitions 12 user-42 user-43\n  kafkasim partition --partitions 6 --hex 0000002a"
+    after_help = "Examples:\n  kafkasim partition --partitions 12 user-42 user-43\n  kafkasim partition --partitions 6 --hex 0000002a\n  kafkasim partition --partitions 3 --grow-to 6 key-1 key-2 key-3   (which keys move when partitions are added)"
 )]
 pub struct PartitionArgs {
     /// Number of partitions of the topic.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     partitions: u32,
+    /// Also the partition with this many partitions (after `kafka-topics.sh --alter
+    /// --partitions`), and whether the key moves.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    grow_to: Option<u32>,
     /// Keys are hex-encoded bytes (e.g. 0000002a for Java's IntegerSerializer of 42).
     #[arg(long)]
     hex: bool,
@@ -24,6 +28,7 @@ pub struct PartitionArgs {
 
 pub fn partition(args: PartitionArgs) -> u8 {
     let mut out = String::new();
+    let mut moved = 0;
     for key in &args.keys {
         let bytes = if args.hex {
             match decode_hex(key) {
@@ -36,7 +41,23 @@ pub fn partition(args: PartitionArgs) -> u8 {
         } else {
             key.as_bytes().to_vec()
         };
-        out.push_str(&format!("{key} {}\n", partition_for_key(&bytes, args.partitions)));
+        let p = partition_for_key(&bytes, args.partitions);
+        match args.grow_to {
+            None => out.push_str(&format!("{key} {p}\n")),
+            Some(n) => {
+                let q = partition_for_key(&bytes, n);
+                moved += u32::from(p != q);
+                let what = if p == q { "stays" } else { "moves" };
+                out.push_str(&format!("{key} {p} → {q} ({what})\n"));
+            }
+        }
+    }
+    if let Some(n) = args.grow_to {
+        out.push_str(&format!(
+            "{moved} of {} keys move from {} to {n} partitions (their earlier records stay where they were)\n",
+            args.keys.len(),
+            args.partitions
+        ));
     }
     print!("{out}");
     EXIT_OK

@@ -2,6 +2,8 @@
 
 use std::process::{Command, Output};
 
+use kafkasim::client::partitioner::partition_for_key;
+
 use crate::support::{root, temp_dir};
 
 fn kafkasim(args: &[&str]) -> Output {
@@ -100,6 +102,19 @@ fn partition_prints_what_kafkas_partitioner_chooses() {
     assert_eq!(stdout(&o), "0020 742\n");
     let o = kafkasim(&["partition", "--partitions", "6", "--hex", "zz"]);
     assert_eq!(o.status.code(), Some(2));
+    // With --grow-to: where each key goes once partitions are added, and how many move.
+    let o = kafkasim(&["partition", "--partitions", "1000", "--grow-to", "2000", "a", "abc"]);
+    let (a, abc) = (partition_for_key(b"a", 2000), partition_for_key(b"abc", 2000));
+    let moved = u32::from(a != 524) + u32::from(abc != 107);
+    let verb = |p: u32, q: u32| if p == q { "stays" } else { "moves" };
+    assert_eq!(
+        stdout(&o),
+        format!(
+            "a 524 → {a} ({})\nabc 107 → {abc} ({})\n{moved} of 2 keys move from 1000 to 2000 partitions (their earlier records stay where they were)\n",
+            verb(524, a),
+            verb(107, abc)
+        )
+    );
 }
 
 #[test]
