@@ -37,7 +37,7 @@ pub struct TruncationEvent {
     pub reason: &'static str,
     /// The batches it removed (to name the cause of each lost write).
     pub batches: Vec<BatchId>,
-    /// Where those batches were: `(base offset, records)`, in the order of `batches`.
+    /// Where those batches were: `(base offset, offsets each covered)`, in the order of `batches`.
     pub ranges: Vec<(u64, u64)>,
 }
 
@@ -367,7 +367,8 @@ impl History {
                 if b.batch.base_sequence < *top {
                     v.reordered_records += b.batch.record_count();
                 }
-                *top = (*top).max(b.batch.base_sequence + b.batch.record_count());
+                // (Sequences follow offsets: a cleaned batch keeps its original range.)
+                *top = (*top).max(b.batch.base_sequence + b.batch.offset_count());
             }
             for (id, a) in acked.iter() {
                 if !present.contains_key(&id) {

@@ -372,7 +372,7 @@ impl Broker {
                         records_removed: removed.iter().map(|b| b.batch.record_count()).sum(),
                         reason: "power loss: not yet on disk",
                         batches: removed.iter().map(|b| crate::check::History::id(&b.batch)).collect(),
-                        ranges: removed.iter().map(|b| (b.base_offset, b.batch.record_count())).collect(),
+                        ranges: removed.iter().map(|b| (b.base_offset, b.batch.offset_count())).collect(),
                     });
                 }
             }
@@ -467,7 +467,9 @@ impl Broker {
             // (a marker of a bumped epoch fences the producer's older one).
             return;
         }
-        e.last_sequence = b.base_sequence + b.record_count() - 1;
+        // The batch header's last sequence (`lastOffsetDelta`): a batch the log cleaner emptied
+        // keeps it (`RETAIN_EMPTY`), so the producer's state survives cleaning.
+        e.last_sequence = b.base_sequence + b.offset_count() - 1;
         e.recent.push((b.base_sequence, offset));
     }
 
@@ -1433,7 +1435,7 @@ impl Broker {
         let first = batches.len();
         let read = r.log.read(fetch_offset, Self::last_stable_offset(r), max_bytes, batches);
         if let Some(last) = batches[first..].last() {
-            let upper = last.base_offset + last.batch.record_count();
+            let upper = last.base_offset + last.batch.offset_count();
             let mut aborted = Vec::new();
             r.log.txns().aborted_between(fetch_offset, upper, &mut aborted);
             crate::cluster::txn_index::mark_aborted(&aborted, &mut batches[first..]);
@@ -1716,7 +1718,7 @@ impl Broker {
             return;
         }
         let batches = removed.iter().map(|b| crate::check::History::id(&b.batch)).collect();
-        let ranges = removed.iter().map(|b| (b.base_offset, b.batch.record_count())).collect();
+        let ranges = removed.iter().map(|b| (b.base_offset, b.batch.offset_count())).collect();
         self.rebuild_producer_state(p as usize);
         let broker = self.id;
         let to_offset = self.replicas[p as usize].log.log_end_offset();
