@@ -1054,7 +1054,10 @@ impl Simulation {
         for t in &self.scenario.consumer_groups[g as usize].topics {
             let Some(ti) = self.metadata.topic_index(t) else { continue };
             let meta = &self.metadata.topics[ti];
-            for p in meta.first..meta.first + meta.partitions {
+            // (Not the partitions an operator has still to create.)
+            let existing =
+                (meta.first..meta.first + meta.partitions).filter(|&p| self.controller().states[p as usize].exists());
+            for p in existing {
                 let committed = state.committed.binary_search_by_key(&p, |c| c.0).ok().map(|i| state.committed[i].1);
                 let position = self
                     .consumers()
