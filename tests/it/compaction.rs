@@ -3,7 +3,7 @@
 
 use kafkasim::report::RunOptions;
 
-use crate::support::root;
+use crate::support::{root, run_checking_invariants};
 
 /// `scenarios/compaction-changelog.ron` with `set` overrides.
 fn changelog(set: &[(&str, &str)]) -> kafkasim::Scenario {
@@ -240,13 +240,9 @@ proptest::proptest! {
         segment_ms in 300u64..3000,
         transactional in proptest::bool::ANY,
     ) {
-        let s = faulty(&faults, ratio, segment_ms, transactional);
-        let mut sim = kafkasim::Simulation::new(&s);
-        while sim.step().is_some() {
-            let v = sim.check_invariants();
-            proptest::prop_assert!(v.is_empty(), "{v:?} with faults {faults:?}");
-        }
-        let report = kafkasim::report::report_of(sim, &Default::default()).unwrap();
+        let report = run_checking_invariants(&faulty(&faults, ratio, segment_ms, transactional));
+        proptest::prop_assert!(report.is_ok(), "{:?} with faults {faults:?}", report.err());
+        let report = report.unwrap();
         let f = &report.figures;
         // (Not `inconsistent_offsets`: an isolated leader appends records no one else gets, and
         // once it follows again their offsets hold other records, as in Kafka.)
@@ -263,13 +259,7 @@ fn a_replica_rebuilds_its_producer_state_from_batches_the_cleaner_emptied() {
     // Found by the property test: broker-2 crashes at 3 s and, back as a follower, truncates and
     // rebuilds its producers' state from its log, where the cleaner had emptied a producer's last
     // batch (kept, `RETAIN_EMPTY`). Its last sequence is the batch header's, not its records'.
-    let s = faulty(&[(3004, 0, 2)], 0.1, 2858, true);
-    let mut sim = kafkasim::Simulation::new(&s);
-    while sim.step().is_some() {
-        let v = sim.check_invariants();
-        assert!(v.is_empty(), "{v:?}");
-    }
-    let report = kafkasim::report::report_of(sim, &Default::default()).unwrap();
+    let report = run_checking_invariants(&faulty(&[(3004, 0, 2)], 0.1, 2858, true)).unwrap();
     for figure in ["compacted_keys_missing", "lost_records", "skipped_records", "diverged_offsets"] {
         assert_eq!(report.figures[figure], 0.0, "{figure}\n{}", report.summary);
     }

@@ -6,7 +6,7 @@
 use kafkasim::client::partitioner::partition_for_key;
 use kafkasim::report::RunOptions;
 
-use crate::support::root;
+use crate::support::{root, run_checking_invariants};
 
 fn scenario(file: &str, set: &[(&str, &str)]) -> kafkasim::Scenario {
     let set: Vec<(String, String)> = set.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
@@ -281,13 +281,9 @@ proptest::proptest! {
         again in proptest::bool::ANY,
         faults in proptest::collection::vec((500u64..11000, 0u8..3, 0u32..3), 0..4),
     ) {
-        let s = growing(grow_at, total, again, &faults);
-        let mut sim = kafkasim::Simulation::new(&s);
-        while sim.step().is_some() {
-            let v = sim.check_invariants();
-            proptest::prop_assert!(v.is_empty(), "{v:?} growing at {grow_at} to {total} with faults {faults:?}");
-        }
-        let report = kafkasim::report::report_of(sim, &Default::default()).unwrap();
+        let report = run_checking_invariants(&growing(grow_at, total, again, &faults));
+        proptest::prop_assert!(report.is_ok(), "{:?} growing at {grow_at} to {total} with faults {faults:?}", report.err());
+        let report = report.unwrap();
         let f = &report.figures;
         let created = report.faults.iter().filter(|x| x.fault.contains("create partitions") && x.fired).count();
         // Every creation that fired made its partitions; a refused one (too few active brokers)

@@ -57,3 +57,16 @@ pub fn proptest_config(default_cases: u32) -> proptest::prelude::ProptestConfig 
         ..proptest::prelude::ProptestConfig::default()
     }
 }
+
+/// Runs `s` to its end checking Kafka's invariants after every event: its report, or the first
+/// violations found (with when).
+pub fn run_checking_invariants(s: &kafkasim::Scenario) -> Result<kafkasim::Report, String> {
+    let mut sim = kafkasim::Simulation::new(s);
+    while sim.step().is_some() {
+        let v = sim.check_invariants();
+        if !v.is_empty() {
+            return Err(format!("at {}: {v:?}", sim.now()));
+        }
+    }
+    kafkasim::report::report_of(sim, &Default::default()).map_err(|e| e.to_string())
+}
