@@ -541,6 +541,25 @@ impl Broker {
         r.high_watermark
     }
 
+    /// A group request, for the group coordinator role.
+    #[inline(never)] // out of the produce and fetch paths
+    fn on_group_request(
+        &mut self,
+        from: NodeId,
+        request_id: u64,
+        group: u32,
+        body: crate::protocol::GroupRequest,
+        ctx: &mut Ctx,
+    ) {
+        let (states, metadata) = (&self.states, &self.metadata);
+        // A topic's partition count as this broker's metadata has it (by its first partition).
+        let count = |first: u32| {
+            let t = metadata.topic_of(first);
+            (t.first..t.first + t.partitions).filter(|&q| states[q as usize].exists()).count() as u32
+        };
+        self.coordinator.on_request(self.id, &self.fenced, &count, from, request_id, group, body, ctx)
+    }
+
     /// A client's metadata request: every partition's leader and epoch, as this broker knows them.
     /// Partitions not created yet are not in the answer.
     #[cold]
@@ -560,7 +579,7 @@ impl Broker {
         for t in topics {
             let t = &self.metadata.topics[t as usize];
             let count = (t.first..t.first + t.partitions).filter(|&q| self.states[q as usize].exists()).count() as u32;
-            self.coordinator.topic_grew(t.first, count, ctx);
+            self.coordinator.topic_grew(self.id, t.first, count, ctx);
         }
     }
 
@@ -707,7 +726,7 @@ impl Broker {
                 }
             }
             Message::GroupRequest { request_id, group, body } => {
-                self.coordinator.on_request(self.id, &self.fenced, from, request_id, group, *body, ctx)
+                self.on_group_request(from, request_id, group, *body, ctx)
             }
             msg @ (Message::TxnRequest { .. }
             | Message::WriteTxnMarkers { .. }

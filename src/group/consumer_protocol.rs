@@ -513,6 +513,12 @@ impl Group {
         self.note_consumer_group_state(out);
     }
 
+    /// The first global partition of each topic a consumer-protocol group subscribes to (none for
+    /// a classic group).
+    pub fn subscribed_topics(&self) -> Vec<u32> {
+        self.consumer.as_ref().map_or_else(Vec::new, |cg| cg.topics.iter().map(|r| r.start).collect())
+    }
+
     /// `GroupMetadataManager.onNewMetadataImage`: a subscribed topic (its partitions from
     /// `first`) now has `count` partitions. The group's subscription metadata changed, so its
     /// epoch moves on and the next heartbeat computes a target over every partition (Kafka bumps

@@ -63,13 +63,12 @@ impl CoordinatorHost {
         groups.iter().filter(|g| g.owner == Some(me)).flat_map(|g| g.parked_requests()).collect()
     }
 
-    /// This broker's metadata shows partitions `first..first + count` of a topic (it just created
-    /// some): every consumer-protocol group subscribed to it updates its subscription metadata.
-    /// The groups' state is shared by the brokers here, so the first broker to learn does it for
-    /// the coordinator (a few µs early at most).
-    pub fn topic_grew(&mut self, first: u32, count: u32, ctx: &mut Ctx) {
+    /// Broker `me`'s metadata shows partitions `first..first + count` of a topic (it just created
+    /// some): every consumer-protocol group it coordinates that subscribes to the topic updates
+    /// its subscription metadata. (A group it loads later takes its view then, in `on_request`.)
+    pub fn topic_grew(&mut self, me: u32, first: u32, count: u32, ctx: &mut Ctx) {
         let mut groups = self.groups.borrow_mut();
-        for (i, g) in groups.iter_mut().enumerate() {
+        for (i, g) in groups.iter_mut().enumerate().filter(|(_, g)| g.owner == Some(me)) {
             g.topic_grew(first, count, ctx, i as u32);
         }
     }
@@ -86,6 +85,7 @@ impl CoordinatorHost {
         &mut self,
         me: u32,
         fenced: &[bool],
+        partition_count: &dyn Fn(u32) -> u32,
         from: NodeId,
         request_id: u64,
         group: u32,
@@ -119,6 +119,11 @@ impl CoordinatorHost {
                 ctx.notable("coordinator", || format!("group={} loaded: this broker is its coordinator now", g.name));
                 for (node, id, body) in unloaded {
                     ctx.send(node, Message::GroupResponse { request_id: id, group, body: Box::new(body) });
+                }
+                // Its subscription metadata as this broker's metadata has it (partitions created
+                // while no coordinator, or another one, held the group).
+                for first in g.subscribed_topics() {
+                    g.topic_grew(first, partition_count(first), ctx, group);
                 }
             }
             g.handle(&self.settings, from, request_id, body, group, ctx);

@@ -353,3 +353,38 @@ fn the_stepper_shows_the_new_partitions_once_created() {
     let after = ok("partitions");
     assert!((3..6).all(|p| after.contains(&format!("orders-{p}"))), "{after}");
 }
+
+#[test]
+fn a_kip848_group_learns_of_new_partitions_from_its_own_coordinator() {
+    let lines = |report: &kafkasim::Report, part: &str| -> Vec<(f64, String)> {
+        report
+            .trace
+            .lines()
+            .filter(|l| l.contains(part))
+            .filter_map(|l| {
+                let mut w = l.split_whitespace();
+                Some((w.next()?.parse().ok()?, w.next()?.to_string()))
+            })
+            .collect()
+    };
+    // The group's coordinator applies the creation and bumps the group epoch itself.
+    let report = run(&scenario(KIP848, &[("expect", "{}")]));
+    let loaded = lines(&report, "group=billing loaded");
+    let grew = lines(&report, "group_metadata");
+    assert_eq!(grew.len(), 1, "{grew:?}");
+    assert_eq!(grew[0].1, loaded[0].1, "the coordinator: {loaded:?}");
+    // Cut off from everyone at 9 s, the coordinator never learns of the partitions created at
+    // 10 s, and nobody else updates the group for it: the group takes the new count when
+    // another broker takes it over (the members give up on the old one after request.timeout.ms).
+    let faults = "[(at_ms: 9000, fault: Isolate(Broker(0))), (at_ms: 10000, fault: CreatePartitions(\"orders\", 6))]";
+    let isolated = run(&scenario(KIP848, &[("faults", faults), ("expect", "{}")]));
+    let loaded = lines(&isolated, "group=billing loaded");
+    let grew = lines(&isolated, "group_metadata");
+    assert_eq!(loaded[0].1, "broker-0");
+    assert_eq!(grew.len(), 1, "{grew:?}");
+    let takeover = loaded.iter().find(|(t, _)| *t > 10.0).expect("another broker takes the group over");
+    assert_eq!(&grew[0], takeover, "{grew:?} {loaded:?}");
+    // Too late this time: the producer wrote to them from 30 s, and `Latest` starts at their end.
+    assert!(takeover.0 > 30.0);
+    assert!(isolated.figures["new_partition_records_missed"] > 0.0, "{}", isolated.summary);
+}
