@@ -265,15 +265,7 @@ impl Broker {
             controlled_shutdown: false,
             shutdown_answered: false,
             stopped_cleanly: false,
-            replicas: (0..n)
-                .map(|p| {
-                    let mut r = Replica { min_isr: metadata.effective_min_isr(p as u32), ..Replica::default() };
-                    if let Some(c) = metadata.topic_of(p as u32).compaction {
-                        r.log.keep_segments(c.segment_bytes, c.segment_ms);
-                    }
-                    r
-                })
-                .collect(),
+            replicas: (0..n as u32).map(|p| Self::empty_replica(&metadata, p)).collect(),
             states,
             fenced: vec![false; metadata.brokers as usize],
             delayed: Vec::new(),
@@ -315,8 +307,19 @@ impl Broker {
         &self.states[p as usize]
     }
 
+    /// Whether this broker holds a replica of `p` in its metadata now (a reassignment changes
+    /// that during the run).
     fn is_replica(&self, p: u32) -> bool {
-        self.metadata.replicas[p as usize].contains(&self.id)
+        self.states[p as usize].replicas.contains(&self.id)
+    }
+
+    /// A replica of `p` as a broker that never hosted it has one: an empty log.
+    fn empty_replica(metadata: &Metadata, p: u32) -> Replica {
+        let mut r = Replica { min_isr: metadata.effective_min_isr(p), ..Replica::default() };
+        if let Some(c) = metadata.topic_of(p).compaction {
+            r.log.keep_segments(c.segment_bytes, c.segment_ms);
+        }
+        r
     }
 
     fn error(&mut self, e: KafkaError) {
@@ -507,11 +510,14 @@ impl Broker {
                 created.push(p);
             }
             self.states[p as usize] = s.clone();
-            if self.is_replica(p)
-                && let Some(l) = self.apply_replica_state(s.clone(), ctx)
-                && !fetch_from.contains(&l)
-            {
-                fetch_from.push(l);
+            if self.is_replica(p) {
+                if let Some(l) = self.apply_replica_state(s.clone(), ctx)
+                    && !fetch_from.contains(&l)
+                {
+                    fetch_from.push(l);
+                }
+            } else if self.replicas[p as usize].state.is_some() || self.replicas[p as usize].log.log_end_offset() > 0 {
+                self.stop_replica(p, ctx);
             }
         }
         if !created.is_empty() {
@@ -520,6 +526,31 @@ impl Broker {
         for l in fetch_from {
             self.fetch_from(l, ctx);
         }
+    }
+
+    /// A reassignment removed this broker from `p`'s replicas (`ReplicaManager.applyDelta` →
+    /// `stopPartitions` with `deletePartition`): it stops fetching or leading and deletes its
+    /// copy of the log.
+    #[cold]
+    #[inline(never)]
+    fn stop_replica(&mut self, p: u32, ctx: &mut Ctx) {
+        if self.replicas[p as usize].is_leader(self.id) {
+            self.fail_delayed_for(p, KafkaError::NotLeaderOrFollower, ctx);
+        }
+        let was_leader = self.replicas[p as usize].is_leader(self.id);
+        let old = std::mem::replace(&mut self.replicas[p as usize], Self::empty_replica(&self.metadata, p));
+        if was_leader {
+            self.complete_parked_for(p, ctx);
+        }
+        let records: u64 = old.log.batches().map(|b| b.batch.record_count()).sum();
+        ctx.notable("stop_replica", || {
+            format!(
+                "{} no longer hosted here: replica stopped, log deleted ({records} records, offsets {}..{})",
+                self.metadata.partition_name(p),
+                old.log.log_start_offset(),
+                old.log.log_end_offset()
+            )
+        });
     }
 
     /// `UnifiedLog.fetchOffsetByTimestamp` for a consumer: the first offset below the high
@@ -628,6 +659,25 @@ impl Broker {
                         )
                     });
                 }
+                if r.followers.len() + 1 != s.replicas.len()
+                    || r.followers.iter().any(|f| !s.replicas.contains(&f.broker))
+                {
+                    // A reassignment changed the replicas (same epoch): drop the views of removed
+                    // ones, start new ones from nothing (`Partition.updateAssignmentAndIsr`).
+                    r.followers.retain(|f| s.replicas.contains(&f.broker));
+                    for &b in s.replicas.iter().filter(|&&b| b != me) {
+                        if !r.followers.iter().any(|f| f.broker == b) {
+                            r.followers.push(FollowerView {
+                                broker: b,
+                                in_isr: false,
+                                log_end_offset: 0,
+                                last_caught_up: SimTime::ZERO,
+                                last_fetch_leader_leo: 0,
+                                last_fetch_time: SimTime::ZERO,
+                            });
+                        }
+                    }
+                }
                 for f in &mut r.followers {
                     f.in_isr = s.isr.contains(&f.broker);
                 }
@@ -659,6 +709,9 @@ impl Broker {
                     });
                 }
                 self.maybe_increment_hw(p, ctx);
+                if was_leader {
+                    self.complete_parked_for(p, ctx);
+                }
                 return leader;
             }
         }
@@ -1425,6 +1478,24 @@ impl Broker {
         bytes >= want
     }
 
+    /// This broker no longer leads `p`: fetches parked on it answer now, with
+    /// NOT_LEADER_OR_FOLLOWER for `p` (`ReplicaManager.completeDelayedOperationsWhenNotPartitionLeader`;
+    /// `DelayedFetch.tryComplete`'s case A), rather than at `fetch.max.wait.ms`.
+    #[cold]
+    #[inline(never)]
+    fn complete_parked_for(&mut self, p: u32, ctx: &mut Ctx) {
+        let mut i = 0;
+        while i < self.parked.len() {
+            if self.parked[i].partitions.iter().any(|x| x.partition == p) {
+                let fetch = self.parked.remove(i);
+                self.respond_fetch(&fetch, ctx);
+                ctx.fetch_buffers().requests.give_back(fetch.partitions);
+            } else {
+                i += 1;
+            }
+        }
+    }
+
     fn complete_parked(&mut self, touched: &[u32], ctx: &mut Ctx) {
         let mut i = 0;
         while i < self.parked.len() {
@@ -1783,9 +1854,9 @@ impl Broker {
             return;
         }
         let topic = self.metadata.topic_of(p);
-        if topic.retention.is_some() || topic.compaction.is_some() || topic.is_output {
+        if topic.retention.is_some() || topic.compaction.is_some() || topic.is_output || topic.reassigned {
             // Retention decides what goes, in whole segments (`delete_old_segments`); an output
-            // is kept whole for its end-of-run check.
+            // is kept whole for its end-of-run check, a reassigned topic for its new replicas.
             return;
         }
         let mut low = r.high_watermark.min(groups_low);

@@ -112,6 +112,22 @@ pub enum ClusterEvent {
         partition: u32,
         replicas: Vec<u32>,
     },
+    /// An operator's `Reassign` began moving the partition (KIP-455): `replicas` is the
+    /// assignment while it runs (the target, then the replicas it removes).
+    ReassignmentStarted {
+        at: SimTime,
+        partition: u32,
+        from: Vec<u32>,
+        to: Vec<u32>,
+        adding: Vec<u32>,
+        removing: Vec<u32>,
+    },
+    /// Every target replica joined the ISR: the partition has its target replicas now.
+    ReassignmentCompleted {
+        at: SimTime,
+        partition: u32,
+        replicas: Vec<u32>,
+    },
     /// The eligible leader replicas changed (KIP-966).
     Elr {
         at: SimTime,
@@ -143,6 +159,17 @@ pub struct Controller {
     staged: Vec<PartitionState>,
     /// The set of brokers that may not join an ISR changed while handling the current event.
     staged_fencing: bool,
+    /// Per partition, the reassignment in progress (`PartitionRegistration.addingReplicas` and
+    /// `removingReplicas`).
+    reassigning: Vec<Option<Reassigning>>,
+}
+
+/// A reassignment in progress: the replicas it adds and removes, each in broker id order (as
+/// `PartitionReassignmentReplicas` computes them).
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Reassigning {
+    adding: Vec<u32>,
+    removing: Vec<u32>,
 }
 
 impl Controller {
@@ -159,6 +186,7 @@ impl Controller {
             staged: Vec::new(),
             staged_fencing: false,
             eligibility: vec![Eligibility::default(); n],
+            reassigning: vec![None; n],
             metadata,
         }
     }
@@ -508,6 +536,86 @@ impl Controller {
         Ok(text)
     }
 
+    /// `ReplicationControlManager.changePartitionReassignment` (KIP-455): the partition's
+    /// replicas become the target followed by the replicas it removes
+    /// (`PartitionReassignmentReplicas`), and the new ones start copying the log as followers.
+    /// The change completes at once when the ISR already holds every target replica (a
+    /// reordering, or a removal); otherwise when it does (see [`Controller::apply`]). Refused
+    /// while the partition is being reassigned (Kafka replaces the running reassignment:
+    /// kafkasim does not model that) or before it exists. The target was checked with the
+    /// scenario (`validateManualPartitionAssignment`). Returns what it did, for the trace.
+    pub fn reassign(&mut self, p: u32, target: &[u32], ctx: &mut Ctx) -> Result<String, String> {
+        let name = self.metadata.partition_name(p);
+        let s = &self.states[p as usize];
+        if !s.exists() {
+            return Err(format!("{name} does not exist yet"));
+        }
+        if self.reassigning[p as usize].is_some() {
+            return Err(format!("{name} is being reassigned (kafkasim does not replace a running reassignment)"));
+        }
+        let current = s.replicas.clone();
+        let sorted_difference = |a: &[u32], b: &[u32]| {
+            let mut d: Vec<u32> = a.iter().copied().filter(|x| !b.contains(x)).collect();
+            d.sort_unstable();
+            d
+        };
+        let removing = sorted_difference(&current, target);
+        let adding = sorted_difference(target, &current);
+        let mut next = s.clone();
+        next.replicas = target.iter().copied().chain(removing.iter().copied()).collect();
+        self.events.push(ClusterEvent::ReassignmentStarted {
+            at: ctx.now(),
+            partition: p,
+            from: current.clone(),
+            to: target.to_vec(),
+            adding: adding.clone(),
+            removing: removing.clone(),
+        });
+        let text = format!("{name} replicas {current:?} -> {target:?} (adding {adding:?}, removing {removing:?})");
+        ctx.notable("reassignment_started", || text.clone());
+        if adding.is_empty() && removing.is_empty() {
+            // The same replicas in another order: nothing to wait for (no reassignment is in
+            // progress for `PartitionReassignmentReplicas`), the new order is the assignment.
+            let replicas = next.replicas.clone();
+            self.events.push(ClusterEvent::ReassignmentCompleted { at: ctx.now(), partition: p, replicas });
+            ctx.notable("reassignment_completed", || format!("{name} replicas {:?} (reordered)", next.replicas));
+        } else {
+            self.reassigning[p as usize] = Some(Reassigning { adding, removing });
+        }
+        self.apply(next, None, None, ctx);
+        Ok(text)
+    }
+
+    /// `PartitionReassignmentReplicas.maybeCompleteReassignment`, on every change of a partition
+    /// being reassigned (`PartitionChangeBuilder.build` calls it first): once the ISR without the
+    /// removed replicas is not empty and holds every remaining replica, the partition keeps just
+    /// those. Returns whether it completed.
+    fn maybe_complete_reassignment(&mut self, next: &mut PartitionState, ctx: &mut Ctx) -> bool {
+        let p = next.partition as usize;
+        let Some(r) = &self.reassigning[p] else { return false };
+        let isr: Vec<u32> = next.isr.iter().copied().filter(|b| !r.removing.contains(b)).collect();
+        let replicas: Vec<u32> = next.replicas.iter().copied().filter(|b| !r.removing.contains(b)).collect();
+        if isr.is_empty() || replicas.is_empty() || !replicas.iter().all(|b| isr.contains(b)) {
+            return false;
+        }
+        next.isr = isr;
+        next.replicas = replicas;
+        self.reassigning[p] = None;
+        self.events.push(ClusterEvent::ReassignmentCompleted {
+            at: ctx.now(),
+            partition: next.partition,
+            replicas: next.replicas.clone(),
+        });
+        let name = self.metadata.partition_name(next.partition);
+        ctx.notable("reassignment_completed", || format!("{name} replicas {:?} isr {:?}", next.replicas, next.isr));
+        true
+    }
+
+    /// Whether the partition is being reassigned now.
+    pub fn is_reassigning(&self, p: u32) -> bool {
+        self.reassigning[p as usize].is_some()
+    }
+
     /// PREFERRED elections for partitions not led by their first replica.
     fn preferred_elections(&mut self, ctx: &mut Ctx) {
         for p in 0..self.states.len() {
@@ -522,9 +630,27 @@ impl Controller {
     }
 
     /// Commits a change: the ELR (`elr`, or as the new ISR makes it), epochs, events, broadcast.
-    fn apply(&mut self, mut next: PartitionState, election: Option<Election>, elr: Option<Vec<u32>>, ctx: &mut Ctx) {
+    fn apply(
+        &mut self,
+        mut next: PartitionState,
+        mut election: Option<Election>,
+        elr: Option<Vec<u32>>,
+        ctx: &mut Ctx,
+    ) {
         let p = next.partition as usize;
         let now = ctx.now();
+        // `PartitionChangeBuilder.build`: a reassignment completes first; a leader it removed
+        // gives way to the first target replica in the ISR (`electAnyLeader`); and removing
+        // replicas bumps the leader epoch even when the leader stays
+        // (`triggerLeaderEpochBumpForReplicaReassignmentIfNeeded`), fencing the removed ones.
+        let mut bump_epoch = false;
+        if self.reassigning[p].is_some() && self.maybe_complete_reassignment(&mut next, ctx) {
+            if next.leader.is_some_and(|l| !next.isr.contains(&l)) {
+                next.leader = next.replicas.iter().copied().find(|&b| next.isr.contains(&b) && self.valid(b));
+                election = Some(if next.leader.is_some() { Election::Online } else { Election::Offline });
+            }
+            bump_epoch = !self.states[p].replicas.iter().all(|b| next.replicas.contains(b));
+        }
         let elr = elr.unwrap_or_else(|| self.target_elr(&next, None));
         self.update_eligibility(&next, elr, ctx);
         let old = self.states[p].clone();
@@ -532,6 +658,9 @@ impl Controller {
             return;
         }
         next.partition_epoch = old.partition_epoch + 1;
+        if election.is_none() && bump_epoch {
+            next.leader_epoch = old.leader_epoch + 1;
+        }
         if let Some(e) = election {
             next.leader_epoch = old.leader_epoch + 1;
             self.events.push(ClusterEvent::Leader {

@@ -7,7 +7,7 @@
 
 use super::placement::assign_replicas;
 use crate::protocol::PartitionState;
-use crate::scenario::Scenario;
+use crate::scenario::{Fault, Scenario};
 use crate::sim::NodeId;
 
 /// One topic.
@@ -34,6 +34,9 @@ pub struct TopicMeta {
     /// A consume-transform-produce group writes to it: its log is kept whole (not trimmed behind
     /// its readers), so the end-of-run check of the output reads every record.
     pub is_output: bool,
+    /// A `Reassign` fault moves one of its partitions: its log is kept whole (not trimmed behind
+    /// its readers), so a new replica copies everything Kafka's 7-day `retention.ms` would keep.
+    pub reassigned: bool,
 }
 
 /// What every node knows about the cluster's layout.
@@ -88,6 +91,7 @@ impl Metadata {
                 }),
                 groups,
                 is_output: s.consumer_groups.iter().any(|g| g.output.as_ref().is_some_and(|o| o.topic == topic.name)),
+                reassigned: s.faults.iter().any(|f| matches!(&f.fault, Fault::Reassign(t, _, _) if *t == topic.name)),
             });
             // Placement depends on the partition number only, so the partitions created later
             // go where Kafka's placement would have put them had they existed from the start.

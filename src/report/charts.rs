@@ -256,7 +256,15 @@ pub(crate) fn chart_for(chart: &Chart, run: &Finished) -> Drawing {
             let samples: Vec<&crate::metrics::ReplicaSample> =
                 r.replicas.iter().filter(|x| x.partition == global).collect();
             let mut series = Vec::new();
-            for &b in &m.replicas[global as usize] {
+            // Every broker that held a replica at some point, the initial ones first (a
+            // reassignment adds and removes some during the run: their lines start or end then).
+            let mut brokers = m.replicas[global as usize].clone();
+            for v in &samples {
+                if !brokers.contains(&v.broker) {
+                    brokers.push(v.broker);
+                }
+            }
+            for b in brokers {
                 let points = samples
                     .iter()
                     .filter(|v| v.broker == b)
@@ -399,12 +407,15 @@ pub(crate) fn chart_for(chart: &Chart, run: &Finished) -> Drawing {
             let m = &run.metadata;
             let series = (0..m.partition_count() as u32)
                 .map(|p| {
-                    let points = r
-                        .replicas
-                        .iter()
-                        .filter(|v| v.partition == p && v.broker == m.replicas[p as usize][0])
-                        .map(|v| (x(v.interval as usize), v.isr_size as f64))
-                        .collect();
+                    // One point per interval (every replica's sample carries the same ISR size).
+                    let mut points: Vec<(f64, f64)> = Vec::new();
+                    let mut last_interval = None;
+                    for v in r.replicas.iter().filter(|v| v.partition == p) {
+                        if last_interval != Some(v.interval) {
+                            last_interval = Some(v.interval);
+                            points.push((x(v.interval as usize), v.isr_size as f64));
+                        }
+                    }
                     Series::new(m.partition_name(p), SeriesStyle::Step, points)
                 })
                 .collect();

@@ -72,6 +72,15 @@ pub fn events_csv(run: &Finished) -> String {
                 at,
                 format!("partition_created,{},replicas {replicas:?},", m.partition_name(*partition)).replace(", ", " "),
             ),
+            ClusterEvent::ReassignmentStarted { at, partition, from, to, .. } => (
+                at,
+                format!("reassignment_started,{},{from:?} -> {to:?},", m.partition_name(*partition)).replace(", ", " "),
+            ),
+            ClusterEvent::ReassignmentCompleted { at, partition, replicas } => (
+                at,
+                format!("reassignment_completed,{},replicas {replicas:?},", m.partition_name(*partition))
+                    .replace(", ", " "),
+            ),
             ClusterEvent::Elr { at, partition, from, to } => {
                 (at, format!("elr_change,{},{from:?} -> {to:?},", m.partition_name(*partition)).replace(", ", " "))
             }

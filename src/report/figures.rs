@@ -68,6 +68,10 @@ pub(crate) fn figures(run: &Finished) -> BTreeMap<&'static str, f64> {
     f.insert("compacted_keys_missing", v.compacted_keys_missing as f64);
     let created = run.cluster_events.iter().filter(|e| matches!(e, ClusterEvent::PartitionCreated { .. }));
     f.insert("partitions_created", created.count() as f64);
+    let (reassigned, longest_ms, copied_bytes) = super::reassignments::figures(run);
+    f.insert("reassignments_completed", reassigned as f64);
+    f.insert("reassignment_time_max_ms", longest_ms);
+    f.insert("reassignment_bytes_copied", copied_bytes as f64);
     f.insert("keys_moved_partition", super::partitions_added::keys_moved(run) as f64);
     let missed = super::partitions_added::new_partition_records_missed(run);
     f.insert("new_partition_records_missed", missed.iter().sum::<u64>() as f64);

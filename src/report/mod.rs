@@ -7,6 +7,7 @@ pub mod compare;
 mod csv;
 mod figures;
 mod partitions_added;
+mod reassignments;
 mod rebalances;
 mod summary;
 pub mod sweep;
@@ -19,6 +20,7 @@ use crate::sim::{FaultRecord, Finished, GroupView, PartitionView, Simulation, Tr
 
 pub(crate) use charts::chart_for;
 pub(crate) use figures::figures;
+pub(crate) use reassignments::{ReassignmentOutcome, outcomes as reassignment_outcomes};
 pub use summary::header as summary_header;
 pub use tradeoff::tradeoff_chart;
 

@@ -457,6 +457,13 @@ pub fn summary(run: &Finished, header: &str, figures: &BTreeMap<&'static str, f6
             ClusterEvent::PartitionCreated { at, partition, replicas } => {
                 format!("- {at} s {} created, replicas {replicas:?}", m.partition_name(*partition))
             }
+            ClusterEvent::ReassignmentStarted { at, partition, from, to, adding, removing } => format!(
+                "- {at} s {}: reassignment {from:?} → {to:?} started (adding {adding:?}, removing {removing:?})",
+                m.partition_name(*partition)
+            ),
+            ClusterEvent::ReassignmentCompleted { at, partition, replicas } => {
+                format!("- {at} s {}: reassignment completed, replicas {replicas:?}", m.partition_name(*partition))
+            }
             ClusterEvent::Elr { at, partition, from, to } => {
                 format!("- {at} s {}: eligible leader replicas {from:?} → {to:?}", m.partition_name(*partition))
             }
@@ -526,6 +533,9 @@ pub fn summary(run: &Finished, header: &str, figures: &BTreeMap<&'static str, f6
     }
     if run.metadata.topics.iter().any(|t| t.initial_partitions < t.partitions) {
         super::partitions_added::write_partitions_added(&mut out, run);
+    }
+    if !run.reassignments.is_empty() {
+        super::reassignments::write_reassignments(&mut out, run);
     }
     write_quotas(&mut out, run);
     write_transactions(&mut out, run);

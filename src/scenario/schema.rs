@@ -1621,6 +1621,14 @@ pub enum Fault {
     /// keys move to other partitions and a group reading from `Latest` may skip what the new
     /// partitions got first. Partitions are never removed (Kafka cannot).
     CreatePartitions(String, u32),
+    /// An operator moves a partition's replicas to these brokers, the first the preferred leader
+    /// (`kafka-reassign-partitions.sh --execute`, `Admin.alterPartitionReassignments`, KIP-455):
+    /// `Reassign("orders", 0, [2, 1])`. The controller adds the new replicas at once; they copy
+    /// the leader's whole log as followers, and once every target replica is in the ISR the
+    /// controller drops the old ones (they delete their copy) and, if the leader was one of them,
+    /// elects the first target replica in the ISR. Refused, as Kafka refuses it, while the
+    /// partition is still being reassigned.
+    Reassign(String, u32, Vec<u32>),
 }
 
 /// Who a fault hits: by name, or by role at the moment the fault fires.

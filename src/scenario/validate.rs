@@ -70,6 +70,9 @@ pub const FIGURES: &[(&str, &str)] = &[
         "the most records each compacted partition's leader log held at any sample, summed over partitions",
     ),
     ("partitions_created", "partitions an operator's CreatePartitions added during the run"),
+    ("reassignments_completed", "partition reassignments (Reassign) the controller completed"),
+    ("reassignment_time_max_ms", "the longest completed reassignment, from its start to its completion (ms)"),
+    ("reassignment_bytes_copied", "bytes the replicas that reassignments added appended until each completed"),
     (
         "keys_moved_partition",
         "keys whose partition changed when a producer saw more partitions (summed over producers)",
@@ -1055,6 +1058,43 @@ pub fn validate(s: &Scenario) -> Vec<Problem> {
                     }
                 }
             },
+            Fault::Reassign(topic, p, replicas) => {
+                if !s.topics.iter().any(|t| &t.name == topic) {
+                    c.fail(format!("{base}[0]"), format!("unknown topic {topic:?}"), allowed_topics.clone());
+                } else if !partition_exists(topic, *p) {
+                    c.fail(
+                        format!("{base}[1]"),
+                        format!("no partition {topic}-{p}"),
+                        format!("a partition number below {}", s.partitions_ever(topic)),
+                    );
+                }
+                // `ReplicationControlManager.validateManualPartitionAssignment`: brokers in id
+                // order, so its message names the lowest offender.
+                let mut sorted = replicas.clone();
+                sorted.sort_unstable();
+                let brokers = format!("broker ids from 0 to {}, each once", s.cluster.brokers.saturating_sub(1));
+                if sorted.is_empty() {
+                    c.fail(
+                        format!("{base}[2]"),
+                        "The manual partition assignment includes an empty replica list.",
+                        brokers,
+                    );
+                } else if let Some(b) = sorted.iter().find(|&&b| b >= s.cluster.brokers) {
+                    c.fail(
+                        format!("{base}[2]"),
+                        format!(
+                            "The manual partition assignment includes broker {b}, but no such broker is registered."
+                        ),
+                        brokers,
+                    );
+                } else if let Some(w) = sorted.windows(2).find(|w| w[0] == w[1]) {
+                    c.fail(
+                        format!("{base}[2]"),
+                        format!("The manual partition assignment includes the broker {} more than once.", w[0]),
+                        brokers,
+                    );
+                }
+            }
         }
         for (path, t) in targets {
             match t {

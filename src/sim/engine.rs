@@ -100,6 +100,9 @@ pub struct BrokerView {
     pub name: String,
     pub alive: bool,
     pub leads: Vec<String>,
+    /// Every partition it holds a log of, `(partition, log start offset, log end offset)`: its
+    /// replicas, and a replica a reassignment removed while it was down (deleted when it learns).
+    pub logs: Vec<(String, u64, u64)>,
     pub produce_requests: u64,
     pub fetch_requests: u64,
 }
@@ -193,6 +196,8 @@ pub(crate) struct Finished {
     pub group_states: Vec<crate::group::Group>,
     /// What each consume-transform-produce group's output holds.
     pub pipelines: Vec<crate::check::PipelineOutcome>,
+    /// What each `Reassign` fault did to its partition.
+    pub reassignments: Vec<crate::report::ReassignmentOutcome>,
 }
 
 /// What the engine knows of one node beyond its actor: the event loop reads it on every
@@ -1013,6 +1018,22 @@ impl Simulation {
                 }
                 None => Err(format!("no topic {topic:?}")),
             },
+            Fault::Reassign(topic, p, replicas) => match self.metadata.topic_index(topic) {
+                Some(t) => {
+                    let partition = self.metadata.topics[t].first + p;
+                    let controller = self.metadata.controller_node();
+                    let mut ctx = Ctx::new(now, controller, &mut self.core);
+                    match &mut self.nodes[controller.index()] {
+                        Node::Controller(c) => {
+                            let done = c.reassign(partition, replicas, &mut ctx);
+                            c.publish_now(&mut ctx);
+                            done
+                        }
+                        _ => Err("no controller".into()),
+                    }
+                }
+                None => Err(format!("no topic {topic:?}")),
+            },
             Fault::Heal => {
                 self.core.net.heal();
                 let cuts = self.core.link_fault.iter().filter(|f| f.is_some()).count();
@@ -1144,6 +1165,15 @@ impl Simulation {
                     leads: (0..self.metadata.partition_count() as u32)
                         .filter(|&p| broker.leads(p))
                         .map(|p| self.metadata.partition_name(p))
+                        .collect(),
+                    logs: (0..self.metadata.partition_count())
+                        .filter_map(|p| {
+                            let log = &broker.replicas[p].log;
+                            let hosted = self.controller().states[p].replicas.contains(&b) || log.log_end_offset() > 0;
+                            hosted.then(|| {
+                                (self.metadata.partition_name(p as u32), log.log_start_offset(), log.log_end_offset())
+                            })
+                        })
                         .collect(),
                     produce_requests: broker.stats.produce_requests,
                     fetch_requests: broker.stats.fetch_requests,
@@ -1332,9 +1362,14 @@ impl Simulation {
             })
             .collect();
         let replica_logs: Vec<Vec<&Log>> = (0..n)
-            .map(|p| self.metadata.replicas[p].iter().map(|&b| &self.broker(b).replicas[p].log).collect())
+            .map(|p| controller.states[p].replicas.iter().map(|&b| &self.broker(b).replicas[p].log).collect())
             .collect();
         let verdicts = self.core.history.verdicts(&final_logs, &replica_logs);
+        let reassignments = crate::report::reassignment_outcomes(
+            &cluster_events,
+            |b, p| &self.broker(b).replicas[p as usize].log,
+            |p| final_logs[p as usize].map(|l| l.log_end_offset()),
+        );
         let pipelines = self.pipeline_outcomes(&final_logs);
         let truncations = self.core.history.truncations.clone();
         let totals = self.core.recorder.totals.clone();
@@ -1364,6 +1399,7 @@ impl Simulation {
             metadata: self.metadata,
             truncations,
             pipelines,
+            reassignments,
         }
     }
 
@@ -1446,6 +1482,7 @@ fn describe_fault(f: &Fault) -> String {
         Fault::SlowDisk(x, ms) => format!("slow disk on {} (+{ms} ms per append)", t(x)),
         Fault::Heal => "heal the network".into(),
         Fault::CreatePartitions(topic, total) => format!("create partitions: {topic} to {total} in all"),
+        Fault::Reassign(topic, p, replicas) => format!("reassign {topic}-{p} to brokers {replicas:?}"),
         Fault::SlowProcessing(x, us) => format!("slow processing on {} ({us} µs per record)", t(x)),
     }
 }

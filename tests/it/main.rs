@@ -31,6 +31,9 @@
 //! - `partitions_added`: partitions added during the run (`CreatePartitions`): keys that move,
 //!   metadata refreshes, a classic leader's rejoin against a KIP-848 coordinator, what `Latest`
 //!   skips, and keys read out of order behind a backlog.
+//! - `reassign`: partition reassignment (`Reassign`, KIP-455): new replicas copy the whole log
+//!   before the old ones go, completion once every target replica is in the ISR, the leader's
+//!   move, removed replicas deleting their copy, an added replica that is down.
 //! - `step`: the stepper (`kafkasim step`): commands, the views between them, the transcript,
 //!   and that stepping changes nothing in the run.
 //!
@@ -49,6 +52,7 @@ mod partitions_added;
 mod pipeline;
 mod producer;
 mod quota;
+mod reassign;
 mod replication;
 mod retention;
 mod scenarios;
