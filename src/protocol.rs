@@ -306,6 +306,9 @@ pub struct PartitionState {
     pub leader_epoch: u32,
     /// Bumped on every change (ISR or leader).
     pub partition_epoch: u32,
+    /// Replicas a reassignment in progress adds (`PartitionRegistration.addingReplicas`): the
+    /// ones a replication throttle applies to.
+    pub adding_replicas: Vec<u32>,
 }
 
 impl PartitionState {

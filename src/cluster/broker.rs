@@ -240,6 +240,12 @@ pub struct Broker {
     produce_quotas: Vec<Option<ByteRateQuota>>,
     /// Per client node: its `consumer_byte_rate` quota.
     fetch_quotas: Vec<Option<ByteRateQuota>>,
+    /// `leader.replication.throttled.rate` (KIP-73), over the follower fetches of partitions
+    /// being reassigned; `None` without a throttle.
+    replication_quota: Option<ByteRateQuota>,
+    /// Whether that rate was over its bound when last measured (a parked follower fetch does not
+    /// count bytes the throttle withholds).
+    replication_throttled: bool,
 }
 
 impl Broker {
@@ -284,6 +290,8 @@ impl Broker {
             txn,
             produce_quotas: Vec::new(),
             fetch_quotas: Vec::new(),
+            replication_quota: settings.leader_replication_throttled_rate.map(ByteRateQuota::new),
+            replication_throttled: false,
         }
     }
 
@@ -359,7 +367,13 @@ impl Broker {
     /// process crash); `power_loss` also drops what was never written back or flushed.
     pub fn crash(&mut self, power_loss: bool, now: SimTime) -> Vec<TruncationEvent> {
         let mut lost = Vec::new();
-        for q in self.produce_quotas.iter_mut().chain(self.fetch_quotas.iter_mut()).flatten() {
+        for q in self
+            .produce_quotas
+            .iter_mut()
+            .chain(self.fetch_quotas.iter_mut())
+            .flatten()
+            .chain(&mut self.replication_quota)
+        {
             q.restart();
         }
         let writeback = SimDuration::from_ms(self.settings.page_cache_writeback_ms);
@@ -1361,6 +1375,9 @@ impl Broker {
         } else {
             errors_or_divergence = fetch.partitions.iter().any(|f| !self.leads(f.partition));
         }
+        if fetch.replica.is_some() && self.replication_quota.is_some() {
+            self.measure_replication_quota(ctx.now());
+        }
         let ready = max_wait_ms == 0 || errors_or_divergence || self.enough_bytes(&fetch);
         if ready {
             // Answered now: the checks still hold. Updating a follower changes nothing they read
@@ -1467,6 +1484,9 @@ impl Broker {
             if bytes >= want {
                 break;
             }
+            if self.replication_throttled && fetch.replica.is_some_and(|b| self.throttled_replica(f.partition, b)) {
+                continue; // `DelayedFetch.tryComplete` leaves throttled partitions out
+            }
             let r = &self.replicas[f.partition as usize];
             let limit = match (fetch.replica, fetch.read_committed) {
                 (Some(_), _) => r.log.log_end_offset(),
@@ -1494,6 +1514,65 @@ impl Broker {
                 i += 1;
             }
         }
+    }
+
+    /// Whether the leader's `leader.replication.throttled.rate` is exceeded now
+    /// (`ReplicationQuotaManager.isQuotaExceeded`), kept in `replication_throttled`.
+    #[cold]
+    #[inline(never)]
+    fn measure_replication_quota(&mut self, now: SimTime) {
+        let now_ms = (now.0 / 1_000_000) as i64;
+        self.replication_throttled = self.replication_quota.as_mut().is_some_and(|q| q.exceeded(now_ms));
+    }
+
+    /// `leader.replication.throttled.rate` on a follower's fetch response, once read
+    /// (`ReplicaManager.shouldLeaderThrottle` and `KafkaApis.sizeOfThrottledPartitions`): while
+    /// the rate is over the bound, an out-of-sync replica of a partition being reassigned gets
+    /// none of that partition's batches; what the response carries of such partitions counts
+    /// against the rate. (Kafka leaves them out of the read; here they are read and dropped, which
+    /// changes nothing but work.)
+    #[cold]
+    #[inline(never)]
+    fn throttle_replication(
+        &mut self,
+        follower: u32,
+        partitions: &mut [FetchedPartition],
+        batches: &mut Vec<ReplicatedBatch>,
+        now: SimTime,
+    ) {
+        self.measure_replication_quota(now);
+        let mut next = 0;
+        let mut bytes = 0u64;
+        for fp in partitions.iter_mut() {
+            let range = next..next + fp.batch_count as usize;
+            if !self.reassigning(fp.partition) {
+                next = range.end;
+            } else if self.replication_throttled && self.throttled_replica(fp.partition, follower) {
+                batches.drain(range);
+                fp.batch_count = 0;
+            } else {
+                bytes += batches[range.clone()].iter().map(|b| b.batch.size_bytes as u64).sum::<u64>();
+                next = range.end;
+            }
+        }
+        if bytes > 0
+            && let Some(q) = &mut self.replication_quota
+        {
+            q.record_bytes(bytes, (now.0 / 1_000_000) as i64);
+        }
+    }
+
+    /// Whether a reassignment of `p` is in progress (its partition is throttled).
+    fn reassigning(&self, p: u32) -> bool {
+        self.replicas[p as usize].state.as_ref().is_some_and(|s| !s.adding_replicas.is_empty())
+    }
+
+    /// Whether `follower`'s fetches of `p` are throttled when the rate is exceeded: `p` is being
+    /// reassigned and `follower` is out of its ISR (`shouldLeaderThrottle`).
+    #[cold]
+    fn throttled_replica(&self, p: u32, follower: u32) -> bool {
+        let r = &self.replicas[p as usize];
+        self.reassigning(p) && r.followers.iter().any(|f| f.broker == follower && !f.in_isr)
     }
 
     fn complete_parked(&mut self, touched: &[u32], ctx: &mut Ctx) {
@@ -1594,6 +1673,11 @@ impl Broker {
                 *self.stats.errors.entry(e.name()).or_default() += 1;
             }
             partitions.push(out);
+        }
+        if let Some(follower) = fetch.replica
+            && self.replication_quota.is_some()
+        {
+            self.throttle_replication(follower, &mut partitions, &mut batches, ctx.now());
         }
         if fetch.replica.is_none()
             && let Some(Some(q)) = self.fetch_quotas.get_mut(fetch.from.index())

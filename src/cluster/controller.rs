@@ -159,16 +159,15 @@ pub struct Controller {
     staged: Vec<PartitionState>,
     /// The set of brokers that may not join an ISR changed while handling the current event.
     staged_fencing: bool,
-    /// Per partition, the reassignment in progress (`PartitionRegistration.addingReplicas` and
-    /// `removingReplicas`).
+    /// Per partition, the reassignment in progress (`PartitionRegistration.removingReplicas`; its
+    /// `addingReplicas` are in the state).
     reassigning: Vec<Option<Reassigning>>,
 }
 
-/// A reassignment in progress: the replicas it adds and removes, each in broker id order (as
-/// `PartitionReassignmentReplicas` computes them).
+/// A reassignment in progress: the replicas it removes, in broker id order (as
+/// `PartitionReassignmentReplicas` computes them; those it adds are in the partition state).
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Reassigning {
-    adding: Vec<u32>,
     removing: Vec<u32>,
 }
 
@@ -580,7 +579,8 @@ impl Controller {
             self.events.push(ClusterEvent::ReassignmentCompleted { at: ctx.now(), partition: p, replicas });
             ctx.notable("reassignment_completed", || format!("{name} replicas {:?} (reordered)", next.replicas));
         } else {
-            self.reassigning[p as usize] = Some(Reassigning { adding, removing });
+            next.adding_replicas = adding;
+            self.reassigning[p as usize] = Some(Reassigning { removing });
         }
         self.apply(next, None, None, ctx);
         Ok(text)
@@ -600,6 +600,7 @@ impl Controller {
         }
         next.isr = isr;
         next.replicas = replicas;
+        next.adding_replicas.clear();
         self.reassigning[p] = None;
         self.events.push(ClusterEvent::ReassignmentCompleted {
             at: ctx.now(),

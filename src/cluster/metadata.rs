@@ -151,6 +151,7 @@ impl Metadata {
                 replicas: Vec::new(),
                 leader_epoch: 0,
                 partition_epoch: 0,
+                adding_replicas: Vec::new(),
             };
         }
         self.created_state(global)
@@ -167,6 +168,7 @@ impl Metadata {
             replicas,
             leader_epoch: 0,
             partition_epoch: 0,
+            adding_replicas: Vec::new(),
         }
     }
 

@@ -107,6 +107,17 @@ impl ByteRateQuota {
         sum / (window as f64 / 1000.0)
     }
 
+    /// Records `bytes` sent at `now_ms` (`ReplicationQuotaManager.record`).
+    pub fn record_bytes(&mut self, bytes: u64, now_ms: i64) {
+        self.record(bytes as f64, now_ms);
+    }
+
+    /// Whether the rate is over the bound now (`Sensor.checkQuotas` failing, as
+    /// `ReplicationQuotaManager.isQuotaExceeded` asks).
+    pub fn exceeded(&mut self, now_ms: i64) -> bool {
+        !self.samples.is_empty() && self.rate(now_ms) > self.bound
+    }
+
     /// `ClientQuotaManager.unrecordQuotaSensor`: takes back `bytes` recorded at `now_ms` (a
     /// throttled fetch is answered empty, so its bytes were never sent).
     pub fn unrecord(&mut self, bytes: u64, now_ms: i64) {
@@ -153,6 +164,21 @@ mod tests {
         assert!((rate - 5000.0).abs() < 100.0, "{rate}");
         // Quiet for longer than the whole window: every sample restarts, the rate is 0.
         assert_eq!(q.rate(29_900 + 11_000), 0.0);
+    }
+
+    #[test]
+    fn a_replication_throttle_is_exceeded_only_above_its_rate_over_the_window() {
+        let mut q = ByteRateQuota::new(1000);
+        assert!(!q.exceeded(0), "nothing sent yet");
+        // A young rate is judged over ten seconds: 10,000 bytes at once are exactly the bound.
+        q.record_bytes(10_000, 0);
+        assert!(!q.exceeded(0));
+        q.record_bytes(1, 0);
+        assert!(q.exceeded(0));
+        // With nothing more sent, the window stays ten seconds until the samples span more:
+        // still over at 2 s, under at 10.5 s (10,001 B / 10.5 s).
+        assert!(q.exceeded(2000));
+        assert!(!q.exceeded(10_500));
     }
 
     #[test]

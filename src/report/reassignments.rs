@@ -109,9 +109,10 @@ pub(crate) fn write_reassignments(out: &mut String, run: &Finished) {
             Some(c) => (format!("{c}"), format!("{:.1}", c.since(r.started).as_nanos() as f64 / 1e6)),
             None => ("not by the end".to_string(), "–".to_string()),
         };
-        let leader = match r.leader_moved {
-            Some((from, to)) => format!("{} → {}", broker(from), broker(to)),
-            None => "stayed".to_string(),
+        let leader = match (r.leader_moved, r.completed) {
+            (Some((from, to)), _) => format!("{} → {}", broker(from), broker(to)),
+            (None, Some(_)) => "stayed".to_string(),
+            (None, None) => "–".to_string(),
         };
         let copied: Vec<String> = r
             .copied

@@ -35,7 +35,7 @@ pub fn header(s: &Scenario) -> String {
     let k = &s.cluster.controller;
     let _ = writeln!(
         h,
-        "replication: truncation={} replica_lag_time_max_ms={} replica_fetch_wait_max_ms={} hw_checkpoint_ms={} page_cache_writeback_ms={} log_flush_interval_ms={} hw_waits_for_min_isr={}",
+        "replication: truncation={} replica_lag_time_max_ms={} replica_fetch_wait_max_ms={} hw_checkpoint_ms={} page_cache_writeback_ms={} log_flush_interval_ms={} hw_waits_for_min_isr={}{}",
         match r.truncation {
             Truncation::LeaderEpoch => "leader-epoch (KIP-101/279)",
             Truncation::HighWatermark => "high-watermark (pre-0.11)",
@@ -46,7 +46,9 @@ pub fn header(s: &Scenario) -> String {
         r.replica_high_watermark_checkpoint_interval_ms,
         r.page_cache_writeback_ms,
         r.log_flush_interval_ms.map_or("none".to_string(), |v| v.to_string()),
-        r.high_watermark_waits_for_min_isr
+        r.high_watermark_waits_for_min_isr,
+        r.leader_replication_throttled_rate
+            .map_or(String::new(), |t| format!(" leader_replication_throttled_rate={t} B/s (reassigning partitions)"))
     );
     let _ = writeln!(
         h,

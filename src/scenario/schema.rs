@@ -283,6 +283,13 @@ pub struct Replication {
     /// below min.insync.replicas. Default true; false models earlier versions.
     #[serde(default = "yes")]
     pub high_watermark_waits_for_min_isr: bool,
+    /// `leader.replication.throttled.rate` in bytes per second, as `kafka-reassign-partitions.sh
+    /// --throttle` sets it (KIP-73): a leader sends the replicas a reassignment adds, while they
+    /// are out of the ISR, no more than this (measured over 11 one-second samples; over it, their
+    /// partitions are left out of its fetch responses). Other followers are never throttled.
+    /// Default none (no throttle).
+    #[serde(default)]
+    pub leader_replication_throttled_rate: Option<u64>,
 }
 
 fn default_replica_fetch_backoff_ms() -> u64 {
@@ -324,6 +331,7 @@ impl Default for Replication {
             log_flush_interval_ms: None,
             page_cache_writeback_ms: default_writeback_ms(),
             high_watermark_waits_for_min_isr: true,
+            leader_replication_throttled_rate: None,
         }
     }
 }

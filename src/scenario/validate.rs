@@ -919,6 +919,16 @@ pub fn validate(s: &Scenario) -> Vec<Problem> {
         3_600_000,
         "ms",
     );
+    if let Some(rate) = r.leader_replication_throttled_rate {
+        // Kafka takes any positive long; 0 would stop every reassignment before it starts.
+        c.range_u64(
+            "cluster.replication.leader_replication_throttled_rate".into(),
+            rate,
+            1,
+            i64::MAX as u64,
+            "bytes/s",
+        );
+    }
     c.range_u64("cluster.broker_cpu.request_us".into(), s.cluster.broker_cpu.request_us, 0, 1_000_000, "µs");
     c.range_u64("cluster.broker_cpu.per_kib_us".into(), s.cluster.broker_cpu.per_kib_us, 0, 1_000_000, "µs");
     let k = &s.cluster.controller;

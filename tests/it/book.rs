@@ -28,7 +28,13 @@ fn chapters_and_scenarios_named_in_the_book_exist() {
 
 /// Every chart image the README and the book show: `(document, scenario, chart file of its run,
 /// committed image in book/src/images)`.
-const IMAGES: [(&str, &str, &str, &str); 17] = [
+const IMAGES: [(&str, &str, &str, &str); 18] = [
+    (
+        "book/src/replication.md",
+        "reassign-throttle-too-low",
+        "offsets-orders-0.png",
+        "reassign-throttle-too-low-offsets.png",
+    ),
     (
         "book/src/replication.md",
         "reassign-partition-moves-leader",

@@ -179,19 +179,21 @@ fn a_removed_replica_that_was_down_deletes_its_copy_when_it_returns() {
     assert_eq!(partition(&views, "orders-0").replicas, vec![0, 2]);
 }
 
-/// Up to three reassignments of random targets at random times, and a broker that crashes and
-/// comes back, in a 4-broker cluster: the invariants hold after every event (in-sync replicas
+/// Up to three reassignments of random targets at random times, a broker that crashes and comes
+/// back, and maybe a replication throttle, in a 4-broker cluster: the invariants hold after every event (in-sync replicas
 /// hold the leader's log below the high watermark), nothing acknowledged is lost, every
 /// reassignment that fired completes (all brokers are back by then), each partition ends on the
 /// target of its last one, and exactly its replicas hold a log of it.
-fn reassigning(moves: &[(u64, u32, Vec<u32>)], crash: Option<(u64, u32)>) -> kafkasim::Scenario {
+fn reassigning(moves: &[(u64, u32, Vec<u32>)], crash: Option<(u64, u32)>, throttle: Option<u64>) -> kafkasim::Scenario {
     let mut faults: Vec<String> =
         moves.iter().map(|(at, p, to)| format!("(at_ms: {at}, fault: Reassign(\"orders\", {p}, {to:?}))")).collect();
     if let Some((at, b)) = crash {
         faults.push(format!("(at_ms: {at}, fault: Crash(Broker({b})))"));
         faults.push(format!("(at_ms: {}, fault: Restart(Broker({b})))", at + 4000));
     }
-    small(&faults.join(", "), ", network: (latency_us: 500, bandwidth_mbps: 20)")
+    let throttle =
+        throttle.map_or(String::new(), |t| format!(", replication: (leader_replication_throttled_rate: Some({t}))"));
+    small(&faults.join(", "), &format!(", network: (latency_us: 500, bandwidth_mbps: 20){throttle}"))
 }
 
 proptest::proptest! {
@@ -205,6 +207,9 @@ proptest::proptest! {
             1..4,
         ),
         crash in proptest::option::of((2000u64..25000, 0u32..4)),
+        // Each partition takes about 10 kB/s; a throttle leaves room for its in-sync follower
+        // and for a new replica to catch up.
+        throttle in proptest::option::of(50_000u64..200_000),
     ) {
         let mut moves: Vec<(u64, u32, Vec<u32>)> = moves
             .into_iter()
@@ -217,7 +222,7 @@ proptest::proptest! {
             .collect();
         // In time order, so the last that fired is the last listed.
         moves.sort_by_key(|m| m.0);
-        let s = reassigning(&moves, crash);
+        let s = reassigning(&moves, crash, throttle);
         let report = run_checking_invariants(&s);
         proptest::prop_assert!(report.is_ok(), "{:?} moves {moves:?} crash {crash:?}", report.err());
         let report = report.unwrap();
@@ -243,4 +248,70 @@ proptest::proptest! {
             }
         }
     }
+}
+
+#[test]
+fn a_throttle_below_what_the_partition_needs_holds_the_reassignment_open() {
+    let load = |set: &[(&str, &str)]| {
+        let set: Vec<(String, String)> = set.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let path = root().join("scenarios/reassign-throttle-too-low.ron");
+        run(&kafkasim::scenario::load(&path, &set).unwrap_or_else(|e| panic!("{e}")))
+    };
+    let low = load(&[]);
+    let f = &low.figures;
+    assert_eq!(f["reassignments_completed"], 0.0);
+    // Only the replica being added is throttled: the in-sync follower keeps up, the leader and
+    // the ISR never change, and clients see nothing.
+    assert_eq!(f["isr_shrinks"], 0.0);
+    assert_eq!(f["leader_elections"], 0.0);
+    assert_eq!(f["produce_errors"], 0.0);
+    let p0 = low.partitions.iter().find(|p| p.name == "orders-0").unwrap();
+    assert_eq!(p0.replicas, vec![3, 1, 0]);
+    let broker3 = p0.replica_offsets.iter().find(|r| r.0 == 3).unwrap().2;
+    assert!(broker3 < p0.log_end_offset / 2, "broker-3 at {broker3} of {}", p0.log_end_offset);
+    // What it copied in 80 s, with the in-sync follower's 500 kB/s counted against the same
+    // 600 kB/s: the first burst a young rate allows, then little.
+    let copied = f["reassignment_bytes_copied"];
+    assert!(copied < 600_000.0 * 80.0 / 2.0, "{copied} bytes");
+    assert!(low.summary.contains("leader_replication_throttled_rate=600000 B/s"), "{}", low.summary);
+
+    // Above the write rate, with room for the in-sync follower too, it completes, later than
+    // the unthrottled 1.6 s.
+    let enough = load(&[("cluster.replication.leader_replication_throttled_rate", "1500000")]);
+    assert_eq!(enough.figures["reassignments_completed"], 1.0);
+    let took = enough.figures["reassignment_time_max_ms"];
+    assert!((5000.0..40000.0).contains(&took), "{took} ms");
+    // Unthrottled, the same move takes the link's time.
+    let free = load(&[("cluster.replication.leader_replication_throttled_rate", "None")]);
+    assert!(free.figures["reassignment_time_max_ms"] < 2500.0, "{}", free.summary);
+}
+
+#[test]
+fn a_throttled_partition_is_left_out_of_a_response_that_carries_others() {
+    // Five partitions over four brokers: broker-0 leads orders-0 [0, 1] and orders-4 [0, 2].
+    // Adding broker-2 to orders-0 and broker-1 to orders-4 puts, in each follower's fetch from
+    // broker-0, one partition it is throttled on next to one it is in sync on (in both orders).
+    // The throttle binds (the copies take longer than without it), and the in-sync partitions'
+    // batches still arrive whole: the invariants hold after every event.
+    let scenario = |throttle: &str| {
+        let src = format!(
+            r#"Scenario(
+    name: "reassign-mixed", description: "test", seed: 9, duration_ms: 120000,
+    cluster: (brokers: 4, replication: (leader_replication_throttled_rate: {throttle})),
+    topics: [(name: "orders", partitions: 5, replication_factor: 2, min_insync_replicas: 1)],
+    producers: [(name: "checkout", topic: "orders", arrival: Poisson(per_sec: 500.0), value_bytes: 1000, acks: All)],
+    faults: [(at_ms: 60000, fault: Reassign("orders", 0, [0, 1, 2])), (at_ms: 60000, fault: Reassign("orders", 4, [0, 2, 1]))],
+)"#
+        );
+        kafkasim::scenario::parse("reassign-mixed.ron", &src, &[]).unwrap_or_else(|e| panic!("{e}"))
+    };
+    let throttled = run_checking_invariants(&scenario("Some(700000)")).unwrap_or_else(|e| panic!("{e}"));
+    let free = run_checking_invariants(&scenario("None")).unwrap_or_else(|e| panic!("{e}"));
+    for report in [&throttled, &free] {
+        assert_eq!(report.figures["reassignments_completed"], 2.0, "{}", report.summary);
+        assert_eq!(report.figures["lost_records"], 0.0);
+        assert_eq!(report.figures["isr_shrinks"], 0.0, "in-sync followers are never throttled");
+    }
+    let (slow, fast) = (throttled.figures["reassignment_time_max_ms"], free.figures["reassignment_time_max_ms"]);
+    assert!(slow > 3.0 * fast, "throttled {slow} ms, unthrottled {fast} ms");
 }
