@@ -21,7 +21,15 @@
 //! that can act within the run, every `log.retention.check.interval.ms` the leader deletes the
 //! oldest whole segments retention no longer keeps, never past the high watermark; followers
 //! follow its log start offset. On other topics the simulator drops, to save memory, what every
-//! replica and every subscribed group has committed (Kafka would keep it for 7 days).
+//! replica and every subscribed group has committed (Kafka would keep it for 7 days), except on a
+//! topic a reassignment moves, whose new replicas copy the whole log.
+//!
+//! Reassignment (KIP-455): a broker hosts the partitions its metadata names it a replica of; one
+//! newly named starts from an empty log and fetches from the leader's log start, one no longer
+//! named stops and deletes its copy (`stopPartitions`). A leader that loses a partition answers the
+//! fetches parked on it at once. With `leader.replication.throttled.rate` (KIP-73), a leader leaves
+//! a partition being reassigned out of its answers to out-of-sync replicas while the rate of such
+//! partitions' follower fetches is over the bound (the follower-side throttle is not modelled).
 //!
 //! Simplified: request handling costs no CPU time; one fetch session per leader; the partitions
 //! of a request are answered together; producer state is rebuilt from the retained log only.
@@ -1504,16 +1512,7 @@ impl Broker {
     #[cold]
     #[inline(never)]
     fn complete_parked_for(&mut self, p: u32, ctx: &mut Ctx) {
-        let mut i = 0;
-        while i < self.parked.len() {
-            if self.parked[i].partitions.iter().any(|x| x.partition == p) {
-                let fetch = self.parked.remove(i);
-                self.respond_fetch(&fetch, ctx);
-                ctx.fetch_buffers().requests.give_back(fetch.partitions);
-            } else {
-                i += 1;
-            }
-        }
+        self.answer_parked(ctx, |_, f| f.partitions.iter().any(|x| x.partition == p));
     }
 
     /// Whether the leader's `leader.replication.throttled.rate` is exceeded now
@@ -1576,10 +1575,17 @@ impl Broker {
     }
 
     fn complete_parked(&mut self, touched: &[u32], ctx: &mut Ctx) {
+        self.answer_parked(ctx, |b, f| {
+            f.partitions.iter().any(|x| touched.contains(&x.partition)) && b.enough_bytes(f)
+        });
+    }
+
+    /// Answers the parked fetches `ready` picks, in the order they were parked.
+    #[inline(always)]
+    fn answer_parked(&mut self, ctx: &mut Ctx, ready: impl Fn(&Self, &ParkedFetch) -> bool) {
         let mut i = 0;
         while i < self.parked.len() {
-            let f = &self.parked[i];
-            if f.partitions.iter().any(|x| touched.contains(&x.partition)) && self.enough_bytes(f) {
+            if ready(self, &self.parked[i]) {
                 let fetch = self.parked.remove(i);
                 self.respond_fetch(&fetch, ctx);
                 ctx.fetch_buffers().requests.give_back(fetch.partitions);

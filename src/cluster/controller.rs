@@ -23,7 +23,16 @@
 //!   an election takes the ISR, else an unfenced ELR member, else the last known leader. A broker
 //!   that registers after an unclean shutdown leaves every ISR and ELR. ISR ≥ min ISR clears it.
 //!
-//! Simplified: one controller node (no Raft quorum, it never fails over); a restarted broker is
+//! - Reassignments (KIP-455, `ReplicationControlManager.changePartitionReassignment`): the
+//!   replicas become the target followed by those being removed, with the added ones marked
+//!   (`addingReplicas`); every later change of the partition first tries to complete it
+//!   (`PartitionReassignmentReplicas.maybeCompleteReassignment`, called by
+//!   `PartitionChangeBuilder.build`): once the ISR holds every target replica, the removed ones
+//!   go, a leader among them gives way to the first target replica in the ISR, and the leader
+//!   epoch goes up if any replica was removed.
+//!
+//! Simplified: one controller node (no Raft quorum, it never fails over); a second reassignment
+//! of a partition being reassigned is refused (Kafka replaces the running one); a restarted broker is
 //! fenced at once when it registers with a new incarnation (Kafka waits for the old session to
 //! expire first); an ELR-only change does not bump the partition epoch (brokers do not read the
 //! ELR here).

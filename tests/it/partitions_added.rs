@@ -6,7 +6,7 @@
 use kafkasim::client::partitioner::partition_for_key;
 use kafkasim::report::RunOptions;
 
-use crate::support::{root, run_checking_invariants};
+use crate::support::{first_line_at, root, run_checking_invariants};
 
 fn scenario(file: &str, set: &[(&str, &str)]) -> kafkasim::Scenario {
     let set: Vec<(String, String)> = set.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
@@ -23,16 +23,6 @@ const KIP848: &str = "partitions-added-kip848-key-order.ron";
 /// Records the run's final logs hold on `orders-p` (its high watermark).
 fn records_on(report: &kafkasim::Report, p: u32) -> u64 {
     report.partitions.iter().find(|v| v.name == format!("orders-{p}")).map_or(0, |v| v.high_watermark)
-}
-
-/// The first time of a trace line containing all of `parts`, in seconds.
-fn first_line_at(report: &kafkasim::Report, parts: &[&str]) -> Option<f64> {
-    report
-        .trace
-        .lines()
-        .find(|l| parts.iter().all(|p| l.contains(p)))
-        .and_then(|l| l.split_whitespace().next())
-        .and_then(|t| t.parse().ok())
 }
 
 #[test]

@@ -7,7 +7,7 @@
 use kafkasim::report::RunOptions;
 use kafkasim::sim::SimTime;
 
-use crate::support::{root, run_checking_invariants};
+use crate::support::{first_line_at, root, run_checking_invariants};
 
 fn bundled(set: &[(&str, &str)]) -> kafkasim::Scenario {
     let set: Vec<(String, String)> = set.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
@@ -34,16 +34,6 @@ fn small(faults: &str, extra_cluster: &str) -> kafkasim::Scenario {
 
 fn run(s: &kafkasim::Scenario) -> kafkasim::Report {
     kafkasim::run(s, &RunOptions::default()).unwrap()
-}
-
-/// The first time of a trace line containing all of `parts`, in seconds.
-fn first_line_at(report: &kafkasim::Report, parts: &[&str]) -> Option<f64> {
-    report
-        .trace
-        .lines()
-        .find(|l| parts.iter().all(|p| l.contains(p)))
-        .and_then(|l| l.split_whitespace().next())
-        .and_then(|t| t.parse().ok())
 }
 
 fn partition<'a>(sim: &'a [kafkasim::sim::PartitionView], name: &str) -> &'a kafkasim::sim::PartitionView {

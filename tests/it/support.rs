@@ -70,3 +70,13 @@ pub fn run_checking_invariants(s: &kafkasim::Scenario) -> Result<kafkasim::Repor
     }
     kafkasim::report::report_of(sim, &Default::default()).map_err(|e| e.to_string())
 }
+
+/// The time, in seconds, of the first trace line of `report` that contains all of `parts`.
+pub fn first_line_at(report: &kafkasim::Report, parts: &[&str]) -> Option<f64> {
+    report
+        .trace
+        .lines()
+        .find(|l| parts.iter().all(|p| l.contains(p)))
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|t| t.parse().ok())
+}
