@@ -137,6 +137,12 @@ pub enum ClusterEvent {
         partition: u32,
         replicas: Vec<u32>,
     },
+    /// An operator cancelled the reassignment: the replicas it was adding left.
+    ReassignmentCancelled {
+        at: SimTime,
+        partition: u32,
+        replicas: Vec<u32>,
+    },
     /// The eligible leader replicas changed (KIP-966).
     Elr {
         at: SimTime,
@@ -592,6 +598,52 @@ impl Controller {
             self.reassigning[p as usize] = Some(Reassigning { removing });
         }
         self.apply(next, None, None, ctx);
+        Ok(text)
+    }
+
+    /// `ReplicationControlManager.cancelPartitionReassignment` (`PartitionReassignmentRevert`):
+    /// the replicas lose the ones the reassignment was adding, in their current order (so a
+    /// removed replica listed last stays last), and the ISR keeps only the replicas that remain.
+    /// An ISR left empty needs an unclean election, which the topic must allow; a leader that
+    /// was being added gives way (an ONLINE election, or UNCLEAN from an empty ISR).
+    pub fn cancel_reassignment(&mut self, p: u32, ctx: &mut Ctx) -> Result<String, String> {
+        let name = self.metadata.partition_name(p);
+        let s = &self.states[p as usize];
+        if self.reassigning[p as usize].is_none() {
+            // NO_REASSIGNMENT_IN_PROGRESS
+            return Err(format!("no reassignment of {name} is in progress"));
+        }
+        let adding = s.adding_replicas.clone();
+        let mut next = s.clone();
+        next.replicas.retain(|b| !adding.contains(b));
+        next.isr.retain(|b| next.replicas.contains(b));
+        next.adding_replicas.clear();
+        let topic = self.metadata.topic_of(p);
+        let unclean = next.isr.is_empty();
+        if unclean && !topic.unclean_leader_election_enable {
+            return Err(format!(
+                "Unable to revert partition assignment for {name} because it would require an unclean leader election."
+            ));
+        }
+        self.reassigning[p as usize] = None;
+        let text = format!("{name} replicas {:?} -> {:?} (cancelled: {adding:?} leave)", s.replicas, next.replicas);
+        ctx.notable("reassignment_cancelled", || text.clone());
+        self.events.push(ClusterEvent::ReassignmentCancelled {
+            at: ctx.now(),
+            partition: p,
+            replicas: next.replicas.clone(),
+        });
+        if unclean {
+            // `builder.setElection(UNCLEAN)`: the first active replica left leads, alone in the ISR.
+            next.leader = next.replicas.iter().copied().find(|&b| self.valid(b));
+            next.isr = next.leader.into_iter().collect();
+            let election = if next.leader.is_some() { Election::Unclean } else { Election::Offline };
+            self.apply(next, Some(election), None, ctx);
+        } else if next.leader.is_some_and(|l| !next.isr.contains(&l)) {
+            self.elect(next, None, ctx);
+        } else {
+            self.apply(next, None, None, ctx);
+        }
         Ok(text)
     }
 

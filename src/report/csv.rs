@@ -76,6 +76,11 @@ pub fn events_csv(run: &Finished) -> String {
                 at,
                 format!("reassignment_started,{},{from:?} -> {to:?},", m.partition_name(*partition)).replace(", ", " "),
             ),
+            ClusterEvent::ReassignmentCancelled { at, partition, replicas } => (
+                at,
+                format!("reassignment_cancelled,{},replicas {replicas:?},", m.partition_name(*partition))
+                    .replace(", ", " "),
+            ),
             ClusterEvent::ReassignmentCompleted { at, partition, replicas } => (
                 at,
                 format!("reassignment_completed,{},replicas {replicas:?},", m.partition_name(*partition))

@@ -18,6 +18,8 @@ pub(crate) struct ReassignmentOutcome {
     pub started: SimTime,
     /// When every target replica was in the ISR and the controller dropped the removed ones.
     pub completed: Option<SimTime>,
+    /// When an operator cancelled it (`CancelReassignment`), if it was not completed first.
+    pub cancelled: Option<SimTime>,
     /// The leader before and after the completion, when it moved.
     pub leader_moved: Option<(Option<u32>, Option<u32>)>,
     /// Per replica it added: `(broker, records, bytes)` that replica appended from the start to
@@ -39,10 +41,14 @@ pub(crate) fn outcomes<'a>(
     for (i, e) in events.iter().enumerate() {
         let ClusterEvent::ReassignmentStarted { at, partition, from, to, adding, .. } = e else { continue };
         let p = *partition;
-        let completed = events[i..].iter().find_map(|e| match e {
-            ClusterEvent::ReassignmentCompleted { at, partition, .. } if *partition == p => Some(*at),
+        // Its end: the first completion or cancellation of the partition after its start.
+        let end = events[i..].iter().find_map(|e| match e {
+            ClusterEvent::ReassignmentCompleted { at, partition, .. } if *partition == p => Some((*at, false)),
+            ClusterEvent::ReassignmentCancelled { at, partition, .. } if *partition == p => Some((*at, true)),
             _ => None,
         });
+        let completed = end.filter(|e| !e.1).map(|e| e.0);
+        let cancelled = end.filter(|e| e.1).map(|e| e.0);
         let leader_moved = completed.and_then(|done| {
             events.iter().find_map(|e| match e {
                 ClusterEvent::Leader { at, partition, from, to, .. } if *partition == p && *at == done => {
@@ -62,7 +68,7 @@ pub(crate) fn outcomes<'a>(
                 (b, records, bytes)
             })
             .collect();
-        let behind = match completed {
+        let behind = match end {
             Some(_) => Vec::new(),
             None => adding.iter().map(|&b| (b, log(b, p).log_end_offset(), leader_end(p).unwrap_or(0))).collect(),
         };
@@ -72,6 +78,7 @@ pub(crate) fn outcomes<'a>(
             to: to.clone(),
             started: *at,
             completed,
+            cancelled,
             leader_moved,
             copied,
             behind,
@@ -105,9 +112,10 @@ pub(crate) fn write_reassignments(out: &mut String, run: &Finished) {
     let _ = writeln!(out, "|---|---|---:|---:|---:|---|---|");
     let broker = |b: Option<u32>| b.map_or("none".to_string(), |b| format!("broker-{b}"));
     for r in &run.reassignments {
-        let (completed, took) = match r.completed {
-            Some(c) => (format!("{c}"), format!("{:.1}", c.since(r.started).as_nanos() as f64 / 1e6)),
-            None => ("not by the end".to_string(), "–".to_string()),
+        let (completed, took) = match (r.completed, r.cancelled) {
+            (Some(c), _) => (format!("{c}"), format!("{:.1}", c.since(r.started).as_nanos() as f64 / 1e6)),
+            (None, Some(c)) => (format!("cancelled at {c}"), "–".to_string()),
+            (None, None) => ("not by the end".to_string(), "–".to_string()),
         };
         let leader = match (r.leader_moved, r.completed) {
             (Some((from, to)), _) => format!("{} → {}", broker(from), broker(to)),
@@ -117,7 +125,10 @@ pub(crate) fn write_reassignments(out: &mut String, run: &Finished) {
         let copied: Vec<String> = r
             .copied
             .iter()
-            .map(|(b, records, bytes)| format!("broker-{b}: {records} records, {:.1} MB", *bytes as f64 / 1e6))
+            .map(|(b, records, bytes)| match r.cancelled {
+                Some(_) => format!("broker-{b}: deleted its copy when cancelled"),
+                None => format!("broker-{b}: {records} records, {:.1} MB", *bytes as f64 / 1e6),
+            })
             .collect();
         let _ = writeln!(
             out,
@@ -130,7 +141,8 @@ pub(crate) fn write_reassignments(out: &mut String, run: &Finished) {
         );
     }
     out.push('\n');
-    for r in run.reassignments.iter().filter(|r| r.completed.is_none()) {
+    let running = |r: &&ReassignmentOutcome| r.completed.is_none() && r.cancelled.is_none();
+    for r in run.reassignments.iter().filter(running) {
         for (b, end, leader_end) in &r.behind {
             let _ = writeln!(
                 out,
@@ -139,7 +151,7 @@ pub(crate) fn write_reassignments(out: &mut String, run: &Finished) {
             );
         }
     }
-    if run.reassignments.iter().any(|r| r.completed.is_none()) {
+    if run.reassignments.iter().any(|r| running(&r)) {
         out.push('\n');
     }
 }

@@ -463,6 +463,9 @@ pub fn summary(run: &Finished, header: &str, figures: &BTreeMap<&'static str, f6
                 "- {at} s {}: reassignment {from:?} → {to:?} started (adding {adding:?}, removing {removing:?})",
                 m.partition_name(*partition)
             ),
+            ClusterEvent::ReassignmentCancelled { at, partition, replicas } => {
+                format!("- {at} s {}: reassignment cancelled, replicas {replicas:?}", m.partition_name(*partition))
+            }
             ClusterEvent::ReassignmentCompleted { at, partition, replicas } => {
                 format!("- {at} s {}: reassignment completed, replicas {replicas:?}", m.partition_name(*partition))
             }

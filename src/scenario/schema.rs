@@ -1637,6 +1637,12 @@ pub enum Fault {
     /// elects the first target replica in the ISR. Refused, as Kafka refuses it, while the
     /// partition is still being reassigned.
     Reassign(String, u32, Vec<u32>),
+    /// An operator cancels a partition's reassignment in progress (`kafka-reassign-partitions.sh
+    /// --cancel`, `Admin.alterPartitionReassignments` with an empty target): the replicas it was
+    /// adding leave (and delete what they copied), the ones it was removing stay
+    /// (`PartitionReassignmentRevert`). Refused, as Kafka refuses it, when none is in progress, or
+    /// when no replica it keeps is in the ISR and the topic does not allow unclean elections.
+    CancelReassignment(String, u32),
 }
 
 /// Who a fault hits: by name, or by role at the moment the fault fires.

@@ -1068,6 +1068,17 @@ pub fn validate(s: &Scenario) -> Vec<Problem> {
                     }
                 }
             },
+            Fault::CancelReassignment(topic, p) => {
+                if !s.topics.iter().any(|t| &t.name == topic) {
+                    c.fail(format!("{base}[0]"), format!("unknown topic {topic:?}"), allowed_topics.clone());
+                } else if !partition_exists(topic, *p) {
+                    c.fail(
+                        format!("{base}[1]"),
+                        format!("no partition {topic}-{p}"),
+                        format!("a partition number below {}", s.partitions_ever(topic)),
+                    );
+                }
+            }
             Fault::Reassign(topic, p, replicas) => {
                 if !s.topics.iter().any(|t| &t.name == topic) {
                     c.fail(format!("{base}[0]"), format!("unknown topic {topic:?}"), allowed_topics.clone());

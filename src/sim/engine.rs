@@ -710,6 +710,28 @@ impl Simulation {
 
     // ----- faults ----------------------------------------------------------------------------
 
+    /// An operator's request about `topic`-`p` to the controller, which publishes what it changed.
+    fn on_controller(
+        &mut self,
+        now: SimTime,
+        topic: &str,
+        p: u32,
+        request: impl FnOnce(&mut Controller, u32, &mut Ctx) -> Result<String, String>,
+    ) -> Result<String, String> {
+        let Some(t) = self.metadata.topic_index(topic) else { return Err(format!("no topic {topic:?}")) };
+        let partition = self.metadata.topics[t].first + p;
+        let controller = self.metadata.controller_node();
+        let mut ctx = Ctx::new(now, controller, &mut self.core);
+        match &mut self.nodes[controller.index()] {
+            Node::Controller(c) => {
+                let done = request(c, partition, &mut ctx);
+                c.publish_now(&mut ctx);
+                done
+            }
+            _ => Err("no controller".into()),
+        }
+    }
+
     fn controller(&self) -> &Controller {
         match &self.nodes[self.metadata.controller_node().index()] {
             Node::Controller(c) => c,
@@ -1018,22 +1040,12 @@ impl Simulation {
                 }
                 None => Err(format!("no topic {topic:?}")),
             },
-            Fault::Reassign(topic, p, replicas) => match self.metadata.topic_index(topic) {
-                Some(t) => {
-                    let partition = self.metadata.topics[t].first + p;
-                    let controller = self.metadata.controller_node();
-                    let mut ctx = Ctx::new(now, controller, &mut self.core);
-                    match &mut self.nodes[controller.index()] {
-                        Node::Controller(c) => {
-                            let done = c.reassign(partition, replicas, &mut ctx);
-                            c.publish_now(&mut ctx);
-                            done
-                        }
-                        _ => Err("no controller".into()),
-                    }
-                }
-                None => Err(format!("no topic {topic:?}")),
-            },
+            Fault::Reassign(topic, p, replicas) => {
+                self.on_controller(now, topic, *p, |c, partition, ctx| c.reassign(partition, replicas, ctx))
+            }
+            Fault::CancelReassignment(topic, p) => {
+                self.on_controller(now, topic, *p, |c, partition, ctx| c.cancel_reassignment(partition, ctx))
+            }
             Fault::Heal => {
                 self.core.net.heal();
                 let cuts = self.core.link_fault.iter().filter(|f| f.is_some()).count();
@@ -1483,6 +1495,7 @@ fn describe_fault(f: &Fault) -> String {
         Fault::Heal => "heal the network".into(),
         Fault::CreatePartitions(topic, total) => format!("create partitions: {topic} to {total} in all"),
         Fault::Reassign(topic, p, replicas) => format!("reassign {topic}-{p} to brokers {replicas:?}"),
+        Fault::CancelReassignment(topic, p) => format!("cancel the reassignment of {topic}-{p}"),
         Fault::SlowProcessing(x, us) => format!("slow processing on {} ({us} µs per record)", t(x)),
     }
 }

@@ -170,13 +170,21 @@ fn a_removed_replica_that_was_down_deletes_its_copy_when_it_returns() {
 }
 
 /// Up to three reassignments of random targets at random times, a broker that crashes and comes
-/// back, and maybe a replication throttle, in a 4-broker cluster: the invariants hold after every event (in-sync replicas
+/// back, maybe a replication throttle and maybe a cancellation, in a 4-broker cluster: the invariants hold after every event (in-sync replicas
 /// hold the leader's log below the high watermark), nothing acknowledged is lost, every
-/// reassignment that fired completes (all brokers are back by then), each partition ends on the
-/// target of its last one, and exactly its replicas hold a log of it.
-fn reassigning(moves: &[(u64, u32, Vec<u32>)], crash: Option<(u64, u32)>, throttle: Option<u64>) -> kafkasim::Scenario {
+/// reassignment that fired completes or was cancelled (all brokers are back by then), a partition
+/// never cancelled ends on the target of its last one, and exactly its replicas hold a log of it.
+fn reassigning(
+    moves: &[(u64, u32, Vec<u32>)],
+    crash: Option<(u64, u32)>,
+    throttle: Option<u64>,
+    cancel: Option<(u64, u32)>,
+) -> kafkasim::Scenario {
     let mut faults: Vec<String> =
         moves.iter().map(|(at, p, to)| format!("(at_ms: {at}, fault: Reassign(\"orders\", {p}, {to:?}))")).collect();
+    if let Some((at, p)) = cancel {
+        faults.push(format!("(at_ms: {at}, fault: CancelReassignment(\"orders\", {p}))"));
+    }
     if let Some((at, b)) = crash {
         faults.push(format!("(at_ms: {at}, fault: Crash(Broker({b})))"));
         faults.push(format!("(at_ms: {}, fault: Restart(Broker({b})))", at + 4000));
@@ -200,6 +208,7 @@ proptest::proptest! {
         // Each partition takes about 10 kB/s; a throttle leaves room for its in-sync follower
         // and for a new replica to catch up.
         throttle in proptest::option::of(50_000u64..200_000),
+        cancel in proptest::option::of((2000u64..25000, 0u32..2)),
     ) {
         let mut moves: Vec<(u64, u32, Vec<u32>)> = moves
             .into_iter()
@@ -212,7 +221,7 @@ proptest::proptest! {
             .collect();
         // In time order, so the last that fired is the last listed.
         moves.sort_by_key(|m| m.0);
-        let s = reassigning(&moves, crash, throttle);
+        let s = reassigning(&moves, crash, throttle, cancel);
         let report = run_checking_invariants(&s);
         proptest::prop_assert!(report.is_ok(), "{:?} moves {moves:?} crash {crash:?}", report.err());
         let report = report.unwrap();
@@ -222,7 +231,8 @@ proptest::proptest! {
             let fired: Vec<&kafkasim::sim::FaultRecord> =
                 report.faults.iter().filter(|f| f.fired && f.fault.contains(&format!("reassign {name} "))).collect();
             let view = report.partitions.iter().find(|v| v.name == name).unwrap();
-            if let Some(last) = fired.last() {
+            let cancelled = report.faults.iter().any(|f| f.fired && f.fault == format!("cancel the reassignment of {name}"));
+            if let Some(last) = fired.last().filter(|_| !cancelled) {
                 let target = moves.iter().find(|m| last.fault == format!("reassign {name} to brokers {:?}", m.2)).unwrap();
                 proptest::prop_assert_eq!(&view.replicas, &target.2, "{}", report.summary);
             }
@@ -304,4 +314,54 @@ fn a_throttled_partition_is_left_out_of_a_response_that_carries_others() {
     }
     let (slow, fast) = (throttled.figures["reassignment_time_max_ms"], free.figures["reassignment_time_max_ms"]);
     assert!(slow > 3.0 * fast, "throttled {slow} ms, unthrottled {fast} ms");
+}
+
+#[test]
+fn cancelling_a_reassignment_reverts_to_the_replicas_it_was_removing() {
+    // The throttled move that would never finish, cancelled at 100 s (`--cancel`): broker-3
+    // leaves and deletes its partial copy; the replicas are [3, 1, 0] without broker-3, in that
+    // order (`PartitionReassignmentRevert`), so broker-1 is now the preferred leader, while
+    // broker-0 keeps leading; the ISR keeps its own order.
+    let set = [(
+        "faults",
+        r#"[(at_ms: 40000, fault: Reassign("orders", 0, [3, 1])), (at_ms: 100000, fault: CancelReassignment("orders", 0)), (at_ms: 110000, fault: CancelReassignment("orders", 0))]"#,
+    )];
+    let set: Vec<(String, String)> = set.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let s = kafkasim::scenario::load(&root().join("scenarios/reassign-throttle-too-low.ron"), &set).unwrap();
+    let mut sim = kafkasim::Simulation::new(&s);
+    sim.run();
+    let views = sim.partitions();
+    let p0 = partition(&views, "orders-0");
+    assert_eq!((p0.replicas.clone(), p0.isr.clone(), p0.leader.as_str()), (vec![1, 0], vec![0, 1], "broker-0"));
+    assert_eq!(log_of(&sim, 3, "orders-0"), None, "broker-3 deleted what it had copied");
+    let report = run(&s);
+    let faults: Vec<(bool, &str)> = report.faults.iter().map(|f| (f.fired, f.touched.as_str())).collect();
+    assert!(faults[1].0 && faults[1].1.contains("cancelled: [3] leave"), "{faults:?}");
+    assert!(!faults[2].0 && faults[2].1.contains("no reassignment of orders-0 is in progress"), "{faults:?}");
+    assert!(report.summary.contains("| cancelled at 100.000000 |"), "{}", report.summary);
+    assert!(!report.summary.contains("still reassigning"), "{}", report.summary);
+    assert_eq!(report.figures["reassignments_completed"], 0.0);
+    assert_eq!(report.figures["lost_records"], 0.0);
+}
+
+#[test]
+fn a_cancel_that_would_need_an_unclean_election_is_refused() {
+    // orders-0 [0, 1] moves to [2, 3] while broker-3 is down: broker-2 copies the log and joins
+    // the ISR, but the move cannot complete. Then broker-0 and broker-1 crash; once they are
+    // fenced the ISR is [2], a replica the cancel would take away. Reverting would leave an
+    // empty ISR, an unclean election the topic does not allow: refused, in Kafka's words.
+    let faults = r#"(at_ms: 5000, fault: Crash(Broker(3))), (at_ms: 10000, fault: Reassign("orders", 0, [2, 3])),
+        (at_ms: 20000, fault: Crash(Broker(0))), (at_ms: 20000, fault: Crash(Broker(1))),
+        (at_ms: 40000, fault: CancelReassignment("orders", 0))"#;
+    let report = run(&small(faults, ""));
+    let cancel = report.faults.iter().find(|f| f.fault.contains("cancel")).unwrap();
+    assert!(!cancel.fired, "{cancel:?}");
+    assert!(
+        cancel.touched.contains(
+            "Unable to revert partition assignment for orders-0 because it would require an unclean leader election."
+        ),
+        "{cancel:?}"
+    );
+    let p0 = report.partitions.iter().find(|p| p.name == "orders-0").unwrap();
+    assert_eq!((p0.replicas.clone(), p0.isr.clone(), p0.leader.as_str()), (vec![2, 3, 0, 1], vec![2], "broker-2"));
 }
