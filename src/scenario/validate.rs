@@ -1068,7 +1068,7 @@ pub fn validate(s: &Scenario) -> Vec<Problem> {
                     }
                 }
             },
-            Fault::CancelReassignment(topic, p) => {
+            Fault::CancelReassignment(topic, p) | Fault::Reassign(topic, p, _) => {
                 if !s.topics.iter().any(|t| &t.name == topic) {
                     c.fail(format!("{base}[0]"), format!("unknown topic {topic:?}"), allowed_topics.clone());
                 } else if !partition_exists(topic, *p) {
@@ -1078,42 +1078,8 @@ pub fn validate(s: &Scenario) -> Vec<Problem> {
                         format!("a partition number below {}", s.partitions_ever(topic)),
                     );
                 }
-            }
-            Fault::Reassign(topic, p, replicas) => {
-                if !s.topics.iter().any(|t| &t.name == topic) {
-                    c.fail(format!("{base}[0]"), format!("unknown topic {topic:?}"), allowed_topics.clone());
-                } else if !partition_exists(topic, *p) {
-                    c.fail(
-                        format!("{base}[1]"),
-                        format!("no partition {topic}-{p}"),
-                        format!("a partition number below {}", s.partitions_ever(topic)),
-                    );
-                }
-                // `ReplicationControlManager.validateManualPartitionAssignment`: brokers in id
-                // order, so its message names the lowest offender.
-                let mut sorted = replicas.clone();
-                sorted.sort_unstable();
-                let brokers = format!("broker ids from 0 to {}, each once", s.cluster.brokers.saturating_sub(1));
-                if sorted.is_empty() {
-                    c.fail(
-                        format!("{base}[2]"),
-                        "The manual partition assignment includes an empty replica list.",
-                        brokers,
-                    );
-                } else if let Some(b) = sorted.iter().find(|&&b| b >= s.cluster.brokers) {
-                    c.fail(
-                        format!("{base}[2]"),
-                        format!(
-                            "The manual partition assignment includes broker {b}, but no such broker is registered."
-                        ),
-                        brokers,
-                    );
-                } else if let Some(w) = sorted.windows(2).find(|w| w[0] == w[1]) {
-                    c.fail(
-                        format!("{base}[2]"),
-                        format!("The manual partition assignment includes the broker {} more than once.", w[0]),
-                        brokers,
-                    );
+                if let Fault::Reassign(_, _, replicas) = &f.fault {
+                    validate_reassignment_target(&mut c, &base, replicas, s.cluster.brokers);
                 }
             }
         }
@@ -1349,4 +1315,23 @@ fn validate_consumer_protocol(g: &ConsumerGroup, at: &dyn Fn(&str) -> String, c:
             "group_protocol Classic",
         );
     }
+}
+
+/// `ReplicationControlManager.validateManualPartitionAssignment` for a reassignment's target
+/// (`base` is the fault's path): the brokers in id order, so the message names the lowest
+/// offender, in Kafka's words.
+fn validate_reassignment_target(c: &mut Checker, base: &str, replicas: &[u32], brokers: u32) {
+    let mut sorted = replicas.to_vec();
+    sorted.sort_unstable();
+    let allowed = format!("broker ids from 0 to {}, each once", brokers.saturating_sub(1));
+    let message = if sorted.is_empty() {
+        "The manual partition assignment includes an empty replica list.".to_string()
+    } else if let Some(b) = sorted.iter().find(|&&b| b >= brokers) {
+        format!("The manual partition assignment includes broker {b}, but no such broker is registered.")
+    } else if let Some(w) = sorted.windows(2).find(|w| w[0] == w[1]) {
+        format!("The manual partition assignment includes the broker {} more than once.", w[0])
+    } else {
+        return;
+    };
+    c.fail(format!("{base}[2]"), message, allowed);
 }
