@@ -31,8 +31,9 @@
 //!   go, a leader among them gives way to the first target replica in the ISR, and the leader
 //!   epoch goes up if any replica was removed.
 //!
-//! Simplified: one controller node (no Raft quorum, it never fails over); a second reassignment
-//! of a partition being reassigned is refused (Kafka replaces the running one); a restarted broker is
+//!   A new target for a partition being reassigned replaces the running one.
+//!
+//! Simplified: one controller node (no Raft quorum, it never fails over); a restarted broker is
 //! fenced at once when it registers with a new incarnation (Kafka waits for the old session to
 //! expire first); an ELR-only change does not bump the partition epoch (brokers do not read the
 //! ELR here).
@@ -555,17 +556,31 @@ impl Controller {
     /// (`PartitionReassignmentReplicas`), and the new ones start copying the log as followers.
     /// The change completes at once when the ISR already holds every target replica (a
     /// reordering, or a removal); otherwise when it does (see [`Controller::apply`]). Refused
-    /// while the partition is being reassigned (Kafka replaces the running reassignment:
-    /// kafkasim does not model that) or before it exists. The target was checked with the
-    /// scenario (`validateManualPartitionAssignment`). Returns what it did, for the trace.
-    pub fn reassign(&mut self, p: u32, target: &[u32], ctx: &mut Ctx) -> Result<String, String> {
+    /// before the partition exists. The target was checked with the scenario
+    /// (`validateManualPartitionAssignment`). Returns what it did, for the trace.
+    ///
+    /// Without `additional` (`kafka-reassign-partitions.sh --execute`), refused with the tool's
+    /// message while the partition is being reassigned. With it (`--additional`, or the Admin
+    /// API), a partition already being reassigned gets the new target in place of the old one, as in
+    /// Kafka: adding and removing are computed against its current replicas (the old target and
+    /// the replicas the old one was removing), so a replica the old target was adding and the
+    /// new one does not name is removed (it deletes what it copied), and one both name keeps
+    /// what it copied. Kafka's `PartitionChangeBuilder` starts from the partition's
+    /// `addingReplicas` and `removingReplicas` and `changePartitionReassignment` sets each only
+    /// when the new one is not empty, so an empty list keeps the old one: kafkasim does the same.
+    pub fn reassign(&mut self, p: u32, target: &[u32], additional: bool, ctx: &mut Ctx) -> Result<String, String> {
         let name = self.metadata.partition_name(p);
         let s = &self.states[p as usize];
         if !s.exists() {
             return Err(format!("{name} does not exist yet"));
         }
-        if self.reassigning[p as usize].is_some() {
-            return Err(format!("{name} is being reassigned (kafkasim does not replace a running reassignment)"));
+        if !additional && self.reassigning[p as usize].is_some() {
+            // `ReassignPartitionsCommand.CANNOT_EXECUTE_BECAUSE_OF_EXISTING_MESSAGE`
+            return Err(format!(
+                "{name} is being reassigned: Cannot execute because there is an existing partition assignment.  \
+                 Use --additional to override this and create a new partition assignment in addition to the \
+                 existing one."
+            ));
         }
         let current = s.replicas.clone();
         let sorted_difference = |a: &[u32], b: &[u32]| {
@@ -573,10 +588,18 @@ impl Controller {
             d.sort_unstable();
             d
         };
-        let removing = sorted_difference(&current, target);
-        let adding = sorted_difference(target, &current);
+        let new_removing = sorted_difference(&current, target);
+        let new_adding = sorted_difference(target, &current);
+        let running = self.reassigning[p as usize].take();
+        let replaced = running.is_some();
+        // `setTargetRemoving` / `setTargetAdding` only when not empty (see above).
+        let removing = match running {
+            Some(r) if new_removing.is_empty() => r.removing,
+            _ => new_removing.clone(),
+        };
+        let adding = if new_adding.is_empty() { s.adding_replicas.clone() } else { new_adding };
         let mut next = s.clone();
-        next.replicas = target.iter().copied().chain(removing.iter().copied()).collect();
+        next.replicas = target.iter().copied().chain(new_removing.iter().copied()).collect();
         self.events.push(ClusterEvent::ReassignmentStarted {
             at: ctx.now(),
             partition: p,
@@ -585,7 +608,9 @@ impl Controller {
             adding: adding.clone(),
             removing: removing.clone(),
         });
-        let text = format!("{name} replicas {current:?} -> {target:?} (adding {adding:?}, removing {removing:?})");
+        let replacing = if replaced { ", replacing the reassignment in progress" } else { "" };
+        let text =
+            format!("{name} replicas {current:?} -> {target:?} (adding {adding:?}, removing {removing:?}{replacing})");
         ctx.notable("reassignment_started", || text.clone());
         if adding.is_empty() && removing.is_empty() {
             // The same replicas in another order: nothing to wait for (no reassignment is in

@@ -91,7 +91,7 @@ impl Metadata {
                 }),
                 groups,
                 is_output: s.consumer_groups.iter().any(|g| g.output.as_ref().is_some_and(|o| o.topic == topic.name)),
-                reassigned: s.faults.iter().any(|f| matches!(&f.fault, Fault::Reassign(t, _, _) if *t == topic.name)),
+                reassigned: s.faults.iter().any(|f| matches!(&f.fault, Fault::Reassign(t, _, _) | Fault::ReassignAdditional(t, _, _) if *t == topic.name)),
             });
             // Placement depends on the partition number only, so the partitions created later
             // go where Kafka's placement would have put them had they existed from the start.

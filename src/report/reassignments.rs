@@ -20,6 +20,8 @@ pub(crate) struct ReassignmentOutcome {
     pub completed: Option<SimTime>,
     /// When an operator cancelled it (`CancelReassignment`), if it was not completed first.
     pub cancelled: Option<SimTime>,
+    /// When a new `Reassign` of the partition replaced it, if it was still running.
+    pub replaced: Option<SimTime>,
     /// The leader before and after the completion, when it moved.
     pub leader_moved: Option<(Option<u32>, Option<u32>)>,
     /// Per replica it added: `(broker, records, bytes)` that replica appended from the start to
@@ -28,6 +30,14 @@ pub(crate) struct ReassignmentOutcome {
     /// Per replica it added, if it had not completed: `(broker, its log end offset, the
     /// leader's)` at the end.
     pub behind: Vec<(u32, u64, u64)>,
+}
+
+/// How a reassignment ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum End {
+    Completed,
+    Cancelled,
+    Replaced,
 }
 
 /// Every reassignment of the run, in the order they started. `log(broker, partition)` is that
@@ -41,14 +51,16 @@ pub(crate) fn outcomes<'a>(
     for (i, e) in events.iter().enumerate() {
         let ClusterEvent::ReassignmentStarted { at, partition, from, to, adding, .. } = e else { continue };
         let p = *partition;
-        // Its end: the first completion or cancellation of the partition after its start.
-        let end = events[i..].iter().find_map(|e| match e {
-            ClusterEvent::ReassignmentCompleted { at, partition, .. } if *partition == p => Some((*at, false)),
-            ClusterEvent::ReassignmentCancelled { at, partition, .. } if *partition == p => Some((*at, true)),
+        // Its end: the first completion, cancellation or replacement (a later start) of the
+        // partition after its start.
+        let end = events[i + 1..].iter().find_map(|e| match e {
+            ClusterEvent::ReassignmentCompleted { at, partition, .. } if *partition == p => Some((*at, End::Completed)),
+            ClusterEvent::ReassignmentCancelled { at, partition, .. } if *partition == p => Some((*at, End::Cancelled)),
+            ClusterEvent::ReassignmentStarted { at, partition, .. } if *partition == p => Some((*at, End::Replaced)),
             _ => None,
         });
-        let completed = end.filter(|e| !e.1).map(|e| e.0);
-        let cancelled = end.filter(|e| e.1).map(|e| e.0);
+        let ended = |how: End| end.filter(|e| e.1 == how).map(|e| e.0);
+        let (completed, cancelled, replaced) = (ended(End::Completed), ended(End::Cancelled), ended(End::Replaced));
         let leader_moved = completed.and_then(|done| {
             events.iter().find_map(|e| match e {
                 ClusterEvent::Leader { at, partition, from, to, .. } if *partition == p && *at == done => {
@@ -62,7 +74,7 @@ pub(crate) fn outcomes<'a>(
             .map(|&b| {
                 let appended = log(b, p)
                     .batches()
-                    .filter(|x| x.appended_at >= *at && completed.is_none_or(|done| x.appended_at <= done));
+                    .filter(|x| x.appended_at >= *at && end.is_none_or(|(done, _)| x.appended_at <= done));
                 let (records, bytes) =
                     appended.fold((0, 0), |(r, s), x| (r + x.batch.record_count(), s + x.size_bytes() as u64));
                 (b, records, bytes)
@@ -79,6 +91,7 @@ pub(crate) fn outcomes<'a>(
             started: *at,
             completed,
             cancelled,
+            replaced,
             leader_moved,
             copied,
             behind,
@@ -112,10 +125,11 @@ pub(crate) fn write_reassignments(out: &mut String, run: &Finished) {
     let _ = writeln!(out, "|---|---|---:|---:|---:|---|---|");
     let broker = |b: Option<u32>| b.map_or("none".to_string(), |b| format!("broker-{b}"));
     for r in &run.reassignments {
-        let (completed, took) = match (r.completed, r.cancelled) {
-            (Some(c), _) => (format!("{c}"), format!("{:.1}", c.since(r.started).as_nanos() as f64 / 1e6)),
-            (None, Some(c)) => (format!("cancelled at {c}"), "–".to_string()),
-            (None, None) => ("not by the end".to_string(), "–".to_string()),
+        let (completed, took) = match (r.completed, r.cancelled, r.replaced) {
+            (Some(c), _, _) => (format!("{c}"), format!("{:.1}", c.since(r.started).as_nanos() as f64 / 1e6)),
+            (None, Some(c), _) => (format!("cancelled at {c}"), "–".to_string()),
+            (None, None, Some(c)) => (format!("replaced at {c}"), "–".to_string()),
+            (None, None, None) => ("not by the end".to_string(), "–".to_string()),
         };
         let leader = match (r.leader_moved, r.completed) {
             (Some((from, to)), _) => format!("{} → {}", broker(from), broker(to)),
@@ -125,9 +139,12 @@ pub(crate) fn write_reassignments(out: &mut String, run: &Finished) {
         let copied: Vec<String> = r
             .copied
             .iter()
-            .map(|(b, records, bytes)| match r.cancelled {
-                Some(_) => format!("broker-{b}: deleted its copy when cancelled"),
-                None => format!("broker-{b}: {records} records, {:.1} MB", *bytes as f64 / 1e6),
+            .map(|(b, records, bytes)| match (r.cancelled, r.replaced) {
+                (Some(_), _) => format!("broker-{b}: deleted its copy when cancelled"),
+                (None, Some(_)) => {
+                    format!("broker-{b}: {records} records, {:.1} MB before the replacement", *bytes as f64 / 1e6)
+                }
+                (None, None) => format!("broker-{b}: {records} records, {:.1} MB", *bytes as f64 / 1e6),
             })
             .collect();
         let _ = writeln!(
@@ -141,7 +158,7 @@ pub(crate) fn write_reassignments(out: &mut String, run: &Finished) {
         );
     }
     out.push('\n');
-    let running = |r: &&ReassignmentOutcome| r.completed.is_none() && r.cancelled.is_none();
+    let running = |r: &&ReassignmentOutcome| r.completed.is_none() && r.cancelled.is_none() && r.replaced.is_none();
     for r in run.reassignments.iter().filter(running) {
         for (b, end, leader_end) in &r.behind {
             let _ = writeln!(

@@ -1634,9 +1634,16 @@ pub enum Fault {
     /// `Reassign("orders", 0, [2, 1])`. The controller adds the new replicas at once; they copy
     /// the leader's whole log as followers, and once every target replica is in the ISR the
     /// controller drops the old ones (they delete their copy) and, if the leader was one of them,
-    /// elects the first target replica in the ISR. Refused, as Kafka refuses it, while the
-    /// partition is still being reassigned.
+    /// elects the first target replica in the ISR. Refused, as the tool refuses it without
+    /// `--additional`, while the partition is still being reassigned (the tool checks the whole
+    /// cluster; here a plan of several partitions is several faults at the same time).
     Reassign(String, u32, Vec<u32>),
+    /// `kafka-reassign-partitions.sh --execute --additional` (or `Admin.alterPartitionReassignments`
+    /// itself): as `Reassign`, and a reassignment of the partition still in progress is replaced.
+    /// The new target is measured against the partition's current replicas (the old target and
+    /// the replicas the old reassignment was removing): a replica the old target was adding and
+    /// the new one does not name leaves and deletes what it copied; one both name keeps it.
+    ReassignAdditional(String, u32, Vec<u32>),
     /// An operator cancels a partition's reassignment in progress (`kafka-reassign-partitions.sh
     /// --cancel`, `Admin.alterPartitionReassignments` with an empty target): the replicas it was
     /// adding leave (and delete what they copied), the ones it was removing stay

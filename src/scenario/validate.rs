@@ -1068,7 +1068,9 @@ pub fn validate(s: &Scenario) -> Vec<Problem> {
                     }
                 }
             },
-            Fault::CancelReassignment(topic, p) | Fault::Reassign(topic, p, _) => {
+            Fault::CancelReassignment(topic, p)
+            | Fault::Reassign(topic, p, _)
+            | Fault::ReassignAdditional(topic, p, _) => {
                 if !s.topics.iter().any(|t| &t.name == topic) {
                     c.fail(format!("{base}[0]"), format!("unknown topic {topic:?}"), allowed_topics.clone());
                 } else if !partition_exists(topic, *p) {
@@ -1078,7 +1080,7 @@ pub fn validate(s: &Scenario) -> Vec<Problem> {
                         format!("a partition number below {}", s.partitions_ever(topic)),
                     );
                 }
-                if let Fault::Reassign(_, _, replicas) = &f.fault {
+                if let Fault::Reassign(_, _, replicas) | Fault::ReassignAdditional(_, _, replicas) = &f.fault {
                     validate_reassignment_target(&mut c, &base, replicas, s.cluster.brokers);
                 }
             }

@@ -1041,7 +1041,10 @@ impl Simulation {
                 None => Err(format!("no topic {topic:?}")),
             },
             Fault::Reassign(topic, p, replicas) => {
-                self.on_controller(now, topic, *p, |c, partition, ctx| c.reassign(partition, replicas, ctx))
+                self.on_controller(now, topic, *p, |c, partition, ctx| c.reassign(partition, replicas, false, ctx))
+            }
+            Fault::ReassignAdditional(topic, p, replicas) => {
+                self.on_controller(now, topic, *p, |c, partition, ctx| c.reassign(partition, replicas, true, ctx))
             }
             Fault::CancelReassignment(topic, p) => {
                 self.on_controller(now, topic, *p, |c, partition, ctx| c.cancel_reassignment(partition, ctx))
@@ -1495,6 +1498,9 @@ fn describe_fault(f: &Fault) -> String {
         Fault::Heal => "heal the network".into(),
         Fault::CreatePartitions(topic, total) => format!("create partitions: {topic} to {total} in all"),
         Fault::Reassign(topic, p, replicas) => format!("reassign {topic}-{p} to brokers {replicas:?}"),
+        Fault::ReassignAdditional(topic, p, replicas) => {
+            format!("reassign {topic}-{p} to brokers {replicas:?} (--additional)")
+        }
         Fault::CancelReassignment(topic, p) => format!("cancel the reassignment of {topic}-{p}"),
         Fault::SlowProcessing(x, us) => format!("slow processing on {} ({us} µs per record)", t(x)),
     }

@@ -2,7 +2,8 @@
 //! replicas copy the whole log before the old ones go, the controller completes a reassignment
 //! only once every target replica is in the ISR (at once when none is added), a leader it
 //! removes gives way to the first target replica in the ISR, removed replicas delete their copy
-//! (a down one when it comes back), and an added replica that is down holds it open.
+//! (a down one when it comes back), an added replica that is down holds it open, and
+//! `--additional` replaces a reassignment in progress.
 
 use kafkasim::report::RunOptions;
 use kafkasim::sim::SimTime;
@@ -137,10 +138,14 @@ fn an_added_replica_that_is_down_holds_the_reassignment_open_until_it_returns() 
         "{}",
         open.summary
     );
-    // A second reassignment of the same partition is refused while this one runs.
+    // A second reassignment of the same partition is refused while this one runs, as the tool
+    // refuses it without --additional.
     let twice = run(&small(&format!(r#"{faults}, (at_ms: 20000, fault: Reassign("orders", 0, [2, 1]))"#), ""));
     let refused = twice.faults.iter().find(|f| f.fault.contains("[2, 1]")).unwrap();
-    assert!(!refused.fired && refused.touched.contains("is being reassigned"), "{refused:?}");
+    assert!(
+        !refused.fired && refused.touched.contains("Cannot execute because there is an existing partition assignment"),
+        "{refused:?}"
+    );
 
     let back = run(&small(&format!(r#"{faults}, (at_ms: 30000, fault: Restart(Broker(3)))"#), ""));
     assert_eq!(back.figures["reassignments_completed"], 1.0);
@@ -364,4 +369,52 @@ fn a_cancel_that_would_need_an_unclean_election_is_refused() {
     );
     let p0 = report.partitions.iter().find(|p| p.name == "orders-0").unwrap();
     assert_eq!((p0.replicas.clone(), p0.isr.clone(), p0.leader.as_str()), (vec![2, 3, 0, 1], vec![2], "broker-2"));
+}
+
+#[test]
+fn an_additional_reassignment_replaces_the_one_in_progress() {
+    // orders-0 [0, 1] → [3, 1] cannot complete (broker-3 is down); at 20 s the operator sends
+    // [2, 1] with --additional. Against the current replicas [3, 1, 0] that adds broker-2 and
+    // removes brokers 0 and 3: the replicas become [2, 1, 0, 3], broker-2 copies the log and
+    // the move completes on [2, 1] with broker-2 leading. broker-3, never started, holds nothing.
+    let faults = r#"(at_ms: 5000, fault: Crash(Broker(3))), (at_ms: 10000, fault: Reassign("orders", 0, [3, 1])),
+        (at_ms: 20000, fault: ReassignAdditional("orders", 0, [2, 1]))"#;
+    let s = small(faults, "");
+    let mut sim = kafkasim::Simulation::new(&s);
+    sim.run_until(SimTime::from_ms(20_001));
+    let views = sim.partitions();
+    let p0 = partition(&views, "orders-0");
+    assert_eq!(p0.replicas, vec![2, 1, 0, 3], "the new target, then the replicas being removed");
+    assert_eq!(p0.leader, "broker-0");
+    sim.run();
+    let views = sim.partitions();
+    let p0 = partition(&views, "orders-0");
+    assert_eq!((p0.replicas.clone(), p0.isr.clone(), p0.leader.as_str()), (vec![2, 1], vec![2, 1], "broker-2"));
+    assert_eq!(log_of(&sim, 0, "orders-0"), None, "broker-0 deleted its copy");
+    assert_eq!(log_of(&sim, 2, "orders-0").map(|l| l.0), Some(0), "broker-2 copied from offset 0");
+
+    let report = run_checking_invariants(&s).unwrap();
+    assert_eq!(report.figures["reassignments_completed"], 1.0);
+    assert!(report.summary.contains("| [0, 1] → [3, 1] | 10.000000 | replaced at 20.000000 |"), "{}", report.summary);
+    assert!(report.summary.contains("| orders-0 | [3, 1, 0] → [2, 1] | 20.000000 |"), "{}", report.summary);
+    let started = first_line_at(&report, &["reassignment_started", "replacing the reassignment in progress"]);
+    assert_eq!(started, Some(20.0));
+    assert_eq!(report.figures["lost_records"], 0.0);
+}
+
+#[test]
+fn an_additional_reassignment_back_to_the_old_replicas_completes_at_once() {
+    // The operator rolls back a move that cannot finish by asking for the old replicas: against
+    // [3, 1, 0] that removes broker-3 and adds nobody; broker-0 and broker-1 are in the ISR, so
+    // the controller completes it in the same change. (Kafka keeps the old addingReplicas when
+    // the new list is empty; they go with the completion.)
+    let faults = r#"(at_ms: 5000, fault: Crash(Broker(3))), (at_ms: 10000, fault: Reassign("orders", 0, [3, 1])),
+        (at_ms: 20000, fault: ReassignAdditional("orders", 0, [0, 1]))"#;
+    let report = run(&small(faults, ""));
+    let back = first_line_at(&report, &["reassignment_completed", "orders-0"]);
+    assert_eq!(back, Some(20.0));
+    assert_eq!(report.figures["reassignments_completed"], 1.0);
+    assert_eq!(report.figures["reassignment_time_max_ms"], 0.0);
+    let p0 = report.partitions.iter().find(|p| p.name == "orders-0").unwrap();
+    assert_eq!((p0.replicas.clone(), p0.leader.as_str()), (vec![0, 1], "broker-0"));
 }
