@@ -53,6 +53,7 @@ pub const SCENARIOS: &[(&str, &str)] = &[
     ("quota-throttled-consumer.ron", include_str!("../scenarios/quota-throttled-consumer.ron")),
     ("quota-throttled-producer.ron", include_str!("../scenarios/quota-throttled-producer.ron")),
     ("reassign-partition-moves-leader.ron", include_str!("../scenarios/reassign-partition-moves-leader.ron")),
+    ("reassign-saturates-leader-nic.ron", include_str!("../scenarios/reassign-saturates-leader-nic.ron")),
     ("reassign-throttle-too-low.ron", include_str!("../scenarios/reassign-throttle-too-low.ron")),
     ("retention-slow-consumer.ron", include_str!("../scenarios/retention-slow-consumer.ron")),
     ("retries-with-idempotence.ron", include_str!("../scenarios/retries-with-idempotence.ron")),

@@ -293,6 +293,16 @@ pub enum Latency {
     EndToEnd,
 }
 
+/// A broker's network interface at the end of an interval (`nic_mbps`): the time it has spent
+/// sending since the start.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NicSample {
+    /// Interval index.
+    pub interval: u32,
+    pub broker: u32,
+    pub busy_ns: u64,
+}
+
 /// One replica's offsets at the end of an interval.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ReplicaSample {
@@ -350,6 +360,8 @@ pub struct Recorder {
     pub compactions: Vec<CompactionRun>,
     /// Each compacted partition's leader log at every interval end.
     pub log_sizes: Vec<LogSizeSample>,
+    /// Every broker's network interface at every interval end, when interfaces are limited.
+    pub nics: Vec<NicSample>,
     /// Transactions completed (every marker written), in time order.
     pub transactions: Vec<crate::transaction::TxnOutcome>,
     /// End-to-end latency (µs) per consumer group, kept when a run has more than one group
@@ -482,6 +494,7 @@ impl Recorder {
             retention_deletions: Vec::new(),
             compactions: Vec::new(),
             log_sizes: Vec::new(),
+            nics: Vec::new(),
             transactions: Vec::new(),
             group_e2e_latency: Vec::new(),
             partition_discoveries: Vec::new(),

@@ -9,7 +9,18 @@
 //! link adds latency, a lossy link drops a fraction of messages (drawn from the link's own drop
 //! stream). Dropped messages vanish silently, as on a broken connection: senders notice by
 //! timing out. A link may have a bandwidth (`bandwidth_mbps`): a message then waits for the
-//! link to finish sending earlier ones. Simplified: routing is direct (no multi-hop paths).
+//! link to finish sending earlier ones.
+//!
+//! A node may have a network interface of limited speed (`nic_mbps`): everything it sends, to
+//! any destination, leaves through it one message at a time in the order sent, each taking
+//! `size / speed`. That is what makes a broker's traffic compete: its answers to consumers, its
+//! followers' fetches and a reassignment's copy all wait for one another, which is why Kafka
+//! throttles replication (KIP-73). Each interface counts the bytes it sent, the time it spent
+//! sending and the longest wait a message had for it.
+//!
+//! Simplified: routing is direct (no multi-hop paths); only the sending side's interface is
+//! limited (what a node receives never queues at its own interface, and a switch has no queues);
+//! a message a cut link drops never reaches the interface.
 
 use petgraph::graph::{EdgeIndex, NodeIndex, UnGraph};
 
@@ -43,6 +54,30 @@ struct DirectedLink {
     drop_fraction: f64,
     /// The link's jitter stream (only for links with jitter), keyed by the link's names.
     jitter: Option<RandomStream>,
+    /// A message on it waits to be sent: the link has a bandwidth or its sender a limited
+    /// interface (one test on every send; the shaping itself is out of line).
+    shaped: bool,
+}
+
+/// A node's network interface when its speed is limited (`nic_mbps`): a FIFO transmit queue.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Nic {
+    /// Megabits per second.
+    pub mbps: u64,
+    /// When it finishes sending what it has been given.
+    pub free_at: SimTime,
+    /// Time it has been given to send, in ns (sending what is queued included).
+    pub scheduled_ns: u64,
+    pub bytes_sent: u64,
+    /// The longest a message waited for the messages queued before it, in ns.
+    pub wait_max_ns: u64,
+}
+
+impl Nic {
+    /// Time spent sending up to `t` (what is still queued at `t` not counted), in ns.
+    pub fn busy_ns_until(&self, t: SimTime) -> u64 {
+        self.scheduled_ns - self.free_at.0.saturating_sub(t.0).min(self.scheduled_ns)
+    }
 }
 
 /// The links between the simulation's nodes, indexed like the engine's `NodeId`s.
@@ -54,6 +89,8 @@ pub struct Network {
     /// `links[from * n + to]`: the directed link's state (its spec copied from the graph).
     links: Vec<DirectedLink>,
     drop_rng: Vec<Option<RandomStream>>,
+    /// Per node, its interface when its speed is limited.
+    nics: Vec<Option<Nic>>,
     names: Vec<String>,
     seed: u64,
     n: usize,
@@ -102,9 +139,25 @@ impl Network {
                 drop_fraction: 0.0,
                 jitter: (graph[e].jitter_us > 0)
                     .then(|| RandomStream::new(seed, &format!("link/{}/{}", names[i / n], names[i % n]))),
+                shaped: graph[e].bandwidth_mbps.is_some() || net.nic_mbps.is_some(),
             })
             .collect();
-        Network { graph, edge, links, drop_rng: (0..n * n).map(|_| None).collect(), names: names.to_vec(), seed, n }
+        let nics = (0..n).map(|_| net.nic_mbps.map(|mbps| Nic { mbps, ..Nic::default() })).collect();
+        Network {
+            graph,
+            edge,
+            links,
+            drop_rng: (0..n * n).map(|_| None).collect(),
+            nics,
+            names: names.to_vec(),
+            seed,
+            n,
+        }
+    }
+
+    /// Node `node`'s interface, if its speed is limited.
+    pub fn nic(&self, node: usize) -> Option<&Nic> {
+        self.nics[node].as_ref()
     }
 
     pub fn nodes(&self) -> usize {
@@ -144,9 +197,10 @@ impl Network {
     }
 
     /// When a message of `size_bytes` sent now from `from` reaches `to`, or `None` if the link
-    /// drops it. With a bandwidth, the message first waits for the link to finish sending earlier
-    /// ones, then takes `size / bandwidth` to send. The size is asked for only then (summing a
-    /// fetch response's batches costs time on every send otherwise).
+    /// drops it. With a limited interface at the sender, the message first waits for it to send
+    /// what it was given earlier, then takes `size / speed` to leave; with a link bandwidth, it
+    /// then waits for the link likewise. The size is asked for only then (summing a fetch
+    /// response's batches costs time on every send otherwise).
     pub fn route(&mut self, from: usize, to: usize, now: SimTime, size_bytes: impl FnOnce() -> u64) -> Option<SimTime> {
         let i = from * self.n + to;
         let link = &mut self.links[i];
@@ -159,15 +213,35 @@ impl Network {
                 return None;
             }
         }
-        let mut start = now;
-        if let Some(mbps) = link.spec.bandwidth_mbps {
-            // bits / (Mbit/s) = µs; in ns: bytes · 8 · 1000 / mbps
-            let send_ns = size_bytes() * 8_000 / mbps.max(1);
-            start = now.max(link.sending_until) + SimDuration(send_ns);
-            link.sending_until = start;
-        }
+        let start = if link.shaped { self.shape(from, i, now, size_bytes()) } else { now };
+        let link = &mut self.links[i];
         let extra = SimDuration(link.extra_ns);
         Some(link.arrival(start + extra))
+    }
+
+    /// When a message of `bytes` given now to `from`'s interface and then to link `i` has left
+    /// both (each a FIFO queue sending at its speed).
+    #[cold]
+    #[inline(never)]
+    fn shape(&mut self, from: usize, i: usize, now: SimTime, bytes: u64) -> SimTime {
+        // bits / (Mbit/s) = µs; in ns: bytes · 8 · 1000 / mbps
+        let send_ns = |mbps: u64| SimDuration(bytes.saturating_mul(8_000) / mbps.max(1));
+        let mut start = now;
+        if let Some(nic) = &mut self.nics[from] {
+            let wait = nic.free_at.0.saturating_sub(now.0);
+            let took = send_ns(nic.mbps);
+            nic.wait_max_ns = nic.wait_max_ns.max(wait);
+            nic.free_at = now.max(nic.free_at) + took;
+            nic.scheduled_ns += took.as_nanos();
+            nic.bytes_sent += bytes;
+            start = nic.free_at;
+        }
+        let link = &mut self.links[i];
+        if let Some(mbps) = link.spec.bandwidth_mbps {
+            start = start.max(link.sending_until) + send_ns(mbps);
+            link.sending_until = start;
+        }
+        start
     }
 
     /// The link between two nodes.
@@ -204,7 +278,7 @@ mod tests {
     fn cluster(jitter_us: u64) -> Cluster {
         Cluster {
             brokers: 2,
-            network: Link { latency_us: 100, jitter_us, bandwidth_mbps: None },
+            network: Link { latency_us: 100, jitter_us, bandwidth_mbps: None, nic_mbps: None },
             links: vec![LinkOverride { between: ("a".into(), "c".into()), latency_us: 7, jitter_us: 0 }],
             ..Default::default()
         }
@@ -242,6 +316,39 @@ mod tests {
         assert_eq!(net.route(0, 1, SimTime::ZERO, || 1000), Some(SimTime(2_100_000)));
         // The other direction is its own link.
         assert_eq!(net.route(1, 0, SimTime::ZERO, || 1000), Some(SimTime(1_100_000)));
+    }
+
+    #[test]
+    fn a_nic_sends_one_message_at_a_time_whatever_the_destination() {
+        let names: Vec<String> = ["a", "b", "c"].iter().map(|s| s.to_string()).collect();
+        let mut c = cluster(0);
+        c.network.nic_mbps = Some(8); // 1 byte per µs
+        let mut net = Network::new(&names, &c, 1);
+        // 1000 bytes to b leave a's interface after 1 ms, then 100 µs of latency.
+        assert_eq!(net.route(0, 1, SimTime::ZERO, || 1000), Some(SimTime(1_100_000)));
+        // 10 bytes to another node wait behind them: they leave at 1.01 ms (a and c are 7 µs apart).
+        assert_eq!(net.route(0, 2, SimTime::ZERO, || 10), Some(SimTime(1_017_000)));
+        // b's interface is its own.
+        assert_eq!(net.route(1, 0, SimTime::ZERO, || 1000), Some(SimTime(1_100_000)));
+        let nic = net.nic(0).unwrap();
+        assert_eq!((nic.bytes_sent, nic.wait_max_ns, nic.free_at), (1010, 1_000_000, SimTime(1_010_000)));
+        // Half a millisecond in, it has sent for half a millisecond; after, for all it was given.
+        assert_eq!(nic.busy_ns_until(SimTime(500_000)), 500_000);
+        assert_eq!(nic.busy_ns_until(SimTime(5_000_000)), 1_010_000);
+        // Idle, then a message: the idle time is not busy time.
+        assert_eq!(net.route(0, 1, SimTime(3_000_000), || 1000), Some(SimTime(4_100_000)));
+        assert_eq!(net.nic(0).unwrap().busy_ns_until(SimTime(3_500_000)), 1_510_000);
+    }
+
+    #[test]
+    fn a_nic_and_a_link_bandwidth_both_apply() {
+        let names: Vec<String> = ["a", "b"].iter().map(|s| s.to_string()).collect();
+        let mut c = cluster(0);
+        c.network.nic_mbps = Some(16); // 2 bytes per µs
+        c.network.bandwidth_mbps = Some(8); // 1 byte per µs
+        let mut net = Network::new(&names, &c, 1);
+        // 0.5 ms through the interface, then 1 ms on the link, then the latency.
+        assert_eq!(net.route(0, 1, SimTime::ZERO, || 1000), Some(SimTime(1_600_000)));
     }
 
     #[test]

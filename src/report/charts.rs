@@ -385,6 +385,7 @@ pub(crate) fn chart_for(chart: &Chart, run: &Finished) -> Drawing {
                 y_min_zero: true,
             }
         }
+        Chart::Network => super::network::network_chart(run, markers.clone(), subtitle),
         Chart::Lag => LineChart {
             title: format!("Consumer lag — {}", s.name),
             subtitle,

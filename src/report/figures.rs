@@ -72,6 +72,9 @@ pub(crate) fn figures(run: &Finished) -> BTreeMap<&'static str, f64> {
     f.insert("reassignments_completed", reassigned as f64);
     f.insert("reassignment_time_max_ms", longest_ms);
     f.insert("reassignment_bytes_copied", copied_bytes as f64);
+    let (nic_busy_max, nic_wait_max_ms) = super::network::figures(run);
+    f.insert("nic_busy_max_pct", nic_busy_max);
+    f.insert("nic_wait_max_ms", nic_wait_max_ms);
     f.insert("keys_moved_partition", super::partitions_added::keys_moved(run) as f64);
     let missed = super::partitions_added::new_partition_records_missed(run);
     f.insert("new_partition_records_missed", missed.iter().sum::<u64>() as f64);

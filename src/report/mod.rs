@@ -6,6 +6,7 @@ mod compaction;
 pub mod compare;
 mod csv;
 mod figures;
+mod network;
 mod partitions_added;
 mod reassignments;
 mod rebalances;
@@ -71,6 +72,9 @@ pub struct Report {
     /// offset, position and lag per partition over time (`group_offsets.csv`).
     pub ownership_csv: String,
     pub group_offsets_csv: String,
+    /// Every broker's network interface per interval (`network.csv`), when interfaces have a
+    /// speed (`nic_mbps`); empty, and not written, otherwise.
+    pub network_csv: String,
     pub figures: BTreeMap<&'static str, f64>,
     pub verdicts: Vec<Verdict>,
     /// `(file name, PNG bytes)`
@@ -100,6 +104,9 @@ impl Report {
             ("ownership.csv".to_string(), self.ownership_csv.clone().into_bytes()),
             ("group_offsets.csv".to_string(), self.group_offsets_csv.clone().into_bytes()),
         ];
+        if !self.network_csv.is_empty() {
+            out.push(("network.csv".to_string(), self.network_csv.clone().into_bytes()));
+        }
         out.extend(self.charts.iter().cloned());
         out
     }
@@ -166,6 +173,7 @@ fn build(
     let offsets_csv = csv::offsets_csv(&f);
     let ownership_csv = csv::ownership_csv(&f);
     let group_offsets_csv = csv::group_offsets_csv(&f);
+    let network_csv = network::network_csv(&f);
     let report = Report {
         scenario: f.scenario.clone(),
         header,
@@ -176,6 +184,7 @@ fn build(
         offsets_csv,
         ownership_csv,
         group_offsets_csv,
+        network_csv,
         figures,
         verdicts,
         charts,

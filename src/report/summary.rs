@@ -16,9 +16,13 @@ pub fn header(s: &Scenario) -> String {
     let _ = writeln!(h, "kafkasim {} · scenario {} · seed {}", env!("CARGO_PKG_VERSION"), s.name, s.seed);
     let _ = writeln!(h, "{}", s.description.trim());
     let net = &s.cluster.network;
+    let speeds: String = [(net.bandwidth_mbps, "links"), (net.nic_mbps, "network interfaces")]
+        .iter()
+        .filter_map(|(mbps, what)| mbps.map(|m| format!(" · {what} {m} Mbit/s")))
+        .collect();
     let _ = writeln!(
         h,
-        "duration {} ms · {} brokers · network latency {} µs + jitter 0..={} µs · metrics every {} ms",
+        "duration {} ms · {} brokers · network latency {} µs + jitter 0..={} µs{speeds} · metrics every {} ms",
         s.duration_ms, s.cluster.brokers, net.latency_us, net.jitter_us, s.sample_interval_ms
     );
     for f in &s.faults {
@@ -542,6 +546,7 @@ pub fn summary(run: &Finished, header: &str, figures: &BTreeMap<&'static str, f6
     if !run.reassignments.is_empty() {
         super::reassignments::write_reassignments(&mut out, run);
     }
+    super::network::write_network(&mut out, run);
     write_quotas(&mut out, run);
     write_transactions(&mut out, run);
     write_pipelines(&mut out, run);

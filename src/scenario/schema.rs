@@ -442,6 +442,13 @@ pub struct Link {
     /// behind earlier ones on the link. Default none (unlimited).
     #[serde(default)]
     pub bandwidth_mbps: Option<u64>,
+    /// Every node's network interface, in megabits per second (`cluster.network` only): all a
+    /// node sends, whatever the destination, leaves through it one message at a time, each
+    /// taking `size / speed`. A broker's answers to consumers, its followers' fetches and a
+    /// reassignment's copy then wait for one another; the summary and the `Network` chart show
+    /// how busy each broker's interface was. Default none (unlimited).
+    #[serde(default)]
+    pub nic_mbps: Option<u64>,
 }
 
 fn default_latency_us() -> u64 {
@@ -450,7 +457,7 @@ fn default_latency_us() -> u64 {
 
 impl Default for Link {
     fn default() -> Self {
-        Link { latency_us: default_latency_us(), jitter_us: 0, bandwidth_mbps: None }
+        Link { latency_us: default_latency_us(), jitter_us: 0, bandwidth_mbps: None, nic_mbps: None }
     }
 }
 
@@ -1493,6 +1500,10 @@ pub enum Chart {
     Lag,
     /// The ISR size of every partition over time.
     Isr,
+    /// Every broker's network interface over time (with `cluster.network.nic_mbps`): the share of
+    /// each interval it spent sending, with faults, leader changes and completed reassignments
+    /// marked. A broker at 100% makes everything it sends wait.
+    Network,
     /// Streaming lab charts, from values producers draw (`payload`) as a consumer receives them:
     /// the values as a line over arrival time.
     StreamValues,
@@ -1532,6 +1543,9 @@ impl Chart {
                 .map(|g| Chart::MicroBatches { group: g.name.clone() }),
         );
         all.push(Chart::Isr);
+        if s.cluster.network.nic_mbps.is_some() {
+            all.push(Chart::Network);
+        }
         all.extend(
             s.topics
                 .iter()
@@ -1558,6 +1572,7 @@ impl Chart {
             Chart::Rebalances { group } => format!("rebalances-{group}.png"),
             Chart::Lag => "lag.png".into(),
             Chart::Isr => "isr.png".into(),
+            Chart::Network => "network.png".into(),
             Chart::StreamValues => "stream-values.png".into(),
             Chart::StreamMinMax => "stream-min-max.png".into(),
             Chart::StreamArrivals => "stream-arrivals.png".into(),

@@ -74,6 +74,11 @@ pub const FIGURES: &[(&str, &str)] = &[
     ("reassignment_time_max_ms", "the longest completed reassignment, from its start to its completion (ms)"),
     ("reassignment_bytes_copied", "bytes the replicas that reassignments added appended until each completed"),
     (
+        "nic_busy_max_pct",
+        "the busiest interval of any broker's network interface: % of it spent sending (0 without nic_mbps)",
+    ),
+    ("nic_wait_max_ms", "the longest a message waited for a broker's network interface (ms; 0 without nic_mbps)"),
+    (
         "keys_moved_partition",
         "keys whose partition changed when a producer saw more partitions (summed over producers)",
     ),
@@ -339,6 +344,9 @@ pub fn validate(s: &Scenario) -> Vec<Problem> {
     c.range_u64("cluster.network.jitter_us".into(), s.cluster.network.jitter_us, 0, MAX_LATENCY_US, "µs");
     if let Some(b) = s.cluster.network.bandwidth_mbps {
         c.range_u64("cluster.network.bandwidth_mbps".into(), b, 1, 1_000_000, "Mbit/s");
+    }
+    if let Some(b) = s.cluster.network.nic_mbps {
+        c.range_u64("cluster.network.nic_mbps".into(), b, 1, 1_000_000, "Mbit/s");
     }
 
     // Node names: brokers, producers, group members share one namespace.
@@ -1163,6 +1171,13 @@ pub fn validate(s: &Scenario) -> Vec<Problem> {
                 format!("charts[{i}]"),
                 "a streaming chart needs values to stream",
                 "a producer with a `payload` and a consumer group reading its topic",
+            );
+        }
+        if *ch == Chart::Network && s.cluster.network.nic_mbps.is_none() {
+            c.fail(
+                format!("charts[{i}]"),
+                "a network chart with unlimited network interfaces (nothing to draw)",
+                "cluster.network.nic_mbps set, e.g. `network: (nic_mbps: 1000)`",
             );
         }
         if let Chart::Offsets { topic, partition } = ch

@@ -198,6 +198,8 @@ pub(crate) struct Finished {
     pub pipelines: Vec<crate::check::PipelineOutcome>,
     /// What each `Reassign` fault did to its partition.
     pub reassignments: Vec<crate::report::ReassignmentOutcome>,
+    /// Every node's network interface at the end, `(node, interface)`, when they are limited.
+    pub nics: Vec<(String, crate::net::Nic)>,
 }
 
 /// What the engine knows of one node beyond its actor: the event loop reads it on every
@@ -633,6 +635,7 @@ impl Simulation {
         }
         self.core.recorder.lag(time, lag);
         self.sample_replicas(time);
+        self.sample_nics(time, interval);
         let next = time + SimDuration(self.core.recorder.interval_ns());
         if next <= self.end {
             self.core.queue.push(next, Event::Sample);
@@ -657,6 +660,15 @@ impl Simulation {
         if let Some(at) = self.core.net.route(ended.index(), peer.index(), time, || 64) {
             let msg = self.core.mailbox.put(Message::Disconnected { request_id });
             self.core.queue.push(at, Event::Deliver { from: ended, to: peer, msg });
+        }
+    }
+
+    /// Records what every broker's network interface has sent, when interfaces are limited.
+    fn sample_nics(&mut self, time: SimTime, interval: u32) {
+        for b in 0..self.metadata.brokers {
+            let Some(nic) = self.core.net.nic(b as usize) else { return };
+            let sample = crate::metrics::NicSample { interval, broker: b, busy_ns: nic.busy_ns_until(time) };
+            self.core.recorder.nics.push(sample);
         }
     }
 
@@ -1386,6 +1398,9 @@ impl Simulation {
             |p| final_logs[p as usize].map(|l| l.log_end_offset()),
         );
         let pipelines = self.pipeline_outcomes(&final_logs);
+        let nics = (0..self.core.net.nodes())
+            .filter_map(|i| self.core.net.nic(i).map(|nic| (self.core.names[i].clone(), nic.clone())))
+            .collect();
         let truncations = self.core.history.truncations.clone();
         let totals = self.core.recorder.totals.clone();
         self.core.trace.line(
@@ -1415,6 +1430,7 @@ impl Simulation {
             truncations,
             pipelines,
             reassignments,
+            nics,
         }
     }
 

@@ -28,7 +28,19 @@ fn chapters_and_scenarios_named_in_the_book_exist() {
 
 /// Every chart image the README and the book show: `(document, scenario, chart file of its run,
 /// committed image in book/src/images)`.
-const IMAGES: [(&str, &str, &str, &str); 18] = [
+const IMAGES: [(&str, &str, &str, &str); 20] = [
+    (
+        "book/src/replication.md",
+        "reassign-saturates-leader-nic",
+        "network.png",
+        "reassign-saturates-leader-nic-network.png",
+    ),
+    (
+        "book/src/replication.md",
+        "reassign-saturates-leader-nic",
+        "latency.png",
+        "reassign-saturates-leader-nic-latency.png",
+    ),
     (
         "book/src/replication.md",
         "reassign-throttle-too-low",

@@ -33,7 +33,11 @@
 //!   skips, and keys read out of order behind a backlog.
 //! - `reassign`: partition reassignment (`Reassign`, KIP-455): new replicas copy the whole log
 //!   before the old ones go, completion once every target replica is in the ISR, the leader's
-//!   move, removed replicas deleting their copy, an added replica that is down.
+//!   move, removed replicas deleting their copy, an added replica that is down, `--additional`
+//!   replacing a move in progress.
+//! - `network`: network interfaces of limited speed (`nic_mbps`): a reassignment's copy crowding
+//!   out the leader's clients, per-pair links that do not, smaller replica fetches, a throttle's
+//!   bursts, and that an interface never sends faster than its speed.
 //! - `step`: the stepper (`kafkasim step`): commands, the views between them, the transcript,
 //!   and that stepping changes nothing in the run.
 //!
@@ -48,6 +52,7 @@ mod compare;
 mod groups;
 mod invalid;
 mod kip848;
+mod network;
 mod partitions_added;
 mod pipeline;
 mod producer;
