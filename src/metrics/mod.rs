@@ -293,14 +293,15 @@ pub enum Latency {
     EndToEnd,
 }
 
-/// A broker's network interface at the end of an interval (`nic_mbps`): the time it has spent
-/// sending since the start.
+/// A broker's network interface at the end of an interval (`nic_mbps`, `SlowNic`): the time
+/// it has spent sending since the start, and the bytes it has sent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct NicSample {
     /// Interval index.
     pub interval: u32,
     pub broker: u32,
     pub busy_ns: u64,
+    pub bytes_sent: u64,
 }
 
 /// One replica's offsets at the end of an interval.

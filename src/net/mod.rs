@@ -20,7 +20,13 @@
 //!
 //! Simplified: routing is direct (no multi-hop paths); only the sending side's interface is
 //! limited (what a node receives never queues at its own interface, and a switch has no queues);
-//! a message a cut link drops never reaches the interface.
+//! a message a cut link drops never reaches the interface. The interface is one FIFO queue
+//! across all connections: a small message waits for every byte queued before it. A Linux host
+//! interleaves connections (`fq_codel`, and TCP small queues keep most of a connection's backlog
+//! in its socket buffer), so there a small message on another connection waits behind much less:
+//! what a client waits here is an upper bound.
+
+use std::collections::VecDeque;
 
 use petgraph::graph::{EdgeIndex, NodeIndex, UnGraph};
 
@@ -59,24 +65,49 @@ struct DirectedLink {
     shaped: bool,
 }
 
-/// A node's network interface when its speed is limited (`nic_mbps`): a FIFO transmit queue.
+/// A node's network interface when its speed is limited (`nic_mbps`, or a `SlowNic` fault): a
+/// FIFO transmit queue.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Nic {
-    /// Megabits per second.
-    pub mbps: u64,
+    /// Megabits per second; `None`: unlimited again (a `SlowNic` fault was lifted), though what
+    /// was queued still goes first.
+    pub mbps: Option<u64>,
     /// When it finishes sending what it has been given.
     pub free_at: SimTime,
     /// Time it has been given to send, in ns (sending what is queued included).
     pub scheduled_ns: u64,
-    pub bytes_sent: u64,
+    /// Bytes it has been given to send (what is queued included).
+    pub bytes_given: u64,
     /// The longest a message waited for the messages queued before it, in ns.
     pub wait_max_ns: u64,
+    /// Messages not yet sent when last asked, `(start ns, end ns, bytes)`, in order.
+    queued: VecDeque<(u64, u64, u64)>,
+    /// Bytes of messages sent completely by then.
+    bytes_done: u64,
 }
 
 impl Nic {
     /// Time spent sending up to `t` (what is still queued at `t` not counted), in ns.
     pub fn busy_ns_until(&self, t: SimTime) -> u64 {
         self.scheduled_ns - self.free_at.0.saturating_sub(t.0).min(self.scheduled_ns)
+    }
+
+    /// Bytes sent by `t`, the message being sent then counted in part (`t` never goes back).
+    pub fn bytes_sent_until(&mut self, t: SimTime) -> u64 {
+        while let Some(&(_, end, bytes)) = self.queued.front() {
+            if end > t.0 {
+                break;
+            }
+            self.bytes_done += bytes;
+            self.queued.pop_front();
+        }
+        let partial = match self.queued.front() {
+            Some(&(start, end, bytes)) if start < t.0 => {
+                (bytes as u128 * (t.0 - start) as u128 / (end - start) as u128) as u64
+            }
+            _ => 0,
+        };
+        self.bytes_done + partial
     }
 }
 
@@ -142,7 +173,7 @@ impl Network {
                 shaped: graph[e].bandwidth_mbps.is_some() || net.nic_mbps.is_some(),
             })
             .collect();
-        let nics = (0..n).map(|_| net.nic_mbps.map(|mbps| Nic { mbps, ..Nic::default() })).collect();
+        let nics = (0..n).map(|_| net.nic_mbps.map(|mbps| Nic { mbps: Some(mbps), ..Nic::default() })).collect();
         Network {
             graph,
             edge,
@@ -155,9 +186,26 @@ impl Network {
         }
     }
 
-    /// Node `node`'s interface, if its speed is limited.
+    /// Node `node`'s interface, if its speed is limited (or was).
     pub fn nic(&self, node: usize) -> Option<&Nic> {
         self.nics[node].as_ref()
+    }
+
+    /// `(time spent sending, bytes sent)` by node `node`'s interface up to `t`, if it has one.
+    pub fn nic_sample(&mut self, node: usize, t: SimTime) -> Option<(u64, u64)> {
+        self.nics[node].as_mut().map(|nic| (nic.busy_ns_until(t), nic.bytes_sent_until(t)))
+    }
+
+    /// Sets node `node`'s interface speed (`None`: unlimited). What it was given earlier keeps
+    /// its place and its times.
+    pub fn set_nic_speed(&mut self, node: usize, mbps: Option<u64>) {
+        match &mut self.nics[node] {
+            Some(nic) => nic.mbps = mbps,
+            None => self.nics[node] = Some(Nic { mbps, ..Nic::default() }),
+        }
+        for link in &mut self.links[node * self.n..(node + 1) * self.n] {
+            link.shaped = true;
+        }
     }
 
     pub fn nodes(&self) -> usize {
@@ -229,11 +277,13 @@ impl Network {
         let mut start = now;
         if let Some(nic) = &mut self.nics[from] {
             let wait = nic.free_at.0.saturating_sub(now.0);
-            let took = send_ns(nic.mbps);
+            let took = nic.mbps.map_or(SimDuration::ZERO, send_ns);
+            let begins = now.max(nic.free_at);
             nic.wait_max_ns = nic.wait_max_ns.max(wait);
-            nic.free_at = now.max(nic.free_at) + took;
+            nic.free_at = begins + took;
             nic.scheduled_ns += took.as_nanos();
-            nic.bytes_sent += bytes;
+            nic.bytes_given += bytes;
+            nic.queued.push_back((begins.0, nic.free_at.0, bytes));
             start = nic.free_at;
         }
         let link = &mut self.links[i];
@@ -331,13 +381,31 @@ mod tests {
         // b's interface is its own.
         assert_eq!(net.route(1, 0, SimTime::ZERO, || 1000), Some(SimTime(1_100_000)));
         let nic = net.nic(0).unwrap();
-        assert_eq!((nic.bytes_sent, nic.wait_max_ns, nic.free_at), (1010, 1_000_000, SimTime(1_010_000)));
-        // Half a millisecond in, it has sent for half a millisecond; after, for all it was given.
-        assert_eq!(nic.busy_ns_until(SimTime(500_000)), 500_000);
-        assert_eq!(nic.busy_ns_until(SimTime(5_000_000)), 1_010_000);
+        assert_eq!((nic.bytes_given, nic.wait_max_ns, nic.free_at), (1010, 1_000_000, SimTime(1_010_000)));
+        // Half a millisecond in, it has sent for half a millisecond (half the first message);
+        // after, for all it was given.
+        assert_eq!(net.nic_sample(0, SimTime(500_000)), Some((500_000, 500)));
+        assert_eq!(net.nic_sample(0, SimTime(1_005_000)), Some((1_005_000, 1005)));
+        assert_eq!(net.nic_sample(0, SimTime(2_000_000)), Some((1_010_000, 1010)));
         // Idle, then a message: the idle time is not busy time.
         assert_eq!(net.route(0, 1, SimTime(3_000_000), || 1000), Some(SimTime(4_100_000)));
-        assert_eq!(net.nic(0).unwrap().busy_ns_until(SimTime(3_500_000)), 1_510_000);
+        assert_eq!(net.nic_sample(0, SimTime(3_500_000)), Some((1_510_000, 1510)));
+        assert_eq!(net.nic_sample(1, SimTime(3_500_000)), Some((1_000_000, 1000)));
+    }
+
+    #[test]
+    fn a_slowed_interface_delays_what_follows_until_restored() {
+        let names: Vec<String> = ["a", "b"].iter().map(|s| s.to_string()).collect();
+        let mut net = Network::new(&names, &cluster(0), 1);
+        assert_eq!(net.route(0, 1, SimTime::ZERO, || 1000), Some(SimTime(100_000)), "unlimited");
+        net.set_nic_speed(0, Some(8)); // 1 byte per µs
+        assert_eq!(net.route(0, 1, SimTime::ZERO, || 1000), Some(SimTime(1_100_000)));
+        assert_eq!(net.route(1, 0, SimTime::ZERO, || 1000), Some(SimTime(100_000)), "b is not slowed");
+        // Restored: a message still waits for what was queued, then goes at once.
+        net.set_nic_speed(0, None);
+        assert_eq!(net.route(0, 1, SimTime(500_000), || 1000), Some(SimTime(1_100_000)));
+        assert_eq!(net.route(0, 1, SimTime(2_000_000), || 1000), Some(SimTime(2_100_000)));
+        assert_eq!(net.nic_sample(0, SimTime(3_000_000)), Some((1_000_000, 3000)), "three messages since the fault");
     }
 
     #[test]

@@ -14,20 +14,19 @@ use crate::sim::Finished;
 type BrokerIntervals = (u32, Vec<(u32, f64, f64)>);
 
 /// Per broker, `(interval, % of it spent sending, MB/s sent)` for every interval, from the
-/// cumulative samples. What an interface sent in an interval is its time spent sending at its
-/// speed (a message counts as it goes out, not when it is queued).
+/// cumulative samples (a message counts as it goes out, not when it is queued). A broker that
+/// had no interface until a `SlowNic` fault starts at the fault.
 pub(crate) fn busy_per_interval(run: &Finished) -> Vec<BrokerIntervals> {
     let interval_ns = run.recorder.interval_ns() as f64;
-    let bytes_per_ns = run.scenario.cluster.network.nic_mbps.unwrap_or(0) as f64 / 8_000.0;
     let mut out: Vec<BrokerIntervals> = Vec::new();
     for b in 0..run.metadata.brokers {
-        let mut busy = 0;
+        let (mut busy, mut bytes) = (0, 0);
         let mut points = Vec::new();
         for s in run.recorder.nics.iter().filter(|s| s.broker == b) {
             let busy_ns = (s.busy_ns - busy) as f64;
-            let mb_per_s = busy_ns * bytes_per_ns / 1e6 / (interval_ns / 1e9);
+            let mb_per_s = (s.bytes_sent - bytes) as f64 / 1e6 / (interval_ns / 1e9);
             points.push((s.interval, busy_ns / interval_ns * 100.0, mb_per_s));
-            busy = s.busy_ns;
+            (busy, bytes) = (s.busy_ns, s.bytes_sent);
         }
         if !points.is_empty() {
             out.push((b, points));
@@ -66,40 +65,46 @@ pub(crate) fn figures(run: &Finished) -> (f64, f64) {
 }
 
 pub(crate) fn write_network(out: &mut String, run: &Finished) {
-    let Some(mbps) = run.scenario.cluster.network.nic_mbps else { return };
+    if run.nics.is_empty() {
+        return;
+    }
     let secs = run.scenario.duration_ms as f64 / 1000.0;
     let _ = writeln!(out, "## Network interfaces\n");
+    let who = match run.scenario.cluster.network.nic_mbps {
+        Some(mbps) => format!("Every node sends through one {mbps} Mbit/s interface ({:.2} MB/s)", mbps as f64 / 8.0),
+        None => "The nodes a `SlowNic` fault slowed send through one interface of that speed".to_string(),
+    };
     let _ = writeln!(
         out,
-        "Every node sends through one {mbps} Mbit/s interface ({:.2} MB/s), one message at a time: a broker's \
-         answers to consumers, its followers' fetches and a reassignment's copy wait for one another. \
-         Busy is the share of the time spent sending; the longest wait is the longest a message queued \
-         behind the ones sent before it.\n",
-        mbps as f64 / 8.0
+        "{who}, one message at a time: a broker's answers to consumers, its followers' fetches and a \
+         reassignment's copy wait for one another. Busy is the share of the time spent sending; the longest \
+         wait is the longest a message queued behind the ones sent before it.\n"
     );
     let _ = writeln!(
         out,
-        "| node | sent (MB) | mean (MB/s) | busy (% of the run) | busiest interval (brokers) | longest wait (ms) |"
+        "| node | speed at the end (Mbit/s) | sent (MB) | mean (MB/s) | busy (% of the run) | busiest interval (brokers) | longest wait (ms) |"
     );
-    let _ = writeln!(out, "|---|---:|---:|---:|---|---:|");
+    let _ = writeln!(out, "|---|---:|---:|---:|---:|---|---:|");
     let per_interval = busy_per_interval(run);
     let interval_s = run.recorder.interval_ns() as f64 / 1e9;
-    for (i, (name, nic)) in run.nics.iter().enumerate() {
+    for (name, nic) in &run.nics {
         let busiest = per_interval
             .iter()
-            .find(|(b, _)| *b as usize == i)
+            .find(|(b, _)| format!("broker-{b}") == *name)
             // The first of the busiest intervals.
             .and_then(|(_, points)| points.iter().copied().reduce(|best, p| if p.1 > best.1 { p } else { best }))
             .map_or("–".to_string(), |(interval, pct, _)| {
                 format!("{pct:.1}% ending at {:.1} s", (interval + 1) as f64 * interval_s)
             });
         let run_ns = run.scenario.duration_ms as f64 * 1e6;
+        let end = crate::sim::SimTime::from_ms(run.scenario.duration_ms);
+        let sent = nic.clone().bytes_sent_until(end) as f64 / 1e6;
+        let speed = nic.mbps.map_or("unlimited".to_string(), |m| m.to_string());
         let _ = writeln!(
             out,
-            "| {name} | {:.1} | {:.2} | {:.1} | {busiest} | {:.1} |",
-            nic.bytes_sent as f64 / 1e6,
-            nic.bytes_sent as f64 / 1e6 / secs,
-            nic.busy_ns_until(crate::sim::SimTime::from_ms(run.scenario.duration_ms)) as f64 / run_ns * 100.0,
+            "| {name} | {speed} | {sent:.1} | {:.2} | {:.1} | {busiest} | {:.1} |",
+            sent / secs,
+            nic.busy_ns_until(end) as f64 / run_ns * 100.0,
             nic.wait_max_ns as f64 / 1e6
         );
     }
@@ -127,9 +132,12 @@ pub(crate) fn network_chart(run: &Finished, mut markers: Vec<Marker>, subtitle: 
             });
         }
     }
-    let speed = run.scenario.cluster.network.nic_mbps.map_or("unlimited".to_string(), |m| format!("{m} Mbit/s"));
+    let title = match run.scenario.cluster.network.nic_mbps {
+        Some(m) => format!("Broker network interfaces, {m} Mbit/s — {}", run.scenario.name),
+        None => format!("Slowed broker network interfaces — {}", run.scenario.name),
+    };
     LineChart {
-        title: format!("Broker network interfaces, {speed} — {}", run.scenario.name),
+        title,
         subtitle,
         x_label: "simulated time (s)".into(),
         y_label: "busy sending (% of each interval)".into(),

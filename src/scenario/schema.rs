@@ -446,7 +446,8 @@ pub struct Link {
     /// node sends, whatever the destination, leaves through it one message at a time, each
     /// taking `size / speed`. A broker's answers to consumers, its followers' fetches and a
     /// reassignment's copy then wait for one another; the summary and the `Network` chart show
-    /// how busy each broker's interface was. Default none (unlimited).
+    /// how busy each broker's interface was. One FIFO queue for all connections (a real host
+    /// interleaves them, so waits here are an upper bound). Default none (unlimited).
     #[serde(default)]
     pub nic_mbps: Option<u64>,
 }
@@ -590,6 +591,13 @@ fn default_segment_bytes() -> u64 {
 }
 
 impl Scenario {
+    /// Whether some node's network interface has a speed during the run (`nic_mbps`, or a
+    /// `SlowNic` fault): what the `Network` chart and the summary's section need.
+    pub fn has_limited_nics(&self) -> bool {
+        self.cluster.network.nic_mbps.is_some()
+            || self.faults.iter().any(|f| matches!(f.fault, Fault::SlowNic(_, mbps) if mbps > 0))
+    }
+
     /// The most partitions `topic` has during the run: its `partitions`, or the largest total a
     /// `CreatePartitions` fault raises it to. Partition numbers below it may be named anywhere.
     pub fn partitions_ever(&self, topic: &str) -> u32 {
@@ -1543,7 +1551,7 @@ impl Chart {
                 .map(|g| Chart::MicroBatches { group: g.name.clone() }),
         );
         all.push(Chart::Isr);
-        if s.cluster.network.nic_mbps.is_some() {
+        if s.has_limited_nics() {
             all.push(Chart::Network);
         }
         all.extend(
@@ -1632,6 +1640,12 @@ pub enum Fault {
     /// Every log append on the broker takes this many more ms (a slow or saturated disk):
     /// produce requests and replicated batches wait their turn. `SlowDisk(target, 0)` restores it.
     SlowDisk(Target, u64),
+    /// The node's network interface now sends at this many Mbit/s (a NIC that negotiated down
+    /// to 100 Mbit/s, a noisy neighbour on a shared host): everything the node sends queues for
+    /// it, one message at a time, as with `cluster.network.nic_mbps`. The node stays up and in
+    /// every ISR it can keep up with: a gray failure. `SlowNic(target, 0)` restores the
+    /// scenario's interface speed (unlimited without `nic_mbps`); what was queued still goes first.
+    SlowNic(Target, u64),
     /// Every cut, slow or lossy link is restored.
     Heal,
     /// A consumer group member's application now takes this many µs per record (a slow

@@ -999,6 +999,16 @@ pub fn validate(s: &Scenario) -> Vec<Problem> {
                 }
             }
             Fault::SlowProcessing(t, _) => targets.push((format!("{base}[0]"), t)),
+            Fault::SlowNic(t, mbps) => {
+                targets.push((format!("{base}[0]"), t));
+                if *mbps > 1_000_000 {
+                    c.fail(
+                        format!("{base}[1]"),
+                        format!("{mbps} Mbit/s is out of range"),
+                        "1 to 1000000 Mbit/s, or 0 to restore",
+                    );
+                }
+            }
             Fault::Pause(t, ms) => {
                 targets.push((format!("{base}[0]"), t));
                 if *ms == 0 {
@@ -1173,11 +1183,11 @@ pub fn validate(s: &Scenario) -> Vec<Problem> {
                 "a producer with a `payload` and a consumer group reading its topic",
             );
         }
-        if *ch == Chart::Network && s.cluster.network.nic_mbps.is_none() {
+        if *ch == Chart::Network && !s.has_limited_nics() {
             c.fail(
                 format!("charts[{i}]"),
                 "a network chart with unlimited network interfaces (nothing to draw)",
-                "cluster.network.nic_mbps set, e.g. `network: (nic_mbps: 1000)`",
+                "cluster.network.nic_mbps set, e.g. `network: (nic_mbps: 1000)`, or a SlowNic fault",
             );
         }
         if let Chart::Offsets { topic, partition } = ch

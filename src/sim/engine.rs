@@ -663,12 +663,14 @@ impl Simulation {
         }
     }
 
-    /// Records what every broker's network interface has sent, when interfaces are limited.
+    /// Records what every broker's network interface has sent, when interfaces are limited (a
+    /// broker a `SlowNic` fault slowed has one from then on).
     fn sample_nics(&mut self, time: SimTime, interval: u32) {
         for b in 0..self.metadata.brokers {
-            let Some(nic) = self.core.net.nic(b as usize) else { return };
-            let sample = crate::metrics::NicSample { interval, broker: b, busy_ns: nic.busy_ns_until(time) };
-            self.core.recorder.nics.push(sample);
+            if let Some((busy_ns, bytes_sent)) = self.core.net.nic_sample(b as usize, time) {
+                let sample = crate::metrics::NicSample { interval, broker: b, busy_ns, bytes_sent };
+                self.core.recorder.nics.push(sample);
+            }
         }
     }
 
@@ -1029,6 +1031,15 @@ impl Simulation {
                     0 => format!("{} disk back to normal", self.broker_roles(node as u32)),
                     _ => format!("{}: every append takes {ms} ms more", self.broker_roles(node as u32)),
                 })
+            }),
+            Fault::SlowNic(t, mbps) => self.resolve(t).map(|node| {
+                let speed = if *mbps == 0 { self.scenario.cluster.network.nic_mbps } else { Some(*mbps) };
+                self.core.net.set_nic_speed(node, speed);
+                let name = &self.core.names[node];
+                match speed {
+                    Some(m) => format!("{name}'s network interface sends {m} Mbit/s"),
+                    None => format!("{name}'s network interface unlimited again"),
+                }
             }),
             Fault::SlowProcessing(t, us) => self.resolve(t).and_then(|node| match &mut self.nodes[node] {
                 Node::Consumer(c) => {
@@ -1519,5 +1530,7 @@ fn describe_fault(f: &Fault) -> String {
         }
         Fault::CancelReassignment(topic, p) => format!("cancel the reassignment of {topic}-{p}"),
         Fault::SlowProcessing(x, us) => format!("slow processing on {} ({us} µs per record)", t(x)),
+        Fault::SlowNic(x, 0) => format!("network interface of {} restored", t(x)),
+        Fault::SlowNic(x, mbps) => format!("slow network interface on {} ({mbps} Mbit/s)", t(x)),
     }
 }

@@ -37,7 +37,8 @@
 //!   replacing a move in progress.
 //! - `network`: network interfaces of limited speed (`nic_mbps`): a reassignment's copy crowding
 //!   out the leader's clients, per-pair links that do not, smaller replica fetches, a throttle's
-//!   bursts, and that an interface never sends faster than its speed.
+//!   bursts, that an interface never sends faster than its speed, and a `SlowNic` fault backing a
+//!   broker up until it is restored.
 //! - `step`: the stepper (`kafkasim step`): commands, the views between them, the transcript,
 //!   and that stepping changes nothing in the run.
 //!
