@@ -29,7 +29,9 @@
 //! named stops and deletes its copy (`stopPartitions`). A leader that loses a partition answers the
 //! fetches parked on it at once. With `leader.replication.throttled.rate` (KIP-73), a leader leaves
 //! a partition being reassigned out of its answers to out-of-sync replicas while the rate of such
-//! partitions' follower fetches is over the bound (the follower-side throttle is not modelled).
+//! partitions' follower fetches is over the bound; with `follower.replication.throttled.rate`, a
+//! replica being added leaves its partition out of its own fetch requests while what it received
+//! of it is over the bound (and waits `replica.fetch.backoff.ms` when that leaves nothing to fetch).
 //!
 //! Simplified: request handling costs no CPU time; one fetch session per leader; the partitions
 //! of a request are answered together; producer state is rebuilt from the retained log only.
@@ -254,6 +256,9 @@ pub struct Broker {
     /// Whether that rate was over its bound when last measured (a parked follower fetch does not
     /// count bytes the throttle withholds).
     replication_throttled: bool,
+    /// `follower.replication.throttled.rate` (KIP-73), over what this broker fetches of the
+    /// partitions a reassignment adds it to; `None` without a throttle.
+    follower_quota: Option<ByteRateQuota>,
 }
 
 impl Broker {
@@ -300,6 +305,7 @@ impl Broker {
             fetch_quotas: Vec::new(),
             replication_quota: settings.leader_replication_throttled_rate.map(ByteRateQuota::new),
             replication_throttled: false,
+            follower_quota: settings.follower_replication_throttled_rate.map(ByteRateQuota::new),
         }
     }
 
@@ -1561,6 +1567,52 @@ impl Broker {
         }
     }
 
+    /// Whether this broker's `follower.replication.throttled.rate` is exceeded now
+    /// (`ReplicationQuotaManager.isQuotaExceeded` on the follower's quota).
+    #[cold]
+    #[inline(never)]
+    fn follower_quota_exceeded(&mut self, now: SimTime) -> bool {
+        let now_ms = (now.0 / 1_000_000) as i64;
+        self.follower_quota.as_mut().is_some_and(|q| q.exceeded(now_ms))
+    }
+
+    /// Whether this broker's fetches of `p` are throttled: a reassignment adds this broker to
+    /// `p` (`follower.replication.throttled.replicas`, as the tool sets it) and, when
+    /// `out_of_isr_only`, it is not in the ISR yet (`fetchState.isReplicaInSync`).
+    #[cold]
+    fn follower_throttled(&self, p: u32, out_of_isr_only: bool) -> bool {
+        self.replicas[p as usize]
+            .state
+            .as_ref()
+            .is_some_and(|s| s.adding_replicas.contains(&self.id) && !(out_of_isr_only && s.isr.contains(&self.id)))
+    }
+
+    /// `ReplicaFetcherThread.processPartitionData`: what a fetch response carries of throttled
+    /// partitions counts against the follower's rate (`quota.record`).
+    #[cold]
+    #[inline(never)]
+    fn record_follower_throttled(
+        &mut self,
+        partitions: &[FetchedPartition],
+        batches: &[ReplicatedBatch],
+        now: SimTime,
+    ) {
+        let mut next = 0;
+        let mut bytes = 0u64;
+        for fp in partitions {
+            let range = next..next + fp.batch_count as usize;
+            if self.follower_throttled(fp.partition, false) {
+                bytes += batches[range.clone()].iter().map(|b| b.batch.size_bytes as u64).sum::<u64>();
+            }
+            next = range.end;
+        }
+        if bytes > 0
+            && let Some(q) = &mut self.follower_quota
+        {
+            q.record_bytes(bytes, (now.0 / 1_000_000) as i64);
+        }
+    }
+
     /// Whether a reassignment of `p` is in progress (its partition is throttled).
     fn reassigning(&self, p: u32) -> bool {
         self.replicas[p as usize].state.as_ref().is_some_and(|s| !s.adding_replicas.is_empty())
@@ -1720,9 +1772,15 @@ impl Broker {
             return;
         }
         let mut partitions = ctx.fetch_buffers().requests.take();
+        let follower_throttled = self.follower_quota.is_some() && self.follower_quota_exceeded(now);
+        let mut withheld = false;
         for p in 0..self.replicas.len() as u32 {
             let r = &self.replicas[p as usize];
             if r.fetching_from != Some(leader) {
+                continue;
+            }
+            if follower_throttled && self.follower_throttled(p, true) {
+                withheld = true; // `ReplicaFetcherThread.shouldFollowerThrottle`
                 continue;
             }
             if r.truncate_to_hw_pending {
@@ -1747,6 +1805,13 @@ impl Broker {
         }
         if partitions.is_empty() {
             ctx.fetch_buffers().requests.give_back(partitions);
+            if withheld {
+                // `AbstractFetcherThread.maybeFetch`: no partition to fetch, so it waits
+                // `replica.fetch.backoff.ms` before it looks again.
+                let at = now + SimDuration::from_ms(self.settings.replica_fetch_backoff_ms);
+                self.fetchers[leader as usize].backoff_until = at;
+                ctx.set_timer_at(at, Timer::FetchRetry { broker: NodeId(leader) });
+            }
             return;
         }
         let request_id = self.next_request_id;
@@ -1783,6 +1848,9 @@ impl Broker {
         }
         fetcher.outstanding = None;
         let now = ctx.now();
+        if self.follower_quota.is_some() {
+            self.record_follower_throttled(&partitions, &batches, now);
+        }
         let mut failed = false;
         each_fetched_partition(&mut partitions, &mut batches, |fp, fetched| {
             failed |= self.on_fetched_partition(leader, &fp, fetched, now, ctx);

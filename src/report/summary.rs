@@ -51,8 +51,11 @@ pub fn header(s: &Scenario) -> String {
         r.page_cache_writeback_ms,
         r.log_flush_interval_ms.map_or("none".to_string(), |v| v.to_string()),
         r.high_watermark_waits_for_min_isr,
-        r.leader_replication_throttled_rate
-            .map_or(String::new(), |t| format!(" leader_replication_throttled_rate={t} B/s (reassigning partitions)"))
+        [("leader", r.leader_replication_throttled_rate), ("follower", r.follower_replication_throttled_rate)]
+            .iter()
+            .filter_map(|(side, rate)| rate
+                .map(|t| format!(" {side}_replication_throttled_rate={t} B/s (reassigning partitions)")))
+            .collect::<String>()
     );
     let _ = writeln!(
         h,

@@ -290,6 +290,13 @@ pub struct Replication {
     /// Default none (no throttle).
     #[serde(default)]
     pub leader_replication_throttled_rate: Option<u64>,
+    /// `follower.replication.throttled.rate` in bytes per second, which `kafka-reassign-partitions.sh
+    /// --throttle` sets to the same value (KIP-73): a replica a reassignment adds fetches no more
+    /// than this while out of the ISR. Its broker measures what it receives of such partitions
+    /// over 11 one-second samples; over the bound it leaves them out of its fetch requests, and
+    /// with nothing else to fetch from that leader waits `replica_fetch_backoff_ms`. Default none.
+    #[serde(default)]
+    pub follower_replication_throttled_rate: Option<u64>,
 }
 
 fn default_replica_fetch_backoff_ms() -> u64 {
@@ -332,6 +339,7 @@ impl Default for Replication {
             page_cache_writeback_ms: default_writeback_ms(),
             high_watermark_waits_for_min_isr: true,
             leader_replication_throttled_rate: None,
+            follower_replication_throttled_rate: None,
         }
     }
 }

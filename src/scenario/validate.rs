@@ -937,6 +937,15 @@ pub fn validate(s: &Scenario) -> Vec<Problem> {
             "bytes/s",
         );
     }
+    if let Some(rate) = r.follower_replication_throttled_rate {
+        c.range_u64(
+            "cluster.replication.follower_replication_throttled_rate".into(),
+            rate,
+            1,
+            i64::MAX as u64,
+            "bytes/s",
+        );
+    }
     c.range_u64("cluster.broker_cpu.request_us".into(), s.cluster.broker_cpu.request_us, 0, 1_000_000, "µs");
     c.range_u64("cluster.broker_cpu.per_kib_us".into(), s.cluster.broker_cpu.per_kib_us, 0, 1_000_000, "µs");
     let k = &s.cluster.controller;

@@ -195,7 +195,12 @@ fn reassigning(
         faults.push(format!("(at_ms: {}, fault: Restart(Broker({b})))", at + 4000));
     }
     let throttle =
-        throttle.map_or(String::new(), |t| format!(", replication: (leader_replication_throttled_rate: Some({t}))"));
+        throttle.map_or(String::new(), |t| {
+            // Both sides, as `kafka-reassign-partitions.sh --throttle` sets them.
+            format!(
+                ", replication: (leader_replication_throttled_rate: Some({t}), follower_replication_throttled_rate: Some({t}))"
+            )
+        });
     small(&faults.join(", "), &format!(", network: (latency_us: 500, bandwidth_mbps: 20){throttle}"))
 }
 
@@ -282,13 +287,27 @@ fn a_throttle_below_what_the_partition_needs_holds_the_reassignment_open() {
 
     // Above the write rate, with room for the in-sync follower too, it completes, later than
     // the unthrottled 1.6 s.
-    let enough = load(&[("cluster.replication.leader_replication_throttled_rate", "1500000")]);
+    const LEADER: &str = "cluster.replication.leader_replication_throttled_rate";
+    const FOLLOWER: &str = "cluster.replication.follower_replication_throttled_rate";
+    let enough = load(&[(LEADER, "1500000"), (FOLLOWER, "1500000")]);
     assert_eq!(enough.figures["reassignments_completed"], 1.0);
     let took = enough.figures["reassignment_time_max_ms"];
     assert!((5000.0..40000.0).contains(&took), "{took} ms");
     // Unthrottled, the same move takes the link's time.
-    let free = load(&[("cluster.replication.leader_replication_throttled_rate", "None")]);
+    let free = load(&[(LEADER, "None"), (FOLLOWER, "None")]);
     assert!(free.figures["reassignment_time_max_ms"] < 2500.0, "{}", free.summary);
+
+    // The follower's throttle alone counts only broker-3's own fetches: 600 kB/s against the
+    // partition's 500 kB/s of new records, so broker-3 gains slowly: further than with the
+    // leader's throttle, not all the way, and no faster than the rate (after the first burst
+    // a young rate allows, about ten seconds' worth).
+    let follower = load(&[(LEADER, "None")]);
+    let f = &follower.figures;
+    assert_eq!(f["reassignments_completed"], 0.0);
+    let copied = f["reassignment_bytes_copied"];
+    assert!(copied > 2.0 * low.figures["reassignment_bytes_copied"], "{copied} bytes");
+    assert!(copied <= 600_000.0 * 90.0 + 1_048_576.0, "{copied} bytes");
+    assert!(follower.summary.contains("follower_replication_throttled_rate=600000 B/s"));
 }
 
 #[test]
