@@ -1567,6 +1567,30 @@ impl Broker {
         }
     }
 
+    /// `ReplicaFetcherThread.shouldFollowerThrottle`: while this broker's
+    /// `follower.replication.throttled.rate` is exceeded, a fetch to `leader` leaves out the
+    /// partitions it is being added to and not yet in the ISR of. If that leaves nothing
+    /// (`AbstractFetcherThread.maybeFetch`), the fetcher waits `replica.fetch.backoff.ms`.
+    #[cold]
+    #[inline(never)]
+    fn withhold_throttled(
+        &mut self,
+        mut partitions: Vec<FetchPartition>,
+        leader: u32,
+        ctx: &mut Ctx,
+    ) -> Vec<FetchPartition> {
+        if partitions.is_empty() || !self.follower_quota_exceeded(ctx.now()) {
+            return partitions;
+        }
+        partitions.retain(|f| !self.follower_throttled(f.partition, true));
+        if partitions.is_empty() {
+            let at = ctx.now() + SimDuration::from_ms(self.settings.replica_fetch_backoff_ms);
+            self.fetchers[leader as usize].backoff_until = at;
+            ctx.set_timer_at(at, Timer::FetchRetry { broker: NodeId(leader) });
+        }
+        partitions
+    }
+
     /// Whether this broker's `follower.replication.throttled.rate` is exceeded now
     /// (`ReplicationQuotaManager.isQuotaExceeded` on the follower's quota).
     #[cold]
@@ -1580,6 +1604,7 @@ impl Broker {
     /// `p` (`follower.replication.throttled.replicas`, as the tool sets it) and, when
     /// `out_of_isr_only`, it is not in the ISR yet (`fetchState.isReplicaInSync`).
     #[cold]
+    #[inline(never)]
     fn follower_throttled(&self, p: u32, out_of_isr_only: bool) -> bool {
         self.replicas[p as usize]
             .state
@@ -1772,15 +1797,9 @@ impl Broker {
             return;
         }
         let mut partitions = ctx.fetch_buffers().requests.take();
-        let follower_throttled = self.follower_quota.is_some() && self.follower_quota_exceeded(now);
-        let mut withheld = false;
         for p in 0..self.replicas.len() as u32 {
             let r = &self.replicas[p as usize];
             if r.fetching_from != Some(leader) {
-                continue;
-            }
-            if follower_throttled && self.follower_throttled(p, true) {
-                withheld = true; // `ReplicaFetcherThread.shouldFollowerThrottle`
                 continue;
             }
             if r.truncate_to_hw_pending {
@@ -1803,15 +1822,11 @@ impl Broker {
                 },
             });
         }
+        if self.follower_quota.is_some() {
+            partitions = self.withhold_throttled(partitions, leader, ctx);
+        }
         if partitions.is_empty() {
             ctx.fetch_buffers().requests.give_back(partitions);
-            if withheld {
-                // `AbstractFetcherThread.maybeFetch`: no partition to fetch, so it waits
-                // `replica.fetch.backoff.ms` before it looks again.
-                let at = now + SimDuration::from_ms(self.settings.replica_fetch_backoff_ms);
-                self.fetchers[leader as usize].backoff_until = at;
-                ctx.set_timer_at(at, Timer::FetchRetry { broker: NodeId(leader) });
-            }
             return;
         }
         let request_id = self.next_request_id;
