@@ -325,6 +325,14 @@ mod tests {
     use super::*;
     use crate::scenario::{Link, LinkOverride};
 
+    /// A network over `names` with `cluster(jitter_us)`'s links, changed by `tune`.
+    fn network(names: &[&str], jitter_us: u64, tune: impl FnOnce(&mut Cluster)) -> Network {
+        let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
+        let mut c = cluster(jitter_us);
+        tune(&mut c);
+        Network::new(&names, &c, 1)
+    }
+
     fn cluster(jitter_us: u64) -> Cluster {
         Cluster {
             brokers: 2,
@@ -336,8 +344,7 @@ mod tests {
 
     #[test]
     fn overrides_apply_in_both_directions() {
-        let names: Vec<String> = ["a", "b", "c"].iter().map(|s| s.to_string()).collect();
-        let net = Network::new(&names, &cluster(0), 1);
+        let net = network(&["a", "b", "c"], 0, |_| {});
         assert_eq!(net.link(0, 2).latency_us, 7);
         assert_eq!(net.link(2, 0).latency_us, 7);
         assert_eq!(net.link(0, 1).latency_us, 100);
@@ -345,8 +352,7 @@ mod tests {
 
     #[test]
     fn cut_links_drop_and_healed_links_deliver() {
-        let names: Vec<String> = ["a", "b"].iter().map(|s| s.to_string()).collect();
-        let mut net = Network::new(&names, &cluster(0), 1);
+        let mut net = network(&["a", "b"], 0, |_| {});
         net.set_cut(0, 1, true);
         assert_eq!(net.route(0, 1, SimTime::ZERO, || 100), None);
         assert!(net.route(1, 0, SimTime::ZERO, || 100).is_some(), "a one-way cut");
@@ -356,10 +362,9 @@ mod tests {
 
     #[test]
     fn bandwidth_queues_messages_behind_each_other() {
-        let names: Vec<String> = ["a", "b"].iter().map(|s| s.to_string()).collect();
-        let mut c = cluster(0);
-        c.network.bandwidth_mbps = Some(8); // 1 byte per µs
-        let mut net = Network::new(&names, &c, 1);
+        let mut net = network(&["a", "b"], 0, |c| {
+            c.network.bandwidth_mbps = Some(8); // 1 byte per µs
+        });
         // 1000 bytes take 1 ms to send, then 100 µs of latency.
         assert_eq!(net.route(0, 1, SimTime::ZERO, || 1000), Some(SimTime(1_100_000)));
         // The next one waits for the first to be sent.
@@ -370,10 +375,9 @@ mod tests {
 
     #[test]
     fn a_nic_sends_one_message_at_a_time_whatever_the_destination() {
-        let names: Vec<String> = ["a", "b", "c"].iter().map(|s| s.to_string()).collect();
-        let mut c = cluster(0);
-        c.network.nic_mbps = Some(8); // 1 byte per µs
-        let mut net = Network::new(&names, &c, 1);
+        let mut net = network(&["a", "b", "c"], 0, |c| {
+            c.network.nic_mbps = Some(8); // 1 byte per µs
+        });
         // 1000 bytes to b leave a's interface after 1 ms, then 100 µs of latency.
         assert_eq!(net.route(0, 1, SimTime::ZERO, || 1000), Some(SimTime(1_100_000)));
         // 10 bytes to another node wait behind them: they leave at 1.01 ms (a and c are 7 µs apart).
@@ -395,8 +399,7 @@ mod tests {
 
     #[test]
     fn a_slowed_interface_delays_what_follows_until_restored() {
-        let names: Vec<String> = ["a", "b"].iter().map(|s| s.to_string()).collect();
-        let mut net = Network::new(&names, &cluster(0), 1);
+        let mut net = network(&["a", "b"], 0, |_| {});
         assert_eq!(net.route(0, 1, SimTime::ZERO, || 1000), Some(SimTime(100_000)), "unlimited");
         net.set_nic_speed(0, Some(8)); // 1 byte per µs
         assert_eq!(net.route(0, 1, SimTime::ZERO, || 1000), Some(SimTime(1_100_000)));
@@ -410,19 +413,17 @@ mod tests {
 
     #[test]
     fn a_nic_and_a_link_bandwidth_both_apply() {
-        let names: Vec<String> = ["a", "b"].iter().map(|s| s.to_string()).collect();
-        let mut c = cluster(0);
-        c.network.nic_mbps = Some(16); // 2 bytes per µs
-        c.network.bandwidth_mbps = Some(8); // 1 byte per µs
-        let mut net = Network::new(&names, &c, 1);
+        let mut net = network(&["a", "b"], 0, |c| {
+            c.network.nic_mbps = Some(16); // 2 bytes per µs
+            c.network.bandwidth_mbps = Some(8); // 1 byte per µs
+        });
         // 0.5 ms through the interface, then 1 ms on the link, then the latency.
         assert_eq!(net.route(0, 1, SimTime::ZERO, || 1000), Some(SimTime(1_600_000)));
     }
 
     #[test]
     fn jittered_links_stay_fifo() {
-        let names: Vec<String> = ["a", "b"].iter().map(|s| s.to_string()).collect();
-        let mut net = Network::new(&names, &cluster(1_000), 1);
+        let mut net = network(&["a", "b"], 1_000, |_| {});
         let mut last = SimTime::ZERO;
         for i in 0..1000 {
             let at = net.delivery_time(0, 1, SimTime(i * 10));
