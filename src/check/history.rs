@@ -168,6 +168,9 @@ pub struct History {
     /// Per partition (empty until retention deletes something): batches retention deleted
     /// whose acknowledgement may still be on its way, see [`History::deleted_by_retention`].
     deleted_by_retention: Vec<DeletedByRetention>,
+    /// Per partition: the end of the highest batch retired so far, and the most recently
+    /// retired batches (see [`History::retired`]).
+    recently_retired: Vec<RecentlyRetired>,
     /// How long after its creation a batch may still be acknowledged: the longest
     /// `delivery.timeout.ms` of any producer.
     late_ack_horizon: crate::sim::SimDuration,
@@ -181,6 +184,37 @@ pub struct History {
 
 /// A compacted partition's record as the ledger tracks it: `(key, offset, tombstone)`.
 type KeyedRecord = (u64, u64, bool);
+
+/// The last [`RecentlyRetired::KEPT`] batches retired from a partition: an idempotent producer's
+/// retry answered as a duplicate may reach the producer after the leader retired the batch (every
+/// replica and group had it), and that acknowledgement is of a safe batch, not a lost one.
+#[derive(Debug, Default, Clone)]
+struct RecentlyRetired {
+    /// The end offset of the highest batch retired: an acknowledgement below it may be late.
+    below: u64,
+    ids: Vec<BatchId>,
+    next: usize,
+}
+
+impl RecentlyRetired {
+    const KEPT: usize = 1024;
+
+    fn push(&mut self, id: BatchId, end: u64) {
+        self.below = self.below.max(end);
+        if self.ids.len() < Self::KEPT {
+            self.ids.push(id);
+        } else {
+            self.ids[self.next] = id;
+        }
+        self.next = (self.next + 1) % Self::KEPT;
+    }
+
+    /// Whether the batch acknowledged at `offset` is one just retired (checked only below what
+    /// was retired, so the usual acknowledgement costs one comparison).
+    fn holds(&self, offset: u64, id: &BatchId) -> bool {
+        offset < self.below && self.ids.contains(id)
+    }
+}
 
 /// Batches a partition's retention deleted, kept until no acknowledgement of them can come:
 /// `delivery.timeout.ms` after their creation the producer has given up on them.
@@ -199,6 +233,7 @@ impl History {
             truncated_partitions: vec![false; partitions],
             reused: Default::default(),
             deleted_by_retention: Vec::new(),
+            recently_retired: vec![RecentlyRetired::default(); partitions],
             late_ack_horizon: crate::sim::SimDuration::from_ms(120_000),
             latest_by_key: BTreeMap::new(),
             pending_txn_keys: BTreeMap::new(),
@@ -224,6 +259,9 @@ impl History {
         }
         if self.deleted_by_retention.get(partition as usize).is_some_and(|d| d.ids.contains(&id)) {
             return; // committed, then deleted by retention before this (late) acknowledgement
+        }
+        if self.recently_retired[partition as usize].holds(ack.offset, &id) {
+            return; // a duplicate's answer that arrived after the leader retired the batch
         }
         self.acked[partition as usize].insert(id, ack);
     }
@@ -292,18 +330,27 @@ impl History {
             deleted.ids.insert(Self::id(b));
             deleted.order.push_back((b.created, Self::id(b)));
         }
-        self.retired(partition, batches);
+        self.retire(partition, batches, false);
     }
 
     /// The leader dropped these batches (with their base offsets) by retention after every
     /// replica and group had them: they are safe. (By identity, not offset: after a truncation an
     /// offset can be reused by another batch, and the lost one must stay in the ledger.)
     pub fn retired<'a>(&mut self, partition: u32, batches: impl Iterator<Item = (u64, &'a RecordBatch)>) {
+        self.retire(partition, batches, true);
+    }
+
+    /// `remember`: keep the batches among the recently retired (retention keeps its own, longer).
+    fn retire<'a>(&mut self, partition: u32, batches: impl Iterator<Item = (u64, &'a RecordBatch)>, remember: bool) {
         let acked = &mut self.acked[partition as usize];
         let truncated = self.truncated_partitions[partition as usize];
+        let recent = &mut self.recently_retired[partition as usize];
         for (base, b) in batches {
             let id = Self::id(b);
             acked.remove(&id);
+            if remember {
+                recent.push(id, base + b.offset_count());
+            }
             if truncated {
                 // As `inconsistent_offsets` compares truncated batches with the final logs: the
                 // same batch at the same offset is the same records; anything else reused them.
@@ -656,6 +703,26 @@ mod tests {
         history.acked(0, &b, ack(2, 2));
         history.retired(0, [(0, &*a)].into_iter());
         assert_eq!(history.tracked(), 1);
+    }
+
+    #[test]
+    fn a_duplicate_answered_after_the_leader_retired_the_batch_is_not_a_lost_write() {
+        let mut history = History::new(1);
+        let (a, b) = (batch(0, 0, 5), batch(0, 5, 5));
+        // Every replica and group had both batches: the leader retires them; then the answer
+        // to an idempotent retry of the first (a duplicate, with its old offset) arrives.
+        history.retired(0, [(0, &*a), (5, &*b)].into_iter());
+        history.acked(0, &a, ack(0, 5));
+        assert_eq!(history.tracked(), 0);
+        // A new batch at an offset above what was retired is tracked as usual.
+        let c = batch(0, 10, 5);
+        history.acked(0, &c, ack(10, 5));
+        assert_eq!(history.tracked(), 1);
+        // Only the most recent batches are remembered.
+        let many: Vec<_> = (0..RecentlyRetired::KEPT as u64).map(|i| batch(1, i * 5, 5)).collect();
+        history.retired(0, many.iter().enumerate().map(|(i, b)| (100 + i as u64 * 5, &**b)));
+        history.acked(0, &a, ack(0, 5));
+        assert_eq!(history.tracked(), 2, "the first batch was forgotten");
     }
 
     #[test]
