@@ -14,6 +14,7 @@ pub const SCENARIOS: &[(&str, &str)] = &[
         "compaction-slow-reader-misses-deletes.ron",
         include_str!("../scenarios/compaction-slow-reader-misses-deletes.ron"),
     ),
+    ("controller-failover.ron", include_str!("../scenarios/controller-failover.ron")),
     ("group-commit-before-processing.ron", include_str!("../scenarios/group-commit-before-processing.ron")),
     ("group-coordinator-failover.ron", include_str!("../scenarios/group-coordinator-failover.ron")),
     ("group-duplicates-after-crash.ron", include_str!("../scenarios/group-duplicates-after-crash.ron")),

@@ -513,6 +513,49 @@ pub enum Message {
         changes: Vec<PartitionState>,
         fenced_brokers: Vec<u32>,
     },
+    /// The active controller's metadata log to a follower controller (KIP-595; Kafka's followers
+    /// fetch it): the newest version, written in `version_epoch`, and, when the follower may lack
+    /// it, the whole image.
+    QuorumAppend {
+        epoch: u32,
+        version: u64,
+        version_epoch: u32,
+        committed: u64,
+        image: Option<Box<crate::cluster::MetadataImage>>,
+    },
+    /// `current`: the follower now holds exactly the leader's `version`.
+    QuorumAppendResponse {
+        epoch: u32,
+        version: u64,
+        current: bool,
+    },
+    /// A controller asks for a vote for `epoch` (`Vote`), with how up to date its log is;
+    /// `pre_vote`: only whether the voter would grant it (KIP-996).
+    QuorumVote {
+        epoch: u32,
+        last_epoch: u32,
+        version: u64,
+        pre_vote: bool,
+    },
+    QuorumVoteResponse {
+        epoch: u32,
+        granted: bool,
+        pre_vote: bool,
+    },
+    /// A new active controller to every broker, with the whole metadata state (brokers learn the
+    /// leader and catch up from the metadata log they fetch).
+    ControllerChange {
+        epoch: u32,
+        metadata_version: u64,
+        states: Vec<PartitionState>,
+        fenced_brokers: Vec<u32>,
+    },
+    /// A controller that is not the active one answers a broker (`NOT_CONTROLLER`), naming the
+    /// leader it knows.
+    NotController {
+        epoch: u32,
+        leader: Option<crate::sim::NodeId>,
+    },
     /// A leader proposes a new ISR (KIP-497).
     AlterPartition {
         broker: u32,
@@ -896,6 +939,12 @@ impl Message {
             Message::BrokerHeartbeatResponse { .. } => "BrokerHeartbeatResponse",
             Message::MetadataUpdate { .. } => "MetadataUpdate",
             Message::AlterPartition { .. } => "AlterPartition",
+            Message::QuorumAppend { .. } => "QuorumAppend",
+            Message::QuorumAppendResponse { .. } => "QuorumAppendResponse",
+            Message::QuorumVote { .. } => "QuorumVote",
+            Message::QuorumVoteResponse { .. } => "QuorumVoteResponse",
+            Message::ControllerChange { .. } => "ControllerChange",
+            Message::NotController { .. } => "NotController",
             Message::AlterPartitionResponse { .. } => "AlterPartitionResponse",
             Message::GroupRequest { body, .. } => body.kind(),
             Message::GroupResponse { body, .. } => body.kind(),

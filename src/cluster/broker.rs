@@ -213,6 +213,8 @@ pub struct Broker {
     request_timeout: SimDuration,
     pub incarnation: u32,
     metadata_version: u64,
+    /// The active controller as this broker knows it, and the quorum epoch it learned it in.
+    controller: (NodeId, u32),
     /// The broker is stopping gracefully and waits for the controller's go-ahead
     /// (`BrokerState.PENDING_CONTROLLED_SHUTDOWN`).
     controlled_shutdown: bool,
@@ -281,6 +283,7 @@ impl Broker {
             request_timeout: SimDuration::from_ms(socket_timeout_ms),
             incarnation: 0,
             metadata_version: 0,
+            controller: (metadata.controller_node(), 1),
             controlled_shutdown: false,
             shutdown_answered: false,
             stopped_cleanly: false,
@@ -505,9 +508,8 @@ impl Broker {
     }
 
     fn send_heartbeat(&mut self, ctx: &mut Ctx) {
-        let controller = self.metadata.controller_node();
         ctx.send(
-            controller,
+            self.controller.0,
             Message::BrokerHeartbeat {
                 broker: self.id,
                 incarnation: self.incarnation,
@@ -519,6 +521,32 @@ impl Broker {
     }
 
     // ----- metadata and roles ----------------------------------------------------------------
+
+    /// A new active controller (a quorum's election): heartbeats and ISR changes go to it from
+    /// now on, and the whole state it sends brings this broker up to date.
+    #[cold]
+    #[inline(never)]
+    fn on_controller_change(
+        &mut self,
+        from: NodeId,
+        epoch: u32,
+        metadata_version: u64,
+        states: &[PartitionState],
+        fenced_brokers: &[u32],
+        ctx: &mut Ctx,
+    ) {
+        if epoch < self.controller.1 {
+            return;
+        }
+        self.controller = (from, epoch);
+        self.metadata_version = metadata_version;
+        self.set_fenced(fenced_brokers);
+        self.apply_states(states, ctx);
+        // An ISR change in flight went to the old controller: propose it again now.
+        for r in &mut self.replicas {
+            r.alter_in_flight = false;
+        }
+    }
 
     /// Applies partition states from the controller: become leader, follower, or neither.
     fn apply_states(&mut self, changes: &[PartitionState], ctx: &mut Ctx) {
@@ -860,6 +888,13 @@ impl Broker {
                     }
                 }
             }
+            Message::ControllerChange { epoch, metadata_version, states, fenced_brokers } => {
+                self.on_controller_change(from, epoch, metadata_version, &states, &fenced_brokers, ctx)
+            }
+            Message::NotController { epoch, leader: Some(leader) } if epoch >= self.controller.1 => {
+                self.controller = (leader, epoch);
+            }
+            Message::NotController { .. } => {}
             Message::AlterPartitionResponse { partition, result } => {
                 self.replicas[partition as usize].alter_in_flight = false;
                 if let Ok(s) = result {
@@ -1297,7 +1332,7 @@ impl Broker {
             partition_epoch: state.partition_epoch,
             new_isr,
         };
-        ctx.send(self.metadata.controller_node(), msg);
+        ctx.send(self.controller.0, msg);
     }
 
     // ----- transactions ----------------------------------------------------------------------

@@ -33,7 +33,11 @@
 //!
 //!   A new target for a partition being reassigned replaces the running one.
 //!
-//! Simplified: one controller node (no Raft quorum, it never fails over); a restarted broker is
+//! - With `quorum_voters` above 1, several controllers replicate this state and elect the active
+//!   one (`quorum`, KIP-595): only the active controller acts, and what it changes reaches the
+//!   brokers once a majority holds it.
+//!
+//! Simplified: with one voter the controller never fails; a restarted broker is
 //! fenced at once when it registers with a new incarnation (Kafka waits for the old session to
 //! expire first); an ELR-only change does not bump the partition epoch (brokers do not read the
 //! ELR here).
@@ -44,15 +48,18 @@
 //!   changes. A broker that registers after a clean shutdown keeps its ELR places (KIP-966); after
 //!   a crash it loses them.
 
+mod quorum;
+
 use std::rc::Rc;
 
 use super::Metadata;
 use crate::protocol::{Message, PartitionState};
 use crate::scenario::ControllerSettings;
 use crate::sim::{Ctx, NodeId, SimDuration, SimTime, Timer};
+pub use quorum::{Quorum, Role};
 
 #[derive(Clone, Debug, Default)]
-struct Registration {
+pub(crate) struct Registration {
     incarnation: Option<u32>,
     last_heartbeat: SimTime,
     fenced: bool,
@@ -153,6 +160,24 @@ pub enum ClusterEvent {
     },
 }
 
+impl ClusterEvent {
+    /// When it happened.
+    pub fn at(&self) -> SimTime {
+        match self {
+            ClusterEvent::Leader { at, .. }
+            | ClusterEvent::Isr { at, .. }
+            | ClusterEvent::Fenced { at, .. }
+            | ClusterEvent::Unfenced { at, .. }
+            | ClusterEvent::ControlledShutdown { at, .. }
+            | ClusterEvent::PartitionCreated { at, .. }
+            | ClusterEvent::ReassignmentStarted { at, .. }
+            | ClusterEvent::ReassignmentCompleted { at, .. }
+            | ClusterEvent::ReassignmentCancelled { at, .. }
+            | ClusterEvent::Elr { at, .. } => *at,
+        }
+    }
+}
+
 /// The controller node.
 #[derive(Debug)]
 pub struct Controller {
@@ -178,18 +203,43 @@ pub struct Controller {
     /// Per partition, the reassignment in progress (`PartitionRegistration.removingReplicas`; its
     /// `addingReplicas` are in the state).
     reassigning: Vec<Option<Reassigning>>,
+    /// With a quorum of several controllers: this one's place in it (`None`: the only one).
+    pub quorum: Option<Box<Quorum>>,
+    /// Answers and updates to brokers waiting for the metadata version they need to commit.
+    outbox: Vec<(u64, NodeId, Message)>,
+    /// Per version written and not yet committed: how many events and offline intervals had been
+    /// recorded (what a deposed leader forgets).
+    marks: Vec<(u64, usize, usize)>,
+    /// The events and offline intervals recorded by committed versions.
+    committed_lengths: (usize, usize),
+}
+
+/// What the controllers replicate: the partitions, the broker registrations, and the state of
+/// elections and reassignments, as of one metadata version (the records of KRaft's metadata
+/// log, applied).
+#[derive(Clone, Debug)]
+pub struct MetadataImage {
+    version: u64,
+    states: Vec<PartitionState>,
+    brokers: Vec<Registration>,
+    eligibility: Vec<Eligibility>,
+    reassigning: Vec<Option<Reassigning>>,
+    offline_since: Vec<Option<SimTime>>,
 }
 
 /// A reassignment in progress: the replicas it removes, in broker id order (as
 /// `PartitionReassignmentReplicas` computes them; those it adds are in the partition state).
 #[derive(Clone, Debug, PartialEq, Eq)]
-struct Reassigning {
+pub(crate) struct Reassigning {
     removing: Vec<u32>,
 }
 
 impl Controller {
-    pub fn new(metadata: Rc<Metadata>, settings: &ControllerSettings) -> Controller {
+    /// Controller `voter` of the quorum (the only one when it has one voter).
+    pub fn new(metadata: Rc<Metadata>, settings: &ControllerSettings, voter: u32, seed: u64) -> Controller {
         let n = metadata.partition_count();
+        let quorum = (settings.quorum_voters > 1)
+            .then(|| Box::new(Quorum::new(voter, metadata.controller_node().0, settings, seed)));
         Controller {
             states: (0..n as u32).map(|p| metadata.initial_state(p)).collect(),
             brokers: vec![Registration { incarnation: Some(0), ..Default::default() }; metadata.brokers as usize],
@@ -203,7 +253,79 @@ impl Controller {
             eligibility: vec![Eligibility::default(); n],
             reassigning: vec![None; n],
             metadata,
+            quorum,
+            outbox: Vec::new(),
+            marks: Vec::new(),
+            committed_lengths: (0, 0),
         }
+    }
+
+    /// The engine crashed this controller: it is no longer the active one.
+    pub fn quorum_crashed(&mut self, now: SimTime) {
+        if let Some(q) = self.quorum.as_mut() {
+            q.close_active_period(now);
+        }
+    }
+
+    /// The newest metadata version this controller holds.
+    pub fn metadata_version(&self) -> u64 {
+        self.version
+    }
+
+    /// Whether this controller acts as the controller: the only one, or the quorum's active one.
+    pub fn is_active(&self) -> bool {
+        self.quorum.as_ref().is_none_or(|q| q.active)
+    }
+
+    /// The metadata this controller holds (what the followers copy).
+    fn image(&self) -> MetadataImage {
+        MetadataImage {
+            version: self.version,
+            states: self.states.clone(),
+            brokers: self.brokers.clone(),
+            eligibility: self.eligibility.clone(),
+            reassigning: self.reassigning.clone(),
+            offline_since: self.offline_since.clone(),
+        }
+    }
+
+    /// Sends `msg` to a broker once everything it reflects is committed (at once without a
+    /// quorum): the version written, or the next one if this event changed something.
+    fn answer(&mut self, to: NodeId, msg: Message, ctx: &mut Ctx) {
+        match &self.quorum {
+            None => ctx.send(to, msg),
+            Some(q) => {
+                let pending = !self.staged.is_empty() || self.staged_fencing;
+                let needs = self.version + pending as u64;
+                if needs <= q.committed {
+                    ctx.send(to, msg);
+                } else {
+                    self.outbox.push((needs, to, msg));
+                }
+            }
+        }
+    }
+
+    /// Notes what a new version recorded (a leader that loses it before it commits forgets it).
+    fn mark_version(&mut self) {
+        if self.quorum.is_some() {
+            self.marks.push((self.version, self.events.len(), self.offline.len()));
+        }
+    }
+
+    fn commit_marks(&mut self) {
+        let committed = self.quorum.as_ref().map_or(u64::MAX, |q| q.committed);
+        let done = self.marks.iter().take_while(|m| m.0 <= committed).count();
+        if let Some(&(_, events, offline)) = self.marks[..done].last() {
+            self.committed_lengths = (events, offline);
+        }
+        self.marks.drain(..done);
+    }
+
+    fn truncate_uncommitted(&mut self) {
+        self.events.truncate(self.committed_lengths.0);
+        self.offline.truncate(self.committed_lengths.1);
+        self.marks.clear();
     }
 
     pub fn is_fenced(&self, broker: u32) -> bool {
@@ -211,6 +333,7 @@ impl Controller {
     }
 
     pub fn on_start(&mut self, ctx: &mut Ctx) {
+        self.quorum_start(ctx);
         ctx.set_timer(SimDuration::from_ms(500), Timer::SessionCheck);
         if self.settings.auto_leader_rebalance_enable {
             ctx.set_timer(
@@ -221,30 +344,46 @@ impl Controller {
     }
 
     pub fn on_timer(&mut self, timer: Timer, ctx: &mut Ctx) {
+        if let Timer::Quorum { generation } = timer {
+            self.on_quorum_timer(generation, ctx);
+            return;
+        }
         self.handle_timer(timer, ctx);
         self.publish(ctx);
     }
 
     pub fn on_message(&mut self, from: NodeId, msg: Message, ctx: &mut Ctx) {
-        self.handle_message(from, msg, ctx);
-        self.publish(ctx);
+        match msg {
+            Message::QuorumAppend { .. }
+            | Message::QuorumAppendResponse { .. }
+            | Message::QuorumVote { .. }
+            | Message::QuorumVoteResponse { .. } => self.on_quorum_message(from, msg, ctx),
+            _ if !self.is_active() => self.not_controller(from, ctx),
+            _ => {
+                self.handle_message(from, msg, ctx);
+                self.publish(ctx);
+            }
+        }
     }
 
     fn handle_timer(&mut self, timer: Timer, ctx: &mut Ctx) {
         let now = ctx.now();
+        let active = self.is_active();
         match timer {
             Timer::SessionCheck => {
                 let timeout = SimDuration::from_ms(self.settings.broker_session_timeout_ms);
                 for b in 0..self.brokers.len() as u32 {
                     let r = &self.brokers[b as usize];
-                    if !r.fenced && now.since(r.last_heartbeat) > timeout {
+                    if active && !r.fenced && now.since(r.last_heartbeat) > timeout {
                         self.fence(b, "session timed out", ctx);
                     }
                 }
                 ctx.set_timer(SimDuration::from_ms(500), Timer::SessionCheck);
             }
             Timer::LeaderRebalance => {
-                self.preferred_elections(ctx);
+                if active {
+                    self.preferred_elections(ctx);
+                }
                 ctx.set_timer(
                     SimDuration::from_ms(self.settings.leader_imbalance_check_interval_ms.max(1)),
                     Timer::LeaderRebalance,
@@ -286,15 +425,13 @@ impl Controller {
                 self.publish(ctx);
                 let changes = if metadata_version < self.version { self.states.clone() } else { Vec::new() };
                 let fenced_brokers = self.fenced_brokers();
-                ctx.send(
-                    from,
-                    Message::BrokerHeartbeatResponse {
-                        metadata_version: self.version,
-                        changes,
-                        fenced_brokers,
-                        should_shut_down,
-                    },
-                );
+                let msg = Message::BrokerHeartbeatResponse {
+                    metadata_version: self.version,
+                    changes,
+                    fenced_brokers,
+                    should_shut_down,
+                };
+                self.answer(from, msg, ctx);
             }
             Message::AlterPartition { broker, partition, leader_epoch, partition_epoch, new_isr } => {
                 let s = &self.states[partition as usize];
@@ -311,7 +448,7 @@ impl Controller {
                 } else {
                     Err(())
                 };
-                ctx.send(from, Message::AlterPartitionResponse { partition, result });
+                self.answer(from, Message::AlterPartitionResponse { partition, result }, ctx);
             }
             _ => {}
         }
@@ -445,13 +582,15 @@ impl Controller {
         self.staged_fencing = false;
         let changes = std::mem::take(&mut self.staged);
         let fenced_brokers = self.fenced_brokers();
+        self.mark_version();
+        self.replicate(true, ctx);
         for b in 0..self.metadata.brokers {
             let msg = Message::MetadataUpdate {
                 metadata_version: self.version,
                 changes: changes.clone(),
                 fenced_brokers: fenced_brokers.clone(),
             };
-            ctx.send(Metadata::broker_node(b), msg);
+            self.answer(Metadata::broker_node(b), msg, ctx);
         }
     }
 

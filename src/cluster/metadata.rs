@@ -48,6 +48,8 @@ pub struct Metadata {
     /// Global partition → its replicas, preferred leader first.
     pub replicas: Vec<Vec<u32>>,
     pub brokers: u32,
+    /// The controllers (the KRaft quorum's voters), right after the brokers.
+    pub controllers: u32,
 }
 
 impl Metadata {
@@ -100,7 +102,8 @@ impl Metadata {
                 replicas.push(r);
             }
         }
-        Metadata { topics, partition_topic, replicas, brokers: s.cluster.brokers }
+        let controllers = s.cluster.controller.quorum_voters.max(1);
+        Metadata { topics, partition_topic, replicas, brokers: s.cluster.brokers, controllers }
     }
 
     pub fn topic_index(&self, name: &str) -> Option<usize> {
@@ -177,8 +180,19 @@ impl Metadata {
         NodeId(b)
     }
 
-    /// The controller's node id (right after the brokers).
+    /// The first controller's node id (right after the brokers): the active controller at the
+    /// start.
     pub fn controller_node(&self) -> NodeId {
         NodeId(self.brokers)
+    }
+
+    /// Whether `node` is one of the controllers.
+    pub fn is_controller(&self, node: NodeId) -> bool {
+        (self.brokers..self.brokers + self.controllers).contains(&node.0)
+    }
+
+    /// The first node after the brokers and controllers (the first producer's).
+    pub fn first_client_node(&self) -> u32 {
+        self.brokers + self.controllers
     }
 }

@@ -11,7 +11,7 @@ pub mod quota;
 pub mod txn_index;
 
 pub use broker::{Broker, BrokerStats, Replica};
-pub use controller::{ClusterEvent, Controller, Election};
+pub use controller::{ClusterEvent, Controller, Election, MetadataImage, Role};
 pub use log::{Log, LogBatch, Retention, Segment};
 pub use metadata::{Metadata, TopicMeta};
 pub use placement::assign_replicas;

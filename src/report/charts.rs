@@ -68,7 +68,7 @@ fn markers(run: &Finished) -> (Vec<Marker>, Vec<Band>) {
             kind: MarkerKind::Fault,
         });
     }
-    let bands = run
+    let mut bands: Vec<Band> = run
         .offline
         .iter()
         .map(|(p, from, to)| Band {
@@ -78,6 +78,19 @@ fn markers(run: &Finished) -> (Vec<Marker>, Vec<Band>) {
             kind: MarkerKind::Fault,
         })
         .collect();
+    // A controller quorum: the time without an active controller, and which one ended it.
+    bands.extend(super::quorum::gaps(run).into_iter().map(|(from, to)| {
+        let next = run.controller_periods.iter().find(|p| p.from == to);
+        Band {
+            from_s: from.as_secs_f64(),
+            to_s: to.as_secs_f64(),
+            label: match next {
+                Some(p) => format!("no active controller → controller-{} (epoch {})", p.controller, p.epoch),
+                None => "no active controller".to_string(),
+            },
+            kind: MarkerKind::Info,
+        }
+    }));
     (markers, bands)
 }
 
@@ -88,7 +101,7 @@ fn partition_markers<'a>(markers: &'a [Marker], name: &'a str) -> impl Iterator<
 
 /// The bands of a one-partition chart: when partition `name` was offline.
 fn partition_bands(bands: &[Band], name: &str) -> Vec<Band> {
-    bands.iter().filter(|b| b.label.starts_with(name)).cloned().collect()
+    bands.iter().filter(|b| b.label.starts_with(name) || b.kind != MarkerKind::Fault).cloned().collect()
 }
 
 /// One lag line per group (the consumer's `records-lag` summed over the group's partitions, as

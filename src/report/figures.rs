@@ -74,6 +74,8 @@ pub(crate) fn figures(run: &Finished) -> BTreeMap<&'static str, f64> {
     f.insert("reassignment_bytes_copied", copied_bytes as f64);
     let (nic_busy_max, nic_wait_max_ms) = super::network::figures(run);
     f.insert("nic_busy_max_pct", nic_busy_max);
+    f.insert("controller_elections", super::quorum::elections(run) as f64);
+    f.insert("controller_unavailable_ms", super::quorum::unavailable_ms(run));
     f.insert("nic_wait_max_ms", nic_wait_max_ms);
     f.insert("keys_moved_partition", super::partitions_added::keys_moved(run) as f64);
     let missed = super::partitions_added::new_partition_records_missed(run);

@@ -8,6 +8,7 @@ mod csv;
 mod figures;
 mod network;
 mod partitions_added;
+mod quorum;
 mod reassignments;
 mod rebalances;
 mod summary;
@@ -21,6 +22,7 @@ use crate::sim::{FaultRecord, Finished, GroupView, PartitionView, Simulation, Tr
 
 pub(crate) use charts::chart_for;
 pub(crate) use figures::figures;
+pub use quorum::ActivePeriod;
 pub(crate) use reassignments::{ReassignmentOutcome, outcomes as reassignment_outcomes};
 pub use summary::header as summary_header;
 pub use tradeoff::tradeoff_chart;

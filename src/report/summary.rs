@@ -59,13 +59,20 @@ pub fn header(s: &Scenario) -> String {
     );
     let _ = writeln!(
         h,
-        "controller: heartbeat_ms={} session_timeout_ms={} auto_leader_rebalance={} imbalance_check_ms={} restart_fences_broker={} eligible_leader_replicas={}",
+        "controller: heartbeat_ms={} session_timeout_ms={} auto_leader_rebalance={} imbalance_check_ms={} restart_fences_broker={} eligible_leader_replicas={}{}",
         k.broker_heartbeat_interval_ms,
         k.broker_session_timeout_ms,
         k.auto_leader_rebalance_enable,
         k.leader_imbalance_check_interval_ms,
         k.restart_fences_broker,
-        k.eligible_leader_replicas
+        k.eligible_leader_replicas,
+        match k.quorum_voters {
+            0 | 1 => String::new(),
+            n => format!(
+                " quorum_voters={n} quorum_fetch_timeout_ms={} quorum_election_timeout_ms={} quorum_election_backoff_max_ms={}",
+                k.quorum_fetch_timeout_ms, k.quorum_election_timeout_ms, k.quorum_election_backoff_max_ms
+            ),
+        }
     );
     for t in &s.topics {
         let _ = writeln!(
@@ -550,6 +557,7 @@ pub fn summary(run: &Finished, header: &str, figures: &BTreeMap<&'static str, f6
         super::reassignments::write_reassignments(&mut out, run);
     }
     super::network::write_network(&mut out, run);
+    super::quorum::write_quorum(&mut out, run);
     write_quotas(&mut out, run);
     write_transactions(&mut out, run);
     write_pipelines(&mut out, run);

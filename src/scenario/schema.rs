@@ -391,6 +391,46 @@ pub struct ControllerSettings {
     /// or later have it on.
     #[serde(default)]
     pub eligible_leader_replicas: bool,
+    /// How many controllers form the KRaft quorum (`controller.quorum.voters`, KIP-595): with
+    /// one, the controller never fails (it is the node `controller`); with more, they are
+    /// `controller-0`, `controller-1`, ..., `controller-0` is the active controller at the start,
+    /// and a change takes effect once a majority of them has it. `Crash(Controller)` crashes the
+    /// active one and the others elect another. Production clusters run 3 (or 5). Default 1.
+    #[serde(default = "one")]
+    pub quorum_voters: u32,
+    /// `controller.quorum.fetch.timeout.ms`: a controller that has heard nothing from the active
+    /// controller for this long stands for election (and an active controller that has heard
+    /// from no majority for 1.5 times this long resigns). Default 2000.
+    #[serde(default = "default_quorum_fetch_timeout_ms")]
+    pub quorum_fetch_timeout_ms: u64,
+    /// `controller.quorum.election.timeout.ms`: a candidate without a majority after a random
+    /// time between this and twice this stands again. Default 1000.
+    #[serde(default = "default_quorum_election_timeout_ms")]
+    pub quorum_election_timeout_ms: u64,
+    /// `controller.quorum.election.backoff.max.ms`: the most a candidate waits, after losing an
+    /// election, before standing again (binary exponential backoff from 50 ms). Default 1000.
+    #[serde(default = "default_quorum_election_backoff_max_ms")]
+    pub quorum_election_backoff_max_ms: u64,
+}
+
+fn default_quorum_fetch_timeout_ms() -> u64 {
+    2000
+}
+fn default_quorum_election_timeout_ms() -> u64 {
+    1000
+}
+fn default_quorum_election_backoff_max_ms() -> u64 {
+    1000
+}
+
+impl ControllerSettings {
+    /// The controllers' node names: `controller` alone, or `controller-0`, `controller-1`, ...
+    pub fn node_names(&self) -> Vec<String> {
+        match self.quorum_voters {
+            0 | 1 => vec!["controller".to_string()],
+            n => (0..n).map(|i| format!("controller-{i}")).collect(),
+        }
+    }
 }
 
 fn default_heartbeat_ms() -> u64 {
@@ -412,6 +452,10 @@ impl Default for ControllerSettings {
             leader_imbalance_check_interval_ms: default_imbalance_ms(),
             restart_fences_broker: true,
             eligible_leader_replicas: false,
+            quorum_voters: 1,
+            quorum_fetch_timeout_ms: default_quorum_fetch_timeout_ms(),
+            quorum_election_timeout_ms: default_quorum_election_timeout_ms(),
+            quorum_election_backoff_max_ms: default_quorum_election_backoff_max_ms(),
         }
     }
 }

@@ -78,6 +78,11 @@ pub const FIGURES: &[(&str, &str)] = &[
         "the busiest interval of any broker's network interface: % of it spent sending (0 without nic_mbps)",
     ),
     ("nic_wait_max_ms", "the longest a message waited for a broker's network interface (ms; 0 without nic_mbps)"),
+    ("controller_elections", "times another controller of the quorum became the active one (0 with one controller)"),
+    (
+        "controller_unavailable_ms",
+        "time without an active controller: from losing one to electing the next (ms; 0 with one controller)",
+    ),
     (
         "keys_moved_partition",
         "keys whose partition changed when a producer saw more partitions (summed over producers)",
@@ -174,6 +179,8 @@ pub const FIGURES: &[(&str, &str)] = &[
 ];
 
 const MAX_BROKERS: u32 = 1_000;
+/// The most controllers a quorum may have here (Kafka sets no bound; real quorums have 3 or 5).
+const MAX_CONTROLLERS: u64 = 9;
 const MAX_PARTITIONS: u32 = 10_000;
 const MAX_MEMBERS: u32 = 1_000;
 const MAX_RATE_PER_SEC: f64 = 10_000_000.0;
@@ -351,6 +358,13 @@ pub fn validate(s: &Scenario) -> Vec<Problem> {
 
     // Node names: brokers, producers, group members share one namespace.
     let mut nodes: Vec<String> = (0..s.cluster.brokers.min(MAX_BROKERS)).map(|b| format!("broker-{b}")).collect();
+    // (A quorum out of range has its own error; its controllers are then no valid targets.)
+    let controllers = if s.cluster.controller.quorum_voters as u64 <= MAX_CONTROLLERS {
+        s.cluster.controller.node_names()
+    } else {
+        Vec::new()
+    };
+    nodes.extend(controllers.iter().cloned());
     let mut seen_producers = BTreeSet::new();
     for (i, p) in s.producers.iter().enumerate() {
         c.name(format!("producers[{i}].name"), &p.name);
@@ -966,6 +980,14 @@ pub fn validate(s: &Scenario) -> Vec<Problem> {
             "longer than broker_heartbeat_interval_ms (Kafka: 9000 vs 2000)",
         );
     }
+    c.range_u64("cluster.controller.quorum_voters".into(), k.quorum_voters as u64, 1, MAX_CONTROLLERS, "controllers");
+    for (field, ms) in [
+        ("quorum_fetch_timeout_ms", k.quorum_fetch_timeout_ms),
+        ("quorum_election_timeout_ms", k.quorum_election_timeout_ms),
+        ("quorum_election_backoff_max_ms", k.quorum_election_backoff_max_ms),
+    ] {
+        c.range_u64(format!("cluster.controller.{field}"), ms, 1, 3_600_000, "ms");
+    }
     c.range_u64(
         "cluster.controller.leader_imbalance_check_interval_ms".into(),
         k.leader_imbalance_check_interval_ms,
@@ -996,7 +1018,9 @@ pub fn validate(s: &Scenario) -> Vec<Problem> {
                 let stoppable = match t {
                     Target::Controller => false,
                     // (An unknown name has its own error below.)
-                    Target::Node(name) => name != "controller" && !s.producers.iter().any(|p| &p.name == name),
+                    Target::Node(name) => {
+                        !name.starts_with("controller") && !s.producers.iter().any(|p| &p.name == name)
+                    }
                     _ => true,
                 };
                 if !stoppable {
@@ -1119,10 +1143,17 @@ pub fn validate(s: &Scenario) -> Vec<Problem> {
                     format!("no broker-{b}"),
                     format!("Broker(0) to Broker({})", s.cluster.brokers.saturating_sub(1)),
                 ),
-                Target::Node(name) if !nodes.contains(name) && name != "controller" => c.fail(
+                Target::Node(name) if !nodes.contains(name) => c.fail(
                     path,
                     format!("unknown node {name:?}"),
-                    "a broker (broker-0, ...), controller, a producer's name, or a group member's name (group-0, ...)",
+                    match controllers.is_empty() {
+                        true => "a broker (broker-0, ...), a producer's name, or a group member's name (group-0, ...)"
+                            .to_string(),
+                        false => format!(
+                            "a broker (broker-0, ...), {}, a producer's name, or a group member's name (group-0, ...)",
+                            controllers.join(", ")
+                        ),
+                    },
                 ),
                 Target::LeaderOf(topic, p) | Target::FollowerOf(topic, p) | Target::FollowerOutOfIsr(topic, p)
                     if !partition_exists(topic, *p) =>

@@ -67,6 +67,9 @@ pub enum Timer {
     SessionCheck,
     /// The controller's automatic preferred-leader election.
     LeaderRebalance,
+    /// A controller's quorum timeout (fetch, election, backoff) or, on the leader, its next
+    /// idle append; only the newest `generation` counts.
+    Quorum { generation: u32 },
     /// A group coordinator's next deadline (session expiry, join or sync timeout, retention).
     GroupDeadline { group: u32 },
     /// A consumer's application finished processing (a poll's records, or one record).
@@ -123,6 +126,7 @@ impl Timer {
             Timer::LogRetention => "LogRetention",
             Timer::LogCleaner => "LogCleaner",
             Timer::SessionCheck => "SessionCheck",
+            Timer::Quorum { .. } => "Quorum",
             Timer::LeaderRebalance => "LeaderRebalance",
             Timer::GroupDeadline { .. } => "GroupDeadline",
             Timer::ProcessingDone => "ProcessingDone",

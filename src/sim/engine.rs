@@ -200,6 +200,8 @@ pub(crate) struct Finished {
     pub reassignments: Vec<crate::report::ReassignmentOutcome>,
     /// Every node's network interface at the end, `(node, interface)`, when they are limited.
     pub nics: Vec<(String, crate::net::Nic)>,
+    /// With a controller quorum: when each controller was the active one, by start.
+    pub controller_periods: Vec<crate::report::ActivePeriod>,
 }
 
 /// What the engine knows of one node beyond its actor: the event loop reads it on every
@@ -266,7 +268,7 @@ impl Simulation {
         let mut nodes = Vec::new();
         let mut names = Vec::new();
         let heartbeat_ms = scenario.cluster.controller.broker_heartbeat_interval_ms;
-        let first_member = scenario.cluster.brokers + 1 + scenario.producers.len() as u32;
+        let first_member = metadata.first_client_node() + scenario.producers.len() as u32;
         let groups = crate::group::coordinator::groups_of(scenario, first_member);
         let transactions = crate::transaction::states_of(scenario);
         for b in 0..scenario.cluster.brokers {
@@ -285,7 +287,7 @@ impl Simulation {
         // The brokers' client quotas, by node (producers follow the brokers and the controller).
         let mut produce_quotas = vec![None; first_member as usize];
         for (i, p) in scenario.producers.iter().enumerate() {
-            produce_quotas[scenario.cluster.brokers as usize + 1 + i] = p.producer_byte_rate;
+            produce_quotas[metadata.first_client_node() as usize + i] = p.producer_byte_rate;
         }
         // Group members follow the producers, each group's in turn, as many as it ever has.
         let mut fetch_quotas = vec![None; first_member as usize];
@@ -303,8 +305,15 @@ impl Simulation {
                 }
             }
         }
-        nodes.push(Node::Controller(Controller::new(metadata.clone(), &scenario.cluster.controller)));
-        names.push("controller".to_string());
+        for (i, name) in scenario.cluster.controller.node_names().into_iter().enumerate() {
+            nodes.push(Node::Controller(Controller::new(
+                metadata.clone(),
+                &scenario.cluster.controller,
+                i as u32,
+                seed,
+            )));
+            names.push(name);
+        }
         for (i, p) in scenario.producers.iter().enumerate() {
             nodes.push(Node::Producer(Producer::new(i as u32, p, &metadata, seed, end)));
             names.push(p.name.clone());
@@ -315,7 +324,7 @@ impl Simulation {
             for m in 0..members {
                 let mut c = Consumer::new(g as u32, group, m, &metadata, seed, end);
                 if let Some(first) = first_output {
-                    let node = scenario.cluster.brokers + 1 + (first as u32 + m);
+                    let node = metadata.first_client_node() + (first as u32 + m);
                     c.set_output_producer(NodeId(node));
                 }
                 names.push(c.name.clone());
@@ -679,7 +688,7 @@ impl Simulation {
         let interval = self.core.recorder.interval_ending(time);
         // Straight into the recorder: a temporary Vec here was the run's largest regular
         // allocation, and each one made glibc consolidate every small free chunk.
-        let Node::Controller(controller) = &self.nodes[self.metadata.controller_node().index()] else {
+        let Node::Controller(controller) = &self.nodes[self.active_controller_node()] else {
             unreachable!("the controller follows the brokers")
         };
         // Compacted partitions: what the leader's log holds (records, bytes) against its offsets.
@@ -734,7 +743,7 @@ impl Simulation {
     ) -> Result<String, String> {
         let Some(t) = self.metadata.topic_index(topic) else { return Err(format!("no topic {topic:?}")) };
         let partition = self.metadata.topics[t].first + p;
-        let controller = self.metadata.controller_node();
+        let controller = self.acting_controller()?;
         let mut ctx = Ctx::new(now, controller, &mut self.core);
         match &mut self.nodes[controller.index()] {
             Node::Controller(c) => {
@@ -746,10 +755,38 @@ impl Simulation {
         }
     }
 
+    /// The controller whose state is the cluster's: the only one, or the quorum's active
+    /// controller (while there is none, the one that was last, or that holds the newest version).
     fn controller(&self) -> &Controller {
-        match &self.nodes[self.metadata.controller_node().index()] {
+        match &self.nodes[self.active_controller_node()] {
             Node::Controller(c) => c,
             _ => unreachable!("the controller follows the brokers"),
+        }
+    }
+
+    fn controllers(&self) -> impl Iterator<Item = (usize, &Controller)> {
+        let first = self.metadata.controller_node().index();
+        (first..first + self.metadata.controllers as usize).map(move |i| match &self.nodes[i] {
+            Node::Controller(c) => (i, c),
+            _ => unreachable!("the controllers follow the brokers"),
+        })
+    }
+
+    /// The node of [`Simulation::controller`].
+    fn active_controller_node(&self) -> usize {
+        let rank = |(i, c): &(usize, &Controller)| match &c.quorum {
+            None => (true, 0, 0, 0),
+            Some(q) => (self.nodes_state[*i].alive && q.active, q.last_epoch, c.metadata_version(), u32::MAX - q.me),
+        };
+        self.controllers().max_by_key(rank).map(|(i, _)| i).expect("at least one controller")
+    }
+
+    /// The controller an operator's request reaches now: the active one, if it is up.
+    fn acting_controller(&self) -> Result<NodeId, String> {
+        let node = self.active_controller_node();
+        match self.controllers().any(|(i, c)| i == node && c.is_active()) && self.nodes_state[node].alive {
+            true => Ok(NodeId(node as u32)),
+            false => Err("no active controller (the quorum is electing one): the request failed".into()),
         }
     }
 
@@ -779,7 +816,7 @@ impl Simulation {
         match t {
             Target::Broker(b) if *b < self.metadata.brokers => Ok(*b as usize),
             Target::Broker(b) => Err(format!("no broker-{b}")),
-            Target::Controller => Ok(self.metadata.controller_node().index()),
+            Target::Controller => Ok(self.active_controller_node()),
             Target::Node(name) => {
                 self.core.names.iter().position(|n| n == name).ok_or_else(|| format!("no node named {name:?}"))
             }
@@ -842,8 +879,11 @@ impl Simulation {
                 if !self.nodes_state[node].alive {
                     return Err(format!("{} is already down", self.core.names[node]));
                 }
-                if matches!(self.nodes[node], Node::Controller(_)) {
-                    return Err("the controller does not fail in this model".into());
+                if matches!(self.nodes[node], Node::Controller(_)) && self.metadata.controllers == 1 {
+                    return Err(
+                        "a single controller does not fail in this model (set cluster.controller.quorum_voters to 3)"
+                            .into(),
+                    );
                 }
                 let power = matches!(fault, Fault::PowerLoss(_));
                 let touched = match node < self.metadata.brokers as usize {
@@ -875,6 +915,10 @@ impl Simulation {
                     Node::Consumer(c) => {
                         let mut ctx = Ctx::new(now, NodeId(node as u32), &mut self.core);
                         c.crash(&mut ctx);
+                        Vec::new()
+                    }
+                    Node::Controller(c) => {
+                        c.quorum_crashed(now);
                         Vec::new()
                     }
                     _ => Vec::new(),
@@ -910,8 +954,8 @@ impl Simulation {
                 if self.nodes_state[node].alive {
                     return Err(format!("{} is running", self.core.names[node]));
                 }
-                if !matches!(self.nodes[node], Node::Broker(_) | Node::Consumer(_)) {
-                    return Err("only brokers and consumers restart in this model".into());
+                if !matches!(self.nodes[node], Node::Broker(_) | Node::Consumer(_) | Node::Controller(_)) {
+                    return Err("only brokers, controllers and consumers restart in this model".into());
                 }
                 // A consume-transform-produce member's producer is in the same process: it
                 // starts again first (its InitProducerId fences the crashed one's).
@@ -930,6 +974,7 @@ impl Simulation {
                 match &mut self.nodes[node] {
                     Node::Broker(b) => b.restart(&mut ctx),
                     Node::Consumer(c) => c.restart(&mut ctx),
+                    Node::Controller(c) => c.quorum_restart(&mut ctx),
                     _ => {}
                 }
                 Ok(match producer {
@@ -1049,8 +1094,7 @@ impl Simulation {
                 _ => Err(format!("{} is not a consumer", self.core.names[node])),
             }),
             Fault::CreatePartitions(topic, total) => match self.metadata.topic_index(topic) {
-                Some(t) => {
-                    let controller = self.metadata.controller_node();
+                Some(t) => self.acting_controller().and_then(|controller| {
                     let mut ctx = Ctx::new(now, controller, &mut self.core);
                     match &mut self.nodes[controller.index()] {
                         Node::Controller(c) => {
@@ -1060,7 +1104,7 @@ impl Simulation {
                         }
                         _ => Err("no controller".into()),
                     }
-                }
+                }),
                 None => Err(format!("no topic {topic:?}")),
             },
             Fault::Reassign(topic, p, replicas) => {
@@ -1370,6 +1414,18 @@ impl Simulation {
             }
         }
         self.verified.extend(verified);
+        // Raft's election safety: at most one leader per quorum epoch.
+        let mut leaders: Vec<(u32, usize)> = self
+            .controllers()
+            .filter_map(|(i, c)| c.quorum.as_ref().filter(|q| q.is_leader()).map(|q| (q.epoch, i)))
+            .collect();
+        leaders.sort_unstable();
+        for w in leaders.windows(2).filter(|w| w[0].0 == w[1].0) {
+            out.push(format!(
+                "two controllers lead quorum epoch {}: {} and {}",
+                w[0].0, self.core.names[w[0].1], self.core.names[w[1].1]
+            ));
+        }
         for c in self.consumers() {
             for &(p, end, hw) in &c.read_past_high_watermark {
                 let name = self.metadata.partition_name(p);
@@ -1388,8 +1444,16 @@ impl Simulation {
         let t = self.end;
         let faults = self.faults();
         let controller = self.controller();
-        let cluster_events = controller.events.clone();
-        let offline = controller.offline_intervals(t);
+        // With a quorum, each active controller recorded what it changed in its time.
+        let mut cluster_events: Vec<ClusterEvent> = self.controllers().flat_map(|(_, c)| c.events.clone()).collect();
+        cluster_events.sort_by_key(ClusterEvent::at);
+        let mut offline = controller.offline_intervals(t);
+        for (i, c) in self.controllers() {
+            if i != self.active_controller_node() {
+                offline.extend(c.offline.iter().copied());
+            }
+        }
+        offline.sort();
         let n = self.metadata.partition_count();
         let final_logs: Vec<Option<&Log>> = (0..n)
             .map(|p| {
@@ -1412,6 +1476,20 @@ impl Simulation {
         let nics = (0..self.core.net.nodes())
             .filter_map(|i| self.core.net.nic(i).map(|nic| (self.core.names[i].clone(), nic.clone())))
             .collect();
+        let first_controller = self.metadata.controller_node().index();
+        let mut controller_periods: Vec<crate::report::ActivePeriod> = self
+            .controllers()
+            .filter_map(|(i, c)| c.quorum.as_ref().map(|q| (i, q)))
+            .flat_map(|(i, q)| {
+                q.active_periods.iter().map(move |&(from, epoch, until)| crate::report::ActivePeriod {
+                    controller: i - first_controller,
+                    epoch,
+                    from,
+                    until,
+                })
+            })
+            .collect();
+        controller_periods.sort_by_key(|p| (p.from, p.epoch));
         let truncations = self.core.history.truncations.clone();
         let totals = self.core.recorder.totals.clone();
         self.core.trace.line(
@@ -1442,6 +1520,7 @@ impl Simulation {
             pipelines,
             reassignments,
             nics,
+            controller_periods,
         }
     }
 

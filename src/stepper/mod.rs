@@ -287,7 +287,8 @@ impl Stepper {
     fn node_named<'a>(&self, name: &'a str) -> Result<&'a str, String> {
         let s = self.sim.scenario();
         let mut names: Vec<String> = (0..s.cluster.brokers).map(|b| format!("broker-{b}")).collect();
-        names.extend(["controller".to_string(), "engine".to_string()]);
+        names.extend(s.cluster.controller.node_names());
+        names.push("engine".to_string());
         names.extend(s.producers.iter().map(|p| p.name.clone()));
         names.extend(self.sim.groups().into_iter().flat_map(|g| g.members).map(|m| m.name));
         if names.iter().any(|n| n == name) {

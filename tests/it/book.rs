@@ -28,7 +28,8 @@ fn chapters_and_scenarios_named_in_the_book_exist() {
 
 /// Every chart image the README and the book show: `(document, scenario, chart file of its run,
 /// committed image in book/src/images)`.
-const IMAGES: [(&str, &str, &str, &str); 20] = [
+const IMAGES: [(&str, &str, &str, &str); 21] = [
+    ("book/src/replication.md", "controller-failover", "latency.png", "controller-failover-latency.png"),
     (
         "book/src/replication.md",
         "reassign-saturates-leader-nic",

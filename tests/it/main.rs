@@ -39,6 +39,10 @@
 //!   out the leader's clients, per-pair links that do not, smaller replica fetches, a throttle's
 //!   bursts, that an interface never sends faster than its speed, and a `SlowNic` fault backing a
 //!   broker up until it is restored.
+//! - `quorum`: a KRaft controller quorum: a new active controller after the fetch timeout, a
+//!   broker dying meanwhile fenced a session after the takeover, a cut-off controller resigning
+//!   without disrupting the quorum when back (pre-vote), no majority meaning no fencing, and one
+//!   leader per epoch under random crashes.
 //! - `step`: the stepper (`kafkasim step`): commands, the views between them, the transcript,
 //!   and that stepping changes nothing in the run.
 //!
@@ -57,6 +61,7 @@ mod network;
 mod partitions_added;
 mod pipeline;
 mod producer;
+mod quorum;
 mod quota;
 mod reassign;
 mod replication;
