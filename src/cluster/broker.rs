@@ -215,6 +215,8 @@ pub struct Broker {
     metadata_version: u64,
     /// The active controller as this broker knows it, and the quorum epoch it learned it in.
     controller: (NodeId, u32),
+    /// Whether the controller answered the last heartbeat (or said who leads).
+    heartbeat_answered: bool,
     /// The broker is stopping gracefully and waits for the controller's go-ahead
     /// (`BrokerState.PENDING_CONTROLLED_SHUTDOWN`).
     controlled_shutdown: bool,
@@ -284,6 +286,7 @@ impl Broker {
             incarnation: 0,
             metadata_version: 0,
             controller: (metadata.controller_node(), 1),
+            heartbeat_answered: true,
             controlled_shutdown: false,
             shutdown_answered: false,
             stopped_cleanly: false,
@@ -469,6 +472,7 @@ impl Broker {
             self.rebuild_producer_state(p);
         }
         ctx.notable("restart", || format!("incarnation={} registering with the controller", self.incarnation));
+        self.heartbeat_answered = true;
         self.start_timers(ctx);
     }
 
@@ -508,6 +512,14 @@ impl Broker {
     }
 
     fn send_heartbeat(&mut self, ctx: &mut Ctx) {
+        if !self.heartbeat_answered && self.metadata.controllers > 1 {
+            // No answer: the controller may be gone. Ask the next one, which names the leader
+            // if it is not (Kafka's brokers find it through the metadata log's quorum).
+            let first = self.metadata.controller_node().0;
+            let next = first + (self.controller.0.0 - first + 1) % self.metadata.controllers;
+            self.controller.0 = NodeId(next);
+        }
+        self.heartbeat_answered = false;
         ctx.send(
             self.controller.0,
             Message::BrokerHeartbeat {
@@ -872,6 +884,7 @@ impl Broker {
                 self.apply_states(&changes, ctx);
             }
             Message::BrokerHeartbeatResponse { metadata_version, changes, fenced_brokers, should_shut_down } => {
+                self.heartbeat_answered = true;
                 if !changes.is_empty() {
                     self.metadata_version = metadata_version;
                 }
@@ -891,10 +904,14 @@ impl Broker {
             Message::ControllerChange { epoch, metadata_version, states, fenced_brokers } => {
                 self.on_controller_change(from, epoch, metadata_version, &states, &fenced_brokers, ctx)
             }
-            Message::NotController { epoch, leader: Some(leader) } if epoch >= self.controller.1 => {
-                self.controller = (leader, epoch);
+            Message::NotController { epoch, leader } => {
+                self.heartbeat_answered = true;
+                if let Some(leader) = leader.filter(|&l| epoch >= self.controller.1 && l != self.controller.0) {
+                    // `NOT_CONTROLLER` names the leader: ask it at once.
+                    self.controller = (leader, epoch);
+                    self.send_heartbeat(ctx);
+                }
             }
-            Message::NotController { .. } => {}
             Message::AlterPartitionResponse { partition, result } => {
                 self.replicas[partition as usize].alter_in_flight = false;
                 if let Ok(s) = result {

@@ -2,7 +2,8 @@
 //! controller elects another within the fetch timeout and an election or two; a broker that dies
 //! meanwhile is fenced a whole session after the new controller takes over; a controller cut off
 //! from the others resigns and, thanks to the pre-vote (KIP-996), does not disrupt the quorum when
-//! it is back; without a majority nothing the controller decides happens; and under random
+//! it is back; a broker that was down during the election finds the new controller; without a
+//! majority nothing the controller decides happens; and under random
 //! crashes of controllers and brokers there is never more than one leader per epoch.
 
 use proptest::prelude::*;
@@ -91,6 +92,22 @@ fn a_controller_cut_off_from_the_quorum_resigns_and_does_not_disrupt_it_when_it_
     let follows = first_line_at(&report, &["controller-0", "controller_follower"]).expect("controller-0 follows");
     assert!(follows >= 30.0, "follows at {follows} s");
     assert_eq!(report.figures["controller_elections"], 1.0, "no election after the heal");
+    assert_eq!(report.figures["lost_records"], 0.0);
+}
+
+#[test]
+fn a_broker_that_missed_the_election_finds_the_new_controller() {
+    // broker-1 is down while controller-1 takes over; back at 20 s, it heartbeats to the dead
+    // controller-0, gets no answer, and asks the next controller at its next heartbeat.
+    let s = failover(&[(
+        "faults",
+        "[(at_ms: 8000, fault: Crash(Broker(1))), (at_ms: 10000, fault: Crash(Controller)), \
+         (at_ms: 20000, fault: Restart(Broker(1)))]",
+    )]);
+    let report = run(&s);
+    let registered = first_line_at(&report, &["unfence", "broker-1 registered"]).expect("broker-1 registers");
+    let heartbeat_s = 2.0;
+    assert!((20.0..=20.0 + heartbeat_s + 0.01).contains(&registered), "registered at {registered} s");
     assert_eq!(report.figures["lost_records"], 0.0);
 }
 

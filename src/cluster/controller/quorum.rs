@@ -16,6 +16,8 @@
 //!   log they fetch) and starts counting broker sessions afresh (`ClusterControlManager.activate`
 //!   registers every broker with the heartbeat manager, touched now).
 //! - A leader that has heard from no majority for 1.5 × the fetch timeout resigns (check quorum).
+//! - A controller that is not the active one answers a broker with `NOT_CONTROLLER` and the
+//!   leader it knows; a broker whose heartbeat got no answer asks the next controller.
 //!
 //! Simplified: the leader pushes each new metadata version, the whole image, to the followers
 //! (Kafka's followers long-poll `Fetch` the log's records; an idle leader here sends an empty
