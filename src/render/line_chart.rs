@@ -77,6 +77,7 @@ pub(crate) struct PreparedSeries {
     pub point_labels: Vec<String>,
     pub colour: Option<usize>,
     pub in_legend: bool,
+    pub max_gap: Option<f64>,
 }
 
 /// The chart's data after cleaning: finite values only, long series downsampled, markers and
@@ -121,6 +122,7 @@ impl Prepared {
                     point_labels,
                     colour: s.colour,
                     in_legend: s.in_legend,
+                    max_gap: s.max_gap,
                 }
             })
             .collect();
@@ -579,6 +581,19 @@ pub(crate) fn draw_chart<DB: DrawingBackend>(
         };
         let style = colour.stroke_width(2);
         match s.style {
+            SeriesStyle::Line | SeriesStyle::Step | SeriesStyle::Dashed if s.max_gap.is_some() => {
+                // Broken where there is no data: each run drawn alone, a lone point as a dot.
+                for run in runs(&path, s.max_gap.unwrap_or(f64::INFINITY)) {
+                    match (run.len(), s.style) {
+                        (1, _) => cc.draw_series(std::iter::once(Circle::new(run[0], 2, colour.filled()))),
+                        (_, SeriesStyle::Dashed) => {
+                            cc.draw_series(DashedLineSeries::new(run.iter().copied(), 9, 6, style))
+                        }
+                        _ => cc.draw_series(LineSeries::new(run.iter().copied(), style)),
+                    }
+                    .map_err(err("drawing a line"))?;
+                }
+            }
             SeriesStyle::Line | SeriesStyle::Step => {
                 cc.draw_series(LineSeries::new(path.iter().copied(), style)).map_err(err("drawing a line"))?;
             }
@@ -786,6 +801,11 @@ type Chart<'a, DB> = ChartContext<'a, DB, Cartesian2d<Axis, Axis>>;
 fn plot_origin<DB: DrawingBackend>(cc: &Chart<'_, DB>) -> (i32, i32) {
     let (xr, yr) = cc.plotting_area().get_pixel_range();
     (xr.start, yr.start)
+}
+
+/// `path` split where consecutive points are more than `max_gap` apart in x.
+fn runs(path: &[(f64, f64)], max_gap: f64) -> impl Iterator<Item = &[(f64, f64)]> {
+    path.chunk_by(move |a, b| b.0 - a.0 <= max_gap)
 }
 
 fn staircase(points: &[(f64, f64)]) -> Vec<(f64, f64)> {
@@ -1071,6 +1091,14 @@ mod tests {
         assert_eq!(nice_step(4.0), (5.0, 0));
         assert_eq!(nice_step(8.0), (10.0, 1));
         assert_eq!(nice_step(0.03).1, -2);
+    }
+
+    #[test]
+    fn lines_break_where_points_are_further_apart_than_the_gap() {
+        let path = [(0.1, 5.0), (0.2, 5.0), (0.3, 6.0), (1.5, 9.0), (2.9, 1.0), (3.0, 1.0)];
+        let runs: Vec<Vec<(f64, f64)>> = runs(&path, 0.15).map(<[_]>::to_vec).collect();
+        assert_eq!(runs, vec![path[..3].to_vec(), vec![path[3]], path[4..].to_vec()]);
+        assert_eq!(super::runs(&path, f64::INFINITY).count(), 1);
     }
 
     #[test]

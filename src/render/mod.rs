@@ -48,11 +48,28 @@ pub struct Series {
     /// Whether the legend lists this series (e.g. `false` for the p50 and p99.9 companions of a
     /// p99 curve whose styles the subtitle explains).
     pub in_legend: bool,
+    /// Lines join consecutive points at most this far apart in x: a wider gap means no data in
+    /// between (e.g. intervals without a sample), and the line breaks there. `None`: always join.
+    pub max_gap: Option<f64>,
 }
 
 impl Series {
     pub fn new(label: impl Into<String>, style: SeriesStyle, points: Vec<(f64, f64)>) -> Self {
-        Series { label: label.into(), points, style, point_labels: Vec::new(), colour: None, in_legend: true }
+        Series {
+            label: label.into(),
+            points,
+            style,
+            point_labels: Vec::new(),
+            colour: None,
+            in_legend: true,
+            max_gap: None,
+        }
+    }
+
+    /// The same series, its line broken between points more than `max_gap` apart in x.
+    pub fn with_max_gap(mut self, max_gap: f64) -> Self {
+        self.max_gap = Some(max_gap);
+        self
     }
 
     /// The same series with a label beside each point (in point order).

@@ -220,37 +220,45 @@ pub(crate) fn chart_for(chart: &Chart, run: &Finished) -> Drawing {
                     .map(|(i, iv)| (x(i), f(iv).1 as f64 / 1000.0))
                     .collect()
             };
+            // An interval without acknowledgements has no percentile: the lines break there.
+            let gap = r.interval_ns() as f64 / 1e9 * 1.5;
             let series = vec![
                 Series::new(
                     "produce p50",
                     SeriesStyle::Line,
                     ms(|iv| (iv.produce_latency_us.count, iv.produce_latency_us.p50)),
-                ),
+                )
+                .with_max_gap(gap),
                 Series::new(
                     "produce p99",
                     SeriesStyle::Line,
                     ms(|iv| (iv.produce_latency_us.count, iv.produce_latency_us.p99)),
-                ),
+                )
+                .with_max_gap(gap),
                 Series::new(
                     "produce p99.9",
                     SeriesStyle::Line,
                     ms(|iv| (iv.produce_latency_us.count, iv.produce_latency_us.p999)),
-                ),
+                )
+                .with_max_gap(gap),
                 Series::new(
                     "end-to-end p50",
                     SeriesStyle::Dashed,
                     ms(|iv| (iv.e2e_latency_us.count, iv.e2e_latency_us.p50)),
-                ),
+                )
+                .with_max_gap(gap),
                 Series::new(
                     "end-to-end p99",
                     SeriesStyle::Dashed,
                     ms(|iv| (iv.e2e_latency_us.count, iv.e2e_latency_us.p99)),
-                ),
+                )
+                .with_max_gap(gap),
                 Series::new(
                     "end-to-end p99.9",
                     SeriesStyle::Dashed,
                     ms(|iv| (iv.e2e_latency_us.count, iv.e2e_latency_us.p999)),
-                ),
+                )
+                .with_max_gap(gap),
             ];
             LineChart {
                 title: format!("Latency percentiles per {} ms — {}", s.sample_interval_ms, s.name),
