@@ -1,18 +1,12 @@
 //! Log compaction (`cleanup.policy=compact`): what the log cleaner keeps, what a reader of the
 //! compacted log gets, and that the latest value of every key survives leader changes.
 
-use kafkasim::report::RunOptions;
-
-use crate::support::{root, run_checking_invariants};
+use crate::support::{root, run, run_checking_invariants};
 
 /// `scenarios/compaction-changelog.ron` with `set` overrides.
 fn changelog(set: &[(&str, &str)]) -> kafkasim::Scenario {
     let set: Vec<(String, String)> = set.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
     kafkasim::scenario::load(&root().join("scenarios/compaction-changelog.ron"), &set).unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn run(s: &kafkasim::Scenario) -> kafkasim::Report {
-    kafkasim::run(s, &RunOptions::default()).unwrap()
 }
 
 /// Records the members of group `g` processed.

@@ -3,16 +3,12 @@
 //! own owner, and a member paused past its session is fenced, refused, and joins again at epoch 0
 //! (kafka-reference §4.8).
 
-use kafkasim::report::{Report, RunOptions};
+use kafkasim::report::Report;
 
-use crate::support::root;
+use crate::support::{root, run};
 
 fn bundled(name: &str) -> kafkasim::Scenario {
     crate::support::load_bundled(&root().join("scenarios").join(format!("{name}.ron")))
-}
-
-fn run(s: &kafkasim::Scenario) -> Report {
-    kafkasim::run(s, &RunOptions::default()).unwrap()
 }
 
 /// One row of `ownership.csv`: who owned which partition from when to when.

@@ -4,16 +4,10 @@
 //! bursts; an interface never sends faster than its speed; a `SlowNic` fault backs a broker up
 //! until it is restored.
 
-use crate::support::{proptest_config, root};
+use crate::support::{bundled_with, proptest_config, root, run};
 
 fn bundled(set: &[(&str, &str)]) -> kafkasim::Scenario {
-    let set: Vec<(String, String)> = set.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-    let path = root().join("scenarios/reassign-saturates-leader-nic.ron");
-    kafkasim::scenario::load(&path, &set).unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn run(s: &kafkasim::Scenario) -> kafkasim::Report {
-    kafkasim::run(s, &Default::default()).unwrap()
+    bundled_with("reassign-saturates-leader-nic.ron", set)
 }
 
 /// `network.csv` as `(time_s, broker, sent MB/s, busy %)`.

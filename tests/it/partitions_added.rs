@@ -4,17 +4,12 @@
 //! own, `Latest` skips what the new partitions got first, and moved keys can be read out of order.
 
 use kafkasim::client::partitioner::partition_for_key;
-use kafkasim::report::RunOptions;
 
-use crate::support::{first_line_at, root, run_checking_invariants};
+use crate::support::{first_line_at, root, run, run_checking_invariants};
 
 fn scenario(file: &str, set: &[(&str, &str)]) -> kafkasim::Scenario {
     let set: Vec<(String, String)> = set.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
     kafkasim::scenario::load(&root().join("scenarios").join(file), &set).unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn run(s: &kafkasim::Scenario) -> kafkasim::Report {
-    kafkasim::run(s, &RunOptions::default()).unwrap()
 }
 
 const KEYS_MOVE: &str = "partitions-added-keys-move.ron";

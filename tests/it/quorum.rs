@@ -8,16 +8,10 @@
 
 use proptest::prelude::*;
 
-use crate::support::{first_line_at, proptest_config, root, run_checking_invariants};
+use crate::support::{bundled_with, first_line_at, proptest_config, run, run_checking_invariants};
 
 fn failover(set: &[(&str, &str)]) -> kafkasim::Scenario {
-    let set: Vec<(String, String)> = set.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-    let path = root().join("scenarios/controller-failover.ron");
-    kafkasim::scenario::load(&path, &set).unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn run(s: &kafkasim::Scenario) -> kafkasim::Report {
-    kafkasim::run(s, &Default::default()).unwrap()
+    bundled_with("controller-failover.ron", set)
 }
 
 /// When the trace says a controller became the active one (after the start), with its name.

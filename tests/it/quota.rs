@@ -2,16 +2,10 @@
 //! producer waits out the throttle time, and what gets acknowledged settles at the quota times
 //! the brokers it writes to.
 
-use kafkasim::report::RunOptions;
-
-use crate::support::root;
+use crate::support::{root, run};
 
 fn bundled() -> kafkasim::Scenario {
     crate::support::load_bundled(&root().join("scenarios/quota-throttled-producer.ron"))
-}
-
-fn run(s: &kafkasim::Scenario) -> kafkasim::Report {
-    kafkasim::run(s, &RunOptions::default()).unwrap()
 }
 
 /// Records acknowledged per second between `from_s` and the end, from `metrics.csv`.

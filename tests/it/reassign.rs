@@ -5,15 +5,12 @@
 //! (a down one when it comes back), an added replica that is down holds it open, and
 //! `--additional` replaces a reassignment in progress.
 
-use kafkasim::report::RunOptions;
 use kafkasim::sim::SimTime;
 
-use crate::support::{first_line_at, root, run_checking_invariants};
+use crate::support::{bundled_with, first_line_at, root, run, run_checking_invariants};
 
 fn bundled(set: &[(&str, &str)]) -> kafkasim::Scenario {
-    let set: Vec<(String, String)> = set.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-    let path = root().join("scenarios/reassign-partition-moves-leader.ron");
-    kafkasim::scenario::load(&path, &set).unwrap_or_else(|e| panic!("{e}"))
+    bundled_with("reassign-partition-moves-leader.ron", set)
 }
 
 /// A 3-broker cluster, `orders` with 2 partitions at replication factor 2 (orders-0 on [0, 1],
@@ -31,10 +28,6 @@ fn small(faults: &str, extra_cluster: &str) -> kafkasim::Scenario {
 )"#
     );
     kafkasim::scenario::parse("reassign.ron", &src, &[]).unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn run(s: &kafkasim::Scenario) -> kafkasim::Report {
-    kafkasim::run(s, &RunOptions::default()).unwrap()
 }
 
 fn partition<'a>(sim: &'a [kafkasim::sim::PartitionView], name: &str) -> &'a kafkasim::sim::PartitionView {

@@ -2,17 +2,12 @@
 //! whole segments and never past the high watermark, and what it does to a consumer that falls
 //! behind (OFFSET_OUT_OF_RANGE, then `auto.offset.reset`).
 
-use kafkasim::report::RunOptions;
 use kafkasim::scenario::AutoOffsetReset;
 
-use crate::support::root;
+use crate::support::{root, run};
 
 fn slow_consumer() -> kafkasim::Scenario {
     crate::support::load_bundled(&root().join("scenarios/retention-slow-consumer.ron"))
-}
-
-fn run(s: &kafkasim::Scenario) -> kafkasim::Report {
-    kafkasim::run(s, &RunOptions::default()).unwrap()
 }
 
 /// `(time s, log start offset, log end offset)` of the leader of `clicks-0` at every sample.

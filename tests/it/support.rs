@@ -42,6 +42,17 @@ pub fn load_bundled(path: &Path) -> kafkasim::Scenario {
     kafkasim::scenario::load(path, &set).unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// The bundled scenario `file` (in `scenarios/`) with `--set` overrides.
+pub fn bundled_with(file: &str, set: &[(&str, &str)]) -> kafkasim::Scenario {
+    let set: Vec<(String, String)> = set.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    kafkasim::scenario::load(&root().join("scenarios").join(file), &set).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Runs `s` with the default options.
+pub fn run(s: &kafkasim::Scenario) -> kafkasim::Report {
+    kafkasim::run(s, &kafkasim::RunOptions::default()).unwrap_or_else(|e| panic!("{e}"))
+}
+
 /// Parses a scenario written inline in a test (`file` names it in errors) and runs it.
 pub fn run_inline(file: &str, src: &str) -> kafkasim::Report {
     let scenario = kafkasim::scenario::parse(file, src, &[]).unwrap_or_else(|e| panic!("{e}"));

@@ -6,16 +6,12 @@
 use kafkasim::report::RunOptions;
 use kafkasim::scenario::Fault;
 
-use crate::support::root;
+use crate::support::{root, run};
 
 fn bundled(name: &str) -> kafkasim::Scenario {
     let mut s = crate::support::load_bundled(&root().join(format!("scenarios/{name}.ron")));
     s.expect.clear();
     s
-}
-
-fn run(s: &kafkasim::Scenario) -> kafkasim::Report {
-    kafkasim::run(s, &RunOptions::default()).unwrap()
 }
 
 /// Records a group's members processed.
