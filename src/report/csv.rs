@@ -39,7 +39,8 @@ pub fn metrics_csv(r: &Recorder) -> String {
     out
 }
 
-/// `events.csv`: faults, elections, ISR changes, fencing and truncations, in time order.
+/// `events.csv`: faults, elections, ISR changes, fencing, active-controller changes and
+/// truncations, in time order.
 pub fn events_csv(run: &Finished) -> String {
     let m = &run.metadata;
     let mut rows: Vec<(u64, String)> = Vec::new();
@@ -91,6 +92,15 @@ pub fn events_csv(run: &Finished) -> String {
             }
         };
         rows.push((at.0, row));
+    }
+    // A controller quorum: which controller was active from when to when.
+    for c in &run.controller_periods {
+        if c.from > crate::sim::SimTime::ZERO {
+            rows.push((c.from.0, format!("controller_active,,controller-{},epoch {}", c.controller, c.epoch)));
+        }
+        if let Some(until) = c.until {
+            rows.push((until.0, format!("controller_inactive,,controller-{},epoch {}", c.controller, c.epoch)));
+        }
     }
     for t in &run.truncations {
         rows.push((

@@ -452,10 +452,11 @@ pub fn summary(run: &Finished, header: &str, figures: &BTreeMap<&'static str, f6
         }
         out.push('\n');
     }
-    let changes: Vec<String> = run
+    let mut changes: Vec<(crate::sim::SimTime, String)> = run
         .cluster_events
         .iter()
-        .map(|e| match e {
+        .map(|e| (e.at(), e))
+        .map(|(when, e)| (when, match e {
             ClusterEvent::Leader { at, partition, from, to, epoch, election } => format!(
                 "- {at} s {}: {election:?} election, leader {} → {} (epoch {epoch})",
                 m.partition_name(*partition),
@@ -486,8 +487,23 @@ pub fn summary(run: &Finished, header: &str, figures: &BTreeMap<&'static str, f6
             ClusterEvent::Elr { at, partition, from, to } => {
                 format!("- {at} s {}: eligible leader replicas {from:?} → {to:?}", m.partition_name(*partition))
             }
-        })
+        }))
         .collect();
+    // A controller quorum: when another controller took over, and when one stopped.
+    for c in &run.controller_periods {
+        if c.from > crate::sim::SimTime::ZERO {
+            let line =
+                format!("- {} s controller-{} became the active controller (epoch {})", c.from, c.controller, c.epoch);
+            changes.push((c.from, line));
+        }
+        if let Some(until) = c.until {
+            let line =
+                format!("- {until} s controller-{} no longer the active controller (epoch {})", c.controller, c.epoch);
+            changes.push((until, line));
+        }
+    }
+    changes.sort_by_key(|c| c.0);
+    let changes: Vec<String> = changes.into_iter().map(|c| c.1).collect();
     if !changes.is_empty() {
         let _ = writeln!(out, "## Cluster changes\n");
         for c in changes.iter().take(60) {

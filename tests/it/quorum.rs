@@ -46,6 +46,8 @@ fn losing_the_active_controller_elects_another_after_the_fetch_timeout() {
     assert!((30.0..31.0).contains(&follows), "controller-0 follows at {follows} s");
     assert_eq!(report.figures["controller_elections"], 1.0);
     assert!(report.summary.contains("## Controller quorum"), "{}", report.summary);
+    let row = format!("controller_active,,{who},epoch");
+    assert!(report.events_csv.lines().any(|l| l.contains(&row)), "{}", report.events_csv);
 }
 
 #[test]
