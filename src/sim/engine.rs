@@ -94,6 +94,20 @@ pub struct PartitionView {
     pub compaction: Option<(u64, Option<u64>)>,
 }
 
+/// A controller now.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ControllerView {
+    pub name: String,
+    pub alive: bool,
+    /// `active`, `elected (committing its epoch)`, `follower of controller-1`, `pre-voting`, ...
+    pub role: String,
+    /// The quorum epoch (1 without a quorum).
+    pub epoch: u32,
+    /// The newest metadata version it holds, and the newest it knows committed.
+    pub metadata_version: u64,
+    pub committed: u64,
+}
+
 /// A broker now.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BrokerView {
@@ -1231,6 +1245,38 @@ impl Simulation {
                         let r = &self.broker(l).replicas[p as usize];
                         (r.log.batches().map(|b| b.batch.record_count()).sum(), r.cleaner_checkpoint())
                     }),
+                }
+            })
+            .collect()
+    }
+
+    /// Every controller: its place in the quorum and the metadata it holds.
+    pub fn controller_views(&self) -> Vec<ControllerView> {
+        self.controllers()
+            .map(|(i, c)| {
+                let version = c.metadata_version();
+                let (role, epoch, committed) = match &c.quorum {
+                    None => ("active (the only controller)".to_string(), 1, version),
+                    Some(q) => {
+                        let role = match &q.role {
+                            crate::cluster::Role::Leader if q.active => "active".to_string(),
+                            crate::cluster::Role::Leader => "elected (committing its epoch)".to_string(),
+                            crate::cluster::Role::Follower { leader: Some(l) } => format!("follower of controller-{l}"),
+                            crate::cluster::Role::Follower { leader: None } => "follower (no leader known)".to_string(),
+                            crate::cluster::Role::Nominee { pre_vote: true, .. } => "pre-voting".to_string(),
+                            crate::cluster::Role::Nominee { .. } => "candidate".to_string(),
+                        };
+                        (role, q.epoch, q.committed.min(version))
+                    }
+                };
+                let alive = self.nodes_state[i].alive;
+                ControllerView {
+                    name: self.core.names[i].clone(),
+                    alive,
+                    role: if alive { role } else { "-".to_string() },
+                    epoch,
+                    metadata_version: version,
+                    committed,
                 }
             })
             .collect()

@@ -19,8 +19,8 @@ mod trace;
 pub use actor::{Ctx, NodeId, Timer};
 pub(crate) use engine::Finished;
 pub use engine::{
-    BrokerView, FaultRecord, GroupView, MemberView, PartitionView, ProducerView, Simulation, StepRecord,
-    StreamQueryView,
+    BrokerView, ControllerView, FaultRecord, GroupView, MemberView, PartitionView, ProducerView, Simulation,
+    StepRecord, StreamQueryView,
 };
 pub use queue::EventQueue;
 pub use rng::{RandomStream, stable_id};

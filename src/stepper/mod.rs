@@ -34,6 +34,7 @@ commands (an empty line repeats `next`):
                     records its log holds and where its cleaner got to)
                     (X: a topic or a partition such as orders-0)
   brokers           which broker is up and what it leads
+  controllers       each controller: up or down, its role in the quorum, epoch, metadata versions
   groups            each consumer group: state, generation, members and their positions, lag
   producers         records and requests sent, retries, requests in flight
   faults            the scenario's faults: which fired and what they touched
@@ -42,7 +43,7 @@ commands (an empty line repeats `next`):
   trace [N]         the last N notable trace lines (default 20)
   help              this list
   quit              leave (end of input does too)
-short forms: n, u, f, p, b, g, w, s, t, h, q";
+short forms: n, u, f, p, b, c, g, w, s, t, h, q";
 
 /// A simulation driven by text commands.
 pub struct Stepper {
@@ -102,6 +103,7 @@ impl Stepper {
             "f" | "find" => self.find(arg)?,
             "p" | "partitions" => tables::partitions(&self.sim, arg)?,
             "b" | "brokers" => no_argument(verb, arg).map(|()| tables::brokers(&self.sim))?,
+            "c" | "controllers" => no_argument(verb, arg).map(|()| tables::controllers(&self.sim))?,
             "g" | "groups" => no_argument(verb, arg).map(|()| tables::groups(&self.sim))?,
             "producers" => no_argument(verb, arg).map(|()| tables::producers(&self.sim))?,
             "faults" => no_argument(verb, arg).map(|()| tables::faults(&self.sim))?,

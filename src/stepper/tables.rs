@@ -114,6 +114,25 @@ pub fn brokers(sim: &Simulation) -> String {
     table(&["broker", "process", "produce requests", "fetch requests", "leads"], &rows)
 }
 
+/// `controllers`.
+pub fn controllers(sim: &Simulation) -> String {
+    let rows: Vec<Vec<String>> = sim
+        .controller_views()
+        .into_iter()
+        .map(|c| {
+            vec![
+                c.name,
+                if c.alive { "up" } else { "down" }.to_string(),
+                c.role,
+                c.epoch.to_string(),
+                c.metadata_version.to_string(),
+                c.committed.to_string(),
+            ]
+        })
+        .collect();
+    table(&["controller", "process", "role", "epoch", "metadata version", "committed"], &rows)
+}
+
 /// `groups`.
 pub fn groups(sim: &Simulation) -> String {
     let groups = sim.groups();

@@ -17,6 +17,27 @@ fn ok(stepper: &mut Stepper, command: &str) -> String {
 }
 
 #[test]
+fn the_controllers_view_follows_the_quorum_through_a_failover() {
+    let mut stepper = Stepper::new(&bundled("controller-failover"));
+    let row = |table: &str, name: &str| table.lines().find(|l| l.starts_with(name)).unwrap_or_default().to_string();
+    let before = ok(&mut stepper, "controllers");
+    assert!(row(&before, "controller-0 ").contains("active"), "{before}");
+    assert!(row(&before, "controller-1 ").contains("follower of controller-0"), "{before}");
+    ok(&mut stepper, "find controller_active");
+    let after = ok(&mut stepper, "c");
+    let active: Vec<&str> = after.lines().filter(|l| l.contains(" active ")).collect();
+    assert_eq!(active.len(), 1, "{after}");
+    assert!(row(&after, "controller-0 ").contains("down"), "{after}");
+    let leader = active[0].split_whitespace().next().unwrap();
+    let other = if leader == "controller-1" { "controller-2" } else { "controller-1" };
+    assert!(row(&after, other).contains(&format!("follower of {leader}")), "{after}");
+    // The leader is active once a majority holds its `LeaderChange` version: the follower does
+    // (it learns that the version is committed with the next append).
+    let version = |line: &str| line.split_whitespace().rev().nth(1).map(str::to_string);
+    assert_eq!(version(&row(&after, other)), version(active[0]), "{after}");
+}
+
+#[test]
 fn stepping_changes_nothing_in_the_run() {
     let scenario = bundled("acks1-leader-crash");
     let mut whole = Simulation::new(&scenario);
